@@ -1,0 +1,41 @@
+"""rnntui's engine: a vanilla RNN in plain NumPy, with the trace, training and analysis the app shows.
+
+Usable on its own, for example from a notebook::
+
+    from engine import load, fit, run_trace
+    sc = load("king")
+    hist = fit(sc)
+    tr = run_trace(hist.weights[-1], sc.sequence, activation=sc.model.activation,
+                   output=sc.model.output, retention_steps=sc.retention_steps)
+    tr.h[2], tr.out[2], tr.grad_h, tr.jacobian_norm
+
+It never imports textual, rich or plotext.
+"""
+
+from .analysis import (jacobian_log10_norms, retention, seed_power_estimate, spectral_norm,
+                       spectral_radius)
+from .model import Params, Pass, init_params, run, sine_matrix
+from .trace import Trace, run_trace
+from .train import History, fit, initial_params
+from .types import ModelConfig, Scenario, ScenarioError, Sequence, TrainConfig
+
+__all__ = [
+    "History", "ModelConfig", "Params", "Pass", "Scenario", "ScenarioError", "Sequence", "Trace",
+    "TrainConfig", "fit", "init_params", "initial_params", "jacobian_log10_norms", "load",
+    "retention", "run", "run_trace", "seed_power_estimate", "sine_matrix", "spectral_norm",
+    "spectral_radius", "trace_for",
+]
+
+
+def __getattr__(name):  # the loader is written alongside; import it lazily
+    if name in ("load", "loads", "builtin_names", "encode_text"):
+        from . import scenario
+        return getattr(scenario, name)
+    raise AttributeError(name)
+
+
+def trace_for(scenario: Scenario, params: Params, sequence: Sequence | None = None) -> Trace:
+    """The trace of ``sequence`` (default: the scenario's own) under ``params``."""
+    return run_trace(params, sequence if sequence is not None else scenario.sequence,
+                     activation=scenario.model.activation, output=scenario.model.output,
+                     retention_steps=scenario.retention_steps)

@@ -1,0 +1,96 @@
+"""A Trace: one sequence run forward and backward, with every per-step array kept for display."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import analysis
+from .model import Params, run
+from .types import Sequence
+
+
+@dataclass
+class Trace:
+    """Every number the app shows for one sequence under one set of weights.
+
+    Per-step arrays have a leading time axis of length T: ``x`` (T, I); ``a``, ``h``, ``dh``,
+    ``da``, ``flow`` (T, H); ``y``, ``out``, ``dy`` (T, O). ``h_prev[t]`` is h_{t-1} (zeros at
+    t = 0). ``out`` is what the output function makes of ``y`` (probabilities for softmax, the
+    value for identity, P(1) for sigmoid). ``step_loss[t]`` is the loss at t (0 where there is no
+    target, see ``mask``); ``loss`` is their mean over the steps that have a target.
+    ``grad_h[t]`` = ||dL/dh_t|| and ``jacobian_log10[t]`` = log10 ||dh_{T-1}/dh_t||_2.
+    """
+
+    params: Params
+    activation: str
+    output: str
+    sequence: Sequence
+    x: np.ndarray
+    a: np.ndarray
+    h: np.ndarray
+    h_prev: np.ndarray
+    y: np.ndarray
+    out: np.ndarray
+    step_loss: np.ndarray
+    loss: float
+    dy: np.ndarray
+    dh: np.ndarray
+    da: np.ndarray
+    flow: np.ndarray
+    grads: Params
+    grad_h: np.ndarray
+    jacobian_log10: np.ndarray
+    spectral_norm: float
+    spectral_radius: float
+    retention: np.ndarray
+    extras: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    @property
+    def mask(self) -> np.ndarray:
+        return self.sequence.mask
+
+    @property
+    def targets(self) -> np.ndarray:
+        return self.sequence.targets
+
+    @property
+    def jacobian_norm(self) -> np.ndarray:
+        """||dh_{T-1}/dh_t||_2 as plain floats (0 below ~1e-308, inf above ~1e308)."""
+        with np.errstate(over="ignore", under="ignore"):
+            return np.power(10.0, self.jacobian_log10)
+
+    @property
+    def finite(self) -> bool:
+        """False when anything overflowed (the W_h knob or training can push it there)."""
+        return bool(np.isfinite(self.loss) and np.isfinite(self.h).all())
+
+
+def run_trace(params: Params, sequence: Sequence, *, activation: str = "tanh",
+              output: str = "softmax", retention_steps: int = 15,
+              jacobians: bool = True) -> Trace:
+    """Run ``sequence`` forward and backward under ``params`` and gather the whole trace."""
+    p = run(params, sequence.inputs, sequence.targets, sequence.mask,
+            activation=activation, output=output)
+    T = len(sequence)
+    h = p.h[:, 0]
+    h_prev = np.vstack([p.h0, h[:-1]]) if T else np.zeros((0, params.hidden_size))
+    with np.errstate(over="ignore", invalid="ignore"):
+        grad_h = np.linalg.norm(p.dh[:, 0], axis=1)
+    jac = (analysis.jacobian_log10_norms(params.W_h, p.slope[:, 0]) if jacobians
+           else np.full(T, np.nan))
+    first = sequence.inputs[0] if T else np.zeros(params.input_size)
+    return Trace(
+        params=params, activation=activation, output=output, sequence=sequence,
+        x=np.asarray(sequence.inputs, dtype=np.float64), a=p.a[:, 0], h=h, h_prev=h_prev,
+        y=p.y[:, 0], out=p.out[:, 0], step_loss=p.losses[:, 0], loss=p.loss,
+        dy=p.dy[:, 0], dh=p.dh[:, 0], da=p.da[:, 0], flow=p.flow[:, 0], grads=p.grads,
+        grad_h=grad_h, jacobian_log10=jac,
+        spectral_norm=analysis.spectral_norm(params.W_h),
+        spectral_radius=analysis.spectral_radius(params.W_h),
+        retention=analysis.retention(params, first, retention_steps, activation),
+    )

@@ -1,0 +1,114 @@
+"""Plain data objects shared by the loader, the model, training and analysis."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ACTIVATIONS = ("tanh", "sigmoid", "relu")
+OUTPUTS = ("softmax", "identity", "sigmoid")
+KINDS = ("text", "series", "echo")
+INITS = ("xavier", "normal", "zeros", "sine")
+OPTIMIZERS = ("sgd", "adam")
+MATRICES = ("W_x", "W_h", "b", "W_y", "b_y")
+
+#: The output function each kind uses unless the scenario file says otherwise.
+DEFAULT_OUTPUT = {"text": "softmax", "series": "identity", "echo": "sigmoid"}
+
+
+class ScenarioError(ValueError):
+    """A scenario file (or a scenario built in code) is not valid.
+
+    ``str(err)`` is one line a person can act on: ``FILE:LINE: [section].key: what is wrong``
+    (the line and key are left out where they are not known).
+    """
+
+    def __init__(self, message: str, *, path: str | Path | None = None,
+                 line: int | None = None, key: str | None = None):
+        self.message = message
+        self.path = str(path) if path is not None else None
+        self.line = line
+        self.key = key
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path:
+            where = self.path + (f":{self.line}" if self.line else "") + ": "
+        if self.key:
+            where += f"{self.key}: "
+        return where + self.message
+
+
+@dataclass
+class Sequence:
+    """One input sequence with its targets, ready for the model.
+
+    ``inputs`` is (T, I) float64. ``targets`` is (T, O) float64: one-hot rows for softmax outputs,
+    values for identity outputs, 0/1 for sigmoid outputs. ``mask[t]`` is False where step t has no
+    target (its target row is then all zero and ignored). ``labels[t]`` names input t for display
+    (a token, a number, a bit); ``target_labels[t]`` names its target, or None.
+    """
+
+    inputs: np.ndarray
+    targets: np.ndarray
+    mask: np.ndarray
+    labels: list[str]
+    target_labels: list[str | None]
+
+    def __len__(self) -> int:
+        return int(self.inputs.shape[0])
+
+
+@dataclass
+class ModelConfig:
+    """What ``[model]`` says. ``init_scale`` maps each matrix name to its scale (None = default)."""
+
+    hidden_size: int = 16
+    activation: str = "tanh"
+    output: str = "softmax"
+    init: str = "xavier"
+    init_scale: dict[str, float | None] = field(default_factory=dict)
+    seed: int = 0
+    weights: dict[str, np.ndarray] | None = None
+
+
+@dataclass
+class TrainConfig:
+    """What ``[train]`` says."""
+
+    epochs: int = 0
+    learning_rate: float = 0.1
+    optimizer: str = "sgd"
+    clip: float | None = 5.0
+    batch_size: int = 1
+
+
+@dataclass
+class Scenario:
+    """A validated scenario: its settings and its data, everything the engine needs.
+
+    ``train_sequences`` are what training fits; ``sequence`` is the one a person steps through;
+    ``test_sequences`` are held out (echo) for measuring accuracy. For text kinds ``vocab`` is the
+    order of the one-hot inputs (when no ``[data.vectors]``) and of the output probabilities, and
+    ``token_vectors`` maps each known token to its input vector.
+    """
+
+    name: str
+    kind: str
+    description: str
+    source: str
+    model: ModelConfig
+    train: TrainConfig
+    retention_steps: int
+    input_size: int
+    output_size: int
+    train_sequences: list[Sequence]
+    sequence: Sequence
+    test_sequences: list[Sequence] = field(default_factory=list)
+    vocab: list[str] | None = None
+    token_vectors: dict[str, np.ndarray] | None = None
+    unit: str | None = None
+    data: dict = field(default_factory=dict)

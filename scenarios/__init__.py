@@ -1,0 +1,1 @@
+"""Built-in scenario files (TOML data, never code); installed as ``engine.scenarios``."""
