@@ -1,11 +1,177 @@
-"""The ``rnntui`` command line."""
+"""The ``rnntui`` command line: open the app, list and check scenarios, print a trace, screenshot."""
 
+from __future__ import annotations
+
+import argparse
+import json
 import sys
 
+import numpy as np
 
-def main(argv=None) -> int:
-    print("rnntui: under construction")
-    return 0
+from . import __version__
+
+COMMANDS = ("list", "check", "trace", "screenshot")
+EXIT_OK, EXIT_BAD_INPUT = 0, 2
+
+
+def _fail(message: str) -> int:
+    print(f"rnntui: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _load(name: str):
+    """Load a scenario, or return the one-line error."""
+    from engine.scenario import load
+    from engine.types import ScenarioError
+    try:
+        return load(name), None
+    except ScenarioError as err:
+        return None, str(err)
+
+
+# ---------------------------------------------------------------------------------------------
+# parsers
+
+
+def _main_parser() -> argparse.ArgumentParser:
+    from engine.scenario import DEFAULT_SCENARIO
+    p = argparse.ArgumentParser(
+        prog="rnntui",
+        description="Step through a recurrent neural network in your terminal.",
+        epilog=("commands:\n"
+                "  rnntui [SCENARIO]            open the app (default: %s)\n"
+                "  rnntui list                  list the built-in scenarios\n"
+                "  rnntui check FILE...         validate scenario files (exit 2 if any is bad)\n"
+                "  rnntui trace SCENARIO        train and print the per-step table\n"
+                "  rnntui screenshot SCENARIO -o FILE.svg   render the app to SVG\n"
+                "Run 'rnntui COMMAND --help' for a command's options." % DEFAULT_SCENARIO),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO,
+                   help="a built-in name (see 'rnntui list') or a path to a .toml file")
+    p.add_argument("--version", action="version", version=f"rnntui {__version__}")
+    return p
+
+
+def _command_parser(cmd: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=f"rnntui {cmd}")
+    if cmd == "list":
+        p.description = "List the built-in scenarios with their descriptions."
+    elif cmd == "check":
+        p.description = "Validate scenario files; exit 0 when all are valid, else 2."
+        p.add_argument("files", nargs="+", metavar="FILE")
+    elif cmd == "trace":
+        p.description = ("Train as the scenario says (or --epochs N) and print the per-step "
+                         "table for its sequence, the spectral numbers and the retention curve.")
+        p.add_argument("scenario", metavar="SCENARIO")
+        p.add_argument("--epochs", type=int, default=None, metavar="N",
+                       help="train N epochs instead of the scenario's number (0: untrained)")
+        p.add_argument("--json", action="store_true",
+                       help="print one JSON object (see docs/trace-json.md)")
+    elif cmd == "screenshot":
+        p.description = "Render the app headless to an SVG file and exit."
+        p.add_argument("scenario", metavar="SCENARIO")
+        p.add_argument("-o", "--output", required=True, metavar="FILE.svg")
+        p.add_argument("--size", default="100x32", metavar="COLSxROWS")
+        p.add_argument("--press", default="", metavar="KEYS",
+                       help="comma-separated keys to press first, e.g. 'right,right,b'")
+    return p
+
+
+# ---------------------------------------------------------------------------------------------
+# commands
+
+
+def cmd_list() -> int:
+    from engine.scenario import builtin_descriptions
+    items = builtin_descriptions()
+    width = max(len(n) for n, _ in items)
+    for name, desc in items:
+        print(f"{name:<{width}}  {desc}")
+    return EXIT_OK
+
+
+def cmd_check(files: list[str]) -> int:
+    bad = 0
+    for f in files:
+        sc, err = _load(f)
+        if err:
+            bad += 1
+            print(err, file=sys.stderr)
+        else:
+            print(f"{f}: ok ({sc.kind} scenario '{sc.name}')")
+    return EXIT_BAD_INPUT if bad else EXIT_OK
+
+
+def cmd_trace(name: str, epochs: int | None, as_json: bool) -> int:
+    from .session import Session
+    if epochs is not None and epochs < 0:
+        return _fail("--epochs must be 0 or more")
+    sc, err = _load(name)
+    if err:
+        return _fail(err)
+    session = Session(sc)
+    n = sc.train.epochs if epochs is None else epochs
+    if n > 0:
+        session.set_history(session.train(n))
+    if as_json:
+        from .tracejson import trace_to_json
+        print(json.dumps(trace_to_json(session), indent=1, allow_nan=False))
+    else:
+        from .tracetable import format_trace
+        print(format_trace(session))
+    if session.history.stopped:
+        print(f"note: {session.history.stopped}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_screenshot(name: str, output: str, size: str, press: str) -> int:
+    try:
+        cols, rows = (int(v) for v in size.lower().split("x"))
+        if cols < 1 or rows < 1:
+            raise ValueError
+    except ValueError:
+        return _fail(f"--size must look like 100x32, got {size!r}")
+    sc, err = _load(name)
+    if err:
+        return _fail(err)
+    from .export import write_new_file
+    from .screenshot import render_svg
+    keys = [k.strip() for k in press.split(",") if k.strip()]
+    svg = render_svg(name, size=(cols, rows), press=keys)
+    try:
+        path = write_new_file(output, svg, overwrite=False)
+    except FileExistsError:
+        return _fail(f"{output}: already exists; choose another name")
+    except OSError as err:
+        return _fail(f"{output}: could not write: {err.strerror or err}")
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    np.seterr(all="ignore")  # overflowed models are shown as such, never as printed warnings
+    try:
+        if argv and argv[0] in COMMANDS:
+            cmd, rest = argv[0], argv[1:]
+            args = _command_parser(cmd).parse_args(rest)
+            if cmd == "list":
+                return cmd_list()
+            if cmd == "check":
+                return cmd_check(args.files)
+            if cmd == "trace":
+                return cmd_trace(args.scenario, args.epochs, args.json)
+            return cmd_screenshot(args.scenario, args.output, args.size, args.press)
+        args = _main_parser().parse_args(argv)
+        sc, err = _load(args.scenario)
+        if err:
+            return _fail(err)
+        from .screenshot import run_app
+        return run_app(args.scenario)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `rnntui trace king | head`
+        return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -1,0 +1,111 @@
+"""The trace as a plain-text table: the printout a teacher would put on a slide."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from engine.analysis import seed_power_estimate
+
+from .session import Session, prediction
+
+#: Hidden vectors longer than this are shown as their first entries and their norm.
+FULL_H = 4
+
+
+def num(x: float, digits: int = 4) -> str:
+    """Signed fixed-point for ordinary magnitudes, e-notation for tiny or huge ones."""
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "overflow" if x > 0 else "-overflow"
+    if x != 0 and (abs(x) < 10 ** -(digits - 1) or abs(x) >= 1e4):
+        return f"{x:+.{digits - 2}e}"
+    return f"{x:+.{digits}f}"
+
+
+def mag(x: float) -> str:
+    """A non-negative magnitude (a norm), in e-notation so decades line up."""
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "overflow"
+    return "0" if x == 0 else f"{x:.2e}"
+
+
+def jac(log10: float) -> str:
+    """||dh_last/dh_t|| from its log10, exact even below the smallest float."""
+    if np.isneginf(log10):
+        return "0"
+    if np.isposinf(log10) or np.isnan(log10):
+        return "overflow"
+    e = math.floor(log10)
+    return f"{10 ** (log10 - e):.2f}e{e:+03d}"
+
+
+def vec(v: np.ndarray) -> str:
+    if len(v) <= FULL_H:
+        return "[" + " ".join(num(x, 3) for x in v) + "]"
+    head = " ".join(num(x, 3) for x in v[:3])
+    return f"[{head} …] |h|={np.linalg.norm(v):.3f}"
+
+
+def format_trace(session: Session) -> str:
+    tr = session.ensure_trace()
+    sc = session.scenario
+    p = tr.params
+    T = len(tr)
+    lines = []
+    title = f"{sc.name}: {sc.kind} scenario, hidden {p.hidden_size}, {sc.model.activation}" \
+            f" -> {sc.model.output}"
+    trained = (f"trained {session.epoch} epochs" if session.epoch else "untrained")
+    lines.append(f"{title}; {trained}; sequence loss L = {tr.loss:.4f}")
+    hname = "h_t" if p.hidden_size <= FULL_H else f"h_t (first 3 of {p.hidden_size})"
+    rows = [("t", "input", hname, "prediction", "p", "target", "loss",
+             "|dL/dh_t|", f"|dh_{T - 1}/dh_t|")]
+    for t in range(T):
+        guess, prob = prediction(session, t)
+        target = session.target_label(t) if tr.mask[t] else None
+        rows.append((
+            str(t), session.label(t), vec(tr.h[t]), guess,
+            "" if math.isnan(prob) else f"{prob:.3f}",
+            "-" if target is None else target,
+            f"{tr.step_loss[t]:.4f}" if tr.mask[t] else "-",
+            mag(tr.grad_h[t]), jac(tr.jacobian_log10[t]),
+        ))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    right = {0, 4, 6, 7, 8}
+    for k, r in enumerate(rows):
+        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in
+                 enumerate(zip(r, widths))]
+        lines.append("  ".join(cells).rstrip())
+        if k == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    lines.append("")
+    lines.append(f"||W_h||_2 (largest singular value)       = {tr.spectral_norm:.4f}")
+    lines.append(f"spectral radius (largest |eigenvalue|)   = {tr.spectral_radius:.4f}")
+    est = seed_power_estimate(p.W_h) if p.W_h.size and np.isfinite(p.W_h).all() else float("nan")
+    if np.isfinite(est) and min(abs(est - tr.spectral_norm), abs(est - tr.spectral_radius)) > 5e-4:
+        lines.append(f"(a 20-step power iteration, as some tutorials print, gives {est:.4f}: "
+                     f"neither number; {_why_power_fails(p.W_h)})")
+    lines.append("")
+    K = len(tr.retention)
+    lines.append(f"retention: cos(h after the first input, h after j blank inputs), j = 1..{K}")
+    cells = [f"j={j + 1:<2} {num(v)}" for j, v in enumerate(tr.retention)]
+    for i in range(0, K, 5):
+        lines.append("  " + "   ".join(cells[i:i + 5]))
+    return "\n".join(lines)
+
+
+def _why_power_fails(W: np.ndarray) -> str:
+    ev = np.linalg.eigvals(W)
+    order = np.argsort(-np.abs(ev))
+    top = ev[order[0]]
+    if abs(top.imag) > 1e-12:
+        return (f"its largest eigenvalues are a complex pair {top.real:.3f} ± "
+                f"{abs(top.imag):.3f}i, so the iterate keeps rotating and never settles")
+    if len(ev) > 1 and abs(abs(ev[order[1]]) - abs(top)) < 1e-3 * max(abs(top), 1e-300):
+        return "two eigenvalues tie in size, so the iterate never settles"
+    return ("power iteration on W_h converges to the spectral radius, slowly, "
+            "and never to the largest singular value")

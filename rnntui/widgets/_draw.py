@@ -1,0 +1,276 @@
+"""Drawing helpers shared by the panes: number formatting, signed and log bars, thinning, lines.
+
+Every glyph choice here keeps meaning readable without colour: a sign is a +/- character or the
+side of an axis a bar grows to, a magnitude is a bar length or a shade, and the current step is
+marked with brackets, a caret or reverse video (an attribute, not a colour).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+from rich.cells import cell_len
+from rich.text import Text
+
+#: Named ANSI colours (they survive 16-colour terminals); never the only carrier of meaning.
+POS = "cyan"
+NEG = "red"
+TARGET = "yellow"
+CURSOR = "reverse"
+DIM = "dim"
+WARN = "bold red"
+
+#: Shown for non-finite numbers instead of "inf" / "nan".
+OVERFLOW = "overflow"
+NAN = "nan"
+
+EIGHTHS = " ▁▂▃▄▅▆▇█"
+
+
+# ---------------------------------------------------------------------------------------------
+# numbers
+
+
+def fmt(x: float, digits: int = 4, *, signed: bool = True) -> str:
+    """``x`` to ``digits`` significant digits: ``+0.2352``, ``-12.35``, ``+3.200e-7``, ``0``.
+
+    Plain notation for 1e-3 <= |x| < 1e4, e-notation (short exponent) otherwise. Exactly zero is
+    ``0``; infinities are ``overflow`` / ``-overflow`` and NaN is ``nan``, never an exception.
+    ``signed`` puts a ``+`` on positive numbers.
+    """
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return NAN
+    if math.isnan(x):
+        return NAN
+    if math.isinf(x):
+        return OVERFLOW if x > 0 else "-" + OVERFLOW
+    if x == 0.0:
+        return "0"
+    sign = "+" if signed else ""
+    ax = abs(x)
+    if 1e-3 <= ax < 1e4:
+        s = f"{x:{sign}#.{digits}g}"
+        if "e" not in s:
+            return s.rstrip(".") if s.endswith(".") else s
+    s = f"{x:{sign}.{max(digits - 1, 0)}e}"
+    mant, exp = s.split("e")
+    e = int(exp)
+    return f"{mant}e{e}"
+
+
+def fmt_abs(x: float, digits: int = 4) -> str:
+    """:func:`fmt` without the ``+`` (norms, probabilities, losses)."""
+    return fmt(x, digits, signed=False)
+
+
+def fmt_vec(v: np.ndarray, width: int, digits: int = 4) -> str:
+    """A vector in at most ``width`` cells: ``[+0.1 -0.2 +0.3]`` in full if it fits, else the
+    first entries that fit, then ``… (H) ‖·‖=1.234``. Only the shown entries are formatted."""
+    v = np.asarray(v, dtype=np.float64).ravel()
+    n = len(v)
+    if n == 0:
+        return "[]"
+    # Full, if every entry fits (entries are at most ~10 cells; give up early when they cannot).
+    if n * 4 + 1 <= width:
+        parts = [fmt(x, digits) for x in v[: min(n, width)]]
+        full = "[" + " ".join(parts) + "]"
+        if len(parts) == n and cell_len(full) <= width:
+            return full
+    norm = safe_norm(v)
+    tail = f" …] ‖·‖={fmt_abs(norm)}"
+    room = width - 1 - cell_len(tail)
+    parts: list[str] = []
+    used = 0
+    for x in v:
+        p = fmt(x, digits)
+        need = cell_len(p) + (1 if parts else 0)
+        if used + need > room:
+            break
+        parts.append(p)
+        used += need
+    if not parts:
+        return f"‖·‖={fmt_abs(norm)} ({n})"
+    return "[" + " ".join(parts) + tail
+
+
+def safe_norm(v: np.ndarray) -> float:
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(np.linalg.norm(np.asarray(v, dtype=np.float64)))
+
+
+def number_style(x: float) -> str:
+    """The colour of a signed number (its sign is always printed too)."""
+    if not math.isfinite(x):
+        return WARN
+    return POS if x > 0 else NEG if x < 0 else ""
+
+
+# ---------------------------------------------------------------------------------------------
+# bars
+
+
+def signed_bar(value: float, scale: float, half: int) -> Text:
+    """A bar of ``2*half + 1`` cells around a centre axis ``│``: right for +, left for -.
+
+    The length is ``|value| / scale * half`` cells to the nearest half cell (``▌``/``▐`` ends).
+    Values beyond the scale, and infinities, fill the side and end in ``»`` / ``«``; NaN draws ``?``
+    on the axis.
+    """
+    half = max(int(half), 0)
+    left = [" "] * half
+    right = [" "] * half
+    axis = "│"
+    style = ""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if math.isnan(value):
+        axis, style = "?", WARN
+    elif value != 0.0 and half > 0:
+        over = not math.isfinite(value) or (scale > 0 and abs(value) > scale * (1 + 1e-12))
+        if over or scale <= 0:
+            halves = 2 * half
+        else:
+            halves = int(round(abs(value) / scale * 2 * half))
+        full, part = divmod(min(halves, 2 * half), 2)
+        cells = ["█"] * full + (["▌" if value > 0 else "▐"] if part else [])
+        if over:
+            cells[-1] = "»" if value > 0 else "«"
+        style = POS if value > 0 else NEG
+        if value > 0:
+            right[: len(cells)] = cells
+        else:
+            left[half - len(cells):] = cells[::-1]
+    t = Text()
+    t.append("".join(left), style=style if value < 0 else "")
+    t.append(axis, style=DIM if axis == "│" else style)
+    t.append("".join(right), style=style if value > 0 else "")
+    return t
+
+
+def plain_bar(fraction: float, width: int) -> str:
+    """An unsigned bar of ``fraction`` (0..1) of ``width`` cells, to the eighth of a cell."""
+    width = max(int(width), 0)
+    if not math.isfinite(fraction):
+        return "█" * width if fraction > 0 else ""
+    eighths = int(round(min(max(fraction, 0.0), 1.0) * width * 8))
+    full, part = divmod(eighths, 8)
+    return "█" * full + (" ▏▎▍▌▋▊▉"[part] if part else "")
+
+
+def log_fraction(value: float, lo: float, hi: float) -> float:
+    """Where ``value`` sits between ``lo`` and ``hi`` on a log scale: 0 at or below ``lo`` (and for
+    0), 1 at or above ``hi`` (and for inf), NaN for NaN."""
+    value = float(value)
+    if math.isnan(value):
+        return float("nan")
+    if value >= hi or math.isinf(value):
+        return 1.0
+    if value <= lo:
+        return 0.0
+    return (math.log10(value) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
+
+
+def column_cells(fraction: float, rows: int) -> list[str]:
+    """A vertical bar of ``fraction`` of ``rows`` cells, bottom row first, in eighth blocks."""
+    if math.isnan(fraction):
+        return ["?"] + [" "] * (rows - 1)
+    eighths = int(round(min(max(fraction, 0.0), 1.0) * rows * 8))
+    return [EIGHTHS[min(8, max(0, eighths - 8 * r))] for r in range(rows)]
+
+
+# ---------------------------------------------------------------------------------------------
+# windows and thinning
+
+
+def window(t: int, n: int, size: int, lead: float = 0.5) -> tuple[int, int]:
+    """A window ``[start, stop)`` of at most ``size`` indices of ``range(n)`` that holds ``t``,
+    with ``t`` about ``lead`` of the way in (clamped at the ends)."""
+    size = max(1, min(int(size), n))
+    start = int(t) - int(size * lead)
+    start = max(0, min(start, n - size))
+    return start, start + size
+
+
+def thin(y: np.ndarray, columns: int) -> np.ndarray:
+    """Indices that draw ``y`` faithfully at ``columns`` terminal columns: at most two per column
+    (the min and the max of each column's share, in order, so peaks survive), plus both ends."""
+    y = np.asarray(y, dtype=np.float64)
+    n = len(y)
+    columns = max(int(columns), 1)
+    if n <= 2 * columns:
+        return np.arange(n)
+    edges = np.linspace(0, n, columns + 1).astype(np.intp)
+    keep = [0]
+    with np.errstate(invalid="ignore"):
+        for a, b in zip(edges[:-1], edges[1:]):
+            if b <= a:
+                continue
+            part = y[a:b]
+            if np.isnan(part).all():
+                i = j = 0
+            else:
+                i, j = int(np.nanargmin(part)), int(np.nanargmax(part))
+            keep.extend(sorted((a + i, a + j)))
+    keep.append(n - 1)
+    return np.unique(np.asarray(keep, dtype=np.intp))
+
+
+# ---------------------------------------------------------------------------------------------
+# lines
+
+
+def fit(text: Text | str, width: int) -> Text:
+    """One line cropped to ``width`` cells (a ``…`` marks a cut)."""
+    t = Text(text) if isinstance(text, str) else text.copy()
+    t.no_wrap = True
+    if t.cell_len > width:
+        t.truncate(max(width, 0), overflow="ellipsis")
+    return t
+
+
+def pad(text: Text | str, width: int) -> Text:
+    t = fit(text, width)
+    if t.cell_len < width:
+        t.append(" " * (width - t.cell_len))
+    return t
+
+
+def block(lines: Iterable[Text | str], width: int, height: int) -> Text:
+    """Join lines into one no-wrap Text of at most ``height`` lines of at most ``width`` cells."""
+    out = Text(no_wrap=True, overflow="crop", end="")
+    for i, line in enumerate(lines):
+        if i >= max(height, 0):
+            break
+        if i:
+            out.append("\n")
+        out.append_text(fit(line, width))
+    return out
+
+
+def join(*parts: tuple[str, str] | str | Text) -> Text:
+    """A Text from pieces: plain strings, (text, style) pairs, or Texts."""
+    t = Text(no_wrap=True)
+    for p in parts:
+        if isinstance(p, Text):
+            t.append_text(p)
+        elif isinstance(p, tuple):
+            t.append(p[0], style=p[1])
+        else:
+            t.append(p)
+    return t
+
+
+def first_fitting(options: Iterable[Text | str], width: int) -> Text:
+    """The first option that fits in ``width`` cells (the last one, cropped, if none does)."""
+    last: Text | str = ""
+    for o in options:
+        last = o
+        if cell_len(o.plain if isinstance(o, Text) else o) <= width:
+            return fit(o, width)
+    return fit(last, width)

@@ -1,0 +1,15 @@
+"""The Sequence pane (placeholder until the real drawing lands)."""
+
+from rich.text import Text
+
+from .base import Pane
+
+
+class SequencePane(Pane):
+    """Sequence pane."""
+
+    TITLE = "Sequence"
+
+    def draw(self, width: int, height: int):
+        s = self.session
+        return Text(f"t={s.t} phase={s.phase} epoch={s.epoch}")
