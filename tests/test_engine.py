@@ -9,6 +9,7 @@ from engine import analysis
 from engine.model import Params, init_params, run, sine_matrix
 from engine.trace import run_trace
 from engine.types import Sequence
+from seed000 import seed000_reference
 
 ACTS = ["tanh", "sigmoid", "relu"]
 OUTS = ["softmax", "identity", "sigmoid"]
@@ -119,31 +120,8 @@ def test_sigmoid_echo_cell_true_values_not_the_seeds_printed_ones():
     assert not np.allclose(got, [0.5, 0.73, 0.62, 0.69], atol=0.01)
 
 
-def _seed000_reference():
-    """Seed 000's Rust program, re-done in plain Python floats (no NumPy)."""
-    def init(r, c, s):
-        return [[math.sin((i * c + j) * 1.618 + 0.5) * s for j in range(c)] for i in range(r)]
-    Wh, Wx = init(3, 3, 0.3), init(3, 4, 0.5)
-
-    def step(h, x):
-        return [math.tanh(sum(Wh[i][j] * h[j] for j in range(3))
-                          + sum(Wx[i][j] * x[j] for j in range(4))) for i in range(3)]
-    seq = [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [1, 0, 0, 0], [0, 0, 1, 1]]
-    hs, h = [], [0.0] * 3
-    for x in seq:
-        h = step(h, x)
-        hs.append(h)
-    h1 = step([0.0] * 3, seq[0])
-    h, ret = h1, []
-    for _ in range(15):
-        h = step(h, [0, 0, 0, 0])
-        dot = sum(a * b for a, b in zip(h1, h))
-        ret.append(dot / math.sqrt(sum(a * a for a in h1)) / math.sqrt(sum(b * b for b in h)))
-    return Wh, Wx, seq, hs, ret
-
-
 def test_cat_setup_reproduces_seed_000():
-    Wh, Wx, seq, hs, ret = _seed000_reference()
+    Wh, Wx, seq, hs, ret = seed000_reference()
     params = Params(W_x=sine_matrix(3, 4, 0.5), W_h=sine_matrix(3, 3, 0.3), b=np.zeros(3),
                     W_y=np.zeros((5, 3)), b_y=np.zeros(5))
     assert np.allclose(params.W_h, Wh, atol=1e-15) and np.allclose(params.W_x, Wx, atol=1e-15)
