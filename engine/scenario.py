@@ -1,0 +1,393 @@
+"""Scenario files: read a TOML file (or a built-in by name), check every key, build a Scenario.
+
+A scenario file is data only: it is parsed with :mod:`tomllib` and never evaluated. Every
+problem in it becomes one :class:`~engine.types.ScenarioError` whose text names the file, the
+line where it can be found, and the key, e.g.::
+
+    scenarios/bad.toml:7: [model].hidden_size: must be an integer from 1 to 1024, got 0
+
+Loading only reads and checks; it never trains. The keys are described in docs/scenarios.md.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import os
+import re
+import stat
+import tomllib
+from pathlib import Path
+
+import numpy as np
+
+from . import _scenario_data as _data
+from ._scenario_checks import LIMITS, MISSING, VALUE_BOUND, Checker, describe, show, suggest
+from ._scenario_data import display_token, tokenize
+from .types import (ACTIVATIONS, DEFAULT_OUTPUT, INITS, KINDS, MATRICES, OPTIMIZERS, OUTPUTS,
+                    ModelConfig, Scenario, ScenarioError, Sequence, TrainConfig)
+
+__all__ = ["DEFAULT_SCENARIO", "LIMITS", "builtin_descriptions", "builtin_names",
+           "display_token", "encode_text", "load", "loads", "tokenize"]
+
+DEFAULT_SCENARIO = "king"
+
+SECTIONS = {
+    "scenario": ("name", "kind", "description"),
+    "model": ("hidden_size", "activation", "output", "init", "init_scale", "seed", "weights"),
+    "train": ("epochs", "learning_rate", "optimizer", "clip", "batch_size"),
+    "analysis": ("retention_steps",),
+    "data": tuple(dict.fromkeys(k for keys in _data.KIND_KEYS.values() for k in keys)),
+}
+_OWNER = {key: section for section, keys in reversed(SECTIONS.items()) for key in keys}
+INIT_SCALE_MAX = 100.0
+LEARNING_RATE_MAX = 10.0
+_UTF8_BOM = b"\xef\xbb\xbf"
+_TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+
+
+# ---------------------------------------------------------------------------------------------
+# public API
+
+
+def load(name_or_path: str | os.PathLike) -> Scenario:
+    """A built-in scenario by name (``"king"``), or the scenario in a ``.toml`` file."""
+    if isinstance(name_or_path, str) and not name_or_path.strip():
+        raise ScenarioError(f"no scenario given (built-ins: {', '.join(builtin_names())})")
+    if isinstance(name_or_path, str) and name_or_path in builtin_names():
+        return _load_builtin(name_or_path)
+    try:
+        path = Path(name_or_path)
+    except TypeError:
+        raise ScenarioError(f"expected a scenario name or a file path, got "
+                            f"{type(name_or_path).__name__}") from None
+    if isinstance(name_or_path, str) and _looks_like_name(name_or_path) and not _exists(path):
+        names = builtin_names()
+        raise ScenarioError(f"no built-in scenario or file named '{name_or_path}'"
+                            f"{suggest(name_or_path, names)} (built-ins: {', '.join(names)})")
+    return _load_file(path)
+
+
+def loads(text: str, source: str = "<string>") -> Scenario:
+    """The scenario written in ``text``; ``source`` names it in error messages."""
+    if not isinstance(text, str):
+        raise ScenarioError(f"expected the text of a scenario, got {type(text).__name__}",
+                            path=source)
+    return _parse(text.removeprefix("\ufeff"), source)
+
+
+def builtin_names() -> list[str]:
+    """The built-in scenarios, :data:`DEFAULT_SCENARIO` first, then alphabetical."""
+    names = sorted(n for n, _ in _builtin_files())
+    if DEFAULT_SCENARIO in names:
+        names.remove(DEFAULT_SCENARIO)
+        names.insert(0, DEFAULT_SCENARIO)
+    return names
+
+
+def builtin_descriptions() -> list[tuple[str, str]]:
+    """(name, first line of its description) for every built-in, in :func:`builtin_names` order."""
+    files = dict(_builtin_files())
+    out = []
+    for name in builtin_names():
+        try:
+            doc = tomllib.loads(files[name].read_bytes().decode("utf-8-sig"))
+            text = doc.get("scenario", {}).get("description", "")
+            first = next((ln.strip() for ln in str(text).splitlines() if ln.strip()), "")
+        except (OSError, ValueError, AttributeError):
+            first = ""
+        out.append((name, first))
+    return out
+
+
+def encode_text(scenario: Scenario, text: str) -> Sequence:
+    """Tokenise ``text`` like the scenario's data and make it a Sequence to step through.
+
+    Targets are the next token; the last step has none. A single token is allowed (it then has
+    no targets at all). Unknown tokens and empty text raise ScenarioError.
+    """
+    if scenario.kind != "text" or scenario.vocab is None:
+        raise ScenarioError(f"only text scenarios take typed text; '{scenario.name}' is a "
+                            f"{scenario.kind} scenario")
+    unit = scenario.unit or "word"
+    word = "character" if unit == "char" else "word"
+    tokens = tokenize(text if isinstance(text, str) else "", unit)
+    if not tokens:
+        raise ScenarioError(f"type at least one {word}")
+    most = min(LIMITS["sequence_length"],
+               LIMITS["data_cells"] // (scenario.input_size + scenario.output_size))
+    if len(tokens) > most:
+        raise ScenarioError(f"that is {len(tokens)} {word}s; the most this scenario takes "
+                            f"at once is {most}")
+    index = {t: i for i, t in enumerate(scenario.vocab)}
+    vectors = scenario.token_vectors
+    given = vectors is not None and not isinstance(vectors, _data.OneHotVectors)
+    for t in tokens:
+        if t not in index or (given and t not in vectors):
+            shown = [repr(display_token(k)) if unit == "char" else k
+                     for k in (list(vectors) if given else scenario.vocab)]
+            more = f", ... ({len(shown)} in all)" if len(shown) > 20 else ""
+            raise ScenarioError(f"unknown {word} {display_token(t)!r}; known {word}s: "
+                                f"{', '.join(shown[:20])}{more}{suggest(t, scenario.vocab)}")
+    if given:
+        rows = {t: i for i, t in enumerate(vectors)}
+        table = np.stack([vectors[t] for t in rows])
+        return _data.text_sequence(tokens, index, (table, rows))
+    return _data.text_sequence(tokens, index)
+
+
+# ---------------------------------------------------------------------------------------------
+# finding and reading files
+
+
+def _builtin_root():
+    try:
+        root = importlib.resources.files("engine.scenarios")
+        if root.is_dir():
+            return root
+    except (ImportError, TypeError, ValueError, OSError):
+        pass
+    return Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def _builtin_files() -> list[tuple[str, object]]:
+    root = _builtin_root()
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return []
+    return [(e.name[:-5], e) for e in entries if e.name.endswith(".toml") and e.is_file()]
+
+
+def _load_builtin(name: str) -> Scenario:
+    entry = dict(_builtin_files())[name]
+    source = str(entry)
+    try:
+        data = entry.read_bytes()
+    except OSError as e:
+        raise ScenarioError(f"cannot read the built-in scenario: {e.strerror or e}",
+                            path=source) from None
+    return _load_bytes(data, source)
+
+
+def _looks_like_name(text: str) -> bool:
+    return "/" not in text and os.sep not in text and not text.lower().endswith(".toml")
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
+
+
+def _load_file(path: Path) -> Scenario:
+    source = str(path)
+    limit = LIMITS["file_bytes"]
+    problem = None
+    try:
+        st = path.stat()
+        if stat.S_ISDIR(st.st_mode):
+            problem = "is a directory, not a scenario file (give a .toml file)"
+        elif not stat.S_ISREG(st.st_mode):
+            problem = "is not a regular file"
+        elif st.st_size > limit:
+            problem = _too_big(st.st_size)
+        else:
+            with open(path, "rb") as f:
+                data = f.read(limit + 1)
+    except FileNotFoundError:
+        problem = f"no such file (built-in scenarios: {', '.join(builtin_names())})"
+    except PermissionError:
+        problem = "cannot read this file: permission denied"
+    except IsADirectoryError:
+        problem = "is a directory, not a scenario file (give a .toml file)"
+    except OSError as e:
+        problem = f"cannot read this file: {e.strerror or e}"
+    except ValueError as e:  # e.g. a NUL byte in the name
+        problem = f"not a usable file name ({e})"
+    if problem is not None:
+        raise ScenarioError(problem, path=source)
+    return _load_bytes(data, source)
+
+
+def _too_big(size: int) -> str:
+    limit = LIMITS["file_bytes"]
+    return (f"the file is {size} bytes; a scenario file may be at most {limit} bytes "
+            f"({limit // (1024 * 1024)} MiB)")
+
+
+def _load_bytes(data: bytes, source: str) -> Scenario:
+    """Check, decode and parse the bytes of a scenario file (the path every file takes)."""
+    if len(data) > LIMITS["file_bytes"]:
+        raise ScenarioError(_too_big(len(data)), path=source)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ScenarioError("the file is UTF-16 text; save it as UTF-8", path=source)
+    data = data.removeprefix(_UTF8_BOM)
+    zero = data.find(b"\x00")
+    if zero >= 0:
+        raise ScenarioError("the file contains a zero byte, so it is not UTF-8 text (UTF-16 or "
+                            "a binary file?); save it as UTF-8", path=source,
+                            line=data.count(b"\n", 0, zero) + 1)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise ScenarioError(f"the file is not UTF-8 text (byte 0x{data[e.start]:02x} cannot be "
+                            f"read); save it as UTF-8", path=source, line=line) from None
+    return _parse(text, source)
+
+
+# ---------------------------------------------------------------------------------------------
+# parsing and checking
+
+
+def _parse(text: str, source: str) -> Scenario:
+    if not text.strip():
+        raise ScenarioError("the file is empty; a scenario needs at least [scenario] with "
+                            "name and kind", path=source)
+    try:
+        doc = tomllib.loads(text)
+    except ValueError as e:  # TOMLDecodeError, and bad dates tomllib lets through
+        msg, line = str(e), None
+        m = _TOML_AT.search(msg)
+        if m:
+            line = int(m.group(1))
+            msg = f"{msg[:m.start()]} (column {m.group(2)})"
+        elif "end of document" in msg:
+            line = text.count("\n") + 1
+        raise ScenarioError(f"TOML syntax error: {msg}", path=source, line=line) from None
+    except RecursionError:
+        raise ScenarioError("TOML syntax error: arrays or tables nested too deeply",
+                            path=source) from None
+
+    ck = Checker(source, text)
+    _check_sections(ck, doc)
+    head = ck.table(doc, ("scenario",), required=True)
+    ck.known_keys(head, ("scenario",), SECTIONS["scenario"], elsewhere=_misplaced("scenario"))
+    name = ck.string(head, ("scenario", "name"), max_len=80, allow_empty=False)
+    if not name.isprintable():
+        ck.fail(("scenario", "name"), "must be one line of printable text")
+    kind = ck.choice(head, ("scenario", "kind"), KINDS)
+    description = ck.string(head, ("scenario", "description"), "", max_len=20_000)
+
+    model_t = ck.table(doc, ("model",))
+    ck.known_keys(model_t, ("model",), SECTIONS["model"], elsewhere=_misplaced("model"))
+    model = _model(ck, model_t, kind)
+    train = _train(ck, ck.table(doc, ("train",)))
+    analysis_t = ck.table(doc, ("analysis",))
+    ck.known_keys(analysis_t, ("analysis",), SECTIONS["analysis"],
+                  elsewhere=_misplaced("analysis"))
+    retention = ck.integer(analysis_t, ("analysis", "retention_steps"), 15, lo=1,
+                           hi=LIMITS["retention_steps"])
+
+    data_t = ck.table(doc, ("data",), required=(kind == "text"))
+    _data.check_data_keys(ck, data_t, kind, _misplaced("data"))
+    build = {"text": _data.build_text, "series": _data.build_series, "echo": _data.build_echo}
+    built = build[kind](ck, data_t)
+
+    if model.output == "softmax" and built["output_size"] < 2:
+        if kind == "text":
+            ck.fail(("data", "text"), "the text uses only one word; predicting the next word "
+                                      "needs at least two different ones")
+        ck.fail(("model", "output"), f'"softmax" needs at least 2 outputs and a {kind} '
+                                     f'scenario has 1; use "{DEFAULT_OUTPUT[kind]}"')
+    if "weights" in model_t:
+        model.weights = _weights(ck, model_t["weights"], model.hidden_size,
+                                 built["input_size"], built["output_size"])
+
+    return Scenario(name=name, kind=kind, description=description, source=source, model=model,
+                    train=train, retention_steps=retention, input_size=built["input_size"],
+                    output_size=built["output_size"], train_sequences=built["train_sequences"],
+                    sequence=built["sequence"], test_sequences=built.get("test_sequences", []),
+                    vocab=built.get("vocab"), token_vectors=built.get("token_vectors"),
+                    unit=built.get("unit"), data=built["data"])
+
+
+def _check_sections(ck: Checker, doc: dict) -> None:
+    for key, value in doc.items():
+        if key in SECTIONS:
+            continue
+        if not isinstance(value, dict):
+            owner = next((s for s, keys in SECTIONS.items() if key in keys), None)
+            hint = f"; it belongs under [{owner}]" if owner else ""
+            raise ScenarioError(f"'{show(key)}' is written before any [section] header{hint}",
+                                path=ck.source, line=ck.line((key,)))
+        raise ScenarioError(f"unknown section [{show(key)}]{suggest(key, SECTIONS)} (sections: "
+                            f"{', '.join(f'[{s}]' for s in SECTIONS)})",
+                            path=ck.source, line=ck.line((key,)))
+
+
+def _misplaced(section: str) -> dict[str, str]:
+    """key -> "it belongs under [other]" for the keys of every other section."""
+    return {key: f"'{key}' belongs under [{owner}]" for key, owner in _OWNER.items()
+            if owner != section}
+
+
+def _model(ck: Checker, t: dict, kind: str) -> ModelConfig:
+    m = ("model",)
+    cfg = ModelConfig(
+        hidden_size=ck.integer(t, m + ("hidden_size",), 16, lo=1, hi=LIMITS["hidden_size"]),
+        activation=ck.choice(t, m + ("activation",), ACTIVATIONS, "tanh"),
+        output=ck.choice(t, m + ("output",), OUTPUTS, DEFAULT_OUTPUT[kind]),
+        init=ck.choice(t, m + ("init",), INITS, "xavier"),
+        seed=ck.integer(t, m + ("seed",), 0, lo=0, hi=None),
+    )
+    scales: dict[str, float | None] = {name: None for name in MATRICES}
+    raw = t.get("init_scale", MISSING)
+    path = m + ("init_scale",)
+    if isinstance(raw, dict):
+        ck.known_keys(raw, path, MATRICES, what="matrix", whats="matrices")
+        for name in raw:
+            scales[name] = ck.number(raw, path + (name,), lo=0, hi=INIT_SCALE_MAX)
+    elif raw is not MISSING:
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+            ck.fail(path, f"must be a number, or a table such as {{W_h = 0.3, W_x = 0.5}}, "
+                          f"got {describe(raw)}")
+        value = ck.number(t, path, lo=0, hi=INIT_SCALE_MAX)
+        scales = {name: value for name in MATRICES}
+    cfg.init_scale = scales
+    return cfg
+
+
+def _train(ck: Checker, t: dict) -> TrainConfig:
+    s = ("train",)
+    ck.known_keys(t, s, SECTIONS["train"], elsewhere=_misplaced("train"))
+    clip = ck.number(t, s + ("clip",), 5.0, lo=0, hi=VALUE_BOUND)
+    return TrainConfig(
+        epochs=ck.integer(t, s + ("epochs",), 0, lo=0, hi=LIMITS["epochs"]),
+        learning_rate=ck.number(t, s + ("learning_rate",), 0.1, lo=0, hi=LEARNING_RATE_MAX,
+                                lo_open=True),
+        optimizer=ck.choice(t, s + ("optimizer",), OPTIMIZERS, "sgd"),
+        clip=None if clip == 0 else clip,
+        batch_size=ck.integer(t, s + ("batch_size",), 1, lo=1, hi=LIMITS["batch_size"]),
+    )
+
+
+def _weights(ck: Checker, raw, hidden: int, inputs: int, outputs: int) -> dict:
+    path = ("model", "weights")
+    if not isinstance(raw, dict):
+        ck.fail(path, f"must be a table ([model.weights]), got {describe(raw)}")
+    ck.known_keys(raw, path, MATRICES, what="matrix", whats="matrices")
+    shapes = {"W_x": (hidden, inputs, "hidden_size x input size"),
+              "W_h": (hidden, hidden, "hidden_size x hidden_size"),
+              "W_y": (outputs, hidden, "output size x hidden_size"),
+              "b": (hidden, None, "hidden_size"), "b_y": (outputs, None, "output size")}
+    out = {}
+    for name, value in raw.items():
+        rows, cols, meaning = shapes[name]
+        p = path + (name,)
+        if cols is None:
+            if not isinstance(value, list) or len(value) != rows:
+                ck.fail(p, f"must be a list of {rows} numbers ({meaning}), got {describe(value)}")
+            out[name] = np.asarray(ck.number_list(value, p, bound=VALUE_BOUND), dtype=np.float64)
+            continue
+        if not isinstance(value, list) or len(value) != rows:
+            ck.fail(p, f"must be {rows} rows of {cols} numbers ({meaning}), got {describe(value)}")
+        matrix = []
+        for i, row in enumerate(value):
+            if not isinstance(row, list) or len(row) != cols:
+                ck.fail(p + (i,), f"row {i} must be a list of {cols} numbers ({meaning}), "
+                                  f"got {describe(row)}")
+            matrix.append(ck.number_list(row, p + (i,), bound=VALUE_BOUND))
+        out[name] = np.asarray(matrix, dtype=np.float64).reshape(rows, cols)
+    return out
