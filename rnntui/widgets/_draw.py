@@ -7,12 +7,13 @@ marked with brackets, a caret or reverse video (an attribute, not a colour).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable
 
 import numpy as np
 from rich.cells import cell_len
-from rich.text import Text
+from rich.text import Span, Text
 
 #: Named ANSI colours (they survive 16-colour terminals); never the only carrier of meaning.
 POS = "cyan"
@@ -27,6 +28,18 @@ OVERFLOW = "overflow"
 NAN = "nan"
 
 EIGHTHS = " ▁▂▃▄▅▆▇█"
+
+_SERIALS = itertools.count(1)
+
+
+def serial(obj: object) -> int:
+    """A number naming ``obj`` for cache and redraw keys, never reused (unlike ``id()``, which a
+    new trace can inherit from a freed one). Stored on the object the first time it is asked."""
+    d = obj.__dict__
+    n = d.get("_rnntui_serial")
+    if n is None:
+        n = d["_rnntui_serial"] = next(_SERIALS)
+    return n
 
 
 # ---------------------------------------------------------------------------------------------
@@ -67,22 +80,23 @@ def fmt_abs(x: float, digits: int = 4) -> str:
     return fmt(x, digits, signed=False)
 
 
-def fmt_vec(v: np.ndarray, width: int, digits: int = 4) -> str:
+def fmt_vec(v: np.ndarray, width: int, digits: int = 4, *, brackets: bool = True) -> str:
     """A vector in at most ``width`` cells: ``[+0.1 -0.2 +0.3]`` in full if it fits, else the
-    first entries that fit, then ``… (H) ‖·‖=1.234``. Only the shown entries are formatted."""
+    first entries that fit, then ``…]`` and the norm ``‖1.234‖``. ``brackets=False`` (narrow
+    panes) drops the brackets, then the norm, to keep at least the first entry in view. Only
+    shown entries are formatted."""
     v = np.asarray(v, dtype=np.float64).ravel()
     n = len(v)
     if n == 0:
         return "[]"
     # Full, if every entry fits (entries are at most ~10 cells; give up early when they cannot).
-    if n * 4 + 1 <= width:
-        parts = [fmt(x, digits) for x in v[: min(n, width)]]
-        full = "[" + " ".join(parts) + "]"
-        if len(parts) == n and cell_len(full) <= width:
+    if 2 * n + 1 <= width:
+        full = "[" + " ".join(fmt(x, digits) for x in v) + "]"
+        if cell_len(full) <= width:
             return full
     norm = safe_norm(v)
-    tail = f" …] ‖·‖={fmt_abs(norm)}"
-    room = width - 1 - cell_len(tail)
+    tail = f"…]‖{fmt_abs(norm)}‖" if brackets else f"…‖{fmt_abs(norm)}‖"
+    room = width - brackets - cell_len(tail)
     parts: list[str] = []
     used = 0
     for x in v:
@@ -93,8 +107,40 @@ def fmt_vec(v: np.ndarray, width: int, digits: int = 4) -> str:
         parts.append(p)
         used += need
     if not parts:
-        return f"‖·‖={fmt_abs(norm)} ({n})"
-    return "[" + " ".join(parts) + tail
+        first = fmt(v[0], digits) + "…"
+        if not brackets and cell_len(first) <= width:
+            return first
+        only = f"‖{fmt_abs(norm)}‖ ({n})"
+        return only if cell_len(only) <= width else f"‖{fmt_abs(norm)}‖"
+    return ("[" if brackets else "") + " ".join(parts) + tail
+
+
+def fmt_vec_lines(v: np.ndarray, width: int, lines: int, digits: int = 4) -> list[str]:
+    """A vector over up to ``lines`` lines of ``width`` cells: ``[a b c`` / `` d e]``, or, when
+    it does not all fit, the entries that do and ``…]‖norm‖`` at the end of the last line."""
+    v = np.asarray(v, dtype=np.float64).ravel()
+    if lines <= 1 or len(v) == 0:
+        return [fmt_vec(v, width, digits)]
+    tail = f"…]‖{fmt_abs(safe_norm(v))}‖"
+    out: list[str] = []
+    cur = "["
+    for i, x in enumerate(v):
+        p = fmt(x, digits)
+        last_line = len(out) == lines - 1
+        rest_after = i < len(v) - 1
+        sep = "" if cur in ("[", " ") else " "
+        need = cell_len(cur) + len(sep) + cell_len(p)
+        # The last line must keep room for the tail if entries remain after this one.
+        limit = width - (cell_len(tail) if last_line and rest_after else (1 if not rest_after
+                                                                          else 0))
+        if need <= limit:
+            cur += sep + p
+            continue
+        if last_line:
+            return out + [cur + tail]
+        out.append(cur)
+        cur = " " + p
+    return out + [cur + "]"]
 
 
 def safe_norm(v: np.ndarray) -> float:
@@ -114,6 +160,14 @@ def number_style(x: float) -> str:
 
 
 def signed_bar(value: float, scale: float, half: int) -> Text:
+    """:func:`signed_bar_parts` as one Text."""
+    line = Line()
+    for text, style in signed_bar_parts(value, scale, half):
+        line.add(text, style)
+    return line.text()
+
+
+def signed_bar_parts(value: float, scale: float, half: int) -> list[tuple[str, str]]:
     """A bar of ``2*half + 1`` cells around a centre axis ``│``: right for +, left for -.
 
     The length is ``|value| / scale * half`` cells to the nearest half cell (``▌``/``▐`` ends).
@@ -146,11 +200,8 @@ def signed_bar(value: float, scale: float, half: int) -> Text:
             right[: len(cells)] = cells
         else:
             left[half - len(cells):] = cells[::-1]
-    t = Text()
-    t.append("".join(left), style=style if value < 0 else "")
-    t.append(axis, style=DIM if axis == "│" else style)
-    t.append("".join(right), style=style if value > 0 else "")
-    return t
+    return [("".join(left), style if value < 0 else ""), (axis, DIM if axis == "│" else style),
+            ("".join(right), style if value > 0 else "")]
 
 
 def plain_bar(fraction: float, width: int) -> str:
@@ -227,9 +278,9 @@ def thin(y: np.ndarray, columns: int) -> np.ndarray:
 
 def fit(text: Text | str, width: int) -> Text:
     """One line cropped to ``width`` cells (a ``…`` marks a cut)."""
-    t = Text(text) if isinstance(text, str) else text.copy()
-    t.no_wrap = True
+    t = Text(text, no_wrap=True) if isinstance(text, str) else text
     if t.cell_len > width:
+        t = t.copy()
         t.truncate(max(width, 0), overflow="ellipsis")
     return t
 
@@ -274,3 +325,90 @@ def first_fitting(options: Iterable[Text | str], width: int) -> Text:
         if cell_len(o.plain if isinstance(o, Text) else o) <= width:
             return fit(o, width)
     return fit(last, width)
+
+
+_POS_NUM = r"(?<![\w.‖])\+\d[\d.]*(?:e-?\d+)?"
+_NEG_NUM = r"(?<![\w.‖])-\d[\d.]*(?:e-?\d+)?"
+_BAD_NUM = r"-?overflow|nan"
+
+
+def vec_text(v: np.ndarray, width: int, digits: int = 4, *, brackets: bool = True) -> Text:
+    """:func:`fmt_vec` as Text, positive entries in POS and negative in NEG (signs printed too)."""
+    return colour_numbers(fmt_vec(v, width, digits, brackets=brackets))
+
+
+def colour_numbers(s: str) -> Text:
+    """``s`` as Text with its signed numbers coloured by sign and overflow/nan in WARN."""
+    t = Text(s, no_wrap=True)
+    t.highlight_regex(_POS_NUM, POS)
+    t.highlight_regex(_NEG_NUM, NEG)
+    t.highlight_regex(_BAD_NUM, WARN)
+    return t
+
+
+def num_text(x: float, digits: int = 4, *, signed: bool = True) -> Text:
+    """One number as Text, coloured by sign (the sign is printed as well)."""
+    s = fmt(x, digits, signed=signed)
+    return Text(s, style=number_style(float(x)) if signed or not math.isfinite(float(x)) else "")
+
+
+def fmt_pow10(lv: float, digits: int = 2) -> str:
+    """10**lv to ``digits`` significant digits, exact even far outside the float range
+    (``log10`` values from the Jacobian products): ``3.2e-400``; -inf is ``0``, +inf overflow."""
+    lv = float(lv)
+    if math.isnan(lv):
+        return NAN
+    if lv == -math.inf:
+        return "0"
+    if lv == math.inf:
+        return OVERFLOW
+    if -300 < lv < 300:
+        return fmt_abs(10.0 ** lv, digits)
+    e = math.floor(lv)
+    m = 10.0 ** (lv - e)
+    s = f"{m:.{max(digits - 1, 0)}f}"
+    if s.startswith("10"):
+        e += 1
+        s = f"{1.0:.{max(digits - 1, 0)}f}"
+    return f"{s}e{e}"
+
+
+def log10_safe(v: np.ndarray) -> np.ndarray:
+    """log10 of non-negative values: 0 gives -inf, inf gives inf, no warnings."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.log10(np.asarray(v, dtype=np.float64))
+
+
+def log_fractions(lv: np.ndarray, llo: float, lhi: float) -> np.ndarray:
+    """Where each log10 value sits between ``llo`` and ``lhi``, clipped to 0..1 (NaN stays)."""
+    span = lhi - llo if lhi > llo else 1.0
+    with np.errstate(invalid="ignore", over="ignore"):
+        f = (np.asarray(lv, dtype=np.float64) - llo) / span
+        f = np.where(np.isnan(f), np.nan, np.clip(np.nan_to_num(f, posinf=1.0, neginf=0.0), 0, 1))
+    return f
+
+
+class Line:
+    """A fast line builder: pieces of text with styles, turned into one Text with spans at the
+    end (``Text.append`` per cell is ~10x slower on big panes)."""
+
+
+    __slots__ = ("parts", "spans", "n")
+
+    def __init__(self, text: str = "", style: str = "") -> None:
+        self.parts: list[str] = []
+        self.spans: list[Span] = []
+        self.n = 0
+        if text:
+            self.add(text, style)
+
+    def add(self, text: str, style: str = "") -> "Line":
+        if text:
+            if style:
+                self.spans.append(Span(self.n, self.n + len(text), style))
+            self.parts.append(text)
+            self.n += len(text)
+        return self
+
+    def text(self) -> Text:
+        return Text("".join(self.parts), no_wrap=True, end="", spans=self.spans)

@@ -1,15 +1,229 @@
-"""The Output pane (placeholder until the real drawing lands)."""
+"""The Output pane: probabilities with the target marked, prediction vs truth, or predicted bits."""
 
+from __future__ import annotations
+
+import numpy as np
+from rich.cells import cell_len
 from rich.text import Text
 
+from rnntui.session import prediction
+
+from . import _plot
+from ._draw import (DIM, POS, TARGET, WARN, block, first_fitting, fmt, fmt_abs, join, num_text,
+                    plain_bar, serial, window)
 from .base import Pane
+
+ARGMAX = "★"
+ROWS = ("t", "input", "predict", "target", "")
+TARGET_MARK = "◀ target"
 
 
 class OutputPane(Pane):
-    """Output pane."""
+    """What the model outputs at t, by output function.
+
+    softmax: one bar per token (the top ones, always with the target), ``★`` on the argmax and
+    ``◀ target`` on the target. identity: prediction (braille line) vs truth (``•``) up to t with
+    plotext, and the numbers at t. sigmoid: P(1), the predicted and target bits, and a strip of
+    predicted vs target bits around t with ✓/✗.
+    """
 
     TITLE = "Output"
 
-    def draw(self, width: int, height: int):
+    def content_key(self) -> tuple:
         s = self.session
-        return Text(f"t={s.t} phase={s.phase} epoch={s.epoch}")
+        size = self.content_size
+        return (serial(s.trace), s.t, size.width, size.height)
+
+    def draw(self, width: int, height: int):
+        out = self.session.trace.output
+        if out == "softmax":
+            return self._softmax(width, height)
+        if out == "identity":
+            return self._identity(width, height)
+        return self._bits(width, height)
+
+    # -- softmax -------------------------------------------------------------------------------
+    def _softmax(self, width: int, height: int) -> Text:
+        s = self.session
+        tr, t = s.trace, s.t
+        probs = tr.out[t]
+        V = len(probs)
+        vocab = s.scenario.vocab or [str(i) for i in range(V)]
+        has = bool(tr.mask[t])
+        tgt = int(np.argmax(tr.targets[t])) if has else -1
+        best = int(np.nanargmax(probs)) if np.isfinite(probs).any() else 0
+        label = repr(s.label(t))
+        if has:
+            pt, L = fmt_abs(probs[tgt]), fmt_abs(tr.step_loss[t])
+            right = "✓ right" if best == tgt else "✗ wrong"
+            tg = (repr(vocab[tgt]), TARGET)
+            header = first_fitting([
+                join(f"t={t} after {label}: target ", tg, f" p={pt}",
+                     f"  loss −log p = {L}  {right}  ", (f"{ARGMAX} argmax", DIM)),
+                join(f"t={t} after {label}: target ", tg, f" p={pt}", f"  loss {L}  {right}"),
+                join("target ", tg, f" p={pt}  loss {L} {right[0]}"),
+                join("target ", tg, f" p={pt} {right}"),
+                join("target ", tg, f" p={pt}"),
+                join("tgt ", tg, f" {pt}"),
+            ], width)
+        else:
+            header = first_fitting([
+                join(f"t={t} after {label}: ", ("no target at this step", DIM)),
+                join(f"t={t} ", ("no target here", DIM)),
+                join(("no target", DIM)),
+            ], width)
+        rows = max(height - 1, 1)
+        order = np.argsort(-np.nan_to_num(probs, nan=-1.0), kind="stable")
+        shown = list(order[:rows])
+        if has and tgt not in shown:
+            shown[-1] = tgt
+        rank = {int(i): r for r, i in enumerate(order[: max(rows, 1)])}
+        tw = min(max((cell_len(vocab[i]) for i in shown), default=1), 14)
+        ps = {int(i): fmt_abs(probs[i]) for i in shown}
+        pw = max(len(p) for p in ps.values())
+        wide = width >= 30
+        tag = f" {TARGET_MARK}" if wide else " ◀"
+        bar_w = max(width - 2 - tw - 1 - 1 - pw - (cell_len(tag) if has else 0), 0)
+        lines: list[Text] = [header]
+        for i in shown:
+            i = int(i)
+            name = vocab[i] if cell_len(vocab[i]) <= tw else vocab[i][: tw - 1] + "…"
+            is_t = i == tgt
+            line = Text(no_wrap=True)
+            line.append(ARGMAX if i == best else " ", style="bold")
+            line.append(" ")
+            line.append(name.ljust(tw), style=f"bold {TARGET}" if is_t else "")
+            line.append(" ")
+            line.append(plain_bar(float(probs[i]), bar_w).ljust(bar_w),
+                        style=TARGET if is_t else POS)
+            line.append(" " + ps[i].rjust(pw))
+            if is_t:
+                where = "" if i in rank else f" (#{int(np.flatnonzero(order == i)[0]) + 1})"
+                line.append(tag + (where if wide else ""), style=f"bold {TARGET}")
+            lines.append(line)
+        if V > len(shown) and len(lines) < height:
+            lines.append(Text(f"  … {V - len(shown)} more of {V}", style=DIM))
+        return block(lines, width, height)
+
+    # -- identity ------------------------------------------------------------------------------
+    def _identity(self, width: int, height: int) -> Text:
+        s = self.session
+        tr, t = s.trace, s.t
+        T = len(tr)
+        y, has = float(tr.out[t][0]), bool(tr.mask[t])
+        tg = float(tr.targets[t][0])
+        nums = [join(f"t={t} ŷ ", num_text(y))]
+        if has:
+            nums = [join(f"t={t}  prediction ", num_text(y), "  truth ", num_text(tg),
+                         "  error ", num_text(y - tg)),
+                    join(f"t={t} ŷ ", num_text(y), " truth ", num_text(tg), " err ",
+                         num_text(y - tg)),
+                    join(f"t={t} ŷ ", num_text(y), " truth ", num_text(tg)),
+                    join(f"ŷ ", num_text(y), " truth ", num_text(tg))] + nums
+        lines: list[Text] = [first_fitting(nums, width)]
+        legend = join(("⣿", POS), " prediction  ", ("•", TARGET), " truth",
+                      (" (the next value)", DIM))
+        plot_h = height - 2
+        if plot_h < 2 or width < 12:
+            if height >= 2:
+                lines.append(fit_legend(legend, width))
+            return block(lines, width, height)
+        lines.append(fit_legend(legend, width))
+        cols = max(width - 8, 8)
+        a, b = window(t, T, min(T, 4 * cols), lead=0.95)
+        start, stop = a, t + 1
+        xs = np.arange(start, stop)
+        with np.errstate(invalid="ignore"):
+            seen = np.concatenate([tr.targets[a:b, 0], tr.out[a:b, 0]])
+        seen = seen[np.isfinite(seen)]
+        lo, hi = (float(seen.min()), float(seen.max())) if seen.size else (-1.0, 1.0)
+        lo, hi = max(lo, -_plot.LIMIT), min(hi, _plot.LIMIT)
+        if hi - lo < 1e-9 * max(abs(lo), abs(hi), 1.0):
+            lo, hi = lo - max(abs(lo), 1.0), hi + max(abs(hi), 1.0)
+        pad = (hi - lo) * 0.05
+        ylim = (lo - pad, hi + pad)
+        key = ("identity", serial(tr), t, a, b, width, plot_h)
+        chart = _plot.frame(key, lambda: _plot.labelled_chart(
+            [_plot.Line(xs, tr.targets[start:stop, 0], TARGET, "dot"),
+             _plot.Line(xs, tr.out[start:stop, 0], POS, "braille")],
+            width, plot_h, xlim=(a, max(b - 1, a + 1)), ylim=ylim, fmt_y=lambda v: fmt(v, 2),
+            xticks=_plot.nice_ticks(a, max(b - 1, a + 1), 4),
+            yticks=(yt := _plot.nice_ticks(*ylim, 5)), ylabels=[f"{v:g}" for v in yt]))
+        lines.extend(chart.split("\n"))
+        return block(lines, width, height)
+
+    # -- sigmoid (bits) ------------------------------------------------------------------------
+    def _bits(self, width: int, height: int) -> Text:
+        s = self.session
+        tr, t = s.trace, s.t
+        T = len(tr)
+        p1 = float(tr.out[t][0])
+        bit, _ = prediction(s, t)
+        has = bool(tr.mask[t])
+        if has:
+            tb = s.target_label(t) or "?"
+            ok = bit == tb
+            verdict = ("✓ correct", "bold green") if ok else ("✗ wrong", WARN)
+            head = first_fitting([
+                join(f"t={t}  P(1) = {fmt_abs(p1)} → predicts ", (bit, "bold"), "  target ",
+                     (tb, TARGET), "  ", verdict),
+                join(f"t={t} P(1)={fmt_abs(p1)} → ", (bit, "bold"), " target ", (tb, TARGET),
+                     " ", verdict),
+                join(f"P(1)={fmt_abs(p1)}→", (bit, "bold"), " tgt ", (tb, TARGET), " ",
+                     (verdict[0][0], verdict[1])),
+            ], width)
+        else:
+            head = first_fitting([
+                join(f"t={t}  P(1) = {fmt_abs(p1)} → predicts ", (bit, "bold"),
+                     ("  no target yet", DIM)),
+                join(f"P(1)={fmt_abs(p1)}→", (bit, "bold"), (" no target", DIM)),
+            ], width)
+        lines: list[Text] = [head]
+        if height >= 3 and width >= 12:
+            lines.append(threshold_bar(p1, width))
+        room = height - len(lines)
+        if room < 1:
+            return block(lines, width, height)
+        keep = sorted(("predict", "target", "input", "t", "")[:room], key=ROWS.index)
+        names = list(keep)
+        nw = max(len(n) for n in names) + 1
+        cw = 3 if width - nw >= 3 * min(T, 8) else 2
+        a, b = window(t, T, max((width - nw) // cw, 1))
+        grid = [Text(n.ljust(nw), style=DIM) for n in names]
+        for i in range(a, b):
+            cur = i == t
+            pb, _ = prediction(s, i)
+            tl = s.target_label(i) if tr.mask[i] else None
+            cells = {"t": str(i % 100) if cw == 3 else str(i % 10), "input": s.label(i),
+                     "predict": pb, "target": tl or "·",
+                     "": "" if tl is None else ("✓" if pb == tl else "✗")}
+            for r, name in enumerate(names):
+                c = cells[name]
+                txt = (f"[{c}]" if cur and name else f" {c} ")[: cw] if cw == 3 else \
+                    (c.rjust(2))[:2]
+                style = "reverse" if cur else ""
+                if name == "target" and tl is not None:
+                    style += f" {TARGET}"
+                if name == "" and c:
+                    style += " green" if c == "✓" else " red"
+                grid[r].append(txt.center(cw), style=style.strip())
+        lines.extend(grid)
+        return block(lines, width, height)
+
+
+def threshold_bar(p1: float, width: int) -> Text:
+    """P(1) as a bar from 0 to 1 with the 0.5 decision threshold marked ``┊``."""
+    bw = max(width - 9, 1)
+    bar = plain_bar(p1, bw).ljust(bw)
+    mid = bw // 2
+    if bar[mid] == " ":
+        bar = bar[:mid] + "┊" + bar[mid + 1:]
+    return join("P(1) 0", ("│", DIM), (bar, POS), ("│", DIM), "1")
+
+
+def fit_legend(legend: Text, width: int) -> Text:
+    """The legend, without its dim explanation in parentheses when that does not fit."""
+    if legend.cell_len <= width:
+        return legend
+    cut = legend.plain.find(" (")
+    return legend.divide([cut])[0] if cut > 0 else legend

@@ -1,15 +1,305 @@
-"""The Step pane (placeholder until the real drawing lands)."""
+"""The Step pane: the recurrence at t with the actual numbers, or one step of BPTT going back."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from rich.cells import cell_len
 from rich.text import Text
 
+from engine.model import activation_slope
+from rnntui.session import BACKWARD, prediction
+
+from ._draw import (DIM, Line, TARGET, block, colour_numbers, first_fitting, fmt, fmt_abs,
+                    fmt_vec_lines, join, num_text, safe_norm, serial, vec_text)
 from .base import Pane
+
+SLOPE = {"tanh": "1−h²", "sigmoid": "h(1−h)", "relu": "[a>0]"}
+
+
+@dataclass
+class Row:
+    """One line of the pane: ``label`` then a vector (formatted to the width left) or a Text.
+    Lower ``rank`` is kept first when the pane is short; rows are shown in list order."""
+
+    rank: int
+    label: str
+    value: np.ndarray | Text | Callable[[int], Text]
+    column: str = ""  # header in the table view (vectors over the hidden units only)
+    short: str = ""  # label in narrow panes
+    tiny: str = ""  # label in very narrow panes
+    spare: bool = False  # the table view may show this one as a plain row instead
+
+
+def backward_parts(trace, t: int) -> tuple[np.ndarray, np.ndarray]:
+    """dL/dh_t split in two: the direct part W_yᵀ dL/dy_t and what flowed back from t+1
+    (W_hᵀ dL/da_{t+1}, zero at the last step). They add up to ``trace.dh[t]``."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        direct = trace.params.W_y.T @ trace.dy[t]
+    later = trace.flow[t + 1] if t + 1 < len(trace) else np.zeros_like(direct)
+    return direct, later
 
 
 class StepPane(Pane):
-    """Step pane."""
+    """Forward: ``h_t = f(W_h h_{t-1} + W_x x_t + b)`` term by term, then the prediction and loss.
+    Backward: dL/dy_t, the two parts of dL/dh_t, dL/da_t = dL/dh_t ⊙ f'(a_t) and what flows to
+    t-1. Vectors are printed in full when they fit, else their first entries and their norm; a
+    tall, wide pane shows them as columns, one row per hidden unit."""
 
     TITLE = "Step"
 
+    def content_key(self) -> tuple:
+        s = self.session
+        size = self.content_size
+        return (serial(s.trace), s.t, s.phase, size.width, size.height)
+
     def draw(self, width: int, height: int):
         s = self.session
-        return Text(f"t={s.t} phase={s.phase} epoch={s.epoch}")
+        back = s.phase == BACKWARD
+        title, rows = self._backward(width) if back else self._forward(width)
+        table = self._table(title, rows, width, height)
+        if table is not None:
+            return table
+        keep = sorted(rows, key=lambda r: r.rank)[: max(height - 1, 0)]
+        shown = [r for r in rows if r in keep]
+        if width < 30:
+            shown = [Row(r.rank, r.tiny or r.short or r.label, r.value) for r in shown]
+        elif width < 50:
+            shown = [Row(r.rank, r.short or r.label, r.value) for r in shown]
+        lw = max((cell_len(r.label) for r in shown), default=0)
+        brackets = width - lw - 1 >= 17  # else "+0.1234…‖1.234‖" keeps an entry in view
+        extra = self._extra_lines(shown, width - lw - 1, height - 1 - len(shown))
+        lines: list[Text] = [title]
+        for r in shown:
+            if extra.get(id(r), 1) > 1:
+                lines.extend(_wrapped(r, lw, width, extra[id(r)]))
+            else:
+                lines.append(_line(r, lw, width, brackets))
+        return block(lines, width, height)
+
+    @staticmethod
+    def _extra_lines(rows: list[Row], room: int, spare: int) -> dict[int, int]:
+        """Spare lines shared among the vectors that do not fit on one line, best rank first:
+        {id(row): lines}."""
+        vectors = sorted((r for r in rows if isinstance(r.value, np.ndarray)),
+                         key=lambda r: r.rank)
+        if spare <= 0 or room < 17 or not vectors:
+            return {}
+        need = {}
+        for r in vectors:
+            wrapped = fmt_vec_lines(r.value, room, spare + 1)
+            need[id(r)] = len(wrapped) if "…]" not in wrapped[-1] else spare + 1
+        got = {id(r): 1 for r in vectors}
+        while spare > 0:
+            grew = False
+            for r in vectors:
+                if spare > 0 and got[id(r)] < need[id(r)]:
+                    got[id(r)] += 1
+                    spare -= 1
+                    grew = True
+            if not grew:
+                break
+        return got
+
+    # -- forward -------------------------------------------------------------------------------
+    def _forward(self, width: int) -> tuple[Text, list[Row]]:
+        s = self.session
+        tr, t = s.trace, s.t
+        f = tr.activation
+        p = tr.params
+        with np.errstate(over="ignore", invalid="ignore"):
+            rec = p.W_h @ tr.h_prev[t]
+            inp = p.W_x @ tr.x[t] + p.b
+        title = first_fitting([
+            join(("forward", "bold"), f" t={t}:  h_t = {f}(W_h h_t-1 + W_x x_t + b)"),
+            join(("▶", "bold"), f" t={t}: h_t = {f}(W_h h_t-1 + W_x x_t + b)"),
+            join(("▶", "bold"), f" t={t} h_t={f}(W_h h_t-1+W_x x_t+b)"),
+            join(f"t={t} h_t={f}(W_h h_t-1+W_x x_t+b)"),
+            join(f"t={t} h={f}(W_h h+W_x x+b)"),
+            join(f"h={f}(W_h h+W_x x+b)"),
+            join(f"h={f}(a)"),
+        ], width)
+        prev = f"h_{t - 1}" if t > 0 else "h_-1"
+        rows = [
+            Row(6, f"x_{t}", self._input(t), tiny=f"x_{t}"),
+            Row(7, prev, tr.h_prev[t], prev + (" (start)" if t == 0 else ""), spare=True),
+            Row(4, f"W_h {prev}", rec, "W_h " + prev, tiny="Wh·h"),
+            Row(5, f"W_x x_{t}+b", inp, f"W_x x_{t}+b", tiny="Wx·x+b"),
+            Row(3, f"= a_{t}", tr.a[t], f"= a_{t}", tiny=f"=a_{t}"),
+            Row(1, f"h_{t}", tr.h[t], f"h_{t}"),
+            Row(2, "ŷ", lambda w: self._prediction(t, w)),
+        ]
+        return title, rows
+
+    def _input(self, t: int) -> np.ndarray | Text:
+        s = self.session
+        x = s.trace.x[t]
+        label = s.label(t)
+        nz = np.flatnonzero(x)
+        if s.scenario.kind == "text" and len(x) > 1 and len(nz) == 1 and x[nz[0]] == 1.0:
+            return join((repr(label), "bold"), (f" one-hot #{nz[0]} of {len(x)}", DIM))
+        if len(x) == 1:
+            return join(num_text(x[0]), (f"  ({label})", DIM) if s.scenario.kind == "text" else "")
+        return x
+
+    def _prediction(self, t: int, width: int) -> Text:
+        """The prediction at t, its target and the loss at t, as much as fits in ``width``."""
+        s = self.session
+        tr = s.trace
+        has = bool(tr.mask[t])
+        loss = join("  loss ", (fmt_abs(tr.step_loss[t]), "bold")) if has else Text("")
+        short_loss = join(" L=", (fmt_abs(tr.step_loss[t]), "bold")) if has else Text("")
+        if tr.output == "softmax":
+            name, p = prediction(s, t)
+            guess = join((repr(name), "bold"), f" p={fmt_abs(p)}")
+            if not has:
+                return first_fitting([join(guess, ("  no target here", DIM)), guess], width)
+            i = int(np.argmax(tr.targets[t]))
+            tgt, pt = repr(s.target_label(t)), fmt_abs(tr.out[t][i])
+            return first_fitting([
+                join(guess, "  target ", (tgt, TARGET), f" p={pt}", loss),
+                join(guess, " target ", (tgt, TARGET), f" p={pt}", short_loss),
+                join(guess, " tgt ", (tgt, TARGET), f" {pt}", short_loss),
+                join(guess, " tgt ", (tgt, TARGET), f" {pt}"),
+                join(guess, " tgt ", (tgt, TARGET)),
+                guess,
+            ], width)
+        if tr.output == "identity":
+            y = tr.out[t][0]
+            if not has:
+                return join(num_text(y), ("  no target here", DIM))
+            tg = tr.targets[t][0]
+            return first_fitting([
+                join(num_text(y), "  target ", num_text(tg), "  err ", num_text(y - tg), loss),
+                join(num_text(y), " target ", num_text(tg), short_loss),
+                join(num_text(y), " tgt ", num_text(tg)),
+                num_text(y),
+            ], width)
+        guess = join(f"P(1)={fmt_abs(tr.out[t][0])} → ", (prediction(s, t)[0], "bold"))
+        if not has:
+            return first_fitting([join(guess, ("  no target yet", DIM)), guess], width)
+        tgt = s.target_label(t) or "?"
+        return first_fitting([join(guess, "  target ", (tgt, TARGET), loss),
+                              join(guess, " tgt ", (tgt, TARGET), short_loss),
+                              join(guess, " tgt ", (tgt, TARGET)), guess], width)
+
+    # -- backward ------------------------------------------------------------------------------
+    def _backward(self, width: int) -> tuple[Text, list[Row]]:
+        s = self.session
+        tr, t = s.trace, s.t
+        T = len(tr)
+        direct, later = backward_parts(tr, t)
+        slope = activation_slope(tr.activation, tr.a[t], tr.h[t])
+        title = first_fitting([
+            join(("backward", "bold magenta"),
+                 f" t={t}:  dL/dh_t = W_yᵀ dL/dy_t + W_hᵀ dL/da_t+1"),
+            join(("◀", "bold magenta"), f" t={t}: dL/dh_t = W_yᵀ dL/dy_t + from t+1"),
+            join(("◀", "bold magenta"), f" t={t}: dL/dh = W_yᵀdL/dy + from t+1"),
+            join(f"◀ t={t} dh=W_yᵀdy+later"),
+        ], width)
+        nxt = (f"+ from t={t + 1}", f"+from t={t + 1}") if t + 1 < T else \
+            ("+ 0 (last step)", "+0 (last)")
+        to = f"h_{t - 1}" if t > 0 else "h_-1"
+        dy = tr.dy[t]
+        dy_row: np.ndarray | Text = dy
+        if not tr.mask[t]:
+            dy_row = join(vec_text(dy, 20) if len(dy) <= 3 else Text("0"),
+                          ("  no target here: nothing to send back", DIM))
+        rows = [
+            Row(6 if tr.mask[t] else 0, f"dL/dy_{t}", dy_row),
+            Row(1, f"W_yᵀdL/dy_{t}", direct, "W_yᵀdL/dy", f"W_yᵀdy_{t}", "W_yᵀdy"),
+            Row(2, nxt[0], later, nxt[1], f"+from {t + 1}" if t + 1 < T else "+0 last",
+                f"+t={t + 1}" if t + 1 < T else "+0"),
+            Row(3, f"= dL/dh_{t}", tr.dh[t], f"=dL/dh_{t}", f"=dL/dh_{t}", "=dL/dh"),
+            Row(7, f"f'(a_{t})", slope, f"f'={SLOPE[tr.activation]}", spare=True),
+            Row(4, f"dL/da_{t}", tr.da[t], f"dL/da_{t}", tiny="dL/da", spare=True),
+            Row(5, f"→ {to}", tr.flow[t], f"→{to}", f"→{to}", spare=True),
+            Row(8, "", Text("dL/da = dL/dh ⊙ f'(a)   → = W_hᵀ dL/da", style=DIM)),
+        ]
+        return title, rows
+
+    # -- table view ----------------------------------------------------------------------------
+    def _table(self, title: Text, rows: list[Row], width: int, height: int) -> Text | None:
+        """Vectors over the hidden units as columns, one row per unit; None if it does not fit.
+        Columns marked ``spare`` move out to plain rows above the table when it is too wide."""
+        s = self.session
+        H = s.trace.h.shape[1]
+        cols = [r for r in rows if r.column]
+        nw = len(str(H - 1)) + 1
+        for sep in (2, 1):
+            cols = [r for r in rows if r.column]
+            while True:
+                cw = [max(_widest(r.value), cell_len(r.column)) + sep for r in cols]
+                if nw + sum(cw) <= width:
+                    break
+                spare = [r for r in cols if r.spare]
+                if not spare:
+                    break
+                cols.remove(max(spare, key=lambda r: r.rank))
+            if nw + sum(cw) <= width:
+                break
+        else:
+            return None
+        first, last = rows.index(cols[0]), rows.index(cols[-1])
+        others = [r for r in rows if r not in cols]
+        before = [r for r in others if rows.index(r) < last]
+        after = [r for r in others if rows.index(r) > last]
+        avail = height - 1 - len(before) - 1 - len(after)
+        if avail < min(H, 4):
+            return None
+        units = H if H <= avail else avail - 1
+        lw = max((cell_len(r.label) for r in others), default=0)
+        lines: list[Text] = [title]
+        lines += [_line(r, lw, width) for r in before]
+        head = Line(" " * nw)
+        for r, w in zip(cols, cw):
+            head.add(r.column.rjust(w), "bold")
+        lines.append(head.text())
+        cells = [[fmt(v) for v in np.asarray(r.value)[:units]] for r in cols]
+        for u in range(units):
+            line = Line(f"h{u}".rjust(nw), DIM)
+            for col, w in zip(cells, cw):
+                line.add(col[u].rjust(w), _sign_style(col[u]))
+            lines.append(line.text())
+        if units < H:
+            lines.append(Text(f"⋮ {H - units} more units; norms "
+                              + " ".join(fmt_abs(safe_norm(r.value), 3) for r in cols),
+                              style=DIM))
+        lines += [_line(r, lw, width) for r in after]
+        return block(lines, width, height)
+
+
+def _widest(v: np.ndarray) -> int:
+    """Cells the widest formatted entry of ``v`` takes (formats every entry: table view only)."""
+    return max((len(fmt(x)) for x in np.asarray(v)), default=1)
+
+
+def _line(r: Row, lw: int, width: int, brackets: bool = True) -> Text:
+    line = Text(r.label.ljust(lw) + " ", style="bold" if r.label.startswith(("h_", "=")) else "")
+    room = width - lw - 1
+    if isinstance(r.value, Text):
+        line.append_text(r.value)
+    elif callable(r.value):
+        line.append_text(r.value(room))
+    else:
+        line.append_text(vec_text(r.value, room, brackets=brackets))
+    return line
+
+
+def _wrapped(r: Row, lw: int, width: int, n: int) -> list[Text]:
+    """A vector row over ``n`` lines, the label on the first."""
+    out = []
+    for i, part in enumerate(fmt_vec_lines(r.value, width - lw - 1, n)):
+        label = r.label if i == 0 else ""
+        line = Text(label.ljust(lw) + " ", style="bold" if label.startswith(("h_", "=")) else "")
+        line.append_text(colour_numbers(part))
+        out.append(line)
+    return out
+
+
+def _sign_style(s: str) -> str:
+    if "overflow" in s or s == "nan":
+        return "bold red"
+    return "cyan" if s.startswith("+") else "red" if s.startswith("-") else ""
