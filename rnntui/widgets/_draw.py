@@ -34,7 +34,10 @@ _SERIALS = itertools.count(1)
 
 def serial(obj: object) -> int:
     """A number naming ``obj`` for cache and redraw keys, never reused (unlike ``id()``, which a
-    new trace can inherit from a freed one). Stored on the object the first time it is asked."""
+    new trace can inherit from a freed one). Stored on the object the first time it is asked.
+    ``None`` (no trace yet) is 0."""
+    if obj is None:
+        return 0
     d = obj.__dict__
     n = d.get("_rnntui_serial")
     if n is None:

@@ -1,0 +1,54 @@
+"""Every key of the main screen: one Binding each, with an id, a short footer word and a help line.
+
+The footer shows ``description`` (grouped keys share their group's word); the help screen shows
+``tooltip``, a sentence written for a learner. Both come from this one list.
+"""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+_STEP = Binding.Group("step", compact=True)
+_EPOCH = Binding.Group("epoch", compact=True)
+_KNOB = Binding.Group("W_h", compact=True)
+
+BINDINGS: list[Binding] = [
+    Binding("left,h", "step(-1)", "back", id="step-back", group=_STEP,
+            tooltip="One step back along the current pass."),
+    Binding("right,l", "step(1)", "forward", id="step-forward", group=_STEP,
+            tooltip="One step on along the current pass (t goes down in the backward pass)."),
+    Binding("home,g", "to_start", "start", id="start", show=False,
+            tooltip="Jump to the first step of the pass."),
+    Binding("end,G", "to_end", "end", id="end", show=False,
+            tooltip="Jump to the last step of the pass."),
+    Binding("space", "play", "play", id="play",
+            tooltip="Play or pause: 4 steps a second, stopping at the end."),
+    Binding("b,p", "phase", "pass", id="phase",
+            tooltip="Switch between the forward pass and the backward pass (BPTT)."),
+    Binding("t", "train", "train", id="train",
+            tooltip="Train (or continue training) in the background; press again to stop."),
+    Binding("left_square_bracket", "epoch(-1)", "earlier epoch", id="epoch-back", group=_EPOCH,
+            tooltip="Show the weights of the previous saved epoch."),
+    Binding("right_square_bracket", "epoch(1)", "later epoch", id="epoch-forward", group=_EPOCH,
+            tooltip="Show the weights of the next saved epoch."),
+    Binding("r", "reset", "reset", id="reset", show=False,
+            tooltip="Forget the training: back to the seeded initial weights (epoch 0)."),
+    Binding("minus", "knob(-1)", "W_h down", id="knob-down", group=_KNOB,
+            tooltip="Scale W_h down (four presses halve it) and recompute everything."),
+    Binding("plus,equals_sign", "knob(1)", "W_h up", id="knob-up", group=_KNOB,
+            tooltip="Scale W_h up (four presses double it): watch gradients explode."),
+    Binding("0", "knob_reset", "W_h x1", id="knob-reset", show=False,
+            tooltip="Put the W_h scale back to x1."),
+    Binding("o", "open", "open", id="open",
+            tooltip="Open another scenario: a built-in one or a .toml file."),
+    Binding("i", "type_text", "input", id="input", show=False,
+            tooltip="Type your own sentence (text scenarios) and step through it."),
+    Binding("e", "export", "export", id="export", show=False,
+            tooltip="Save this screen as SVG and the trace as JSON in the current folder."),
+    Binding("m", "maximize", "max", id="maximize", show=False,
+            tooltip="Maximise the focused pane, or restore it (Esc also restores)."),
+    Binding("question_mark", "help", "help", id="help",
+            tooltip="Show every key and what each pane means."),
+    Binding("q", "quit", "quit", id="quit",
+            tooltip="Quit at any moment (training or not)."),
+]

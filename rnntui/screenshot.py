@@ -1,0 +1,73 @@
+"""Running the app: interactively (:func:`run_app`) or headless to an SVG (:func:`render_svg`).
+
+The headless render waits for the app to settle (training and trace workers finished) before and
+after each key, so the same scenario, size and keys give the same picture every time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Iterable
+
+from textual.pilot import Pilot
+
+from engine.types import ScenarioError
+
+#: Give up waiting for background work after this many rounds (a safety net, never reached
+#: by the built-in scenarios).
+MAX_SETTLE_ROUNDS = 100
+
+
+async def settle(pilot: Pilot) -> None:
+    """Wait until no worker is running and the screen has caught up with every message."""
+    app = pilot.app
+    for _ in range(MAX_SETTLE_ROUNDS):
+        await pilot.pause()
+        if not any(w.is_running for w in app.workers):
+            await pilot.pause()
+            if not any(w.is_running for w in app.workers):
+                break
+        await app.workers.wait_for_complete()
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
+
+
+async def press_and_settle(pilot: Pilot, keys: Iterable[str]) -> None:
+    """Press each key in turn, letting any work it starts finish before the next."""
+    await settle(pilot)
+    for key in keys:
+        await pilot.press(key)
+        await settle(pilot)
+
+
+def render_svg(scenario: str, size: tuple[int, int] = (100, 32),
+               press: Iterable[str] = ()) -> str:
+    """The app on ``scenario`` at ``size`` (columns, rows) after pressing ``press``, as SVG.
+
+    Keys use Textual's names: ``right``, ``left``, ``b``, ``left_square_bracket``,
+    ``question_mark``, ... Training the scenario asks for is finished first.
+    """
+    from .app import make_app
+    app = make_app(scenario, cursor_blink=False)
+    keys = list(press)
+
+    async def run() -> str:
+        async with app.run_test(size=tuple(size)) as pilot:
+            await press_and_settle(pilot, keys)
+            return app.export_screenshot(title=app.title)
+
+    return asyncio.run(run())
+
+
+def run_app(scenario: str) -> int:
+    """Run the interactive app on ``scenario`` and return the process exit code."""
+    from .app import make_app
+    try:
+        app = make_app(scenario)
+    except ScenarioError as err:
+        print(f"rnntui: {err}", file=sys.stderr)
+        return 2
+    app.run()
+    code = app.return_code
+    return 0 if code is None else int(code)

@@ -1,0 +1,607 @@
+"""The app driven by keys through Pilot: stepping, phases, epochs, the knob, dialogs, export."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import time
+
+import numpy as np
+import pytest
+from conftest import pane_text, static_text
+from textual.widgets import Input, OptionList
+
+from engine import spectral_norm
+from rnntui.app import MIN_SIZE, RnnApp
+from rnntui.main_screen import StatusLine
+from rnntui.screens import HelpScreen, PickerScreen, TextInputScreen, TooSmallScreen
+from rnntui.screenshot import press_and_settle, settle
+from rnntui.session import BACKWARD, FORWARD
+from rnntui.widgets import Pane, StepPane
+
+
+def status(app) -> str:
+    return static_text(app.main_screen.query_one(StatusLine))
+
+
+def params_equal(a, b) -> bool:
+    return all(np.array_equal(x, y) for x, y in zip(a.arrays(), b.arrays()))
+
+
+# -- stepping --------------------------------------------------------------------------------
+
+
+async def test_stepping_stays_in_range_and_forward_then_back_is_identical(app_factory):
+    app = app_factory("king")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        s = app.session
+        T = s.T
+        seen = []
+        for _ in range(T + 3):
+            await pilot.press("right")
+            seen.append(s.t)
+        assert seen[-1] == T - 1 and all(0 <= t < T for t in seen)
+        for _ in range(T + 3):
+            await pilot.press("h")
+            seen.append(s.t)
+        assert s.t == 0 and all(0 <= t < T for t in seen)
+        await press_and_settle(pilot, ["l"])
+        before = app.export_screenshot()
+        panes_before = [pane_text(p) for p in app.panes]
+        await press_and_settle(pilot, ["right", "left"])
+        assert [pane_text(p) for p in app.panes] == panes_before
+        assert app.export_screenshot() == before
+        await press_and_settle(pilot, ["right"])
+        assert app.export_screenshot() != before  # the comparison can fail
+
+
+async def test_start_and_end_keys(app_factory):
+    app = app_factory("king")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        s = app.session
+        for key, want in [("end", s.T - 1), ("home", 0), ("G", s.T - 1), ("g", 0)]:
+            await pilot.press(key)
+            assert s.t == want, key
+        assert f"t={s.t} · step {s.t + 1} of {s.T}" in status(app)
+
+
+async def test_phase_switch_changes_the_step_pane_and_the_direction(app_factory):
+    app = app_factory("king")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await press_and_settle(pilot, ["right", "right"])
+        s = app.session
+        step = app.main_screen.query_one(StepPane)
+        forward_text = pane_text(step)
+        assert (s.t, s.phase) == (2, FORWARD)
+        await press_and_settle(pilot, ["b"])
+        assert s.phase == BACKWARD and s.t == 2
+        assert pane_text(step) != forward_text
+        assert "backward" in status(app)
+        await pilot.press("right")
+        assert s.t == 1  # stepping on in the backward pass walks t down
+        await pilot.press("left")
+        assert s.t == 2
+        await pilot.press("home")
+        assert s.t == s.T - 1  # the backward pass starts at the last step
+        await pilot.press("p")
+        assert s.phase == FORWARD
+        await pilot.press("home", "right")
+        assert s.t == 1
+
+
+async def test_play_walks_to_the_end_and_stops(app_factory):
+    app = app_factory("king", play_rate=8)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("space")
+        assert app.is_playing and "playing" in status(app)
+        for _ in range(100):
+            if not app.is_playing:
+                break
+            await pilot.pause(0.05)
+        assert not app.is_playing
+        assert app.session.t == app.session.T - 1
+        await pilot.press("space")  # at the end: play starts again from the start
+        assert app.is_playing and app.session.t < app.session.T - 1
+        await pilot.press("space")
+        assert not app.is_playing
+
+
+# -- epochs, training, reset -----------------------------------------------------------------
+
+
+async def test_opens_at_epoch_zero_then_training_jumps_to_the_trained_epoch(app_factory):
+    app = app_factory("king")
+    assert app.session.epoch == 0 and app.session.trained_epochs == 0
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        s = app.session
+        want = s.scenario.train.epochs
+        assert want > 0
+        assert s.trained_epochs == want and s.epoch == want
+        assert s.trace_key.epoch == want and not s.needs_trace
+        assert f"epoch {want}/{want}" in status(app)
+        assert s.history.losses[-1] < s.history.losses[0]
+
+
+async def test_t_trains_and_shows_progress_and_keys_still_work(app_factory):
+    from engine import load
+    sc = load("king")
+    sc.train.epochs = 1_000_000  # far longer than the test: stopped below with t
+    app = app_factory(sc, train=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        assert app.session.trained_epochs == 0
+        await pilot.press("t")
+        assert app.is_training
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if app.training and app.training[0] > 0:
+                break
+        assert "training " in status(app) and "/1000000 · loss" in status(app)
+        await pilot.press("right", "plus")  # keys still work while training
+        assert app.session.t == 1 and app.session.knob == 1
+        await pilot.press("t")
+        await settle(pilot)
+        s = app.session
+        assert not app.is_training and "training" not in status(app)
+        assert 0 < s.trained_epochs < 1_000_000 and s.epoch == s.trained_epochs
+        assert "on request" in (s.history.stopped or "")
+
+
+async def test_t_trains_to_the_end_and_continues(app_factory):
+    app = app_factory("king", train=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press_and_settle(pilot, ["t"])
+        assert app.session.epoch == app.session.trained_epochs == 200
+        await press_and_settle(pilot, ["t"])  # continue: the scenario's 200 more
+        assert app.session.epoch == app.session.trained_epochs == 400
+
+
+async def test_epoch_scrub_shows_that_epochs_weights(app_factory):
+    from engine import load
+    sc = load("king")
+    sc.train.epochs = 12
+    app = app_factory(sc)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        s = app.session
+        last = s.epoch
+        await press_and_settle(pilot, ["left_square_bracket"] * 3)
+        assert s.epoch == s.history.epochs[-4] < last
+        assert params_equal(s.params(), s.history.params_at(s.epoch))
+        assert not params_equal(s.params(), s.history.params_at(last))
+        assert params_equal(s.trace.params, s.history.params_at(s.epoch))
+        assert f"epoch {s.epoch}/{last}" in status(app)
+        for _ in range(len(s.history.epochs) + 2):
+            await pilot.press("left_square_bracket")
+        await settle(pilot)
+        assert s.epoch == 0
+        assert params_equal(s.trace.params, s.history.params_at(0))
+        await press_and_settle(pilot, ["right_square_bracket"])
+        assert s.epoch == s.history.epochs[1]
+        assert params_equal(s.trace.params, s.history.params_at(s.epoch))
+
+
+async def test_reset_goes_back_to_the_initial_weights(app_factory):
+    from engine import initial_params
+    app = app_factory("king")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press_and_settle(pilot, ["r"])
+        s = app.session
+        assert s.epoch == 0 and s.trained_epochs == 0
+        assert params_equal(s.trace.params, initial_params(s.scenario))
+
+
+async def test_reset_during_training_drops_the_run(app_factory):
+    from engine import load
+    sc = load("king")
+    sc.train.epochs = 1_000_000
+    app = app_factory(sc)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        assert app.is_training
+        await pilot.press("r")
+        await settle(pilot)
+        assert not app.is_training
+        assert app.session.trained_epochs == 0 and app.session.epoch == 0
+
+
+def test_quit_mid_training_is_prompt_with_exit_code_zero(app_factory):
+    import asyncio
+
+    from engine import load
+    sc = load("sine")
+    sc.train.epochs = 1_000_000  # about half an hour of training
+
+    async def run() -> float:
+        app = app_factory(sc)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause(0.3)
+            assert app.is_training
+            started = time.monotonic()
+            await pilot.press("q")
+        return app, started
+
+    app, started = asyncio.run(run())
+    assert time.monotonic() - started < 3
+    assert app.return_code == 0
+
+
+# -- the W_h knob ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("keys,clicks", [(["plus"], 1), (["equals_sign"] * 4, 4),
+                                         (["minus"] * 3, -3), (["plus", "minus"], 0)])
+async def test_knob_scales_the_spectral_norm_exactly(app_factory, keys, clicks):
+    app = app_factory("king")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        s = app.session
+        base = spectral_norm(s.base_params.W_h)
+        await press_and_settle(pilot, keys)
+        assert s.wh_scale == 2.0 ** (clicks / 4)
+        assert s.trace.spectral_norm == pytest.approx(s.wh_scale * base, rel=1e-12)
+        assert s.trace_key.knob == clicks
+        await press_and_settle(pilot, ["0"])
+        assert s.wh_scale == 1.0
+        assert s.trace.spectral_norm == pytest.approx(base, rel=1e-12)
+
+
+async def test_big_traces_are_computed_in_a_worker_and_stale_ones_dropped(app_factory):
+    app = app_factory("sine", train=False, big_trace=0)  # every trace is "big"
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        s = app.session
+        assert s.trace is not None  # but the first is computed at once, for the first frame
+        base = spectral_norm(s.base_params.W_h)
+        started = []
+        app._trace_worker = (lambda f: lambda *a: (started.append(a[1]), f(*a))[1])(
+            app._trace_worker)
+        for _ in range(6):  # faster than the worker: most of these results go stale
+            await pilot.press("plus")
+        assert started and started[-1].knob == 6
+        await settle(pilot)
+        assert not s.needs_trace and s.trace_key.knob == 6
+        assert s.trace.spectral_norm == pytest.approx(2 ** 1.5 * base, rel=1e-12)
+        assert "computing" not in status(app)
+
+
+async def test_a_stale_trace_is_not_installed(app_factory):
+    from rnntui.app import TraceReady
+    app = app_factory("king", train=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        s = app.session
+        old_key, old_trace = s.compute_trace()
+        await press_and_settle(pilot, ["plus"])
+        app.post_message(TraceReady(s, old_key, old_trace))
+        await settle(pilot)
+        assert s.trace_key.knob == 1 and s.trace is not old_trace
+
+
+async def test_a_slow_first_trace_sends_later_ones_to_a_worker(app_factory):
+    app = app_factory("king", train=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app._trace_seconds = 1.0  # as if the last trace took a second
+        calls = []
+        app._trace_worker = (lambda f: lambda *a: (calls.append(a), f(*a))[1])(
+            app._trace_worker)
+        await press_and_settle(pilot, ["plus"])
+        assert calls and app.session.trace_key.knob == 1
+
+
+async def test_a_failing_trace_is_reported_and_the_old_one_kept(app_factory, monkeypatch):
+    app = app_factory("king", train=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        s = app.session
+        old = s.trace
+
+        def broken(key=None):
+            raise FloatingPointError("overflow in matmul")
+
+        monkeypatch.setattr(s, "compute_trace", broken)
+        await press_and_settle(pilot, ["plus"])
+        assert s.trace is old
+        assert any("overflow in matmul" in str(n.message) for n in app._notifications)
+        app.big_trace = 0  # the same through a worker
+        await press_and_settle(pilot, ["plus"])
+        assert s.trace is old and "computing" in status(app)
+        monkeypatch.undo()
+        await press_and_settle(pilot, ["minus"])
+        assert s.trace_key.knob == 1 and not s.needs_trace
+
+
+# -- dialogs ---------------------------------------------------------------------------------
+
+
+async def test_help_opens_lists_every_key_and_closes(app_factory):
+    app = app_factory("king")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await press_and_settle(pilot, ["question_mark"])
+        assert isinstance(app.screen, HelpScreen)
+        text = static_text(app.screen.query_one("#help-keys")) + \
+            static_text(app.screen.query_one("#help-panes"))
+        for binding in RnnApp.BINDINGS:
+            assert binding.tooltip.split()[0] in text
+        assert "Hidden state" in text or "Hidden" in text
+        await press_and_settle(pilot, ["right"])  # the panes do not move under the dialog
+        assert app.session.t == 0
+        await press_and_settle(pilot, ["escape"])
+        assert app.screen is app.main_screen
+        await press_and_settle(pilot, ["question_mark", "question_mark"])
+        assert app.screen is app.main_screen
+
+
+async def test_picker_opens_a_builtin_and_closes(app_factory):
+    app = app_factory("king")
+    async with app.run_test(size=(100, 32)) as pilot:
+        await press_and_settle(pilot, ["o"])
+        assert isinstance(app.screen, PickerScreen)
+        options = app.screen.query_one(OptionList)
+        names = [options.get_option_at_index(i).id for i in range(options.option_count)]
+        assert {"king", "cat", "hello", "sine", "echo", "long"} <= set(names)
+        await press_and_settle(pilot, ["escape"])
+        assert app.screen is app.main_screen and app.session.scenario.name == "king"
+        await press_and_settle(pilot, ["o"])
+        options = app.screen.query_one(OptionList)
+        options.highlighted = names.index("echo")
+        await press_and_settle(pilot, ["enter"])
+        assert app.screen is app.main_screen
+        assert app.session.scenario.name == "echo" and app.session.trace is not None
+        assert app.session.epoch == app.session.scenario.train.epochs > 0  # trained on open
+        assert "echo" in status(app)
+
+
+async def test_picker_opens_a_file_by_path(app_factory, tmp_path):
+    from importlib.resources import files
+    text = (files("engine.scenarios") / "cat.toml").read_text()
+    path = tmp_path / "mine.toml"
+    path.write_text(text.replace('name = "cat"', 'name = "mine"'))
+    app = app_factory("king", train=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await press_and_settle(pilot, ["o", "tab"])
+        app.screen.query_one(Input).value = str(path)
+        await press_and_settle(pilot, ["enter"])
+        assert app.session.scenario.name == "mine"
+
+
+@pytest.mark.parametrize("content", ["[model]\nhidden_size = -3\n", None, "not = [valid toml\n"])
+async def test_bad_scenario_file_keeps_the_app_and_the_old_scenario(app_factory, tmp_path,
+                                                                   content):
+    path = tmp_path / "bad.toml"
+    if content is not None:
+        path.write_text(content)
+    app = app_factory("king")
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        before = app.session
+        await press_and_settle(pilot, ["o", "tab"])
+        field = app.screen.query_one(Input)
+        field.value = str(path)
+        await press_and_settle(pilot, ["enter"])
+        assert isinstance(app.screen, PickerScreen)  # still open, to fix the path
+        error = static_text(app.screen.query_one("#picker-error"))
+        assert "bad.toml" in error
+        await press_and_settle(pilot, ["escape"])
+        assert app.screen is app.main_screen
+        assert app.session is before and app.session.scenario.name == "king"
+        assert app.session.epoch == 200
+
+
+async def test_typed_input_is_stepped_through_and_unknown_words_are_shown(app_factory):
+    app = app_factory("king")
+    async with app.run_test(size=(100, 32)) as pilot:
+        await press_and_settle(pilot, ["i"])
+        assert isinstance(app.screen, TextInputScreen)
+        await pilot.press(*"the zebra sits")
+        await press_and_settle(pilot, ["enter"])
+        assert isinstance(app.screen, TextInputScreen)
+        assert "zebra" in static_text(app.screen.query_one("#input-error"))
+        app.screen.query_one(Input).value = "the dog sits on mat"
+        await press_and_settle(pilot, ["enter"])
+        s = app.session
+        assert app.screen is app.main_screen
+        assert s.sequence.labels == ["the", "dog", "sits", "on", "mat"]
+        assert s.trace.sequence is s.sequence and s.t == 0
+        await press_and_settle(pilot, ["end"])
+        assert s.t == 4
+        await press_and_settle(pilot, ["i", "enter"])  # empty: back to the scenario's own
+        assert s.sequence is s.scenario.sequence
+
+
+async def test_typed_input_is_refused_for_other_kinds(app_factory):
+    app = app_factory("sine", train=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await press_and_settle(pilot, ["i"])
+        assert app.screen is app.main_screen
+        assert any("text scenarios" in str(n.message) for n in app._notifications)
+
+
+async def test_a_pane_maximises_and_restores(app_factory):
+    app = app_factory("king")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press_and_settle(pilot, ["tab"])
+        focused = app.main_screen.focused
+        assert isinstance(focused, Pane)
+        small = focused.size
+        await press_and_settle(pilot, ["m"])
+        assert app.main_screen.maximized is focused
+        assert focused.size.width > small.width and focused.size.height > small.height
+        await press_and_settle(pilot, ["right"])  # keys still work while maximised
+        assert app.session.t == 1
+        await press_and_settle(pilot, ["m"])
+        assert app.main_screen.maximized is None
+        await press_and_settle(pilot, ["m", "escape"])
+        assert app.main_screen.maximized is None and focused.size == small
+
+
+# -- too small -------------------------------------------------------------------------------
+
+
+async def test_too_small_message_comes_and_goes(app_factory):
+    app = app_factory("king")
+    async with app.run_test(size=(50, 15)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, TooSmallScreen)
+        message = static_text(app.screen.query_one("#too-small-message"))
+        w, h = MIN_SIZE
+        assert f"need {w}x{h}, have 50x15" in message
+        await pilot.resize_terminal(55, 30)
+        await settle(pilot)
+        assert "have 55x30" in static_text(app.screen.query_one("#too-small-message"))
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot)
+        assert app.screen is app.main_screen
+        assert all(p.outer_size.width > 10 and p.outer_size.height >= 3 for p in app.panes)
+
+
+async def test_too_small_over_a_dialog_restores_the_dialog(app_factory):
+    app = app_factory("king")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press_and_settle(pilot, ["right", "question_mark"])
+        await pilot.resize_terminal(40, 10)
+        await settle(pilot)
+        assert isinstance(app.screen, TooSmallScreen)
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        await press_and_settle(pilot, ["escape"])
+        assert app.screen is app.main_screen and app.session.t == 1
+
+
+# -- export ----------------------------------------------------------------------------------
+
+
+async def test_export_writes_svg_and_json_and_never_overwrites(app_factory, tmp_path):
+    app = app_factory("king")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press_and_settle(pilot, ["right", "right", "right", "e"])
+        svg, js = tmp_path / "rnntui-king-e200-t3.svg", tmp_path / "rnntui-king-e200-t3.json"
+        assert svg.read_text().startswith("<svg")
+        data = json.loads(js.read_text())
+        assert data["epoch"] == 200 and len(data["steps"]) == 5
+        assert any("rnntui-king-e200-t3.svg" in str(n.message) and str(tmp_path) in
+                   str(n.message) for n in app._notifications)
+        svg.write_text("mine")
+        await press_and_settle(pilot, ["e"])
+        assert svg.read_text() == "mine"  # untouched
+        assert (tmp_path / "rnntui-king-e200-t3-1.svg").read_text().startswith("<svg")
+        assert json.loads((tmp_path / "rnntui-king-e200-t3-1.json").read_text())["epoch"] == 200
+        await press_and_settle(pilot, ["e"])
+        assert (tmp_path / "rnntui-king-e200-t3-2.json").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("failing", ["replace", "write"])
+async def test_export_failure_shows_a_message_and_keeps_old_files(app_factory, tmp_path,
+                                                                  monkeypatch, failing):
+    old = tmp_path / "rnntui-king-e200-t0.svg"
+    old.write_text("old picture")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    app = app_factory("king")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        if failing == "replace":
+            def replace(src, dst):
+                raise OSError(errno.ENOSPC, "No space left on device")
+            monkeypatch.setattr(os, "replace", replace)
+        else:
+            real_fdopen = os.fdopen
+
+            def fdopen(fd, *args, **kwargs):
+                f = real_fdopen(fd, *args, **kwargs)
+
+                def write(data):
+                    raise OSError(errno.EROFS, "Read-only file system")
+                f.write = write
+                return f
+            monkeypatch.setattr(os, "fdopen", fdopen)
+        await press_and_settle(pilot, ["e"])
+        messages = [str(n.message) for n in app._notifications]
+        assert any("Could not save" in m and ("No space" in m or "Read-only" in m)
+                   for m in messages)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert old.read_text() == "old picture"
+
+
+async def test_export_without_the_json_module_still_saves_the_svg(app_factory, tmp_path,
+                                                                 monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "rnntui.tracejson", None)  # import now fails
+    app = app_factory("king")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press_and_settle(pilot, ["e"])
+        assert (tmp_path / "rnntui-king-e200-t0.svg").exists()
+        assert not (tmp_path / "rnntui-king-e200-t0.json").exists()
+        assert any("no JSON" in str(n.message) for n in app._notifications)
+
+
+# -- keys ------------------------------------------------------------------------------------
+
+
+def test_every_key_has_an_id_a_description_and_a_help_line():
+    ids = [b.id for b in RnnApp.BINDINGS]
+    assert all(ids) and len(set(ids)) == len(ids)
+    assert all(b.description and b.tooltip for b in RnnApp.BINDINGS)
+    keys = [k for b in RnnApp.BINDINGS for k in b.key.split(",")]
+    assert len(set(keys)) == len(keys)
+    for wanted in ["right", "left", "l", "h", "home", "end", "g", "G", "space", "b", "p", "t",
+                   "left_square_bracket", "right_square_bracket", "r", "plus", "minus",
+                   "equals_sign", "0", "o", "i", "e", "m", "question_mark", "q"]:
+        assert wanted in keys
+
+
+async def test_the_status_line_says_where_we_are(app_factory):
+    app = app_factory("king")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await press_and_settle(pilot, ["right", "plus", "plus", "plus", "plus"])
+        text = status(app)
+        for part in ["king", "text", "epoch 200/200", "t=1", "step 2 of 5", "forward",
+                     "W_h ×2"]:
+            assert part in text
+
+
+# -- colour, headless rendering, running -----------------------------------------------------
+
+
+def test_no_color_keeps_the_terminals_own_colours(monkeypatch):
+    from textual.filter import Monochrome, NoColor
+
+    from conftest import quiet_app
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = quiet_app("king", train=False)
+    kinds = [type(f) for f in app._filters]
+    assert NoColor in kinds and Monochrome not in kinds  # greyscale made ANSI text invisible
+
+
+def test_theme_is_ansi_by_default_and_can_be_chosen(monkeypatch):
+    from rnntui.app import DEFAULT_THEME, make_app
+    assert make_app("king").theme == DEFAULT_THEME == "ansi-dark"
+    assert make_app("king", theme="textual-dark").theme == "textual-dark"
+    monkeypatch.setenv("TEXTUAL_THEME", "nord")
+    assert make_app("king").theme == "nord"
+    monkeypatch.setenv("TEXTUAL_THEME", "no-such-theme")
+    assert make_app("king").theme == DEFAULT_THEME
+
+
+def test_render_svg_is_deterministic_and_shows_the_keys_effect():
+    from rnntui.screenshot import render_svg
+    one = render_svg("king", size=(80, 24), press=["right", "b"])
+    assert one.startswith("<svg") and "rnntui:&#160;king" in one  # the window title
+    assert one == render_svg("king", size=(80, 24), press=["right", "b"])
+    assert one != render_svg("king", size=(80, 24), press=["right"])
+
+
+def test_run_app_reports_a_bad_scenario_with_exit_code_2(capsys, tmp_path):
+    from rnntui.screenshot import run_app
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[model]\nhidden_size = 0\n")
+    assert run_app(str(bad)) == 2
+    assert "bad.toml" in capsys.readouterr().err
