@@ -11,6 +11,7 @@ a target (across all B sequences).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -219,10 +220,16 @@ def run(params: Params, inputs: np.ndarray, targets: np.ndarray | None = None,
     X = np.asarray(inputs, dtype=np.float64)
     if X.ndim == 2:
         X = X[:, None, :]
-    T, B, _ = X.shape
+    T, B, I = X.shape
     H = params.hidden_size
+    O = params.output_size
+    if activation not in ACTIVATIONS:
+        raise ScenarioError(f"unknown activation {activation!r}; "
+                            f"choose one of {', '.join(ACTIVATIONS)}")
+    if output not in OUTPUTS:
+        raise ScenarioError(f"unknown output {output!r}; choose one of {', '.join(OUTPUTS)}")
     if targets is None:
-        Y_t = np.zeros((T, B, params.output_size))
+        Y_t = np.zeros((T, B, O))
         M = np.zeros((T, B), dtype=bool)
     else:
         Y_t = np.asarray(targets, dtype=np.float64).reshape(T, B, -1)
@@ -230,41 +237,226 @@ def run(params: Params, inputs: np.ndarray, targets: np.ndarray | None = None,
              else np.asarray(mask, dtype=bool).reshape(T, B))
     hp = np.zeros((B, H)) if h0 is None else np.broadcast_to(np.asarray(h0, float), (B, H)).copy()
 
-    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+    # The per-step arrays of the pass are views into one block, allocated once (see _carve);
+    # slope, which a trace does not keep, has its own so that it is not kept alive with them.
+    shapes = [(T, B, H), (T + 1, B, H), (T, B, O), (T, B, O), (T, B)]
+    if backward:
+        shapes += [(T, B, O), (T, B, H), (T, B, H), (T, B, H)]
+    a, hs, y, out, per, *grad_bufs = _carve(shapes)
+    if backward:
+        grad_bufs.append(np.empty((T, B, H)))
+    h = hs[1:]  # hs[0] is h0, so h_{t-1} for the W_h gradient is hs[:-1]: no copy
+    with np.errstate(all="ignore"):
         # All input projections in one matmul; the loop only adds the recurrent term.
-        a = X @ params.W_x.T
+        _input_projection(X, params.W_x, a)
         a += params.b
-        h = np.empty_like(a)
-        WhT = np.ascontiguousarray(params.W_h.T)
-        buf = np.empty((B, H))
-        prev = hp
-        f = _step_fn(activation)
-        for t in range(T):
-            np.dot(prev, WhT, out=buf)
-            at = a[t]
-            at += buf
-            prev = f(at, h[t])
-        y = h @ params.W_y.T
+        hs[0] = hp
+        _forward_loop(a, hs, params.W_h, activation)
+        # Output projection, read-out and losses for all steps at once, after the loop.
+        np.matmul(h, params.W_y.T, out=y)
         y += params.b_y
-        out = read_out(output, y)
-        per = step_losses(output, y, Y_t)
-        per = np.where(M, per, 0.0)
-        n = int(M.sum())
+        _read_out_and_losses(output, y, Y_t, out, per)
+        np.copyto(per, 0.0, where=~M)
+        n = int(np.count_nonzero(M))
         loss = float(per.sum() / n) if n else 0.0
     result = Pass(a=a, h=h, y=y, out=out, losses=per, loss=loss, h0=hp)
     if backward:
-        _backward(result, params, X, Y_t, M, n, activation, output)
+        _backward(result, params, X, Y_t, M, n, activation, output, hs, grad_bufs)
     return result
 
 
-def _step_fn(activation: str):
+def _carve(shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
+    """Uninitialised C-contiguous float64 arrays of these shapes, all views of one new block.
+
+    One allocation instead of ten matters more than it looks: freeing a pass's arrays together
+    lets malloc hand the memory back to the kernel, so the next pass page-faults on every 4 KiB
+    of fresh memory (~1 us each here: about a third of a whole H = 64 pass). A single block of
+    the same size is reused by malloc from one call to the next. Offsets are multiples of 64
+    bytes.
+    """
+    sizes = [math.prod(s) for s in shapes]
+    padded = [(n + 7) // 8 * 8 for n in sizes]
+    block = np.empty(sum(padded))
+    views, at = [], 0
+    for shape, n, step in zip(shapes, sizes, padded):
+        views.append(block[at:at + n].reshape(shape))
+        at += step
+    return views
+
+
+def _input_projection(X: np.ndarray, W_x: np.ndarray, out: np.ndarray) -> None:
+    """out = X @ W_x^T for (T, B, I) inputs, the same numbers bit for bit whichever path runs.
+
+    One-hot rows (every text scenario) select a column of W_x: x @ W_x^T is exactly W_x[:, k]
+    there (1.0 * w plus exact zeros), so a row gather replaces the matmul. Rows with at most one
+    nonzero entry have single-term sums, the same in any order, so one 2-D matmul (one BLAS
+    call) does them all. Dense rows keep the stacked (T, B, I) product of the plain formula.
+    """
+    T, B, I = X.shape
+    n = T * B
+    X2 = X.reshape(n, I)
+    out2 = out.reshape(n, -1)
+    if n and I > 1:
+        nonzero = np.count_nonzero(X2)
+        if nonzero == n:
+            k = X2.argmax(axis=1)
+            # n nonzeros and a 1.0 at every row's maximum: exactly one nonzero per row, 1.0
+            if bool((X2[np.arange(n), k] == 1.0).all()) and bool(np.isfinite(W_x).all()):
+                np.take(np.ascontiguousarray(W_x.T), k, axis=0, out=out2)
+                return
+        if nonzero > n or int(np.count_nonzero(X2, axis=1).max()) > 1:
+            np.matmul(X, W_x.T, out=out)
+            return
+    np.matmul(X2, W_x.T, out=out2)
+
+
+def _read_out_and_losses(output: str, y: np.ndarray, targets: np.ndarray, out: np.ndarray,
+                         per: np.ndarray) -> None:
+    """out = ``read_out(output, y)`` and per = ``step_losses(output, y, targets)``.
+
+    The same operations in the same order as those two functions, so the same numbers; for
+    softmax the exponentials are computed once for both.
+    """
+    if output != "softmax":
+        out[...] = read_out(output, y)
+        per[...] = step_losses(output, y, targets)
+        return
+    m = np.max(y, axis=-1, keepdims=True)
+    np.subtract(y, m, out=out)
+    np.exp(out, out=out)
+    s = np.sum(out, axis=-1, keepdims=True)
+    lse = m[..., 0] + np.log(s[..., 0])
+    out /= s
+    ty = np.multiply(targets, y)
+    np.subtract(lse, np.sum(ty, axis=-1), out=per)
+
+
+#: np.dot without its __array_function__ dispatch wrapper (~0.15 us per call): the loops only
+#: ever pass it plain float64 ndarrays.
+_dot = getattr(np.dot, "_implementation", np.dot)
+
+
+def _forward_loop(a: np.ndarray, hs: np.ndarray, W_h: np.ndarray, activation: str) -> None:
+    """h_t = f(a_t + W_h h_{t-1}) for t = 0..T-1, in place: ``a`` gets the recurrent term added
+    and ``hs[t + 1]`` gets h_t (``hs[0]`` holds h0).
+
+    Every NumPy call here writes into preallocated memory and the loop body is only those
+    calls, bound to locals: at small H each call's fixed cost (~0.2-0.4 us) is the whole cost of
+    a step. With one sequence (B = 1) the rows are 1-D vectors, where np.dot goes straight to a
+    BLAS gemv.
+    """
+    T, B, H = a.shape
+    if T == 0:
+        return
+    if B == 1 and T > 1 and H <= _AUGMENT_MAX_H and _augment_exact(H) and np.isfinite(a).all():
+        return _forward_loop_augmented(a, hs, W_h, activation)
+    WhT = np.ascontiguousarray(W_h.T)
+    rows_a, rows_h = (a[:, 0], hs[:, 0]) if B == 1 else (a, hs)
+    buf = np.empty(rows_a.shape[1:])
+    dot, add = _dot, np.add
+    prev = rows_h[0]
+    steps = zip(rows_a, rows_h[1:])  # (a_t, h_t); prev is h_{t-1}
     if activation == "tanh":
-        return lambda a, out: np.tanh(a, out=out)
-    if activation == "relu":
-        return lambda a, out: np.maximum(a, 0.0, out=out)
-    if activation == "sigmoid":
-        return lambda a, out: _sigmoid(a, out=out)
-    raise ScenarioError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+        tanh = np.tanh
+        for at, ht in steps:
+            dot(prev, WhT, buf)
+            add(at, buf, at)
+            tanh(at, ht)
+            prev = ht
+    elif activation == "relu":
+        maximum = np.maximum
+        for at, ht in steps:
+            dot(prev, WhT, buf)
+            add(at, buf, at)
+            maximum(at, 0.0, out=ht)
+            prev = ht
+    else:  # sigmoid, as _sigmoid: 0.5 * (1 + tanh(a / 2))
+        tanh, mul = np.tanh, np.multiply
+        for at, ht in steps:
+            dot(prev, WhT, buf)
+            add(at, buf, at)
+            mul(at, 0.5, ht)
+            tanh(ht, ht)
+            add(ht, 1.0, ht)
+            mul(ht, 0.5, ht)
+            prev = ht
+
+
+#: Up to this H, one sequence runs each step as ONE gemv on [h_{t-1}, a_t] (see below).
+_AUGMENT_MAX_H = 24
+_augment_checked: dict[int, bool] = {}
+
+
+def _augment_exact(H: int) -> bool:
+    """Whether u @ [[W], [I]] for u = [v, c] gives exactly c + v @ W here (checked once per H).
+
+    OpenBLAS's gemv for this layout accumulates y += u_k * row_k in order k = 0, 1, ..., so
+    the first H terms are the same sum as v @ W and each identity row then adds c_i once
+    (c_j * 0 adds nothing): the same numbers bit for bit, with one NumPy call where there were
+    two. That rests on how the BLAS kernel orders its sums, so it is tested on random data
+    before it is used, and the two-call loop is used wherever the test fails.
+    """
+    ok = _augment_checked.get(H)
+    if ok is None:
+        rng = np.random.default_rng(H)
+        stacked = np.empty((2 * H, H))
+        stacked[H:] = np.eye(H)
+        u = np.empty(2 * H)
+        ok = True
+        for _ in range(16):
+            stacked[:H] = rng.standard_normal((H, H))
+            u[:] = rng.standard_normal(2 * H) * rng.choice([1e-3, 1.0, 1e3], 2 * H)
+            ref = np.add(u[H:], _dot(u[:H], stacked[:H]))
+            ok = ok and np.array_equal(_dot(u, stacked), ref)
+        _augment_checked[H] = ok
+    return ok
+
+
+def _stacked_identity(W: np.ndarray) -> np.ndarray:
+    H = W.shape[0]
+    out = np.empty((2 * H, H))
+    out[:H] = W
+    out[H:] = np.eye(H)
+    return out
+
+
+def _forward_loop_augmented(a: np.ndarray, hs: np.ndarray, W_h: np.ndarray,
+                            activation: str) -> None:
+    """_forward_loop for B = 1 and small H, two NumPy calls a step instead of three.
+
+    Row t of Z is [h_{t-1}, input part of a_t], so a_t = Z[t] @ [[W_h^T], [I]] is one gemv
+    (bit for bit the old gemv-then-add, see _augment_exact), and f(a_t) is written straight
+    into the first half of row t + 1.
+    """
+    T, _, H = a.shape
+    A = a[:, 0]
+    Z = np.empty((T, 2 * H))
+    Z[0, :H] = hs[0, 0]
+    Z[:, H:] = A
+    Wz = _stacked_identity(np.ascontiguousarray(W_h.T))
+    dot = _dot
+    steps = zip(Z, A, Z[1:, :H])  # t = 0 .. T-2; the last step writes into hs directly
+    if activation == "tanh":
+        tanh = np.tanh
+        for zt, at, hn in steps:
+            dot(zt, Wz, at)
+            tanh(at, hn)
+        dot(Z[T - 1], Wz, A[T - 1])
+        tanh(A[T - 1], hs[T, 0])
+    elif activation == "relu":
+        maximum = np.maximum
+        for zt, at, hn in steps:
+            dot(zt, Wz, at)
+            maximum(at, 0.0, out=hn)
+        dot(Z[T - 1], Wz, A[T - 1])
+        maximum(A[T - 1], 0.0, out=hs[T, 0])
+    else:
+        for zt, at, hn in steps:
+            dot(zt, Wz, at)
+            _sigmoid(at, out=hn)
+        dot(Z[T - 1], Wz, A[T - 1])
+        _sigmoid(A[T - 1], out=hs[T, 0])
+    hs[1:T, 0] = Z[1:, :H]
 
 
 def output_gradient(output: str, y: np.ndarray, out: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -277,29 +469,91 @@ def output_gradient(output: str, y: np.ndarray, out: np.ndarray, targets: np.nda
 
 
 def _backward(p: Pass, params: Params, X: np.ndarray, Y_t: np.ndarray, M: np.ndarray, n: int,
-              activation: str, output: str) -> None:
+              activation: str, output: str, hs: np.ndarray | None = None,
+              bufs: list[np.ndarray] | None = None) -> None:
+    """Backpropagation through time into ``p``. ``hs`` is h0 stacked on h; ``bufs`` are the
+    preallocated dy, dh, da, flow and slope arrays (both made here when not given)."""
     T, B, H = p.h.shape
-    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-        dy = output_gradient(output, p.y, p.out, Y_t)
+    O = p.y.shape[-1]
+    if hs is None:
+        hs = np.concatenate([p.h0[None], p.h], axis=0)
+    if not bufs:
+        bufs = [np.empty((T, B, O))] + [np.empty((T, B, H)) for _ in range(4)]
+    dy, dh, da, flow, slope = bufs
+    with np.errstate(all="ignore"):
+        # dy = output_gradient(output, y, out, targets), written in place
+        if output == "identity":
+            np.subtract(p.y, Y_t, out=dy)
+            np.multiply(2.0, dy, out=dy)
+        else:
+            np.subtract(p.out, Y_t, out=dy)
         dy *= (M / n)[..., None] if n else 0.0
-        dh = dy @ params.W_y  # the direct part of dL/dh_t; the loop adds what comes from t+1
-        slope = activation_slope(activation, p.a, p.h)
-        da = np.empty_like(dh)
-        Wh = params.W_h
-        carry = np.zeros((B, H))
-        for t in range(T - 1, -1, -1):
-            dht = dh[t]
-            dht += carry
-            np.multiply(dht, slope[t], out=da[t])
-            np.dot(da[t], Wh, out=carry)
-        flow = da @ Wh
-        h_prev = np.concatenate([p.h0[None], p.h[:-1]], axis=0)
+        # the direct part of dL/dh_t; the loop adds what comes back from t+1
+        np.matmul(dy, params.W_y, out=dh)
+        # slope = activation_slope(activation, a, h), in place
+        if activation == "tanh":
+            np.multiply(p.h, p.h, out=slope)
+            np.subtract(1.0, slope, out=slope)
+        elif activation == "sigmoid":
+            np.subtract(1.0, p.h, out=slope)
+            np.multiply(p.h, slope, out=slope)
+        else:
+            np.greater(p.a, 0.0, out=slope)
+        _backward_loop(dh, slope, da, flow, params.W_h)
         da2 = da.reshape(T * B, H)
+        dy2 = dy.reshape(T * B, O)
         grads = Params(
             W_x=da2.T @ X.reshape(T * B, -1),
-            W_h=da2.T @ h_prev.reshape(T * B, H),
+            W_h=da2.T @ hs[:-1].reshape(T * B, H),
             b=da2.sum(axis=0),
-            W_y=dy.reshape(T * B, -1).T @ p.h.reshape(T * B, H),
-            b_y=dy.reshape(T * B, -1).sum(axis=0),
+            W_y=dy2.T @ p.h.reshape(T * B, H),
+            b_y=dy2.sum(axis=0),
         )
     p.dy, p.dh, p.da, p.flow, p.grads, p.slope = dy, dh, da, flow, grads, slope
+
+
+def _backward_loop(dh: np.ndarray, slope: np.ndarray, da: np.ndarray, flow: np.ndarray,
+                   W_h: np.ndarray) -> None:
+    """From t = T-1 down to 0: dh_t += flow_{t+1}; da_t = dh_t * f'(a_t); flow_t = W_h^T da_t.
+
+    ``flow`` is written by the loop itself (it is the carry), so no second matmul recomputes it.
+    """
+    T, B, H = dh.shape
+    if T == 0:
+        return
+    if B == 1 and T > 1 and H <= _AUGMENT_MAX_H and _augment_exact(H) and np.isfinite(dh).all():
+        return _backward_loop_augmented(dh, slope, da, flow, W_h)
+    if B == 1:
+        dh, slope, da, flow = dh[:, 0], slope[:, 0], da[:, 0], flow[:, 0]
+    dot, add, mul = _dot, np.add, np.multiply
+    steps = zip(dh[::-1], slope[::-1], da[::-1], flow[::-1])
+    dht, st, dat, carry = next(steps)  # the last step: nothing comes back from after it
+    mul(dht, st, dat)
+    dot(dat, W_h, carry)
+    for dht, st, dat, ft in steps:
+        add(dht, carry, dht)
+        mul(dht, st, dat)
+        dot(dat, W_h, ft)
+        carry = ft
+
+
+def _backward_loop_augmented(dh: np.ndarray, slope: np.ndarray, da: np.ndarray,
+                             flow: np.ndarray, W_h: np.ndarray) -> None:
+    """_backward_loop for B = 1 and small H, two NumPy calls a step instead of three.
+
+    Row t of D is [da_t, direct part of dh_{t-1}], so dh_{t-1} = D[t] @ [[W_h], [I]] is one
+    gemv (bit for bit the old gemv-then-add, see _augment_exact). ``flow`` = da @ W_h is then
+    one stacked product after the loop: one gemv per row, the same numbers as in the loop.
+    """
+    T, _, H = dh.shape
+    DH, S = dh[:, 0], slope[:, 0]
+    D = np.empty((T, 2 * H))
+    D[1:, H:] = DH[:-1]
+    Wd = _stacked_identity(W_h)
+    dot, mul = _dot, np.multiply
+    mul(DH[T - 1], S[T - 1], D[T - 1, :H])
+    for dt, dhp, sp, dap in zip(D[:0:-1], DH[-2::-1], S[-2::-1], D[-2::-1, :H]):
+        dot(dt, Wd, dhp)  # dh_{t-1} = direct part + W_h^T da_t
+        mul(dhp, sp, dap)  # da_{t-1}
+    da[:, 0] = D[:, :H]
+    np.matmul(da, W_h, out=flow)
