@@ -214,3 +214,25 @@ def test_init_is_seeded_and_shapes_are_right():
     assert [x.shape for x in a.arrays()] == [(5, 3), (5, 5), (5,), (4, 5), (4,)]
     lim = math.sqrt(6 / 10)
     assert np.abs(a.W_h).max() <= lim and np.abs(a.W_h).max() > lim / 2
+
+
+@pytest.mark.parametrize("scale", [0.3, 1.0, 2.5, "orthogonal"])
+def test_jacobian_fast_path_agrees_with_full_svd(scale):
+    # the certified power step must give the same top singular value as an SVD of each product
+    rng = np.random.default_rng(42)
+    H, T = 16, 150
+    if scale == "orthogonal":
+        W = np.linalg.qr(rng.normal(size=(H, H)))[0]
+        slope = np.ones((T, H))
+    else:
+        W = rng.normal(size=(H, H)) * scale / math.sqrt(H)
+        slope = 1 - np.tanh(rng.normal(size=(T, H))) ** 2
+    got = analysis.jacobian_log10_norms(W, slope)
+    M, log_scale = np.eye(H), 0.0
+    for t in range(T - 2, -1, -1):
+        M = (M * slope[t + 1]) @ W
+        s = np.abs(M).max()
+        M /= s
+        log_scale += math.log10(s)
+        want = log_scale + math.log10(np.linalg.svd(M, compute_uv=False)[0])
+        assert 10 ** (got[t] - want) == pytest.approx(1.0, abs=1e-12), t
