@@ -117,3 +117,14 @@ def test_trace_cat_explains_the_seeds_power_estimate(capsys):
     out = capsys.readouterr().out
     assert "0.5274" in out and "0.4191" in out  # ||W_h||_2 and the spectral radius
     assert "0.5240" in out and "complex pair" in out  # the seed's figure, and why it is neither
+
+
+def test_screenshot_writes_svg_and_never_overwrites(tmp_path, capsys):
+    out = tmp_path / "shot.svg"
+    assert main(["screenshot", "cat", "-o", str(out), "--size", "80x24", "--press", "right"]) == 0
+    svg = out.read_text()
+    assert svg.startswith("<svg") and "cat" in svg
+    assert main(["screenshot", "cat", "-o", str(out)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert out.read_text() == svg  # the first file is intact
+    assert main(["screenshot", "cat", "-o", str(tmp_path / "x.svg"), "--size", "big"]) == 2
