@@ -131,7 +131,9 @@ def activation_slope(name: str, a: np.ndarray, h: np.ndarray) -> np.ndarray:
     if name == "sigmoid":
         return h * (1.0 - h)
     if name == "relu":
-        return (a > 0.0).astype(np.float64)
+        # 1 where a > 0, else 0; nan stays nan, so an overflowed state never looks like a
+        # clean zero gradient (which would read as "vanishing")
+        return np.where(np.isnan(a), np.nan, (a > 0.0).astype(np.float64))
     raise ScenarioError(f"unknown activation {name!r}")
 
 
@@ -499,6 +501,7 @@ def _backward(p: Pass, params: Params, X: np.ndarray, Y_t: np.ndarray, M: np.nda
             np.multiply(p.h, slope, out=slope)
         else:
             np.greater(p.a, 0.0, out=slope)
+            np.copyto(slope, np.nan, where=np.isnan(p.a))  # overflowed stays visibly overflowed
         _backward_loop(dh, slope, da, flow, params.W_h)
         da2 = da.reshape(T * B, H)
         dy2 = dy.reshape(T * B, O)

@@ -70,6 +70,16 @@ class Trace:
         return bool(np.isfinite(self.loss) and np.isfinite(self.h).all())
 
 
+def row_norms(v: np.ndarray) -> np.ndarray:
+    """Euclidean norm of each row, scaled first so 1e-300 or 1e300 entries neither underflow to
+    0 nor overflow to inf when squared."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        big = np.max(np.abs(v), axis=1, keepdims=True) if v.size else np.zeros((len(v), 1))
+        safe = np.where((big > 0) & np.isfinite(big), big, 1.0)
+        out = np.linalg.norm(v / safe, axis=1) * safe[:, 0]
+        return np.where(np.isfinite(big[:, 0]), out, big[:, 0])
+
+
 def run_trace(params: Params, sequence: Sequence, *, activation: str = "tanh",
               output: str = "softmax", retention_steps: int = 15,
               jacobians: bool = True) -> Trace:
@@ -80,7 +90,7 @@ def run_trace(params: Params, sequence: Sequence, *, activation: str = "tanh",
     h = p.h[:, 0]
     h_prev = np.vstack([p.h0, h[:-1]]) if T else np.zeros((0, params.hidden_size))
     with np.errstate(over="ignore", invalid="ignore"):
-        grad_h = np.linalg.norm(p.dh[:, 0], axis=1)
+        grad_h = row_norms(p.dh[:, 0])
     jac = (analysis.jacobian_log10_norms(params.W_h, p.slope[:, 0]) if jacobians
            else np.full(T, np.nan))
     first = sequence.inputs[0] if T else np.zeros(params.input_size)

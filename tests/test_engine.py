@@ -236,3 +236,18 @@ def test_jacobian_fast_path_agrees_with_full_svd(scale):
         log_scale += math.log10(s)
         want = log_scale + math.log10(np.linalg.svd(M, compute_uv=False)[0])
         assert 10 ** (got[t] - want) == pytest.approx(1.0, abs=1e-12), t
+
+
+def test_tiny_and_huge_gradient_norms_are_exact_not_0_or_inf():
+    from engine.trace import row_norms
+    v = np.array([[3e-301, 4e-301], [3e300, 4e300], [0.0, 0.0], [3.0, 4.0]])
+    assert np.allclose(row_norms(v), [5e-301, 5e300, 0.0, 5.0], rtol=1e-15, atol=0)
+
+
+def test_an_overflowed_relu_network_reads_as_overflow_not_vanishing():
+    params = init_params(4, 2, 2, init="normal", scales={"W_h": 1e200, "W_x": 1e200}, seed=1)
+    seq = Sequence(inputs=np.ones((6, 2)), targets=np.eye(2)[[0, 1, 0, 1, 0, 1]],
+                   mask=np.ones(6, bool), labels=list("abcdef"), target_labels=list("bababa"))
+    tr = run_trace(params, seq, activation="relu", output="softmax")
+    assert not np.isfinite(tr.h).all()
+    assert not np.isneginf(tr.jacobian_log10[:-1]).any()  # never "exactly zero"
