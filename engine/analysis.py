@@ -38,13 +38,19 @@ def seed_power_estimate(W: np.ndarray, iterations: int = 20) -> float:
     return float(np.linalg.norm(W @ v))
 
 
-def jacobian_log10_norms(W_h: np.ndarray, slope: np.ndarray, chunk: int = 256) -> np.ndarray:
+class Cancelled(Exception):
+    """A long computation was asked to stop (its ``should_stop`` callback returned True)."""
+
+
+def jacobian_log10_norms(W_h: np.ndarray, slope: np.ndarray, chunk: int = 256,
+                         should_stop=None) -> np.ndarray:
     """log10 ||dh_{T-1}/dh_t||_2 for every t (0 at the last step; -inf where it is exactly 0).
 
     dh_{T-1}/dh_t is the product J_{T-1} ... J_{t+1} of step Jacobians J_k = diag(f'(a_k)) W_h,
     with ``slope[k]`` = f'(a_k) of shape (T, H). The running product is renormalised at every
     step and its scale kept as a logarithm, so products far below 1e-308 or above 1e308 still get
-    their true exponent.
+    their true exponent. ``should_stop()``, if given, is asked every ``chunk`` steps; when it
+    says True the computation raises :class:`Cancelled` (so quitting never waits for it).
 
     The largest singular value comes from a few warm-started power steps on M M^T when they can
     be *certified* (see :func:`_certified_top`), else from a full SVD (batched in chunks). Long
@@ -73,6 +79,8 @@ def jacobian_log10_norms(W_h: np.ndarray, slope: np.ndarray, chunk: int = 256) -
                 break
             M /= size
             log_scale += np.log10(size)
+            if should_stop is not None and t % chunk == 0 and should_stop():
+                raise Cancelled()
             top = _certified_top(M, u)
             if top is not None:
                 out[t] = log_scale + 0.5 * np.log10(top)

@@ -82,8 +82,12 @@ def row_norms(v: np.ndarray) -> np.ndarray:
 
 def run_trace(params: Params, sequence: Sequence, *, activation: str = "tanh",
               output: str = "softmax", retention_steps: int = 15,
-              jacobians: bool = True) -> Trace:
-    """Run ``sequence`` forward and backward under ``params`` and gather the whole trace."""
+              jacobians: bool = True, should_stop=None) -> Trace:
+    """Run ``sequence`` forward and backward under ``params`` and gather the whole trace.
+
+    ``should_stop`` (a callable) lets a caller in another thread abandon a long trace: the step
+    Jacobians then raise :class:`engine.analysis.Cancelled`.
+    """
     p = run(params, sequence.inputs, sequence.targets, sequence.mask,
             activation=activation, output=output)
     T = len(sequence)
@@ -91,7 +95,8 @@ def run_trace(params: Params, sequence: Sequence, *, activation: str = "tanh",
     h_prev = np.vstack([p.h0, h[:-1]]) if T else np.zeros((0, params.hidden_size))
     with np.errstate(over="ignore", invalid="ignore"):
         grad_h = row_norms(p.dh[:, 0])
-    jac = (analysis.jacobian_log10_norms(params.W_h, p.slope[:, 0]) if jacobians
+    jac = (analysis.jacobian_log10_norms(params.W_h, p.slope[:, 0], should_stop=should_stop)
+           if jacobians
            else np.full(T, np.nan))
     first = sequence.inputs[0] if T else np.zeros(params.input_size)
     return Trace(

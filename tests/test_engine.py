@@ -251,3 +251,16 @@ def test_an_overflowed_relu_network_reads_as_overflow_not_vanishing():
     tr = run_trace(params, seq, activation="relu", output="softmax")
     assert not np.isfinite(tr.h).all()
     assert not np.isneginf(tr.jacobian_log10[:-1]).any()  # never "exactly zero"
+
+
+def test_a_long_jacobian_computation_can_be_cancelled():
+    calls = []
+
+    def stop():
+        calls.append(1)
+        return len(calls) >= 2
+
+    slope = np.full((5000, 4), 0.5)
+    with pytest.raises(analysis.Cancelled):
+        analysis.jacobian_log10_norms(np.eye(4), slope, should_stop=stop)
+    assert len(calls) == 2
