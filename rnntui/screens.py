@@ -54,7 +54,15 @@ def _keys_text(keys: str) -> str:
     return " ".join(format_key(k) for k in keys.split(","))
 
 
-class HelpScreen(ModalScreen[None]):
+class _Dialog:
+    """Closing that tolerates a second Enter or Esc queued before the first one took effect."""
+
+    def close_once(self, result=None) -> None:
+        if self.is_current:  # a key queued after dismiss must not pop the screen below
+            self.dismiss(result)
+
+
+class HelpScreen(_Dialog, ModalScreen[None]):
     """Every key and what each pane shows."""
 
     BINDINGS = [
@@ -97,14 +105,14 @@ class HelpScreen(ModalScreen[None]):
         return table
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        self.close_once(None)
 
     def on_resize(self, event) -> None:
         if self.is_current:
             self.app.check_size(event.size)
 
 
-class PickerScreen(ModalScreen[Scenario | None]):
+class PickerScreen(_Dialog, ModalScreen[Scenario | None]):
     """Choose a built-in scenario or type the path of a .toml file; returns the loaded Scenario."""
 
     BINDINGS = [Binding("escape", "cancel", "cancel", id="picker-cancel")]
@@ -169,20 +177,20 @@ class PickerScreen(ModalScreen[Scenario | None]):
         except OSError as err:
             self._show_error(f"{name}: {err.strerror or err}")
             return
-        self.dismiss(scenario)
+        self.close_once(scenario)
 
     def _show_error(self, message: str) -> None:
         self.query_one("#picker-error", Static).update(Text(message, style="bold"))
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.close_once(None)
 
     def on_resize(self, event) -> None:
         if self.is_current:
             self.app.check_size(event.size)
 
 
-class TextInputScreen(ModalScreen[object]):
+class TextInputScreen(_Dialog, ModalScreen[object]):
     """Type a sentence of known words; returns its encoded Sequence (empty: the scenario's own)."""
 
     BINDINGS = [Binding("escape", "cancel", "cancel", id="input-cancel")]
@@ -213,7 +221,7 @@ class TextInputScreen(ModalScreen[object]):
         event.stop()
         text = event.value.strip()
         if not text:
-            self.dismiss(self.scenario.sequence)
+            self.close_once(self.scenario.sequence)
             return
         try:
             from engine.scenario import encode_text
@@ -224,10 +232,10 @@ class TextInputScreen(ModalScreen[object]):
         if len(sequence) == 0:
             self.query_one("#input-error", Static).update(Text("That has no known words."))
             return
-        self.dismiss(sequence)
+        self.close_once(sequence)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.close_once(None)
 
     def on_resize(self, event) -> None:
         if self.is_current:

@@ -137,10 +137,10 @@ assert not QUIT_KEYS & set(MAIN_POOL + DIALOG_POOL), "a quit key would end the m
 assert {"right", "b", "plus", "minus", "0", "t", "o", "question_mark"} <= set(APP_KEYS)
 
 
-#: Mashed keys are queued in one go, except that the queue is let run dry after each Enter:
-#: an Enter that closes a dialog followed at once by another Enter or Esc crashes the app (see
-#: test_enter_twice_in_a_dialog_does_not_crash, xfail until it is fixed; then set this True).
-MASH_THROUGH_ENTER = False
+#: Mashed keys are queued in one go, Enters included: a second Enter or Esc queued behind the
+#: one that closes a dialog once crashed the app (test_enter_twice_in_a_dialog_does_not_crash).
+#: False would let the queue run dry after each Enter.
+MASH_THROUGH_ENTER = True
 
 
 async def mash(pilot, keys) -> None:
@@ -414,12 +414,6 @@ async def test_key_mashing_keeps_the_app_up_and_consistent(app_factory, tmp_path
           f"scenarios visited {sorted(scenarios)}; all runs: {TOTAL_KEY_PRESSES} keys")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "rnntui/screens.py: an Enter that closes the picker (on_option_list_option_selected -> "
-    "_try_open -> dismiss) or the text input (on_input_submitted -> dismiss), followed before "
-    "the dialog has gone by a second Enter or an Esc, makes the dialog dismiss itself again: "
-    "App.pop_screen raises ScreenStackError('Can't pop screen; there must be at least one "
-    "screen on the stack') and the app crashes"))
 @pytest.mark.parametrize("opener,keys", [("o", ["enter", "enter"]), ("o", ["enter", "escape"]),
                                          ("i", ["enter", "enter"]), ("i", ["enter", "escape"])])
 async def test_enter_twice_in_a_dialog_does_not_crash(app_factory, opener, keys):
