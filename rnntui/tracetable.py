@@ -46,7 +46,7 @@ def jac(log10: float) -> str:
 
 def vec(v: np.ndarray) -> str:
     if len(v) <= FULL_H:
-        return "[" + " ".join(num(x, 3) for x in v) + "]"
+        return "[" + " ".join(num(x, 4) for x in v) + "]"
     head = " ".join(num(x, 3) for x in v[:3])
     return f"[{head} …] |h|={np.linalg.norm(v):.3f}"
 
