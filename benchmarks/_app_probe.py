@@ -1,6 +1,6 @@
 """Run rnntui with timestamps logged from inside the app, for key-press latency breakdowns.
 
-    python benchmarks/_app_probe.py LOGFILE SCENARIO [--big-trace=N]
+    python benchmarks/_app_probe.py LOGFILE SCENARIO [--big-trace=N] [--play-rate=R]
 
 Starts the app exactly as ``rnntui SCENARIO`` does, after wrapping two Textual internals
 (textual==8.2.8 is pinned, so they are stable):
@@ -9,8 +9,9 @@ Starts the app exactly as ``rnntui SCENARIO`` does, after wrapping two Textual i
 * ``App._display``: ``display T0 T1`` around turning a compositor update into terminal
   output and handing it to the driver's writer thread.
 
-With ``--big-trace=N`` the app is made with ``make_app(SCENARIO, big_trace=N)`` instead of the
-command line (traces up to T x H = N are then computed in the UI thread, not a worker).
+With options the app is made with ``make_app(SCENARIO, big_trace=N, play_rate=R)`` instead of
+the command line (which does the same with the defaults): ``--big-trace`` computes traces up to
+T x H = N in the UI thread, not a worker; ``--play-rate`` sets the steps per second of playing.
 
 T is time.perf_counter(), which is CLOCK_MONOTONIC on Linux and so comparable with the
 harness's own clock in another process. A missing internal just means no lines of that kind.
@@ -52,12 +53,20 @@ def install(log_path: str) -> None:
 def main() -> int:
     log_path, scenario = sys.argv[1], sys.argv[2]
     install(log_path)
-    if len(sys.argv) > 3 and sys.argv[3].startswith("--big-trace="):
-        # make_app(scenario, big_trace=N): traces up to T x H = N computed in the UI thread
+    options = {}
+    for arg in sys.argv[3:]:
+        name, _, value = arg.partition("=")
+        if name == "--big-trace":  # traces up to T x H = N computed in the UI thread
+            options["big_trace"] = int(value)
+        elif name == "--play-rate":  # steps per second while playing
+            options["play_rate"] = float(value)
+        else:
+            raise SystemExit(f"unknown option {arg}")
+    if options:  # what `rnntui SCENARIO` does, with make_app's options
         import numpy as np
         from rnntui.app import make_app
         np.seterr(all="ignore")
-        app = make_app(scenario, big_trace=int(sys.argv[3].split("=", 1)[1]))
+        app = make_app(scenario, **options)
         app.run()
         return int(app.return_code or 0)
     from rnntui.cli import main as cli_main

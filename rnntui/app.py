@@ -9,6 +9,7 @@ is prompt; a trace that arrives for a setting the user has already left is dropp
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import time
@@ -18,13 +19,14 @@ from textual import work
 from textual.app import App
 from textual.filter import Monochrome, NoColor
 from textual.message import Message
+from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
 from engine.types import Scenario, ScenarioError
 
 from .keys import BINDINGS
-from .main_screen import MainScreen, StatusLine
+from .main_screen import MainScreen
 from .session import Session, TraceKey
 from .widgets import Pane, StepPane
 
@@ -39,6 +41,11 @@ SLOW_TRACE = 0.05
 PLAY_RATE = 4.0
 #: Epochs that `t` trains when the scenario itself asks for none.
 FALLBACK_EPOCHS = 100
+#: Seconds between a screen update and drawing the next step ahead (see RnnApp._draw_ahead).
+AHEAD_DELAY = 0.02
+#: Seconds after mounting that training on open starts at the latest (it usually starts as soon
+#: as the first full frame is out).
+FIRST_FRAME_WAIT = 1.0
 #: Below this many columns x rows the app shows a "too small" message instead of its panes.
 MIN_SIZE = (60, 20)
 
@@ -59,6 +66,14 @@ class TrainDone(Message):
         self.run, self.history, self.error = run, history, error
 
 
+class LossReady(Message):
+    """The loss of ``history``'s initial weights, computed in a worker."""
+
+    def __init__(self, session: Session, history, loss: float) -> None:
+        super().__init__()
+        self.session, self.history, self.loss = session, history, loss
+
+
 class TraceReady(Message):
     """A trace computed in a worker for ``key`` (or the exception that stopped it)."""
 
@@ -74,20 +89,28 @@ class RnnApp(App):
     TITLE = "rnntui"
     ALLOW_IN_MAXIMIZED_VIEW = "Footer, #status"
     BINDINGS = BINDINGS
+    #: Textual's own default theme is textual-dark; starting in ours (rather than setting it in
+    #: __init__) spares a second parse of every stylesheet at start-up (~10 ms).
+    theme: Reactive[str] = Reactive(DEFAULT_THEME)
 
     def __init__(self, scenario: Scenario, *, theme: str | None = None, train: bool = True,
                  export_dir: str | os.PathLike | None = None, cursor_blink: bool = True,
                  play_rate: float = PLAY_RATE, big_trace: int = BIG_TRACE) -> None:
+        # Everything imported so far (Textual, NumPy, the engine: ~50,000 objects) lives as long
+        # as the app: freeze it out of the garbage collector's full scans, which otherwise take
+        # 20-40 ms each, once during start-up and now and then later, in the middle of a step.
+        gc.freeze()
         super().__init__()
         wanted = theme or os.environ.get("TEXTUAL_THEME") or DEFAULT_THEME
-        self.theme = wanted if wanted in self.available_themes else DEFAULT_THEME
+        if wanted != self.theme and wanted in self.available_themes:
+            self.theme = wanted
         if self.no_color:
             # Textual chose its NO_COLOR filter for its own default theme before ours was set;
             # its greyscale filter turns an ANSI theme's colours into black on black. Plain
             # "no colour" keeps the terminal's own foreground and background, and bold/reverse.
             self._filters[:] = [f for f in self._filters
                                 if not isinstance(f, (Monochrome, NoColor))] + [NoColor()]
-        self.session = Session(scenario)
+        self.session = Session(scenario, evaluate_loss=False)  # see _start_session_work
         self.train_on_open = train
         self.export_dir = Path(export_dir) if export_dir is not None else None
         self.cursor_blink = cursor_blink
@@ -101,6 +124,8 @@ class RnnApp(App):
         self._trace_seconds = 0.0  # how long the last trace computed here took
         self._play_timer = None
         self._playing = False
+        self._started = False  # the work that waits for the first full frame has started
+        self._ahead_pending = False  # _draw_ahead is scheduled
         self.title = f"rnntui: {scenario.name}"
 
     # -- screen and size -----------------------------------------------------------------------
@@ -113,7 +138,7 @@ class RnnApp(App):
 
     @property
     def panes(self) -> list[Pane]:
-        return list(self.main_screen.query(Pane))
+        return self.main_screen.panes
 
     def check_size(self, size) -> None:
         """Show the too-small message below MIN_SIZE; take it away when there is room again."""
@@ -130,8 +155,41 @@ class RnnApp(App):
     def on_mount(self) -> None:
         self._play_timer = self.set_interval(1 / self.play_rate, self._tick, pause=True)
         self.refresh_view()
-        if self.train_on_open and self.session.scenario.train.epochs > 0:
+        # Work that would delay the first full frame starts once it is out (training shares the
+        # interpreter with the UI): when the key hints are in place, or after a second at most.
+        self.set_timer(FIRST_FRAME_WAIT, self._after_first_frame)
+
+    def on_key_footer_ready(self) -> None:
+        self.call_after_refresh(self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        gc.freeze()  # the screen, its widgets and styles are long-lived too
+        self._start_session_work()
+
+    def _start_session_work(self) -> None:
+        """What a new session needs beyond its first picture, in the background: the loss of
+        the initial weights (one forward pass over the training set), and training on open."""
+        s = self.session
+        if s.loss_pending:
+            self._loss_worker(s, s.history)
+        if self.train_on_open and s.scenario.train.epochs > 0:
             self.start_training()
+
+    @work(thread=True, exclusive=True, group="loss", exit_on_error=False)
+    def _loss_worker(self, session: Session, history) -> None:
+        try:
+            loss = session.initial_loss(history)
+        except Exception:  # a numerical failure: shown as nan, like a diverged loss
+            loss = float("nan")
+        if not get_current_worker().is_cancelled:
+            self.post_message(LossReady(session, history, loss))
+
+    def on_loss_ready(self, msg: LossReady) -> None:
+        if msg.session is self.session and msg.session.set_initial_loss(msg.history, msg.loss):
+            self.refresh_view()
 
     # -- the one place every change goes through ------------------------------------------------
     def refresh_view(self) -> None:
@@ -140,22 +198,41 @@ class RnnApp(App):
         for pane in self.panes:
             pane.sync()
         self._show_status()
+        if not self._ahead_pending:
+            self._ahead_pending = True
+            # Once the screen is updated, and a moment later, when its output is written (the
+            # writer thread needs the interpreter too): draw the next step ahead.
+            self.call_after_refresh(self.set_timer, AHEAD_DELAY, self._draw_ahead)
+
+    def _draw_ahead(self) -> None:
+        """Once the screen is up to date: draw the panes for the next step of this pass, the
+        key most often pressed next (and what playing shows next), so that pressing it only
+        has to show pictures that are ready. Any other key draws as usual."""
+        self._ahead_pending = False
+        s = self.session
+        if s.trace is None or s.needs_trace or self.screen is not self.main_screen:
+            return
+        with s.one_step_on() as moved:
+            if moved:
+                for pane in self.panes:
+                    pane.draw_ahead()
 
     def _show_status(self) -> None:
-        for status in self.main_screen.query(StatusLine):
+        status = self.main_screen.status
+        if status is not None:
             status.show(self)
 
     # -- traces --------------------------------------------------------------------------------
     def _request_trace(self) -> None:
-        """Compute the wanted trace: here when it is the first, or small and quick; else in a
-        worker, whose result is used only if it is still the one wanted when it arrives."""
+        """Compute the wanted trace: here when it is small and quick; else in a worker, whose
+        result is used only if it is still the one wanted when it arrives. Until the first trace
+        of a big scenario arrives, the panes that need it say "computing…"."""
         s = self.session
         if not s.needs_trace and s.trace is not None:
             return
         key = s.wanted_key()
         small = s.T * s.scenario.model.hidden_size <= self.big_trace
-        # The first trace of a session is always computed here: the panes need one to draw.
-        if s.trace is None or (small and self._trace_seconds < SLOW_TRACE):
+        if small and self._trace_seconds < SLOW_TRACE:
             self._pending_key = None
             started = time.perf_counter()
             try:
@@ -255,6 +332,7 @@ class RnnApp(App):
         self._train_run += 1
         self.workers.cancel_group(self, "train")
         self.workers.cancel_group(self, "trace")
+        self.workers.cancel_group(self, "loss")
         self.training = None
         self._pending_key = None
 
@@ -358,12 +436,11 @@ class RnnApp(App):
         """Switch to another scenario: a fresh Session, trained on open if it says so."""
         self.cancel_work()
         self._set_playing(False)
-        self.session = Session(scenario)
+        self.session = Session(scenario, evaluate_loss=False)
         self._trace_seconds = 0.0
         self.title = f"rnntui: {scenario.name}"
         self.refresh_view()
-        if self.train_on_open and scenario.train.epochs > 0:
-            self.start_training()
+        self._start_session_work()
 
     def action_type_text(self) -> None:
         from .screens import TextInputScreen

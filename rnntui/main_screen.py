@@ -6,16 +6,18 @@ panes draw more detail into it. Any pane can be maximised (``m`` or Textual's ow
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Grid
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from .session import BACKWARD
-from .widgets import (GradientPane, HiddenPane, LossPane, OutputPane, RetentionPane,
+from .widgets import (GradientPane, HiddenPane, LossPane, OutputPane, Pane, RetentionPane,
                       SequencePane, StepPane)
 
 if TYPE_CHECKING:
@@ -42,7 +44,8 @@ def status_text(app: "RnnApp", width: int = 120) -> Text:
     if app.training is not None:
         epoch, last, loss = app.training
         parts.append((f"training {epoch}/{last}", "reverse", 8))
-        parts.append((f"loss {loss:.4g}", "reverse", 3))
+        if math.isfinite(loss):  # (not yet known when training starts from a fresh session)
+            parts.append((f"loss {loss:.4g}", "reverse", 3))
     if s.needs_trace:
         parts.append(("computing…", "reverse", 8))
     if app.is_playing:
@@ -66,8 +69,43 @@ def status_text(app: "RnnApp", width: int = 120) -> Text:
 class StatusLine(Static):
     """The top line: where you are in the scenario, and anything running."""
 
+    _shown: Text | None = None
+
     def show(self, app: "RnnApp") -> None:
-        self.update(status_text(app, self.size.width or app.size.width))
+        text = status_text(app, self.size.width or app.size.width)
+        if text != self._shown:  # one line docked at the top: its size never depends on it
+            self._shown = text
+            self.update(text, layout=False)
+
+
+class KeyFooter(Footer):
+    """Textual's Footer, with its keys in the first frame and recomposed only when they change.
+
+    Textual composes the keys a few refreshes after the first frame (~50 ms later), and then
+    recomposes the footer (removing and mounting ~20 key widgets, ~13 ms here) every time the
+    bindings may have changed: three times during start-up and on every focus change, while
+    this screen's keys never change.
+    """
+
+    class Ready(Message):
+        """The keys are in place for the first time: the next refresh is the first full frame."""
+
+    _shown: tuple | None = None
+
+    async def on_mount(self) -> None:
+        self.bindings_changed(self.screen)  # the keys are known from the start: ready now
+        await self.recompose()
+
+    async def recompose(self) -> None:
+        shown = tuple((binding.key, binding.description, enabled, tooltip)
+                      for _, binding, enabled, tooltip in self.screen.active_bindings.values()
+                      if binding.show)
+        if shown != self._shown:
+            first = self._shown is None
+            await super().recompose()
+            self._shown = shown if self.children else None  # (empty until bindings are ready)
+            if first and self._shown is not None:
+                self.post_message(self.Ready())
 
 
 class MainScreen(Screen):
@@ -76,8 +114,19 @@ class MainScreen(Screen):
     #: Tall terminals give the sequence pane room for its header and summary lines too.
     VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
 
+    status: StatusLine | None = None
+    _panes: list[Pane] | None = None
+
+    @property
+    def panes(self) -> list[Pane]:
+        """The panes, looked up once: the screen never adds or removes any."""
+        if not self._panes:
+            self._panes = list(self.query(Pane))
+        return self._panes
+
     def compose(self) -> ComposeResult:
-        yield StatusLine(id="status")
+        self.status = StatusLine(id="status")
+        yield self.status
         yield SequencePane(id="sequence")
         with Grid(id="panes"):
             yield StepPane(id="step")
@@ -86,10 +135,12 @@ class MainScreen(Screen):
             yield GradientPane(id="gradients")
             yield RetentionPane(id="retention")
             yield LossPane(id="loss")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.app.check_size(self.app.size)  # type: ignore[attr-defined]
+        if self.status is not None:  # in the first frame too
+            self.status.show(self.app)  # type: ignore[arg-type]
 
     def on_resize(self, event) -> None:
         if self.is_current:

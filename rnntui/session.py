@@ -9,6 +9,7 @@ which the app computes (in a worker when it is big) with :meth:`compute_trace` a
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,11 +36,14 @@ class TraceKey:
 class Session:
     """Navigation state over a scenario's trace. See the module docstring."""
 
-    def __init__(self, scenario: Scenario):
+    def __init__(self, scenario: Scenario, *, evaluate_loss: bool = True):
+        """``evaluate_loss=False`` leaves the loss of the initial weights (a forward pass over
+        the whole training set) for later: :attr:`loss_pending` until :meth:`set_initial_loss`."""
         self.scenario = scenario
-        self.history: History = History(losses=[float("nan")], epochs=[0],
-                                        weights=[initial_params(scenario)])
-        self.history.losses[0] = _loss_of(scenario, self.history.weights[0])
+        p0 = initial_params(scenario)
+        loss = _loss_of(scenario, p0) if evaluate_loss else float("nan")
+        self.history: History = History(losses=[loss], epochs=[0], weights=[p0])
+        self.loss_pending = not evaluate_loss
         self.epoch = 0
         self.t = 0
         self.phase = FORWARD
@@ -133,6 +137,17 @@ class Session:
     def to_end(self) -> None:
         self.goto(self.T - 1 if self.phase == FORWARD else 0)
 
+    @contextmanager
+    def one_step_on(self):
+        """The session as it will be after one more step of this pass, inside a ``with`` block
+        (to draw it ahead of time); t is put back afterwards. Yields False at the end."""
+        t = self.t
+        self.t = max(0, min(t + (-1 if self.phase == BACKWARD else 1), self.T - 1))
+        try:
+            yield self.t != t
+        finally:
+            self.t = t
+
     @property
     def at_end(self) -> bool:
         return self.t == (self.T - 1 if self.phase == FORWARD else 0)
@@ -174,9 +189,24 @@ class Session:
     def set_history(self, history: History, *, epoch: int | None = None) -> None:
         """Adopt a new training history (after training) and jump to its last epoch."""
         self.history = history
+        self.loss_pending = False
         self._history_id += 1
         self.epoch = history.nearest_epoch(history.trained_epochs if epoch is None else epoch)
         self._moved()
+
+    def initial_loss(self, history: History) -> float:
+        """The loss of ``history``'s initial weights. Pure: safe in a thread."""
+        return _loss_of(self.scenario, history.weights[0])
+
+    def set_initial_loss(self, history: History, loss: float) -> bool:
+        """Fill in the initial loss computed later for ``history``, if that is still the history
+        shown (training may have replaced it meanwhile); returns whether it was used."""
+        if history is not self.history or not self.loss_pending:
+            return False
+        self.history = History(losses=[loss], epochs=[0], weights=history.weights)
+        self.loss_pending = False
+        self._moved()
+        return True
 
     def reset_training(self) -> None:
         """Back to the seeded initial weights: the same numbers as on first open."""

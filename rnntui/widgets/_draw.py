@@ -125,24 +125,25 @@ def fmt_vec_lines(v: np.ndarray, width: int, lines: int, digits: int = 4) -> lis
     if lines <= 1 or len(v) == 0:
         return [fmt_vec(v, width, digits)]
     tail = f"…]‖{fmt_abs(safe_norm(v))}‖"
+    tail_len = cell_len(tail)
     out: list[str] = []
-    cur = "["
+    cur, used = "[", 1  # (fmt writes ASCII only: its strings' lengths are their cells)
     for i, x in enumerate(v):
         p = fmt(x, digits)
         last_line = len(out) == lines - 1
         rest_after = i < len(v) - 1
-        sep = "" if cur in ("[", " ") else " "
-        need = cell_len(cur) + len(sep) + cell_len(p)
+        sep = "" if cur == "[" else " "
+        need = used + len(sep) + len(p)
         # The last line must keep room for the tail if entries remain after this one.
-        limit = width - (cell_len(tail) if last_line and rest_after else (1 if not rest_after
-                                                                          else 0))
+        limit = width - (tail_len if last_line and rest_after else (1 if not rest_after else 0))
         if need <= limit:
             cur += sep + p
+            used = need
             continue
         if last_line:
             return out + [cur + tail]
         out.append(cur)
-        cur = " " + p
+        cur, used = " " + p, 1 + len(p)
     return out + [cur + "]"]
 
 
@@ -272,7 +273,8 @@ def thin(y: np.ndarray, columns: int) -> np.ndarray:
                 i, j = int(np.nanargmin(part)), int(np.nanargmax(part))
             keep.extend(sorted((a + i, a + j)))
     keep.append(n - 1)
-    return np.unique(np.asarray(keep, dtype=np.intp))
+    # (np.unique would do, but its first call imports numpy.ma: ~16 ms)
+    return np.asarray(sorted(set(keep)), dtype=np.intp)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -295,16 +297,31 @@ def pad(text: Text | str, width: int) -> Text:
     return t
 
 
-def block(lines: Iterable[Text | str], width: int, height: int) -> Text:
+class Block(Text):
+    """A Text of several lines that also keeps those lines as Texts (``lines``), so a pane can
+    paint them one by one without splitting the whole again. Do not change it after it is made:
+    ``lines`` would not follow."""
+
+    def __init__(self, lines: list[Text]) -> None:
+        # The same as appending each line with Text.append_text, in one go.
+        spans: list[Span] = []
+        offset = 0
+        for line in lines:
+            n = len(line)
+            if line.style:
+                spans.append(Span(offset, offset + n, line.style))
+            spans.extend(Span(offset + a, offset + b, style) for a, b, style in line.spans)
+            offset += n + 1
+        super().__init__("\n".join(line.plain for line in lines), no_wrap=True, overflow="crop",
+                         end="", spans=spans)
+        if any("\n" in line.plain for line in lines):
+            lines = self.split("\n", allow_blank=True)
+        self.lines = lines
+
+
+def block(lines: Iterable[Text | str], width: int, height: int) -> Block:
     """Join lines into one no-wrap Text of at most ``height`` lines of at most ``width`` cells."""
-    out = Text(no_wrap=True, overflow="crop", end="")
-    for i, line in enumerate(lines):
-        if i >= max(height, 0):
-            break
-        if i:
-            out.append("\n")
-        out.append_text(fit(line, width))
-    return out
+    return Block([fit(line, width) for line in itertools.islice(lines, max(height, 0))])
 
 
 def join(*parts: tuple[str, str] | str | Text) -> Text:

@@ -1,13 +1,24 @@
-"""The base of every pane: it reads the app's Session and redraws only when its picture changes."""
+"""The base of every pane: it reads the app's Session and redraws only the lines that changed."""
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
+from rich.segment import Segment
+from rich.style import Style as RichStyle
 from rich.text import Text
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.style import Style
 from textual.widget import Widget
 
+from ._draw import Block
+
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.terminal_theme import TerminalTheme
+
     from rnntui.session import Session
 
 
@@ -16,12 +27,21 @@ class Pane(Widget, can_focus=True):
 
     Subclasses set ``TITLE`` and implement :meth:`content_key` (everything the picture depends
     on, as a hashable tuple, including the size if the drawing adapts to it) and :meth:`draw`
-    (returns a Rich renderable for width x height cells). :meth:`sync` is called by the app after
-    every change to the session; it refreshes the pane only when the key changed, so a plain step
-    redraws only the panes whose content moved.
+    (returns a Rich Text of at most width x height cells). :meth:`sync` is called by the app
+    after every change to the session: when the key changed it draws the pane at once and marks
+    only the lines that differ from the last picture as dirty, so a plain step repaints (and
+    writes to the terminal) only what moved. A pane whose key did not change costs one tuple
+    comparison.
+
+    The picture is turned into lines of segments by :class:`StripMaker` rather than by Textual's
+    Content renderer, which took 3-8x longer on these many-span pictures and was the largest
+    part of a step (see benchmarks/README.md). While the user selects text with the mouse,
+    Textual's renderer is used: it draws the selection.
     """
 
     TITLE = ""
+    #: Panes that can draw before the first trace exists set this to False.
+    NEEDS_TRACE = True
     DEFAULT_CSS = """
     Pane {
         border: round $primary 50%;
@@ -38,7 +58,11 @@ class Pane(Widget, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self.border_title = self.TITLE
         self._drawn_key: object = None
-        self._cache: object = None
+        self._cache: Text | None = None  # the last picture
+        self._strips: list[Strip] = []  # the same picture as lines of segments
+        self._strips_for: tuple | None = None  # (picture key, base style, size) of the strips
+        self._maker: StripMaker | None = None
+        self._ahead: tuple | None = None  # (key, picture, strips, made_for) from draw_ahead
 
     @property
     def session(self) -> "Session":
@@ -48,20 +72,177 @@ class Pane(Widget, can_focus=True):
         s = self.session
         return (id(s), s.version, self.content_size.width, self.content_size.height)
 
-    def sync(self) -> None:
-        if self.content_key() != self._drawn_key:
-            self.refresh()
+    def draw(self, width: int, height: int) -> Text:
+        raise NotImplementedError
 
-    def render(self):
+    # -- the picture ---------------------------------------------------------------------------
+    def picture(self) -> Text:
+        """The pane's picture for the current content key, drawn only when the key changed (or
+        taken from :meth:`draw_ahead` when that drew this very key)."""
         key = self.content_key()
         if key != self._drawn_key or self._cache is None:
-            s = self.session
-            if s.trace is None:
-                self._cache = Text("computing…", style="dim")
+            ahead, self._ahead = self._ahead, None
+            if ahead is not None and ahead[0] == key:
+                _, self._cache, self._strips, self._strips_for = ahead
             else:
-                self._cache = self.draw(self.content_size.width, self.content_size.height)
+                self._cache = self._draw()
             self._drawn_key = key
         return self._cache
 
-    def draw(self, width: int, height: int):
-        raise NotImplementedError
+    def draw_ahead(self) -> None:
+        """Draw the picture for the session as it is now into a spare slot, for
+        :meth:`picture` to use if its key is the next one asked for. The app calls this while
+        idle, with the session moved to the step the user most likely takes next."""
+        key = self.content_key()
+        if key == self._drawn_key or not self.region or (self._ahead and self._ahead[0] == key):
+            return
+        picture = self._draw()
+        made_for = (key, self.visual_style, self.content_size)
+        self._ahead = (key, picture, self._strips_of(picture, made_for), made_for)
+
+    def _draw(self) -> Text:
+        if self.NEEDS_TRACE and self.session.trace is None:
+            return Text("computing…", style="dim")
+        return self.draw(self.content_size.width, self.content_size.height)
+
+    def render(self) -> Text:
+        return self.picture()
+
+    def _lines(self) -> list[Strip]:
+        """The picture as one Strip per line, made again only when the picture changed."""
+        picture = self.picture()
+        made_for = (self._drawn_key, self.visual_style, self.content_size)
+        if made_for != self._strips_for:
+            self._strips = self._strips_of(picture, made_for)
+            self._strips_for = made_for
+        return self._strips
+
+    def _strips_of(self, picture: Text, made_for: tuple) -> list[Strip]:
+        maker, theme = self._maker, self.app.ansi_theme
+        if maker is None or maker.base != made_for[1] or maker.ansi_theme != theme:
+            maker = self._maker = StripMaker(self.app.console, made_for[1], theme)
+        return maker.strips(picture, made_for[2].height)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._lines()  # once per paint; render_line below is called for every line of crop
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        if self.text_selection is not None:  # Textual's own renderer draws the selection
+            return super().render_line(y)
+        if y < len(self._strips):
+            return self._strips[y]
+        return Strip.blank(self.content_size.width, self.visual_style.rich_style)
+
+    # -- after a change to the session ---------------------------------------------------------
+    def sync(self) -> None:
+        """Repaint the lines whose content changed (nothing when the content key is the same)."""
+        if self.content_key() == self._drawn_key:
+            return
+        old, old_for = self._strips, self._strips_for
+        if old_for is None or not self.region or self.text_selection is not None:
+            self.refresh()  # not painted yet, hidden, or being selected: draw when painted
+            return
+        new = self._lines()
+        if len(new) != len(old) or self._strips_for[1:] != old_for[1:]:
+            self.refresh()  # another number of lines, size or style: all of it
+            return
+        changed = [changed_cells(a, b, y) for y, (a, b) in enumerate(zip(old, new)) if a != b]
+        if changed:
+            self.refresh(*changed)
+
+
+def changed_cells(old: Strip, new: Strip, y: int) -> Region:
+    """The part of line ``y`` that differs between two pictures of it: the cells between the
+    segments the two share at the start and those they share at the end."""
+    a, b = list(old), list(new)
+    same = 0
+    start = 0
+    while same < min(len(a), len(b)) and a[same] == b[same]:
+        start += a[same].cell_length
+        same += 1
+    end_a, end_b = old.cell_length, new.cell_length
+    for sa, sb in zip(reversed(a[same:]), reversed(b[same:])):
+        if sa != sb:
+            break
+        end_a -= sa.cell_length
+        end_b -= sb.cell_length
+    end = max(end_a, end_b, start + 1)
+    return Region(start, y, end - start, 1)
+
+
+_start = itemgetter(0)
+_NULL = RichStyle.null()
+#: At most this many styles-with-offsets are kept per pane (a few hundred in practice).
+OFFSET_CACHE_SIZE = 4096
+
+
+class StripMaker:
+    """Turns pane pictures (Rich Text) into Strips, each span's style laid over ``base`` (the
+    pane's own colours) exactly as Textual's Content renderer does it, but without wrapping
+    (pictures are drawn to fit) and with the combined styles cached across pictures."""
+
+    def __init__(self, console: "Console", base: Style, ansi_theme: "TerminalTheme") -> None:
+        self.console, self.base, self.ansi_theme = console, base, ansi_theme
+        self._final: dict = {}  # a Rich style, or a tuple of style names -> the final Rich style
+        self._with_offset: dict = {}  # (final style, x, y) -> that style with its offset
+
+    def _over_base(self, style: RichStyle) -> RichStyle:
+        final = self._final.get(style)
+        if final is None:
+            final = (self.base + Style.from_rich_style(style, self.ansi_theme)).rich_style
+            self._final[style] = final
+        return final
+
+    def _style(self, *names) -> RichStyle:
+        """The final style of text styled ``names`` (names or Rich styles, later ones on top)."""
+        final = self._final.get(names)
+        if final is None:
+            get = self.console.get_style
+            rich = RichStyle.combine(get(n, default=_NULL) if isinstance(n, str) else n
+                                     for n in names)
+            final = self._final[names] = self._over_base(rich)
+        return final
+
+    def _parts(self, line: Text) -> list[tuple[str, RichStyle]]:
+        """One line of text (no newlines) as (text, final style) pieces."""
+        plain, style = line.plain, line.style
+        parts = []
+        pos = 0
+        for start, end, span_style in sorted(line.spans, key=_start):
+            if start < pos:  # overlapping spans: let Rich combine them
+                return [(seg.text, self._over_base(seg.style))
+                        for seg in line.render(self.console) if seg.text]
+            if start >= end:
+                continue
+            if start > pos:
+                parts.append((plain[pos:start], self._style(style)))
+            parts.append((plain[start:end], self._style(style, span_style)))
+            pos = end
+        if pos < len(plain):
+            parts.append((plain[pos:], self._style(style)))
+        return parts
+
+    def strip(self, line: Text, y: int) -> Strip:
+        """Line ``y`` of a picture as a Strip. Each segment carries its offset in the pane (what
+        a mouse selection starts from), as Textual's renderer and Strip.apply_offsets give it;
+        the styles with offsets are cached, as the same style tends to start at the same place
+        from one step to the next."""
+        with_offset = self._with_offset
+        if len(with_offset) > OFFSET_CACHE_SIZE:
+            with_offset.clear()
+        segments = []
+        x = 0
+        for text, style in self._parts(line):
+            key = (style, x, y)
+            final = with_offset.get(key)
+            if final is None:
+                final = with_offset[key] = style + RichStyle.from_meta({"offset": (x, y)})
+            segments.append(Segment(text, final))
+            x += len(text)
+        return Strip(segments, line.cell_len)
+
+    def strips(self, text: Text, height: int) -> list[Strip]:
+        """The first ``height`` lines of ``text`` as Strips."""
+        lines = text.lines if isinstance(text, Block) else text.split("\n", allow_blank=True)
+        return [self.strip(line, y) for y, line in enumerate(lines[:max(height, 0)])]

@@ -94,12 +94,12 @@ class GradientPane(Pane):
             for k in range(rows):
                 line = Text((labels[k] if k < len(labels) else "").ljust(lw - 1)[: lw - 1] + " ",
                             style=DIM if k else "bold")
-                cells = grid[k]
+                cells = grid[k].tolist()
                 if cw > 1:
-                    cells = np.char.add(np.char.multiply(cells, cw - 1), " ")
-                line.append("".join(cells[:cur].tolist()), style=color)
-                line.append(str(cells[cur]), style=TARGET)
-                line.append("".join(cells[cur + 1:].tolist()), style=color)
+                    cells = [c * (cw - 1) + " " for c in cells]
+                line.append("".join(cells[:cur]), style=color)
+                line.append(cells[cur], style=TARGET)
+                line.append("".join(cells[cur + 1:]), style=color)
                 lines.append(line)
         if caret:
             row = Text(f"t={t}".ljust(lw - 1)[: lw - 1] + " ", style=DIM)

@@ -18,19 +18,13 @@ class LossPane(Pane):
     train. It does not depend on t, so stepping never redraws it."""
 
     TITLE = "Training loss"
+    #: The loss curve needs no trace: draw it even while a trace is being computed.
+    NEEDS_TRACE = False
 
     def content_key(self) -> tuple:
         s = self.session
         size = self.content_size
         return (serial(s.history), len(s.history.losses), s.epoch, size.width, size.height)
-
-    def render(self):
-        # The loss curve needs no trace: draw it even while a trace is being computed.
-        key = self.content_key()
-        if key != self._drawn_key or self._cache is None:
-            self._cache = self.draw(self.content_size.width, self.content_size.height)
-            self._drawn_key = key
-        return self._cache
 
     def draw(self, width: int, height: int):
         s = self.session
@@ -38,7 +32,7 @@ class LossPane(Pane):
         losses = np.asarray(hist.losses, dtype=np.float64)
         E = len(losses) - 1
         e = min(max(s.epoch, 0), E)
-        now = fmt_abs(losses[e])
+        now = "…" if s.loss_pending else fmt_abs(losses[e])  # (measured just after start-up)
         lines: list[Text] = []
         if E == 0:
             lines.append(first_fitting([

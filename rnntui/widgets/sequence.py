@@ -27,20 +27,14 @@ class SequencePane(Pane):
     """
 
     TITLE = "Sequence"
+    #: The sequence needs no trace: show it even while a new trace is being computed.
+    NEEDS_TRACE = False
 
     def content_key(self) -> tuple:
         s = self.session
         size = self.content_size
         return (serial(s.sequence), len(s.sequence), s.t, s.phase, s.epoch, s.trained_epochs,
                 size.width, size.height)
-
-    def render(self):
-        # The sequence needs no trace: show it even while a new trace is being computed.
-        key = self.content_key()
-        if key != self._drawn_key or self._cache is None:
-            self._cache = self.draw(self.content_size.width, self.content_size.height)
-            self._drawn_key = key
-        return self._cache
 
     def draw(self, width: int, height: int):
         s = self.session

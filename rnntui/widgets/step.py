@@ -228,10 +228,11 @@ class StepPane(Pane):
         H = s.trace.h.shape[1]
         cols = [r for r in rows if r.column]
         nw = len(str(H - 1)) + 1
+        widest = {id(r): max(_widest(r.value), cell_len(r.column)) for r in cols}
         for sep in (2, 1):
             cols = [r for r in rows if r.column]
             while True:
-                cw = [max(_widest(r.value), cell_len(r.column)) + sep for r in cols]
+                cw = [widest[id(r)] + sep for r in cols]
                 if nw + sum(cw) <= width:
                     break
                 spare = [r for r in cols if r.spare]
@@ -272,8 +273,34 @@ class StepPane(Pane):
 
 
 def _widest(v: np.ndarray) -> int:
-    """Cells the widest formatted entry of ``v`` takes (formats every entry: table view only)."""
-    return max((len(fmt(x)) for x in np.asarray(v)), default=1)
+    """Cells the widest formatted entry of ``v`` takes, as if every entry were formatted.
+
+    The width of :func:`fmt` depends only on an entry's decade and on whether rounding carries
+    it into the next one, which can only happen to the largest entries of a decade. So it is
+    enough to format the smallest and the largest |x| of each decade (and any 0, inf or nan):
+    a dozen calls instead of one per hidden unit.
+    """
+    v = np.asarray(v, dtype=np.float64).ravel()
+    if len(v) <= 8:
+        return max((len(fmt(x)) for x in v), default=1)
+    a = np.abs(v)
+    ok = np.isfinite(a) & (a > 0)
+    m = a[ok]
+    with np.errstate(over="ignore"):
+        d = np.floor(np.log10(m))
+        d -= m < 10.0 ** d  # log10 can be a decade off right at a power of ten
+        d += m >= 10.0 ** (d + 1)
+    order = np.lexsort((m, d))  # by decade, then by size
+    ds = d[order]
+    first = np.ones(len(ds), dtype=bool)  # the first of its decade
+    first[1:] = ds[1:] != ds[:-1]
+    last = np.ones(len(ds), dtype=bool)  # the last of its decade
+    last[:-1] = first[1:]
+    rest = v[~ok]  # zeros, infinities, nans
+    picks = [*v[ok][order[first | last]], *(x for x in (0.0, np.inf, -np.inf) if (rest == x).any())]
+    if np.isnan(rest).any():
+        picks.append(np.nan)
+    return max((len(fmt(x)) for x in picks), default=1)
 
 
 def _line(r: Row, lw: int, width: int, brackets: bool = True) -> Text:
