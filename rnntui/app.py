@@ -23,6 +23,7 @@ from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
+from engine.analysis import Cancelled
 from engine.types import Scenario, ScenarioError
 
 from .keys import BINDINGS
@@ -249,11 +250,14 @@ class RnnApp(App):
 
     @work(thread=True, exclusive=True, group="trace", exit_on_error=False)
     def _trace_worker(self, session: Session, key: TraceKey) -> None:
-        try:
-            key, trace = session.compute_trace(key)
+        worker = get_current_worker()
+        try:  # polls the worker so that quitting never waits for a long trace
+            key, trace = session.compute_trace(key, should_stop=lambda: worker.is_cancelled)
+        except Cancelled:
+            return
         except Exception as err:
             trace = err
-        if not get_current_worker().is_cancelled:
+        if not worker.is_cancelled:
             self.post_message(TraceReady(session, key, trace))
 
     def on_trace_ready(self, msg: TraceReady) -> None:
@@ -460,6 +464,10 @@ class RnnApp(App):
     def action_export(self) -> None:
         from .export import export_stem, write_file_set
         s = self.session
+        if s.needs_trace or s.trace is None:  # never compute a big trace in the UI thread
+            self.notify("The trace for this setting is still being computed; press e again "
+                        "when the panes have updated.", title="Not exported yet", timeout=6)
+            return
         folder = self.export_dir or Path.cwd()
         files: dict[str, str] = {".svg": self.export_screenshot(title=self.title)}
         note = ""
@@ -479,6 +487,13 @@ class RnnApp(App):
             return
         names = " and ".join(p.name for p in paths)
         self.notify(f"Saved {names} in {folder}{note}", title="Exported", timeout=6)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Below the minimum size only quitting works: no dialog opens over the message."""
+        from .screens import TooSmallScreen
+        if isinstance(self.screen, TooSmallScreen) and action not in ("quit", "app.quit"):
+            return False
+        return super().check_action(action, parameters)
 
     async def action_quit(self) -> None:
         self.cancel_work()

@@ -87,15 +87,20 @@ class Session:
         return self.trace_key != self.wanted_key()
 
     # -- trace ---------------------------------------------------------------------------------
-    def compute_trace(self, key: TraceKey | None = None) -> tuple[TraceKey, Trace]:
-        """Compute the trace for ``key`` (default: the wanted one). Pure: safe in a thread."""
+    def compute_trace(self, key: TraceKey | None = None,
+                      should_stop=None) -> tuple[TraceKey, Trace]:
+        """Compute the trace for ``key`` (default: the wanted one). Pure: safe in a thread.
+
+        ``should_stop()`` is polled during the long part; when it says True the computation
+        raises ``engine.analysis.Cancelled``.
+        """
         key = key or self.wanted_key()
         p = self.history.params_at(key.epoch)
         if key.knob:
             p = p.with_wh_scale(2.0 ** (key.knob / KNOB_STEPS_PER_DOUBLING))
         sc = self.scenario
         tr = run_trace(p, self.sequence, activation=sc.model.activation, output=sc.model.output,
-                       retention_steps=sc.retention_steps)
+                       retention_steps=sc.retention_steps, should_stop=should_stop)
         return key, tr
 
     def install_trace(self, key: TraceKey, trace: Trace) -> bool:

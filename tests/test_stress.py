@@ -129,9 +129,9 @@ def _pool(keys: list[str], weight: int = 4) -> list[str]:
 MAIN_POOL = _pool(APP_KEYS) + _pool(SCREEN_KEYS, 2) + _pool(WIDGET_KEYS, 1) + UNBOUND_KEYS
 DIALOG_POOL = _pool(APP_KEYS, 2) + _pool(SCREEN_KEYS, 2) + _pool(WIDGET_KEYS, 3) + \
     _pool(UNBOUND_KEYS, 2)
-#: Below the minimum size the dialog keys are left out: opening a dialog there crashes the app
-#: (see test_opening_a_dialog_below_the_minimum_size_does_not_crash, xfail until it is fixed).
-SMALL_POOL = [k for k in MAIN_POOL if k not in DIALOG_OPENERS]
+#: Below the minimum size every key is mashed too: opening a dialog there once crashed the app
+#: (test_opening_a_dialog_below_the_minimum_size_does_not_crash); now only quit works there.
+SMALL_POOL = MAIN_POOL
 
 assert not QUIT_KEYS & set(MAIN_POOL + DIALOG_POOL), "a quit key would end the mash"
 assert {"right", "b", "plus", "minus", "0", "t", "o", "question_mark"} <= set(APP_KEYS)
@@ -510,11 +510,6 @@ async def test_resizing_with_a_dialog_open_brings_the_dialog_back(app_factory):
             assert app.screen is app.main_screen
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "rnntui/app.py RnnApp.check_size: below MIN_SIZE, ?, o or i pushes its dialog over the "
-    "TooSmallScreen; the dialog's on_resize (screens.py) calls check_size, which sees a dialog, "
-    "not TooSmallScreen, on top and pushes a second TooSmallScreen(id='too-small'): "
-    "textual DuplicateIds, the app crashes"))
 @pytest.mark.parametrize("opener", list(DIALOG_OPENERS))
 async def test_opening_a_dialog_below_the_minimum_size_does_not_crash(app_factory, opener):
     app = app_factory("king")
@@ -704,15 +699,25 @@ async def test_a_gradient_of_1e300_is_not_shown_as_exactly_zero(app_factory, tmp
         np.testing.assert_allclose(tr.grad_h, careful_norm(tr.dh), rtol=1e-9)
 
 
+
+def wait_or_stop(event: threading.Event, timeout: float, should_stop=None) -> None:
+    """Stand in for a long computation: wait for ``event`` (at most ``timeout`` s), giving up
+    with Cancelled as the real step-Jacobian loop does when ``should_stop()`` says so."""
+    from engine.analysis import Cancelled
+    deadline = time.monotonic() + timeout
+    while not event.wait(0.02) and time.monotonic() < deadline:
+        if should_stop is not None and should_stop():
+            raise Cancelled()
+
 async def test_the_panes_say_computing_until_a_slow_first_trace_arrives(app_factory,
                                                                         monkeypatch):
     """A big scenario's first trace comes from a worker: until then every pane must draw."""
     release = threading.Event()
     real = Session.compute_trace
 
-    def slow_compute(self, key=None):
-        release.wait(20)
-        return real(self, key)
+    def slow_compute(self, key=None, should_stop=None):
+        wait_or_stop(release, 20, should_stop)
+        return real(self, key, should_stop)
 
     monkeypatch.setattr(Session, "compute_trace", slow_compute)
     app = app_factory("sine", train=False, big_trace=0)
@@ -739,20 +744,15 @@ async def test_the_panes_say_computing_until_a_slow_first_trace_arrives(app_fact
         release.set()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "rnntui/app.py action_export -> rnntui/tracejson.py trace_to_json -> Session.ensure_trace "
-    "computes a pending trace in the UI thread: e pressed while a big trace is computing "
-    "freezes the whole app (q included) for the full computation (~20 s for a 100000-point "
-    "series)"))
 async def test_export_while_a_trace_is_computing_does_not_freeze_the_app(app_factory,
                                                                           monkeypatch):
     release = threading.Event()
     real = Session.compute_trace
 
-    def slow_compute(self, key=None):
+    def slow_compute(self, key=None, should_stop=None):
         if (key or self.wanted_key()).knob != 0:
-            release.wait(QUIT_WITHIN + 3)  # a long computation, then done
-        return real(self, key)
+            wait_or_stop(release, QUIT_WITHIN + 3, should_stop)  # a long computation, then done
+        return real(self, key, should_stop)
 
     monkeypatch.setattr(Session, "compute_trace", slow_compute)
     app = app_factory("sine", train=False, big_trace=0)
@@ -821,11 +821,11 @@ def test_quit_while_a_knob_trace_is_computing_is_prompt(app_factory, monkeypatch
     release = threading.Event()
     real = Session.compute_trace
 
-    def slow_compute(self, key=None):
+    def slow_compute(self, key=None, should_stop=None):
         if (key or self.wanted_key()).knob != 0:
             started.set()
-            release.wait(20)  # a long computation: 20 s at most
-        return real(self, key)
+            wait_or_stop(release, 20, should_stop)  # a long computation: 20 s at most
+        return real(self, key, should_stop)
 
     monkeypatch.setattr(Session, "compute_trace", slow_compute)
 
@@ -849,12 +849,6 @@ def test_quit_while_a_knob_trace_is_computing_is_prompt(app_factory, monkeypatch
     assert app.return_code in (0, None) and app._exception is None
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "rnntui/app.py: quitting while a trace worker computes does not end the process until the "
-    "computation finishes: RnnApp.cancel_work cancels the worker, but Session.compute_trace "
-    "(engine run_trace) never checks for cancellation, and asyncio.run, which App.run uses, "
-    "joins the default executor's threads on the way out (with a 100000-point series: ~20 s "
-    "after q)"))
 def test_quit_while_a_knob_trace_is_computing_ends_the_process_promptly(app_factory,
                                                                         monkeypatch):
     app = app_factory("sine", train=False, big_trace=0)
@@ -862,11 +856,11 @@ def test_quit_while_a_knob_trace_is_computing_ends_the_process_promptly(app_fact
     release = threading.Event()
     real = Session.compute_trace
 
-    def slow_compute(self, key=None):
+    def slow_compute(self, key=None, should_stop=None):
         if (key or self.wanted_key()).knob != 0:
             started.set()
-            release.wait(QUIT_WITHIN + 3)  # longer than the quit allowance, then done
-        return real(self, key)
+            wait_or_stop(release, QUIT_WITHIN + 3, should_stop)  # longer than the quit allowance, then done
+        return real(self, key, should_stop)
 
     monkeypatch.setattr(Session, "compute_trace", slow_compute)
 
@@ -995,11 +989,6 @@ def test_the_real_program_quits_mid_training_and_restores_the_terminal(tmp_path,
 
 
 @pytest.mark.skipif(not RNNTUI.exists(), reason="the rnntui command is not installed")
-@pytest.mark.xfail(strict=True, reason=(
-    "rnntui/app.py: after q the terminal is restored but the process lives on until the "
-    "running trace computation ends (~20 s for points = 100000, hidden_size = 64): "
-    "RnnApp.cancel_work only cancels the trace worker, Session.compute_trace never checks for "
-    "cancellation, and App.run's asyncio.run joins the default executor's threads on exit"))
 def test_the_real_program_quits_while_a_long_trace_is_computing(tmp_path, terminal):
     path = write_scenario(tmp_path, "long-sine.toml", "sine", name="long-sine", points=100_000,
                           hidden_size=64, epochs=0)
