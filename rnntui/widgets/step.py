@@ -138,7 +138,8 @@ class StepPane(Pane):
         x = s.trace.x[t]
         label = s.label(t)
         nz = np.flatnonzero(x)
-        if s.scenario.kind == "text" and len(x) > 1 and len(nz) == 1 and x[nz[0]] == 1.0:
+        one_hot = not isinstance(s.scenario.token_vectors, dict)  # a dict: the file's vectors
+        if s.scenario.kind == "text" and one_hot and len(x) > 1 and len(nz) == 1:
             return join((repr(label), "bold"), (f" one-hot #{nz[0]} of {len(x)}", DIM))
         if len(x) == 1:
             return join(num_text(x[0]), (f"  ({label})", DIM) if s.scenario.kind == "text" else "")
