@@ -1,6 +1,7 @@
 """Run rnntui with timestamps logged from inside the app, for key-press latency breakdowns.
 
     python benchmarks/_app_probe.py LOGFILE SCENARIO [--big-trace=N] [--play-rate=R]
+                                                      [--no-draw-ahead]
 
 Starts the app exactly as ``rnntui SCENARIO`` does, after wrapping two Textual internals
 (textual==8.2.8 is pinned, so they are stable):
@@ -9,9 +10,11 @@ Starts the app exactly as ``rnntui SCENARIO`` does, after wrapping two Textual i
 * ``App._display``: ``display T0 T1`` around turning a compositor update into terminal
   output and handing it to the driver's writer thread.
 
-With options the app is made with ``make_app(SCENARIO, big_trace=N, play_rate=R)`` instead of
-the command line (which does the same with the defaults): ``--big-trace`` computes traces up to
-T x H = N in the UI thread, not a worker; ``--play-rate`` sets the steps per second of playing.
+With options the app is made with ``make_app(SCENARIO, big_trace=N, play_rate=R,
+draw_ahead=False)`` instead of the command line (which does the same with the defaults):
+``--big-trace`` computes traces up to T x H = N in the UI thread, not a worker; ``--play-rate``
+sets the steps per second of playing; ``--no-draw-ahead`` makes the app draw each step's panes
+when its key comes instead of while idle before.
 
 T is time.perf_counter(), which is CLOCK_MONOTONIC on Linux and so comparable with the
 harness's own clock in another process. A missing internal just means no lines of that kind.
@@ -60,6 +63,8 @@ def main() -> int:
             options["big_trace"] = int(value)
         elif name == "--play-rate":  # steps per second while playing
             options["play_rate"] = float(value)
+        elif name == "--no-draw-ahead":  # draw every step's panes when its key comes
+            options["draw_ahead"] = False
         else:
             raise SystemExit(f"unknown option {arg}")
     if options:  # what `rnntui SCENARIO` does, with make_app's options

@@ -237,11 +237,12 @@ def _press_series(p: PtyProcess, key: str, n: int) -> dict:
 def _latency(idle_s: float, n_lat: int, emit) -> dict:
     """(e) key-press latency at 120x40 on H = 64, T = 1000; idle CPU and CPU while playing.
 
-    Right is pressed ``n_lat`` times (the app draws the next step of the pass ahead while idle,
-    so these show pictures drawn in advance), then Left as often (drawn when pressed). Run as
+    Right is pressed ``n_lat`` times, then Left as often; while idle the app draws the panes one
+    step on and one step back ahead of time, so these show pictures drawn in advance. Run as
     ``rnntui FILE`` does, with a play rate of BENCH_PLAY_RATE; when that shows no footer (the
     app crashed), once more with the trace computed in the UI thread (make_app(...,
-    big_trace=10**9)), and say so.
+    big_trace=10**9)), and say so. Then, in a second process made with draw_ahead=False, Right
+    ``n_lat`` times again: what a key costs when its panes are drawn as it comes.
     """
     with tempfile.TemporaryDirectory(prefix="rnntui-bench-") as tmp:
         scen = write_bench_scenario(Path(tmp))
@@ -254,7 +255,8 @@ def _latency(idle_s: float, n_lat: int, emit) -> dict:
             crash = _tail(p, 300)
             p.close()
             note = " [trace in UI thread: default crashed]"
-            p, t = _start(argv + [f"--big-trace={10 ** 9}"], 120, 40)
+            argv.append(f"--big-trace={10 ** 9}")
+            p, t = _start(argv, 120, 40)
         try:
             if t is None:
                 raise RuntimeError(f"the H=64, T=1000 scenario showed no footer: {_tail(p, 200)!r}")
@@ -272,12 +274,29 @@ def _latency(idle_s: float, n_lat: int, emit) -> dict:
             p.close()
         for series in (right, left):
             series["probe"] = _probe_latencies(log, series.pop("sends"), series.pop("ends"))
+        on_demand = None
+        log2 = Path(tmp) / "probe-on-demand.log"
+        p, t = _start([argv[0], argv[1], str(log2), *argv[3:], "--no-draw-ahead"], 120, 40)
+        try:
+            if t is not None:  # (an app without the draw_ahead option does not start)
+                _settle(p)
+                on_demand = _press_series(p, "right", n_lat)
+        finally:
+            p.close()
+        if on_demand is not None:
+            on_demand["probe"] = _probe_latencies(log2, on_demand.pop("sends"),
+                                                  on_demand.pop("ends"))
     res = {"scenario": "text, unit char, H=64, T=1000, untrained, 120x40",
-           "default_start_crashed": crash, **right, "left": left,
+           "default_start_crashed": crash, **right, "left": left, "on_demand": on_demand,
            "idle_cpu": idle_long, "play_cpu": play_cpu, "play_rate": BENCH_PLAY_RATE,
            "play_bytes_per_s": n_play / idle_s}
     for series, name in ((right, "key-press to screen p95 (120x40, H=64, T=1000)"),
-                         (left, "  the same for Left (not drawn ahead)")):
+                         (left, "  the same for Left"),
+                         (on_demand, "  Right, nothing drawn ahead (draw_ahead=False)")):
+        if series is None:
+            emit(dict(section=SECTION, name=name, value="-", compare="", ratio="", target="",
+                      status="skipped: the app has no draw_ahead option"))
+            continue
         emit(dict(section=SECTION, name=name, value=f"{series['p95_s'] * 1e3:.0f} ms",
                   compare=f"p50 {series['p50_s'] * 1e3:.0f} ms, first byte p95 "
                           f"{series['first_p95_s'] * 1e3:.0f} ms",

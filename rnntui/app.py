@@ -42,7 +42,7 @@ SLOW_TRACE = 0.05
 PLAY_RATE = 4.0
 #: Epochs that `t` trains when the scenario itself asks for none.
 FALLBACK_EPOCHS = 100
-#: Seconds between a screen update and drawing the next step ahead (see RnnApp._draw_ahead).
+#: Seconds between a screen update and drawing the neighbouring steps ahead (RnnApp._draw_ahead).
 AHEAD_DELAY = 0.02
 #: Seconds after mounting that training on open starts at the latest (it usually starts as soon
 #: as the first full frame is out).
@@ -96,7 +96,8 @@ class RnnApp(App):
 
     def __init__(self, scenario: Scenario, *, theme: str | None = None, train: bool = True,
                  export_dir: str | os.PathLike | None = None, cursor_blink: bool = True,
-                 play_rate: float = PLAY_RATE, big_trace: int = BIG_TRACE) -> None:
+                 play_rate: float = PLAY_RATE, big_trace: int = BIG_TRACE,
+                 draw_ahead: bool = True) -> None:
         # Everything imported so far (Textual, NumPy, the engine: ~50,000 objects) lives as long
         # as the app: freeze it out of the garbage collector's full scans, which otherwise take
         # 20-40 ms each, once during start-up and now and then later, in the middle of a step.
@@ -117,6 +118,7 @@ class RnnApp(App):
         self.cursor_blink = cursor_blink
         self.play_rate = play_rate
         self.big_trace = big_trace
+        self.draw_ahead = draw_ahead
         self.training: tuple[int, int, float] | None = None  # (epoch, last, loss) while running
         self._stop_training = False
         self._train_run = 0  # numbers training runs; messages from older runs are ignored
@@ -199,24 +201,25 @@ class RnnApp(App):
         for pane in self.panes:
             pane.sync()
         self._show_status()
-        if not self._ahead_pending:
+        if self.draw_ahead and not self._ahead_pending:
             self._ahead_pending = True
             # Once the screen is updated, and a moment later, when its output is written (the
-            # writer thread needs the interpreter too): draw the next step ahead.
+            # writer thread needs the interpreter too): draw the neighbouring steps ahead.
             self.call_after_refresh(self.set_timer, AHEAD_DELAY, self._draw_ahead)
 
     def _draw_ahead(self) -> None:
-        """Once the screen is up to date: draw the panes for the next step of this pass, the
-        key most often pressed next (and what playing shows next), so that pressing it only
-        has to show pictures that are ready. Any other key draws as usual."""
+        """Once the screen is up to date: draw the panes for one step on and one step back (only
+        on while playing), the keys most often pressed next, so that pressing them only shows
+        pictures that are ready. Other keys draw as usual."""
         self._ahead_pending = False
         s = self.session
         if s.trace is None or s.needs_trace or self.screen is not self.main_screen:
             return
-        with s.one_step_on() as moved:
-            if moved:
-                for pane in self.panes:
-                    pane.draw_ahead()
+        for direction in (1,) if self._playing else (1, -1):
+            with s.stepped(direction) as moved:
+                if moved:
+                    for pane in self.panes:
+                        pane.draw_ahead()
 
     def _show_status(self) -> None:
         status = self.main_screen.status
@@ -515,7 +518,8 @@ def make_app(scenario: str | os.PathLike | Scenario = "king", **options) -> RnnA
     else ``ansi-dark``), ``train`` (train on open when the scenario has ``[train] epochs > 0``;
     default True), ``export_dir`` (default: the current folder), ``cursor_blink`` (False for
     snapshots), ``play_rate`` (steps per second), ``big_trace`` (T x hidden size above which
-    traces are computed in a worker).
+    traces are computed in a worker), ``draw_ahead`` (draw the panes one step on and back while
+    idle; default True).
     Raises :class:`ScenarioError` when the scenario cannot be loaded.
     """
     return RnnApp(load_scenario(scenario), **options)

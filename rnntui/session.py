@@ -143,11 +143,13 @@ class Session:
         self.goto(self.T - 1 if self.phase == FORWARD else 0)
 
     @contextmanager
-    def one_step_on(self):
-        """The session as it will be after one more step of this pass, inside a ``with`` block
-        (to draw it ahead of time); t is put back afterwards. Yields False at the end."""
+    def stepped(self, direction: int = 1):
+        """The session as :meth:`step` would leave it, inside a ``with`` block (to draw that
+        ahead of time); t is put back afterwards. Yields False when the step would not move."""
         t = self.t
-        self.t = max(0, min(t + (-1 if self.phase == BACKWARD else 1), self.T - 1))
+        if self.phase == BACKWARD:
+            direction = -direction
+        self.t = max(0, min(t + direction, self.T - 1))
         try:
             yield self.t != t
         finally:

@@ -22,6 +22,11 @@ if TYPE_CHECKING:
     from rnntui.session import Session
 
 
+#: Pictures a pane keeps ready besides the one shown: the one before (a step back shows it
+#: again) and those drawn ahead, one step on and one back.
+READY_PICTURES = 3
+
+
 class Pane(Widget, can_focus=True):
     """A bordered pane drawn from ``self.app.session``.
 
@@ -33,10 +38,13 @@ class Pane(Widget, can_focus=True):
     writes to the terminal) only what moved. A pane whose key did not change costs one tuple
     comparison.
 
+    The app also calls :meth:`draw_ahead` while idle, so the pictures one step on and one step
+    back are usually ready before their key is pressed.
+
     The picture is turned into lines of segments by :class:`StripMaker` rather than by Textual's
-    Content renderer, which took 3-8x longer on these many-span pictures and was the largest
-    part of a step (see benchmarks/README.md). While the user selects text with the mouse,
-    Textual's renderer is used: it draws the selection.
+    Content renderer, which took 3-8x longer on these many-span pictures (~7 ms of a step at
+    120x40, the largest part of it). While the user selects text with the mouse, Textual's
+    renderer is used: it draws the selection.
     """
 
     TITLE = ""
@@ -62,7 +70,7 @@ class Pane(Widget, can_focus=True):
         self._strips: list[Strip] = []  # the same picture as lines of segments
         self._strips_for: tuple | None = None  # (picture key, base style, size) of the strips
         self._maker: StripMaker | None = None
-        self._ahead: tuple | None = None  # (key, picture, strips, made_for) from draw_ahead
+        self._ready: dict = {}  # content key -> (picture, strips, strips_for), drawn earlier
 
     @property
     def session(self) -> "Session":
@@ -77,28 +85,34 @@ class Pane(Widget, can_focus=True):
 
     # -- the picture ---------------------------------------------------------------------------
     def picture(self) -> Text:
-        """The pane's picture for the current content key, drawn only when the key changed (or
-        taken from :meth:`draw_ahead` when that drew this very key)."""
+        """The pane's picture for the current content key, drawn only when the key changed and
+        no picture for the new key is ready (see :meth:`draw_ahead`)."""
         key = self.content_key()
         if key != self._drawn_key or self._cache is None:
-            ahead, self._ahead = self._ahead, None
-            if ahead is not None and ahead[0] == key:
-                _, self._cache, self._strips, self._strips_for = ahead
+            if self._cache is not None:  # a step back shows it again
+                self._keep(self._drawn_key, (self._cache, self._strips, self._strips_for))
+            ready = self._ready.pop(key, None)
+            if ready is not None:
+                self._cache, self._strips, self._strips_for = ready
             else:
                 self._cache = self._draw()
             self._drawn_key = key
         return self._cache
 
     def draw_ahead(self) -> None:
-        """Draw the picture for the session as it is now into a spare slot, for
-        :meth:`picture` to use if its key is the next one asked for. The app calls this while
-        idle, with the session moved to the step the user most likely takes next."""
+        """Draw the picture for the session as it is now, for :meth:`picture` to use when its
+        key comes up. The app calls this while idle, with the session moved a step on or back."""
         key = self.content_key()
-        if key == self._drawn_key or not self.region or (self._ahead and self._ahead[0] == key):
+        if key == self._drawn_key or key in self._ready or not self.region:
             return
         picture = self._draw()
         made_for = (key, self.visual_style, self.content_size)
-        self._ahead = (key, picture, self._strips_of(picture, made_for), made_for)
+        self._keep(key, (picture, self._strips_of(picture, made_for), made_for))
+
+    def _keep(self, key, drawing: tuple) -> None:
+        self._ready[key] = drawing
+        if len(self._ready) > READY_PICTURES:
+            del self._ready[next(iter(self._ready))]  # the oldest
 
     def _draw(self) -> Text:
         if self.NEEDS_TRACE and self.session.trace is None:
