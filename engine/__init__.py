@@ -15,23 +15,17 @@ It never imports textual, rich or plotext.
 from .analysis import (jacobian_log10_norms, retention, seed_power_estimate, spectral_norm,
                        spectral_radius)
 from .model import Params, Pass, init_params, run, sine_matrix
+from .scenario import builtin_names, encode_text, load, loads
 from .trace import Trace, run_trace
 from .train import History, fit, initial_params
 from .types import ModelConfig, Scenario, ScenarioError, Sequence, TrainConfig
 
 __all__ = [
     "History", "ModelConfig", "Params", "Pass", "Scenario", "ScenarioError", "Sequence", "Trace",
-    "TrainConfig", "fit", "init_params", "initial_params", "jacobian_log10_norms", "load",
+    "TrainConfig", "builtin_names", "encode_text", "fit", "init_params", "initial_params", "jacobian_log10_norms", "load", "loads",
     "retention", "run", "run_trace", "seed_power_estimate", "sine_matrix", "spectral_norm",
     "spectral_radius", "trace_for",
 ]
-
-
-def __getattr__(name):  # the loader is written alongside; import it lazily
-    if name in ("load", "loads", "builtin_names", "encode_text"):
-        from . import scenario
-        return getattr(scenario, name)
-    raise AttributeError(name)
 
 
 def trace_for(scenario: Scenario, params: Params, sequence: Sequence | None = None) -> Trace:
