@@ -15,6 +15,7 @@ It never imports textual, rich or plotext.
 from .analysis import (jacobian_log10_norms, retention, seed_power_estimate, spectral_norm,
                        spectral_radius)
 from .model import Params, Pass, init_params, run, sine_matrix
+from .predict import knob_scale, prediction
 from .scenario import builtin_names, encode_text, load, loads
 from .trace import Trace, run_trace
 from .train import History, fit, initial_params
@@ -22,14 +23,20 @@ from .types import ModelConfig, Scenario, ScenarioError, Sequence, TrainConfig
 
 __all__ = [
     "History", "ModelConfig", "Params", "Pass", "Scenario", "ScenarioError", "Sequence", "Trace",
-    "TrainConfig", "builtin_names", "encode_text", "fit", "init_params", "initial_params", "jacobian_log10_norms", "load", "loads",
+    "TrainConfig", "builtin_names", "encode_text", "fit", "init_params", "initial_params",
+    "jacobian_log10_norms", "knob_scale", "load", "loads", "prediction",
     "retention", "run", "run_trace", "seed_power_estimate", "sine_matrix", "spectral_norm",
     "spectral_radius", "trace_for",
 ]
 
 
-def trace_for(scenario: Scenario, params: Params, sequence: Sequence | None = None) -> Trace:
-    """The trace of ``sequence`` (default: the scenario's own) under ``params``."""
+def trace_for(scenario: Scenario, params: Params, sequence: Sequence | None = None, *,
+              should_stop=None) -> Trace:
+    """The trace of ``sequence`` (default: the scenario's own) under ``params``.
+
+    ``should_stop()`` is polled during the long part; when it says True the computation raises
+    ``engine.analysis.Cancelled``.
+    """
     return run_trace(params, sequence if sequence is not None else scenario.sequence,
                      activation=scenario.model.activation, output=scenario.model.output,
-                     retention_steps=scenario.retention_steps)
+                     retention_steps=scenario.retention_steps, should_stop=should_stop)
