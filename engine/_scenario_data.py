@@ -101,7 +101,7 @@ def text_sequence(tokens: list[str], index: dict[str, int],
     mask[-1] = False
     labels = [display_token(t) for t in tokens]
     return Sequence(inputs=inputs, targets=targets, mask=mask, labels=labels,
-                    target_labels=labels[1:] + [None])
+                    target_labels=labels[1:] + [None], tokens=list(tokens))
 
 
 def _word(unit: str) -> str:

@@ -1,35 +1,86 @@
-"""Domain answers the app, the CLI table, the JSON and the tests share: the prediction at a step,
-and the W_h knob's scale."""
+"""Domain answers the screens ask for: the prediction at a step, exact values, the knob's scale."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from .trace import Trace
-from .types import Scenario
+from .types import Scenario, Sequence
 
-#: One knob click multiplies W_h by 2**(1/4): four clicks double it, and +k then -k lands exactly
-#: on the same weights.
+__all__ = ["KNOB_STEPS_PER_DOUBLING", "exact_input", "exact_target", "knob_scale",
+           "predicted_value", "prediction"]
+
+#: One click of the W_h knob multiplies W_h by 2**(1/4): four clicks double it.
 KNOB_STEPS_PER_DOUBLING = 4
 
 
-def knob_scale(clicks: int) -> float:
-    """The factor W_h is scaled by after ``clicks`` knob clicks (negative: smaller)."""
-    return 2.0 ** (clicks / KNOB_STEPS_PER_DOUBLING)
+def knob_scale(k: int) -> float:
+    """The factor W_h is multiplied by at knob setting ``k``: 2**(k/4).
+
+    ``k`` is an integer, so +1 then -1 lands exactly back on the same factor (and weights).
+    """
+    return 2.0 ** (k / KNOB_STEPS_PER_DOUBLING)
+
+
+def _is_text(scenario: Scenario) -> bool:
+    return scenario.kind == "text" and bool(scenario.vocab)
 
 
 def prediction(trace: Trace, scenario: Scenario, t: int) -> tuple[str, float]:
-    """The model's guess at step t and how sure it is.
+    """The model's guess at step ``t`` and how sure it is, for display.
 
-    softmax: (the most probable token, its probability); sigmoid: (the bit "1" or "0", the
-    probability of that bit); identity: (the value formatted with a sign and 3 decimals, nan).
+    - text (any output): the token with the largest output, exactly as in ``vocab``, with its
+      probability (softmax), its own P (sigmoid), or nan (identity, which is not a probability);
+    - echo with a sigmoid output: the more likely bit, ``"1"`` or ``"0"``, with P(that bit);
+    - otherwise (series, or echo with an identity output): the value, as ``"+0.123"``, and nan.
+
+    :func:`predicted_value` gives the same guess as exact data (for JSON).
     """
     out = trace.out[t]
-    if trace.output == "softmax":
+    if _is_text(scenario):
         i = int(np.argmax(out))
-        name = scenario.vocab[i] if scenario.vocab and i < len(scenario.vocab) else str(i)
-        return name, float(out[i])
-    if trace.output == "sigmoid":
+        name = scenario.vocab[i] if i < len(scenario.vocab) else str(i)
+        p = float(out[i]) if scenario.model.output != "identity" else math.nan
+        return name, p
+    if scenario.kind == "echo" and scenario.model.output == "sigmoid":
         p1 = float(out[0])
         return ("1", p1) if p1 >= 0.5 else ("0", 1.0 - p1)
-    return f"{float(out[0]):+.3f}", float("nan")
+    return f"{float(out[0]):+.3f}", math.nan
+
+
+def predicted_value(trace: Trace, scenario: Scenario, t: int) -> str | int | float:
+    """The guess of :func:`prediction` as data: the vocab token, the bit as an int, or the
+    output value as an unrounded float."""
+    label, _ = prediction(trace, scenario, t)
+    if _is_text(scenario):
+        return label
+    if scenario.kind == "echo" and scenario.model.output == "sigmoid":
+        return int(label)
+    return float(trace.out[t][0])
+
+
+def _token_of_row(scenario: Scenario, row: np.ndarray) -> str:
+    return scenario.vocab[int(np.argmax(row))]
+
+
+def exact_input(scenario: Scenario, sequence: Sequence, t: int) -> str | int | float:
+    """Input t as data: the token as in ``vocab`` (text), the value (series), the bit (echo)."""
+    if scenario.kind == "text":
+        if sequence.tokens is not None:
+            return sequence.tokens[t]
+        return sequence.labels[t]
+    x = float(sequence.inputs[t][0])
+    return int(x) if scenario.kind == "echo" else x
+
+
+def exact_target(scenario: Scenario, sequence: Sequence, t: int) -> str | int | float | None:
+    """Target t as data (None where step t has none): token, value or bit, unrounded."""
+    if not bool(sequence.mask[t]):
+        return None
+    row = sequence.targets[t]
+    if scenario.kind == "text" and scenario.vocab:
+        return _token_of_row(scenario, row)
+    v = float(row[0])
+    return int(v) if scenario.kind == "echo" else v

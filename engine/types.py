@@ -57,6 +57,9 @@ class Sequence:
     mask: np.ndarray
     labels: list[str]
     target_labels: list[str | None]
+    #: Text kinds: the tokens exactly as in the vocabulary (``labels`` are for display and draw
+    #: a space as "␣"); None for series and echo, whose exact values are in inputs/targets.
+    tokens: list[str] | None = None
 
     def __len__(self) -> int:
         return int(self.inputs.shape[0])
