@@ -103,24 +103,30 @@ def cmd_check(files: list[str]) -> int:
 
 
 def cmd_trace(name: str, epochs: int | None, as_json: bool) -> int:
-    from .session import Session
     if epochs is not None and epochs < 0:
         return _fail("--epochs must be 0 or more")
     sc, err = _load(name)
     if err:
         return _fail(err)
-    session = Session(sc)
+    from engine import History, fit, initial_params, trace_for
+    from engine.train import dataset_loss
     n = sc.train.epochs if epochs is None else epochs
     if n > 0:
-        session.set_history(session.train(n))
+        history = fit(sc, n)
+    else:
+        p0 = initial_params(sc)
+        history = History(losses=[dataset_loss(p0, sc)], epochs=[0], weights=[p0])
+    epoch = history.nearest_epoch(history.trained_epochs)
+    trace = trace_for(sc, history.params_at(epoch))
     if as_json:
         from .tracejson import trace_to_json
-        print(json.dumps(trace_to_json(session), indent=1, allow_nan=False))
+        print(json.dumps(trace_to_json(sc, trace, history, epoch, 0), indent=1,
+                         allow_nan=False))
     else:
         from .tracetable import format_trace
-        print(format_trace(session))
-    if session.history.stopped:
-        print(f"note: {session.history.stopped}", file=sys.stderr)
+        print(format_trace(sc, trace, history, epoch, 0))
+    if history.stopped:
+        print(f"note: {history.stopped}", file=sys.stderr)
     return EXIT_OK
 
 

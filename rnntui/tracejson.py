@@ -6,7 +6,11 @@ import math
 
 import numpy as np
 
-from .session import Session, prediction
+from engine import History, Scenario, Trace
+from engine.predict import (exact_input, exact_target, knob_scale, predicted_value,
+                            prediction)
+
+from .tracetable import engine_objects
 
 SCHEMA = "rnntui.trace/1"
 
@@ -27,35 +31,31 @@ def _arr(a: np.ndarray):
     return [_arr(row) for row in a] if a.ndim > 1 else [_num(v) for v in a]
 
 
-def _value(session: Session, label: str | None):
-    """A step's input or target as the kind shows it: a token, a number or a bit."""
-    if label is None:
-        return None
-    kind = session.scenario.kind
-    if kind == "series":
-        return float(label)
-    if kind == "echo":
-        return int(label)
-    return label
+def trace_to_json(scenario: Scenario, trace: Trace | None = None,
+                  history: History | None = None, epoch: int = 0, knob: int = 0) -> dict:
+    """Everything ``rnntui trace --json`` prints for ``trace`` (of ``scenario``, under the
+    weights after ``epoch`` epochs of ``history`` with the W_h knob at ``knob`` clicks).
 
-
-def trace_to_json(session: Session) -> dict:
-    """Everything ``rnntui trace --json`` prints, for the session's current epoch and knob."""
-    tr = session.ensure_trace()
-    sc = session.scenario
+    ``input``, ``target`` and ``prediction`` are the data's exact values: a token exactly as in
+    ``vocab`` (a space is " "), series values and identity outputs unrounded, bits as 0/1.
+    Rounding and glyphs belong to the table and the screen. ``history`` (optional) gives
+    ``epochs_trained`` and ``loss_history``. The old call ``trace_to_json(session)`` still works.
+    """
+    sc, tr, history, epoch, knob = engine_objects(scenario, trace, history, epoch, knob)
     params = tr.params
+    seq = tr.sequence
     steps = []
     for t in range(len(tr)):
-        guess, p = prediction(session, t)
+        _, p = prediction(tr, sc, t)
         step = {
             "t": t,
-            "input": _value(session, session.label(t)),
+            "input": exact_input(sc, seq, t),
             "x": _arr(tr.x[t]),
             "h": _arr(tr.h[t]),
             "y": _arr(tr.y[t]),
-            "prediction": _value(session, guess) if sc.kind != "series" else _num(tr.out[t][0]),
+            "prediction": _exact(predicted_value(tr, sc, t)),
             "prediction_p": _num(p) if not math.isnan(p) else None,
-            "target": (_value(session, session.target_label(t)) if tr.mask[t] else None),
+            "target": _exact(exact_target(sc, seq, t)),
             "loss": _num(tr.step_loss[t]) if tr.mask[t] else None,
             "grad_h": _num(tr.grad_h[t]),
             "jacobian_norm": _num(tr.jacobian_norm[t]),
@@ -64,18 +64,21 @@ def trace_to_json(session: Session) -> dict:
         }
         if sc.model.output == "softmax":
             step["probs"] = _arr(tr.out[t])
+        else:
+            step["out"] = _arr(tr.out[t])
         steps.append(step)
+    losses = list(history.losses) if history is not None else []
     return {
         "schema": SCHEMA,
         "scenario": {"name": sc.name, "kind": sc.kind, "source": sc.source},
         "model": {"hidden_size": params.hidden_size, "input_size": params.input_size,
-                  "output_size": params.output_size, "activation": sc.model.activation,
-                  "output": sc.model.output},
+                  "output_size": params.output_size, "activation": tr.activation,
+                  "output": tr.output},
         "params": {k: _arr(v) for k, v in params.as_dict().items()},
-        "epoch": session.epoch,
-        "epochs_trained": session.trained_epochs,
-        "wh_scale": session.wh_scale,
-        "loss_history": [_num(v) for v in session.history.losses],
+        "epoch": epoch,
+        "epochs_trained": history.trained_epochs if history is not None else epoch,
+        "wh_scale": knob_scale(knob),
+        "loss_history": [_num(v) for v in losses],
         "vocab": list(sc.vocab) if sc.vocab is not None else None,
         "steps": steps,
         "loss": _num(tr.loss),
@@ -84,3 +87,8 @@ def trace_to_json(session: Session) -> dict:
         "spectral_radius": _num(tr.spectral_radius),
         "retention": _arr(tr.retention),
     }
+
+
+def _exact(v):
+    """A float through :func:`_num` (non-finite: null); tokens and ints as they are."""
+    return _num(v) if isinstance(v, float) else v

@@ -6,9 +6,12 @@ import math
 
 import numpy as np
 
+from engine import History, Scenario, Trace
 from engine.analysis import seed_power_estimate
+from engine.predict import knob_scale, prediction
+from engine.scenario import display_token
 
-from .session import Session, prediction
+from .safe_text import visible
 
 #: Hidden vectors longer than this are shown as their first entries and their norm.
 FULL_H = 4
@@ -51,26 +54,51 @@ def vec(v: np.ndarray) -> str:
     return f"[{head} …] |h|={np.linalg.norm(v):.3f}"
 
 
-def format_trace(session: Session) -> str:
-    tr = session.ensure_trace()
-    sc = session.scenario
+def engine_objects(scenario, trace, history, epoch, knob) -> tuple:
+    """(scenario, trace, history, epoch, knob) as given, or taken from a Session-like object
+    passed alone in place of the scenario (the old signature: anything with ``scenario``,
+    ``ensure_trace()``, ``history``, ``epoch`` and ``knob``), so callers can switch one at a
+    time."""
+    if trace is None and hasattr(scenario, "ensure_trace"):
+        s = scenario
+        return s.scenario, s.ensure_trace(), s.history, int(s.epoch), int(s.knob)
+    if trace is None:
+        raise TypeError("a trace is needed: format_trace(scenario, trace, history, epoch, knob)")
+    return scenario, trace, history, int(epoch), int(knob)
+
+
+def format_trace(scenario: Scenario, trace: Trace | None = None, history: History | None = None,
+                 epoch: int = 0, knob: int = 0) -> str:
+    """The per-step table of ``trace`` (the trace of ``scenario``'s sequence, or of any sequence,
+    under the weights after ``epoch`` epochs with the W_h knob at ``knob`` clicks), then the
+    spectral numbers and the retention curve. ``history`` is not needed for the table.
+
+    Every token, label and name is passed through :func:`rnntui.safe_text.visible`, so text from
+    a file can never put a control character on the terminal or split a row.
+    """
+    sc, tr, _history, epoch, knob = engine_objects(scenario, trace, history, epoch, knob)
+    seq = tr.sequence
     p = tr.params
     T = len(tr)
     lines = []
-    title = f"{sc.name}: {sc.kind} scenario, hidden {p.hidden_size}, {sc.model.activation}" \
-            f" -> {sc.model.output}"
-    trained = (f"trained {session.epoch} epochs" if session.epoch else "untrained")
+    title = f"{visible(sc.name)}: {sc.kind} scenario, hidden {p.hidden_size}, " \
+            f"{sc.model.activation} -> {sc.model.output}"
+    trained = f"trained {epoch} epochs" if epoch else "untrained"
+    if knob:
+        trained += f", W_h x{knob_scale(knob):.4g}"
     lines.append(f"{title}; {trained}; sequence loss L = {tr.loss:.4f}")
     hname = "h_t" if p.hidden_size <= FULL_H else f"h_t (first 3 of {p.hidden_size})"
     rows = [("t", "input", hname, "prediction", "p", "target", "loss",
              "|dL/dh_t|", f"|dh_{T - 1}/dh_t|")]
     for t in range(T):
-        guess, prob = prediction(session, t)
-        target = session.target_label(t) if tr.mask[t] else None
+        guess, prob = prediction(tr, sc, t)
+        if sc.kind == "text":
+            guess = display_token(guess)
+        target = seq.target_labels[t] if tr.mask[t] else None
         rows.append((
-            str(t), session.label(t), vec(tr.h[t]), guess,
+            str(t), visible(seq.labels[t]), vec(tr.h[t]), visible(guess),
             "" if math.isnan(prob) else f"{prob:.3f}",
-            "-" if target is None else target,
+            "-" if target is None else visible(target),
             f"{tr.step_loss[t]:.4f}" if tr.mask[t] else "-",
             mag(tr.grad_h[t]), jac(tr.jacobian_log10[t]),
         ))

@@ -1,0 +1,151 @@
+"""trace --json and the table over every kind x output x activation; JSON values are exact data."""
+
+import itertools
+import json
+import math
+
+import numpy as np
+import pytest
+
+from engine import History, initial_params, loads, trace_for
+from engine.predict import knob_scale, predicted_value, prediction
+from engine.types import ACTIVATIONS, KINDS, OUTPUTS, ScenarioError
+from rnntui.cli import main
+from rnntui.tracejson import trace_to_json
+from rnntui.tracetable import format_trace
+
+DATA = {
+    "text": '[data]\nunit = "char"\ntext = ["ab ba", "a b"]\nprompt = "ab a"\n',
+    "series": "[data]\npoints = 30\nwindow = 9\nstep = 0.37\nnoise = 0.05\n",
+    "echo": "[data]\ndelay = 2\nlength = 7\nsequences = 5\n",
+}
+
+
+def scenario_text(kind, output, activation, epochs=0):
+    return (f'[scenario]\nname = "g"\nkind = "{kind}"\n[model]\nhidden_size = 3\n'
+            f'activation = "{activation}"\noutput = "{output}"\ninit = "normal"\n'
+            f'init_scale = 0.8\nseed = 3\n[train]\nepochs = {epochs}\n' + DATA[kind])
+
+
+GRID = list(itertools.product(KINDS, OUTPUTS, ACTIVATIONS))
+
+
+def engine_objects(sc):
+    p0 = initial_params(sc)
+    history = History(losses=[0.0], epochs=[0], weights=[p0])
+    return sc, trace_for(sc, p0), history, 0, 0
+
+
+def loss_from_json(doc):
+    """The sequence loss recomputed from the JSON's own inputs, targets and outputs."""
+    out_kind, vocab = doc["model"]["output"], doc["vocab"]
+    losses = []
+    for step in doc["steps"]:
+        target = step["target"]
+        if target is None:
+            continue
+        if vocab is not None:
+            onehot = np.zeros(len(vocab))
+            onehot[vocab.index(target)] = 1.0
+            t_vec = onehot
+        else:
+            t_vec = np.array([float(target)])
+        if out_kind == "softmax":
+            losses.append(-math.log(step["probs"][vocab.index(target)]))
+        elif out_kind == "identity":
+            losses.append(float(np.sum((np.array(step["out"]) - t_vec) ** 2)))
+        else:
+            q = np.array(step["out"])
+            losses.append(float(np.sum(-t_vec * np.log(q) - (1 - t_vec) * np.log1p(-q))))
+    return sum(losses) / len(losses)
+
+
+@pytest.mark.parametrize("kind,output,activation", GRID)
+def test_every_kind_output_activation_gives_a_table_and_exact_json(kind, output, activation):
+    text = scenario_text(kind, output, activation)
+    if output == "softmax" and kind != "text":
+        with pytest.raises(ScenarioError, match="softmax"):
+            loads(text)
+        return
+    sc = loads(text)
+    objs = engine_objects(sc)
+    tr = objs[1]
+    table = format_trace(*objs)
+    assert len([ln for ln in table.splitlines() if ln[:1].isdigit() or ln.strip()[:1].isdigit()])
+    doc = json.loads(json.dumps(trace_to_json(*objs), allow_nan=False))
+    seq = sc.sequence
+    assert doc["loss"] == pytest.approx(tr.loss, rel=1e-12)
+    assert loss_from_json(doc) == pytest.approx(tr.loss, rel=1e-9, abs=1e-12)
+    for t, step in enumerate(doc["steps"]):
+        if kind == "text":
+            assert step["input"] == seq.tokens[t] and step["input"] in sc.vocab
+            assert step["prediction"] in sc.vocab
+        elif kind == "series":
+            assert step["input"] == float(seq.inputs[t][0])  # unrounded, bit for bit
+            assert step["prediction"] == float(tr.out[t][0])
+        else:
+            assert step["input"] in (0, 1) and isinstance(step["input"], int)
+            if output == "sigmoid":
+                assert step["prediction"] in (0, 1)
+                p1 = tr.out[t][0]
+                assert step["prediction_p"] == pytest.approx(max(p1, 1 - p1), rel=1e-15)
+            else:
+                assert step["prediction"] == float(tr.out[t][0])
+        if seq.mask[t]:
+            want = seq.targets[t]
+            if kind == "text":
+                assert step["target"] == sc.vocab[int(np.argmax(want))]
+            else:
+                assert float(step["target"]) == float(want[0])
+
+
+def test_identity_echo_json_from_the_cli(tmp_path, capsys):
+    path = tmp_path / "echo-id.toml"
+    path.write_text(scenario_text("echo", "identity", "tanh"))
+    assert main(["trace", str(path), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert all(isinstance(s["prediction"], float) for s in doc["steps"])
+
+
+def test_space_token_is_a_space_in_json_and_a_glyph_in_the_table():
+    sc = loads(scenario_text("text", "softmax", "tanh"))
+    objs = engine_objects(sc)
+    doc = trace_to_json(*objs)
+    assert [s["input"] for s in doc["steps"]] == ["a", "b", " ", "a"]
+    assert " " in doc["vocab"] and "␣" not in json.dumps(doc)
+    assert "␣" in format_trace(*objs)
+
+
+def test_series_values_are_not_rounded():
+    sc = loads(scenario_text("series", "identity", "tanh"))
+    doc = trace_to_json(*engine_objects(sc))
+    xs = [s["input"] for s in doc["steps"]]
+    assert xs == sc.sequence.inputs[:, 0].tolist()
+    assert any(abs(x - round(x, 3)) > 1e-6 for x in xs)  # values with more than 3 decimals
+    ts = [s["target"] for s in doc["steps"]]
+    assert ts == sc.sequence.targets[:, 0].tolist()
+
+
+def test_knob_and_epoch_are_what_was_passed():
+    sc = loads(scenario_text("echo", "sigmoid", "tanh"))
+    p0 = initial_params(sc)
+    tr = trace_for(sc, p0.with_wh_scale(knob_scale(3)))
+    doc = trace_to_json(sc, tr, None, 0, 3)
+    assert doc["wh_scale"] == 2 ** 0.75 and doc["epoch"] == 0 and doc["loss_history"] == []
+    assert np.array_equal(np.array(doc["params"]["W_h"]), p0.W_h * 2 ** 0.75)
+    assert "W_h x1.682" in format_trace(sc, tr, None, 0, 3)
+
+
+def test_prediction_for_text_with_sigmoid_output_is_the_largest_output():
+    sc = loads(scenario_text("text", "sigmoid", "relu"))
+    tr = trace_for(sc, initial_params(sc))
+    for t in range(len(tr)):
+        token, p = prediction(tr, sc, t)
+        i = int(np.argmax(tr.out[t]))
+        assert token == sc.vocab[i] and p == tr.out[t][i]
+        assert predicted_value(tr, sc, t) == token
+
+
+def test_knob_scale_doubles_every_four_clicks():
+    assert knob_scale(0) == 1.0 and knob_scale(4) == 2.0 and knob_scale(-8) == 0.25
+    assert knob_scale(1) * knob_scale(-1) == pytest.approx(1.0, rel=1e-15)
