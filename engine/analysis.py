@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from .model import Params, activate
@@ -42,24 +44,34 @@ class Cancelled(Exception):
     """A long computation was asked to stop (its ``should_stop`` callback returned True)."""
 
 
-def jacobian_log10_norms(W_h: np.ndarray, slope: np.ndarray, chunk: int = 256,
+#: How often (seconds) the Jacobian loop asks its ``should_stop`` callback.
+POLL_SECONDS = 0.05
+
+
+def jacobian_log10_norms(W_h: np.ndarray, slope: np.ndarray, chunk: int | None = None,
                          should_stop=None) -> np.ndarray:
     """log10 ||dh_{T-1}/dh_t||_2 for every t (0 at the last step; -inf where it is exactly 0).
 
     dh_{T-1}/dh_t is the product J_{T-1} ... J_{t+1} of step Jacobians J_k = diag(f'(a_k)) W_h,
     with ``slope[k]`` = f'(a_k) of shape (T, H). The running product is renormalised at every
     step and its scale kept as a logarithm, so products far below 1e-308 or above 1e308 still get
-    their true exponent. ``should_stop()``, if given, is asked every ``chunk`` steps; when it
-    says True the computation raises :class:`Cancelled` (so quitting never waits for it).
+    their true exponent. ``should_stop()``, if given, is asked every ~50 ms (by the clock, so as
+    often at H = 1024 as at H = 4); when it says True the computation raises :class:`Cancelled`
+    (so quitting never waits for it). Up to ``chunk`` products wait for one batched SVD
+    (default: as many as fit in ``budget.JACOBIAN_STACK_BYTES``, at most 256).
 
     The largest singular value comes from a few warm-started power steps on M M^T when they can
     be *certified* (see :func:`_certified_top`), else from a full SVD (batched in chunks). Long
     products quickly become nearly rank one, where the certificate holds after a step or two.
     """
+    from .budget import jacobian_chunk
     T, H = slope.shape
+    chunk = jacobian_chunk(H) if chunk is None else max(1, int(chunk))
     out = np.full(T, -np.inf)
     if T == 0:
         return out
+    clock = time.monotonic
+    next_poll = clock() + POLL_SECONDS
     out[T - 1] = 0.0
     M = np.eye(H)
     log_scale = 0.0
@@ -79,8 +91,10 @@ def jacobian_log10_norms(W_h: np.ndarray, slope: np.ndarray, chunk: int = 256,
                 break
             M /= size
             log_scale += np.log10(size)
-            if should_stop is not None and t % chunk == 0 and should_stop():
-                raise Cancelled()
+            if should_stop is not None and clock() >= next_poll:
+                if should_stop():
+                    raise Cancelled()
+                next_poll = clock() + POLL_SECONDS
             top = _certified_top(M, u)
             if top is not None:
                 out[t] = log_scale + 0.5 * np.log10(top)

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _scenario_data as _data
+from . import budget
 from ._scenario_checks import LIMITS, MISSING, VALUE_BOUND, Checker, describe, show, suggest
 from ._scenario_data import display_token, tokenize
 from .types import (ACTIVATIONS, DEFAULT_OUTPUT, INITS, KINDS, MATRICES, OPTIMIZERS, OUTPUTS,
@@ -295,12 +296,15 @@ def _parse(text: str, source: str) -> Scenario:
         model.weights = _weights(ck, model_t["weights"], model.hidden_size,
                                  built["input_size"], built["output_size"])
 
-    return Scenario(name=name, kind=kind, description=description, source=source, model=model,
-                    train=train, retention_steps=retention, input_size=built["input_size"],
-                    output_size=built["output_size"], train_sequences=built["train_sequences"],
-                    sequence=built["sequence"], test_sequences=built.get("test_sequences", []),
-                    vocab=built.get("vocab"), token_vectors=built.get("token_vectors"),
-                    unit=built.get("unit"), data=built["data"])
+    scenario = Scenario(name=name, kind=kind, description=description, source=source,
+                        model=model, train=train, retention_steps=retention,
+                        input_size=built["input_size"], output_size=built["output_size"],
+                        train_sequences=built["train_sequences"], sequence=built["sequence"],
+                        test_sequences=built.get("test_sequences", []),
+                        vocab=built.get("vocab"), token_vectors=built.get("token_vectors"),
+                        unit=built.get("unit"), data=built["data"])
+    budget.check(scenario, path=source)  # refuse work over the memory or time budgets
+    return scenario
 
 
 def _check_sections(ck: Checker, doc: dict) -> None:

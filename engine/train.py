@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import budget
+from .budget import MAX_SNAPSHOTS
 from .model import Params, init_params, run
 from .types import Scenario, Sequence, TrainConfig
 
-#: Long runs keep about this many weight snapshots, evenly spaced, plus the first and the last.
-MAX_SNAPSHOTS = 1000
+__all__ = ["MAX_SNAPSHOTS", "POLL_SECONDS", "History", "batches", "dataset_loss", "fit",
+           "initial_params"]
+
+#: How often (seconds) long loops ask their ``should_stop`` callback.
+POLL_SECONDS = 0.05
 
 
 @dataclass
@@ -72,12 +78,45 @@ def batches(sequences: list[Sequence], size: int) -> list[tuple[np.ndarray, np.n
     return out
 
 
-def dataset_loss(params: Params, scenario: Scenario, sequences: list[Sequence] | None = None,
-                 prepared=None) -> float:
-    """Mean over sequences of each sequence's loss L (forward only)."""
+def eval_batches(scenario: Scenario, sequences: list[Sequence] | None = None):
+    """The batches :func:`dataset_loss` runs: up to 256 sequences each, fewer for long ones so
+    one batch stays within ``budget.EVAL_BATCH_BYTES``."""
     seqs = scenario.train_sequences if sequences is None else sequences
+    longest = max((len(s) for s in seqs), default=1)
+    size = budget.eval_batch_size(longest, scenario.model.hidden_size, scenario.output_size)
+    return batches(seqs, size)
+
+
+class _Poll:
+    """Calls ``should_stop`` at most every POLL_SECONDS (by the clock, not by step count)."""
+
+    def __init__(self, should_stop: Callable[[], bool] | None):
+        self.should_stop = should_stop
+        self.next = time.monotonic() + POLL_SECONDS
+
+    def __call__(self) -> bool:
+        if self.should_stop is None:
+            return False
+        now = time.monotonic()
+        if now < self.next:
+            return False
+        self.next = now + POLL_SECONDS
+        return bool(self.should_stop())
+
+
+def dataset_loss(params: Params, scenario: Scenario, sequences: list[Sequence] | None = None,
+                 prepared=None, should_stop: Callable[[], bool] | None = None) -> float:
+    """Mean over sequences of each sequence's loss L (forward only).
+
+    ``should_stop()`` is asked between batches (every ~50 ms); when it says True this raises
+    :class:`engine.analysis.Cancelled`.
+    """
+    from .analysis import Cancelled
+    poll = _Poll(should_stop)
     total, count = 0.0, 0
-    for X, Y, M in prepared or batches(seqs, 256):
+    for X, Y, M in prepared or eval_batches(scenario, sequences):
+        if poll():
+            raise Cancelled()
         p = run(params, X, Y, M, activation=scenario.model.activation,
                 output=scenario.model.output, backward=False)
         per_seq = p.losses.sum(axis=0) / np.maximum(M.sum(axis=0), 1)
@@ -88,23 +127,34 @@ def dataset_loss(params: Params, scenario: Scenario, sequences: list[Sequence] |
 
 def fit(scenario: Scenario, epochs: int | None = None, *, history: History | None = None,
         config: TrainConfig | None = None,
-        progress: Callable[[int, float], bool | None] | None = None) -> History:
+        progress: Callable[[int, float], bool | None] | None = None,
+        should_stop: Callable[[], bool] | None = None) -> History:
     """Train for ``epochs`` (default: the scenario's) more epochs and return the history.
 
     Starts from the scenario's initial weights, or continues ``history`` (its optimiser state
     too, so two runs of 50 equal one of 100). ``progress(epoch, loss)`` is called after every
-    epoch; returning False stops training there. A non-finite loss stops training and says so in
-    ``History.stopped``; the last finite weights are kept.
+    epoch; returning False stops training there. ``should_stop()`` is asked between batches
+    (every ~50 ms): True stops training at once, and the epoch under way is undone, so the
+    history ends at the last whole epoch. A non-finite loss stops training and says so in
+    ``History.stopped``; the last finite weights are kept. Running out of memory (MemoryError)
+    stops it the same way, keeping every epoch learned so far.
+
+    Weight snapshots are spaced so that at most MAX_SNAPSHOTS (plus the first and the last)
+    are kept and they fit the snapshot budget (:mod:`engine.budget`); a continued run that
+    would go over keeps every other one (``History.every`` doubles).
     """
     cfg = config or scenario.train
     n_epochs = cfg.epochs if epochs is None else int(epochs)
+    p0 = initial_params(scenario) if history is None else history.weights[0]
+    n_params = sum(a.size for a in p0.arrays())
+    cap = _snapshot_cap(n_params)
     data = batches(scenario.train_sequences, cfg.batch_size)
-    eval_data = batches(scenario.train_sequences, 256)
+    eval_data = eval_batches(scenario)
     if history is None:
-        p0 = initial_params(scenario)
-        total = n_epochs
-        every = max(1, -(-total // MAX_SNAPSHOTS))
-        history = History(losses=[dataset_loss(p0, scenario, prepared=eval_data)], epochs=[0],
+        every = budget.snapshot_spacing(n_epochs, n_params)
+        # (a stop asked for during this first loss raises Cancelled: nothing is learned yet)
+        history = History(losses=[dataset_loss(p0, scenario, prepared=eval_data,
+                                               should_stop=should_stop)], epochs=[0],
                           weights=[p0], every=every)
     else:
         history = History(losses=list(history.losses), epochs=list(history.epochs),
@@ -116,35 +166,77 @@ def fit(scenario: Scenario, epochs: int | None = None, *, history: History | Non
     start = len(history.losses) - 1
     opt = _Optimizer(cfg, history.opt_state)
     act, outf = scenario.model.activation, scenario.model.output
+    poll = _Poll(should_stop)
+    from .analysis import Cancelled
     for epoch in range(start + 1, start + n_epochs + 1):
-        for X, Y, M in data:
-            p = run(params, X, Y, M, activation=act, output=outf)
-            if not np.isfinite(p.loss) or not p.grads.is_finite():
-                history.stopped = (f"stopped at epoch {epoch}: the loss became non-finite "
-                                   f"(try a smaller learning rate or clipping)")
+        before, opt_before = params.copy(), opt.snapshot()
+        try:
+            for X, Y, M in data:
+                if poll():
+                    raise Cancelled()
+                p = run(params, X, Y, M, activation=act, output=outf)
+                if not np.isfinite(p.loss) or not p.grads.is_finite():
+                    history.stopped = (f"stopped at epoch {epoch}: the loss became non-finite "
+                                       f"(try a smaller learning rate or clipping)")
+                    params = before
+                    break
+                opt.step(params, p.grads)
+                del p
+            if history.stopped:
                 break
-            opt.step(params, p.grads)
-        if history.stopped:
+            loss = dataset_loss(params, scenario, prepared=eval_data, should_stop=poll)
+        except Cancelled:
+            params, opt = before, opt.restored(opt_before)
+            history.stopped = f"stopped during epoch {epoch} on request"
             break
-        loss = dataset_loss(params, scenario, prepared=eval_data)
+        except MemoryError:
+            params, opt = before, opt.restored(opt_before)
+            history.stopped = (f"stopped during epoch {epoch}: out of memory (the epochs before "
+                               f"it are kept; use smaller batches or a smaller model)")
+            break
         if not np.isfinite(loss) or not params.is_finite():
             history.stopped = (f"stopped at epoch {epoch}: the loss became non-finite "
                                f"(try a smaller learning rate or clipping)")
+            params = before
             break
         history.losses.append(loss)
         last = epoch == start + n_epochs
         if epoch % history.every == 0 or last:
-            history.epochs.append(epoch)
-            history.weights.append(params.copy())
+            _keep(history, epoch, params, cap)
         if progress is not None and progress(epoch, loss) is False:
             history.stopped = f"stopped at epoch {epoch} on request"
             if history.epochs[-1] != epoch:
-                history.epochs.append(epoch)
-                history.weights.append(params.copy())
+                _keep(history, epoch, params, cap)
             break
+    if history.epochs[-1] != len(history.losses) - 1 and history.stopped:
+        # stopped early: the last whole epoch is kept, so the history ends where training did
+        _keep(history, len(history.losses) - 1, params, cap)
     opt.save(history.opt_state)
     history.tip = params.copy()
     return history
+
+
+def _snapshot_cap(n_params: int) -> int:
+    """Most snapshots kept at once (the first and the last included) within the budget."""
+    per = 8 * max(n_params, 1)
+    return max(2, min(MAX_SNAPSHOTS + 2, int(budget.budgets()["snapshots"] // per)))
+
+
+def _keep(history: History, epoch: int, params: Params, cap: int) -> None:
+    """Keep the weights of ``epoch``; past ``cap`` snapshots, drop every other kept one (the
+    first and the newest stay) and double the spacing."""
+    if history.epochs and history.epochs[-1] == epoch:
+        return
+    history.epochs.append(epoch)
+    history.weights.append(params.copy())
+    while len(history.weights) > cap:
+        history.every *= 2
+        keep = [i for i, e in enumerate(history.epochs)
+                if i == 0 or i == len(history.epochs) - 1 or e % history.every == 0]
+        if len(keep) == len(history.epochs):  # spacing cannot thin more: drop the middle ones
+            keep = [0, len(history.epochs) - 1]
+        history.epochs = [history.epochs[i] for i in keep]
+        history.weights = [history.weights[i] for i in keep]
 
 
 class _Optimizer:
@@ -179,6 +271,15 @@ class _Optimizer:
         else:
             for w, gi in zip(params.arrays(), g):
                 w -= lr * gi
+
+    def snapshot(self) -> tuple:
+        """The optimiser's state, to undo an epoch that was cut short."""
+        copy = (lambda xs: None if xs is None else [x.copy() for x in xs])
+        return self.t, copy(self.m), copy(self.v)
+
+    def restored(self, snap: tuple) -> "_Optimizer":
+        self.t, self.m, self.v = snap
+        return self
 
     def save(self, state: dict) -> None:
         state["t"] = self.t

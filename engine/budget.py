@@ -1,0 +1,243 @@
+"""Budgets: the memory and arithmetic a scenario's trace and training need, estimated from sizes.
+
+Every documented limit (docs/scenarios.md) holds alone, but their products do not: hidden 1024
+times a series of 200,000 points is a 10 GB trace and hours of Jacobian products. So before any
+work starts, :func:`estimate` adds up, from the sizes alone, what the work will allocate and
+compute, and :func:`check` refuses a scenario over a budget with one message that names the
+estimate, the budget and what to change. The budgets have defaults and explicit overrides (the
+environment variables below, set by ``rnntui --memory-budget`` and friends too); nothing is
+ever silently cut short.
+
+Memory is counted in bytes of float64 arrays (8 bytes a number) and "operations" are
+floating-point multiplies and adds (a matrix product of n x k by k x m is 2 n k m).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+from .types import Scenario, ScenarioError
+
+__all__ = ["BUDGET_ENV", "DEFAULTS", "Estimate", "budgets", "check", "estimate",
+           "eval_batch_size", "format_bytes", "format_ops", "jacobian_chunk", "parse_amount",
+           "snapshot_spacing"]
+
+#: Default budgets: bytes for memory and snapshots, operations for a trace and a training run.
+DEFAULTS = {
+    "memory": 1 << 30,          # everything at once: data, weights kept, a trace, a batch
+    "snapshots": 256 << 20,     # the weights kept per epoch (spaced further apart to fit)
+    "trace": 4e11,              # one trace: forward, backward, step Jacobians (~10 s here)
+    "train": 1e13,              # the scenario's training run (~4 min here)
+}
+#: The environment variable that overrides each budget (e.g. RNNTUI_MEMORY_BUDGET=4G).
+BUDGET_ENV = {
+    "memory": "RNNTUI_MEMORY_BUDGET",
+    "snapshots": "RNNTUI_SNAPSHOT_BUDGET",
+    "trace": "RNNTUI_TRACE_BUDGET",
+    "train": "RNNTUI_TRAIN_BUDGET",
+}
+#: Bytes one batch of the forward-only loss evaluation may use (its batch is made smaller).
+EVAL_BATCH_BYTES = 64 << 20
+#: Bytes the stack of step-Jacobian products waiting for one batched SVD may use.
+JACOBIAN_STACK_BYTES = 32 << 20
+#: Largest batch of the loss evaluation (the number used before budgets existed).
+EVAL_BATCH = 256
+#: Most weight snapshots a run keeps, evenly spaced, plus the first and the last.
+MAX_SNAPSHOTS = 1000
+
+_F = 8  # bytes per float64
+_SUFFIX = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
+           "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
+           "KI": 1024, "MI": 1024 ** 2, "GI": 1024 ** 3, "TI": 1024 ** 4,
+           "KIB": 1024, "MIB": 1024 ** 2, "GIB": 1024 ** 3, "TIB": 1024 ** 4}
+
+
+def parse_amount(text: str) -> float:
+    """``"1G"``, ``"512MiB"``, ``"4e11"``, ``"2.5T"`` -> a positive number; ValueError if not."""
+    s = str(text).strip().upper().replace(" ", "").replace("_", "")
+    i = len(s)
+    while i and s[i - 1].isalpha():
+        i -= 1
+    number, suffix = s[:i], s[i:]
+    if suffix not in _SUFFIX or not number:
+        raise ValueError(f"not an amount: {text!r} (write e.g. 2G, 512M or 4e11)")
+    value = float(number) * _SUFFIX[suffix]
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"not a positive amount: {text!r}")
+    return value
+
+
+def budgets() -> dict[str, float]:
+    """The budgets in force: the defaults, each replaced by its environment variable if set.
+
+    A malformed variable raises ScenarioError (a budget is never silently ignored).
+    """
+    out = dict(DEFAULTS)
+    for key, env in BUDGET_ENV.items():
+        raw = os.environ.get(env)
+        if raw is None or not raw.strip():
+            continue
+        try:
+            out[key] = parse_amount(raw)
+        except ValueError as err:
+            raise ScenarioError(f"{env}: {err}") from None
+    return out
+
+
+def format_bytes(n: float) -> str:
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{int(n)} bytes"
+
+
+def format_ops(n: float) -> str:
+    return f"{n:.2g} operations"
+
+
+def eval_batch_size(steps: int, hidden: int, outputs: int) -> int:
+    """Sequences per batch of the forward-only loss over sequences of ``steps`` steps: 256, or
+    fewer so that one batch's arrays stay within EVAL_BATCH_BYTES."""
+    per_seq = _F * max(steps, 1) * (2 * hidden + 2 * outputs + 2)
+    return int(max(1, min(EVAL_BATCH, EVAL_BATCH_BYTES // per_seq)))
+
+
+def jacobian_chunk(hidden: int) -> int:
+    """How many H x H step-Jacobian products wait for one batched SVD (at most 256)."""
+    return int(max(1, min(256, JACOBIAN_STACK_BYTES // (_F * hidden * hidden))))
+
+
+def snapshot_spacing(epochs: int, param_count: int, budget: float | None = None) -> int:
+    """Keep the weights every this many epochs, so that at most MAX_SNAPSHOTS snapshots (plus
+    the first and the last) are kept and they fit within the snapshot budget."""
+    budget = budgets()["snapshots"] if budget is None else budget
+    per = _F * max(param_count, 1)
+    room = int(budget // per) - 2  # the first and the last are always kept
+    cap = max(1, min(MAX_SNAPSHOTS, room))
+    return max(1, -(-int(epochs) // cap))
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a scenario's work needs, from its sizes (see the module docstring for the units)."""
+
+    data_bytes: float        # the scenario's sequences, and the batches made from them
+    params_bytes: float      # one set of weights
+    snapshot_bytes: float    # the weights kept during training
+    trace_bytes: float       # one trace of the scenario's sequence
+    train_bytes: float       # the working arrays of one training batch or loss evaluation
+    trace_ops: float
+    train_ops: float
+    snapshots: int           # how many snapshots training keeps
+
+    @property
+    def total_bytes(self) -> float:
+        """Everything the app may hold at once: data, kept weights, a trace, a batch at work."""
+        return (self.data_bytes + self.snapshot_bytes + 6 * self.params_bytes
+                + self.trace_bytes + self.train_bytes)
+
+
+def _pass_bytes(T: int, B: int, H: int, O: int, backward: bool) -> float:
+    # a, h (T+1), y, out, losses; with backward also dy, dh, da, flow, slope
+    per = (2 * H + 2 * O + 1) if not backward else (6 * H + 3 * O + 1)
+    return _F * (T + 1) * B * per
+
+
+def estimate(scenario: Scenario, epochs: int | None = None) -> Estimate:
+    """The memory and operations of ``scenario``'s trace and of training it ``epochs`` epochs
+    (default: its own ``[train].epochs``), from the sizes alone."""
+    H = scenario.model.hidden_size
+    I, O = scenario.input_size, scenario.output_size
+    epochs = scenario.train.epochs if epochs is None else int(epochs)
+    T = len(scenario.sequence)
+    n_params = H * I + H * H + H + O * H + O
+    params = _F * n_params
+
+    # the trace: the pass, its copies (h, h_prev, norms), the Jacobian stack and the SVDs
+    chunk = jacobian_chunk(H)
+    trace_bytes = (_pass_bytes(T, 1, H, O, True) + _F * T * (3 * H + I + 4)
+                   + _F * (2 * min(chunk, max(T, 1)) + 6) * H * H + 2 * params)
+    trace_ops = (T * (6 * H * H + 4 * H * I + 6 * H * O)
+                 + max(T - 1, 0) * 4 * H ** 3 + 40 * H ** 3)
+
+    # training: batches of equal-length sequences, the loss evaluation's smaller batches
+    by_len: dict[int, int] = {}
+    for s in scenario.train_sequences:
+        by_len[len(s)] = by_len.get(len(s), 0) + 1
+    steps = sum(n * length for length, n in by_len.items())
+    data = _F * (steps + T) * (I + O + 1)  # the sequences themselves (inputs, targets, mask)
+    data_batches = 2 * _F * steps * (I + O + 1)  # training batches + evaluation batches
+    bs = scenario.train.batch_size
+    work = 0.0
+    for length, n in by_len.items():
+        b = min(bs, n)
+        work = max(work, _pass_bytes(length, b, H, O, True) + _F * length * b * (I + H)
+                   + 6 * params)
+        eb = min(n, eval_batch_size(length, H, O))
+        work = max(work, _pass_bytes(length, eb, H, O, False))
+    per_epoch = steps * (8 * H * H + 6 * H * I + 8 * H * O)
+    train_ops = (epochs + 1) * per_epoch
+
+    every = snapshot_spacing(epochs, n_params) if epochs else 1
+    kept = (epochs // every + 2) if epochs else 1
+    return Estimate(data_bytes=data + data_batches, params_bytes=params,
+                    snapshot_bytes=kept * params, trace_bytes=trace_bytes,
+                    train_bytes=work, trace_ops=float(trace_ops), train_ops=float(train_ops),
+                    snapshots=kept)
+
+
+def _advice(scenario: Scenario, what: str) -> str:
+    kind = scenario.kind
+    size = "a smaller [model].hidden_size"
+    if what == "trace":
+        more = {"text": "a shorter prompt (or first sentence)", "series":
+                "fewer [data].points", "echo": "a shorter [data].length"}[kind]
+        return f"use {more} or {size}"
+    if what == "train":
+        more = {"text": "fewer or shorter sentences", "series": "fewer [data].points",
+                "echo": "fewer [data].sequences or a shorter [data].length"}[kind]
+        return f"use fewer [train].epochs, {more}, or {size}"
+    more = {"text": "fewer sentences, a shorter prompt or a smaller vocabulary",
+            "series": "fewer [data].points or a smaller [data].window",
+            "echo": "fewer [data].sequences or a shorter [data].length"}[kind]
+    return f"use {size}, {more}, or a smaller [train].batch_size"
+
+
+def check(scenario: Scenario, epochs: int | None = None, *, path: str | None = None) -> Estimate:
+    """The :func:`estimate`, or ScenarioError (naming the file, the estimate, the budget, the
+    override and what to change) when the work would go over a budget."""
+    est = estimate(scenario, epochs)
+    limit = budgets()
+    where = path if path is not None else scenario.source
+    n_epochs = scenario.train.epochs if epochs is None else epochs
+
+    def refuse(text: str, env: str) -> None:
+        raise ScenarioError(f"{text} (raise the budget with {env}=..., see docs/scenarios.md)",
+                            path=where)
+
+    if est.trace_ops > limit["trace"]:
+        refuse(f"this {scenario.kind} scenario's trace needs about {format_ops(est.trace_ops)}"
+               f" (T = {len(scenario.sequence)} steps at hidden size "
+               f"{scenario.model.hidden_size}); the budget is {format_ops(limit['trace'])}: "
+               f"{_advice(scenario, 'trace')}", BUDGET_ENV["trace"])
+    if est.total_bytes > limit["memory"]:
+        parts = {"its trace": est.trace_bytes, "training batches": est.train_bytes,
+                 "the data": est.data_bytes, "the weights kept": est.snapshot_bytes}
+        biggest = max(parts, key=parts.get)
+        refuse(f"this {scenario.kind} scenario needs about {format_bytes(est.total_bytes)} of "
+               f"memory ({biggest}: {format_bytes(parts[biggest])}); the budget is "
+               f"{format_bytes(limit['memory'])}: "
+               f"{_advice(scenario, 'trace' if biggest == 'its trace' else 'memory')}",
+               BUDGET_ENV["memory"])
+    if 2 * est.params_bytes > limit["snapshots"]:
+        refuse(f"its weights take {format_bytes(est.params_bytes)}, and keeping the first and "
+               f"the last epoch's needs twice that; the snapshot budget is "
+               f"{format_bytes(limit['snapshots'])}: use a smaller [model].hidden_size or "
+               f"vocabulary", BUDGET_ENV["snapshots"])
+    if n_epochs and est.train_ops > limit["train"]:
+        refuse(f"training {n_epochs} epochs needs about {format_ops(est.train_ops)}; the "
+               f"budget is {format_ops(limit['train'])}: {_advice(scenario, 'train')}",
+               BUDGET_ENV["train"])
+    return est
