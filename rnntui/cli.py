@@ -48,6 +48,9 @@ def _main_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO,
                    help="a built-in name (see 'rnntui list') or a path to a .toml file")
+    p.add_argument("--at", default=None, metavar="POSITION",
+                   help="open at a position, e.g. 'epoch=50,t=3,phase=backward,wh=+4' "
+                        "(docs/position.md; the help screen shows the current one)")
     p.add_argument("--version", action="version", version=f"rnntui {__version__}")
     return p
 
@@ -74,6 +77,8 @@ def _command_parser(cmd: str) -> argparse.ArgumentParser:
         p.add_argument("--size", default="100x32", metavar="COLSxROWS")
         p.add_argument("--press", default="", metavar="KEYS",
                        help="comma-separated keys to press first, e.g. 'right,right,b'")
+        p.add_argument("--at", default=None, metavar="POSITION",
+                       help="open at a position first (docs/position.md)")
     return p
 
 
@@ -130,20 +135,37 @@ def cmd_trace(name: str, epochs: int | None, as_json: bool) -> int:
     return EXIT_OK
 
 
-def cmd_screenshot(name: str, output: str, size: str, press: str) -> int:
+def _position(text: str | None, scenario: str):
+    """The --at position (None when not given), or the one-line error."""
+    if text is None:
+        return None, None
+    from .position import Position, PositionError
+    try:
+        return Position.parse(text, scenario=scenario), None
+    except PositionError as err:
+        return None, f"--at: {err}"
+
+
+def cmd_screenshot(name: str, output: str, size: str, press: str,
+                   at: str | None = None) -> int:
     try:
         cols, rows = (int(v) for v in size.lower().split("x"))
         if cols < 1 or rows < 1:
             raise ValueError
     except ValueError:
         return _fail(f"--size must look like 100x32, got {size!r}")
+    pos, err = _position(at, name)
+    if err:
+        return _fail(err)
+    if pos is not None:
+        name = pos.scenario
     sc, err = _load(name)
     if err:
         return _fail(err)
     from .export import write_new_file
     from .screenshot import render_svg
     keys = [k.strip() for k in press.split(",") if k.strip()]
-    svg = render_svg(name, size=(cols, rows), press=keys)
+    svg = render_svg(sc, size=(cols, rows), press=keys, at=pos, source=name)
     try:
         path = write_new_file(output, svg, overwrite=False)
     except FileExistsError:
@@ -167,13 +189,17 @@ def main(argv: list[str] | None = None) -> int:
                 return cmd_check(args.files)
             if cmd == "trace":
                 return cmd_trace(args.scenario, args.epochs, args.json)
-            return cmd_screenshot(args.scenario, args.output, args.size, args.press)
+            return cmd_screenshot(args.scenario, args.output, args.size, args.press, args.at)
         args = _main_parser().parse_args(argv)
-        sc, err = _load(args.scenario)
+        pos, err = _position(args.at, args.scenario)
+        if err:
+            return _fail(err)
+        name = pos.scenario if pos is not None else args.scenario
+        sc, err = _load(name)
         if err:
             return _fail(err)
         from .screenshot import run_app
-        return run_app(args.scenario)
+        return run_app(sc, at=pos, source=name)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `rnntui trace king | head`

@@ -149,3 +149,29 @@ def write_file_set(folder: str | os.PathLike, stem: str,
     finally:
         for tmp in temps.values():
             _remove_quietly(tmp)
+
+
+def export_view(view, svg: str, folder: str | os.PathLike | None = None) -> tuple[bool, str]:
+    """Save the screen (``svg``) and ``view``'s trace as JSON, with its position, in ``folder``
+    (default: the current folder) under a fresh name; returns (saved, a sentence saying what
+    happened). Never overwrites a file; nothing is left half-written."""
+    import json
+
+    folder = Path(folder) if folder is not None else Path.cwd()
+    files: dict[str, str] = {".svg": svg}
+    note = ""
+    try:
+        from .tracejson import trace_to_json
+        data = trace_to_json(view.scenario, view.trace, view.history, view.epoch, view.knob)
+        data["position"] = str(view.position)
+        files[".json"] = json.dumps(data, indent=1, allow_nan=False) + "\n"
+    except Exception as err:  # never lose the picture because of the numbers
+        note = f" (no JSON: {err})"
+    try:
+        paths = write_file_set(folder, export_stem(view.scenario.name, view.epoch, view.t),
+                               files)
+    except OSError as err:
+        reason = err.strerror or str(err)
+        return False, f"Could not save in {folder}: {reason}. Nothing was overwritten."
+    names = " and ".join(p.name for p in paths)
+    return True, f"Saved {names} in {folder}{note}"

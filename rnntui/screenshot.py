@@ -41,15 +41,16 @@ async def press_and_settle(pilot: Pilot, keys: Iterable[str]) -> None:
         await settle(pilot)
 
 
-def render_svg(scenario: str, size: tuple[int, int] = (100, 32),
-               press: Iterable[str] = ()) -> str:
-    """The app on ``scenario`` at ``size`` (columns, rows) after pressing ``press``, as SVG.
+def render_svg(scenario, size: tuple[int, int] = (100, 32),
+               press: Iterable[str] = (), *, at=None, source: str | None = None) -> str:
+    """The app on ``scenario`` (a name, a path or a loaded Scenario) at ``size`` (columns, rows),
+    opened at position ``at`` (a string or Position, optional), after pressing ``press``, as SVG.
 
     Keys use Textual's names: ``right``, ``left``, ``b``, ``left_square_bracket``,
     ``question_mark``, ... Training the scenario asks for is finished first.
     """
     from .app import make_app
-    app = make_app(scenario, cursor_blink=False)
+    app = make_app(scenario, cursor_blink=False, at=at, source=source)
     keys = list(press)
 
     async def run() -> str:
@@ -60,12 +61,14 @@ def render_svg(scenario: str, size: tuple[int, int] = (100, 32),
     return asyncio.run(run())
 
 
-def run_app(scenario: str) -> int:
-    """Run the interactive app on ``scenario`` and return the process exit code."""
+def run_app(scenario, *, at=None, source: str | None = None) -> int:
+    """Run the interactive app on ``scenario`` (a name, a path or a loaded Scenario), opened at
+    position ``at`` (optional), and return the process exit code."""
     from .app import make_app
+    from .position import PositionError
     try:
-        app = make_app(scenario)
-    except ScenarioError as err:
+        app = make_app(scenario, at=at, source=source)
+    except (ScenarioError, PositionError) as err:
         print(f"rnntui: {err}", file=sys.stderr)
         return 2
     app.run()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import weakref
 from collections.abc import Iterable
 
 import numpy as np
@@ -32,17 +33,28 @@ EIGHTHS = " ▁▂▃▄▅▆▇█"
 _SERIALS = itertools.count(1)
 
 
+_serial_of: dict[int, tuple[weakref.ref, int]] = {}
+
+
 def serial(obj: object) -> int:
-    """A number naming ``obj`` for cache and redraw keys, never reused (unlike ``id()``, which a
-    new trace can inherit from a freed one). Stored on the object the first time it is asked.
-    ``None`` (no trace yet) is 0."""
+    """A number naming ``obj`` for cache keys, never reused (unlike ``id()``, which a new trace
+    can inherit from a freed one), without keeping ``obj`` alive or writing into it: the UI's
+    own table, whose entry goes when the object does. ``None`` (no trace yet) is 0."""
     if obj is None:
         return 0
-    d = obj.__dict__
-    n = d.get("_rnntui_serial")
-    if n is None:
-        n = d["_rnntui_serial"] = next(_SERIALS)
+    known = _serial_of.get(id(obj))
+    if known is not None and known[0]() is obj:
+        return known[1]
+    n = next(_SERIALS)
+    key = id(obj)
+    _serial_of[key] = (weakref.ref(obj, lambda _, key=key, n=n: _forget(key, n)), n)
     return n
+
+
+def _forget(key: int, n: int) -> None:
+    known = _serial_of.get(key)
+    if known is not None and known[1] == n:
+        del _serial_of[key]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
-"""The base of every pane: it reads the app's Session and redraws only the lines that changed."""
+"""The base of every pane: drawn from the View it is handed, it redraws only the lines that changed."""
 
 from __future__ import annotations
 
 from operator import itemgetter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.segment import Segment
 from rich.style import Style as RichStyle
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.terminal_theme import TerminalTheme
 
-    from rnntui.session import Session
+    from rnntui.view import View
 
 
 #: Pictures a pane keeps ready besides the one shown: the one before (a step back shows it
@@ -28,18 +28,19 @@ READY_PICTURES = 3
 
 
 class Pane(Widget, can_focus=True):
-    """A bordered pane drawn from ``self.app.session``.
+    """A bordered pane drawn from the :class:`~rnntui.view.View` it is handed (:meth:`show`).
 
-    Subclasses set ``TITLE`` and implement :meth:`content_key` (everything the picture depends
-    on, as a hashable tuple, including the size if the drawing adapts to it) and :meth:`draw`
-    (returns a Rich Text of at most width x height cells). :meth:`sync` is called by the app
-    after every change to the session: when the key changed it draws the pane at once and marks
-    only the lines that differ from the last picture as dirty, so a plain step repaints (and
-    writes to the terminal) only what moved. A pane whose key did not change costs one tuple
-    comparison.
+    Subclasses set ``TITLE``, declare in ``READS`` the View fields the picture depends on, and
+    implement :meth:`draw` (``draw(view, width, height)``: a Rich Text of at most width x height
+    cells). The view a pane draws from only lets it read what ``READS`` names, so a forgotten
+    dependency raises at once instead of leaving a stale picture; the picture's key is those
+    fields (objects by identity) and the size. When :meth:`show` gets a View whose key changed,
+    the pane draws at once and marks only the lines that differ from the last picture as dirty,
+    so a plain step repaints (and writes to the terminal) only what moved. A pane whose key did
+    not change costs one tuple comparison.
 
-    The app also calls :meth:`draw_ahead` while idle, so the pictures one step on and one step
-    back are usually ready before their key is pressed.
+    The screen also calls :meth:`draw_ahead` with ``view.moved(±1)`` while idle, so the pictures
+    one step on and one step back are usually ready before their key is pressed.
 
     The picture is turned into lines of segments by :class:`StripMaker` rather than by Textual's
     Content renderer, which took 3-8x longer on these many-span pictures (~7 ms of a step at
@@ -48,6 +49,8 @@ class Pane(Widget, can_focus=True):
     """
 
     TITLE = ""
+    #: The View fields the picture depends on (see :meth:`View.reading`).
+    READS: ClassVar[tuple[str, ...]] = ("trace", "t")
     #: Panes that can draw before the first trace exists set this to False.
     NEEDS_TRACE = True
     DEFAULT_CSS = """
@@ -71,17 +74,28 @@ class Pane(Widget, can_focus=True):
         self._strips_for: tuple | None = None  # (picture key, base style, size) of the strips
         self._maker: StripMaker | None = None
         self._ready: dict = {}  # content key -> (picture, strips, strips_for), drawn earlier
+        self._view: View | None = None
 
     @property
-    def session(self) -> "Session":
-        return self.app.session  # type: ignore[attr-defined]
+    def view(self) -> "View | None":
+        """The View this pane was last handed."""
+        return self._view
 
-    def content_key(self) -> tuple:
-        s = self.session
-        return (id(s), s.version, self.content_size.width, self.content_size.height)
+    def content_key(self, view: "View | None" = None) -> tuple:
+        """What the picture of ``view`` (default: the one shown) depends on."""
+        view = view or self._view
+        size = self.content_size
+        return (None if view is None else view.key(self.READS), size.width, size.height)
 
-    def draw(self, width: int, height: int) -> Text:
+    def draw(self, view, width: int, height: int) -> Text:
+        """The picture of ``view`` (restricted to ``READS``) in ``width`` x ``height`` cells."""
         raise NotImplementedError
+
+    def show(self, view: "View") -> None:
+        """Show ``view``: repaint the lines whose content changed (nothing when the key is the
+        same)."""
+        self._view = view
+        self.sync()
 
     # -- the picture ---------------------------------------------------------------------------
     def picture(self) -> Text:
@@ -95,17 +109,17 @@ class Pane(Widget, can_focus=True):
             if ready is not None:
                 self._cache, self._strips, self._strips_for = ready
             else:
-                self._cache = self._draw()
+                self._cache = self._draw(self._view)
             self._drawn_key = key
         return self._cache
 
-    def draw_ahead(self) -> None:
-        """Draw the picture for the session as it is now, for :meth:`picture` to use when its
-        key comes up. The app calls this while idle, with the session moved a step on or back."""
-        key = self.content_key()
+    def draw_ahead(self, view: "View") -> None:
+        """Draw the picture of ``view`` now, for :meth:`picture` to use when its key comes up.
+        The screen calls this while idle with the View a step on or back."""
+        key = self.content_key(view)
         if key == self._drawn_key or key in self._ready or not self.region:
             return
-        picture = self._draw()
+        picture = self._draw(view)
         made_for = (key, self.visual_style, self.content_size)
         self._keep(key, (picture, self._strips_of(picture, made_for), made_for))
 
@@ -114,10 +128,13 @@ class Pane(Widget, can_focus=True):
         if len(self._ready) > READY_PICTURES:
             del self._ready[next(iter(self._ready))]  # the oldest
 
-    def _draw(self) -> Text:
-        if self.NEEDS_TRACE and self.session.trace is None:
+    def _draw(self, view: "View | None") -> Text:
+        if view is None:
+            return Text("")
+        if self.NEEDS_TRACE and view.trace is None:
             return Text("computing…", style="dim")
-        return self.draw(self.content_size.width, self.content_size.height)
+        return self.draw(view.reading(self.READS, type(self).__name__),
+                         self.content_size.width, self.content_size.height)
 
     def render(self) -> Text:
         return self.picture()
@@ -148,7 +165,7 @@ class Pane(Widget, can_focus=True):
             return self._strips[y]
         return Strip.blank(self.content_size.width, self.visual_style.rich_style)
 
-    # -- after a change to the session ---------------------------------------------------------
+    # -- after a change of View ----------------------------------------------------------------
     def sync(self) -> None:
         """Repaint the lines whose content changed (nothing when the content key is the same)."""
         if self.content_key() == self._drawn_key:

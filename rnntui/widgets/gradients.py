@@ -7,8 +7,10 @@ import math
 import numpy as np
 from rich.text import Text
 
+from engine import knob_scale
+
 from ._draw import (DIM, POS, TARGET, WARN, block, first_fitting, fmt_abs, fmt_pow10, join,
-                    log10_safe, log_fractions, serial, window)
+                    log10_safe, log_fractions, window)
 from .base import Pane
 
 JAC = "magenta"
@@ -46,26 +48,22 @@ class GradientPane(Pane):
     spectral radius ρ (largest |eigenvalue|), which are different numbers, and the knob."""
 
     TITLE = "Gradients (log)"
+    READS = ("trace", "trace_key", "t")
 
-    def content_key(self) -> tuple:
-        s = self.session
-        size = self.content_size
-        return (serial(s.trace), s.t, s.knob, size.width, size.height)
+    _series_of: tuple[object, tuple[np.ndarray, np.ndarray]] | None = None
 
-    def _series(self) -> tuple[np.ndarray, np.ndarray]:
-        tr = self.session.trace
-        cached = tr.extras.get("gradient_log10")
-        if cached is None:
-            cached = (log10_safe(tr.grad_h), np.asarray(tr.jacobian_log10, dtype=np.float64))
-            tr.extras["gradient_log10"] = cached
-        return cached
+    def _series(self, tr) -> tuple[np.ndarray, np.ndarray]:
+        """log10 of both series, for the trace drawn last (kept here, not in the trace)."""
+        if self._series_of is None or self._series_of[0] is not tr:
+            self._series_of = (tr, (log10_safe(tr.grad_h),
+                                    np.asarray(tr.jacobian_log10, dtype=np.float64)))
+        return self._series_of[1]
 
-    def draw(self, width: int, height: int):
-        s = self.session
-        tr, t = s.trace, s.t
+    def draw(self, view, width: int, height: int):
+        tr, t = view.trace, view.t
         T = len(tr)
-        g, j = self._series()
-        lines: list[Text] = [self._header(width)]
+        g, j = self._series(tr)
+        lines: list[Text] = [self._header(view, width)]
         verdict = self._verdict(j, T, width)
         caret = height >= 6
         left = height - 2 - caret
@@ -110,11 +108,12 @@ class GradientPane(Pane):
             lines = lines[: max(height - 1, 0)] + [verdict] if height > 1 else [verdict]
         return block(lines, width, height)
 
-    def _header(self, width: int) -> Text:
-        tr = self.session.trace
+    def _header(self, view, width: int) -> Text:
+        tr = view.trace
         sn, sr = fmt_abs(tr.spectral_norm), fmt_abs(tr.spectral_radius)
-        k = fmt_abs(self.session.wh_scale)
-        knob = ("", "") if self.session.knob == 0 else ("", TARGET)
+        clicks = view.trace_key.knob if view.trace_key is not None else 0  # the trace's own
+        k = fmt_abs(knob_scale(clicks))
+        knob = ("", "") if clicks == 0 else ("", TARGET)
         return first_fitting([
             join(f"‖W_h‖₂ = {sn} (largest singular value)  ρ(W_h) = {sr} (largest |eigenvalue|)"
                  f"  ", (f"knob W_h ×{k}", knob[1])),

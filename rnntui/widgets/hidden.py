@@ -6,7 +6,7 @@ import numpy as np
 from rich.text import Text
 
 from ._draw import (DIM, Line, NEG, POS, block, first_fitting, fmt, fmt_abs, join, safe_norm,
-                    serial, signed_bar_parts)
+                    signed_bar_parts)
 from .base import Pane
 
 #: History cells: shade blocks for +, dots for -, by |h| / scale (small to big); blank near 0.
@@ -53,31 +53,29 @@ class HiddenPane(Pane):
     With more units than rows it shows the units with the largest |h_t|, in unit order."""
 
     TITLE = "Hidden state h_t"
+    READS = ("trace", "t", "sequence")
 
-    def content_key(self) -> tuple:
-        s = self.session
-        size = self.content_size
-        return (serial(s.trace), s.t, size.width, size.height)
+    _scale_of: tuple[object, float] | None = None
 
-    def _scale(self) -> float:
-        tr = self.session.trace
+    def _scale(self, tr) -> float:
+        """The bar scale: 1 for bounded activations, else the largest finite |h| of the trace
+        (kept here for the trace drawn last, not in the trace)."""
         if tr.activation in ("tanh", "sigmoid"):
             return 1.0
-        cached = tr.extras.get("hidden_scale")
-        if cached is None:
+        if self._scale_of is None or self._scale_of[0] is not tr:
             with np.errstate(invalid="ignore"):
                 finite = np.abs(tr.h[np.isfinite(tr.h)])
-            cached = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
-            tr.extras["hidden_scale"] = cached
-        return cached
+            self._scale_of = (tr, float(finite.max()) if finite.size and finite.max() > 0
+                              else 1.0)
+        return self._scale_of[1]
 
-    def draw(self, width: int, height: int):
-        s = self.session
+    def draw(self, view, width: int, height: int):
+        s = view
         tr = s.trace
         t = s.t
         h = tr.h[t]
         H = len(h)
-        scale = self._scale()
+        scale = self._scale(tr)
         rows = max(height - 1, 1)
         axis_row = height - 1 > H and width >= 40  # a time axis under the strips when room
         units = np.arange(H)

@@ -20,14 +20,10 @@ class LossPane(Pane):
     TITLE = "Training loss"
     #: The loss curve needs no trace: draw it even while a trace is being computed.
     NEEDS_TRACE = False
+    READS = ("history", "epoch", "loss_pending", "training")
 
-    def content_key(self) -> tuple:
-        s = self.session
-        size = self.content_size
-        return (serial(s.history), len(s.history.losses), s.epoch, size.width, size.height)
-
-    def draw(self, width: int, height: int):
-        s = self.session
+    def draw(self, view, width: int, height: int):
+        s = view
         hist = s.history
         losses = np.asarray(hist.losses, dtype=np.float64)
         E = len(losses) - 1

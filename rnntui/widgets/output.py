@@ -6,8 +6,6 @@ import numpy as np
 from rich.cells import cell_len
 from rich.text import Text
 
-from rnntui.session import prediction
-
 from . import _plot
 from ._draw import (DIM, POS, TARGET, WARN, block, first_fitting, fmt, fmt_abs, join, num_text,
                     plain_bar, serial, window)
@@ -28,23 +26,18 @@ class OutputPane(Pane):
     """
 
     TITLE = "Output"
+    READS = ("trace", "t", "scenario", "sequence")
 
-    def content_key(self) -> tuple:
-        s = self.session
-        size = self.content_size
-        return (serial(s.trace), s.t, size.width, size.height)
-
-    def draw(self, width: int, height: int):
-        out = self.session.trace.output
+    def draw(self, view, width: int, height: int):
+        out = view.trace.output
         if out == "softmax":
-            return self._softmax(width, height)
+            return self._softmax(view, width, height)
         if out == "identity":
-            return self._identity(width, height)
-        return self._bits(width, height)
+            return self._identity(view, width, height)
+        return self._bits(view, width, height)
 
     # -- softmax -------------------------------------------------------------------------------
-    def _softmax(self, width: int, height: int) -> Text:
-        s = self.session
+    def _softmax(self, s, width: int, height: int) -> Text:
         tr, t = s.trace, s.t
         probs = tr.out[t]
         V = len(probs)
@@ -106,8 +99,7 @@ class OutputPane(Pane):
         return block(lines, width, height)
 
     # -- identity ------------------------------------------------------------------------------
-    def _identity(self, width: int, height: int) -> Text:
-        s = self.session
+    def _identity(self, s, width: int, height: int) -> Text:
         tr, t = s.trace, s.t
         T = len(tr)
         y, has = float(tr.out[t][0]), bool(tr.mask[t])
@@ -153,12 +145,11 @@ class OutputPane(Pane):
         return block(lines, width, height)
 
     # -- sigmoid (bits) ------------------------------------------------------------------------
-    def _bits(self, width: int, height: int) -> Text:
-        s = self.session
+    def _bits(self, s, width: int, height: int) -> Text:
         tr, t = s.trace, s.t
         T = len(tr)
         p1 = float(tr.out[t][0])
-        bit, _ = prediction(s, t)
+        bit, _ = s.prediction(t)
         has = bool(tr.mask[t])
         if has:
             tb = s.target_label(t) or "?"
@@ -192,7 +183,7 @@ class OutputPane(Pane):
         grid = [Text(n.ljust(nw), style=DIM) for n in names]
         for i in range(a, b):
             cur = i == t
-            pb, _ = prediction(s, i)
+            pb, _ = s.prediction(i)
             tl = s.target_label(i) if tr.mask[i] else None
             cells = {"t": str(i % 100) if cw == 3 else str(i % 10), "input": s.label(i),
                      "predict": pb, "target": tl or "·",

@@ -24,14 +24,10 @@ class RetentionPane(Pane):
     of W_h. It depends on the weights only, not on t."""
 
     TITLE = "Retention"
+    READS = ("trace",)
 
-    def content_key(self) -> tuple:
-        s = self.session
-        size = self.content_size
-        return (serial(s.trace), size.width, size.height)
-
-    def draw(self, width: int, height: int):
-        tr = self.session.trace
+    def draw(self, view, width: int, height: int):
+        tr = view.trace
         r = np.asarray(tr.retention, dtype=np.float64)
         K = len(r)
         header = first_fitting([

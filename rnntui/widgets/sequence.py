@@ -7,9 +7,9 @@ from functools import lru_cache
 from rich.cells import cell_len
 from rich.text import Text
 
-from rnntui.session import BACKWARD
+from rnntui.view import BACKWARD
 
-from ._draw import CURSOR, DIM, Line, TARGET, block, first_fitting, join, serial, window
+from ._draw import CURSOR, DIM, Line, TARGET, block, first_fitting, join, window
 from .base import Pane
 
 #: Longest label shown; longer ones are cut with "…".
@@ -29,24 +29,19 @@ class SequencePane(Pane):
     TITLE = "Sequence"
     #: The sequence needs no trace: show it even while a new trace is being computed.
     NEEDS_TRACE = False
+    READS = ("sequence", "t", "phase", "epoch", "history", "scenario")
 
-    def content_key(self) -> tuple:
-        s = self.session
-        size = self.content_size
-        return (serial(s.sequence), len(s.sequence), s.t, s.phase, s.epoch, s.trained_epochs,
-                size.width, size.height)
-
-    def draw(self, width: int, height: int):
-        s = self.session
+    def draw(self, view, width: int, height: int):
+        s = view
         T = len(s.sequence)
         if T == 0:
-            return block([self._header(width), Text("(empty sequence)", style=DIM)], width, height)
+            return block([self._header(s, width), Text("(empty sequence)", style=DIM)], width, height)
         if height <= 1:  # one row: the steps themselves, after the pass direction
             arrow = "◀" if s.phase == BACKWARD else "▶"
             row = token_rows(s.sequence.labels, s.sequence.mask, s.t, width - 1, 1)[0]
             return block([join((arrow, "bold"), row)], width, height)
-        lines: list[Text] = [self._header(width)]
-        info = self._info(width) if height >= 4 else None
+        lines: list[Text] = [self._header(s, width)]
+        info = self._info(s, width) if height >= 4 else None
         rows = max(height - 1 - (info is not None), 1)
         lines.extend(token_rows(s.sequence.labels, s.sequence.mask, s.t, width, rows))
         lines = lines[: height - (info is not None)]
@@ -57,8 +52,7 @@ class SequencePane(Pane):
         return block(lines, width, height)
 
     # -- pieces --------------------------------------------------------------------------------
-    def _header(self, width: int) -> Text:
-        s = self.session
+    def _header(self, s, width: int) -> Text:
         T, t = len(s.sequence), s.t
         back = s.phase == BACKWARD
         name, arrow = ("backward pass", "◀") if back else ("forward pass", "▶")
@@ -77,8 +71,7 @@ class SequencePane(Pane):
         ]
         return first_fitting(options, width)
 
-    def _info(self, width: int) -> Text:
-        s = self.session
+    def _info(self, s, width: int) -> Text:
         t = s.t
         x = s.label(t)
         y = s.target_label(t)

@@ -10,10 +10,10 @@ from rich.cells import cell_len
 from rich.text import Text
 
 from engine.model import activation_slope
-from rnntui.session import BACKWARD, prediction
+from rnntui.view import BACKWARD
 
 from ._draw import (DIM, Line, TARGET, block, colour_numbers, first_fitting, fmt, fmt_abs,
-                    fmt_vec_lines, join, num_text, safe_norm, serial, vec_text)
+                    fmt_vec_lines, join, num_text, safe_norm, vec_text)
 from .base import Pane
 
 SLOPE = {"tanh": "1−h²", "sigmoid": "h(1−h)", "relu": "[a>0]"}
@@ -49,17 +49,12 @@ class StepPane(Pane):
     tall, wide pane shows them as columns, one row per hidden unit."""
 
     TITLE = "Step"
+    READS = ("trace", "t", "phase", "scenario", "sequence")
 
-    def content_key(self) -> tuple:
-        s = self.session
-        size = self.content_size
-        return (serial(s.trace), s.t, s.phase, size.width, size.height)
-
-    def draw(self, width: int, height: int):
-        s = self.session
-        back = s.phase == BACKWARD
-        title, rows = self._backward(width) if back else self._forward(width)
-        table = self._table(title, rows, width, height)
+    def draw(self, view, width: int, height: int):
+        back = view.phase == BACKWARD
+        title, rows = self._backward(view, width) if back else self._forward(view, width)
+        table = self._table(view, title, rows, width, height)
         if table is not None:
             return table
         keep = sorted(rows, key=lambda r: r.rank)[: max(height - 1, 0)]
@@ -104,9 +99,8 @@ class StepPane(Pane):
         return got
 
     # -- forward -------------------------------------------------------------------------------
-    def _forward(self, width: int) -> tuple[Text, list[Row]]:
-        s = self.session
-        tr, t = s.trace, s.t
+    def _forward(self, view, width: int) -> tuple[Text, list[Row]]:
+        tr, t = view.trace, view.t
         f = tr.activation
         p = tr.params
         with np.errstate(over="ignore", invalid="ignore"):
@@ -123,18 +117,17 @@ class StepPane(Pane):
         ], width)
         prev = f"h_{t - 1}" if t > 0 else "h_-1"
         rows = [
-            Row(6, f"x_{t}", self._input(t), tiny=f"x_{t}"),
+            Row(6, f"x_{t}", self._input(view, t), tiny=f"x_{t}"),
             Row(7, prev, tr.h_prev[t], prev + (" (start)" if t == 0 else ""), spare=True),
             Row(4, f"W_h {prev}", rec, "W_h " + prev, tiny="Wh·h"),
             Row(5, f"W_x x_{t}+b", inp, f"W_x x_{t}+b", tiny="Wx·x+b"),
             Row(3, f"= a_{t}", tr.a[t], f"= a_{t}", tiny=f"=a_{t}"),
             Row(1, f"h_{t}", tr.h[t], f"h_{t}"),
-            Row(2, "ŷ", lambda w: self._prediction(t, w)),
+            Row(2, "ŷ", lambda w: self._prediction(view, t, w)),
         ]
         return title, rows
 
-    def _input(self, t: int) -> np.ndarray | Text:
-        s = self.session
+    def _input(self, s, t: int) -> np.ndarray | Text:
         x = s.trace.x[t]
         label = s.label(t)
         nz = np.flatnonzero(x)
@@ -145,15 +138,14 @@ class StepPane(Pane):
             return join(num_text(x[0]), (f"  ({label})", DIM) if s.scenario.kind == "text" else "")
         return x
 
-    def _prediction(self, t: int, width: int) -> Text:
+    def _prediction(self, s, t: int, width: int) -> Text:
         """The prediction at t, its target and the loss at t, as much as fits in ``width``."""
-        s = self.session
         tr = s.trace
         has = bool(tr.mask[t])
         loss = join("  loss ", (fmt_abs(tr.step_loss[t]), "bold")) if has else Text("")
         short_loss = join(" L=", (fmt_abs(tr.step_loss[t]), "bold")) if has else Text("")
         if tr.output == "softmax":
-            name, p = prediction(s, t)
+            name, p = s.prediction(t)
             guess = join((repr(name), "bold"), f" p={fmt_abs(p)}")
             if not has:
                 return first_fitting([join(guess, ("  no target here", DIM)), guess], width)
@@ -178,7 +170,7 @@ class StepPane(Pane):
                 join(num_text(y), " tgt ", num_text(tg)),
                 num_text(y),
             ], width)
-        guess = join(f"P(1)={fmt_abs(tr.out[t][0])} → ", (prediction(s, t)[0], "bold"))
+        guess = join(f"P(1)={fmt_abs(tr.out[t][0])} → ", (s.prediction(t)[0], "bold"))
         if not has:
             return first_fitting([join(guess, ("  no target yet", DIM)), guess], width)
         tgt = s.target_label(t) or "?"
@@ -187,9 +179,8 @@ class StepPane(Pane):
                               join(guess, " tgt ", (tgt, TARGET)), guess], width)
 
     # -- backward ------------------------------------------------------------------------------
-    def _backward(self, width: int) -> tuple[Text, list[Row]]:
-        s = self.session
-        tr, t = s.trace, s.t
+    def _backward(self, view, width: int) -> tuple[Text, list[Row]]:
+        tr, t = view.trace, view.t
         T = len(tr)
         direct, later = backward_parts(tr, t)
         slope = activation_slope(tr.activation, tr.a[t], tr.h[t])
@@ -222,11 +213,11 @@ class StepPane(Pane):
         return title, rows
 
     # -- table view ----------------------------------------------------------------------------
-    def _table(self, title: Text, rows: list[Row], width: int, height: int) -> Text | None:
+    def _table(self, view, title: Text, rows: list[Row], width: int,
+               height: int) -> Text | None:
         """Vectors over the hidden units as columns, one row per unit; None if it does not fit.
         Columns marked ``spare`` move out to plain rows above the table when it is too wide."""
-        s = self.session
-        H = s.trace.h.shape[1]
+        H = view.trace.h.shape[1]
         cols = [r for r in rows if r.column]
         nw = len(str(H - 1)) + 1
         widest = {id(r): max(_widest(r.value), cell_len(r.column)) for r in cols}

@@ -1,0 +1,30 @@
+"""What every screen of rnntui shares: once quitting has begun, no other action runs, and a
+dialog closes only once however many Enter or Esc presses are queued."""
+
+from __future__ import annotations
+
+#: The actions that still run while the app is quitting.
+QUIT_ACTIONS = ("quit", "app.quit")
+
+
+class QuitGuard:
+    """A Screen mixin: keys queued behind ``q`` (one write over a laggy link) do nothing."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if getattr(self.app, "quitting", False) and action not in QUIT_ACTIONS:  # type: ignore[attr-defined]
+            return False
+        return super().check_action(action, parameters)  # type: ignore[misc]
+
+
+class Dialog(QuitGuard):
+    """A modal mixin: closing tolerates a second Enter or Esc queued before the first one took
+    effect, and a resize below the minimum size shows the size notice over it."""
+
+    def close_once(self, result=None) -> None:
+        if self.is_current:  # type: ignore[attr-defined]  # a queued key must not pop the screen below
+            self.dismiss(result)  # type: ignore[attr-defined]
+
+    def on_resize(self, event) -> None:
+        from .too_small import check_size
+        if self.is_current:  # type: ignore[attr-defined]
+            check_size(self.app, event.size)  # type: ignore[attr-defined]

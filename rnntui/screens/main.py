@@ -1,0 +1,452 @@
+"""The main screen: the panes over one View, every key of the app, the play timer and training.
+
+Every key makes a new :class:`~rnntui.view.View` and assigns it to :attr:`MainScreen.view`; the
+setter is the one place the screen updates: it gets the trace the View needs (at once when
+small, else from a worker), hands the View to every pane and the status line, and schedules
+drawing the neighbouring steps ahead.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Grid
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from engine import History, Scenario, initial_params
+
+from ..jobs import Jobs, LossReady, TraceReady, TrainDone, TrainProgress
+from ..keys import BINDINGS
+from ..position import Position
+from ..view import BACKWARD, Training, View
+from ..widgets import (GradientPane, HiddenPane, LossPane, OutputPane, Pane, RetentionPane,
+                       SequencePane, StepPane)
+from .guard import QuitGuard
+from .too_small import check_size
+
+#: Steps per second while playing.
+PLAY_RATE = 4.0
+#: Seconds between a screen update and drawing the neighbouring steps ahead.
+AHEAD_DELAY = 0.02
+#: Seconds after mounting that the work waiting for the first full frame starts at the latest
+#: (it usually starts as soon as the first full frame is out).
+FIRST_FRAME_WAIT = 1.0
+
+
+def status_text(view: View, width: int = 120) -> Text:
+    """Scenario, kind, epoch, t, phase, W_h scale and what is running, fitted to ``width``.
+
+    When space is short the least needed parts go first (the kind, then the running loss); the
+    rest is never dropped.
+    """
+    sc = view.scenario
+    arrow = "←" if view.phase == BACKWARD else "→"
+    # (text, style, keep): lower keeps are dropped first; a text starting with " " sticks to
+    # the one before it instead of getting a separator
+    parts: list[tuple[str, str, int]] = [
+        (sc.name, "bold", 9), (f" ({sc.kind})", "", 1),
+        (f"epoch {view.epoch}/{view.trained_epochs}", "", 9),
+        (f"t={view.t}", "bold", 9), (f" of 0–{view.T - 1}", "", 2),
+        (f"{view.phase} {arrow}", "bold", 9), (f"W_h ×{view.wh_scale:.3g}", "", 9),
+    ]
+    if view.training is not None:
+        tr = view.training
+        parts.append((f"training {tr.epoch}/{tr.last}", "reverse", 8))
+        if math.isfinite(tr.loss):  # (not yet known when training starts from a fresh session)
+            parts.append((f"loss {tr.loss:.4g}", "reverse", 3))
+    if view.needs_trace:
+        parts.append(("computing…", "reverse", 8))
+    if view.playing:
+        parts.append(("▶ playing", "reverse", 8))
+
+    def build(items) -> Text:
+        text = Text(" ", no_wrap=True, overflow="ellipsis")
+        for i, (part, style, _) in enumerate(items):
+            if i and not part.startswith(" "):
+                text.append(" · ", style="dim")
+            text.append(part, style=style)
+        return text
+
+    for level in range(8):  # parts kept at 8 and 9 stay; the ellipsis handles the rest
+        text = build([p for p in parts if p[2] > level])
+        if text.cell_len <= width:
+            break
+    return text
+
+
+class StatusLine(Static):
+    """The top line: where you are in the scenario, and anything running."""
+
+    _shown: Text | None = None
+    _view: View | None = None
+
+    def show(self, view: View) -> None:
+        self._view = view
+        text = status_text(view, self.size.width or self.app.size.width)
+        if text != self._shown:  # one line docked at the top: its size never depends on it
+            self._shown = text
+            self.update(text, layout=False)
+
+    def on_resize(self) -> None:
+        if self._view is not None:  # the line's fit depends on the width
+            self.show(self._view)
+
+
+class KeyFooter(Footer):
+    """Textual's Footer, with its keys in the first frame and recomposed only when they change.
+
+    Textual composes the keys a few refreshes after the first frame (~50 ms later), and then
+    recomposes the footer (removing and mounting ~20 key widgets, ~13 ms here) every time the
+    bindings may have changed: three times during start-up and on every focus change, while
+    this screen's keys never change.
+    """
+
+    class Ready(Message):
+        """The keys are in place for the first time: the next refresh is the first full frame."""
+
+    _shown: tuple | None = None
+
+    async def on_mount(self) -> None:
+        self.bindings_changed(self.screen)  # the keys are known from the start: ready now
+        await self.recompose()
+
+    async def recompose(self) -> None:
+        shown = tuple((binding.key, binding.description, enabled, tooltip)
+                      for _, binding, enabled, tooltip in self.screen.active_bindings.values()
+                      if binding.show)
+        if shown != self._shown:
+            first = self._shown is None
+            await super().recompose()
+            self._shown = shown if self.children else None  # (empty until bindings are ready)
+            if first and self._shown is not None:
+                self.post_message(self.Ready())
+
+
+class MainScreen(QuitGuard, Screen):
+    """The panes: the sequence across the top, a grid of six below, the key hints at the bottom.
+
+    Options: ``source`` (how the scenario was named), ``train`` (train on open when the scenario
+    asks for epochs), ``at`` (a Position to open at), ``play_rate``, ``big_trace`` and
+    ``draw_ahead`` (see :func:`rnntui.app.make_app`).
+    """
+
+    BINDINGS = BINDINGS
+    #: Tall terminals give the sequence pane room for its header and summary lines too.
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
+
+    def __init__(self, scenario: Scenario, *, source: str | None = None, train: bool = True,
+                 at: Position | None = None, play_rate: float = PLAY_RATE,
+                 big_trace: int | None = None, draw_ahead: bool = True) -> None:
+        super().__init__(id="main")
+        self.train_on_open = train
+        self.play_rate = play_rate
+        self.draw_ahead = draw_ahead
+        self.jobs = Jobs(self, **({} if big_trace is None else {"big_trace": big_trace}))
+        self._play_timer = None
+        self._started = False  # the work that waits for the first full frame has started
+        self._ahead_pending = False  # _draw_ahead is scheduled
+        self._wanted_epoch: int | None = None  # an epoch to show once training reaches it
+        self._view = self._first_view(scenario, source)
+        self._at = at
+
+    @staticmethod
+    def _first_view(scenario: Scenario, source: str | None) -> View:
+        """The untrained View of ``scenario``; the loss of its initial weights (a forward pass
+        over the training set) is computed after the first frame."""
+        p0 = initial_params(scenario)
+        history = History(losses=[float("nan")], epochs=[0], weights=[p0])
+        return View.open(scenario, history, source=source, loss_pending=True)
+
+    # -- the View ------------------------------------------------------------------------------
+    @property
+    def view(self) -> View:
+        """What the screen shows. Assigning a new View is how everything on screen changes."""
+        return self._view
+
+    @view.setter
+    def view(self, new: View) -> None:
+        new = self.jobs.trace(new)
+        self._view = new
+        if not self.is_mounted:
+            return
+        for pane in self.panes:
+            pane.show(new)
+        self.status.show(new)
+        if self.draw_ahead and not self._ahead_pending:
+            self._ahead_pending = True
+            # Once the screen is updated, and a moment later, when its output is written (the
+            # writer thread needs the interpreter too): draw the neighbouring steps ahead.
+            self.call_after_refresh(self.set_timer, AHEAD_DELAY, self._draw_ahead)
+
+    def _draw_ahead(self) -> None:
+        """Draw the panes one step on and one step back (only on while playing), the keys most
+        often pressed next, so that pressing them only shows pictures that are ready."""
+        self._ahead_pending = False
+        view = self._view
+        if view.needs_trace or not self.is_current:
+            return
+        for direction in (1,) if view.playing else (1, -1):
+            ahead = view.moved(direction)
+            if ahead is not view:
+                for pane in self.panes:
+                    pane.draw_ahead(ahead)
+
+    # -- layout --------------------------------------------------------------------------------
+    status: StatusLine
+    _panes: list[Pane] | None = None
+
+    @property
+    def panes(self) -> list[Pane]:
+        """The panes, looked up once: the screen never adds or removes any."""
+        if not self._panes:
+            self._panes = list(self.query(Pane))
+        return self._panes
+
+    def compose(self) -> ComposeResult:
+        self.status = StatusLine(id="status")
+        yield self.status
+        yield SequencePane(id="sequence")
+        with Grid(id="panes"):
+            yield StepPane(id="step")
+            yield HiddenPane(id="hidden")
+            yield OutputPane(id="output")
+            yield GradientPane(id="gradients")
+            yield RetentionPane(id="retention")
+            yield LossPane(id="loss")
+        yield KeyFooter(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self._play_timer = self.set_interval(1 / self.play_rate, self._tick, pause=True)
+        if self._at is not None:
+            self._go_to(self._at)
+        self.view = self._view  # the first picture
+        check_size(self.app, self.app.size)
+        # Work that would delay the first full frame starts once it is out (training shares the
+        # interpreter with the UI): when the key hints are in place, or after a second at most.
+        self.set_timer(FIRST_FRAME_WAIT, self._after_first_frame)
+
+    def on_key_footer_ready(self) -> None:
+        self.call_after_refresh(self._after_first_frame)
+
+    def on_resize(self, event) -> None:
+        if self.is_current:
+            check_size(self.app, event.size)
+
+    def _after_first_frame(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        gc.freeze()  # the screen, its widgets and styles are long-lived too
+        self._start_scenario_work()
+
+    def _start_scenario_work(self) -> None:
+        """What a new scenario needs beyond its first picture, in the background: the loss of
+        the initial weights, and training (on open, or up to the epoch a position asks for)."""
+        view = self._view
+        if view.loss_pending:
+            self.jobs.initial_loss(view.scenario, view.history)
+        wanted = self._wanted_epoch
+        epochs = view.scenario.train.epochs if self.train_on_open else 0
+        if wanted is not None and wanted > epochs:
+            epochs = wanted
+        if epochs > 0:
+            self.start_training(epochs)
+
+    # -- positions -----------------------------------------------------------------------------
+    def _go_to(self, pos: Position) -> None:
+        """Move to ``pos`` within this scenario: the typed text, knob, phase and t at once; an
+        epoch not trained yet once training reaches it (training is started for it)."""
+        view = self._view
+        if pos.text is not None:
+            from engine.scenario import encode_text
+            view = view.with_sequence(encode_text(view.scenario, pos.text), pos.text)
+        view = view.with_knob(pos.knob).with_phase(pos.phase).at(pos.t)
+        if pos.epoch <= view.trained_epochs:
+            view = view.with_epoch(pos.epoch)
+            self._wanted_epoch = None
+        else:
+            self._wanted_epoch = pos.epoch
+        self._view = view
+
+    # -- workers' answers ----------------------------------------------------------------------
+    def on_trace_ready(self, msg: TraceReady) -> None:
+        new = self.jobs.take(self._view, msg)
+        if new is not None:
+            self.view = new
+        else:
+            self.status.show(self._view)
+
+    def on_loss_ready(self, msg: LossReady) -> None:
+        view = self._view
+        if msg.history is not view.history or not view.loss_pending:
+            return  # training replaced the history meanwhile
+        history = History(losses=[msg.loss], epochs=[0], weights=msg.history.weights)
+        self.view = view.with_history(history, epoch=view.epoch)
+
+    # -- training ------------------------------------------------------------------------------
+    @property
+    def is_training(self) -> bool:
+        return self._view.training is not None
+
+    def start_training(self, epochs: int | None = None) -> None:
+        self.view = self._view.with_training(self.jobs.train(self._view, epochs))
+
+    def on_train_progress(self, msg: TrainProgress) -> None:
+        if msg.run == self.jobs.run and self._view.training is not None:
+            self.view = self._view.with_training(Training(msg.epoch, msg.last, msg.losses))
+
+    def on_train_done(self, msg: TrainDone) -> None:
+        view = self._view
+        if msg.run != self.jobs.run or view.training is None:
+            return  # a run that was dropped (reset, another scenario)
+        view = view.with_training(None)
+        if msg.error:
+            self.notify(msg.error, severity="error", timeout=8, markup=False)
+        elif msg.history is not None:
+            view = view.with_history(msg.history, epoch=self._wanted_epoch)
+            self._wanted_epoch = None
+            if msg.history.stopped:
+                self.notify(f"Training {msg.history.stopped}.", markup=False,
+                            severity="warning" if "request" not in msg.history.stopped
+                            else "information")
+        self.view = view
+
+    def _cancel_work(self) -> None:
+        self.jobs.cancel()
+        self._wanted_epoch = None
+        self._view = self._view.with_training(None)
+
+    # -- playing -------------------------------------------------------------------------------
+    def _set_playing(self, on: bool) -> None:
+        if self._play_timer is not None:
+            (self._play_timer.resume if on else self._play_timer.pause)()
+        self.view = self._view.with_playing(on)
+
+    def _tick(self) -> None:
+        view = self._view
+        if not view.at_end:
+            view = view.moved(1)
+        self.view = view.with_playing(not view.at_end)
+        if view.at_end and self._play_timer is not None:
+            self._play_timer.pause()
+
+    # -- actions -------------------------------------------------------------------------------
+    def action_step(self, direction: int) -> None:
+        self.view = self._view.moved(direction)
+
+    def action_to_start(self) -> None:
+        self.view = self._view.to_start()
+
+    def action_to_end(self) -> None:
+        self.view = self._view.to_end()
+
+    def action_play(self) -> None:
+        view = self._view
+        if view.playing:
+            self._set_playing(False)
+            return
+        if view.at_end:
+            self.view = view.to_start()
+        self._set_playing(True)
+
+    def action_phase(self) -> None:
+        self.view = self._view.toggled_phase()
+
+    def action_train(self) -> None:
+        if self.is_training:
+            self.jobs.stop_training()
+            self.notify("Stopping training after this epoch…")
+        else:
+            self.start_training()
+
+    def action_epoch(self, direction: int) -> None:
+        self.view = self._view.scrubbed(direction)
+
+    def action_reset(self) -> None:
+        if self.is_training:
+            self._cancel_work()
+        sc = self._view.scenario
+        p0 = initial_params(sc)
+        from engine.train import dataset_loss
+        history = History(losses=[dataset_loss(p0, sc)], epochs=[0], weights=[p0])
+        self.view = self._view.with_history(history, epoch=0)
+        self.notify("Back to the initial weights (epoch 0).")
+
+    def action_knob(self, clicks: int) -> None:
+        self.view = self._view.with_knob(self._view.knob + clicks)
+
+    def action_knob_reset(self) -> None:
+        self.view = self._view.with_knob(0)
+
+    def action_maximize(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+            return
+        pane = self.focused if isinstance(self.focused, Pane) else None
+        if pane is None:
+            pane = self.query_one(StepPane)
+            pane.focus()
+        self.maximize(pane)
+
+    def action_help(self) -> None:
+        from .help import HelpScreen
+        titles = {p.id: str(p.border_title or p.id) for p in self.panes if p.id}
+        self.app.push_screen(HelpScreen(self.BINDINGS, titles, str(self._view.position)))
+
+    def action_open(self) -> None:
+        from .picker import PickerScreen
+        self.app.push_screen(PickerScreen(self._view.scenario.name,
+                                          cursor_blink=self.app.cursor_blink),
+                             self._opened)
+
+    def _opened(self, opened) -> None:
+        if opened is not None:
+            self.use_scenario(opened.scenario, opened.source)
+
+    def use_scenario(self, scenario: Scenario, source: str | None = None) -> None:
+        """Switch to another scenario: a fresh View, trained on open if it says so."""
+        self._cancel_work()
+        if self._play_timer is not None:
+            self._play_timer.pause()
+        self.jobs.trace_seconds = 0.0
+        self.app.title = f"rnntui: {scenario.name}"
+        self.view = self._first_view(scenario, source)
+        self._start_scenario_work()
+
+    def action_type_text(self) -> None:
+        from .text_input import TextInputScreen
+        sc = self._view.scenario
+        if sc.kind != "text":
+            self.notify(f"Typing your own input works for text scenarios; '{sc.name}' is a "
+                        f"{sc.kind} scenario.", severity="warning", markup=False)
+            return
+        self.app.push_screen(TextInputScreen(sc, cursor_blink=self.app.cursor_blink),
+                             self._typed)
+
+    def _typed(self, typed) -> None:
+        if typed is not None:
+            if self._play_timer is not None:
+                self._play_timer.pause()
+            self.view = self._view.with_playing(False).with_sequence(typed.sequence, typed.text)
+
+    def action_export(self) -> None:
+        from ..export import export_view
+        view = self._view
+        if view.needs_trace:  # never compute a big trace in the UI thread
+            self.notify("The trace for this setting is still being computed; press e again "
+                        "when the panes have updated.", title="Not exported yet", timeout=6)
+            return
+        ok, message = export_view(view, self.app.export_screenshot(title=self.app.title),
+                                  self.app.export_dir)
+        self.notify(message, title="Exported" if ok else "Export failed", markup=False,
+                    severity="information" if ok else "error", timeout=6 if ok else 8)
+
+    async def action_quit(self) -> None:
+        self.app.quitting = True  # type: ignore[attr-defined]
+        self._cancel_work()
+        self.app.exit(0)

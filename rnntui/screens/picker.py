@@ -1,0 +1,132 @@
+"""The scenario picker: a built-in from a list (with its description) or the path of a file.
+
+A file is loaded in a worker thread, so a big one never freezes the screen; errors are shown in
+the dialog, which stays open so the path can be fixed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from engine.types import Scenario, ScenarioError
+
+from .guard import Dialog
+
+
+@dataclass
+class Opened:
+    """What the picker hands back: the scenario and how it was named (a built-in or a path)."""
+
+    scenario: Scenario
+    source: str
+
+
+class PickerScreen(Dialog, ModalScreen[Opened | None]):
+    """Choose a built-in scenario or type the path of a .toml file; returns :class:`Opened`."""
+
+    BINDINGS = [Binding("escape", "cancel", "cancel", id="picker-cancel")]
+
+    @dataclass
+    class Loaded(Message):
+        """A scenario file finished loading in the worker (or failed with ``error``)."""
+
+        name: str
+        scenario: Scenario | None
+        error: str | None
+
+    def __init__(self, current: str, *, cursor_blink: bool = True) -> None:
+        super().__init__()
+        self.current = current
+        self.cursor_blink = cursor_blink
+        self.loading: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="picker-box", classes="dialog") as box:
+            box.border_title = "Open a scenario"
+            box.border_subtitle = "Enter opens · Tab moves · Esc cancels"
+            yield Static("Built-in scenarios:", classes="label")
+            yield OptionList(*self._options(), id="picker-list", compact=True)
+            yield Static("Or the path of a scenario file (.toml):", classes="label")
+            yield Input(placeholder="path/to/scenario.toml", id="picker-path")
+            yield Static("", id="picker-error")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def _options(self) -> list[Option]:
+        try:
+            from engine.scenario import builtin_descriptions
+            items = builtin_descriptions()
+        except Exception:  # the loader is missing or broken: the path box still works
+            items = []
+        width = max((len(n) for n, _ in items), default=0)
+        options = []
+        for name, desc in items:
+            label = Text.assemble((f"{name:<{width}}", "bold"), "  ", desc)
+            if name == self.current:
+                label.append("  (open)", style="dim")
+            options.append(Option(label, id=name))
+        return options
+
+    def on_mount(self) -> None:
+        self.query_one(Input).cursor_blink = self.cursor_blink
+        options = self.query_one(OptionList)
+        for i in range(options.option_count):
+            if options.get_option_at_index(i).id == self.current:
+                options.highlighted = i
+        options.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self._try_open(str(event.option.id))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        path = event.value.strip()
+        if not path:
+            self._show_error("Type the path of a .toml file, or pick a built-in above.")
+            return
+        self._try_open(str(Path(path).expanduser()))
+
+    def _try_open(self, name: str) -> None:
+        if self.loading is not None:
+            return  # one at a time: a second Enter while loading does nothing
+        self.loading = name
+        self._show_error(f"loading {name}…", style="dim")
+
+        def work() -> None:
+            from engine.scenario import load
+            try:
+                scenario, error = load(name), None
+            except ScenarioError as err:
+                scenario, error = None, str(err)
+            except OSError as err:
+                scenario, error = None, f"{name}: {err.strerror or err}"
+            except MemoryError:
+                scenario, error = None, f"{name}: not enough memory to load it"
+            self.post_message(self.Loaded(name, scenario, error))
+
+        self.run_worker(work, thread=True, exclusive=True, group="load", exit_on_error=False)
+
+    def on_picker_screen_loaded(self, msg: Loaded) -> None:
+        self.loading = None
+        if msg.scenario is None:
+            self._show_error(msg.error or "could not load it")
+        else:
+            self.close_once(Opened(msg.scenario, msg.name))
+
+    def _show_error(self, message: str, style: str = "bold") -> None:
+        for error in self.query("#picker-error").results(Static):
+            error.update(Text(message, style=style))
+
+    def action_cancel(self) -> None:
+        self.workers.cancel_group(self, "load")
+        self.close_once(None)

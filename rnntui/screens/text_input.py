@@ -1,0 +1,82 @@
+"""The typed-input dialog: a sentence of known words (or characters) to step through."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, Static
+
+from engine.types import Scenario, ScenarioError, Sequence
+
+from .guard import Dialog
+
+#: The longest text accepted (the box stops taking characters there).
+MAX_TEXT = 2000
+
+
+@dataclass
+class Typed:
+    """What the dialog hands back: the encoded sequence and the text (None: the scenario's
+    own sequence, restored by submitting an empty box)."""
+
+    sequence: Sequence
+    text: str | None
+
+
+class TextInputScreen(Dialog, ModalScreen[Typed | None]):
+    """Type a sentence of known words; returns :class:`Typed` (empty restores the scenario's)."""
+
+    BINDINGS = [Binding("escape", "cancel", "cancel", id="input-cancel")]
+
+    def __init__(self, scenario: Scenario, *, cursor_blink: bool = True) -> None:
+        super().__init__()
+        self.scenario = scenario
+        self.cursor_blink = cursor_blink
+
+    def compose(self) -> ComposeResult:
+        sc = self.scenario
+        words = sorted(sc.token_vectors or sc.vocab or [])
+        unit = "characters" if (sc.unit or "word") == "char" else "words"
+        with Vertical(id="input-box", classes="dialog") as box:
+            box.border_title = "Type your own input"
+            box.border_subtitle = "Enter steps through it · empty restores · Esc cancels"
+            yield Static(Text.assemble((f"Known {unit}: ", "bold"), " ".join(words)),
+                         id="input-vocab", classes="label")
+            yield Input(placeholder="a sentence of known words", id="input-text",
+                        max_length=MAX_TEXT)
+            yield Static("", id="input-error")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        field = self.query_one(Input)
+        field.cursor_blink = self.cursor_blink
+        field.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        text = event.value.strip()
+        if not text:
+            self.close_once(Typed(self.scenario.sequence, None))
+            return
+        try:
+            from engine.scenario import encode_text
+            sequence = encode_text(self.scenario, text)
+        except ScenarioError as err:
+            self._error(str(err))
+            return
+        if len(sequence) == 0:
+            self._error("That has no known words.")
+            return
+        self.close_once(Typed(sequence, text))
+
+    def _error(self, message: str) -> None:
+        for error in self.query("#input-error").results(Static):
+            error.update(Text(message, style="bold"))
+
+    def action_cancel(self) -> None:
+        self.close_once(None)

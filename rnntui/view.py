@@ -1,0 +1,278 @@
+"""The View: everything the screen shows, as one immutable value that keys move to a new one.
+
+A :class:`View` holds the scenario, the training history and the epoch looked at, the W_h knob,
+the sequence stepped through, its trace, the cursor (t and the pass), and what is running
+(training, playing). Panes are drawn from a View alone; a key press makes a new View
+(``view.moved(+1)``, ``view.with_phase(...)``) and the screen shows it in one place. Drawing
+ahead is drawing ``view.moved(+1)``: nothing is mutated, nothing put back.
+
+Its *position* (:mod:`rnntui.position`) is the part a person navigates to: scenario, epoch, t,
+phase, knob, typed text. It round-trips through a short string (``--at``, exports, lessons).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from engine import History, Params, Scenario, Sequence, Trace, knob_scale
+from engine.predict import prediction as engine_prediction
+
+from .position import BACKWARD, FORWARD, KNOB_LIMIT, Position
+
+__all__ = ["BACKWARD", "FORWARD", "KNOB_LIMIT", "Training", "TraceKey", "View", "Ref"]
+
+
+class Ref:
+    """An object compared by identity (for keys that name a history or a sequence)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: object) -> None:
+        self.obj = obj
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Ref) and other.obj is self.obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+    def __repr__(self) -> str:
+        return f"Ref({type(self.obj).__name__}@{id(self.obj):x})"
+
+
+@dataclass(frozen=True)
+class TraceKey:
+    """What a trace depends on: the weights (history and epoch), the knob and the sequence."""
+
+    history: Ref
+    epoch: int
+    knob: int
+    sequence: Ref
+
+
+@dataclass(frozen=True, eq=False)
+class Training:
+    """A training run in progress: the epoch it has reached of ``last``, and the loss curve so
+    far (``losses[e]`` after e epochs, starting from the history it continues)."""
+
+    epoch: int
+    last: int
+    losses: tuple[float, ...]
+
+    @property
+    def loss(self) -> float:
+        return self.losses[-1] if self.losses else float("nan")
+
+
+@dataclass(frozen=True, eq=False)
+class View:
+    """One picture's worth of state. Compared by identity: a new View is a new picture (panes
+    compare the fields they read, see :meth:`key`)."""
+
+    scenario: Scenario
+    #: How the scenario was opened: a built-in name or a path (what a position names).
+    source: str
+    #: The training history: the loss per epoch and the weights at kept epochs.
+    history: History
+    #: The sequence stepped through: the scenario's own, or text the user typed (``typed``).
+    sequence: Sequence
+    #: The epoch whose weights are shown (a kept epoch of ``history``).
+    epoch: int = 0
+    #: W_h is scaled by 2**(knob/4): four clicks double it.
+    knob: int = 0
+    #: The text the user typed, when ``sequence`` is made from it; None for the scenario's own.
+    typed: str | None = None
+    #: The cursor: the time step, 0-based (h_t is the state after input x_t).
+    t: int = 0
+    #: Which pass the cursor walks: forward (t up) or backward (BPTT, t down).
+    phase: str = FORWARD
+    #: The trace shown, and what it was computed for (it may lag behind while a new one is made).
+    trace: Trace | None = None
+    trace_key: TraceKey | None = None
+    #: The loss of the initial weights is still being computed (just after opening).
+    loss_pending: bool = False
+    #: The training run in progress, if any.
+    training: Training | None = None
+    #: Playing: the cursor moves on by itself.
+    playing: bool = False
+
+    # -- building ------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, scenario: Scenario, history: History, *, source: str | None = None,
+             loss_pending: bool = False) -> "View":
+        """The first View of a scenario (opened as ``source``, default its name): its own
+        sequence, at t = 0, epoch 0."""
+        return cls(scenario=scenario, source=source or scenario.name, history=history,
+                   sequence=scenario.sequence, loss_pending=loss_pending)
+
+    def _with(self, **changes) -> "View":
+        return dataclasses.replace(self, **changes)
+
+    # -- derived -------------------------------------------------------------------------------
+    @property
+    def T(self) -> int:
+        """The number of steps of the sequence."""
+        return len(self.sequence)
+
+    @property
+    def wh_scale(self) -> float:
+        return knob_scale(self.knob)
+
+    @property
+    def trained_epochs(self) -> int:
+        return self.history.trained_epochs
+
+    @property
+    def base_params(self) -> Params:
+        """The weights at the epoch, before the knob."""
+        return self.history.params_at(self.epoch)
+
+    @property
+    def params(self) -> Params:
+        """The weights the trace uses: the epoch's, with W_h scaled by the knob."""
+        p = self.base_params
+        return p if self.knob == 0 else p.with_wh_scale(self.wh_scale)
+
+    @property
+    def wanted_key(self) -> TraceKey:
+        return TraceKey(Ref(self.history), self.epoch, self.knob, Ref(self.sequence))
+
+    @property
+    def needs_trace(self) -> bool:
+        """The trace shown is not (yet) the one for this epoch, knob and sequence."""
+        return self.trace is None or self.trace_key != self.wanted_key
+
+    @property
+    def at_end(self) -> bool:
+        """The cursor is at the last step of its pass."""
+        return self.t == (self.T - 1 if self.phase == FORWARD else 0)
+
+    @property
+    def position(self) -> Position:
+        """Where this View is, as a value that round-trips through a string."""
+        return Position(scenario=self.source, epoch=self.epoch,
+                        t=self.t, phase=self.phase, knob=self.knob, text=self.typed)
+
+    def label(self, t: int) -> str:
+        return self.sequence.labels[t]
+
+    def target_label(self, t: int) -> str | None:
+        return self.sequence.target_labels[t]
+
+    def prediction(self, t: int) -> tuple[str, float]:
+        """The model's guess at step t and how sure it is (see engine.predict.prediction)."""
+        assert self.trace is not None
+        return engine_prediction(self.trace, self.scenario, t)
+
+    # -- moving the cursor ---------------------------------------------------------------------
+    def at(self, t: int) -> "View":
+        """The cursor at step ``t`` (clamped to the sequence)."""
+        t = max(0, min(int(t), self.T - 1))
+        return self if t == self.t else self._with(t=t)
+
+    def moved(self, direction: int = 1) -> "View":
+        """One step along the pass: forward walks t up, the backward pass walks t down."""
+        return self.at(self.t + (-direction if self.phase == BACKWARD else direction))
+
+    def to_start(self) -> "View":
+        """The first step of the pass: t = 0 forward, the last step backward."""
+        return self.at(0 if self.phase == FORWARD else self.T - 1)
+
+    def to_end(self) -> "View":
+        return self.at(self.T - 1 if self.phase == FORWARD else 0)
+
+    def with_phase(self, phase: str) -> "View":
+        if phase not in (FORWARD, BACKWARD):
+            raise ValueError(f"phase must be {FORWARD!r} or {BACKWARD!r}, not {phase!r}")
+        return self if phase == self.phase else self._with(phase=phase)
+
+    def toggled_phase(self) -> "View":
+        return self.with_phase(BACKWARD if self.phase == FORWARD else FORWARD)
+
+    # -- weights, knob, sequence ---------------------------------------------------------------
+    def with_epoch(self, epoch: int) -> "View":
+        """The nearest kept epoch at or before ``epoch`` (clamped to what was trained)."""
+        e = self.history.nearest_epoch(max(0, min(int(epoch), self.trained_epochs)))
+        return self if e == self.epoch else self._with(epoch=e)
+
+    def scrubbed(self, direction: int) -> "View":
+        """The previous or next kept epoch (``direction`` kept epochs away)."""
+        kept = self.history.epochs
+        i = kept.index(self.epoch) if self.epoch in kept else 0
+        return self.with_epoch(kept[max(0, min(i + direction, len(kept) - 1))])
+
+    def with_knob(self, knob: int) -> "View":
+        k = max(-KNOB_LIMIT, min(KNOB_LIMIT, int(knob)))
+        return self if k == self.knob else self._with(knob=k)
+
+    def with_sequence(self, sequence: Sequence, typed: str | None = None) -> "View":
+        """Step through another sequence under the same weights, from t = 0."""
+        return self._with(sequence=sequence, typed=typed, t=0)
+
+    def with_history(self, history: History, *, epoch: int | None = None,
+                     loss_pending: bool = False) -> "View":
+        """Adopt a training history and look at ``epoch`` (default: its last)."""
+        e = history.nearest_epoch(history.trained_epochs if epoch is None else epoch)
+        return self._with(history=history, epoch=e, loss_pending=loss_pending)
+
+    def with_trace(self, key: TraceKey, trace: Trace) -> "View":
+        """The View showing ``trace``, computed for ``key``."""
+        return self._with(trace=trace, trace_key=key, t=min(self.t, max(len(trace) - 1, 0)))
+
+    def with_training(self, training: Training | None) -> "View":
+        return self if training is None and self.training is None else \
+            self._with(training=training)
+
+    def with_playing(self, playing: bool) -> "View":
+        return self if playing == self.playing else self._with(playing=playing)
+
+    # -- what a picture depends on -------------------------------------------------------------
+    def key(self, fields: tuple[str, ...]) -> tuple:
+        """The values of ``fields`` as a hashable tuple: equal keys give equal pictures.
+        Objects (trace, history, ...) count by identity; numbers and strings by value."""
+        out = []
+        for name in fields:
+            value = getattr(self, name)
+            out.append(value if value is None or isinstance(value, (int, float, str, bool))
+                       else Ref(value))
+        return tuple(out)
+
+    def reading(self, fields: tuple[str, ...], who: str = "a pane") -> "ViewReader":
+        """This View seen through ``fields`` only: reading anything else raises, so a pane that
+        forgets to declare what it reads fails loudly instead of showing a stale picture."""
+        return ViewReader(self, frozenset(fields), who)
+
+
+#: What each derived value of a View reads (for :class:`ViewReader`).
+DERIVED: dict[str, frozenset[str]] = {
+    "T": frozenset({"sequence"}),
+    "wh_scale": frozenset({"knob"}),
+    "trained_epochs": frozenset({"history"}),
+    "base_params": frozenset({"history", "epoch"}),
+    "params": frozenset({"history", "epoch", "knob"}),
+    "wanted_key": frozenset({"history", "epoch", "knob", "sequence"}),
+    "needs_trace": frozenset({"history", "epoch", "knob", "sequence", "trace", "trace_key"}),
+    "at_end": frozenset({"t", "phase", "sequence"}),
+    "position": frozenset({"source", "epoch", "t", "phase", "knob", "typed"}),
+    "label": frozenset({"sequence"}),
+    "target_label": frozenset({"sequence"}),
+    "prediction": frozenset({"trace", "scenario"}),
+}
+
+
+class ViewReader:
+    """A View restricted to some of its fields (see :meth:`View.reading`)."""
+
+    __slots__ = ("_view", "_fields", "_who")
+
+    def __init__(self, view: View, fields: frozenset[str], who: str) -> None:
+        self._view, self._fields, self._who = view, fields, who
+
+    def __getattr__(self, name: str):
+        needs = DERIVED.get(name, frozenset((name,)))
+        if not needs <= self._fields:
+            missing = ", ".join(sorted(needs - self._fields))
+            raise AttributeError(f"{self._who} reads View.{name} but does not declare "
+                                 f"{missing} in its READS")
+        return getattr(self._view, name)

@@ -1,0 +1,164 @@
+"""Helpers the tests share: quiet apps, Views built with no App, a cursor over Views, text of panes.
+
+Kept apart from conftest.py (which only holds fixtures), and imported as ``from helpers import``.
+"""
+
+from __future__ import annotations
+
+import io
+
+from rich.cells import cell_len
+from rich.console import Console
+
+from engine import History, Scenario, fit, initial_params
+from engine.scenario import load
+from engine.train import dataset_loss
+from rnntui.jobs import compute_trace
+from rnntui.view import FORWARD, View
+
+#: Snapshots and Pilot tests use this theme whatever the app's default becomes.
+TEST_THEME = "ansi-dark"
+
+
+def quiet_app(scenario="king", **options):
+    """An app with no blinking cursor, no animation and a fixed theme."""
+    from rnntui.app import make_app
+    options.setdefault("cursor_blink", False)
+    options.setdefault("theme", TEST_THEME)
+    app = make_app(scenario, **options)
+    app.animation_level = "none"
+    return app
+
+
+# ---------------------------------------------------------------------------------------------
+# Views with no App
+
+
+def traced(view: View) -> View:
+    """``view`` with the trace it wants, computed here."""
+    return view if not view.needs_trace else view.with_trace(*compute_trace(view))
+
+
+def untrained_history(scenario: Scenario) -> History:
+    p0 = initial_params(scenario)
+    return History(losses=[dataset_loss(p0, scenario)], epochs=[0], weights=[p0])
+
+
+def make_view(scenario: str | Scenario, *, train: bool = False, t: int = 0,
+              phase: str = FORWARD) -> View:
+    """A View of a scenario (a name or a Scenario), trained as it says if ``train``, with its
+    trace, at step ``t`` (clamped) of ``phase``."""
+    sc = load(scenario) if isinstance(scenario, str) else scenario
+    history = fit(sc) if train and sc.train.epochs > 0 else untrained_history(sc)
+    view = View.open(sc, history).with_history(history)
+    return traced(view).at(t).with_phase(phase)
+
+
+class Nav:
+    """A cursor over Views for tests written as moves: reads come from the current View
+    (``nav.t``, ``nav.trace``, ...); each move makes a new View and shows it, on the app's main
+    screen when there is one (``Nav(app=app)``), else here with its trace computed at once."""
+
+    def __init__(self, view: View | None = None, *, app=None) -> None:
+        object.__setattr__(self, "_app", app)
+        object.__setattr__(self, "_view", view)
+
+    @property
+    def view(self) -> View:
+        return self._app.view if self._app is not None else self._view
+
+    def show(self, view: View) -> None:
+        if self._app is not None:
+            self._app.main_screen.view = view
+        else:
+            object.__setattr__(self, "_view", traced(view))
+
+    def __getattr__(self, name: str):
+        return getattr(self.view, name)
+
+    def __setattr__(self, name: str, value) -> None:
+        if name == "trace":  # a hand-made trace, shown as the one for the current setting
+            v = self.view
+            self.show(v.with_trace(v.wanted_key, value))
+        else:
+            raise AttributeError(f"a Nav has no settable {name!r}: make a new View")
+
+    # the moves
+    def goto(self, t: int) -> None:
+        self.show(self.view.at(t))
+
+    def step(self, direction: int = 1) -> None:
+        self.show(self.view.moved(direction))
+
+    def set_phase(self, phase: str) -> None:
+        self.show(self.view.with_phase(phase))
+
+    def set_epoch(self, epoch: int) -> None:
+        self.show(self.view.with_epoch(epoch))
+
+    def turn_knob(self, clicks: int) -> None:
+        self.show(self.view.with_knob(self.view.knob + clicks))
+
+    def reset_knob(self) -> None:
+        self.show(self.view.with_knob(0))
+
+    def set_history(self, history: History, *, epoch: int | None = None) -> None:
+        self.show(self.view.with_history(history, epoch=epoch))
+
+    def set_sequence(self, sequence, text: str | None = None) -> None:
+        self.show(self.view.with_sequence(sequence, text))
+
+    def ensure_trace(self):
+        if self.view.needs_trace:
+            self.show(traced(self.view))
+        return self.view.trace
+
+    def train(self, epochs: int | None = None) -> History:
+        v = self.view
+        return fit(v.scenario, epochs, history=v.history if v.trained_epochs else None)
+
+
+# ---------------------------------------------------------------------------------------------
+# text
+
+
+def render_text(renderable, width: int) -> str:
+    """What a Rich renderable looks like as plain text at ``width`` columns."""
+    console = Console(width=max(width, 1), file=io.StringIO(), color_system=None,
+                      legacy_windows=False, force_terminal=False)
+    with console.capture() as capture:
+        console.print(renderable)
+    return capture.get()
+
+
+def pane_text(pane) -> str:
+    """The text a pane shows now (its drawing at its current content size)."""
+    return render_text(pane.render(), pane.content_size.width)
+
+
+def static_text(widget) -> str:
+    """The plain text of a Static (whatever it was given: a str, Text, or a Rich table)."""
+    content = widget.content
+    if isinstance(content, str):
+        return content
+    return render_text(content, max(widget.content_size.width, 40))
+
+
+def draw_pane(view: View, pane_cls, width: int, height: int) -> str:
+    """A pane's picture of ``view`` as plain text, drawn with no App (checked to fit)."""
+    pane = pane_cls()
+    if width <= 0 or height <= 0:
+        return ""
+    if pane.NEEDS_TRACE and view.trace is None:
+        return ""
+    text = render_text(pane.draw(view.reading(pane.READS, pane_cls.__name__), width, height),
+                       width).rstrip("\n")
+    check_fits(text, width, height)
+    return text
+
+
+def check_fits(text: str, width: int, height: int) -> None:
+    lines = text.split("\n") if text else []
+    assert len(lines) <= max(height, 1), (len(lines), height, text)
+    for line in lines:
+        assert cell_len(line) <= width, (cell_len(line), width, line)
