@@ -1,0 +1,132 @@
+"""How much one step reaches another: the gradient of one step's loss at every earlier state, the
+influence of each input on one prediction, and what the first input changes in the state later.
+
+The sequence loss L is the mean of the step losses, so ``dL/dh_t`` (``Trace.dh``) mixes the loss
+at t itself with every later one: a step can show a large gradient although nothing from far
+ahead reaches it. These functions separate them: :func:`loss_gradient_log10` follows the loss of
+one step τ back alone, :func:`connectivity_log10` the target's logit at τ back to each input.
+Both walk back from τ, renormalising as they go, so values far below 1e-308 keep their exponent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .model import Params, activate, activation_slope, output_gradient
+from .trace import Trace
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What reaches back from step ``tau`` to the steps ``first``..``tau``.
+
+    ``grad_log10[i]`` is log10 ‖∂ℓ_τ/∂h_t‖ and ``input_log10[i]`` log10 ‖∂y_τ[k]/∂x_t‖ for
+    t = first + i, where ℓ_τ is the loss at τ alone and k is the output the connectivity follows
+    (the target's, or the prediction's where τ has no target). -inf means exactly zero.
+    """
+
+    tau: int
+    first: int
+    output: int
+    has_target: bool
+    grad_log10: np.ndarray
+    input_log10: np.ndarray
+
+
+def _log10_norm(v: np.ndarray) -> float:
+    with np.errstate(all="ignore"):
+        m = float(np.max(np.abs(v))) if v.size else 0.0
+        if not np.isfinite(m):
+            return m if m == m else float("nan")
+        if m == 0.0:
+            return float("-inf")
+        return float(np.log10(m) + np.log10(np.linalg.norm(v / m)))
+
+
+def _walk_back(params: Params, slopes: np.ndarray, g: np.ndarray, tau: int, first: int,
+               inputs: bool) -> tuple[np.ndarray, np.ndarray]:
+    """From g = ∂s/∂h_τ back to t = first: log10 ‖∂s/∂h_t‖ and (if ``inputs``) ‖∂s/∂x_t‖.
+
+    ∂s/∂a_t = f'(a_t) ⊙ ∂s/∂h_t, ∂s/∂x_t = W_xᵀ ∂s/∂a_t, ∂s/∂h_(t-1) = W_hᵀ ∂s/∂a_t. The vector
+    is divided by its largest entry at every step and the factor kept as a log10."""
+    n = tau - first + 1
+    gl = np.full(n, np.nan)
+    xl = np.full(n, np.nan)
+    scale = 0.0
+    g = np.array(g, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        for t in range(tau, first - 1, -1):
+            i = t - first
+            gl[i] = scale + _log10_norm(g)
+            da = slopes[t] * g
+            if inputs:
+                xl[i] = scale + _log10_norm(params.W_x.T @ da)
+            g = params.W_h.T @ da
+            m = float(np.max(np.abs(g))) if g.size else 0.0
+            if m > 0 and np.isfinite(m):
+                g /= m
+                scale += float(np.log10(m))
+    return gl, xl
+
+
+def reach(trace: Trace, tau: int, first: int = 0) -> Reach:
+    """What reaches back from step ``tau`` to steps ``first``..``tau`` (see :class:`Reach`)."""
+    T = len(trace)
+    tau = max(0, min(int(tau), T - 1))
+    first = max(0, min(int(first), tau))
+    p = trace.params
+    slopes = activation_slope(trace.activation, trace.a, trace.h)
+    has = bool(trace.mask[tau])
+    with np.errstate(all="ignore"):
+        if has:
+            dl_dy = output_gradient(trace.output, trace.y[tau], trace.out[tau],
+                                    trace.targets[tau])
+            k = int(np.argmax(trace.targets[tau])) if trace.output == "softmax" else 0
+        else:
+            dl_dy = np.zeros(p.output_size)
+            k = int(np.nanargmax(trace.out[tau])) if trace.output == "softmax" and \
+                np.isfinite(trace.out[tau]).any() else 0
+        grad, _ = _walk_back(p, slopes, p.W_y.T @ dl_dy, tau, first, inputs=False)
+    _, inp = _walk_back(p, slopes, p.W_y[k], tau, first, inputs=True)
+    return Reach(tau=tau, first=first, output=k, has_target=has, grad_log10=grad,
+                 input_log10=inp)
+
+
+@dataclass(frozen=True)
+class FirstInputEffect:
+    """What the first input changes in the state over blank steps.
+
+    Two runs from h = 0: one with the first input then ``steps`` blank (zero) inputs, one with a
+    blank first input too. ``diff[j]`` = h_j(with) - h_j(without), j = 0..steps, is what the
+    first input changed; ``ratio[j]`` = ‖diff_j‖ / ‖diff_0‖ and ``cosine[j]`` = cos(diff_0,
+    diff_j). ``start_norm`` = ‖diff_0‖ (0: the first input changes nothing).
+    """
+
+    diff: np.ndarray
+    ratio: np.ndarray
+    cosine: np.ndarray
+    start_norm: float
+
+
+def first_input_effect(params: Params, first_input: np.ndarray, steps: int,
+                       activation: str = "tanh") -> FirstInputEffect:
+    """See :class:`FirstInputEffect`."""
+    H = params.hidden_size
+    x = np.asarray(first_input, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        a = activate(activation, params.W_x @ x + params.b)
+        b = activate(activation, params.b.copy())
+        diffs = np.empty((steps + 1, H))
+        diffs[0] = a - b
+        for j in range(1, steps + 1):
+            a = activate(activation, params.W_h @ a + params.b)
+            b = activate(activation, params.W_h @ b + params.b)
+            diffs[j] = a - b
+        norms = np.linalg.norm(diffs, axis=1)
+        d0 = norms[0]
+        ratio = norms / d0 if d0 > 0 else np.full(steps + 1, np.nan)
+        cosine = (diffs @ diffs[0]) / (norms * d0) if d0 > 0 else np.full(steps + 1, np.nan)
+        cosine = np.where(norms > 0, cosine, np.nan)
+    return FirstInputEffect(diff=diffs, ratio=ratio, cosine=cosine, start_norm=float(d0))
