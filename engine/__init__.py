@@ -1,4 +1,5 @@
-"""rnntui's engine: a vanilla RNN in plain NumPy, with the trace, training and analysis the app shows.
+"""rnntui's engine: vanilla RNN, LSTM and GRU cells in plain NumPy, with the trace, training
+and analysis the app shows.
 
 Usable on its own, for example from a notebook::
 
@@ -14,6 +15,7 @@ It never imports textual, rich or plotext.
 
 from .analysis import (jacobian_log10_norms, retention, seed_power_estimate, spectral_norm,
                        spectral_radius)
+from .cells import CELLS, GatedParams, get_cell, weights_note, with_cell
 from .model import Params, Pass, init_params, run, sine_matrix
 from .predict import knob_scale, prediction
 from .scenario import builtin_names, encode_text, load, loads
@@ -22,6 +24,7 @@ from .train import History, fit, initial_params
 from .types import ModelConfig, Scenario, ScenarioError, Sequence, TrainConfig
 
 __all__ = [
+    "CELLS", "GatedParams", "get_cell", "weights_note", "with_cell",
     "History", "ModelConfig", "Params", "Pass", "Scenario", "ScenarioError", "Sequence", "Trace",
     "TrainConfig", "builtin_names", "encode_text", "fit", "init_params", "initial_params",
     "jacobian_log10_norms", "knob_scale", "load", "loads", "prediction",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -26,6 +27,7 @@ from .types import ACTIVATIONS, INITS, MATRICES, OUTPUTS, ScenarioError
 class Params:
     """The five weight arrays of the cell and its read-out, all float64."""
 
+    cell: ClassVar[str] = "rnn"  # gated cells have engine.cells.GatedParams
     W_x: np.ndarray  # (H, I)
     W_h: np.ndarray  # (H, H)
     b: np.ndarray  # (H,)

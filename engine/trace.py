@@ -46,6 +46,27 @@ class Trace:
     spectral_radius: float
     retention: np.ndarray
     extras: dict = field(default_factory=dict)
+    # -- gated cells (docs/cells.md); for the vanilla cell these keep their defaults ------------
+    #: "rnn", "lstm" or "gru". For a gated cell ``a`` and ``da`` are None (there is no single
+    #: pre-activation: see ``gate_pre``), ``flow[t]`` is everything step t sends back into
+    #: dL/dh_{t-1}, and ``jacobian_log10`` is of the whole state s (h and c for the LSTM).
+    cell: str = "rnn"
+    #: LSTM: c_t, c_{t-1} (zeros at t = 0) and the full dL/dc_t, each (T, H); else None.
+    c: np.ndarray | None = None
+    c_prev: np.ndarray | None = None
+    dc: np.ndarray | None = None
+    #: gate name -> (T, H) values: LSTM i, f, o (in [0, 1]) and candidate g; GRU r, z, n.
+    gates: dict = field(default_factory=dict)
+    #: the same names -> pre-activations and -> dL/d(pre-activation); the GRU adds "hn",
+    #: W_hn h_{t-1} + b_hn (the part the reset gate multiplies).
+    gate_pre: dict = field(default_factory=dict)
+    gate_grad: dict = field(default_factory=dict)
+    #: log10 of the carry path alone: max over units of f_{t+1} ... f_{T-1} (LSTM forget gates)
+    #: or z_{t+1} ... z_{T-1} (GRU update gates); (T,), None for the vanilla cell.
+    carry_log10: np.ndarray | None = None
+    #: ||dL/dc_t|| (LSTM, else None) and ||dL/ds_t|| for the whole state (gated cells), (T,).
+    grad_c: np.ndarray | None = None
+    grad_state: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
@@ -86,8 +107,13 @@ def run_trace(params: Params, sequence: Sequence, *, activation: str = "tanh",
     """Run ``sequence`` forward and backward under ``params`` and gather the whole trace.
 
     ``should_stop`` (a callable) lets a caller in another thread abandon a long trace: the step
-    Jacobians then raise :class:`engine.analysis.Cancelled`.
+    Jacobians then raise :class:`engine.analysis.Cancelled`. Gated parameters (an LSTM's or a
+    GRU's, see engine.cells) give the gated trace; ``activation`` is then unused.
     """
+    if getattr(params, "cell", "rnn") != "rnn":
+        from .cells.gated_trace import gated_trace
+        return gated_trace(params, sequence, output=output, retention_steps=retention_steps,
+                           jacobians=jacobians, should_stop=should_stop, activation=activation)
     p = run(params, sequence.inputs, sequence.targets, sequence.mask,
             activation=activation, output=output)
     T = len(sequence)

@@ -10,7 +10,8 @@ import numpy as np
 
 from . import budget
 from .budget import MAX_SNAPSHOTS
-from .model import Params, init_params, run
+from .cells import init_for, run
+from .model import Params
 from .types import Scenario, Sequence, TrainConfig
 
 __all__ = ["MAX_SNAPSHOTS", "POLL_SECONDS", "History", "batches", "dataset_loss", "fit",
@@ -57,10 +58,12 @@ class History:
 
 
 def initial_params(scenario: Scenario) -> Params:
-    """The scenario's seeded starting weights (the same numbers every time)."""
-    m = scenario.model
-    return init_params(m.hidden_size, scenario.input_size, scenario.output_size, init=m.init,
-                       scales=m.init_scale, seed=m.seed, weights=m.weights)
+    """The scenario's seeded starting weights for its cell (the same numbers every time).
+
+    ``scenario.model.weights_seeded`` tells when these are seeded instead of the file's own
+    (the file's weights were for another cell, see ``engine.with_cell``).
+    """
+    return init_for(scenario.model, scenario.input_size, scenario.output_size)
 
 
 def batches(sequences: list[Sequence], size: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:

@@ -13,6 +13,7 @@ KINDS = ("text", "series", "echo")
 INITS = ("xavier", "normal", "zeros", "sine")
 OPTIMIZERS = ("sgd", "adam")
 MATRICES = ("W_x", "W_h", "b", "W_y", "b_y")
+CELLS = ("rnn", "lstm", "gru")
 
 #: The output function each kind uses unless the scenario file says otherwise.
 DEFAULT_OUTPUT = {"text": "softmax", "series": "identity", "echo": "sigmoid"}
@@ -76,6 +77,16 @@ class ModelConfig:
     init_scale: dict[str, float | None] = field(default_factory=dict)
     seed: int = 0
     weights: dict[str, np.ndarray] | None = None
+    #: the cell: "rnn" (the vanilla one, the only one ``activation`` applies to), "lstm", "gru"
+    cell: str = "rnn"
+    #: the LSTM's initial forget-gate bias (unused by the other cells)
+    forget_bias: float = 1.0
+    #: True when the file's hand-chosen weights (``[model.weights]`` or the ``sine`` pattern)
+    #: belong to another cell, so this cell starts from seeded xavier weights instead (set by
+    #: ``engine.with_cell``; a screen should say so)
+    weights_seeded: bool = False
+    #: the model as the file wrote it, kept by ``engine.with_cell`` so switching back is exact
+    origin: "ModelConfig | None" = None
 
 
 @dataclass

@@ -1,0 +1,315 @@
+"""The cell interface every recurrent cell implements, and the pieces the gated cells share.
+
+A cell turns inputs x_t and its state s_{t-1} into a new state s_t; the read-out
+``y_t = W_y h_t + b_y`` and the loss are the same for every cell. Shapes: T steps, B sequences
+side by side, I inputs, H hidden units, O outputs, G gate blocks (LSTM 4, GRU 3).
+
+A gated cell keeps its gate blocks stacked, one (G*H, .) matrix each for the input weights, the
+recurrent weights and the biases, so that one matrix product serves every gate. The stacking
+order is internal (chosen so the time loop needs the fewest NumPy calls); the names a person sees
+(``W_xi``, ``W_hf``, ``b_o``, ...) are views into those blocks, see :meth:`GatedParams.named`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..model import _input_projection, _read_out_and_losses
+from ..types import OUTPUTS, ScenarioError
+
+
+class Cell:
+    """What a cell is: its parameters, state, internals, and how to run it forward and back.
+
+    Subclasses set the class attributes and implement the methods below. ``name`` is what
+    ``[model].cell`` says; ``state`` names the parts of the state (``("h",)``, or ``("h", "c")``
+    for the LSTM: the state vector s is their concatenation, of size ``state_size(H)``);
+    ``gates`` names the internals a pane shows, in reading order; ``recurrent`` names the
+    parameter blocks the W_h knob scales.
+    """
+
+    name: str = ""
+    state: tuple[str, ...] = ("h",)
+    gates: tuple[str, ...] = ()
+    recurrent: tuple[str, ...] = ()
+    #: names accepted in ``[model].init_scale`` (each scales every block of that kind)
+    scale_names: tuple[str, ...] = ("W_x", "W_h", "b", "W_y", "b_y")
+
+    def state_size(self, hidden: int) -> int:
+        return len(self.state) * hidden
+
+    def shapes(self, hidden: int, inputs: int, outputs: int) -> dict[str, tuple[int, ...]]:
+        """Every named parameter (as a scenario file writes it) and its shape, in file order."""
+        raise NotImplementedError
+
+    def init(self, hidden: int, inputs: int, outputs: int, *, init: str = "xavier",
+             scales: dict | None = None, seed: int = 0, weights: dict | None = None,
+             forget_bias: float = 1.0):
+        """Seeded initial parameters (the same seed always gives the same numbers)."""
+        raise NotImplementedError
+
+    def run(self, params, inputs, targets=None, mask=None, *, output: str = "softmax",
+            activation: str = "tanh", state0=None, backward: bool = True):
+        """Forward pass over T steps (with a batch axis) and, unless ``backward`` is False,
+        backpropagation through time. Returns a Pass-like object (see :class:`GatedPass`)."""
+        raise NotImplementedError
+
+    def step(self, params, x: np.ndarray, s: np.ndarray, activation: str = "tanh") -> np.ndarray:
+        """One step for one sequence: the state vector s_t from x_t and s_{t-1} (plain formulas,
+        for retention, hand checks and finite differences)."""
+        raise NotImplementedError
+
+    def step_jacobians(self, params, p, lo: int = 0, hi: int | None = None) -> np.ndarray:
+        """ds_t/ds_{t-1} for t in [lo, hi) of the first sequence of pass ``p``: (hi-lo, S, S)."""
+        raise NotImplementedError
+
+
+# ---------------------------------------------------------------------------------------------
+# Parameters of a gated cell
+
+
+@dataclass
+class GatedParams:
+    """The weights of a gated cell (stacked gate blocks) and its read-out, all float64.
+
+    ``W_x`` (G*H, I), ``W_h`` (G*H, H) and ``b`` (G*H,) hold the gate blocks in the cell's
+    internal ``order``; ``b_hn`` (H,) is the GRU's separate recurrent bias of the candidate
+    (None for the LSTM). :meth:`named` gives the per-gate arrays under their public names.
+    """
+
+    cell: str
+    order: tuple[str, ...]
+    W_x: np.ndarray
+    W_h: np.ndarray
+    b: np.ndarray
+    W_y: np.ndarray
+    b_y: np.ndarray
+    b_hn: np.ndarray | None = None
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.W_h.shape[1])
+
+    @property
+    def input_size(self) -> int:
+        return int(self.W_x.shape[1])
+
+    @property
+    def output_size(self) -> int:
+        return int(self.W_y.shape[0])
+
+    def arrays(self) -> list[np.ndarray]:
+        """The trainable arrays in a fixed order (the optimiser's view)."""
+        out = [self.W_x, self.W_h, self.b, self.W_y, self.b_y]
+        return out + [self.b_hn] if self.b_hn is not None else out
+
+    def block(self, kind: str, gate: str) -> np.ndarray:
+        """The rows of ``W_x``, ``W_h`` or ``b`` (``kind``) that belong to ``gate`` (a view)."""
+        H = self.hidden_size
+        k = self.order.index(gate)
+        return getattr(self, kind)[k * H:(k + 1) * H]
+
+    def named(self) -> dict[str, np.ndarray]:
+        """Every parameter under the name a scenario file uses (views into the stacks)."""
+        from . import get_cell
+        cell = get_cell(self.cell)
+        out = {}
+        for name in cell.shapes(self.hidden_size, self.input_size, self.output_size):
+            out[name] = self._by_name(name)
+        return out
+
+    def _by_name(self, name: str) -> np.ndarray:
+        if name in ("W_y", "b_y", "b_hn"):
+            return getattr(self, name)
+        if name.startswith("W_x"):
+            return self.block("W_x", name[3:])
+        if name.startswith("W_h"):
+            return self.block("W_h", name[3:])
+        return self.block("b", name[2:])
+
+    def as_dict(self) -> dict[str, np.ndarray]:
+        """The same as :meth:`named` (the vanilla Params' method of the same name)."""
+        return self.named()
+
+    def copy(self) -> "GatedParams":
+        return GatedParams(self.cell, self.order, *(a.copy() for a in
+                                                    (self.W_x, self.W_h, self.b, self.W_y,
+                                                     self.b_y)),
+                           b_hn=None if self.b_hn is None else self.b_hn.copy())
+
+    def with_wh_scale(self, factor: float) -> "GatedParams":
+        """A copy whose recurrent matrices (every gate block of W_h) are multiplied by
+        ``factor``: the W_h knob. Biases, b_hn included, are left as they are."""
+        p = self.copy()
+        p.W_h *= factor
+        return p
+
+    def is_finite(self) -> bool:
+        return all(bool(np.isfinite(a).all()) for a in self.arrays())
+
+
+def init_gated(cell: Cell, order: tuple[str, ...], hidden: int, inputs: int, outputs: int, *,
+               init: str, scales: dict | None, seed: int, weights: dict | None,
+               bias_fill: dict[str, float] | None = None, b_hn: bool = False) -> GatedParams:
+    """Seeded gated parameters: each gate block is initialised as if it were its own matrix.
+
+    ``xavier``: uniform in +-sqrt(6 / (fan_in + fan_out)) per (H, .) block, times the scale;
+    ``normal``: Gaussian with std = scale (default 0.1); ``zeros``; ``sine``: the seed-000
+    pattern over the stacked matrix. Biases start at zero (``normal`` draws them when a bias
+    scale is given), then ``bias_fill`` sets whole gate biases (the LSTM's forget gate: 1).
+    Blocks are drawn in the public order of ``cell.gates``, so the numbers do not depend on
+    how the cell stacks them. Any named array in ``weights`` replaces the initialised one.
+    """
+    from ..model import sine_matrix
+    from ..types import INITS
+    if init not in INITS:
+        raise ScenarioError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
+    scales = scales or {}
+    rng = np.random.default_rng(seed)
+    G, H = len(order), hidden
+    W_x, W_h, b = np.zeros((G * H, inputs)), np.zeros((G * H, H)), np.zeros(G * H)
+    W_y, b_y = np.zeros((outputs, H)), np.zeros(outputs)
+    bhn = np.zeros(H) if b_hn else None
+    blocks = [("W_x", W_x, inputs), ("W_h", W_h, H), ("b", b, None)]
+
+    def rows(arr, gate):
+        k = order.index(gate)
+        return arr[k * H:(k + 1) * H]
+
+    def draw(name: str, shape: tuple[int, ...]):
+        scale = scales.get(name)
+        if init == "zeros" or (len(shape) == 1 and (init != "normal" or scale is None)):
+            return np.zeros(shape)
+        if init == "xavier":
+            lim = np.sqrt(6.0 / (shape[0] + shape[1]))
+            return rng.uniform(-lim, lim, size=shape) * (1.0 if scale is None else scale)
+        if init == "normal":
+            return rng.normal(0.0, 0.1 if scale is None else scale, size=shape)
+        return None  # sine: below, over the whole stack
+
+    for name, arr, cols in blocks:
+        for gate in cell.gates:
+            got = draw(name, (H, cols) if cols else (H,))
+            if got is not None:
+                rows(arr, gate)[...] = got
+    for name, arr in (("W_y", W_y), ("b_y", b_y)) + ((("b_hn", bhn),) if b_hn else ()):
+        got = draw(name, arr.shape)
+        if got is not None:
+            arr[...] = got
+    if init == "sine":  # the whole stack in public order, top to bottom, as a file writes it
+        for name, arr in (("W_x", W_x), ("W_h", W_h)):
+            s = scales.get(name)
+            full = sine_matrix(G * H, arr.shape[1], 1.0 if s is None else s)
+            for j, gate in enumerate(cell.gates):
+                rows(arr, gate)[...] = full[j * H:(j + 1) * H]
+        s = scales.get("W_y")
+        W_y[...] = sine_matrix(outputs, H, 1.0 if s is None else s)
+    for gate, value in (bias_fill or {}).items():
+        rows(b, gate)[...] = value
+    p = GatedParams(cell.name, order, W_x, W_h, b, W_y, b_y, bhn)
+    shapes = cell.shapes(hidden, inputs, outputs)
+    for name, arr in (weights or {}).items():
+        if name not in shapes:
+            raise ScenarioError(f"the {cell.name} cell has no parameter {name!r}; "
+                                f"it has {', '.join(shapes)}")
+        arr = np.asarray(arr, dtype=np.float64)
+        if arr.shape != shapes[name]:
+            raise ScenarioError(f"{name} must have shape {shapes[name]}, got {arr.shape}")
+        p._by_name(name)[...] = arr
+    return p
+
+
+# ---------------------------------------------------------------------------------------------
+# The pass of a gated cell
+
+
+@dataclass
+class GatedPass:
+    """Everything one forward + backward pass of a gated cell computed (T steps, B sequences).
+
+    ``h`` (T, B, H) is h_t and ``h0`` (B, H) the state before the first step; the LSTM also has
+    ``c`` (T, B, H) and ``c0``. ``gates[name]`` (T, B, H) are the gate values and the candidate,
+    ``pre[name]`` their pre-activations (the GRU adds ``pre["hn"]`` = W_hn h_{t-1} + b_hn).
+    ``y``/``out``/``dy`` are (T, B, O); ``losses`` (T, B) with 0 where there is no target.
+    ``dh[t]`` (and ``dc[t]``) are the full dL/dh_t (dL/dc_t) through all later steps,
+    ``dpre[name]`` = dL/d(pre-activation), ``flow[t]`` what flows back from step t into
+    dL/dh_{t-1}. ``grads`` are dL/dparam. ``aux`` holds the products the Jacobians reuse.
+    """
+
+    h: np.ndarray
+    h0: np.ndarray
+    gates: dict
+    pre: dict
+    y: np.ndarray
+    out: np.ndarray
+    losses: np.ndarray
+    loss: float
+    c: np.ndarray | None = None
+    c0: np.ndarray | None = None
+    dy: np.ndarray | None = None
+    dh: np.ndarray | None = None
+    dc: np.ndarray | None = None
+    dpre: dict | None = None
+    flow: np.ndarray | None = None
+    grads: GatedParams | None = None
+    aux: dict = field(default_factory=dict)
+
+
+def prepare(inputs, targets, mask, output: str, O: int):
+    """(X, Y, M): inputs as (T, B, I), targets (T, B, O) and mask (T, B), checked as
+    :func:`engine.model.run` does."""
+    if output not in OUTPUTS:
+        raise ScenarioError(f"unknown output {output!r}; choose one of {', '.join(OUTPUTS)}")
+    X = np.asarray(inputs, dtype=np.float64)
+    if X.ndim == 2:
+        X = X[:, None, :]
+    T, B, _ = X.shape
+    if targets is None:
+        return X, np.zeros((T, B, O)), np.zeros((T, B), dtype=bool)
+    Y = np.asarray(targets, dtype=np.float64).reshape(T, B, -1)
+    M = (np.ones((T, B), dtype=bool) if mask is None
+         else np.asarray(mask, dtype=bool).reshape(T, B))
+    return X, Y, M
+
+
+def start_state(given, B: int, H: int) -> np.ndarray:
+    if given is None:
+        return np.zeros((B, H))
+    return np.broadcast_to(np.asarray(given, dtype=np.float64), (B, H)).copy()
+
+
+def input_part(X: np.ndarray, params: GatedParams) -> np.ndarray:
+    """X W_x^T + b for every step at once: (T, B, G*H), one gather for one-hot inputs."""
+    T, B, _ = X.shape
+    A = np.empty((T, B, params.W_x.shape[0]))
+    _input_projection(X, params.W_x, A)
+    A += params.b
+    return A
+
+
+def read_out(h: np.ndarray, params, output: str, Y: np.ndarray, M: np.ndarray):
+    """y, out, per-step losses (0 where masked), the mean loss and the count of targets."""
+    T, B, _ = h.shape
+    O = params.output_size
+    y = np.matmul(h, params.W_y.T)
+    y += params.b_y
+    out, per = np.empty((T, B, O)), np.empty((T, B))
+    _read_out_and_losses(output, y, Y, out, per)
+    np.copyto(per, 0.0, where=~M)
+    n = int(np.count_nonzero(M))
+    return y, out, per, (float(per.sum() / n) if n else 0.0), n
+
+
+def output_backward(y, out, Y, M, n, output: str, W_y: np.ndarray):
+    """dL/dy (T, B, O) and its direct part of dL/dh_t, dy @ W_y (T, B, H)."""
+    dy = 2.0 * (y - Y) if output == "identity" else out - Y
+    dy *= (M / n)[..., None] if n else 0.0
+    return dy, np.matmul(dy, W_y)
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^-z): accurate to the last digits even where it is tiny (no cancellation)."""
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-z))
