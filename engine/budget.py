@@ -8,8 +8,12 @@ estimate, the budget and what to change. The budgets have defaults and explicit 
 environment variables below, set by ``rnntui --memory-budget`` and friends too); nothing is
 ever silently cut short.
 
-Memory is counted in bytes of float64 arrays (8 bytes a number) and "operations" are
-floating-point multiplies and adds (a matrix product of n x k by k x m is 2 n k m).
+Memory is counted in bytes of float64 arrays (8 bytes a number). "Operations" are
+floating-point multiplies and adds (a matrix product of n x k by k x m is 2 n k m), plus what
+the interpreter costs per step, counted as the operations it could have done meanwhile
+(STEP_OVERHEAD_OPS); one step of the Jacobian sweep is counted at its measured worst case
+(JACOBIAN_OPS_PER_H3 x H^3: an SVD of an H x H product when the power-step certificate fails).
+At the ~40 G operations a second measured here, the trace budget is about 30 s of work.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ __all__ = ["BUDGET_ENV", "DEFAULTS", "Estimate", "budgets", "check", "estimate",
 DEFAULTS = {
     "memory": 1 << 30,          # everything at once: data, weights kept, a trace, a batch
     "snapshots": 256 << 20,     # the weights kept per epoch (spaced further apart to fit)
-    "trace": 4e11,              # one trace: forward, backward, step Jacobians (~10 s here)
+    "trace": 1.2e12,            # one trace: forward, backward, step Jacobians (~30 s here)
     "train": 1e13,              # the scenario's training run (~4 min here)
 }
 #: The environment variable that overrides each budget (e.g. RNNTUI_MEMORY_BUDGET=4G).
@@ -46,6 +50,15 @@ JACOBIAN_STACK_BYTES = 32 << 20
 EVAL_BATCH = 256
 #: Most weight snapshots a run keeps, evenly spaced, plus the first and the last.
 MAX_SNAPSHOTS = 1000
+
+#: Operations one pass of Python loop overhead stands for (~3 us per step at ~40 G/s).
+STEP_OVERHEAD_OPS = 1.2e5
+#: One Jacobian step costs up to this many times H^3 (measured: 0.5-1.9 ns per H^3 here).
+JACOBIAN_OPS_PER_H3 = 60
+#: Fixed cost of one Jacobian step (~100 us of Python and small NumPy calls).
+JACOBIAN_STEP_OPS = 5e6
+#: Fixed cost of one training batch (~400 us: a pass's set-up, its gradients, the optimiser).
+BATCH_OVERHEAD_OPS = 1.6e7
 
 _F = 8  # bytes per float64
 _SUFFIX = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
@@ -159,8 +172,9 @@ def estimate(scenario: Scenario, epochs: int | None = None) -> Estimate:
     chunk = jacobian_chunk(H)
     trace_bytes = (_pass_bytes(T, 1, H, O, True) + _F * T * (3 * H + I + 4)
                    + _F * (2 * min(chunk, max(T, 1)) + 6) * H * H + 2 * params)
-    trace_ops = (T * (6 * H * H + 4 * H * I + 6 * H * O)
-                 + max(T - 1, 0) * 4 * H ** 3 + 40 * H ** 3)
+    trace_ops = (T * (6 * H * H + 4 * H * I + 6 * H * O + 2 * STEP_OVERHEAD_OPS)
+                 + max(T - 1, 0) * (JACOBIAN_OPS_PER_H3 * H ** 3 + JACOBIAN_STEP_OPS)
+                 + 40 * H ** 3)
 
     # training: batches of equal-length sequences, the loss evaluation's smaller batches
     by_len: dict[int, int] = {}
@@ -177,7 +191,11 @@ def estimate(scenario: Scenario, epochs: int | None = None) -> Estimate:
                    + 6 * params)
         eb = min(n, eval_batch_size(length, H, O))
         work = max(work, _pass_bytes(length, eb, H, O, False))
-    per_epoch = steps * (8 * H * H + 6 * H * I + 8 * H * O)
+    n_batches = sum(-(-n // bs) for n in by_len.values())
+    loops = sum(-(-n // bs) * length + -(-n // eval_batch_size(length, H, O)) * length
+                for length, n in by_len.items())  # batch-steps: the Python loop's overhead
+    per_epoch = (steps * (8 * H * H + 6 * H * I + 8 * H * O) + 2 * loops * STEP_OVERHEAD_OPS
+                 + n_batches * BATCH_OVERHEAD_OPS)
     train_ops = (epochs + 1) * per_epoch
 
     every = snapshot_spacing(epochs, n_params) if epochs else 1
