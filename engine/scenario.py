@@ -24,8 +24,9 @@ from . import _scenario_data as _data
 from . import budget
 from ._scenario_checks import LIMITS, MISSING, VALUE_BOUND, Checker, describe, show, suggest
 from ._scenario_data import display_token, tokenize
-from .types import (ACTIVATIONS, DEFAULT_OUTPUT, INITS, KINDS, MATRICES, OPTIMIZERS, OUTPUTS,
-                    ModelConfig, Scenario, ScenarioError, Sequence, TrainConfig)
+from .cells import get_cell, weight_shapes
+from .types import (ACTIVATIONS, CELLS, DEFAULT_OUTPUT, INITS, KINDS, OPTIMIZERS,
+                    OUTPUTS, ModelConfig, Scenario, ScenarioError, Sequence, TrainConfig)
 
 __all__ = ["DEFAULT_SCENARIO", "LIMITS", "builtin_descriptions", "builtin_names",
            "display_token", "encode_text", "load", "loads", "tokenize"]
@@ -34,7 +35,8 @@ DEFAULT_SCENARIO = "king"
 
 SECTIONS = {
     "scenario": ("name", "kind", "description"),
-    "model": ("hidden_size", "activation", "output", "init", "init_scale", "seed", "weights"),
+    "model": ("hidden_size", "activation", "output", "init", "init_scale", "seed", "weights",
+              "cell", "forget_bias"),
     "train": ("epochs", "learning_rate", "optimizer", "clip", "batch_size"),
     "analysis": ("retention_steps",),
     "data": tuple(dict.fromkeys(k for keys in _data.KIND_KEYS.values() for k in keys)),
@@ -294,7 +296,7 @@ def _parse(text: str, source: str) -> Scenario:
                                      f'scenario has 1; use "{DEFAULT_OUTPUT[kind]}"')
     if "weights" in model_t:
         model.weights = _weights(ck, model_t["weights"], model.hidden_size,
-                                 built["input_size"], built["output_size"])
+                                 built["input_size"], built["output_size"], model.cell)
 
     scenario = Scenario(name=name, kind=kind, description=description, source=source,
                         model=model, train=train, retention_steps=retention,
@@ -329,18 +331,28 @@ def _misplaced(section: str) -> dict[str, str]:
 
 def _model(ck: Checker, t: dict, kind: str) -> ModelConfig:
     m = ("model",)
+    cell = ck.choice(t, m + ("cell",), CELLS, "rnn")
+    if cell != "rnn" and "activation" in t:
+        ck.fail(m + ("activation",), f"applies to the vanilla cell only; the {cell} cell's "
+                                     f"gates use sigmoid and tanh by definition (remove this "
+                                     f'line, or set cell = "rnn")')
+    if cell != "lstm" and "forget_bias" in t:
+        ck.fail(m + ("forget_bias",), f'only the lstm cell has a forget gate (cell is "{cell}")')
     cfg = ModelConfig(
+        cell=cell,
+        forget_bias=ck.number(t, m + ("forget_bias",), 1.0, lo=-VALUE_BOUND, hi=VALUE_BOUND),
         hidden_size=ck.integer(t, m + ("hidden_size",), 16, lo=1, hi=LIMITS["hidden_size"]),
         activation=ck.choice(t, m + ("activation",), ACTIVATIONS, "tanh"),
         output=ck.choice(t, m + ("output",), OUTPUTS, DEFAULT_OUTPUT[kind]),
         init=ck.choice(t, m + ("init",), INITS, "xavier"),
         seed=ck.integer(t, m + ("seed",), 0, lo=0, hi=None),
     )
-    scales: dict[str, float | None] = {name: None for name in MATRICES}
+    names = get_cell(cell).scale_names  # MATRICES for the vanilla cell; the GRU adds b_hn
+    scales: dict[str, float | None] = {name: None for name in names}
     raw = t.get("init_scale", MISSING)
     path = m + ("init_scale",)
     if isinstance(raw, dict):
-        ck.known_keys(raw, path, MATRICES, what="matrix", whats="matrices")
+        ck.known_keys(raw, path, names, what="matrix", whats="matrices")
         for name in raw:
             scales[name] = ck.number(raw, path + (name,), lo=0, hi=INIT_SCALE_MAX)
     elif raw is not MISSING:
@@ -348,7 +360,7 @@ def _model(ck: Checker, t: dict, kind: str) -> ModelConfig:
             ck.fail(path, f"must be a number, or a table such as {{W_h = 0.3, W_x = 0.5}}, "
                           f"got {describe(raw)}")
         value = ck.number(t, path, lo=0, hi=INIT_SCALE_MAX)
-        scales = {name: value for name in MATRICES}
+        scales = {name: value for name in names}
     cfg.init_scale = scales
     return cfg
 
@@ -367,15 +379,15 @@ def _train(ck: Checker, t: dict) -> TrainConfig:
     )
 
 
-def _weights(ck: Checker, raw, hidden: int, inputs: int, outputs: int) -> dict:
+def _weights(ck: Checker, raw, hidden: int, inputs: int, outputs: int,
+             cell: str = "rnn") -> dict:
     path = ("model", "weights")
     if not isinstance(raw, dict):
         ck.fail(path, f"must be a table ([model.weights]), got {describe(raw)}")
-    ck.known_keys(raw, path, MATRICES, what="matrix", whats="matrices")
-    shapes = {"W_x": (hidden, inputs, "hidden_size x input size"),
-              "W_h": (hidden, hidden, "hidden_size x hidden_size"),
-              "W_y": (outputs, hidden, "output size x hidden_size"),
-              "b": (hidden, None, "hidden_size"), "b_y": (outputs, None, "output size")}
+    # name -> (rows, cols or None, meaning): W_x, W_h, b, W_y, b_y for the vanilla cell, one
+    # block per gate (W_xi, W_hf, b_o, ...) for the gated ones
+    shapes = weight_shapes(cell, hidden, inputs, outputs)
+    ck.known_keys(raw, path, list(shapes), what="matrix", whats="matrices")
     out = {}
     for name, value in raw.items():
         rows, cols, meaning = shapes[name]
