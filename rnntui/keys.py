@@ -36,9 +36,18 @@ BINDINGS: list[Binding] = [
     Binding("minus", "knob(-1)", "W_h down", id="knob-down", group=_KNOB,
             tooltip="Scale W_h down (four presses halve it) and recompute everything."),
     Binding("plus,equals_sign", "knob(1)", "W_h up", id="knob-up", group=_KNOB,
-            tooltip="Scale W_h up (four presses double it): watch gradients explode."),
+            tooltip="Scale W_h up (four presses double it). With relu ('count') the "
+                    "gradients explode; with tanh or sigmoid the units saturate instead: "
+                    "|a| grows, the slope f'(a) = 1 - h² goes to 0 and gradients vanish."),
     Binding("0", "knob_reset", "W_h x1", id="knob-reset", show=False,
             tooltip="Put the W_h scale back to x1."),
+    Binding("v", "grads", "grads", id="grads", show=False,
+            tooltip="Gradients pane: switch between every loss at once (dL/dh_t and the "
+                    "Jacobian from the last step) and the loss at one target step τ followed "
+                    "back, with each input's influence on that prediction."),
+    Binding("x", "pin_target", "pin τ", id="pin-target", show=False,
+            tooltip="Pin the target step τ of the per-loss view at the cursor, so you can "
+                    "step elsewhere and keep it; press again to let τ follow the cursor."),
     Binding("o", "open", "open", id="open",
             tooltip="Open another scenario: a built-in one or a .toml file."),
     Binding("i", "type_text", "input", id="input", show=False,

@@ -17,8 +17,10 @@ FORWARD, BACKWARD = "forward", "backward"
 KNOB_LIMIT = 40
 #: The longest position string accepted (a typed sentence included).
 MAX_LENGTH = 4096
+#: The Gradients pane's two views: every loss at once, or the loss at one target step.
+GRAD_VIEWS = ("total", "loss")
 #: Keys in the order they are written.
-KEYS = ("scenario", "epoch", "t", "phase", "wh", "text")
+KEYS = ("scenario", "epoch", "t", "phase", "wh", "grads", "tau", "text")
 _BARE = re.compile(r"[A-Za-z0-9_.+\-/~:]+")
 
 
@@ -30,7 +32,9 @@ class PositionError(ValueError):
 class Position:
     """Where a View is. ``scenario`` is a built-in name or a path; ``epoch`` the epoch whose
     weights are shown; ``t`` the 0-based step; ``phase`` forward or backward; ``knob`` the W_h
-    knob in clicks (W_h x 2**(knob/4)); ``text`` a typed sequence, or None for the scenario's."""
+    knob in clicks (W_h x 2**(knob/4)); ``grads`` the Gradients pane's view; ``target`` the
+    pinned target step of the per-loss view (None: the cursor); ``text`` a typed sequence, or
+    None for the scenario's."""
 
     scenario: str
     epoch: int = 0
@@ -38,6 +42,8 @@ class Position:
     phase: str = FORWARD
     knob: int = 0
     text: str | None = None
+    grads: str = "total"
+    target: int | None = None
 
     def __str__(self) -> str:
         parts = [f"scenario={_quote(self.scenario)}", f"epoch={self.epoch}", f"t={self.t}"]
@@ -45,6 +51,10 @@ class Position:
             parts.append(f"phase={self.phase}")
         if self.knob:
             parts.append(f"wh={self.knob:+d}")
+        if self.grads != "total":
+            parts.append(f"grads={self.grads}")
+        if self.target is not None:
+            parts.append(f"tau={self.target}")
         if self.text is not None:
             parts.append(f"text={_quote(self.text)}")
         return ",".join(parts)
@@ -72,6 +82,14 @@ class Position:
         if "wh" in values:
             pos = replace(pos, knob=_int("wh", values.pop("wh"), low=-KNOB_LIMIT,
                                          high=KNOB_LIMIT))
+        if "grads" in values:
+            grads = values.pop("grads")
+            if grads not in GRAD_VIEWS:
+                raise PositionError(f"grads={_show(grads)}: grads is "
+                                    f"{' or '.join(GRAD_VIEWS)}")
+            pos = replace(pos, grads=grads)
+        if "tau" in values:
+            pos = replace(pos, target=_int("tau", values.pop("tau"), low=0))
         if "text" in values:
             pos = replace(pos, text=values.pop("text"))
         if not pos.scenario:

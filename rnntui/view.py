@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from engine import History, Params, Scenario, Sequence, Trace, knob_scale
 from engine.predict import prediction as engine_prediction
 
-from .position import BACKWARD, FORWARD, KNOB_LIMIT, Position
+from .position import BACKWARD, FORWARD, GRAD_VIEWS, KNOB_LIMIT, Position
 
 __all__ = ["BACKWARD", "FORWARD", "KNOB_LIMIT", "Training", "TraceKey", "View", "Ref"]
 
@@ -87,6 +87,11 @@ class View:
     t: int = 0
     #: Which pass the cursor walks: forward (t up) or backward (BPTT, t down).
     phase: str = FORWARD
+    #: The Gradients pane's view: "total" (dL/dh_t and the Jacobian from the last step) or
+    #: "loss" (the loss at one target step τ followed back, and each input's influence on it).
+    grads: str = "total"
+    #: The target step τ of the per-loss view when pinned; None follows the cursor.
+    target: int | None = None
     #: The trace shown, and what it was computed for (it may lag behind while a new one is made).
     trace: Trace | None = None
     trace_key: TraceKey | None = None
@@ -149,10 +154,16 @@ class View:
         return self.t == (self.T - 1 if self.phase == FORWARD else 0)
 
     @property
+    def tau(self) -> int:
+        """The target step of the per-loss view: the pinned one, else the cursor."""
+        return min(self.target, self.T - 1) if self.target is not None else self.t
+
+    @property
     def position(self) -> Position:
         """Where this View is, as a value that round-trips through a string."""
         return Position(scenario=self.source, epoch=self.epoch,
-                        t=self.t, phase=self.phase, knob=self.knob, text=self.typed)
+                        t=self.t, phase=self.phase, knob=self.knob, text=self.typed,
+                        grads=self.grads, target=self.target)
 
     def label(self, t: int) -> str:
         return self.sequence.labels[t]
@@ -190,6 +201,17 @@ class View:
     def toggled_phase(self) -> "View":
         return self.with_phase(BACKWARD if self.phase == FORWARD else FORWARD)
 
+    def with_grads(self, grads: str) -> "View":
+        if grads not in GRAD_VIEWS:
+            raise ValueError(f"grads must be one of {', '.join(GRAD_VIEWS)}, not {grads!r}")
+        return self if grads == self.grads else self._with(grads=grads)
+
+    def with_target(self, target: int | None) -> "View":
+        """Pin the per-loss view's target step (clamped), or follow the cursor (None)."""
+        if target is not None:
+            target = max(0, min(int(target), self.T - 1))
+        return self if target == self.target else self._with(target=target)
+
     # -- weights, knob, sequence ---------------------------------------------------------------
     def with_epoch(self, epoch: int) -> "View":
         """The nearest kept epoch at or before ``epoch`` (clamped to what was trained)."""
@@ -208,7 +230,7 @@ class View:
 
     def with_sequence(self, sequence: Sequence, typed: str | None = None) -> "View":
         """Step through another sequence under the same weights, from t = 0."""
-        return self._with(sequence=sequence, typed=typed, t=0)
+        return self._with(sequence=sequence, typed=typed, t=0, target=None)
 
     def with_history(self, history: History, *, epoch: int | None = None,
                      loss_pending: bool = False) -> "View":
@@ -254,7 +276,9 @@ DERIVED: dict[str, frozenset[str]] = {
     "wanted_key": frozenset({"history", "epoch", "knob", "sequence"}),
     "needs_trace": frozenset({"history", "epoch", "knob", "sequence", "trace", "trace_key"}),
     "at_end": frozenset({"t", "phase", "sequence"}),
-    "position": frozenset({"source", "epoch", "t", "phase", "knob", "typed"}),
+    "tau": frozenset({"target", "t", "sequence"}),
+    "position": frozenset({"source", "epoch", "t", "phase", "knob", "typed", "grads",
+                           "target"}),
     "label": frozenset({"sequence"}),
     "target_label": frozenset({"sequence"}),
     "prediction": frozenset({"trace", "scenario"}),

@@ -51,7 +51,7 @@ def status_text(view: View, width: int = 120) -> Text:
     parts: list[tuple[str, str, int]] = [
         (sc.name, "bold", 9), (f" ({sc.kind})", "", 1),
         (f"epoch {view.epoch}/{view.trained_epochs}", "", 9),
-        (f"t={view.t}", "bold", 9), (f" of 0–{view.T - 1}", "", 2),
+        (f"t={view.t}", "bold", 9), (f" (0–{view.T - 1})", "", 2),
         (f"{view.phase} {arrow}", "bold", 9), (f"W_h ×{view.wh_scale:.3g}", "", 9),
     ]
     if view.training is not None:
@@ -265,7 +265,8 @@ class MainScreen(QuitGuard, Screen):
         if pos.text is not None:
             from engine.scenario import encode_text
             view = view.with_sequence(encode_text(view.scenario, pos.text), pos.text)
-        view = view.with_knob(pos.knob).with_phase(pos.phase).at(pos.t)
+        view = (view.with_knob(pos.knob).with_phase(pos.phase).at(pos.t)
+                .with_grads(pos.grads).with_target(pos.target))
         if pos.epoch <= view.trained_epochs:
             view = view.with_epoch(pos.epoch)
             self._wanted_epoch = None
@@ -382,6 +383,20 @@ class MainScreen(QuitGuard, Screen):
 
     def action_knob_reset(self) -> None:
         self.view = self._view.with_knob(0)
+
+    def action_grads(self) -> None:
+        view = self._view
+        self.view = view.with_grads("loss" if view.grads == "total" else "total")
+
+    def action_pin_target(self) -> None:
+        view = self._view
+        if view.target is not None:
+            self.view = view.with_target(None)
+            self.notify("τ follows the cursor again.")
+        else:
+            self.view = view.with_target(view.t).with_grads("loss")
+            self.notify(f"Target step pinned at τ={view.t}: step elsewhere to see what "
+                        f"reaches it.", markup=False)
 
     def action_maximize(self) -> None:
         if self.maximized is not None:

@@ -16,6 +16,8 @@ import numpy as np
 from rich.cells import cell_len
 from rich.text import Span, Text
 
+from rnntui.safe_text import visible
+
 #: Named ANSI colours (they survive 16-colour terminals); never the only carrier of meaning.
 POS = "cyan"
 NEG = "red"
@@ -58,6 +60,28 @@ def _forget(key: int, n: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# tokens
+
+#: How a space token is drawn everywhere on screen (the JSON keeps " ").
+SPACE = "␣"
+
+
+def token(s: str | None) -> str:
+    """A token or label as the screen shows it: a space as ``␣``, control, bidi and invisible
+    characters as visible escapes (rnntui.safe_text.visible), never raw."""
+    if s is None:
+        return ""
+    if s == " ":
+        return SPACE
+    return visible(s)
+
+
+def quoted(s: str | None) -> str:
+    """A token in quotes, as the panes name it: ``'throne'``, ``'␣'``."""
+    return f"'{token(s)}'"
+
+
+# ---------------------------------------------------------------------------------------------
 # numbers
 
 
@@ -97,9 +121,10 @@ def fmt_abs(x: float, digits: int = 4) -> str:
 
 def fmt_vec(v: np.ndarray, width: int, digits: int = 4, *, brackets: bool = True) -> str:
     """A vector in at most ``width`` cells: ``[+0.1 -0.2 +0.3]`` in full if it fits, else the
-    first entries that fit, then ``…]`` and the norm ``‖1.234‖``. ``brackets=False`` (narrow
-    panes) drops the brackets, then the norm, to keep at least the first entry in view. Only
-    shown entries are formatted."""
+    first entries that fit whole, then `` …]`` and its norm: ``[+0.1 -0.2 …] ‖1.234‖``.
+    ``brackets=False`` (narrow panes) drops the brackets. When not even one entry fits with
+    the norm, the norm alone: ``‖1.234‖ (12)``. Every number shown is whole, and the ``…`` is
+    always set off by a space. Only shown entries are formatted."""
     v = np.asarray(v, dtype=np.float64).ravel()
     n = len(v)
     if n == 0:
@@ -110,7 +135,7 @@ def fmt_vec(v: np.ndarray, width: int, digits: int = 4, *, brackets: bool = True
         if cell_len(full) <= width:
             return full
     norm = safe_norm(v)
-    tail = f"…]‖{fmt_abs(norm)}‖" if brackets else f"…‖{fmt_abs(norm)}‖"
+    tail = f" …] ‖{fmt_abs(norm)}‖" if brackets else f" … ‖{fmt_abs(norm)}‖"
     room = width - brackets - cell_len(tail)
     parts: list[str] = []
     used = 0
@@ -122,9 +147,6 @@ def fmt_vec(v: np.ndarray, width: int, digits: int = 4, *, brackets: bool = True
         parts.append(p)
         used += need
     if not parts:
-        first = fmt(v[0], digits) + "…"
-        if not brackets and cell_len(first) <= width:
-            return first
         only = f"‖{fmt_abs(norm)}‖ ({n})"
         return only if cell_len(only) <= width else f"‖{fmt_abs(norm)}‖"
     return ("[" if brackets else "") + " ".join(parts) + tail
@@ -132,11 +154,11 @@ def fmt_vec(v: np.ndarray, width: int, digits: int = 4, *, brackets: bool = True
 
 def fmt_vec_lines(v: np.ndarray, width: int, lines: int, digits: int = 4) -> list[str]:
     """A vector over up to ``lines`` lines of ``width`` cells: ``[a b c`` / `` d e]``, or, when
-    it does not all fit, the entries that do and ``…]‖norm‖`` at the end of the last line."""
+    it does not all fit, the entries that do and `` …] ‖norm‖`` at the end of the last line."""
     v = np.asarray(v, dtype=np.float64).ravel()
     if lines <= 1 or len(v) == 0:
         return [fmt_vec(v, width, digits)]
-    tail = f"…]‖{fmt_abs(safe_norm(v))}‖"
+    tail = f" …] ‖{fmt_abs(safe_norm(v))}‖"
     tail_len = cell_len(tail)
     out: list[str] = []
     cur, used = "[", 1  # (fmt writes ASCII only: its strings' lengths are their cells)
@@ -294,12 +316,28 @@ def thin(y: np.ndarray, columns: int) -> np.ndarray:
 
 
 def fit(text: Text | str, width: int) -> Text:
-    """One line cropped to ``width`` cells (a ``…`` marks a cut)."""
+    """One line within ``width`` cells. A line that is too long is cut at the last space that
+    leaves room for `` …``, so no word or number is ever shown in part (a number is shown whole
+    or not at all, and the ``…`` never touches a digit). Panes choose forms that fit; this is
+    the safety net."""
     t = Text(text, no_wrap=True) if isinstance(text, str) else text
-    if t.cell_len > width:
+    if t.cell_len <= width:
+        return t
+    width = max(width, 0)
+    plain = t.plain
+    if width < 2 or plain.isascii() is False and cell_len(plain) != len(plain):
         t = t.copy()
-        t.truncate(max(width, 0), overflow="ellipsis")
-    return t
+        t.truncate(width, overflow="crop")
+        cut = t.plain.rfind(" ")
+        return t.divide([cut])[0] if cut > 0 else Text("", no_wrap=True)
+    cut = plain.rfind(" ", 0, width - 1)
+    while cut > 0 and plain[cut - 1] == " ":
+        cut -= 1
+    if cut <= 0:
+        return Text("…", no_wrap=True) if width >= 1 else Text("", no_wrap=True)
+    out = t.divide([cut])[0]
+    out.append(" …", style="dim")
+    return out
 
 
 def pad(text: Text | str, width: int) -> Text:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from rich.text import Text
 
 from engine import knob_scale
+from engine.influence import reach
 
 from ._draw import (DIM, POS, TARGET, WARN, block, first_fitting, fmt_abs, fmt_pow10, join,
                     log10_safe, log_fractions, window)
@@ -40,68 +42,126 @@ def scale(lv: np.ndarray) -> tuple[float, float]:
     return min(-8.0, lhi - DECADES), lhi
 
 
+#: Steps before the target step that the per-loss view follows back (older ones say "·").
+REACH_STEPS = 2048
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One bar chart of the pane: its names (wide, narrow), log10 values per step (NaN where
+    there is nothing: drawn blank when ``blank``), and its colour."""
+
+    name: str
+    short: str
+    values: np.ndarray
+    color: str
+    blank: np.ndarray | None = None
+
+
 class GradientPane(Pane):
-    """One column per time step: ``‖dL/dh_t‖`` (the full gradient reaching h_t) and
-    ``‖∂h_{T-1}/∂h_t‖₂`` (how much of a gradient at the last step can reach t), both on a log
-    scale from the largest value down 8 decades (or to 1e-8). The current step's column is
-    yellow and has a caret under it. The header prints ‖W_h‖₂ (largest singular value) and the
-    spectral radius ρ (largest |eigenvalue|), which are different numbers, and the knob."""
+    """One column per time step on a log scale (each chart from its largest value down 8
+    decades, or to 1e-8; both ends labelled), in one of two views (``v`` switches):
+
+    - total: ``‖dL/dh_t‖`` (the full gradient of the sequence loss reaching h_t, its own step's
+      loss included) and ``‖∂h_{T-1}/∂h_t‖₂`` (how much of a gradient at the last step can
+      reach t);
+    - loss at τ: ``‖∂L_τ/∂h_t‖`` (the loss of the target step τ alone, followed back) and
+      ``‖∂y_τ[k]/∂x_t‖`` (how much each input moves the target's logit at τ), for t ≤ τ.
+
+    The current step's column is yellow with a caret under it; the header prints ‖W_h‖₂
+    (largest singular value) and the spectral radius ρ (largest |eigenvalue|), which are
+    different numbers, and the knob."""
 
     TITLE = "Gradients (log)"
-    READS = ("trace", "trace_key", "t")
+    READS = ("trace", "trace_key", "t", "grads", "target", "sequence")
 
-    _series_of: tuple[object, tuple[np.ndarray, np.ndarray]] | None = None
+    _series_of: tuple | None = None
+    _reach_of: tuple | None = None
 
     def _series(self, tr) -> tuple[np.ndarray, np.ndarray]:
-        """log10 of both series, for the trace drawn last (kept here, not in the trace)."""
+        """log10 of both total series, for the trace drawn last (kept here, not in the trace)."""
         if self._series_of is None or self._series_of[0] is not tr:
             self._series_of = (tr, (log10_safe(tr.grad_h),
                                     np.asarray(tr.jacobian_log10, dtype=np.float64)))
         return self._series_of[1]
 
+    def _reach(self, tr, tau: int):
+        if self._reach_of is None or self._reach_of[0] is not tr or self._reach_of[1] != tau:
+            self._reach_of = (tr, tau, reach(tr, tau, max(0, tau - REACH_STEPS)))
+        return self._reach_of[2]
+
+    def _charts(self, view) -> tuple[Chart, Chart]:
+        tr = view.trace
+        T = len(tr)
+        if view.grads != "loss":
+            g, j = self._series(tr)
+            return (Chart("‖dL/dh_t‖", "dL/dh", g, POS),
+                    Chart("‖∂h_T/∂h_t‖", "∂hT/∂h", j, JAC))
+        tau = min(view.tau, T - 1)
+        r = self._reach(tr, tau)
+        g = np.full(T, np.nan)
+        x = np.full(T, np.nan)
+        g[r.first: tau + 1] = r.grad_log10
+        x[r.first: tau + 1] = r.input_log10
+        blank = np.zeros(T, dtype=bool)
+        blank[tau + 1:] = True
+        return (Chart("‖∂L_τ/∂h_t‖", "∂Lτ/∂h", g, POS, blank),
+                Chart("‖∂y_τ/∂x_t‖", "∂yτ/∂x", x, JAC, blank))
+
     def draw(self, view, width: int, height: int):
         tr, t = view.trace, view.t
         T = len(tr)
-        g, j = self._series(tr)
+        charts = self._charts(view)
         lines: list[Text] = [self._header(view, width)]
-        verdict = self._verdict(j, T, width)
-        caret = height >= 6
+        verdict = self._verdict(view, charts, width)
+        # A caret row under the columns when there is room; else the current column is drawn
+        # in reverse video (an attribute, not a colour), so each chart keeps three rows for its
+        # name and the two ends of its log scale.
+        caret = height >= 10
         left = height - 2 - caret
         r1 = max((left + 1) // 2, 1) if left >= 1 else 0
         r2 = left - r1
         wide = width >= 56
-        lw = 12 if wide else 8
+        lw = 12 if wide else 10
         avail = max(width - lw, 1)
         cw = max(1, min(5, avail // max(T, 1)))
         a, b = window(t, T, avail // cw)
-        charts = [("‖dL/dh_t‖" if wide else "dL/dh", g, r1, POS),
-                  ("‖∂h_T/∂h_t‖" if wide else "∂hT/∂h", j, r2, JAC)]
-        for name, lv, rows, color in charts:
+        here = TARGET if caret else f"{TARGET} reverse"
+        for chart, rows in zip(charts, (r1, r2)):
             if rows <= 0:
                 continue
+            lv = chart.values
             llo, lhi = scale(lv)
+            now = fmt_pow10(lv[t]) if not (chart.blank is not None and chart.blank[t]) else "–"
+            labels = [chart.name if wide else chart.short]
+            if rows >= 4 or (wide and rows >= 2):
+                labels.append(("t: " if wide else "t ") + now)
+            if rows >= 2:
+                labels += [""] * max(rows - 2 - len(labels) + 1, 0)
+                labels = labels[: max(rows - 2, 1)] + [_scale_label("max", lhi, lw - 1),
+                                                        _scale_label("min", llo, lw - 1)]
+                labels = labels[:rows]
             frac = log_fractions(lv[a:b], llo, lhi)
-            now = fmt_pow10(lv[t])
-            if len(now) > lw - 1:
-                now = fmt_pow10(lv[t], 1)
-            labels = [name, ("t: " if wide else "") + now]
-            if wide and rows >= 3:
-                labels.append(f"max {fmt_pow10(lhi)}")
             grid = column_grid(frac, lv[a:b], llo, rows)  # (rows, steps), top row first
+            if chart.blank is not None:
+                grid[:, chart.blank[a:b]] = " "
             cur = t - a
             for k in range(rows):
-                line = Text((labels[k] if k < len(labels) else "").ljust(lw - 1)[: lw - 1] + " ",
-                            style=DIM if k else "bold")
+                label = labels[k] if k < len(labels) else ""
+                if len(label) > lw - 1:
+                    label = ""  # a label shown whole or not at all
+                line = Text(label.ljust(lw - 1) + " ", style=DIM if k else "bold")
                 cells = grid[k].tolist()
                 if cw > 1:
                     cells = [c * (cw - 1) + " " for c in cells]
-                line.append("".join(cells[:cur]), style=color)
-                line.append(cells[cur], style=TARGET)
-                line.append("".join(cells[cur + 1:]), style=color)
+                line.append("".join(cells[:cur]), style=chart.color)
+                line.append(cells[cur], style=here)
+                line.append("".join(cells[cur + 1:]), style=chart.color)
                 lines.append(line)
         if caret:
             row = Text(f"t={t}".ljust(lw - 1)[: lw - 1] + " ", style=DIM)
-            row.append_text(axis_row(a, b, t, cw))
+            tau = view.tau if view.grads == "loss" else None
+            row.append_text(axis_row(a, b, t, cw, tau))
             lines.append(row)
         lines.append(verdict)
         if height < len(lines):  # keep the verdict: drop chart rows from the bottom chart up
@@ -122,12 +182,16 @@ class GradientPane(Pane):
             join(f"‖W_h‖₂ {sn} ρ(W_h) {sr} ", (f"W_h×{k}", knob[1])),
             join(f"‖W_h‖₂ {sn} ρ {sr} ", (f"×{k}", knob[1])),
             join(f"‖W_h‖₂ {sn} ρ {sr}"),
+            join(f"‖W_h‖₂ {sn}"),
         ], width)
 
-    def _verdict(self, j: np.ndarray, T: int, width: int) -> Text:
+    def _verdict(self, view, charts: tuple[Chart, Chart], width: int) -> Text:
+        T = len(view.trace)
+        if view.grads == "loss":
+            return self._loss_verdict(view, charts[0], width)
         if T < 2:
             return Text("one step: nothing flows back", style=DIM)
-        lv = float(j[0])
+        lv = float(charts[1].values[0])
         word, style = verdict_word(lv)
         x = fmt_pow10(lv)
         if word in ("vanishing", "fading"):
@@ -145,6 +209,47 @@ class GradientPane(Pane):
             join(f"≤{x}× ", (word, style)),
             join((word, style)),
         ], width)
+
+    @staticmethod
+    def _loss_verdict(view, chart: Chart, width: int) -> Text:
+        tau = min(view.tau, view.T - 1)
+        if not view.trace.mask[tau]:
+            return first_fitting([
+                Text(f"τ={tau} has no target: no loss to follow back (inputs still shown)",
+                     style=DIM),
+                Text(f"τ={tau}: no target, no loss", style=DIM),
+                Text("no target at τ", style=DIM)], width)
+        if tau == 0:
+            return Text("τ=0: nothing before it to reach", style=DIM)
+        g = chart.values
+        first = int(np.flatnonzero(np.isfinite(g) | np.isinf(g))[0])
+        lv = float(g[first] - g[tau])
+        word, style = verdict_word(lv)
+        if math.isnan(lv):
+            word, style = "unknown", DIM
+        x = fmt_pow10(lv)
+        return first_fitting([
+            join(f"the loss at τ={tau}, followed back to t={first}: {x}× its size at τ: ",
+                 (word, style)),
+            join(f"τ={tau}→t={first}: {x}× ", (word, style)),
+            join(f"{x}× ", (word, style)),
+            join((word, style)),
+        ], width)
+
+
+def _scale_label(word: str, lv: float, room: int) -> str:
+    """``max 1.2e-3``: an end of a log scale, to two digits, or one when that is what fits."""
+    for digits in (2, 1):
+        label = f"{word} {fmt_pow10(lv, digits)}"
+        if len(label) <= room:
+            return label
+    if not math.isfinite(lv):
+        return label
+    e = math.floor(lv)
+    m = round(10.0 ** (lv - e))
+    if m >= 10:
+        m, e = 1, e + 1
+    return f"{word} {m}e{e}"
 
 
 _EIGHTHS = np.array(list(" ▁▂▃▄▅▆▇█"))
@@ -164,8 +269,9 @@ def column_grid(frac: np.ndarray, lv: np.ndarray, llo: float, rows: int) -> np.n
     return grid
 
 
-def axis_row(a: int, b: int, t: int, cw: int) -> Text:
-    """Under the columns of steps a..b-1: a caret under t, and the end steps where they fit."""
+def axis_row(a: int, b: int, t: int, cw: int, tau: int | None = None) -> Text:
+    """Under the columns of steps a..b-1: a caret under t, ``τ`` under the target step when it
+    is another one, and the end steps where they fit."""
     n = (b - a) * cw
     pos = (t - a) * cw
     cells = [" "] * n
@@ -174,6 +280,8 @@ def axis_row(a: int, b: int, t: int, cw: int) -> Text:
         cells[: len(left)] = left
     if b - a > 1 and n - len(right) > pos + 1 and n - len(right) > len(left) + 1:
         cells[n - len(right):] = right
+    if tau is not None and tau != t and a <= tau < b:
+        cells[(tau - a) * cw] = "τ"
     out = Text("".join(cells[:pos]), style=DIM)
     out.append("^", style=f"bold {TARGET}")
     out.append("".join(cells[pos + 1:]), style=DIM)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from rich.text import Text
 
-from ._draw import (DIM, Line, NEG, POS, block, first_fitting, fmt, fmt_abs, join, safe_norm,
+from ._draw import (quoted, DIM, Line, NEG, POS, block, first_fitting, fmt, fmt_abs, join, safe_norm,
                     signed_bar_parts)
 from .base import Pane
 
@@ -69,6 +69,18 @@ class HiddenPane(Pane):
                               else 1.0)
         return self._scale_of[1]
 
+    _busiest_of: tuple | None = None
+
+    def _busiest(self, tr, n: int) -> np.ndarray:
+        """The ``n`` units with the largest |h| anywhere in the sequence, in unit order: one
+        set for the whole trace, so the rows do not change as t moves."""
+        if self._busiest_of is None or self._busiest_of[0] is not tr:
+            with np.errstate(invalid="ignore"):
+                peak = np.nan_to_num(np.abs(tr.h), nan=np.inf).max(axis=0) if len(tr) else \
+                    np.zeros(tr.h.shape[1])
+            self._busiest_of = (tr, np.argsort(-peak, kind="stable"))
+        return np.sort(self._busiest_of[1][:n])
+
     def draw(self, view, width: int, height: int):
         s = view
         tr = s.trace
@@ -80,19 +92,18 @@ class HiddenPane(Pane):
         axis_row = height - 1 > H and width >= 40  # a time axis under the strips when room
         units = np.arange(H)
         if H > rows:
-            with np.errstate(invalid="ignore"):
-                mag = np.nan_to_num(np.abs(h), nan=np.inf)
-            units = np.sort(np.argsort(-mag, kind="stable")[:rows])
-        label = s.label(t)
+            units = self._busiest(tr, rows)
+        label = quoted(s.label(t))
         norm = fmt_abs(safe_norm(h))
-        some = f" (top {len(units)}/{H} by |h|)" if len(units) < H else ""
+        some = f" ({len(units)} of {H} units: largest |h| over the sequence)" \
+            if len(units) < H else ""
         few = f" {len(units)}/{H}" if len(units) < H else ""
         bold = (f"h_{t}", "bold")
         header = first_fitting([
-            join(bold, f" after {label!r}  ‖h‖={norm}{some}  ", ("bars: −│+  history: ", DIM),
+            join(bold, f" after {label}  ‖h‖={norm}{some}  ", ("bars: −│+  history: ", DIM),
                  LEGEND),
-            join(bold, f" after {label!r} ‖h‖={norm}{some} ", (LEGEND, DIM)),
-            join(bold, f" {label!r} ‖h‖={norm}{few} ", (LEGEND, DIM)),
+            join(bold, f" after {label} ‖h‖={norm}{some} ", (LEGEND, DIM)),
+            join(bold, f" {label} ‖h‖={norm}{few} ", (LEGEND, DIM)),
             join(bold, f"{few} ‖h‖={norm} ", (LEGEND, DIM)),
             join(bold, f"{few} ", (LEGEND, DIM)),
             join(bold, few),

@@ -7,7 +7,7 @@ from rich.cells import cell_len
 from rich.text import Text
 
 from . import _plot
-from ._draw import (DIM, POS, TARGET, WARN, block, first_fitting, fmt, fmt_abs, join, num_text,
+from ._draw import (quoted, token, DIM, POS, TARGET, WARN, block, first_fitting, fmt, fmt_abs, join, num_text,
                     plain_bar, serial, window)
 from .base import Pane
 
@@ -45,11 +45,11 @@ class OutputPane(Pane):
         has = bool(tr.mask[t])
         tgt = int(np.argmax(tr.targets[t])) if has else -1
         best = int(np.nanargmax(probs)) if np.isfinite(probs).any() else 0
-        label = repr(s.label(t))
+        label = quoted(s.label(t))
         if has:
             pt, L = fmt_abs(probs[tgt]), fmt_abs(tr.step_loss[t])
             right = "✓ right" if best == tgt else "✗ wrong"
-            tg = (repr(vocab[tgt]), TARGET)
+            tg = (quoted(vocab[tgt]), TARGET)
             header = first_fitting([
                 join(f"t={t} after {label}: target ", tg, f" p={pt}",
                      f"  loss −log p = {L}  {right}  ", (f"{ARGMAX} argmax", DIM)),
@@ -71,7 +71,8 @@ class OutputPane(Pane):
         if has and tgt not in shown:
             shown[-1] = tgt
         rank = {int(i): r for r, i in enumerate(order[: max(rows, 1)])}
-        tw = min(max((cell_len(vocab[i]) for i in shown), default=1), 14)
+        names = {int(i): token(vocab[i]) for i in shown}
+        tw = min(max((cell_len(n) for n in names.values()), default=1), 14)
         ps = {int(i): fmt_abs(probs[i]) for i in shown}
         pw = max(len(p) for p in ps.values())
         wide = width >= 30
@@ -80,7 +81,7 @@ class OutputPane(Pane):
         lines: list[Text] = [header]
         for i in shown:
             i = int(i)
-            name = vocab[i] if cell_len(vocab[i]) <= tw else vocab[i][: tw - 1] + "…"
+            name = names[i] if cell_len(names[i]) <= tw else names[i][: tw - 1] + "…"
             is_t = i == tgt
             line = Text(no_wrap=True)
             line.append(ARGMAX if i == best else " ", style="bold")
@@ -152,7 +153,7 @@ class OutputPane(Pane):
         bit, _ = s.prediction(t)
         has = bool(tr.mask[t])
         if has:
-            tb = s.target_label(t) or "?"
+            tb = token(s.target_label(t)) or "?"
             ok = bit == tb
             verdict = ("✓ correct", "bold green") if ok else ("✗ wrong", WARN)
             head = first_fitting([
@@ -185,7 +186,7 @@ class OutputPane(Pane):
             cur = i == t
             pb, _ = s.prediction(i)
             tl = s.target_label(i) if tr.mask[i] else None
-            cells = {"t": str(i % 100) if cw == 3 else str(i % 10), "input": s.label(i),
+            cells = {"t": str(i % 100) if cw == 3 else str(i % 10), "input": token(s.label(i)),
                      "predict": pb, "target": tl or "·",
                      "": "" if tl is None else ("✓" if pb == tl else "✗")}
             for r, name in enumerate(names):

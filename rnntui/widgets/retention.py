@@ -6,7 +6,9 @@ import numpy as np
 from rich.text import Text
 
 from . import _plot
-from ._draw import DIM, POS, block, first_fitting, fmt, join, num_text, serial
+from engine.influence import first_input_effect
+
+from ._draw import DIM, POS, WARN, block, first_fitting, fmt_pow10, join, num_text, serial
 from .base import Pane
 
 
@@ -18,52 +20,89 @@ def sign_changes(r: np.ndarray) -> int:
 
 
 class RetentionPane(Pane):
-    """cos(h₁, h₁₊ⱼ): the state after the first input (from h = 0), compared with the state after
-    j further blank (all-zero) inputs, for j = 1..K. 1 means the direction is kept, 0 forgotten,
-    below 0 turned around; a curve that swings through 0 is the rotation of complex eigenvalues
-    of W_h. It depends on the weights only, not on t."""
+    """cos(h₀, h_j): the state after the first input (from h = 0, at t = 0), compared with the
+    state after j further blank (all-zero) inputs, for j = 1..K: the seed's curve. A curve that
+    swings through 0 is the rotation of complex eigenvalues of W_h.
+
+    The cosine alone can mislead: with a bias the state settles on a fixed point, and the
+    cosine with that point can stay high although the input is forgotten. So the verdict comes
+    from what the first input changed: the run with it minus the run with a blank first input
+    (engine.influence.first_input_effect), its size after K blanks relative to the start. It
+    depends on the weights only, not on t."""
 
     TITLE = "Retention"
     READS = ("trace",)
+
+    _effect_of: tuple | None = None
+
+    def _effect(self, tr, K: int):
+        if self._effect_of is None or self._effect_of[0] is not tr:
+            first = tr.x[0] if len(tr) else np.zeros(tr.params.input_size)
+            self._effect_of = (tr, first_input_effect(tr.params, first, K, tr.activation))
+        return self._effect_of[1]
 
     def draw(self, view, width: int, height: int):
         tr = view.trace
         r = np.asarray(tr.retention, dtype=np.float64)
         K = len(r)
         header = first_fitting([
-            join(("cos(h₁, h after j blank inputs)", "bold"), (", j = 1…" + str(K), DIM)),
-            join(("cos(h₁, h after j blank inputs)", "bold")),
-            join(("cos(h₁, h after j blanks)", "bold")),
-            join(("cos(h₁,h₁₊ⱼ)", "bold")),
+            join(("cos(h₀, h after j blank inputs)", "bold"), (", j = 1…" + str(K), DIM)),
+            join(("cos(h₀, h after j blank inputs)", "bold")),
+            join(("cos(h₀, h after j blanks)", "bold")),
+            join(("cos(h₀, h_j)", "bold")),
         ], width)
         if K == 0:
             return block([header, Text("no blank steps set", style=DIM)], width, height)
-        flips = sign_changes(r)
-        last = join(f"j={K}: ", num_text(r[-1]))
-        note, short = "", ""
-        if flips >= 2:
-            note = f"  swings through 0 {flips}×: rotation (complex eigenvalues)"
-            short = f"  swings {flips}×: rotation"
-        elif flips == 1:
-            note = short = "  turns around once"
-        elif abs(r[-1]) < 0.1:
-            note = short = "  forgotten"
-        elif r[-1] > 0.9:
-            note = short = "  kept"
-        footer = first_fitting([join(last, f"  (j=1: {fmt(r[0])})", (note, DIM)),
-                                join(last, (note, DIM)), join(last, (short, DIM)), last], width)
+        footer = self._verdict(tr, r, width)
         lines: list[Text] = [header]
         plot_h = height - 2
-        if plot_h >= 2 and width >= 12:
+        if plot_h >= 2 and width >= 12 and np.isfinite(r).any():
             j = np.arange(1, K + 1, dtype=np.float64)
             key = ("retention", serial(tr), width, plot_h)
             chart = _plot.frame(key, lambda: _plot.labelled_chart(
-                [_plot.Line(j, r, POS, "braille")], width, plot_h, xlim=(1, max(K, 2)),
-                ylim=(-1.05, 1.05), yticks=[-1, 0, 1], ylabels=["-1", "0", "+1"],
-                xticks=_plot.nice_ticks(1, K, 4), hline=0.0,
+                [_plot.Line(j, np.nan_to_num(r), POS, "braille")], width, plot_h,
+                xlim=(1, max(K, 2)), ylim=(-1.05, 1.05), yticks=[-1, 0, 1],
+                ylabels=["-1", "0", "+1"], xticks=_plot.nice_ticks(1, K, 4), hline=0.0,
                 fmt_y=lambda v: "+1" if v > 0 else "-1"))
             lines.extend(chart.split("\n"))
         lines.append(footer)
         if len(lines) > height:
             lines = lines[: height - 1] + [footer]
         return block(lines, width, height)
+
+    def _verdict(self, tr, r: np.ndarray, width: int) -> Text:
+        K = len(r)
+        eff = self._effect(tr, K)
+        if not np.isfinite(r[-1]):
+            cos = join(f"j={K}: ", ("cos undefined", DIM), (" (h₀ = 0)", DIM))
+        else:
+            cos = join(f"j={K}: cos ", num_text(r[-1]))
+        if not eff.start_norm > 0:
+            return first_fitting([
+                join(cos, ("  the first input changes nothing: nothing to remember", DIM)),
+                join(cos, ("  first input changes nothing", DIM)),
+                join(("first input changes nothing", DIM)),
+                join(("input changes nothing", DIM))], width)
+        left = float(eff.ratio[-1])
+        flips = sign_changes(eff.cosine[1:])
+        if not np.isfinite(left):
+            word, style = "overflow", WARN
+        elif left < 0.01:
+            word, style = "forgotten", "bold blue"
+        elif left < 0.3:
+            word, style = "fading", "blue"
+        elif left <= 3:
+            word, style = "kept", "bold green"
+        else:
+            word, style = "growing", "yellow"
+        share = fmt_pow10(np.log10(left)) if left > 0 else "0"
+        turn = f", turning (swings {flips}×: complex eigenvalues)" if flips >= 2 else ""
+        short_turn = f" swings {flips}×" if flips >= 2 else ""
+        return first_fitting([
+            join(cos, f"  what the first input changed: {share}× left{turn}: ", (word, style)),
+            join(cos, f"  its change: {share}× left{short_turn} ", (word, style)),
+            join(cos, f"  change {share}× ", (word, style)),
+            join(f"change {share}× left ", (word, style)),
+            join(f"{share}× ", (word, style)),
+            join((word, style)),
+        ], width)

@@ -9,7 +9,7 @@ from rich.text import Text
 
 from rnntui.view import BACKWARD
 
-from ._draw import CURSOR, DIM, Line, TARGET, block, first_fitting, join, window
+from ._draw import token, CURSOR, DIM, Line, TARGET, block, first_fitting, join, window
 from .base import Pane
 
 #: Longest label shown; longer ones are cut with "…".
@@ -38,18 +38,30 @@ class SequencePane(Pane):
             return block([self._header(s, width), Text("(empty sequence)", style=DIM)], width, height)
         if height <= 1:  # one row: the steps themselves, after the pass direction
             arrow = "◀" if s.phase == BACKWARD else "▶"
-            row = token_rows(s.sequence.labels, s.sequence.mask, s.t, width - 1, 1)[0]
+            row = token_rows(self._shown(s.sequence)[0], s.sequence.mask, s.t, width - 1, 1)[0]
             return block([join((arrow, "bold"), row)], width, height)
         lines: list[Text] = [self._header(s, width)]
         info = self._info(s, width) if height >= 4 else None
         rows = max(height - 1 - (info is not None), 1)
-        lines.extend(token_rows(s.sequence.labels, s.sequence.mask, s.t, width, rows))
+        labels, targets = self._shown(s.sequence)
+        lines.extend(token_rows(labels, s.sequence.mask, s.t, width, rows, targets))
         lines = lines[: height - (info is not None)]
         if info is not None:
             while len(lines) < height - 1:
                 lines.append(Text(""))
             lines.append(info)
         return block(lines, width, height)
+
+    _shown_of: tuple | None = None
+
+    def _shown(self, sequence) -> tuple[list[str], list[str]]:
+        """The sequence's labels and targets as the screen writes them (see _draw.token),
+        made once per sequence."""
+        if self._shown_of is None or self._shown_of[0] is not sequence:
+            labels = [token(x) for x in sequence.labels]
+            targets = [token(y) if y is not None else "·" for y in sequence.target_labels]
+            self._shown_of = (sequence, labels, targets)
+        return self._shown_of[1], self._shown_of[2]
 
     # -- pieces --------------------------------------------------------------------------------
     def _header(self, s, width: int) -> Text:
@@ -60,21 +72,23 @@ class SequencePane(Pane):
         epoch = f"epoch {s.epoch}/{E}" if E else "epoch 0 (untrained)"
         short_epoch = f"ep {s.epoch}/{E}" if E else "untrained"
         k = T - t if back else t + 1  # how many steps of this pass are done, this one included
-        done = f"{k} of {T} done" if back else f"step {k} of {T}"
+        done = f"{k} of {T} steps walked back" if back else f"{k} of {T} steps read"
         style = "bold magenta" if back else "bold"
+        span = f"(steps 0–{T - 1})"
         options = [
-            join((f"{name} {arrow}", style), f" t={t} of {T} ({done}) · {epoch}"),
-            join((f"{name} {arrow}", style), f" t={t} of {T} · {epoch}"),
-            join((f"{name.split()[0]} {arrow}", style), f" t={t} of {T} · {short_epoch}"),
-            join((f"{arrow}", style), f" t={t} of {T} {short_epoch}"),
+            join((f"{name} {arrow}", style), f" t={t} {span}, {done} · {epoch}"),
+            join((f"{name} {arrow}", style), f" t={t} {span} · {epoch}"),
+            join((f"{name.split()[0]} {arrow}", style), f" t={t} (0–{T - 1}) · {short_epoch}"),
+            join((f"{arrow}", style), f" t={t} (0–{T - 1}) {short_epoch}"),
             join((f"{arrow}", style), f" t={t}"),
         ]
         return first_fitting(options, width)
 
     def _info(self, s, width: int) -> Text:
         t = s.t
-        x = s.label(t)
+        x = token(s.label(t))
         y = s.target_label(t)
+        y = None if y is None else token(y)
         kind = s.scenario.kind
         if y is None:
             why = "the last step" if t == len(s.sequence) - 1 and kind == "text" else "no bit yet"
@@ -90,12 +104,12 @@ class SequencePane(Pane):
 
 
 @lru_cache(maxsize=16)
-def _packed_layout(labels: tuple[str, ...], width: int) -> tuple[int, ...]:
-    """Row starts when every step takes its own label width (short sequences only)."""
+def _packed_layout(widths: tuple[int, ...], width: int) -> tuple[int, ...]:
+    """Row starts when every step takes its own cell width (short sequences only)."""
     starts = [0]
     used = 0
-    for i, lab in enumerate(labels):
-        w = min(cell_len(lab), MAX_LABEL) + 2
+    for i, w in enumerate(widths):
+        w += 2
         if used and used + w > width:
             starts.append(i)
             used = 0
@@ -103,30 +117,47 @@ def _packed_layout(labels: tuple[str, ...], width: int) -> tuple[int, ...]:
     return tuple(starts)
 
 
-def _cell_width(labels: list[str]) -> int:
+def _cell_width(labels: list[str], targets: list[str] | None) -> int:
     # Long sequences (series values, bits) have labels of one length; sample to stay O(1).
     n = len(labels)
     step = max(1, n // 512)
-    return min(max(cell_len(labels[i]) for i in range(0, n, step)), MAX_LABEL) + 2
+    w = max(cell_len(labels[i]) for i in range(0, n, step))
+    if targets is not None:
+        w = max(w, max(cell_len(targets[i]) for i in range(0, n, step)))
+    return min(w, MAX_LABEL)
 
 
-def token_rows(labels: list[str], mask, t: int, width: int, rows: int) -> list[Text]:
+def token_rows(labels: list[str], mask, t: int, width: int, rows: int,
+               targets: list[str] | None = None) -> list[Text]:
     """The rows of step cells that show ``t``, at most ``rows`` of them, each within ``width``.
 
-    When there is room for twice the rows needed, each row of cells gets a row of step indices
-    under it."""
+    Under each row of cells, when there is room: a row with each step's target (``targets``,
+    ``·`` where a step has none), and, with room for more, a row of step indices."""
     n = len(labels)
-    if n <= PACKED_LIMIT:
-        starts = list(_packed_layout(tuple(labels), width))
-        total = len(starts)
-        ends = starts[1:] + [n]
-    else:
-        cw = _cell_width(labels)
-        per = max(1, width // cw)
-        total = -(-n // per)
-        starts = ends = None
-    indexed = rows >= 2 * total or (total > rows and rows >= 6)
-    shown = rows // 2 if indexed else rows
+    plan = []
+    if targets is not None:
+        plan.append(("target", "index"))
+        plan.append(("target",))
+    plan += [("index",), ()]
+    for under in plan:
+        use = targets if "target" in under else None
+        if n <= PACKED_LIMIT:
+            widths = tuple(min(max(cell_len(l), cell_len(g) if use else 0), MAX_LABEL)
+                           for l, g in zip(labels, use or labels))
+            starts = list(_packed_layout(widths, width))
+            total = len(starts)
+            ends = starts[1:] + [n]
+            per = cw = 0
+        else:
+            cw = _cell_width(labels, use)
+            widths = None
+            per = max(1, width // (cw + 2))
+            total = -(-n // per)
+            starts = ends = None
+        k = 1 + len(under)
+        if rows >= k * total or (total > rows and rows >= 3 * k) or not under:
+            break
+    shown = max(rows // k, 1)
     if starts is None:
         row_t = t // per
         a, b = window(row_t, total, shown)
@@ -135,21 +166,33 @@ def token_rows(labels: list[str], mask, t: int, width: int, rows: int) -> list[T
         row_t = next(r for r in range(total - 1, -1, -1) if starts[r] <= t)
         a, b = window(row_t, total, shown)
         spans = [(starts[r], ends[r]) for r in range(a, b)]
+
+    def width_of(i: int) -> int:
+        return widths[i] if widths is not None else cw
+
     out: list[Text] = []
     for lo, hi in spans:
-        out.append(_row(labels, mask, t, lo, hi, width))
-        if indexed:
-            out.append(_index_row(labels, t, lo, hi, width))
+        out.append(_row(labels, mask, t, lo, hi, width, width_of))
+        if "target" in under:
+            out.append(_under_row(targets, mask, t, lo, hi, width, width_of))
+        if "index" in under:
+            out.append(_index_row(t, lo, hi, width, width_of))
     return out
 
 
-def _index_row(labels: list[str], t: int, a: int, b: int, width: int) -> Text:
+def _cut(lab: str, w: int) -> str:
+    """A label in ``w`` cells: whole, else cut with ``…`` (labels are words, not numbers: a
+    series value is never longer than its cell)."""
+    return lab if cell_len(lab) <= w else lab[: max(w - 1, 0)] + "…"
+
+
+def _index_row(t: int, a: int, b: int, width: int, width_of) -> Text:
     """Step numbers under their cells, skipping any that would touch the previous one."""
     out = Line()
     col = 0
     free = 0  # first column a new number may start at
     for i in range(a, b):
-        w = min(cell_len(labels[i]), MAX_LABEL) + 2
+        w = width_of(i) + 2
         num = str(i)
         at = col + 1 if len(num) <= w - 2 else col
         if at >= free and at + len(num) <= width:
@@ -162,20 +205,33 @@ def _index_row(labels: list[str], t: int, a: int, b: int, width: int) -> Text:
     return out.text()
 
 
-def _row(labels: list[str], mask, t: int, a: int, b: int, width: int) -> Text:
+def _under_row(targets: list[str], mask, t: int, a: int, b: int, width: int,
+               width_of) -> Text:
+    """Each step's target under its cell (``·`` where it has none), the cursor's in bold."""
     out = Line()
     used = 0
     for i in range(a, b):
-        lab = labels[i]
-        w = cell_len(lab)
-        if w > MAX_LABEL:
-            lab = lab[: MAX_LABEL - 1] + "…"
-            w = MAX_LABEL
+        w = width_of(i)
+        if used + w + 2 > width:
+            break
+        lab = _cut(targets[i], w) if bool(mask[i]) else "·"
+        style = f"bold {TARGET}" if i == t else (TARGET if bool(mask[i]) else DIM)
+        out.add(" " + lab.ljust(w) + " ", style)
+        used += w + 2
+    return out.text()
+
+
+def _row(labels: list[str], mask, t: int, a: int, b: int, width: int, width_of) -> Text:
+    out = Line()
+    used = 0
+    for i in range(a, b):
+        w = width_of(i)
+        if used + w + 2 > width and used:
+            break
+        lab = _cut(labels[i], w).ljust(w)
         if i == t:
             out.add("[", "bold").add(lab, CURSOR + " bold").add("]", "bold")
         else:
             out.add(" " + lab + " ", "" if bool(mask[i]) else DIM)
         used += w + 2
-        if used >= width:
-            break
     return out.text()

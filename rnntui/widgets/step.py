@@ -12,7 +12,7 @@ from rich.text import Text
 from engine.model import activation_slope
 from rnntui.view import BACKWARD
 
-from ._draw import (DIM, Line, TARGET, block, colour_numbers, first_fitting, fmt, fmt_abs,
+from ._draw import (quoted, token, DIM, Line, TARGET, block, colour_numbers, first_fitting, fmt, fmt_abs,
                     fmt_vec_lines, join, num_text, safe_norm, vec_text)
 from .base import Pane
 
@@ -133,7 +133,7 @@ class StepPane(Pane):
         nz = np.flatnonzero(x)
         one_hot = not isinstance(s.scenario.token_vectors, dict)  # a dict: the file's vectors
         if s.scenario.kind == "text" and one_hot and len(x) > 1 and len(nz) == 1:
-            return join((repr(label), "bold"), (f" one-hot #{nz[0]} of {len(x)}", DIM))
+            return join((quoted(label), "bold"), (f" one-hot #{nz[0]} of {len(x)}", DIM))
         if len(x) == 1:
             return join(num_text(x[0]), (f"  ({label})", DIM) if s.scenario.kind == "text" else "")
         return x
@@ -146,11 +146,11 @@ class StepPane(Pane):
         short_loss = join(" L=", (fmt_abs(tr.step_loss[t]), "bold")) if has else Text("")
         if tr.output == "softmax":
             name, p = s.prediction(t)
-            guess = join((repr(name), "bold"), f" p={fmt_abs(p)}")
+            guess = join((quoted(name), "bold"), f" p={fmt_abs(p)}")
             if not has:
                 return first_fitting([join(guess, ("  no target here", DIM)), guess], width)
             i = int(np.argmax(tr.targets[t]))
-            tgt, pt = repr(s.target_label(t)), fmt_abs(tr.out[t][i])
+            tgt, pt = quoted(s.target_label(t)), fmt_abs(tr.out[t][i])
             return first_fitting([
                 join(guess, "  target ", (tgt, TARGET), f" p={pt}", loss),
                 join(guess, " target ", (tgt, TARGET), f" p={pt}", short_loss),
@@ -173,7 +173,7 @@ class StepPane(Pane):
         guess = join(f"P(1)={fmt_abs(tr.out[t][0])} → ", (s.prediction(t)[0], "bold"))
         if not has:
             return first_fitting([join(guess, ("  no target yet", DIM)), guess], width)
-        tgt = s.target_label(t) or "?"
+        tgt = token(s.target_label(t)) or "?"
         return first_fitting([join(guess, "  target ", (tgt, TARGET), loss),
                               join(guess, " tgt ", (tgt, TARGET), short_loss),
                               join(guess, " tgt ", (tgt, TARGET)), guess], width)
