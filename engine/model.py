@@ -299,7 +299,7 @@ def _input_projection(X: np.ndarray, W_x: np.ndarray, out: np.ndarray) -> None:
     T, B, I = X.shape
     n = T * B
     X2 = X.reshape(n, I)
-    out2 = out.reshape(n, -1)
+    out2 = out.reshape(n, out.shape[-1])
     if n and I > 1:
         nonzero = np.count_nonzero(X2)
         if nonzero == n:

@@ -51,10 +51,14 @@ class Trace:
     #: pre-activation: see ``gate_pre``), ``flow[t]`` is everything step t sends back into
     #: dL/dh_{t-1}, and ``jacobian_log10`` is of the whole state s (h and c for the LSTM).
     cell: str = "rnn"
-    #: LSTM: c_t, c_{t-1} (zeros at t = 0) and the full dL/dc_t, each (T, H); else None.
+    #: LSTM: c_t and c_{t-1} (zeros at t = 0), each (T, H); else None. ``dc[t]`` is BPTT's
+    #: dL/dc_t = dh_t o_t tanh'(c_t) + f_{t+1} dc_{t+1} (h_t recomputed from c_t), and
+    #: ``dc_carry[t]`` = f_{t+1} dc_{t+1} (0 at the last step) is dL/dc_t with h_t held: what
+    #: reaches c_t along the cell state alone, the c half of dL/ds_t.
     c: np.ndarray | None = None
     c_prev: np.ndarray | None = None
     dc: np.ndarray | None = None
+    dc_carry: np.ndarray | None = None
     #: gate name -> (T, H) values: LSTM i, f, o (in [0, 1]) and candidate g; GRU r, z, n.
     gates: dict = field(default_factory=dict)
     #: the same names -> pre-activations and -> dL/d(pre-activation); the GRU adds "hn",
@@ -64,7 +68,8 @@ class Trace:
     #: log10 of the carry path alone: max over units of f_{t+1} ... f_{T-1} (LSTM forget gates)
     #: or z_{t+1} ... z_{T-1} (GRU update gates); (T,), None for the vanilla cell.
     carry_log10: np.ndarray | None = None
-    #: ||dL/dc_t|| (LSTM, else None) and ||dL/ds_t|| for the whole state (gated cells), (T,).
+    #: ||dc_t|| (LSTM, else None) and ||dL/ds_t|| = ||[dh_t, dc_carry_t]|| for the whole state
+    #: (the GRU: ||dh_t||), (T,), gated cells only.
     grad_c: np.ndarray | None = None
     grad_state: np.ndarray | None = None
 

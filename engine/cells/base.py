@@ -268,7 +268,7 @@ def prepare(inputs, targets, mask, output: str, O: int):
     T, B, _ = X.shape
     if targets is None:
         return X, np.zeros((T, B, O)), np.zeros((T, B), dtype=bool)
-    Y = np.asarray(targets, dtype=np.float64).reshape(T, B, -1)
+    Y = np.asarray(targets, dtype=np.float64).reshape(T, B, O)
     M = (np.ones((T, B), dtype=bool) if mask is None
          else np.asarray(mask, dtype=bool).reshape(T, B))
     return X, Y, M

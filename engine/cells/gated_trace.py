@@ -29,7 +29,7 @@ def gated_trace(params: GatedParams, sequence: Sequence, *, output: str = "softm
     gates = {k: np.ascontiguousarray(p.gates[k][:, 0]) for k in cell.gates}
     pre = {k: np.ascontiguousarray(v[:, 0]) for k, v in cell.pre_activations(p).items()}
     dpre = {k: np.ascontiguousarray(p.dpre[k][:, 0]) for k in pre}
-    c = c_prev = dc = grad_c = None
+    c = c_prev = dc = dc_carry = grad_c = None
     with np.errstate(over="ignore", invalid="ignore"):
         dh = p.dh[:, 0]
         grad_h = row_norms(dh)
@@ -38,7 +38,9 @@ def gated_trace(params: GatedParams, sequence: Sequence, *, output: str = "softm
             c_prev = np.vstack([p.c0, c[:-1]]) if T else np.zeros((0, H))
             dc = p.dc[:, 0]
             grad_c = row_norms(dc)
-            grad_state = row_norms(np.hstack([dh, dc]))
+            dc_carry = np.zeros_like(dc)
+            np.multiply(gates["f"][1:], dc[1:], out=dc_carry[:-1])
+            grad_state = row_norms(np.hstack([dh, dc_carry]))
         else:
             grad_state = grad_h.copy()
     S = cell.state_size(H)
@@ -53,7 +55,7 @@ def gated_trace(params: GatedParams, sequence: Sequence, *, output: str = "softm
         grad_h=grad_h, jacobian_log10=jac,
         spectral_norm=analysis.spectral_norm(params.W_h), spectral_radius=float("nan"),
         retention=retention(cell, params, first, retention_steps),
-        cell=params.cell, c=c, c_prev=c_prev, dc=dc, gates=gates, gate_pre=pre, gate_grad=dpre,
+        cell=params.cell, c=c, c_prev=c_prev, dc=dc, dc_carry=dc_carry, gates=gates, gate_pre=pre, gate_grad=dpre,
         carry_log10=carry_log10(cell.carry_gate(p)) if T else np.zeros(0),
         grad_c=grad_c, grad_state=grad_state,
     )
