@@ -8,29 +8,55 @@ import numpy as np
 from rich.text import Text
 
 from . import _plot
+from engine import knob_scale
+
 from ._draw import DIM, POS, TARGET, WARN, block, first_fitting, fmt_abs, join, serial
 from .base import Pane
 
 
 class LossPane(Pane):
-    """Mean training loss after each epoch (epoch 0: the initial weights), on a log axis when it
-    spans more than a decade; a vertical line marks ``session.epoch``. Untrained, it says how to
-    train. It does not depend on t, so stepping never redraws it."""
+    """Mean training loss after each epoch (epoch 0: the initial weights), on a log axis (said
+    so) when it spans more than a decade; a vertical line marks the epoch whose weights are
+    shown. While training runs, the curve grows live and the pane says what t does now.
+    Untrained, it says how to train. Below the curve: the loss of what is on screen (this
+    sequence under these weights and this knob), which differs from the curve's mean over the
+    training set. It does not depend on t, so stepping never redraws it."""
 
     TITLE = "Training loss"
     #: The loss curve needs no trace: draw it even while a trace is being computed.
     NEEDS_TRACE = False
-    READS = ("history", "epoch", "loss_pending", "training")
+    READS = ("history", "epoch", "loss_pending", "training", "trace", "trace_key")
 
     def draw(self, view, width: int, height: int):
-        s = view
-        hist = s.history
-        losses = np.asarray(hist.losses, dtype=np.float64)
-        E = len(losses) - 1
-        e = min(max(s.epoch, 0), E)
-        now = "…" if s.loss_pending else fmt_abs(losses[e])  # (measured just after start-up)
+        hist = view.history
+        training = view.training
+        if training is not None:
+            losses = np.asarray(training.losses, dtype=np.float64)
+            E = len(losses) - 1
+            e = E
+        else:
+            losses = np.asarray(hist.losses, dtype=np.float64)
+            E = len(losses) - 1
+            e = min(max(view.epoch, 0), E)
+        pending = view.loss_pending and e == 0
+        now = "…" if pending or not len(losses) else fmt_abs(losses[e])
+        log_y = _log_axis(losses)
         lines: list[Text] = []
-        if E == 0:
+        if training is not None:
+            lines.append(first_fitting([
+                join(("training ", f"bold {TARGET}"), (f"{training.epoch}/{training.last}",
+                                                        f"bold {TARGET}"),
+                     "  loss ", (now, "bold"), ("  (t stops it, keeping what was learned)",
+                                                 DIM)),
+                join(("training ", f"bold {TARGET}"),
+                     (f"{training.epoch}/{training.last}", f"bold {TARGET}"), "  loss ",
+                     (now, "bold"), ("  t stops", DIM)),
+                join(("training ", f"bold {TARGET}"),
+                     (f"{training.epoch}/{training.last}", f"bold {TARGET}"), " ", (now, "bold")),
+                join(("training ", f"bold {TARGET}"),
+                     (f"{training.epoch}/{training.last}", f"bold {TARGET}")),
+            ], width))
+        elif E == 0:
             lines.append(first_fitting([
                 join(("untrained: press t to train", f"bold {TARGET}"),
                      f"  (loss {now} at the initial weights)"),
@@ -38,24 +64,26 @@ class LossPane(Pane):
                 join(("untrained: press t", f"bold {TARGET}")),
             ], width))
             lines.append(Text(f"epoch 0 loss {now}", style=DIM))
-            if hist.stopped:
-                lines.append(Text(hist.stopped, style=WARN))
+            lines.extend(self._footer(view, hist, losses, e, width))
             return block(lines, width, height)
-        best = int(np.nanargmin(losses)) if np.isfinite(losses).any() else 0
-        lines.append(first_fitting([
-            join(("epoch ", "bold"), (f"{e}/{E}", "bold"), "  loss ", (now, "bold"),
-                 f"   (start {fmt_abs(losses[0])}, lowest {fmt_abs(losses[best])} at {best})"),
-            join(("epoch ", "bold"), (f"{e}/{E}", "bold"), "  loss ", (now, "bold")),
-            join(f"ep {e}/{E} loss ", (now, "bold")),
-            join(f"ep {e} loss ", (now, "bold")),
-            join(f"{e}/{E} ", (now, "bold")),
-        ], width))
-        footer = Text(hist.stopped, style=WARN) if hist.stopped else None
-        plot_h = height - 1 - (footer is not None)
-        if plot_h >= 2 and width >= 12:
+        else:
+            best = int(np.nanargmin(losses)) if np.isfinite(losses).any() else 0
+            axis = "  (log axis)" if log_y else ""
+            lines.append(first_fitting([
+                join(("epoch ", "bold"), (f"{e}/{E}", "bold"), "  loss ", (now, "bold"),
+                     f"   (start {fmt_abs(losses[0])}, lowest {fmt_abs(losses[best])} at "
+                     f"{best}){axis}"),
+                join(("epoch ", "bold"), (f"{e}/{E}", "bold"), "  loss ", (now, "bold"), axis),
+                join(f"ep {e}/{E} loss ", (now, "bold"), " log" if log_y else ""),
+                join(f"ep {e} loss ", (now, "bold"), " log" if log_y else ""),
+                join(f"{e}/{E} ", (now, "bold"), " log" if log_y else ""),
+                join(f"{e}/{E} ", (now, "bold")),
+            ], width))
+        footer = self._footer(view, hist, losses, e, width)
+        plot_h = height - 1 - len(footer)
+        if plot_h >= 2 and width >= 12 and E >= 1:
             pos = losses[np.isfinite(losses) & (losses > 0)]
             lo, hi = (float(pos.min()), float(pos.max())) if pos.size else (1e-3, 1.0)
-            log_y = pos.size > 1 and hi / lo > 10
             if log_y:
                 ylim = (lo / 1.2, hi * 1.2)
             else:
@@ -64,16 +92,47 @@ class LossPane(Pane):
                 hi = float(finite.max()) if finite.size else 1.0
                 pad = (hi - lo) * 0.05 or 0.5
                 ylim = (lo - pad, hi + pad)
-            key = ("loss", serial(hist), E, e, width, plot_h)
+            xs = np.arange(E + 1)
+            if training is not None:  # the curve so far; x runs to where training will end
+                xlim = (0, training.last + max(training.last / 40, 0.5))
+                ticks = _plot.nice_ticks(0, training.last, 4)
+            else:
+                xlim = (0, E + max(E / 40, 0.5))
+                ticks = _plot.nice_ticks(0, E, 4)
+            key = ("loss", serial(training if training is not None else hist), E, e, width,
+                   plot_h)
             chart = _plot.frame(key, lambda: _plot.labelled_chart(
-                [_plot.Line(np.arange(E + 1), losses, POS, "braille")], width, plot_h,
-                xlim=(0, E + max(E / 40, 0.5)), ylim=ylim, log_y=log_y, vline=float(e),
-                xticks=_plot.nice_ticks(0, E, 4), fmt_y=lambda v: fmt_abs(v, 2),
+                [_plot.Line(xs, np.nan_to_num(losses, nan=lo), POS, "braille")], width, plot_h,
+                xlim=xlim, ylim=ylim, log_y=log_y, vline=float(e),
+                xticks=ticks, fmt_y=lambda v: fmt_abs(v, 2),
                 **({} if log_y else {"yticks": (yt := _plot.nice_ticks(*ylim, 5)),
                                      "ylabels": [f"{v:g}" for v in yt]})))
             lines.extend(chart.split("\n"))
-        if footer is not None:
-            lines.append(footer)
-        if not math.isfinite(losses[e]):
-            lines.append(Text("the loss is not finite here", style=WARN))
+        lines.extend(footer)
         return block(lines, width, height)
+
+    @staticmethod
+    def _footer(view, hist, losses, e: int, width: int) -> list[Text]:
+        out = []
+        if hist.stopped and view.training is None:
+            out.append(Text(hist.stopped, style=WARN))
+        if len(losses) and not math.isfinite(losses[e]) and not view.loss_pending:
+            out.append(Text("the loss is not finite here", style=WARN))
+        tr, key = view.trace, view.trace_key
+        if tr is not None and key is not None and view.training is None:
+            L = fmt_abs(tr.loss)
+            knob = f", W_h ×{fmt_abs(knob_scale(key.knob), 3)}" if key.knob else ""
+            out.append(first_fitting([
+                join(("on screen: ", DIM), ("L = " + L, "bold"),
+                     (f" (this sequence at epoch {key.epoch}{knob})", DIM)),
+                join(("on screen ", DIM), ("L=" + L, "bold"), (knob.replace(", ", " "), DIM)),
+                join(("on screen ", DIM), ("L=" + L, "bold")),
+                join(("L=" + L, "bold")),
+            ], width))
+        return out
+
+
+def _log_axis(losses: np.ndarray) -> bool:
+    """A log axis when the positive losses span more than a decade."""
+    pos = losses[np.isfinite(losses) & (losses > 0)]
+    return bool(pos.size > 1 and pos.max() / pos.min() > 10)

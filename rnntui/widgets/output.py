@@ -58,6 +58,9 @@ class OutputPane(Pane):
                 join("target ", tg, f" p={pt} {right}"),
                 join("target ", tg, f" p={pt}"),
                 join("tgt ", tg, f" {pt}"),
+                join(tg, f" {pt}"),
+                join(tg, f" {fmt_abs(probs[tgt], 2)}"),
+                join(tg),
             ], width)
         else:
             header = first_fitting([
@@ -73,11 +76,17 @@ class OutputPane(Pane):
         rank = {int(i): r for r, i in enumerate(order[: max(rows, 1)])}
         names = {int(i): token(vocab[i]) for i in shown}
         tw = min(max((cell_len(n) for n in names.values()), default=1), 14)
-        ps = {int(i): fmt_abs(probs[i]) for i in shown}
-        pw = max(len(p) for p in ps.values())
         wide = width >= 30
         tag = f" {TARGET_MARK}" if wide else " ◀"
-        bar_w = max(width - 2 - tw - 1 - 1 - pw - (cell_len(tag) if has else 0), 0)
+        tagw = cell_len(tag) if has else 0
+        # Every probability is shown whole: fewer digits, then shorter names, then no bar.
+        for digits in (4, 3, 2):
+            ps = {int(i): fmt_abs(probs[i], digits) for i in shown}
+            pw = max(len(p) for p in ps.values())
+            if 2 + min(tw, 4) + 1 + pw + tagw <= width:
+                break
+        tw = max(min(tw, width - 2 - 1 - pw - tagw), 1)
+        bar_w = max(width - 2 - tw - 1 - 1 - pw - tagw, 0)
         lines: list[Text] = [header]
         for i in shown:
             i = int(i)
@@ -87,9 +96,10 @@ class OutputPane(Pane):
             line.append(ARGMAX if i == best else " ", style="bold")
             line.append(" ")
             line.append(name.ljust(tw), style=f"bold {TARGET}" if is_t else "")
-            line.append(" ")
-            line.append(plain_bar(float(probs[i]), bar_w).ljust(bar_w),
-                        style=TARGET if is_t else POS)
+            if bar_w:
+                line.append(" ")
+                line.append(plain_bar(float(probs[i]), bar_w).ljust(bar_w),
+                            style=TARGET if is_t else POS)
             line.append(" " + ps[i].rjust(pw))
             if is_t:
                 where = "" if i in rank else f" (#{int(np.flatnonzero(order == i)[0]) + 1})"

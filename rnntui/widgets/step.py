@@ -31,6 +31,7 @@ class Row:
     short: str = ""  # label in narrow panes
     tiny: str = ""  # label in very narrow panes
     spare: bool = False  # the table view may show this one as a plain row instead
+    quantity: str = ""  # which per-step array this row is a step of (for stable column widths)
 
 
 def backward_parts(trace, t: int) -> tuple[np.ndarray, np.ndarray]:
@@ -118,25 +119,38 @@ class StepPane(Pane):
         prev = f"h_{t - 1}" if t > 0 else "h_-1"
         rows = [
             Row(6, f"x_{t}", self._input(view, t), tiny=f"x_{t}"),
-            Row(7, prev, tr.h_prev[t], prev + (" (start)" if t == 0 else ""), spare=True),
-            Row(4, f"W_h {prev}", rec, "W_h " + prev, tiny="Wh·h"),
-            Row(5, f"W_x x_{t}+b", inp, f"W_x x_{t}+b", tiny="Wx·x+b"),
-            Row(3, f"= a_{t}", tr.a[t], f"= a_{t}", tiny=f"=a_{t}"),
-            Row(1, f"h_{t}", tr.h[t], f"h_{t}"),
+            Row(7, prev, tr.h_prev[t], prev + (" (start)" if t == 0 else ""), spare=True,
+                quantity="h_prev"),
+            Row(4, f"W_h {prev}", rec, "W_h " + prev, tiny="Wh·h", quantity="rec"),
+            Row(5, f"W_x x_{t}+b", inp, f"W_x x_{t}+b", tiny="Wx·x+b", quantity="inp"),
+            Row(3, f"= a_{t}", tr.a[t], f"= a_{t}", tiny=f"=a_{t}", quantity="a"),
+            Row(1, f"h_{t}", tr.h[t], f"h_{t}", quantity="h"),
             Row(2, "ŷ", lambda w: self._prediction(view, t, w)),
         ]
         return title, rows
 
-    def _input(self, s, t: int) -> np.ndarray | Text:
+    def _input(self, s, t: int) -> np.ndarray | Callable[[int], Text]:
+        """x_t: a vector as it is, or (a callable for the width left) a token's one-hot
+        position or a single value."""
+        x = s.trace.x[t]
+        if len(x) > 1 and not (s.scenario.kind == "text" and len(np.flatnonzero(x)) == 1
+                               and not isinstance(s.scenario.token_vectors, dict)):
+            return x
+        return lambda width: self._input_text(s, t, width)
+
+    def _input_text(self, s, t: int, width: int) -> Text:
         x = s.trace.x[t]
         label = s.label(t)
         nz = np.flatnonzero(x)
         one_hot = not isinstance(s.scenario.token_vectors, dict)  # a dict: the file's vectors
         if s.scenario.kind == "text" and one_hot and len(x) > 1 and len(nz) == 1:
-            return join((quoted(label), "bold"), (f" one-hot #{nz[0]} of {len(x)}", DIM))
-        if len(x) == 1:
-            return join(num_text(x[0]), (f"  ({label})", DIM) if s.scenario.kind == "text" else "")
-        return x
+            return first_fitting([
+                join((quoted(label), "bold"), (f" one-hot #{nz[0]} of {len(x)}", DIM)),
+                join((quoted(label), "bold"), (f" #{nz[0]} of {len(x)}", DIM)),
+                join((quoted(label), "bold"), (f" #{nz[0]}", DIM)),
+                join((quoted(label), "bold"))], width)
+        return join(num_text(x[0]), (f"  ({token(label)})", DIM)
+                    if s.scenario.kind == "text" else "")
 
     def _prediction(self, s, t: int, width: int) -> Text:
         """The prediction at t, its target and the loss at t, as much as fits in ``width``."""
@@ -147,8 +161,10 @@ class StepPane(Pane):
         if tr.output == "softmax":
             name, p = s.prediction(t)
             guess = join((quoted(name), "bold"), f" p={fmt_abs(p)}")
+            bare = join((quoted(name), "bold"), f" {fmt_abs(p)}")
             if not has:
-                return first_fitting([join(guess, ("  no target here", DIM)), guess], width)
+                return first_fitting([join(guess, ("  no target here", DIM)), guess, bare,
+                                      join((quoted(name), "bold"))], width)
             i = int(np.argmax(tr.targets[t]))
             tgt, pt = quoted(s.target_label(t)), fmt_abs(tr.out[t][i])
             return first_fitting([
@@ -157,7 +173,7 @@ class StepPane(Pane):
                 join(guess, " tgt ", (tgt, TARGET), f" {pt}", short_loss),
                 join(guess, " tgt ", (tgt, TARGET), f" {pt}"),
                 join(guess, " tgt ", (tgt, TARGET)),
-                guess,
+                guess, bare, join((quoted(name), "bold")),
             ], width)
         if tr.output == "identity":
             y = tr.out[t][0]
@@ -170,13 +186,17 @@ class StepPane(Pane):
                 join(num_text(y), " tgt ", num_text(tg)),
                 num_text(y),
             ], width)
-        guess = join(f"P(1)={fmt_abs(tr.out[t][0])} → ", (s.prediction(t)[0], "bold"))
+        bit = s.prediction(t)[0]
+        guess = join(f"P(1)={fmt_abs(tr.out[t][0])} → ", (bit, "bold"))
+        small = [join(f"P(1)={fmt_abs(tr.out[t][0], 2)} → ", (bit, "bold")),
+                 join((bit, "bold"), f" P(1)={fmt_abs(tr.out[t][0], 2)}"), join((bit, "bold"))]
         if not has:
-            return first_fitting([join(guess, ("  no target yet", DIM)), guess], width)
+            return first_fitting([join(guess, ("  no target yet", DIM)), guess, *small], width)
         tgt = token(s.target_label(t)) or "?"
         return first_fitting([join(guess, "  target ", (tgt, TARGET), loss),
                               join(guess, " tgt ", (tgt, TARGET), short_loss),
-                              join(guess, " tgt ", (tgt, TARGET)), guess], width)
+                              join(guess, " tgt ", (tgt, TARGET)), guess,
+                              join((bit, "bold"), " tgt ", (tgt, TARGET)), *small], width)
 
     # -- backward ------------------------------------------------------------------------------
     def _backward(self, view, width: int) -> tuple[Text, list[Row]]:
@@ -201,18 +221,36 @@ class StepPane(Pane):
                           ("  no target here: nothing to send back", DIM))
         rows = [
             Row(6 if tr.mask[t] else 0, f"dL/dy_{t}", dy_row),
-            Row(1, f"W_yᵀdL/dy_{t}", direct, "W_yᵀdL/dy", f"W_yᵀdy_{t}", "W_yᵀdy"),
+            Row(1, f"W_yᵀdL/dy_{t}", direct, "W_yᵀdL/dy", f"W_yᵀdy_{t}", "W_yᵀdy",
+                quantity="direct"),
             Row(2, nxt[0], later, nxt[1], f"+from {t + 1}" if t + 1 < T else "+0 last",
-                f"+t={t + 1}" if t + 1 < T else "+0"),
-            Row(3, f"= dL/dh_{t}", tr.dh[t], f"=dL/dh_{t}", f"=dL/dh_{t}", "=dL/dh"),
-            Row(7, f"f'(a_{t})", slope, f"f'={SLOPE[tr.activation]}", spare=True),
-            Row(4, f"dL/da_{t}", tr.da[t], f"dL/da_{t}", tiny="dL/da", spare=True),
-            Row(5, f"→ {to}", tr.flow[t], f"→{to}", f"→{to}", spare=True),
+                f"+t={t + 1}" if t + 1 < T else "+0", quantity="later"),
+            Row(3, f"= dL/dh_{t}", tr.dh[t], f"=dL/dh_{t}", f"=dL/dh_{t}", "=dL/dh",
+                quantity="dh"),
+            Row(7, f"f'(a_{t})", slope, f"f'={SLOPE[tr.activation]}", spare=True,
+                quantity="slope"),
+            Row(4, f"dL/da_{t}", tr.da[t], f"dL/da_{t}", tiny="dL/da", spare=True,
+                quantity="da"),
+            Row(5, f"→ {to}", tr.flow[t], f"→{to}", f"→{to}", spare=True, quantity="flow"),
             Row(8, "", Text("dL/da = dL/dh ⊙ f'(a)   → = W_hᵀ dL/da", style=DIM)),
         ]
         return title, rows
 
     # -- table view ----------------------------------------------------------------------------
+    _widths_of: tuple | None = None
+
+    def _column_width(self, tr, row: Row) -> int:
+        """The widest entry a table column takes at any step of the trace (not only this one),
+        so the table keeps one form as t moves. Kept for the trace drawn last."""
+        if self._widths_of is None or self._widths_of[0] is not tr:
+            self._widths_of = (tr, {})
+        widths = self._widths_of[1]
+        q = row.quantity
+        if q not in widths:
+            whole = _whole(tr, q)
+            widths[q] = _widest(whole) if whole is not None else _widest(row.value)
+        return widths[q]
+
     def _table(self, view, title: Text, rows: list[Row], width: int,
                height: int) -> Text | None:
         """Vectors over the hidden units as columns, one row per unit; None if it does not fit.
@@ -220,7 +258,8 @@ class StepPane(Pane):
         H = view.trace.h.shape[1]
         cols = [r for r in rows if r.column]
         nw = len(str(H - 1)) + 1
-        widest = {id(r): max(_widest(r.value), cell_len(r.column)) for r in cols}
+        widest = {id(r): max(self._column_width(view.trace, r), cell_len(r.column) + 1)
+                  for r in cols}
         for sep in (2, 1):
             cols = [r for r in rows if r.column]
             while True:
@@ -262,6 +301,33 @@ class StepPane(Pane):
                               style=DIM))
         lines += [_line(r, lw, width) for r in after]
         return block(lines, width, height)
+
+
+#: Traces longer than this are sampled (evenly) for the table's column widths.
+WIDTH_SAMPLE = 4096
+
+
+def _whole(tr, quantity: str) -> np.ndarray | None:
+    """The per-step array a table column shows, over every step (or an even sample of them)."""
+    T = len(tr)
+    idx = slice(None) if T <= WIDTH_SAMPLE else np.linspace(0, T - 1, WIDTH_SAMPLE).astype(int)
+    p = tr.params
+    with np.errstate(all="ignore"):
+        if quantity == "h_prev":
+            return tr.h_prev[idx]
+        if quantity == "rec":
+            return tr.h_prev[idx] @ p.W_h.T
+        if quantity == "inp":
+            return tr.x[idx] @ p.W_x.T + p.b
+        if quantity in ("a", "h", "dh", "da", "flow"):
+            return getattr(tr, quantity)[idx]
+        if quantity == "direct":
+            return tr.dy[idx] @ p.W_y
+        if quantity == "later":
+            return np.vstack([tr.flow[1:], np.zeros((1, tr.flow.shape[1]))])[idx]
+        if quantity == "slope":
+            return activation_slope(tr.activation, tr.a[idx], tr.h[idx])
+    return None
 
 
 def _widest(v: np.ndarray) -> int:
