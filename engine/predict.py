@@ -10,7 +10,7 @@ from .trace import Trace
 from .types import Scenario, Sequence
 
 __all__ = ["KNOB_STEPS_PER_DOUBLING", "exact_input", "exact_target", "knob_scale",
-           "predicted_value", "prediction"]
+           "held_out_accuracy", "predicted_value", "prediction"]
 
 #: One click of the W_h knob multiplies W_h by 2**(1/4): four clicks double it.
 KNOB_STEPS_PER_DOUBLING = 4
@@ -84,3 +84,28 @@ def exact_target(scenario: Scenario, sequence: Sequence, t: int) -> str | int | 
         return _token_of_row(scenario, row)
     v = float(row[0])
     return int(v) if scenario.kind == "echo" else v
+
+
+def held_out_accuracy(scenario: Scenario, params) -> tuple[int, int]:
+    """(right, total) over the target steps of the scenario's held-out sequences
+    (``test_sequences``) under ``params`` (any cell): a bit is right when P(1) >= 0.5 matches
+    it, a token when it is the most probable one. (0, 0) when there are none."""
+    from .cells import run
+    from .train import batches
+    seqs = scenario.test_sequences
+    if not seqs:
+        return 0, 0
+    right = total = 0
+    with np.errstate(all="ignore"):
+        for X, Y, M in batches(seqs, 256):
+            p = run(params, X, Y, M, activation=scenario.model.activation,
+                    output=scenario.model.output, backward=False)
+            if scenario.model.output == "softmax":
+                ok = np.argmax(p.out, axis=-1) == np.argmax(Y, axis=-1)
+            elif scenario.model.output == "sigmoid":
+                ok = (p.out[..., 0] >= 0.5) == (Y[..., 0] >= 0.5)
+            else:  # a value: right within 0.5 of a bit's distance, as the echo reads it
+                ok = np.abs(p.out[..., 0] - Y[..., 0]) < 0.5
+            right += int(np.count_nonzero(ok & M))
+            total += int(np.count_nonzero(M))
+    return right, total

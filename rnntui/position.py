@@ -20,7 +20,7 @@ MAX_LENGTH = 4096
 #: The Gradients pane's two views: every loss at once, or the loss at one target step.
 GRAD_VIEWS = ("total", "loss")
 #: Keys in the order they are written.
-KEYS = ("scenario", "epoch", "t", "phase", "wh", "grads", "tau", "text")
+KEYS = ("scenario", "epoch", "t", "phase", "wh", "grads", "tau", "seq", "text")
 _BARE = re.compile(r"[A-Za-z0-9_.+\-/~:]+")
 
 
@@ -33,8 +33,8 @@ class Position:
     """Where a View is. ``scenario`` is a built-in name or a path; ``epoch`` the epoch whose
     weights are shown; ``t`` the 0-based step; ``phase`` forward or backward; ``knob`` the W_h
     knob in clicks (W_h x 2**(knob/4)); ``grads`` the Gradients pane's view; ``target`` the
-    pinned target step of the per-loss view (None: the cursor); ``text`` a typed sequence, or
-    None for the scenario's."""
+    pinned target step of the per-loss view (None: the cursor); ``example`` a training
+    sequence (0-based) instead of the scenario's own; ``text`` a typed sequence, or None."""
 
     scenario: str
     epoch: int = 0
@@ -44,6 +44,7 @@ class Position:
     text: str | None = None
     grads: str = "total"
     target: int | None = None
+    example: int | None = None
 
     def __str__(self) -> str:
         parts = [f"scenario={_quote(self.scenario)}", f"epoch={self.epoch}", f"t={self.t}"]
@@ -55,6 +56,8 @@ class Position:
             parts.append(f"grads={self.grads}")
         if self.target is not None:
             parts.append(f"tau={self.target}")
+        if self.example is not None:
+            parts.append(f"seq={self.example}")
         if self.text is not None:
             parts.append(f"text={_quote(self.text)}")
         return ",".join(parts)
@@ -90,8 +93,12 @@ class Position:
             pos = replace(pos, grads=grads)
         if "tau" in values:
             pos = replace(pos, target=_int("tau", values.pop("tau"), low=0))
+        if "seq" in values:
+            pos = replace(pos, example=_int("seq", values.pop("seq"), low=0))
         if "text" in values:
             pos = replace(pos, text=values.pop("text"))
+        if pos.text is not None and pos.example is not None:
+            raise PositionError("seq= and text= name two sequences: give one")
         if not pos.scenario:
             raise PositionError("scenario= is empty")
         return pos

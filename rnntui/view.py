@@ -83,6 +83,8 @@ class View:
     knob: int = 0
     #: The text the user typed, when ``sequence`` is made from it; None for the scenario's own.
     typed: str | None = None
+    #: Which training sequence ``sequence`` is (0-based), when it is one; None otherwise.
+    example: int | None = None
     #: The cursor: the time step, 0-based (h_t is the state after input x_t).
     t: int = 0
     #: Which pass the cursor walks: forward (t up) or backward (BPTT, t down).
@@ -163,7 +165,7 @@ class View:
         """Where this View is, as a value that round-trips through a string."""
         return Position(scenario=self.source, epoch=self.epoch,
                         t=self.t, phase=self.phase, knob=self.knob, text=self.typed,
-                        grads=self.grads, target=self.target)
+                        grads=self.grads, target=self.target, example=self.example)
 
     def label(self, t: int) -> str:
         return self.sequence.labels[t]
@@ -230,7 +232,26 @@ class View:
 
     def with_sequence(self, sequence: Sequence, typed: str | None = None) -> "View":
         """Step through another sequence under the same weights, from t = 0."""
-        return self._with(sequence=sequence, typed=typed, t=0, target=None)
+        return self._with(sequence=sequence, typed=typed, example=None, t=0, target=None)
+
+    def with_example(self, k: int | None) -> "View":
+        """Step through training sequence ``k`` (None: the scenario's own sequence), from t=0."""
+        if k is None:
+            return self._with(sequence=self.scenario.sequence, typed=None, example=None, t=0,
+                              target=None)
+        seqs = self.scenario.train_sequences
+        k = max(0, min(int(k), len(seqs) - 1))
+        return self._with(sequence=seqs[k], typed=None, example=k, t=0, target=None)
+
+    def next_example(self, direction: int) -> "View":
+        """The next (or previous) training sequence, the scenario's own coming before the
+        first one and after the last."""
+        n = len(self.scenario.train_sequences)
+        if n == 0:
+            return self
+        order = [None, *range(n)]
+        i = order.index(self.example) if self.example in order else 0
+        return self.with_example(order[(i + direction) % len(order)])
 
     def with_history(self, history: History, *, epoch: int | None = None,
                      loss_pending: bool = False) -> "View":
@@ -278,7 +299,7 @@ DERIVED: dict[str, frozenset[str]] = {
     "at_end": frozenset({"t", "phase", "sequence"}),
     "tau": frozenset({"target", "t", "sequence"}),
     "position": frozenset({"source", "epoch", "t", "phase", "knob", "typed", "grads",
-                           "target"}),
+                           "target", "example"}),
     "label": frozenset({"sequence"}),
     "target_label": frozenset({"sequence"}),
     "prediction": frozenset({"trace", "scenario"}),

@@ -265,6 +265,8 @@ class MainScreen(QuitGuard, Screen):
         if pos.text is not None:
             from engine.scenario import encode_text
             view = view.with_sequence(encode_text(view.scenario, pos.text), pos.text)
+        elif pos.example is not None:
+            view = view.with_example(pos.example)
         view = (view.with_knob(pos.knob).with_phase(pos.phase).at(pos.t)
                 .with_grads(pos.grads).with_target(pos.target))
         if pos.epoch <= view.trained_epochs:
@@ -368,7 +370,42 @@ class MainScreen(QuitGuard, Screen):
     def action_epoch(self, direction: int) -> None:
         self.view = self._view.scrubbed(direction)
 
+    def action_epoch_end(self, last: int) -> None:
+        view = self._view
+        self.view = view.with_epoch(view.trained_epochs if last else 0)
+
+    def action_example(self, direction: int) -> None:
+        view = self._view
+        if not view.scenario.train_sequences:
+            return
+        new = view.next_example(direction)
+        self.view = new
+        n = len(view.scenario.train_sequences)
+        which = ("the scenario's own sequence" if new.example is None
+                 else f"training sequence {new.example + 1} of {n}")
+        self.notify(f"Now stepping through {which}.", markup=False, timeout=3)
+
+    def action_describe(self) -> None:
+        from .about import AboutScreen
+        self.app.push_screen(AboutScreen(self._view.scenario))
+
+    #: Set by a first r while there are trained epochs: a second r confirms.
+    _reset_armed = False
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action != "reset":
+            self._reset_armed = False  # any other key disarms a pending reset
+        return super().check_action(action, parameters)
+
     def action_reset(self) -> None:
+        trained = self._view.trained_epochs
+        if trained and not self._reset_armed:
+            self._reset_armed = True
+            self.notify(f"Press r again to throw away {trained} trained epochs and go back to "
+                        "the initial weights; any other key keeps them.",
+                        title="Reset?", severity="warning", timeout=6, markup=False)
+            return
+        self._reset_armed = False
         if self.is_training:
             self._cancel_work()
         sc = self._view.scenario
@@ -403,14 +440,14 @@ class MainScreen(QuitGuard, Screen):
             self.minimize()
             return
         pane = self.focused if isinstance(self.focused, Pane) else None
-        if pane is None:
+        if pane is None or isinstance(pane, SequencePane):  # (one line: not worth it)
             pane = self.query_one(StepPane)
             pane.focus()
         self.maximize(pane)
 
     def action_help(self) -> None:
         from .help import HelpScreen
-        titles = {p.id: str(p.border_title or p.id) for p in self.panes if p.id}
+        titles = {p.id: p.TITLE for p in self.panes if p.id}
         self.app.push_screen(HelpScreen(self.BINDINGS, titles, str(self._view.position)))
 
     def action_open(self) -> None:

@@ -49,6 +49,10 @@ class Pane(Widget, can_focus=True):
     """
 
     TITLE = ""
+    #: A shorter title for narrow panes (a title is shown whole, never cut).
+    SHORT_TITLE = ""
+    #: Marks the focused pane's title, so focus shows without colour too (``m`` maximises it).
+    FOCUS_MARK = "◆"
     #: The View fields the picture depends on (see :meth:`View.reading`).
     READS: ClassVar[tuple[str, ...]] = ("trace", "t")
     #: Panes that can draw before the first trace exists set this to False.
@@ -68,6 +72,7 @@ class Pane(Widget, can_focus=True):
                  classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.border_title = self.TITLE
+        self._has_focus = False
         self._drawn_key: object = None
         self._cache: Text | None = None  # the last picture
         self._strips: list[Strip] = []  # the same picture as lines of segments
@@ -75,6 +80,29 @@ class Pane(Widget, can_focus=True):
         self._maker: StripMaker | None = None
         self._ready: dict = {}  # content key -> (picture, strips, strips_for), drawn earlier
         self._view: View | None = None
+
+    def title_for(self, width: int, focused: bool) -> str:
+        """The border title that fits ``width`` cells (the border takes 4), marked when
+        focused."""
+        mark = f"{self.FOCUS_MARK} " if focused else ""
+        for title in (self.TITLE, self.SHORT_TITLE or self.TITLE):
+            if len(mark + title) <= width - 4:
+                return mark + title
+        return mark.strip()
+
+    def _update_title(self) -> None:
+        self.border_title = self.title_for(self.size.width, self._has_focus)
+
+    def on_focus(self) -> None:
+        self._has_focus = True
+        self._update_title()
+
+    def on_blur(self) -> None:
+        self._has_focus = False
+        self._update_title()
+
+    def on_resize(self) -> None:
+        self._update_title()
 
     @property
     def view(self) -> "View | None":

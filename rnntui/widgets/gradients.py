@@ -73,6 +73,7 @@ class GradientPane(Pane):
     different numbers, and the knob."""
 
     TITLE = "Gradients (log)"
+    SHORT_TITLE = "Gradients"
     READS = ("trace", "trace_key", "t", "grads", "target", "sequence")
 
     _series_of: tuple | None = None

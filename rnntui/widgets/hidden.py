@@ -53,6 +53,7 @@ class HiddenPane(Pane):
     With more units than rows it shows the units with the largest |h_t|, in unit order."""
 
     TITLE = "Hidden state h_t"
+    SHORT_TITLE = "Hidden h_t"
     READS = ("trace", "t", "sequence")
 
     _scale_of: tuple[object, float] | None = None

@@ -23,6 +23,7 @@ class LossPane(Pane):
     training set. It does not depend on t, so stepping never redraws it."""
 
     TITLE = "Training loss"
+    SHORT_TITLE = "Loss"
     #: The loss curve needs no trace: draw it even while a trace is being computed.
     NEEDS_TRACE = False
     READS = ("history", "epoch", "loss_pending", "training", "trace", "trace_key")

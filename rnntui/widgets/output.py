@@ -6,6 +6,8 @@ import numpy as np
 from rich.cells import cell_len
 from rich.text import Text
 
+from engine.predict import held_out_accuracy
+
 from . import _plot
 from ._draw import (quoted, token, DIM, POS, TARGET, WARN, block, first_fitting, fmt, fmt_abs, join, num_text,
                     plain_bar, serial, window)
@@ -183,7 +185,8 @@ class OutputPane(Pane):
         lines: list[Text] = [head]
         if height >= 3 and width >= 12:
             lines.append(threshold_bar(p1, width))
-        room = height - len(lines)
+        held = self._held_out(s, width) if height >= 6 else None
+        room = height - len(lines) - (held is not None)
         if room < 1:
             return block(lines, width, height)
         keep = sorted(("predict", "target", "input", "t", "")[:room], key=ROWS.index)
@@ -210,7 +213,34 @@ class OutputPane(Pane):
                     style += " green" if c == "✓" else " red"
                 grid[r].append(txt.center(cw), style=style.strip())
         lines.extend(grid)
+        if held is not None:
+            lines.append(held)
         return block(lines, width, height)
+
+    _held_of: tuple | None = None
+
+    def _held_out(self, s, width: int) -> Text | None:
+        """Accuracy on the scenario's held-out sequences under these weights (kept for the
+        weights drawn last): the echo's promise, checked on data it never trained on."""
+        sc = s.scenario
+        if not sc.test_sequences:
+            return None
+        params = s.trace.params
+        if self._held_of is None or self._held_of[0] is not params:
+            self._held_of = (params, held_out_accuracy(sc, params))
+        right, total = self._held_of[1]
+        if not total:
+            return None
+        pct = 100.0 * right / total
+        share = f"{pct:.1f}%" if pct < 100 else "100%"
+        n = len(sc.test_sequences)
+        return first_fitting([
+            join(("held out: ", DIM), (share, "bold"), (f" right ({right}/{total} bits of {n} "
+                                                        "sequences never trained on)", DIM)),
+            join(("held out: ", DIM), (share, "bold"), (f" of {n} unseen sequences", DIM)),
+            join(("held-out accuracy ", DIM), (share, "bold"), (f" ({n} unseen)", DIM)),
+            join(("held out ", DIM), (share, "bold")),
+        ], width)
 
 
 def threshold_bar(p1: float, width: int) -> Text:

@@ -31,6 +31,7 @@ class RetentionPane(Pane):
     depends on the weights only, not on t."""
 
     TITLE = "Retention"
+    SHORT_TITLE = "Retention"
     READS = ("trace",)
 
     _effect_of: tuple | None = None
