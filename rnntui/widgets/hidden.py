@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from rich.text import Text
 
-from ._draw import (quoted, DIM, Line, NEG, POS, block, first_fitting, fmt, fmt_abs, join, safe_norm,
+from ._draw import (quoted, DIM, Line, NEG, POS, TARGET, block, first_fitting, fmt, fmt_abs, join, safe_norm,
                     signed_bar_parts)
 from .base import Pane
 
@@ -83,6 +83,45 @@ class HiddenPane(Pane):
         return np.sort(self._busiest_of[1][:n])
 
     def draw(self, view, width: int, height: int):
+        """The bars and history; beside them, when the pane is wide (maximised), the path of
+        h through time projected on its two main directions."""
+        if width >= PATH_MIN[0] and height >= PATH_MIN[1] and len(view.trace) >= 3:
+            right = max(min(width // 2, 60), 24)
+            bars = self._bars(view, width - right - 2, height)
+            path = self._path(view, right, height)
+            lines = [join(a, "  ", b) if b is not None else a
+                     for a, b in zip(_padded(bars, width - right - 2, height), path)]
+            return block(lines, width, height)
+        return self._bars(view, width, height)
+
+    _pca_of: tuple | None = None
+
+    def _pca(self, tr):
+        """The two main directions of h over the trace (principal components of the centred
+        states), the states projected on them, and the share of variance they hold."""
+        if self._pca_of is None or self._pca_of[0] is not tr:
+            self._pca_of = (tr, principal_path(tr.h))
+        return self._pca_of[1]
+
+    def _path(self, view, width: int, height: int) -> list[Text]:
+        tr, t = view.trace, view.t
+        pc = self._pca(tr)
+        head = first_fitting([
+            join(("h_0…h_t on its 2 main directions", "bold"),
+                 (f" (PCA, {100 * pc.share:.1f}% of the variance)", DIM)),
+            join(("h on its 2 main directions", "bold"), (f" ({100 * pc.share:.1f}%)", DIM)),
+            join(("h in 2-D (PCA)", "bold"))], width)
+        if pc.xy is None:
+            return [head, Text("h does not move: nothing to project", style=DIM)]
+        rows = height - 2
+        grid = braille_path(pc.xy[: t + 1], width, rows, pc.lims, pc.xy[t])
+        out = [head]
+        out += [join((line[:at], POS), (line[at:at + 1], f"bold {TARGET}"), (line[at + 1:], POS))
+                if at >= 0 else Text(line, style=POS) for line, at in grid]
+        out.append(Text("● = h_t; the dots are the states before it", style=DIM))
+        return out
+
+    def _bars(self, view, width: int, height: int):
         s = view
         tr = s.trace
         t = s.t
@@ -152,6 +191,75 @@ class HiddenPane(Pane):
             lines.append(join(" " * pad, (axis if span >= len(left) + len(right) + 1
                                           else right.rjust(span), DIM)))
         return block(lines, width, height)
+
+
+#: The 2-D path of h is drawn beside the bars from this size (a maximised pane) up.
+PATH_MIN = (90, 14)
+
+
+def _padded(text, width: int, height: int) -> list[Text]:
+    lines = list(text.lines) if hasattr(text, "lines") else text.split("\n")
+    lines = [ln if ln.cell_len >= width else join(ln, " " * (width - ln.cell_len))
+             for ln in lines]
+    return lines + [Text(" " * width)] * (height - len(lines))
+
+
+class Projection:
+    """States projected on their two main directions: ``xy`` (T, 2) or None when h never
+    moves; ``lims`` the axes' ranges; ``share`` the variance the two directions hold."""
+
+    def __init__(self, xy, lims, share: float) -> None:
+        self.xy, self.lims, self.share = xy, lims, share
+
+
+def principal_path(h: np.ndarray) -> Projection:
+    """h over time on its first two principal components (an SVD of the centred states)."""
+    with np.errstate(all="ignore"):
+        ok = np.isfinite(h).all(axis=1)
+        if ok.sum() < 2:
+            return Projection(None, None, 0.0)
+        centred = h - h[ok].mean(axis=0)
+        _, sv, vt = np.linalg.svd(centred[ok], full_matrices=False)
+        total = float((sv ** 2).sum())
+        if not total > 0:
+            return Projection(None, None, 0.0)
+        k = min(2, len(sv))
+        xy = np.zeros((len(h), 2))
+        xy[:, :k] = centred @ vt[:k].T
+        xy[~ok] = np.nan
+        share = float((sv[:k] ** 2).sum() / total)
+        lo, hi = np.nanmin(xy, axis=0), np.nanmax(xy, axis=0)
+        span = np.where(hi > lo, hi - lo, 1.0)
+        lims = (lo - 0.05 * span, hi + 0.05 * span)
+    return Projection(xy, lims, share)
+
+
+_BRAILLE = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
+
+
+def braille_path(xy: np.ndarray, width: int, rows: int, lims, now) -> list[tuple[str, int]]:
+    """Points ``xy`` as braille dots in ``width`` x ``rows`` cells (2 x 4 dots a cell), with
+    ``now`` drawn as ``●``; per row the line and the column of ``●`` (or -1)."""
+    (x0, y0), (x1, y1) = lims
+    cells = np.zeros((rows, width), dtype=np.int64)
+    with np.errstate(all="ignore"):
+        px = np.floor((xy[:, 0] - x0) / (x1 - x0) * (2 * width - 1e-9))
+        py = np.floor((y1 - xy[:, 1]) / (y1 - y0) * (4 * rows - 1e-9))
+    ok = np.isfinite(px) & np.isfinite(py)
+    px, py = px[ok].astype(int).clip(0, 2 * width - 1), py[ok].astype(int).clip(0, 4 * rows - 1)
+    for x, y in zip(px, py):
+        cells[y // 4, x // 2] |= _BRAILLE[y % 4][x % 2]
+    nx = ny = -1
+    if np.isfinite(now).all():
+        nx = int(np.clip((now[0] - x0) / (x1 - x0) * (2 * width - 1e-9), 0, 2 * width - 1)) // 2
+        ny = int(np.clip((y1 - now[1]) / (y1 - y0) * (4 * rows - 1e-9), 0, 4 * rows - 1)) // 4
+    out = []
+    for r in range(rows):
+        line = "".join(chr(0x2800 + c) if c else " " for c in cells[r])
+        if r == ny:
+            line = line[:nx] + "●" + line[nx + 1:]
+        out.append((line, nx if r == ny else -1))
+    return out
 
 
 def _style(x: float) -> str:
