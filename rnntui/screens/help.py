@@ -15,33 +15,69 @@ from .guard import Dialog
 
 #: What each pane shows, in the words the help screen uses (keyed by the pane's id).
 PANE_HELP = [
-    ("sequence", "The inputs, one per time step, with the step you are at marked. Under each "
-                 "input is the target: what the network should predict there."),
-    ("step", "The cell's arithmetic at step t with the real numbers. Forward: a = W_x x_t + "
-             "W_h h_(t-1) + b, then h_t = f(a), then the output y_t = W_y h_t + b_y. Backward: "
-             "how the loss's gradient arrives at step t and flows on to step t-1."),
-    ("hidden", "The hidden state h_t, the network's memory, one bar per unit: + to the right, "
-               "- to the left. Larger screens also show every unit across time."),
-    ("output", "The prediction at step t: the probability of each word with the right answer "
-               "marked, or the predicted value beside the true one."),
-    ("gradients", "dL/dh: how strong the loss's gradient is at each step. dhT/dh: how much a "
-                  "nudge to the state at step t still moves the last state. Bars that shrink to "
-                  "nothing towards the start are vanishing gradients; bars that blow up are "
-                  "exploding ones. ||W_h||2 is how far W_h can stretch a vector (its spectral "
-                  "norm), rho its spectral radius. Try + and - to scale W_h."),
+    ("sequence", "The inputs, one per time step t (counted from 0), with the step you are at "
+                 "in [brackets]. At 80x24 it is one line; on taller terminals (36 rows and up) "
+                 "each input has its target under it (· where a step has none) and the line "
+                 "under the steps names the input and target at t."),
+    ("step", "The cell's arithmetic at step t with the real numbers. Forward: a_t = W_x x_t + "
+             "W_h h_(t-1) + b, then h_t = f(a_t), then the output y_t = W_y h_t + b_y. "
+             "Backward: how the loss's gradient arrives at step t and flows on to step t-1. A "
+             "vector that does not fit shows its first entries, then … and its length ‖v‖; "
+             "‖v‖ (12) is the length of a vector of 12 entries when none fits."),
+    ("hidden", "The hidden state h_t, the network's memory, one row per unit: its value, a "
+               "bar (+ to the right of the axis │, - to the left) and its history up to t "
+               "(+ as █▒░, - as ●•·, big to small). 6/12 means 6 of 12 units are shown: those "
+               "with the largest |h| anywhere in the sequence, the same set at every t. "
+               "Maximised (m), it also draws h's path on its two main directions (PCA)."),
+    ("output", "The prediction at step t: the probability of each token, ★ on the most "
+               "probable and ◀ target on the right answer; or the predicted value beside the "
+               "true one; or P(1), the predicted and target bits (✓ right, ✗ wrong) and the "
+               "accuracy on held-out sequences."),
+    ("gradients", "One column per step, log scale, each chart labelled with its max and min. "
+                  "Press v to switch views. Every loss: dL/dh, the whole gradient reaching h_t "
+                  "(its own step's loss included), and ∂hT/∂h, how much a nudge to h_t still "
+                  "moves the last state. The loss at τ: ∂Lτ/∂h, the loss of one target step τ "
+                  "(the cursor, or pinned with x) followed back alone, and ∂yτ/∂x, how much "
+                  "each input moves that prediction. ≤0.070× means a gradient shrinks to at "
+                  "most 0.070 of its size; vanishing below 1e-3, exploding above 1e3. ‖W_h‖₂ "
+                  "is how far W_h can stretch a vector (its largest singular value), ρ its "
+                  "spectral radius (largest |eigenvalue|): different numbers. + and - scale "
+                  "W_h: with relu (count) the gradients explode; with tanh or sigmoid the "
+                  "units saturate, f'(a) = 1 - h² goes to 0, and they vanish instead."),
     ("retention", "Memory with no new input: feed the first input, then only blank (zero) "
-                  "inputs, and compare the state after j blanks with the first state: cos near 1 "
-                  "means kept, near 0 forgotten, below 0 turned around. A curve that swings is "
-                  "W_h rotating the state."),
-    ("loss", "The training loss at every epoch, with a marker at the epoch whose weights you "
-             "are looking at ([ and ] move it)."),
+                  "inputs. The curve is cos(h_0, h_j), the state after j blanks against the "
+                  "first state; a curve that swings is W_h rotating the state (complex "
+                  "eigenvalues). The verdict compares the runs with and without the first "
+                  "input: how much of what it changed is left after the last blank (kept, "
+                  "fading, forgotten), since a bias alone can keep the cosine high."),
+    ("loss", "The training loss at every epoch (a log axis says so), with a marker at the "
+             "epoch whose weights you are looking at ([ ] { } < > move it); it grows live "
+             "while training runs. 'on screen' is the loss of the sequence shown, under these "
+             "weights and this W_h scale."),
+]
+
+GLYPHS = [
+    ("[tok]  ^  reverse", "the step you are at (t)"),
+    ("▶ / ◀", "the forward pass (t goes up) / the backward pass (t goes down)"),
+    ("◆", "the focused pane: m maximises it, Tab moves the focus"),
+    ("␣", "a space token; control characters are written as ␛, \\n, U+202E"),
+    ("★  ◀ target", "the most probable output / the right answer"),
+    ("+█▒░  −●•·", "a hidden unit's history: positive big to small, negative big to small"),
+    ("│  «  »  ?", "a bar's axis; a value beyond the bar; NaN"),
+    ("·  ↑", "a gradient column below the chart's min / overflowed"),
+    ("≤0.070×", "a gradient from the last step shrinks to at most 0.070 of its size"),
+    ("τ", "the target step of the per-loss gradient view"),
+    ("‖v‖  ‖v‖ (12)", "a vector's length; that of a 12-entry vector too long to show"),
+    ("ρ", "the spectral radius of W_h: its largest |eigenvalue|"),
+    ("…", "more entries or words than fit (never part of a number)"),
+    ("overflow  nan", "a number too big for the machine / not a number"),
 ]
 
 ABOUT = ("The status line at the top says which scenario this is, the epoch whose weights you "
-         "see, the time step t, the pass (forward or backward), the W_h scale, and anything "
-         "running (training, computing). Colour is never the only signal: signs are written "
-         "as + and -, sizes as bar lengths, so it reads the same without colour.")
-
+         "see, the time step t and the steps there are (0–4), the pass (forward or "
+         "backward), the W_h scale, and anything running (training, computing). Colour is "
+         "never the only signal: signs are written as + and -, sizes as bar lengths, the "
+         "current step in brackets, so it reads the same without colour.")
 
 
 def keys_text(keys: str) -> str:
@@ -74,6 +110,7 @@ class HelpScreen(Dialog, ModalScreen[None]):
                                                 "dim")), id="help-position")
                 yield Static(self._keys(), id="help-keys")
                 yield Static(self._panes(), id="help-panes")
+                yield Static(self._glyphs(), id="help-glyphs")
                 yield Static(Text(ABOUT), id="help-about")
         yield Footer(compact=True, show_command_palette=False)
 
@@ -95,6 +132,15 @@ class HelpScreen(Dialog, ModalScreen[None]):
         table.add_column("what it shows", ratio=1)
         for pane_id, text in PANE_HELP:
             table.add_row(self.titles.get(pane_id, pane_id), text)
+        return table
+
+    def _glyphs(self) -> Table:
+        table = Table(box=None, show_header=False, expand=True, padding=(0, 1),
+                      title="Signs on screen", title_style="bold", title_justify="left")
+        table.add_column("sign", no_wrap=True, style="bold")
+        table.add_column("meaning", ratio=1)
+        for glyph, meaning in GLYPHS:
+            table.add_row(glyph, meaning)
         return table
 
     def action_close(self) -> None:
