@@ -5,7 +5,9 @@ Kept apart from conftest.py (which only holds fixtures), and imported as ``from 
 
 from __future__ import annotations
 
+import asyncio
 import io
+from functools import lru_cache
 
 from rich.cells import cell_len
 from rich.console import Console
@@ -44,12 +46,22 @@ def untrained_history(scenario: Scenario) -> History:
     return History(losses=[dataset_loss(p0, scenario)], epochs=[0], weights=[p0])
 
 
+@lru_cache(maxsize=None)
+def trained_history(name: str) -> History:
+    """A built-in (or file) scenario trained as it says, once per test process (fit copies the
+    history it continues, so sharing it is safe)."""
+    return fit(load(name))
+
+
 def make_view(scenario: str | Scenario, *, train: bool = False, t: int = 0,
               phase: str = FORWARD) -> View:
     """A View of a scenario (a name or a Scenario), trained as it says if ``train``, with its
-    trace, at step ``t`` (clamped) of ``phase``."""
+    trace, at step ``t`` (clamped) of ``phase``. A scenario named is trained once per process."""
     sc = load(scenario) if isinstance(scenario, str) else scenario
-    history = fit(sc) if train and sc.train.epochs > 0 else untrained_history(sc)
+    if train and sc.train.epochs > 0:
+        history = trained_history(scenario) if isinstance(scenario, str) else fit(sc)
+    else:
+        history = untrained_history(sc)
     view = View.open(sc, history).with_history(history)
     return traced(view).at(t).with_phase(phase)
 
@@ -162,3 +174,111 @@ def check_fits(text: str, width: int, height: int) -> None:
     assert len(lines) <= max(height, 1), (len(lines), height, text)
     for line in lines:
         assert cell_len(line) <= width, (cell_len(line), width, line)
+
+
+# ---------------------------------------------------------------------------------------------
+# a running app: waiting for the state a test asserts, never for time
+
+#: Rounds of (let the app handle what is queued, look again) before ``settle`` gives up. Each
+#: round lasts as long as the machine needs, so only an app that never settles reaches it.
+SETTLE_ROUNDS = 3000
+#: How long one round lets worker threads run (polling, not a deadline).
+POLL = 0.01
+
+
+def busy(app) -> str | None:
+    """What the app is still doing in the background, or None when it is done: a worker not
+    finished (pending or running), a trace asked of a worker and not yet shown, training whose
+    end the screen has not yet seen, the initial loss not yet in."""
+    for worker in app.workers:
+        if not worker.is_finished:
+            return f"worker {worker.group!r} is {worker.state.name}"
+    screen = app.main_screen
+    if screen.jobs.pending is not None:
+        return "a trace is being computed"
+    view = screen.view
+    if view.training is not None:
+        return "training"
+    if view.loss_pending:
+        return "the initial loss is being computed"
+    return None
+
+
+async def settle(pilot, rounds: int = SETTLE_ROUNDS) -> None:
+    """Wait until the app is done (see :func:`busy`) and its screen has handled every message.
+
+    Unlike ``app.workers.wait_for_complete()`` this never raises for a worker that a later key
+    cancelled, and unlike ``pilot.pause()`` it does not wait for the CPU to go idle (a training
+    thread keeps it busy: that costs a second a call). Raises AssertionError if the app is
+    still busy after ``rounds`` rounds."""
+    app = pilot.app
+    for _ in range(rounds):
+        await pilot.pause(POLL)
+        if busy(app) is None:
+            await pilot.pause(POLL)  # what the last answer posted
+            if busy(app) is None:
+                await pilot.wait_for_scheduled_animations()
+                await pilot._wait_for_screen()
+                return
+    raise AssertionError(f"the app never settled: {busy(app)}")
+
+
+async def press_and_settle(pilot, keys) -> None:
+    """Press each key in turn, letting the work it starts finish before the next."""
+    await settle(pilot)
+    for key in keys:
+        await pilot.press(key)
+        await settle(pilot)
+
+
+async def wait_until(pilot, condition, what: str, rounds: int = SETTLE_ROUNDS) -> None:
+    """Let the app run until ``condition()`` holds (polled, with a generous round limit)."""
+    for _ in range(rounds):
+        if condition():
+            return
+        await pilot.pause(POLL)
+    raise AssertionError(f"never happened: {what}")
+
+
+def status(app) -> str:
+    """The main screen's status line as plain text."""
+    return static_text(app.main_screen.query_one("#status"))
+
+
+def pane_texts(app) -> dict[str, str]:
+    """Every pane's text, by pane id."""
+    return {p.id: pane_text(p) for p in app.main_screen.panes}
+
+
+# ---------------------------------------------------------------------------------------------
+# one pane, mounted
+
+
+def pane_app(pane_cls, view: View | None = None):
+    """A tiny App showing one ``pane_cls`` filling the screen, handed ``view`` once mounted."""
+    from textual.app import App
+
+    class PaneApp(App):
+        CSS = "Screen { layout: vertical; }"
+
+        def compose(self):
+            yield pane_cls()
+
+        def on_mount(self) -> None:
+            if view is not None:
+                self.query_one(pane_cls).show(view)
+
+    return PaneApp()
+
+
+async def shown(view: View, pane_cls, size=(80, 24)) -> tuple[str, object]:
+    """Mount ``pane_cls`` alone at ``size``, hand it ``view`` (``pane.show``) and return (its
+    text, checked to fit its content area, and the pane)."""
+    app = pane_app(pane_cls, view)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        pane = app.query_one(pane_cls)
+        w, h = pane.content_size.width, pane.content_size.height
+        text = render_text(pane.render(), w).rstrip("\n")
+        check_fits(text, w, h)
+        return text, pane
