@@ -1066,3 +1066,43 @@ def test_key_lines_on_a_big_file_is_quick():
     lines = key_lines(doc)
     assert time.perf_counter() - t0 < 0.5
     assert lines[("scenario", "name")] == 150_004 and ("scenario", "ab") not in lines
+
+
+# -- big files of numbers: the fast path gives tomllib's answer, exactly ----------------------
+
+_BIG = "[" + ", ".join(["1.5", "-2", "+3", "1e5", "0", "-0.0", "7E-3", "123456789012"] * 400) + "]"
+
+
+@pytest.mark.parametrize("text", [
+    f"a = {_BIG}\n", f'a = """x = {_BIG}"""\n', f"# a = {_BIG}\nb = 1\n",
+    f"a = {{x = {_BIG}}}\n", f'a = [{_BIG}, "s"]\n', f"a = {_BIG[:-1]}, 00]\n",
+    f"a = [{_BIG},\n {_BIG},]\n", f"a = {_BIG} # c\nb = 2\n", f"a = '{_BIG}'\n",
+    f'"a = {_BIG}" = 1\n', f"a = {_BIG}\na = 1\n", f"a = {_BIG[:-1]}, inf, nan]\n",
+    f"a = {_BIG[:-1]}, 1_000]\n", f"[t]\nx = [\n{_BIG}\n]\n[t]\n",
+])
+def test_fast_toml_path_is_exactly_tomllib(text):
+    import tomllib
+
+    from engine._toml_fast import loads as fast_loads
+    try:
+        want = ("ok", tomllib.loads(text))
+    except tomllib.TOMLDecodeError as e:
+        want = ("error", str(e))
+    try:
+        got = ("ok", fast_loads(text))
+    except tomllib.TOMLDecodeError as e:
+        got = ("error", str(e))
+    assert repr(got) == repr(want)  # same values, same int/float types, same error text
+
+
+def test_a_2_mib_file_of_weights_loads_with_every_number_exact(tmp_path):
+    rng = np.random.default_rng(1)
+    H = 300  # 21 characters a number: 1.9 MB
+    W_h = rng.normal(0, 0.1, (H, H))
+    rows = ",\n".join("[" + ", ".join(repr(float(v)) for v in row) + "]" for row in W_h)
+    path = tmp_path / "weights.toml"
+    path.write_text(f'[scenario]\nname = "w"\nkind = "series"\n[model]\nhidden_size = {H}\n'
+                    f"[model.weights]\nW_h = [{rows}]\n")
+    assert 1.5 * 2**20 < path.stat().st_size <= LIMITS["file_bytes"]
+    sc = load(str(path))
+    assert np.array_equal(sc.model.weights["W_h"], W_h)
