@@ -12,6 +12,9 @@ thread pools would compete. Each request is one JSON object per line, each answe
     {"op": "trace", "H": 64, "T": 1000, "V": 65, "n": 5}          (numpy only)
     {"op": "jacobian", "H": 64, "T": 1000, "n": 5}                (numpy only)
     {"op": "series", "H": 64, "T": 100000, "n": 1}                (numpy only)
+    {"op": "cell", "cell": "lstm", "H": 64, "T": 1000, "V": 65, "backward": true, "n": 5}
+      -> the same for a gated cell (torch: nn.LSTM / nn.GRU; "onednn": false turns off
+         torch's fused oneDNN kernels, for the context row only)
     {"op": "quit"}
 
 Both workers build the same weights (engine.model.init_params, xavier, seed 0) and the same
@@ -103,6 +106,23 @@ def np_rnn(req: dict) -> dict:
     run = model().run
     times, res = timed(lambda: run(p, X, Y, M, activation="tanh", output="softmax",
                                    backward=backward), req.get("n", 5), req.get("warmup", 1))
+    return {"times": times, "loss": float(res.loss)}
+
+
+def np_cell(req: dict) -> dict:
+    """Forward (+ BPTT) of an LSTM or GRU (engine.cells), float64, batch 1, one-hot inputs."""
+    from engine.cells import get_cell
+    cell = get_cell(req["cell"])
+    H, T, V, backward = req["H"], req["T"], req.get("V", 65), bool(req["backward"])
+    key = (req["cell"], H, T, V)
+    if key not in _np_cache:
+        ids = tokens(T, V)
+        eye = np.eye(V)
+        _np_cache[key] = (cell.init(H, V, V, seed=0), eye[ids[:-1]], eye[ids[1:]],
+                          np.ones(T, dtype=bool))
+    p, X, Y, M = _np_cache[key]
+    times, res = timed(lambda: cell.run(p, X, Y, M, output="softmax", backward=backward),
+                       req.get("n", 5), req.get("warmup", 1))
     return {"times": times, "loss": float(res.loss)}
 
 
@@ -239,6 +259,56 @@ def torch_rnn(req: dict) -> dict:
     return {"times": times, "loss": float(loss.detach())}
 
 
+def torch_cell(req: dict) -> dict:
+    """nn.LSTM / nn.GRU + nn.Linear + cross-entropy in float32 with the engine's weights (the
+    gate blocks reordered to PyTorch's i, f, g, o and r, z, n stacking)."""
+    import torch
+    import torch.nn.functional as F
+    from engine.cells import get_cell
+    name, H, T, V = req["cell"], req["H"], req["T"], req.get("V", 65)
+    backward = bool(req["backward"])
+    torch.backends.mkldnn.enabled = bool(req.get("onednn", True))
+    key = (name, H, T, V)
+    if key not in _torch_cache:
+        ids = torch.from_numpy(tokens(T, V))
+        X = F.one_hot(ids[:-1], V).to(torch.float32)[:, None, :]
+        Y = ids[1:]
+        w = get_cell(name).init(H, V, V, seed=0).named()
+        order = "ifgo" if name == "lstm" else "rzn"
+        rnn = (torch.nn.LSTM if name == "lstm" else torch.nn.GRU)(V, H)
+        lin = torch.nn.Linear(H, V)
+        with torch.no_grad():
+            rnn.weight_ih_l0.copy_(torch.from_numpy(np.vstack([w[f"W_x{g}"] for g in order])))
+            rnn.weight_hh_l0.copy_(torch.from_numpy(np.vstack([w[f"W_h{g}"] for g in order])))
+            rnn.bias_ih_l0.copy_(torch.from_numpy(np.concatenate([w[f"b_{g}"] for g in order])))
+            rnn.bias_hh_l0.zero_()
+            if name == "gru":
+                rnn.bias_hh_l0[2 * H:] = torch.from_numpy(w["b_hn"])
+            lin.weight.copy_(torch.from_numpy(w["W_y"]))
+            lin.bias.copy_(torch.from_numpy(w["b_y"]))
+        _torch_cache[key] = (rnn, lin, X, Y)
+    rnn, lin, X, Y = _torch_cache[key]
+
+    def fb():
+        rnn.zero_grad(set_to_none=True)
+        lin.zero_grad(set_to_none=True)
+        out, _ = rnn(X)
+        loss = F.cross_entropy(lin(out[:, 0]), Y)
+        loss.backward()
+        return loss
+
+    def f():
+        with torch.no_grad():
+            out, _ = rnn(X)
+            return F.cross_entropy(lin(out[:, 0]), Y)
+
+    try:
+        times, loss = timed(fb if backward else f, req.get("n", 5), req.get("warmup", 1))
+    finally:
+        torch.backends.mkldnn.enabled = True
+    return {"times": times, "loss": float(loss.detach())}
+
+
 def main() -> int:
     if BACKEND == "torch":
         try:
@@ -253,12 +323,12 @@ def main() -> int:
             pass
         hello = {"backend": "torch", "version": torch.__version__,
                  "threads": torch.get_num_threads()}
-        handlers = {"rnn": torch_rnn}
+        handlers = {"rnn": torch_rnn, "cell": torch_cell}
     else:
         hello = {"backend": "numpy", "version": np.__version__, "threads": THREADS,
                  "model_file": model().__file__}
         handlers = {"rnn": np_rnn, "trace": np_trace, "jacobian": np_jacobian,
-                    "series": np_series}
+                    "series": np_series, "cell": np_cell}
     print(json.dumps(hello), flush=True)
     np.seterr(all="ignore")
     for line in sys.stdin:

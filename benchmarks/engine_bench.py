@@ -21,6 +21,10 @@ VOCAB = 65
 FB_TARGETS = [(64, 6.0), (128, 3.5), (256, 2.0), (512, 1.0)]
 #: forward only (engine backward=False vs torch.no_grad()), H <= 64.
 F_TARGETS = [(4, 2.0), (8, 2.0), (16, 2.0), (64, 2.0)]
+#: gated cells, forward + full BPTT: (cell, H, target ratio torch/engine).
+CELL_TARGETS = [("lstm", 64, 3.0), ("lstm", 256, 1.0), ("gru", 64, 3.0), ("gru", 256, 1.0)]
+#: context rows: nn.LSTM with torch's fused oneDNN kernel turned off (no target).
+CELL_CONTEXT = [("lstm", 64), ("lstm", 256)]
 #: per-step overhead, forward + backward, microseconds per time step.
 STEP_HS, STEP_TARGET_US = (4, 8, 16), 3.0
 
@@ -183,6 +187,8 @@ def run_engine(args, emit) -> dict:
                           compare=fmt_time(res["baseline"]["median"]), ratio=f"{b:.2f}x",
                           cpu=f"{case['cpu_speedup_vs_baseline']:.2f}x", target="", status=""))
             out["cases"].append(case)
+        out["cells"] = _cell_rows(args, {k: w for k, w in workers.items() if k != "baseline"},
+                                  rounds, per_round, emit, torch_note)
     finally:
         for w in workers.values():
             w.close()
@@ -226,6 +232,41 @@ def run_engine(args, emit) -> dict:
     emit(dict(section=sec, name="trace memory (array nbytes)", value=f"{s['mb']:.0f} MB",
               compare=f"peak RSS {s['peak_rss_mb']:.0f} MB", ratio="", target="", status=""))
     return out
+
+
+def _cell_rows(args, workers: dict, rounds: int, per_round: int, emit, torch_note: str) -> list:
+    """LSTM and GRU forward + BPTT (float64) against nn.LSTM / nn.GRU (float32), side by side."""
+    cases = [(c, H, tgt, True) for c, H, tgt in CELL_TARGETS]
+    if "torch" in workers:
+        cases += [(c, H, None, False) for c, H in CELL_CONTEXT]
+    reqs = [{"op": "cell", "cell": c, "H": H, "T": T_STEPS, "V": VOCAB, "backward": True,
+             "onednn": onednn} for c, H, _, onednn in cases]
+    results = side_by_side(workers, reqs, rounds, per_round,
+                           progress=lambda r, n: print(f"  cells round {r}/{n}", flush=True))
+    sec = (f"gated cells vs PyTorch CPU, forward+BPTT (T={T_STEPS}, V={VOCAB}, batch 1, "
+           f"{args.threads} thread; engine float64, torch float32)")
+    rows = []
+    for (c, H, target, onednn), res in zip(cases, results):
+        eng = res["engine"]["median"]
+        row = {"cell": c, "H": H, "target": target, "onednn": onednn,
+               **{f"{k}_{s}": v[s] for k, v in res.items()
+                  for s in ("median", "p10", "p90", "cpu_median", "loss")},
+               "samples": {k: v["times"] for k, v in res.items()}}
+        label = f"{c.upper()} H={H}" + ("" if onednn else " (torch without oneDNN)")
+        if "torch" in res:
+            ratio = res["torch"]["median"] / eng
+            cpu_ratio = res["torch"]["cpu_median"] / res["engine"]["cpu_median"]
+            row.update(ratio=ratio, cpu_ratio=cpu_ratio)
+            emit(dict(section=sec, name=label, value=fmt_time(eng),
+                      compare=fmt_time(res["torch"]["median"]), ratio=f"{ratio:.2f}x",
+                      cpu=f"{cpu_ratio:.2f}x",
+                      target=f">= {target:g}x" if target else "context",
+                      status=("ok" if ratio >= target else "MISS") if target else ""))
+        else:
+            emit(dict(section=sec, name=label, value=fmt_time(eng), compare="-", ratio="-",
+                      target=f">= {target:g}x", status=torch_note))
+        rows.append(row)
+    return rows
 
 
 def _baseline_model(rev: str) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..model import _input_projection, _read_out_and_losses
+from ..model import _carve, _input_projection, _read_out_and_losses
 from ..types import OUTPUTS, ScenarioError
 
 
@@ -280,33 +280,50 @@ def start_state(given, B: int, H: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(given, dtype=np.float64), (B, H)).copy()
 
 
-def input_part(X: np.ndarray, params: GatedParams) -> np.ndarray:
+def carve(shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
+    """Uninitialised float64 arrays of these shapes, views of ONE new block (see
+    engine.model._carve: one allocation a pass lets malloc reuse the memory next time instead of
+    page-faulting on fresh pages, which cost more than the arithmetic of a small pass)."""
+    return _carve(shapes)
+
+
+def input_part(X: np.ndarray, params: GatedParams, out: np.ndarray | None = None) -> np.ndarray:
     """X W_x^T + b for every step at once: (T, B, G*H), one gather for one-hot inputs."""
     T, B, _ = X.shape
-    A = np.empty((T, B, params.W_x.shape[0]))
+    A = np.empty((T, B, params.W_x.shape[0])) if out is None else out
     _input_projection(X, params.W_x, A)
     A += params.b
     return A
 
 
-def read_out(h: np.ndarray, params, output: str, Y: np.ndarray, M: np.ndarray):
-    """y, out, per-step losses (0 where masked), the mean loss and the count of targets."""
+def read_out(h: np.ndarray, params, output: str, Y: np.ndarray, M: np.ndarray, bufs=None):
+    """y, out, per-step losses (0 where masked), the mean loss and the count of targets.
+    ``bufs`` = (y, out, per) arrays to fill, else new ones."""
     T, B, _ = h.shape
     O = params.output_size
-    y = np.matmul(h, params.W_y.T)
+    y, out, per = bufs or (np.empty((T, B, O)), np.empty((T, B, O)), np.empty((T, B)))
+    np.matmul(h, params.W_y.T, out=y)
     y += params.b_y
-    out, per = np.empty((T, B, O)), np.empty((T, B))
     _read_out_and_losses(output, y, Y, out, per)
     np.copyto(per, 0.0, where=~M)
     n = int(np.count_nonzero(M))
     return y, out, per, (float(per.sum() / n) if n else 0.0), n
 
 
-def output_backward(y, out, Y, M, n, output: str, W_y: np.ndarray):
-    """dL/dy (T, B, O) and its direct part of dL/dh_t, dy @ W_y (T, B, H)."""
-    dy = 2.0 * (y - Y) if output == "identity" else out - Y
+def output_backward(y, out, Y, M, n, output: str, W_y: np.ndarray, bufs=None):
+    """dL/dy (T, B, O) and its direct part of dL/dh_t, dy @ W_y (T, B, H); ``bufs`` = (dy,
+    dh) arrays to fill, else new ones."""
+    if bufs is None:
+        bufs = np.empty(y.shape), np.empty(y.shape[:-1] + (W_y.shape[1],))
+    dy, dhd = bufs
+    if output == "identity":
+        np.subtract(y, Y, out=dy)
+        dy *= 2.0
+    else:
+        np.subtract(out, Y, out=dy)
     dy *= (M / n)[..., None] if n else 0.0
-    return dy, np.matmul(dy, W_y)
+    np.matmul(dy, W_y, out=dhd)
+    return dy, dhd
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:

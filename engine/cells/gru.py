@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..model import _dot
-from .base import (Cell, GatedParams, GatedPass, init_gated, input_part, output_backward,
-                   prepare, read_out, sigmoid, start_state)
+from .base import (Cell, GatedParams, GatedPass, carve, init_gated, input_part,
+                   output_backward, prepare, read_out, sigmoid, start_state)
 
 ORDER = ("r", "z", "n")
 
@@ -54,8 +54,15 @@ class GRUCell(Cell):
         T, B, _ = X.shape
         H = params.hidden_size
         h0 = start_state(state0, B, H)
+        O = params.output_size
+        shapes = [(T, B, 3 * H), (T + 1, B, H + 1), (T, B, 3 * H), (T, B, 3 * H), (T, B, H),
+                  (T, B, O), (T, B, O), (T, B)]
+        if backward:  # dy, direct dh, dGH, dh, flow, the derivative factors, dA
+            shapes += [(T, B, O), (T, B, H), (T, B, 3 * H), (T, B, H), (T, B, H),
+                       (T, B, 3, H), (T, B, H), (T, B, 3 * H)]
+        A, hs, GH, G, NP, *bufs = carve(shapes)
         with np.errstate(all="ignore"):
-            A = input_part(X, params)  # W_x x + b: r, z, n
+            input_part(X, params, out=A)  # W_x x + b: r, z, n
             A[..., :2 * H] *= -1.0  # r and z hold -z (exact), see the LSTM
             # [h, 1] @ Wa gives -W_hr h, -W_hz h and W_hn h + b_hn in one product
             Wa = np.empty((H + 1, 3 * H))
@@ -63,20 +70,17 @@ class GRUCell(Cell):
             Wa[:H, :2 * H] *= -1.0
             Wa[H, :2 * H] = 0.0
             Wa[H, 2 * H:] = params.b_hn
-            hs = np.empty((T + 1, B, H + 1))
             hs[..., H] = 1.0
             hs[0, :, :H] = h0
-            GH = np.empty((T, B, 3 * H))  # the recurrent parts; GH[..., 2H:] is hn
-            G = np.empty((T, B, 3 * H))  # r, z, n
-            NP = np.empty((T, B, H))  # pre-activation of n
+            # GH: the recurrent parts (GH[..., 2H:] is hn); G: r, z, n; NP: n's pre-activation
             _forward_loop(A, GH, G, NP, hs, Wa, H)
             h = hs[1:, :, :H]
-            y, out, per, loss, n = read_out(h, params, output, Y, M)
+            y, out, per, loss, n = read_out(h, params, output, Y, M, bufs[:3])
             gates = {"r": G[..., :H], "z": G[..., H:2 * H], "n": G[..., 2 * H:]}
             p = GatedPass(h=h, h0=h0, gates=gates, pre={}, y=y, out=out, losses=per, loss=loss,
                           aux={"A": A, "GH": GH, "NP": NP, "hs": hs})
             if backward:
-                _backward(p, params, X, Y, M, n, output)
+                _backward(p, params, X, Y, M, n, output, bufs[3:])
         return p
 
     def pre_activations(self, p: GatedPass) -> dict[str, np.ndarray]:
@@ -163,7 +167,7 @@ def _forward_loop(A, GH, G, NP, hs, Wa, H):
         add(n, tmp, ht)
 
 
-def _derivatives(p: GatedPass) -> np.ndarray:
+def _derivatives(p: GatedPass, bufs=None) -> np.ndarray:
     """(T, B, 3, H): [q_n hn sigma'(z_r), (h_{t-1} - n) sigma'(z_z), q_n r], q_n = (1 - z)
     tanh'(z_n). dL/dh_t times these are the gradients of the recurrent parts W_hr h_{t-1},
     W_hz h_{t-1} and hn = W_hn h_{t-1} + b_hn."""
@@ -173,9 +177,11 @@ def _derivatives(p: GatedPass) -> np.ndarray:
         hn = p.aux["GH"][..., 2 * n.shape[-1]:]
         hp = p.aux["hs"][:-1, :, :n.shape[-1]]
         T, B, H = n.shape
+        got, qn = bufs or (np.empty((T, B, 3, H)), np.empty((T, B, H)))
         with np.errstate(all="ignore"):
-            qn = (1.0 - z) * (1.0 - n * n)
-            got = np.empty((T, B, 3, H))
+            np.multiply(n, n, out=qn)
+            np.subtract(1.0, qn, out=qn)
+            qn *= 1.0 - z
             np.multiply(qn * hn, r * (1.0 - r), out=got[:, :, 0])
             np.multiply(hp - n, z * (1.0 - z), out=got[:, :, 1])
             np.multiply(qn, r, out=got[:, :, 2])
@@ -184,17 +190,16 @@ def _derivatives(p: GatedPass) -> np.ndarray:
     return got
 
 
-def _backward(p: GatedPass, params: GatedParams, X, Y, M, n, output) -> None:
+def _backward(p: GatedPass, params: GatedParams, X, Y, M, n, output, bufs) -> None:
     T, B, H = p.h.shape
-    dy, dhd = output_backward(p.y, p.out, Y, M, n, output, params.W_y)
-    Q3 = _derivatives(p)
+    # dGH: dL/d(W_hr h), dL/d(W_hz h), dL/d(hn); dA: dL/d pre-activations r, z, n
+    dy, dhd, dGH, dh, flow, q3, qn, dA = bufs
+    output_backward(p.y, p.out, Y, M, n, output, params.W_y, (dy, dhd))
+    Q3 = _derivatives(p, (q3, qn))
     z = p.gates["z"]
-    dGH = np.empty((T, B, 3 * H))  # dL/d(W_hr h), dL/d(W_hz h), dL/d(hn)
-    dh, flow = np.empty((T, B, H)), np.empty((T, B, H))
     if T:
         _backward_loop(dhd, Q3, z, dGH, dh, flow, params.W_h, H)
     with np.errstate(all="ignore"):
-        dA = np.empty((T, B, 3 * H))  # dL/d pre-activations r, z, n
         dA[..., :2 * H] = dGH[..., :2 * H]
         np.multiply(dh, p.aux["qn"], out=dA[..., 2 * H:])
         dA2, dG2 = dA.reshape(T * B, 3 * H), dGH.reshape(T * B, 3 * H)

@@ -17,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..model import _dot
-from .base import (Cell, GatedParams, GatedPass, init_gated, input_part, output_backward,
-                   prepare, read_out, sigmoid, start_state)
+from .base import (Cell, GatedParams, GatedPass, carve, init_gated, input_part,
+                   output_backward, prepare, read_out, sigmoid, start_state)
 
 ORDER = ("o", "i", "f", "g")
 
@@ -54,29 +54,33 @@ class LSTMCell(Cell):
         T, B, _ = X.shape
         H = params.hidden_size
         h0, c0 = _split(state0, B, H)
+        O = params.output_size
+        shapes = [(T, B, 4 * H), (T + 1, B, 5 * H), (T + 1, B, H), (T, B, H), (T, B, O),
+                  (T, B, O), (T, B)]
+        if backward:  # dy, direct dh, dZ, dh, dc, flow, and the derivative factors
+            shapes += [(T, B, O), (T, B, H), (T, B, 4 * H), (T, B, H), (T, B, H), (T, B, H),
+                       (T, B, H), (T, B, 3, H), (T, B, H)]
+        A, R, hs, TC, *bufs = carve(shapes)
         with np.errstate(all="ignore"):
-            A = input_part(X, params)
+            input_part(X, params, out=A)
             # The sigmoid blocks hold -z, so that sigma(z) = 1 / (1 + exp(-z)) is three calls;
             # negating is exact, so these are the same numbers as the plain formula.
             A[..., :3 * H] *= -1.0
             WhT = np.ascontiguousarray(params.W_h.T)
             WhT[:, :3 * H] *= -1.0
             # row t of R: o, i, f, g at step t, then c_{t-1}; step t writes c_t into row t + 1
-            R = np.empty((T + 1, B, 5 * H))
             R[0, :, 4 * H:] = c0
-            hs = np.empty((T + 1, B, H))
             hs[0] = h0
-            TC = np.empty((T, B, H))
             _forward_loop(A, R, hs, TC, WhT, H)
             h = hs[1:]
-            y, out, per, loss, n = read_out(h, params, output, Y, M)
+            y, out, per, loss, n = read_out(h, params, output, Y, M, bufs[:3])
             gates = {"i": R[:-1, :, H:2 * H], "f": R[:-1, :, 2 * H:3 * H],
                      "o": R[:-1, :, :H], "g": R[:-1, :, 3 * H:4 * H]}
             p = GatedPass(h=h, h0=h0, gates=gates, pre={}, y=y, out=out, losses=per, loss=loss,
                           c=R[1:, :, 4 * H:], c0=c0,
                           aux={"A": A, "tanh_c": TC, "c_prev": R[:-1, :, 4 * H:], "hs": hs})
             if backward:
-                _backward(p, params, X, Y, M, n, output)
+                _backward(p, params, X, Y, M, n, output, bufs[3:])
         return p
 
     def pre_activations(self, p: GatedPass) -> dict[str, np.ndarray]:
@@ -186,32 +190,35 @@ def _forward_loop(A, R, hs, TC, WhT, H):
         mul(o, tc, hn)
 
 
-def _derivatives(p: GatedPass):
+def _derivatives(p: GatedPass, bufs=None):
     """(o tanh'(c_t), [g sigma'(z_i), c_{t-1} sigma'(z_f), i tanh'(z_g)], tanh(c_t) sigma'(z_o))
     for every step: the factors that turn dL/dh_t and dL/dc_t into gate gradients."""
     got = p.aux.get("derivs")
     if got is None:
         i, f, o, g = (p.gates[k] for k in ("i", "f", "o", "g"))
         TC, cp = p.aux["tanh_c"], p.aux["c_prev"]
+        T, B, H = TC.shape
+        OT, P3, Po = bufs or (np.empty((T, B, H)), np.empty((T, B, 3, H)), np.empty((T, B, H)))
         with np.errstate(all="ignore"):
-            OT = o * (1.0 - TC * TC)
-            T, B, H = TC.shape
-            P3 = np.empty((T, B, 3, H))
+            np.multiply(TC, TC, out=OT)
+            np.subtract(1.0, OT, out=OT)
+            OT *= o
             np.multiply(g * i, 1.0 - i, out=P3[:, :, 0])
             np.multiply(cp * f, 1.0 - f, out=P3[:, :, 1])
             np.multiply(i, 1.0 - g * g, out=P3[:, :, 2])
-            Po = TC * o * (1.0 - o)
+            np.subtract(1.0, o, out=Po)
+            Po *= o
+            Po *= TC
         got = p.aux["derivs"] = (OT, P3, Po)
     return got
 
 
-def _backward(p: GatedPass, params: GatedParams, X, Y, M, n, output) -> None:
+def _backward(p: GatedPass, params: GatedParams, X, Y, M, n, output, bufs) -> None:
     T, B, H = p.h.shape
-    dy, dhd = output_backward(p.y, p.out, Y, M, n, output, params.W_y)
-    OT, P3, Po = _derivatives(p)
+    dy, dhd, dZ, dh, dc, flow, *dbufs = bufs
+    output_backward(p.y, p.out, Y, M, n, output, params.W_y, (dy, dhd))
+    OT, P3, Po = _derivatives(p, dbufs)
     f = p.gates["f"]
-    dZ = np.empty((T, B, 4 * H))
-    dh, dc, flow = np.empty((T, B, H)), np.empty((T, B, H)), np.empty((T, B, H))
     if T:
         _backward_loop(dhd, OT, P3, Po, f, dZ, dh, dc, flow, params.W_h, H)
     dZ2 = dZ.reshape(T * B, 4 * H)
