@@ -19,6 +19,7 @@ from textual.screen import Screen
 from engine.types import Scenario, ScenarioError
 
 from .position import Position
+from .safe_text import visible
 from .screens import MIN_SIZE, MainScreen
 from .view import View
 
@@ -59,7 +60,7 @@ class RnnApp(App):
         #: Set by q: from then on no other action runs (keys queued behind q do nothing).
         self.quitting = False
         self._main = MainScreen(scenario, source=source, **screen_options)
-        self.title = f"rnntui: {scenario.name}"
+        self.title = f"rnntui: {visible(scenario.name)}"
 
     def get_default_screen(self) -> Screen:
         return self._main

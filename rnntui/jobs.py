@@ -19,6 +19,7 @@ from engine import History, Scenario, trace_for
 from engine.analysis import Cancelled
 from engine.train import dataset_loss, fit
 
+from .safe_text import visible
 from .view import TraceKey, Training, View
 
 #: Traces with more cells than this (T x hidden units) are computed in a worker thread.
@@ -138,7 +139,7 @@ class Jobs:
         return view.with_trace(msg.key, msg.trace)  # type: ignore[arg-type]
 
     def failed(self, err: Exception) -> None:
-        self.node.notify(f"Could not compute the trace: {err}", severity="error", timeout=8,
+        self.node.notify(f"Could not compute the trace: {visible(str(err))[:200]}", severity="error", timeout=8,
                          markup=False)
 
     # -- the initial loss ----------------------------------------------------------------------

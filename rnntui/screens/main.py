@@ -26,6 +26,7 @@ from ..position import Position
 from ..view import BACKWARD, Training, View
 from ..widgets import (GradientPane, HiddenPane, LossPane, OutputPane, Pane, RetentionPane,
                        SequencePane, StepPane)
+from ..safe_text import visible
 from .guard import QuitGuard
 from .too_small import check_size
 
@@ -49,7 +50,7 @@ def status_text(view: View, width: int = 120) -> Text:
     # (text, style, keep): lower keeps are dropped first; a text starting with " " sticks to
     # the one before it instead of getting a separator
     parts: list[tuple[str, str, int]] = [
-        (sc.name, "bold", 9), (f" ({sc.kind})", "", 1),
+        (visible(sc.name), "bold", 9), (f" ({sc.kind})", "", 1),
         (f"epoch {view.epoch}/{view.trained_epochs}", "", 9),
         (f"t={view.t}", "bold", 9), (f" (0–{view.T - 1})", "", 2),
         (f"{view.phase} {arrow}", "bold", 9), (f"W_h ×{view.wh_scale:.3g}", "", 9),
@@ -309,7 +310,7 @@ class MainScreen(QuitGuard, Screen):
             return  # a run that was dropped (reset, another scenario)
         view = view.with_training(None)
         if msg.error:
-            self.notify(msg.error, severity="error", timeout=8, markup=False)
+            self.notify(visible(msg.error), severity="error", timeout=8, markup=False)
         elif msg.history is not None:
             view = view.with_history(msg.history, epoch=self._wanted_epoch)
             self._wanted_epoch = None
@@ -448,7 +449,8 @@ class MainScreen(QuitGuard, Screen):
     def action_help(self) -> None:
         from .help import HelpScreen
         titles = {p.id: p.TITLE for p in self.panes if p.id}
-        self.app.push_screen(HelpScreen(self.BINDINGS, titles, str(self._view.position)))
+        self.app.push_screen(HelpScreen(self.BINDINGS, titles,
+                                        visible(str(self._view.position))))
 
     def action_open(self) -> None:
         from .picker import PickerScreen
@@ -466,7 +468,7 @@ class MainScreen(QuitGuard, Screen):
         if self._play_timer is not None:
             self._play_timer.pause()
         self.jobs.trace_seconds = 0.0
-        self.app.title = f"rnntui: {scenario.name}"
+        self.app.title = f"rnntui: {visible(scenario.name)}"
         self.view = self._first_view(scenario, source)
         self._start_scenario_work()
 
@@ -474,7 +476,8 @@ class MainScreen(QuitGuard, Screen):
         from .text_input import TextInputScreen
         sc = self._view.scenario
         if sc.kind != "text":
-            self.notify(f"Typing your own input works for text scenarios; '{sc.name}' is a "
+            self.notify(f"Typing your own input works for text scenarios; "
+                        f"'{visible(sc.name)}' is a "
                         f"{sc.kind} scenario.", severity="warning", markup=False)
             return
         self.app.push_screen(TextInputScreen(sc, cursor_blink=self.app.cursor_blink),
@@ -495,7 +498,7 @@ class MainScreen(QuitGuard, Screen):
             return
         ok, message = export_view(view, self.app.export_screenshot(title=self.app.title),
                                   self.app.export_dir)
-        self.notify(message, title="Exported" if ok else "Export failed", markup=False,
+        self.notify(visible(message), title="Exported" if ok else "Export failed", markup=False,
                     severity="information" if ok else "error", timeout=6 if ok else 8)
 
     async def action_quit(self) -> None:

@@ -20,6 +20,7 @@ from textual.widgets.option_list import Option
 
 from engine.types import Scenario, ScenarioError
 
+from ..safe_text import visible
 from .guard import Dialog
 
 
@@ -100,7 +101,7 @@ class PickerScreen(Dialog, ModalScreen[Opened | None]):
         if self.loading is not None:
             return  # one at a time: a second Enter while loading does nothing
         self.loading = name
-        self._show_error(f"loading {name}…", style="dim")
+        self._show_error(f"loading {visible(name)}…", style="dim")
 
         def work() -> None:
             from engine.scenario import load
@@ -119,7 +120,7 @@ class PickerScreen(Dialog, ModalScreen[Opened | None]):
     def on_picker_screen_loaded(self, msg: Loaded) -> None:
         self.loading = None
         if msg.scenario is None:
-            self._show_error(msg.error or "could not load it")
+            self._show_error(visible(msg.error or "could not load it"))
         else:
             self.close_once(Opened(msg.scenario, msg.name))
 

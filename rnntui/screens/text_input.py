@@ -13,10 +13,17 @@ from textual.widgets import Footer, Input, Static
 
 from engine.types import Scenario, ScenarioError, Sequence
 
+from ..safe_text import visible
 from .guard import Dialog
 
 #: The longest text accepted (the box stops taking characters there).
 MAX_TEXT = 2000
+#: Known words listed in the dialog at most (a 5000-word vocabulary would fill the screen).
+MAX_WORDS = 300
+
+
+def _shown(word: str) -> str:
+    return "␣" if word == " " else visible(word)
 
 
 @dataclass
@@ -45,7 +52,10 @@ class TextInputScreen(Dialog, ModalScreen[Typed | None]):
         with Vertical(id="input-box", classes="dialog") as box:
             box.border_title = "Type your own input"
             box.border_subtitle = "Enter steps through it · empty restores · Esc cancels"
-            yield Static(Text.assemble((f"Known {unit}: ", "bold"), " ".join(words)),
+            yield Static(Text.assemble((f"Known {unit}: ", "bold"),
+                                       " ".join(_shown(w) for w in words[:MAX_WORDS]) +
+                                       (f" … and {len(words) - MAX_WORDS} more"
+                                        if len(words) > MAX_WORDS else "")),
                          id="input-vocab", classes="label")
             yield Input(placeholder="a sentence of known words", id="input-text",
                         max_length=MAX_TEXT)
@@ -67,7 +77,7 @@ class TextInputScreen(Dialog, ModalScreen[Typed | None]):
             from engine.scenario import encode_text
             sequence = encode_text(self.scenario, text)
         except ScenarioError as err:
-            self._error(str(err))
+            self._error(visible(str(err)))
             return
         if len(sequence) == 0:
             self._error("That has no known words.")
