@@ -25,6 +25,12 @@ class Reach:
     ``grad_log10[i]`` is log10 ‖∂ℓ_τ/∂h_t‖ and ``input_log10[i]`` log10 ‖∂y_τ[k]/∂x_t‖ for
     t = first + i, where ℓ_τ is the loss at τ alone and k is the output the connectivity follows
     (the target's, or the prediction's where τ has no target). -inf means exactly zero.
+
+    For a gated cell h_t is the whole state s_t (h and c for the LSTM), ``input_log10`` is
+    all NaN (not computed), and ``carry_log10[i]`` is log10 of the largest product over units
+    of the carry gates f_(t+1)···f_τ (LSTM forget gates; GRU update gates z): the conveyor
+    belt from t to τ, which is 1 (0 here) when the gates are fully open. None for the vanilla
+    cell.
     """
 
     tau: int
@@ -33,6 +39,7 @@ class Reach:
     has_target: bool
     grad_log10: np.ndarray
     input_log10: np.ndarray
+    carry_log10: np.ndarray | None = None
 
 
 def _log10_norm(v: np.ndarray) -> float:
@@ -77,6 +84,8 @@ def reach(trace: Trace, tau: int, first: int = 0) -> Reach:
     tau = max(0, min(int(tau), T - 1))
     first = max(0, min(int(first), tau))
     p = trace.params
+    if getattr(trace, "cell", "rnn") != "rnn":
+        return _gated_reach(trace, tau, first)
     slopes = activation_slope(trace.activation, trace.a, trace.h)
     has = bool(trace.mask[tau])
     with np.errstate(all="ignore"):
@@ -92,6 +101,59 @@ def reach(trace: Trace, tau: int, first: int = 0) -> Reach:
     _, inp = _walk_back(p, slopes, p.W_y[k], tau, first, inputs=True)
     return Reach(tau=tau, first=first, output=k, has_target=has, grad_log10=grad,
                  input_log10=inp)
+
+
+def _target_output(trace: Trace, tau: int) -> tuple[bool, np.ndarray, int]:
+    """Whether τ has a target, dℓ_τ/dy_τ (zero without one) and the output k followed."""
+    has = bool(trace.mask[tau])
+    with np.errstate(all="ignore"):
+        if has:
+            dl_dy = output_gradient(trace.output, trace.y[tau], trace.out[tau],
+                                    trace.targets[tau])
+            k = int(np.argmax(trace.targets[tau])) if trace.output == "softmax" else 0
+        else:
+            dl_dy = np.zeros(trace.y.shape[1])
+            k = int(np.nanargmax(trace.out[tau])) if trace.output == "softmax" and \
+                np.isfinite(trace.out[tau]).any() else 0
+    return has, dl_dy, k
+
+
+def _gated_reach(trace: Trace, tau: int, first: int) -> Reach:
+    """:func:`reach` for an LSTM or a GRU: ∂ℓ_τ/∂s_t by exact vector-Jacobian products of the
+    cell's step Jacobians (engine.cells), renormalised as it walks back; the carry path from
+    the gates."""
+    from .cells import get_cell
+    cell = get_cell(trace.cell)
+    p = trace.params
+    seq = trace.sequence
+    run = cell.run(p, seq.inputs[: tau + 1], seq.targets[: tau + 1], seq.mask[: tau + 1],
+                   output=trace.output)
+    mul = cell.right_multiplier(p, run)
+    has, dl_dy, k = _target_output(trace, tau)
+    H = p.hidden_size
+    S = cell.state_size(H)
+    g = np.zeros((1, S))
+    with np.errstate(all="ignore"):
+        g[0, :H] = p.W_y.T @ dl_dy
+    n = tau - first + 1
+    grad = np.full(n, np.nan)
+    scale = 0.0
+    with np.errstate(all="ignore"):
+        for t in range(tau, first - 1, -1):
+            grad[t - first] = scale + _log10_norm(g[0])
+            if t > first:
+                g = mul(g, t)
+                m = float(np.max(np.abs(g)))
+                if m > 0 and np.isfinite(m):
+                    g /= m
+                    scale += float(np.log10(m))
+        gate = trace.gates["f" if trace.cell == "lstm" else "z"][first: tau + 1]
+        logs = np.log10(gate[1:])
+        carry = np.zeros(n)
+        if n > 1:
+            carry[:-1] = np.cumsum(logs[::-1], axis=0)[::-1].max(axis=1)
+    return Reach(tau=tau, first=first, output=k, has_target=has, grad_log10=grad,
+                 input_log10=np.full(n, np.nan), carry_log10=carry)
 
 
 @dataclass(frozen=True)

@@ -133,3 +133,40 @@ def test_sine_at_a_small_knob_forgets_although_the_seed_cosine_stays_high():
     assert first_input_effect(p, x0, 15, "tanh").start_norm == 0.0
     eff = first_input_effect(p, sc.sequence.inputs[5], 15, "tanh")
     assert eff.start_norm > 0 and eff.ratio[-1] < 1e-6
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_gated_loss_gradient_matches_nudging_the_whole_state(cell):
+    """For an LSTM the state is h and c together; ‖∂ℓ_τ/∂s_t‖ by nudging each entry of s_t and
+    running the cell's plain step formulas on to τ."""
+    from engine.cells import get_cell, with_cell
+    sc = with_cell(load("long"), cell)
+    p = fit(sc, 15).weights[-1]
+    tr = trace_for(sc, p)
+    c = get_cell(cell)
+    tau = 9
+    r = reach(tr, tau)
+    X = tr.x
+    states = [np.zeros(c.state_size(p.hidden_size))]
+    for t in range(tau + 1):
+        states.append(c.step(p, X[t], states[-1]))  # states[t + 1] = s_t
+
+    def loss_from(t, s):
+        for u in range(t + 1, tau + 1):
+            s = c.step(p, X[u], s)
+        y = p.W_y @ s[: p.hidden_size] + p.b_y
+        return float(step_losses(tr.output, y[None], tr.targets[tau][None])[0])
+
+    eps = 1e-6
+    for t in (tau, tau - 1, 4, 1):
+        s = states[t + 1]
+        grad = np.zeros(len(s))
+        for i in range(len(s)):
+            e = np.zeros(len(s))
+            e[i] = eps
+            grad[i] = (loss_from(t, s + e) - loss_from(t, s - e)) / (2 * eps)
+        assert 10.0 ** r.grad_log10[t] == pytest.approx(np.linalg.norm(grad), rel=1e-5), t
+    gate = tr.gates["f" if cell == "lstm" else "z"]
+    want = np.log10(np.prod(gate[2: tau + 1], axis=0).max())
+    assert r.carry_log10[1] == pytest.approx(want, abs=1e-12)
+    assert r.carry_log10[tau] == 0.0
