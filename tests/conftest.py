@@ -6,8 +6,16 @@ import ...``: pytest puts this folder on sys.path because it holds the rootdir's
 
 from __future__ import annotations
 
-import pytest
-from helpers import quiet_app
+import os
+
+# One BLAS thread per test process, set before NumPy is first imported (helpers imports it). On
+# this 2-core machine OpenBLAS's own threads fight the app's worker thread, the other test
+# process (pytest -n 2) and anything else running: a 1000x64 SVD took 0.2-0.9 s instead of 6 ms.
+# The numbers do not depend on it; an explicit setting in the environment wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
+from helpers import quiet_app  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
