@@ -115,7 +115,11 @@ def make_app(scenario: str | os.PathLike | Scenario = "king", *,
         at = Position.parse(at, scenario=source)
     if at is not None and at.scenario != source:
         scenario = source = at.scenario
-    return RnnApp(load_scenario(scenario), source=source, at=at, **options)
+    sc = load_scenario(scenario)
+    if at is not None and at.cell is not None and at.cell != sc.model.cell:
+        from engine.cells import with_cell
+        sc = with_cell(sc, at.cell)
+    return RnnApp(sc, source=source, at=at, **options)
 
 
 __all__ = ["DEFAULT_THEME", "MIN_SIZE", "RnnApp", "ScenarioError", "make_app"]

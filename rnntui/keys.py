@@ -57,6 +57,10 @@ BINDINGS: list[Binding] = [
     Binding("x", "pin_target", "pin τ", id="pin-target", show=False,
             tooltip="Pin the target step τ of the per-loss view at the cursor, so you can "
                     "step elsewhere and keep it; press again to let τ follow the cursor."),
+    Binding("c", "cell", "cell", id="cell",
+            tooltip="Switch the cell: vanilla RNN → LSTM → GRU → RNN, on the same data. Each "
+                    "new cell trains in the background; one trained before comes back at "
+                    "once."),
     Binding("o", "open", "open", id="open",
             tooltip="Open another scenario: a built-in one or a .toml file."),
     Binding("n", "example(1)", "next sequence", id="example-next", show=False,

@@ -20,7 +20,9 @@ MAX_LENGTH = 4096
 #: The Gradients pane's two views: every loss at once, or the loss at one target step.
 GRAD_VIEWS = ("total", "loss")
 #: Keys in the order they are written.
-KEYS = ("scenario", "epoch", "t", "phase", "wh", "grads", "tau", "seq", "text")
+KEYS = ("scenario", "cell", "epoch", "t", "phase", "wh", "grads", "tau", "seq", "text")
+#: The cells a position may name (engine.types.CELLS).
+CELLS = ("rnn", "lstm", "gru")
 _BARE = re.compile(r"[A-Za-z0-9_.+\-/~:]+")
 
 
@@ -34,7 +36,8 @@ class Position:
     weights are shown; ``t`` the 0-based step; ``phase`` forward or backward; ``knob`` the W_h
     knob in clicks (W_h x 2**(knob/4)); ``grads`` the Gradients pane's view; ``target`` the
     pinned target step of the per-loss view (None: the cursor); ``example`` a training
-    sequence (0-based) instead of the scenario's own; ``text`` a typed sequence, or None."""
+    sequence (0-based) instead of the scenario's own; ``text`` a typed sequence, or None;
+    ``cell`` the recurrent cell (None: the scenario file's own)."""
 
     scenario: str
     epoch: int = 0
@@ -45,9 +48,13 @@ class Position:
     grads: str = "total"
     target: int | None = None
     example: int | None = None
+    cell: str | None = None
 
     def __str__(self) -> str:
-        parts = [f"scenario={_quote(self.scenario)}", f"epoch={self.epoch}", f"t={self.t}"]
+        parts = [f"scenario={_quote(self.scenario)}"]
+        if self.cell is not None:
+            parts.append(f"cell={self.cell}")
+        parts += [f"epoch={self.epoch}", f"t={self.t}"]
         if self.phase != FORWARD:
             parts.append(f"phase={self.phase}")
         if self.knob:
@@ -73,6 +80,11 @@ class Position:
         if "scenario" not in values and scenario is None:
             raise PositionError("position names no scenario: add scenario=NAME")
         pos = cls(scenario=values.pop("scenario", scenario))  # type: ignore[arg-type]
+        if "cell" in values:
+            cell = values.pop("cell")
+            if cell not in CELLS:
+                raise PositionError(f"cell={_show(cell)}: cell is {', '.join(CELLS)}")
+            pos = replace(pos, cell=cell)
         if "epoch" in values:
             pos = replace(pos, epoch=_int("epoch", values.pop("epoch"), low=0))
         if "t" in values:

@@ -163,9 +163,20 @@ class View:
     @property
     def position(self) -> Position:
         """Where this View is, as a value that round-trips through a string."""
-        return Position(scenario=self.source, epoch=self.epoch,
+        return Position(scenario=self.source, cell=self.cell_override, epoch=self.epoch,
                         t=self.t, phase=self.phase, knob=self.knob, text=self.typed,
                         grads=self.grads, target=self.target, example=self.example)
+
+    @property
+    def cell(self) -> str:
+        """The recurrent cell: "rnn", "lstm" or "gru"."""
+        return self.scenario.model.cell
+
+    @property
+    def cell_override(self) -> str | None:
+        """The cell when it is not the scenario file's own, else None."""
+        origin = self.scenario.model.origin
+        return self.cell if origin is not None and origin.cell != self.cell else None
 
     def label(self, t: int) -> str:
         return self.sequence.labels[t]
@@ -298,7 +309,9 @@ DERIVED: dict[str, frozenset[str]] = {
     "needs_trace": frozenset({"history", "epoch", "knob", "sequence", "trace", "trace_key"}),
     "at_end": frozenset({"t", "phase", "sequence"}),
     "tau": frozenset({"target", "t", "sequence"}),
-    "position": frozenset({"source", "epoch", "t", "phase", "knob", "typed", "grads",
+    "cell": frozenset({"scenario"}),
+    "cell_override": frozenset({"scenario"}),
+    "position": frozenset({"source", "scenario", "epoch", "t", "phase", "knob", "typed", "grads",
                            "target", "example"}),
     "label": frozenset({"sequence"}),
     "target_label": frozenset({"sequence"}),

@@ -39,6 +39,10 @@ AHEAD_DELAY = 0.02
 FIRST_FRAME_WAIT = 1.0
 
 
+#: How the status line names each cell.
+CELL_NAMES = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
+
+
 def status_text(view: View, width: int = 120) -> Text:
     """Scenario, kind, epoch, t, phase, W_h scale and what is running, fitted to ``width``.
 
@@ -51,6 +55,7 @@ def status_text(view: View, width: int = 120) -> Text:
     # the one before it instead of getting a separator
     parts: list[tuple[str, str, int]] = [
         (visible(sc.name), "bold", 9), (f" ({sc.kind})", "", 1),
+        (CELL_NAMES.get(view.cell, view.cell), "bold", 7),
         (f"epoch {view.epoch}/{view.trained_epochs}", "", 9),
         (f"t={view.t}", "bold", 9), (f" (0–{view.T - 1})", "", 2),
         (f"{view.phase} {arrow}", "bold", 9), (f"W_h ×{view.wh_scale:.3g}", "", 9),
@@ -152,6 +157,7 @@ class MainScreen(QuitGuard, Screen):
         self._started = False  # the work that waits for the first full frame has started
         self._ahead_pending = False  # _draw_ahead is scheduled
         self._wanted_epoch: int | None = None  # an epoch to show once training reaches it
+        self._trained: dict[str, History] = {}  # each cell's training, kept while switching
         self._view = self._first_view(scenario, source)
         self._at = at
 
@@ -422,6 +428,36 @@ class MainScreen(QuitGuard, Screen):
     def action_knob_reset(self) -> None:
         self.view = self._view.with_knob(0)
 
+    def action_cell(self) -> None:
+        """The next cell on the same data, keeping where you are (t, pass, knob, sequence);
+        each cell's training is kept, so coming back to one is instant."""
+        from engine.cells import weights_note, with_cell
+        from engine.types import CELLS
+        view = self._view
+        if view.training is None:
+            self._trained[view.cell] = view.history
+        nxt = CELLS[(CELLS.index(view.cell) + 1) % len(CELLS)]
+        sc = with_cell(view.scenario, nxt)
+        self._cancel_work()
+        new = self._first_view(sc, view.source)
+        new = (new.with_knob(view.knob).with_phase(view.phase).with_grads(view.grads))
+        if view.typed is not None:
+            new = new.with_sequence(view.sequence, view.typed)
+        elif view.example is not None:
+            new = new.with_example(view.example)
+        new = new.at(view.t).with_target(view.target)
+        kept = self._trained.get(nxt)
+        if kept is not None:
+            self.view = new.with_history(kept)
+        else:
+            self.view = new
+            self._start_scenario_work()
+        note = weights_note(sc)
+        self.notify(f"Cell: {nxt.upper() if nxt != 'rnn' else 'vanilla RNN'}"
+                    + (f" ({note})" if note else "")
+                    + ("" if kept is not None else "; training it now…"),
+                    markup=False, timeout=5)
+
     def action_grads(self) -> None:
         view = self._view
         self.view = view.with_grads("loss" if view.grads == "total" else "total")
@@ -468,6 +504,7 @@ class MainScreen(QuitGuard, Screen):
         if self._play_timer is not None:
             self._play_timer.pause()
         self.jobs.trace_seconds = 0.0
+        self._trained = {}
         self.app.title = f"rnntui: {visible(scenario.name)}"
         self.view = self._first_view(scenario, source)
         self._start_scenario_work()

@@ -80,9 +80,11 @@ class GradientPane(Pane):
     _reach_of: tuple | None = None
 
     def _series(self, tr) -> tuple[np.ndarray, np.ndarray]:
-        """log10 of both total series, for the trace drawn last (kept here, not in the trace)."""
+        """log10 of both total series, for the trace drawn last (kept here, not in the trace).
+        A gated cell's gradient is that of its whole state."""
         if self._series_of is None or self._series_of[0] is not tr:
-            self._series_of = (tr, (log10_safe(tr.grad_h),
+            grad = tr.grad_state if tr.grad_state is not None else tr.grad_h
+            self._series_of = (tr, (log10_safe(grad),
                                     np.asarray(tr.jacobian_log10, dtype=np.float64)))
         return self._series_of[1]
 
@@ -94,8 +96,12 @@ class GradientPane(Pane):
     def _charts(self, view) -> tuple[Chart, Chart]:
         tr = view.trace
         T = len(tr)
+        gated = tr.cell != "rnn"
         if view.grads != "loss":
             g, j = self._series(tr)
+            if gated:  # the whole state s = (h, c) of an LSTM; h for a GRU
+                return (Chart("‖dL/ds_t‖", "dL/ds", g, POS),
+                        Chart("‖∂s_T/∂s_t‖", "∂sT/∂s", j, JAC))
             return (Chart("‖dL/dh_t‖", "dL/dh", g, POS),
                     Chart("‖∂h_T/∂h_t‖", "∂hT/∂h", j, JAC))
         tau = min(view.tau, T - 1)
@@ -103,9 +109,13 @@ class GradientPane(Pane):
         g = np.full(T, np.nan)
         x = np.full(T, np.nan)
         g[r.first: tau + 1] = r.grad_log10
-        x[r.first: tau + 1] = r.input_log10
+        x[r.first: tau + 1] = r.input_log10 if r.carry_log10 is None else r.carry_log10
         blank = np.zeros(T, dtype=bool)
         blank[tau + 1:] = True
+        if gated:
+            gate = "f" if tr.cell == "lstm" else "z"
+            return (Chart("‖∂L_τ/∂s_t‖", "∂Lτ/∂s", g, POS, blank),
+                    Chart(f"belt ∏{gate} t→τ", f"belt ∏{gate}", x, JAC, blank))
         return (Chart("‖∂L_τ/∂h_t‖", "∂Lτ/∂h", g, POS, blank),
                 Chart("‖∂y_τ/∂x_t‖", "∂yτ/∂x", x, JAC, blank))
 
@@ -175,6 +185,13 @@ class GradientPane(Pane):
         clicks = view.trace_key.knob if view.trace_key is not None else 0  # the trace's own
         k = fmt_abs(knob_scale(clicks))
         knob = ("", "") if clicks == 0 else ("", TARGET)
+        if tr.cell != "rnn":  # the gate blocks stacked: not square, so no eigenvalues
+            return first_fitting([
+                join(f"‖W_h‖₂ = {sn} (all {tr.cell.upper()} gate blocks stacked)  ",
+                     (f"W_h ×{k}", knob[1])),
+                join(f"‖W_h‖₂ {sn} (gate blocks)  ", (f"W_h×{k}", knob[1])),
+                join(f"‖W_h‖₂ {sn} ", (f"×{k}", knob[1])),
+                join(f"‖W_h‖₂ {sn}")], width)
         return first_fitting([
             join(f"‖W_h‖₂ = {sn} (largest singular value)  ρ(W_h) = {sr} (largest |eigenvalue|)"
                  f"  ", (f"knob W_h ×{k}", knob[1])),
@@ -204,6 +221,16 @@ class GradientPane(Pane):
         if lv == math.inf:
             long = f"back from t={T - 1} to t=0 the gradient overflows: "
             style = WARN
+        tr = view.trace
+        if tr.carry_log10 is not None and len(tr.carry_log10):
+            gate = "forget" if tr.cell == "lstm" else "update"
+            belt = fmt_pow10(float(tr.carry_log10[0]))
+            return first_fitting([
+                join(long, (word, style), f"; the {gate}-gate belt keeps {belt}×"),
+                join(f"t={T - 1}→0: ≤{x}× ", (word, style), f"  belt {belt}×"),
+                join(f"≤{x}× ", (word, style), f" belt {belt}×"),
+                join(f"≤{x}× ", (word, style)),
+                join((word, style))], width)
         return first_fitting([
             join(long, (word, style)),
             join(f"t={T - 1}→0: ≤{x}× ", (word, style)),

@@ -162,7 +162,29 @@ class HiddenPane(Pane):
             bar_total = max(rest, 0)
         half = max((bar_total - 1) // 2, 0)
         bar_w = 2 * half + 1 if bar_total >= 3 else 0
-        strip = width - nw - 1 - vw - 1 - bar_w - 1
+        gates = GATE_ORDER.get(tr.cell, ())
+        cells = {}  # the gated part of each row: the gates as levels, c_t
+        gate_w = 0
+        if gates:
+            cvals = [fmt(tr.c[t][u]) for u in units] if tr.c is not None else []
+            cw_ = max((len(v) for v in cvals), default=0)
+            gate_w = 3 * len(gates) + (cw_ + 3 if cvals else 0)
+            if width - nw - 1 - vw - 1 - gate_w < 3:  # no room for c_t: the gates alone
+                cvals, gate_w = [], 3 * len(gates)
+            bar_total_max = width - nw - 1 - vw - 1 - gate_w - 1
+            if bar_w > bar_total_max:
+                half = max((bar_total_max - 1) // 2, 0)
+                bar_w = 2 * half + 1 if bar_total_max >= 3 else 0
+            for k, u in enumerate(units):
+                parts = []
+                if cvals:
+                    parts.append((" c ", DIM))
+                    parts.append((cvals[k].rjust(cw_), _style(tr.c[t][u])))
+                for g in gates:
+                    parts.append((f" {g}", DIM))
+                    parts.append((gate_glyph(tr.gates[g][t][u]), POS))
+                cells[u] = parts
+        strip = width - nw - 1 - vw - 1 - bar_w - gate_w - 1
         strip = strip if strip >= 3 else 0
         runs: list = []
         start, cw = t, 1
@@ -178,19 +200,55 @@ class HiddenPane(Pane):
             if bar_w:
                 for chars, style in signed_bar_parts(h[u], scale, half):
                     line.add(chars, style)
+            for chars, style in cells.get(u, ()):
+                line.add(chars, style)
             if strip:
                 line.add(" ")
                 for chars, style in runs[k]:
                     line.add(chars, style)
             lines.append(line.text())
+        if gates and len(lines) < height:
+            lines.append(saturation_line(tr, t, gates, width))
         if axis_row and strip and len(lines) < height:
-            pad = nw + 1 + vw + 1 + bar_w + 1
+            pad = nw + 1 + vw + 1 + bar_w + gate_w + 1
             span = (t - start + 1) * cw
             left, right = f"t={start}", f"t={t}┘"
             axis = left + " " * max(span - len(left) - len(right), 1) + right
-            lines.append(join(" " * pad, (axis if span >= len(left) + len(right) + 1
-                                          else right.rjust(span), DIM)))
+            axis = axis if span >= len(left) + len(right) + 1 else right.rjust(span)
+            if pad + len(axis) <= width:
+                lines.append(join(" " * pad, (axis, DIM)))
         return block(lines, width, height)
+
+
+#: The gates shown per unit, in reading order: keep (f), write (i), reveal (o); reset, update.
+GATE_ORDER = {"lstm": ("f", "i", "o"), "gru": ("r", "z")}
+#: A gate is saturated below LOW or above HIGH: (nearly) shut or (nearly) open.
+LOW, HIGH = 0.1, 0.9
+
+
+def gate_glyph(g: float) -> str:
+    """A gate value in [0, 1] as a bar from the bottom of its cell (▁ shut ... █ open), ?
+    for NaN; 0 is a blank-free ▁ so a shut gate still shows."""
+    if not np.isfinite(g):
+        return "?"
+    return "▁▂▃▄▅▆▇█"[min(int(g * 8), 7)]
+
+
+def saturation_line(tr, t: int, gates, width: int) -> Text:
+    """The share of units whose gate is shut (< 0.1) or open (> 0.9) at t, per gate."""
+    parts = []
+    for g in gates:
+        v = tr.gates[g][t]
+        with np.errstate(invalid="ignore"):
+            share = float(np.mean((v < LOW) | (v > HIGH))) if len(v) else 0.0
+        parts.append(f"{g} {100 * share:.0f}%")
+    names = {"f": "f keep", "i": "i write", "o": "o reveal", "r": "r reset", "z": "z keep"}
+    legend = "  ".join(names[g] for g in gates)
+    return first_fitting([
+        join(("saturated (<0.1 or >0.9): ", DIM), "  ".join(parts), (f"   gates: {legend}", DIM)),
+        join(("saturated: ", DIM), "  ".join(parts)),
+        join(("sat ", DIM), " ".join(parts)),
+        join(" ".join(parts))], width)
 
 
 #: The 2-D path of h is drawn beside the bars from this size (a maximised pane) up.

@@ -54,7 +54,11 @@ class StepPane(Pane):
 
     def draw(self, view, width: int, height: int):
         back = view.phase == BACKWARD
-        title, rows = self._backward(view, width) if back else self._forward(view, width)
+        if view.trace.cell != "rnn":
+            title, rows = (self._backward_gated(view, width) if back
+                           else self._forward_gated(view, width))
+        else:
+            title, rows = self._backward(view, width) if back else self._forward(view, width)
         table = self._table(view, title, rows, width, height)
         if table is not None:
             return table
@@ -127,6 +131,75 @@ class StepPane(Pane):
             Row(1, f"h_{t}", tr.h[t], f"h_{t}", quantity="h"),
             Row(2, "ŷ", lambda w: self._prediction(view, t, w)),
         ]
+        return title, rows
+
+    # -- gated cells -----------------------------------------------------------------------
+    def _forward_gated(self, view, width: int) -> tuple[Text, list[Row]]:
+        """An LSTM's or a GRU's step: each gate, the candidate, the state, the prediction."""
+        tr, t = view.trace, view.t
+        G = tr.gates
+        prev = f"h_{t - 1}" if t > 0 else "h_-1"
+        rows = [Row(9, f"x_{t}", self._input(view, t), tiny=f"x_{t}")]
+        if tr.cell == "lstm":
+            cprev = f"c_{t - 1}" if t > 0 else "c_-1"
+            title = first_fitting([
+                join(("LSTM", "bold"), f" t={t}:  c_t = f⊙c_t-1 + i⊙g   h_t = o⊙tanh(c_t)"),
+                join(("LSTM", "bold"), f" t={t}: c=f⊙c+i⊙g h=o⊙tanh(c)"),
+                join(f"LSTM t={t} c=f⊙c+i⊙g"),
+                join(f"LSTM t={t}")], width)
+            rows += [
+                Row(5, "f forget", G["f"][t], short="f keep", tiny="f", quantity="gate:f", column="f"),
+                Row(6, "i input", G["i"][t], short="i write", tiny="i", quantity="gate:i", column="i"),
+                Row(7, "g candidate", G["g"][t], short="g new", tiny="g", quantity="gate:g",
+                    column="g"),
+                Row(8, "o output", G["o"][t], short="o show", tiny="o", quantity="gate:o", column="o"),
+                Row(10, cprev, tr.c_prev[t], column=cprev, spare=True, quantity="c_prev"),
+                Row(3, f"= c_{t}", tr.c[t], column=f"c_{t}", short=f"=c_{t}", quantity="c"),
+                Row(1, f"h_{t}", tr.h[t], column=f"h_{t}", quantity="h"),
+            ]
+        else:
+            title = first_fitting([
+                join(("GRU", "bold"), f" t={t}:  h_t = (1-z)⊙n + z⊙h_t-1,  "
+                                      "n = tanh(W_in x + r⊙(W_hn h + b_hn))"),
+                join(("GRU", "bold"), f" t={t}: h=(1-z)⊙n+z⊙h"),
+                join(f"GRU t={t} h=(1-z)⊙n+z⊙h"),
+                join(f"GRU t={t}")], width)
+            rows += [
+                Row(5, "r reset", G["r"][t], short="r reset", tiny="r", quantity="gate:r", column="r"),
+                Row(6, "z update", G["z"][t], short="z keep", tiny="z", quantity="gate:z", column="z"),
+                Row(4, "n candidate", G["n"][t], short="n new", tiny="n", quantity="gate:n",
+                    column="n"),
+                Row(10, prev, tr.h_prev[t], column=prev, spare=True, quantity="h_prev"),
+                Row(1, f"h_{t}", tr.h[t], column=f"h_{t}", quantity="h"),
+            ]
+        rows.append(Row(2, "ŷ", lambda w: self._prediction(view, t, w)))
+        return title, rows
+
+    def _backward_gated(self, view, width: int) -> tuple[Text, list[Row]]:
+        """BPTT through a gated step: dL/dh_t from the output and from t+1; for the LSTM the
+        cell-state gradient dL/dc_t, which the forget gate carries back along the belt."""
+        tr, t = view.trace, view.t
+        T = len(tr)
+        direct, later = backward_parts(tr, t)
+        to = f"h_{t - 1}" if t > 0 else "h_-1"
+        title = first_fitting([
+            join(("backward", "bold magenta"), f" t={t}:  dL/dh_t = W_yᵀ dL/dy_t + from t+1"
+                 + ("   dL/dc_t: along the cell state" if tr.cell == "lstm" else "")),
+            join(("◀", "bold magenta"), f" t={t}: dL/dh = W_yᵀdL/dy + from t+1"),
+            join(f"◀ t={t} dh=W_yᵀdy+later")], width)
+        nxt = (f"+ from t={t + 1}", f"+from {t + 1}") if t + 1 < T else ("+ 0 (last step)",
+                                                                           "+0 last")
+        rows = [
+            Row(6 if tr.mask[t] else 0, f"dL/dy_{t}", tr.dy[t]),
+            Row(1, f"W_yᵀdL/dy_{t}", direct, column="W_yᵀdL/dy", short="W_yᵀdy",
+                quantity="direct"),
+            Row(2, nxt[0], later, column=nxt[1], short=nxt[1], quantity="later"),
+            Row(3, f"= dL/dh_{t}", tr.dh[t], column=f"=dL/dh_{t}", short="=dL/dh", quantity="dh"),
+        ]
+        if tr.cell == "lstm":
+            rows.append(Row(4, f"dL/dc_{t}", tr.dc[t], column=f"dL/dc_{t}", short="dL/dc",
+                            quantity="dc"))
+        rows.append(Row(5, f"→ {to}", tr.flow[t], column=f"→{to}", spare=True, quantity="flow"))
         return title, rows
 
     def _input(self, s, t: int) -> np.ndarray | Callable[[int], Text]:
@@ -319,8 +392,11 @@ def _whole(tr, quantity: str) -> np.ndarray | None:
             return tr.h_prev[idx] @ p.W_h.T
         if quantity == "inp":
             return tr.x[idx] @ p.W_x.T + p.b
-        if quantity in ("a", "h", "dh", "da", "flow"):
-            return getattr(tr, quantity)[idx]
+        if quantity in ("a", "h", "dh", "da", "flow", "c", "c_prev", "dc"):
+            whole = getattr(tr, quantity)
+            return None if whole is None else whole[idx]
+        if quantity.startswith("gate:"):
+            return tr.gates[quantity[5:]][idx]
         if quantity == "direct":
             return tr.dy[idx] @ p.W_y
         if quantity == "later":
