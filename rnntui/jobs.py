@@ -39,6 +39,7 @@ class TraceReady(Message):
     scenario: Scenario
     key: TraceKey
     trace: object
+    owner: object = None
 
 
 @dataclass
@@ -47,6 +48,7 @@ class LossReady(Message):
 
     history: History
     loss: float
+    owner: object = None
 
 
 @dataclass
@@ -57,6 +59,7 @@ class TrainProgress(Message):
     epoch: int
     last: int
     losses: tuple[float, ...]
+    owner: object = None
 
 
 @dataclass
@@ -66,6 +69,7 @@ class TrainDone(Message):
     run: int
     history: History | None
     error: str | None = None
+    owner: object = None
 
 
 def compute_trace(view: View, key: TraceKey | None = None, should_stop=None):
@@ -82,8 +86,11 @@ def compute_trace(view: View, key: TraceKey | None = None, should_stop=None):
 class Jobs:
     """The workers of one screen (``node``): see the module docstring."""
 
-    def __init__(self, node: DOMNode, *, big_trace: int = BIG_TRACE) -> None:
+    def __init__(self, node: DOMNode, *, big_trace: int = BIG_TRACE, name: str = "") -> None:
+        """``name`` sets several Jobs of one screen apart (their worker groups and messages:
+        every message carries its ``owner``)."""
         self.node = node
+        self.name = name
         self.big_trace = big_trace
         self.pending: TraceKey | None = None  # the trace being computed in a worker
         self.trace_seconds = 0.0  # how long the last trace computed here took
@@ -112,7 +119,8 @@ class Jobs:
         if key != self.pending:
             self.pending = key
             self.node.run_worker(lambda: self._trace_worker(view, key), thread=True,
-                                 exclusive=True, group="trace", exit_on_error=False)
+                                 exclusive=True, group=self.name + "trace",
+                                 exit_on_error=False)
         return view
 
     def _trace_worker(self, view: View, key: TraceKey) -> None:
@@ -124,11 +132,12 @@ class Jobs:
         except Exception as err:
             trace = err
         if not worker.is_cancelled:
-            self.node.post_message(TraceReady(view.scenario, key, trace))
+            self.node.post_message(TraceReady(view.scenario, key, trace, self))
 
     def take(self, view: View, msg: TraceReady) -> View | None:
         """The View with the worker's trace, or None if it is no longer wanted."""
-        if msg.scenario is not view.scenario or msg.key != self.pending:
+        if msg.owner not in (None, self) or msg.scenario is not view.scenario \
+                or msg.key != self.pending:
             return None  # from a scenario or a setting the user has left
         self.pending = None
         if isinstance(msg.trace, Exception):
@@ -152,9 +161,9 @@ class Jobs:
             except Exception:  # a numerical failure: shown as nan, like a diverged loss
                 loss = float("nan")
             if not get_current_worker().is_cancelled:
-                self.node.post_message(LossReady(history, loss))
+                self.node.post_message(LossReady(history, loss, self))
 
-        self.node.run_worker(work, thread=True, exclusive=True, group="loss",
+        self.node.run_worker(work, thread=True, exclusive=True, group=self.name + "loss",
                              exit_on_error=False)
 
     # -- training ------------------------------------------------------------------------------
@@ -186,18 +195,19 @@ class Jobs:
                 now = time.monotonic()
                 if now - posted[0] > PROGRESS_EVERY or epoch == last:
                     posted[0] = now
-                    self.node.post_message(TrainProgress(run, epoch, last, tuple(losses)))
+                    self.node.post_message(TrainProgress(run, epoch, last, tuple(losses),
+                                                         self))
                 return True
 
             try:
                 history = fit(sc, n, history=start, progress=progress)
             except Exception as err:  # a numerical failure must not take the app down
-                self.node.post_message(TrainDone(run, None, f"training failed: {err}"))
+                self.node.post_message(TrainDone(run, None, f"training failed: {err}", self))
                 return
             if not worker.is_cancelled:
-                self.node.post_message(TrainDone(run, history))
+                self.node.post_message(TrainDone(run, history, None, self))
 
-        self.node.run_worker(work, thread=True, exclusive=True, group="train",
+        self.node.run_worker(work, thread=True, exclusive=True, group=self.name + "train",
                              exit_on_error=False)
         return Training(first, last, known)
 
@@ -210,5 +220,5 @@ class Jobs:
         self.run += 1
         workers = self.node.app.workers
         for group in ("train", "trace", "loss"):
-            workers.cancel_group(self.node, group)
+            workers.cancel_group(self.node, self.name + group)
         self.pending = None

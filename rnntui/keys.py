@@ -61,6 +61,9 @@ BINDINGS: list[Binding] = [
             tooltip="Switch the cell: vanilla RNN → LSTM → GRU → RNN, on the same data. Each "
                     "new cell trains in the background; one trained before comes back at "
                     "once."),
+    Binding("C", "compare", "compare", id="compare", show=False,
+            tooltip="Compare mode: this cell and the LSTM (or the RNN and the LSTM) side by "
+                    "side on the same data, moved by one cursor; Esc or C comes back."),
     Binding("o", "open", "open", id="open",
             tooltip="Open another scenario: a built-in one or a .toml file."),
     Binding("n", "example(1)", "next sequence", id="example-next", show=False,

@@ -20,7 +20,7 @@ MAX_LENGTH = 4096
 #: The Gradients pane's two views: every loss at once, or the loss at one target step.
 GRAD_VIEWS = ("total", "loss")
 #: Keys in the order they are written.
-KEYS = ("scenario", "cell", "epoch", "t", "phase", "wh", "grads", "tau", "seq", "text")
+KEYS = ("scenario", "cell", "cells", "epoch", "t", "phase", "wh", "grads", "tau", "seq", "text")
 #: The cells a position may name (engine.types.CELLS).
 CELLS = ("rnn", "lstm", "gru")
 _BARE = re.compile(r"[A-Za-z0-9_.+\-/~:]+")
@@ -37,7 +37,8 @@ class Position:
     knob in clicks (W_h x 2**(knob/4)); ``grads`` the Gradients pane's view; ``target`` the
     pinned target step of the per-loss view (None: the cursor); ``example`` a training
     sequence (0-based) instead of the scenario's own; ``text`` a typed sequence, or None;
-    ``cell`` the recurrent cell (None: the scenario file's own)."""
+    ``cell`` the recurrent cell (None: the scenario file's own); ``cells`` two cells compared
+    side by side (compare mode), where ``epoch`` is the share of training in percent."""
 
     scenario: str
     epoch: int = 0
@@ -49,11 +50,14 @@ class Position:
     target: int | None = None
     example: int | None = None
     cell: str | None = None
+    cells: tuple[str, str] | None = None
 
     def __str__(self) -> str:
         parts = [f"scenario={_quote(self.scenario)}"]
         if self.cell is not None:
             parts.append(f"cell={self.cell}")
+        if self.cells is not None:
+            parts.append(f"cells={_quote(','.join(self.cells))}")
         parts += [f"epoch={self.epoch}", f"t={self.t}"]
         if self.phase != FORWARD:
             parts.append(f"phase={self.phase}")
@@ -85,6 +89,13 @@ class Position:
             if cell not in CELLS:
                 raise PositionError(f"cell={_show(cell)}: cell is {', '.join(CELLS)}")
             pos = replace(pos, cell=cell)
+        if "cells" in values:
+            raw = values.pop("cells")
+            pair = tuple(c.strip() for c in raw.split(","))
+            if len(pair) != 2 or any(c not in CELLS for c in pair) or pair[0] == pair[1]:
+                raise PositionError(f"cells={_show(raw)}: cells is two different cells of "
+                                    f"{', '.join(CELLS)}, e.g. cells=\"rnn,lstm\"")
+            pos = replace(pos, cells=pair)  # type: ignore[arg-type]
         if "epoch" in values:
             pos = replace(pos, epoch=_int("epoch", values.pop("epoch"), low=0))
         if "t" in values:

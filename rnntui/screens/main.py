@@ -233,6 +233,9 @@ class MainScreen(QuitGuard, Screen):
             self._go_to(self._at)
         self.view = self._view  # the first picture
         check_size(self.app, self.app.size)
+        if self._at is not None and self._at.cells is not None:
+            self._wanted_epoch = None
+            self.call_after_refresh(self.action_compare, self._at.cells, self._at.epoch)
         # Work that would delay the first full frame starts once it is out (training shares the
         # interpreter with the UI): when the key hints are in place, or after a second at most.
         self.set_timer(FIRST_FRAME_WAIT, self._after_first_frame)
@@ -457,6 +460,24 @@ class MainScreen(QuitGuard, Screen):
                     + (f" ({note})" if note else "")
                     + ("" if kept is not None else "; training it now…"),
                     markup=False, timeout=5)
+
+    def action_compare(self, cells: tuple[str, str] | None = None, share: int = 100) -> None:
+        """Two cells side by side on this scenario (default: this one and the LSTM, or the
+        vanilla RNN and the LSTM), starting where you are."""
+        from .compare import CompareScreen
+        view = self._view
+        if cells is None:
+            cells = (view.cell, "lstm") if view.cell != "lstm" else ("rnn", "lstm")
+        trained = dict(self._trained)
+        if view.training is None and view.trained_epochs > 0:
+            trained[view.cell] = view.history
+        self.app.push_screen(CompareScreen(view.scenario, cells, source=view.source,
+                                           trained=trained, at=view, share=share),
+                             self._compared)
+
+    def _compared(self, trained) -> None:
+        if trained:
+            self._trained.update(trained)
 
     def action_grads(self) -> None:
         view = self._view

@@ -51,6 +51,8 @@ class Pane(Widget, can_focus=True):
     TITLE = ""
     #: A shorter title for narrow panes (a title is shown whole, never cut).
     SHORT_TITLE = ""
+    #: Written before the title (compare mode names each column's cell there).
+    title_prefix = ""
     #: Marks the focused pane's title, so focus shows without colour too (``m`` maximises it).
     FOCUS_MARK = "◆"
     #: The View fields the picture depends on (see :meth:`View.reading`).
@@ -85,6 +87,7 @@ class Pane(Widget, can_focus=True):
         """The border title that fits ``width`` cells (the border takes 4), marked when
         focused."""
         mark = f"{self.FOCUS_MARK} " if focused else ""
+        mark += f"{self.title_prefix} · " if self.title_prefix else ""
         for title in (self.TITLE, self.SHORT_TITLE or self.TITLE):
             if len(mark + title) <= width - 4:
                 return mark + title
@@ -113,7 +116,13 @@ class Pane(Widget, can_focus=True):
         """What the picture of ``view`` (default: the one shown) depends on."""
         view = view or self._view
         size = self.content_size
-        return (None if view is None else view.key(self.READS), size.width, size.height)
+        return (None if view is None else view.key(self.READS), size.width, size.height,
+                self.extra_key())
+
+    def extra_key(self) -> tuple:
+        """What else the picture depends on that is not in the View (a setting the screen
+        gives the pane, such as a log scale shared with another pane)."""
+        return ()
 
     def draw(self, view, width: int, height: int) -> Text:
         """The picture of ``view`` (restricted to ``READS``) in ``width`` x ``height`` cells."""

@@ -78,6 +78,16 @@ class GradientPane(Pane):
 
     _series_of: tuple | None = None
     _reach_of: tuple | None = None
+    #: Set by a screen that compares two panes: one (llo, lhi) log10 range per chart for
+    #: both, so their bars read on one scale. None: each chart's own.
+    shared_scale: tuple[tuple[float, float], tuple[float, float]] | None = None
+
+    def extra_key(self) -> tuple:
+        return (self.shared_scale,)
+
+    def charts(self, view) -> tuple["Chart", "Chart"]:
+        """The two charts this pane draws for ``view`` (for a screen that shares scales)."""
+        return self._charts(view)
 
     def _series(self, tr) -> tuple[np.ndarray, np.ndarray]:
         """log10 of both total series, for the trace drawn last (kept here, not in the trace).
@@ -138,11 +148,11 @@ class GradientPane(Pane):
         cw = max(1, min(5, avail // max(T, 1)))
         a, b = window(t, T, avail // cw)
         here = TARGET if caret else f"{TARGET} reverse"
-        for chart, rows in zip(charts, (r1, r2)):
+        for n, (chart, rows) in enumerate(zip(charts, (r1, r2))):
             if rows <= 0:
                 continue
             lv = chart.values
-            llo, lhi = scale(lv)
+            llo, lhi = self.shared_scale[n] if self.shared_scale else scale(lv)
             now = fmt_pow10(lv[t]) if not (chart.blank is not None and chart.blank[t]) else "–"
             labels = [chart.name if wide else chart.short]
             if rows >= 4 or (wide and rows >= 2):

@@ -105,7 +105,9 @@ class OutputPane(Pane):
             line.append(" " + ps[i].rjust(pw))
             if is_t:
                 where = "" if i in rank else f" (#{int(np.flatnonzero(order == i)[0]) + 1})"
-                line.append(tag + (where if wide else ""), style=f"bold {TARGET}")
+                if not wide or line.cell_len + cell_len(tag + where) > width:
+                    where = ""
+                line.append(tag + where, style=f"bold {TARGET}")
             lines.append(line)
         if V > len(shown) and len(lines) < height:
             lines.append(Text(f"  … {V - len(shown)} more of {V}", style=DIM))
