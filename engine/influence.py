@@ -172,19 +172,32 @@ class FirstInputEffect:
     start_norm: float
 
 
-def first_input_effect(params: Params, first_input: np.ndarray, steps: int,
+def first_input_effect(params, first_input: np.ndarray, steps: int,
                        activation: str = "tanh") -> FirstInputEffect:
-    """See :class:`FirstInputEffect`."""
-    H = params.hidden_size
+    """See :class:`FirstInputEffect`. For a gated cell the state is the whole state (h and c
+    for the LSTM), stepped by the cell's own formulas."""
     x = np.asarray(first_input, dtype=np.float64)
+    cell_name = getattr(params, "cell", "rnn")
+    if cell_name == "rnn":
+        def step(x_in, s):
+            return activate(activation, params.W_h @ s + params.W_x @ x_in + params.b)
+        S = params.hidden_size
+    else:
+        from .cells import get_cell
+        cell = get_cell(cell_name)
+        S = cell.state_size(params.hidden_size)
+
+        def step(x_in, s):
+            return cell.step(params, x_in, s, activation)
+    blank = np.zeros_like(x)
     with np.errstate(all="ignore"):
-        a = activate(activation, params.W_x @ x + params.b)
-        b = activate(activation, params.b.copy())
-        diffs = np.empty((steps + 1, H))
+        a = step(x, np.zeros(S))
+        b = step(blank, np.zeros(S))
+        diffs = np.empty((steps + 1, S))
         diffs[0] = a - b
         for j in range(1, steps + 1):
-            a = activate(activation, params.W_h @ a + params.b)
-            b = activate(activation, params.W_h @ b + params.b)
+            a = step(blank, a)
+            b = step(blank, b)
             diffs[j] = a - b
         norms = np.linalg.norm(diffs, axis=1)
         d0 = norms[0]
