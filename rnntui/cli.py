@@ -10,7 +10,8 @@ import numpy as np
 
 from . import __version__
 
-COMMANDS = ("list", "check", "trace", "screenshot")
+COMMANDS = ("list", "check", "trace", "screenshot", "compare")
+CELLS = ("rnn", "lstm", "gru")
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
 
@@ -70,6 +71,19 @@ def _command_parser(cmd: str) -> argparse.ArgumentParser:
                        help="train N epochs instead of the scenario's number (0: untrained)")
         p.add_argument("--json", action="store_true",
                        help="print one JSON object (see docs/trace-json.md)")
+        p.add_argument("--cell", choices=CELLS, default=None,
+                       help="the recurrent cell (default: the scenario's own)")
+        p.add_argument("--target-step", type=int, default=None, metavar="TAU",
+                       help="add the per-loss view for step TAU: the gradient of the loss at "
+                            "TAU at every earlier state, and each input's influence on it")
+    elif cmd == "compare":
+        p.description = ("Open the app in compare mode: two cells trained on the same data, "
+                         "side by side, moved by one cursor.")
+        p.add_argument("scenario", metavar="SCENARIO")
+        p.add_argument("--cells", default="rnn,lstm", metavar="A,B",
+                       help="the two cells to compare (default rnn,lstm)")
+        p.add_argument("--at", default=None, metavar="POSITION",
+                       help="start at a position (docs/position.md)")
     elif cmd == "screenshot":
         p.description = "Render the app headless to an SVG file and exit."
         p.add_argument("scenario", metavar="SCENARIO")
@@ -107,12 +121,19 @@ def cmd_check(files: list[str]) -> int:
     return EXIT_BAD_INPUT if bad else EXIT_OK
 
 
-def cmd_trace(name: str, epochs: int | None, as_json: bool) -> int:
+def cmd_trace(name: str, epochs: int | None, as_json: bool, cell: str | None = None,
+              target_step: int | None = None) -> int:
     if epochs is not None and epochs < 0:
         return _fail("--epochs must be 0 or more")
     sc, err = _load(name)
     if err:
         return _fail(err)
+    if cell is not None and cell != sc.model.cell:
+        from engine.cells import with_cell
+        sc = with_cell(sc, cell)
+    if target_step is not None and not 0 <= target_step < len(sc.sequence):
+        return _fail(f"--target-step must be a step of the sequence, 0 to "
+                     f"{len(sc.sequence) - 1}")
     from engine import History, fit, initial_params, trace_for
     from engine.train import dataset_loss
     n = sc.train.epochs if epochs is None else epochs
@@ -124,15 +145,38 @@ def cmd_trace(name: str, epochs: int | None, as_json: bool) -> int:
     epoch = history.nearest_epoch(history.trained_epochs)
     trace = trace_for(sc, history.params_at(epoch))
     if as_json:
-        from .tracejson import trace_to_json
-        print(json.dumps(trace_to_json(sc, trace, history, epoch, 0), indent=1,
-                         allow_nan=False))
+        from .tracejson import reach_to_json, trace_to_json
+        data = trace_to_json(sc, trace, history, epoch, 0)
+        if target_step is not None:
+            data["target_step"] = reach_to_json(trace, target_step)
+        print(json.dumps(data, indent=1, allow_nan=False))
     else:
         from .tracetable import format_trace
         print(format_trace(sc, trace, history, epoch, 0))
     if history.stopped:
         print(f"note: {history.stopped}", file=sys.stderr)
     return EXIT_OK
+
+
+def cmd_compare(name: str, cells: str, at: str | None) -> int:
+    """The app in compare mode: the same as ``--at 'cells=A,B,epoch=100'``."""
+    from dataclasses import replace
+
+    from .position import Position, PositionError
+    try:
+        pair = Position.parse(f'cells="{cells}"', scenario=name).cells
+    except PositionError as err:
+        return _fail(f"--cells: {err}")
+    pos, err = _position(at, name)
+    if err:
+        return _fail(err)
+    pos = replace(pos, cells=pair) if pos is not None else \
+        Position(scenario=name, epoch=100, cells=pair)
+    sc, err = _load(pos.scenario)
+    if err:
+        return _fail(err)
+    from .screenshot import run_app
+    return run_app(sc, at=pos, source=pos.scenario)
 
 
 def _position(text: str | None, scenario: str):
@@ -188,7 +232,10 @@ def main(argv: list[str] | None = None) -> int:
             if cmd == "check":
                 return cmd_check(args.files)
             if cmd == "trace":
-                return cmd_trace(args.scenario, args.epochs, args.json)
+                return cmd_trace(args.scenario, args.epochs, args.json, args.cell,
+                                 args.target_step)
+            if cmd == "compare":
+                return cmd_compare(args.scenario, args.cells, args.at)
             return cmd_screenshot(args.scenario, args.output, args.size, args.press, args.at)
         args = _main_parser().parse_args(argv)
         pos, err = _position(args.at, args.scenario)

@@ -10,7 +10,6 @@ from engine import History, Scenario, Trace
 from engine.predict import (exact_input, exact_target, knob_scale, predicted_value,
                             prediction)
 
-from .tracetable import engine_objects
 
 SCHEMA = "rnntui.trace/1"
 
@@ -31,7 +30,7 @@ def _arr(a: np.ndarray):
     return [_arr(row) for row in a] if a.ndim > 1 else [_num(v) for v in a]
 
 
-def trace_to_json(scenario: Scenario, trace: Trace | None = None,
+def trace_to_json(scenario: Scenario, trace: Trace,
                   history: History | None = None, epoch: int = 0, knob: int = 0) -> dict:
     """Everything ``rnntui trace --json`` prints for ``trace`` (of ``scenario``, under the
     weights after ``epoch`` epochs of ``history`` with the W_h knob at ``knob`` clicks).
@@ -39,9 +38,10 @@ def trace_to_json(scenario: Scenario, trace: Trace | None = None,
     ``input``, ``target`` and ``prediction`` are the data's exact values: a token exactly as in
     ``vocab`` (a space is " "), series values and identity outputs unrounded, bits as 0/1.
     Rounding and glyphs belong to the table and the screen. ``history`` (optional) gives
-    ``epochs_trained`` and ``loss_history``. The old call ``trace_to_json(session)`` still works.
+    ``epochs_trained`` and ``loss_history``. A gated cell adds per step ``c`` (LSTM) and
+    ``gates`` (each gate's values), and ``carry_log10`` (docs/trace-json.md).
     """
-    sc, tr, history, epoch, knob = engine_objects(scenario, trace, history, epoch, knob)
+    sc, tr, epoch, knob = scenario, trace, int(epoch), int(knob)
     params = tr.params
     seq = tr.sequence
     steps = []
@@ -62,6 +62,13 @@ def trace_to_json(scenario: Scenario, trace: Trace | None = None,
             "jacobian_log10": (_num(tr.jacobian_log10[t])
                                if not np.isneginf(tr.jacobian_log10[t]) else None),
         }
+        if tr.cell != "rnn":
+            if tr.c is not None:
+                step["c"] = _arr(tr.c[t])
+            step["gates"] = {k: _arr(v[t]) for k, v in tr.gates.items()}
+            step["grad_state"] = _num(tr.grad_state[t]) if tr.grad_state is not None else None
+            step["carry_log10"] = (_num(tr.carry_log10[t])
+                                   if np.isfinite(tr.carry_log10[t]) else None)
         if sc.model.output == "softmax":
             step["probs"] = _arr(tr.out[t])
         else:
@@ -71,6 +78,7 @@ def trace_to_json(scenario: Scenario, trace: Trace | None = None,
     return {
         "schema": SCHEMA,
         "scenario": {"name": sc.name, "kind": sc.kind, "source": sc.source},
+        "cell": tr.cell,
         "model": {"hidden_size": params.hidden_size, "input_size": params.input_size,
                   "output_size": params.output_size, "activation": tr.activation,
                   "output": tr.output},
@@ -92,3 +100,34 @@ def trace_to_json(scenario: Scenario, trace: Trace | None = None,
 def _exact(v):
     """A float through :func:`_num` (non-finite: null); tokens and ints as they are."""
     return _num(v) if isinstance(v, float) else v
+
+
+def reach_to_json(trace: Trace, tau: int) -> dict:
+    """The per-loss view for target step ``tau`` (engine.influence.reach): for each step t up
+    to tau, ||dL_tau/dh_t|| (the whole state for a gated cell) and ||dy_tau[k]/dx_t|| (the
+    vanilla cell; null for a gated one), as plain numbers (null where they under- or overflow
+    a float) and as log10 (exact far beyond the float range)."""
+    from engine.influence import reach
+    r = reach(trace, tau)
+    steps = []
+    for i in range(len(r.grad_log10)):
+        g, x = float(r.grad_log10[i]), float(r.input_log10[i])
+        step = {"t": r.first + i,
+                "grad_loss": _pow10(g), "grad_loss_log10": _num(g) if math.isfinite(g) else None,
+                "input_influence": _pow10(x),
+                "input_influence_log10": _num(x) if math.isfinite(x) else None}
+        if r.carry_log10 is not None:
+            c = float(r.carry_log10[i])
+            step["carry"] = _pow10(c)
+        steps.append(step)
+    return {"tau": r.tau, "has_target": r.has_target, "output": r.output, "steps": steps}
+
+
+def _pow10(lv: float) -> float | None:
+    if math.isnan(lv):
+        return None
+    if lv == -math.inf:
+        return 0.0
+    with np.errstate(over="ignore", under="ignore"):
+        v = float(10.0 ** lv)
+    return v if math.isfinite(v) and (v > 0 or lv < -300) else (0.0 if lv < 0 else None)

@@ -47,27 +47,14 @@ def jac(log10: float) -> str:
     return f"{10 ** (log10 - e):.2f}e{e:+03d}"
 
 
-def vec(v: np.ndarray) -> str:
+def vec(v: np.ndarray, name: str = "h") -> str:
     if len(v) <= FULL_H:
         return "[" + " ".join(num(x, 4) for x in v) + "]"
     head = " ".join(num(x, 3) for x in v[:3])
-    return f"[{head} …] |h|={np.linalg.norm(v):.3f}"
+    return f"[{head} …] |{name}|={np.linalg.norm(v):.3f}"
 
 
-def engine_objects(scenario, trace, history, epoch, knob) -> tuple:
-    """(scenario, trace, history, epoch, knob) as given, or taken from a Session-like object
-    passed alone in place of the scenario (the old signature: anything with ``scenario``,
-    ``ensure_trace()``, ``history``, ``epoch`` and ``knob``), so callers can switch one at a
-    time."""
-    if trace is None and hasattr(scenario, "ensure_trace"):
-        s = scenario
-        return s.scenario, s.ensure_trace(), s.history, int(s.epoch), int(s.knob)
-    if trace is None:
-        raise TypeError("a trace is needed: format_trace(scenario, trace, history, epoch, knob)")
-    return scenario, trace, history, int(epoch), int(knob)
-
-
-def format_trace(scenario: Scenario, trace: Trace | None = None, history: History | None = None,
+def format_trace(scenario: Scenario, trace: Trace, history: History | None = None,
                  epoch: int = 0, knob: int = 0) -> str:
     """The per-step table of ``trace`` (the trace of ``scenario``'s sequence, or of any sequence,
     under the weights after ``epoch`` epochs with the W_h knob at ``knob`` clicks), then the
@@ -76,34 +63,44 @@ def format_trace(scenario: Scenario, trace: Trace | None = None, history: Histor
     Every token, label and name is passed through :func:`rnntui.safe_text.visible`, so text from
     a file can never put a control character on the terminal or split a row.
     """
-    sc, tr, _history, epoch, knob = engine_objects(scenario, trace, history, epoch, knob)
+    sc, tr, epoch, knob = scenario, trace, int(epoch), int(knob)
     seq = tr.sequence
     p = tr.params
     T = len(tr)
     lines = []
+    gated = tr.cell != "rnn"
+    cell = tr.cell.upper() if gated else sc.model.activation
     title = f"{visible(sc.name)}: {sc.kind} scenario, hidden {p.hidden_size}, " \
-            f"{sc.model.activation} -> {sc.model.output}"
+            f"{cell} -> {sc.model.output}"
     trained = f"trained {epoch} epochs" if epoch else "untrained"
     if knob:
         trained += f", W_h x{knob_scale(knob):.4g}"
     lines.append(f"{title}; {trained}; sequence loss L = {tr.loss:.4f}")
     hname = "h_t" if p.hidden_size <= FULL_H else f"h_t (first 3 of {p.hidden_size})"
-    rows = [("t", "input", hname, "prediction", "p", "target", "loss",
-             "|dL/dh_t|", f"|dh_{T - 1}/dh_t|")]
+    gate_names = list(tr.gates) if gated else []
+    gate_names = [g for g in gate_names if g not in ("g", "n")]  # the gates, not candidates
+    extra = (["c_t"] if tr.c is not None else []) + gate_names
+    sname = "s" if gated else "h"
+    rows = [("t", "input", hname, *extra, "prediction", "p", "target", "loss",
+             f"|dL/d{sname}_t|", f"|d{sname}_{T - 1}/d{sname}_t|")]
     for t in range(T):
         guess, prob = prediction(tr, sc, t)
         if sc.kind == "text":
             guess = display_token(guess)
         target = seq.target_labels[t] if tr.mask[t] else None
+        more = ([vec(tr.c[t], "c")] if tr.c is not None else []) + \
+            [vec(tr.gates[g][t], g) for g in gate_names]
+        grad = tr.grad_state[t] if gated and tr.grad_state is not None else tr.grad_h[t]
         rows.append((
-            str(t), visible(seq.labels[t]), vec(tr.h[t]), visible(guess),
+            str(t), visible(seq.labels[t]), vec(tr.h[t]), *more, visible(guess),
             "" if math.isnan(prob) else f"{prob:.3f}",
             "-" if target is None else visible(target),
             f"{tr.step_loss[t]:.4f}" if tr.mask[t] else "-",
-            mag(tr.grad_h[t]), jac(tr.jacobian_log10[t]),
+            mag(grad), jac(tr.jacobian_log10[t]),
         ))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    right = {0, 4, 6, 7, 8}
+    k0 = len(extra)
+    right = {0, 4 + k0, 6 + k0, 7 + k0, 8 + k0}
     for k, r in enumerate(rows):
         cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in
                  enumerate(zip(r, widths))]
@@ -111,9 +108,18 @@ def format_trace(scenario: Scenario, trace: Trace | None = None, history: Histor
         if k == 0:
             lines.append("  ".join("-" * w for w in widths))
     lines.append("")
-    lines.append(f"||W_h||_2 (largest singular value)       = {tr.spectral_norm:.4f}")
-    lines.append(f"spectral radius (largest |eigenvalue|)   = {tr.spectral_radius:.4f}")
-    est = seed_power_estimate(p.W_h) if p.W_h.size and np.isfinite(p.W_h).all() else float("nan")
+    if gated:
+        lines.append(f"||W_h||_2 of the {tr.cell.upper()} gate blocks stacked = "
+                     f"{tr.spectral_norm:.4f} (not square: no eigenvalues)")
+        if tr.carry_log10 is not None and T:
+            gate = "forget" if tr.cell == "lstm" else "update"
+            lines.append(f"{gate}-gate path from t={T - 1} back to t=0 (largest over units) = "
+                         f"{jac(tr.carry_log10[0])}")
+    else:
+        lines.append(f"||W_h||_2 (largest singular value)       = {tr.spectral_norm:.4f}")
+        lines.append(f"spectral radius (largest |eigenvalue|)   = {tr.spectral_radius:.4f}")
+    est = seed_power_estimate(p.W_h) if not gated and p.W_h.size and np.isfinite(p.W_h).all() \
+        else float("nan")
     if np.isfinite(est) and min(abs(est - tr.spectral_norm), abs(est - tr.spectral_radius)) > 5e-4:
         lines.append(f"(a 20-step power iteration, as some tutorials print, gives {est:.4f}: "
                      f"neither number; {_why_power_fails(p.W_h)})")
