@@ -52,6 +52,8 @@ def _main_parser() -> argparse.ArgumentParser:
     p.add_argument("--at", default=None, metavar="POSITION",
                    help="open at a position, e.g. 'epoch=50,t=3,phase=backward,wh=+4' "
                         "(docs/position.md; the help screen shows the current one)")
+    p.add_argument("--cell", choices=CELLS, default=None,
+                   help="open with this recurrent cell instead of the scenario's own")
     p.add_argument("--version", action="version", version=f"rnntui {__version__}")
     return p
 
@@ -241,6 +243,11 @@ def main(argv: list[str] | None = None) -> int:
         pos, err = _position(args.at, args.scenario)
         if err:
             return _fail(err)
+        if args.cell is not None:
+            from dataclasses import replace
+
+            from .position import Position
+            pos = replace(pos or Position(scenario=args.scenario), cell=args.cell)
         name = pos.scenario if pos is not None else args.scenario
         sc, err = _load(name)
         if err:
