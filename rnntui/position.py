@@ -33,7 +33,7 @@ class PositionError(ValueError):
 @dataclass(frozen=True)
 class Position:
     """Where a View is. ``scenario`` is a built-in name or a path; ``epoch`` the epoch whose
-    weights are shown; ``t`` the 0-based step; ``phase`` forward or backward; ``knob`` the W_h
+    weights are shown (None: the last the scenario trains to); ``t`` the 0-based step; ``phase`` forward or backward; ``knob`` the W_h
     knob in clicks (W_h x 2**(knob/4)); ``grads`` the Gradients pane's view; ``target`` the
     pinned target step of the per-loss view (None: the cursor); ``example`` a training
     sequence (0-based) instead of the scenario's own; ``text`` a typed sequence, or None;
@@ -41,7 +41,7 @@ class Position:
     side by side (compare mode), where ``epoch`` is the share of training in percent."""
 
     scenario: str
-    epoch: int = 0
+    epoch: int | None = None
     t: int = 0
     phase: str = FORWARD
     knob: int = 0
@@ -58,7 +58,9 @@ class Position:
             parts.append(f"cell={self.cell}")
         if self.cells is not None:
             parts.append(f"cells={_quote(','.join(self.cells))}")
-        parts += [f"epoch={self.epoch}", f"t={self.t}"]
+        if self.epoch is not None:
+            parts.append(f"epoch={self.epoch}")
+        parts.append(f"t={self.t}")
         if self.phase != FORWARD:
             parts.append(f"phase={self.phase}")
         if self.knob:

@@ -235,7 +235,8 @@ class MainScreen(QuitGuard, Screen):
         check_size(self.app, self.app.size)
         if self._at is not None and self._at.cells is not None:
             self._wanted_epoch = None
-            self.call_after_refresh(self.action_compare, self._at.cells, self._at.epoch)
+            share = 100 if self._at.epoch is None else self._at.epoch
+            self.call_after_refresh(self.action_compare, self._at.cells, share)
         # Work that would delay the first full frame starts once it is out (training shares the
         # interpreter with the UI): when the key hints are in place, or after a second at most.
         self.set_timer(FIRST_FRAME_WAIT, self._after_first_frame)
@@ -266,6 +267,8 @@ class MainScreen(QuitGuard, Screen):
             epochs = wanted
         if epochs > 0:
             self.start_training(epochs)
+        else:
+            self._wanted_epoch = None  # nothing will be trained: the epoch is as it is
 
     # -- positions -----------------------------------------------------------------------------
     def _go_to(self, pos: Position) -> None:
@@ -279,11 +282,11 @@ class MainScreen(QuitGuard, Screen):
             view = view.with_example(pos.example)
         view = (view.with_knob(pos.knob).with_phase(pos.phase).at(pos.t)
                 .with_grads(pos.grads).with_target(pos.target))
-        if pos.epoch <= view.trained_epochs:
+        # An epoch (0 included) is shown once training on open (or up to it) has run; an
+        # epoch not named is the last one trained.
+        self._wanted_epoch = pos.epoch if pos.cells is None else None
+        if pos.epoch is not None and pos.epoch <= view.trained_epochs:
             view = view.with_epoch(pos.epoch)
-            self._wanted_epoch = None
-        else:
-            self._wanted_epoch = pos.epoch
         self._view = view
 
     # -- workers' answers ----------------------------------------------------------------------
