@@ -87,8 +87,9 @@ def builtin_names() -> list[str]:
     return names
 
 
-def builtin_descriptions() -> list[tuple[str, str]]:
-    """(name, first line of its description) for every built-in, in :func:`builtin_names` order."""
+def builtin_descriptions(full: bool = False) -> list[tuple[str, str]]:
+    """(name, first line of its description) for every built-in, in :func:`builtin_names` order;
+    with ``full``, the whole description."""
     files = dict(_builtin_files())
     out = []
     for name in builtin_names():
@@ -96,6 +97,8 @@ def builtin_descriptions() -> list[tuple[str, str]]:
             doc = tomllib.loads(files[name].read_bytes().decode("utf-8-sig"))
             text = doc.get("scenario", {}).get("description", "")
             first = next((ln.strip() for ln in str(text).splitlines() if ln.strip()), "")
+            if full:
+                first = str(text).strip()
         except (OSError, ValueError, AttributeError):
             first = ""
         out.append((name, first))

@@ -57,8 +57,9 @@ class PickerScreen(Dialog, ModalScreen[Opened | None]):
             box.border_subtitle = "Enter opens · Tab moves · Esc cancels"
             yield Static("Built-in scenarios:", classes="label")
             yield OptionList(*self._options(), id="picker-list", compact=True)
+            yield Static("", id="picker-about")
             yield Static("Or the path of a scenario file (.toml):", classes="label")
-            yield Input(placeholder="path/to/scenario.toml", id="picker-path")
+            yield Input(placeholder="path/to/scenario.toml", id="picker-path", max_length=4096)
             yield Static("", id="picker-error")
         yield Footer(compact=True, show_command_palette=False)
 
@@ -66,8 +67,10 @@ class PickerScreen(Dialog, ModalScreen[Opened | None]):
         try:
             from engine.scenario import builtin_descriptions
             items = builtin_descriptions()
+            self._about = dict(builtin_descriptions(full=True))
         except Exception:  # the loader is missing or broken: the path box still works
             items = []
+            self._about = {}
         width = max((len(n) for n, _ in items), default=0)
         options = []
         for name, desc in items:
@@ -84,6 +87,13 @@ class PickerScreen(Dialog, ModalScreen[Opened | None]):
             if options.get_option_at_index(i).id == self.current:
                 options.highlighted = i
         options.focus()
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        """The highlighted built-in's whole description under the list."""
+        text = self._about.get(str(event.option.id), "")
+        paras = [" ".join(p.split()) for p in text.split("\n\n")[1:]]  # (line 1 is listed)
+        for about in self.query("#picker-about").results(Static):
+            about.update(Text("\n".join(paras), style="dim"))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
