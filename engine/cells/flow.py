@@ -14,18 +14,22 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..analysis import Cancelled, _certified_top, _flush
+from ..analysis import Cancelled, _certified_top
 
 
 def state_jacobian_log10(mul: Callable[[np.ndarray, int], np.ndarray], T: int, S: int,
-                         chunk: int = 256, should_stop=None) -> np.ndarray:
+                         chunk: int = 64, should_stop=None) -> np.ndarray:
     """log10 ||ds_{T-1}/ds_t||_2 for t = 0..T-1 (0 at the last step, -inf where exactly 0).
 
     ``mul(M, k)`` returns M @ J_k for an (S, S) matrix M. The running product is renormalised
     at every step with its scale kept as a logarithm (so 1e-400 is still 1e-400), and its
-    largest singular value comes from certified power steps or a batched SVD, exactly as
-    :func:`engine.analysis.jacobian_log10_norms` does for the vanilla cell.
-    ``should_stop()`` is asked every ``chunk`` steps; True raises :class:`Cancelled`.
+    largest singular value comes from certified power steps, as in
+    :func:`engine.analysis.jacobian_log10_norms`, or else from the largest eigenvalue of
+    M M^T (batched ``eigvalsh``, about 1.5x faster than an SVD and as exact for the largest
+    singular value). A gated cell's product keeps many directions of similar size (every unit
+    forgets at a similar rate), so the power-step certificate rarely holds and the batched
+    eigenvalues do most of the work. ``should_stop()`` is asked every ``chunk`` steps; True
+    raises :class:`Cancelled`.
     """
     out = np.full(T, -np.inf)
     if T == 0:
@@ -61,6 +65,18 @@ def state_jacobian_log10(mul: Callable[[np.ndarray, int], np.ndarray], T: int, S
                 _flush(stack, scales, pending, out)
         _flush(stack, scales, pending, out)
     return out
+
+
+def _flush(stack: np.ndarray, scales: np.ndarray, pending: list[int], out: np.ndarray) -> None:
+    """log10 sigma_1 of the pending products: half the log10 of the top eigenvalue of M M^T."""
+    if not pending:
+        return
+    k = len(pending)
+    M = stack[:k]
+    top = np.linalg.eigvalsh(M @ M.transpose(0, 2, 1))[:, -1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[pending] = scales[:k] + 0.5 * np.log10(np.maximum(top, 0.0))
+    pending.clear()
 
 
 def carry_log10(gate: np.ndarray) -> np.ndarray:
