@@ -8,7 +8,7 @@ import pytest
 
 from engine import ScenarioError, fit, initial_params, load, loads, trace_for, with_cell
 from engine.analysis import Cancelled
-from engine.cells import get_cell, weights_note
+from engine.cells import gate_saturation, get_cell, weights_note
 from engine.cells.flow import carry_log10
 from engine.model import run as run_rnn
 from engine.model import step_losses
@@ -485,6 +485,12 @@ def test_fit_trains_every_cell_and_the_trace_has_its_parts(cell):
         assert np.allclose(tr.grad_c, np.linalg.norm(tr.dc, axis=1), rtol=1e-13)
     else:
         assert tr.c is None
+    t = T // 2
+    share = gate_saturation(tr, t)
+    assert set(share) == ({"i", "f", "o"} if cell == "lstm" else {"r", "z"})
+    for name, value in share.items():
+        v = tr.gates[name][t]
+        assert value == sum(1 for u in v if u < 0.1 or u > 0.9) / H
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+
 from ..model import Params
 from ..model import run as _run_rnn
 from ..types import CELLS, ModelConfig, Scenario, ScenarioError
 from .base import Cell, GatedParams, GatedPass
 
-__all__ = ["CELLS", "Cell", "GatedParams", "GatedPass", "cell_of", "get_cell", "init_for",
-           "run", "weight_shapes", "weights_note", "with_cell"]
+__all__ = ["CELLS", "Cell", "GatedParams", "GatedPass", "cell_of", "gate_saturation",
+           "get_cell", "init_for", "run", "weight_shapes", "weights_note", "with_cell"]
 
 _CELLS: dict[str, Cell] = {}
 
@@ -101,3 +103,18 @@ def weights_note(scenario: Scenario) -> str | None:
     origin = m.origin.cell if m.origin is not None else "rnn"
     return (f"the file's weights are for the {origin} cell; the {m.cell} starts from seeded "
             f"xavier weights (seed {m.seed})")
+
+
+#: The gates that read as shares in [0, 1] (keep / write / reveal; reset / update); the
+#: candidates g and n are in [-1, 1] and are not gates.
+SIGMOID_GATES = {"lstm": ("i", "f", "o"), "gru": ("r", "z")}
+
+
+def gate_saturation(trace, t: int, low: float = 0.1, high: float = 0.9) -> dict[str, float]:
+    """For each sigmoid gate at step ``t``: the share of units below ``low`` or above
+    ``high`` (nearly shut or nearly open). Empty for the vanilla cell."""
+    out = {}
+    for name in SIGMOID_GATES.get(getattr(trace, "cell", "rnn"), ()):
+        v = trace.gates[name][t]
+        out[name] = float(np.count_nonzero((v < low) | (v > high)) / v.size) if v.size else 0.0
+    return out
