@@ -1,6 +1,7 @@
 """Snapshot tests: the whole screen as SVG, compared with the accepted pictures in __snapshots__/.
 
-Regenerate after a deliberate change with ``pytest tests/test_snapshots.py --snapshot-update``
+Regenerate after a deliberate change with
+``pytest tests/snapshots/test_snapshots.py --snapshot-update``
 and look at every changed picture before accepting it. Each test fixes the terminal size and
 waits for training and trace workers (``settle``) before the picture is taken.
 """
@@ -8,10 +9,9 @@ waits for training and trace workers (``settle``) before the picture is taken.
 from __future__ import annotations
 
 import pytest
-from conftest import quiet_app
+from helpers import Nav, press_and_settle, quiet_app, settle
 
 from engine.scenario import builtin_names
-from rnntui.screenshot import press_and_settle, settle
 
 SMALL, LARGE = (80, 24), (120, 40)
 SIZES = {"80x24": SMALL, "120x40": LARGE}
@@ -23,13 +23,11 @@ def keys(*pressed: str, goto: str | None = None, epoch: int | None = None):
 
     async def run_before(pilot) -> None:
         await settle(pilot)
-        app = pilot.app
-        s = app.session
+        nav = Nav(app=pilot.app)  # each move shows its View on the main screen
         if goto is not None:
-            s.goto({"middle": s.T // 2, "end": s.T - 1}[goto])
+            nav.goto({"middle": nav.T // 2, "end": nav.T - 1}[goto])
         if epoch is not None:
-            s.set_epoch(epoch)
-        app.refresh_view()
+            nav.set_epoch(epoch)
         await press_and_settle(pilot, pressed)
 
     return run_before
