@@ -108,7 +108,11 @@ def _word(unit: str) -> str:
     return "character" if unit == "char" else "word"
 
 
-def build_text(ck: Checker, data: dict) -> dict:
+def _no_check(inputs: int, outputs: int, steps: int, lengths: dict) -> None:
+    """The default ``precheck``: sizes are not checked against budgets."""
+
+
+def build_text(ck: Checker, data: dict, precheck=_no_check) -> dict:
     unit = ck.choice(data, _D + ("unit",), UNITS, "word")
     word = _word(unit)
 
@@ -189,6 +193,10 @@ def build_text(ck: Checker, data: dict) -> dict:
     if total * (input_size + output_size) > LIMITS["data_cells"]:
         ck.fail(_D + ("text",), f"too much data: {total} {word}s times {input_size} inputs + "
                                 f"{output_size} outputs is over {LIMITS['data_cells']} numbers")
+    lengths: dict[int, int] = {}
+    for tokens in sentences:
+        lengths[len(tokens)] = lengths.get(len(tokens), 0) + 1
+    precheck(input_size, output_size, len(prompt_tokens), lengths)
 
     return {
         "input_size": input_size, "output_size": output_size, "vocab": vocab, "unit": unit,
@@ -274,14 +282,15 @@ def value_label(v: float) -> str:
     return f"{v:+.3f}"
 
 
-def _series_sequence(values: np.ndarray) -> Sequence:
+def _series_sequence(values: np.ndarray, labels: list[str] | None = None) -> Sequence:
     n = len(values) - 1
-    labels = [value_label(v) for v in values.tolist()]
+    if labels is None:
+        labels = [f"{v:+.3f}" for v in values.tolist()]
     return Sequence(inputs=values[:-1].reshape(n, 1).copy(), targets=values[1:].reshape(n, 1).copy(),
                     mask=np.ones(n, dtype=bool), labels=labels[:-1], target_labels=labels[1:])
 
 
-def build_series(ck: Checker, data: dict) -> dict:
+def build_series(ck: Checker, data: dict, precheck=_no_check) -> dict:
     d = _D
     function = ck.choice(data, d + ("function",), FUNCTIONS, "sin")
     points = ck.integer(data, d + ("points",), 200, lo=3, hi=LIMITS["points"])
@@ -301,18 +310,21 @@ def build_series(ck: Checker, data: dict) -> dict:
             ck.fail(d + ("points",), f"must be at least {window + 1} with the default "
                                      f"window = {window} (or set [data].window lower), got {points}")
 
+    precheck(1, 1, points - 1, {window: (points - 1) // window})
     x = np.arange(points, dtype=np.float64) * step
     values = amplitude * wave(function, frequency * x)
     if noise > 0:
         values = values + np.random.default_rng(seed).normal(0.0, noise, size=points)
 
     n_windows = (points - 1) // window
+    labels = [f"{v:+.3f}" for v in values.tolist()]  # as value_label, formatted once
     train = []
     for k in range(n_windows):
-        train.append(_series_sequence(values[k * window:k * window + window + 1]))
+        part = slice(k * window, k * window + window + 1)
+        train.append(_series_sequence(values[part], labels[part]))
     return {
         "input_size": 1, "output_size": 1, "train_sequences": train,
-        "sequence": _series_sequence(values),
+        "sequence": _series_sequence(values, labels),
         "data": {"function": function, "points": points, "step": step, "amplitude": amplitude,
                  "frequency": frequency, "noise": noise, "window": window, "seed": seed,
                  "values": values},
@@ -336,7 +348,7 @@ def echo_sequence(bits: np.ndarray, delay: int) -> Sequence:
                     target_labels=[None] * delay + labels[:n - delay])
 
 
-def build_echo(ck: Checker, data: dict) -> dict:
+def build_echo(ck: Checker, data: dict, precheck=_no_check) -> dict:
     d = _D
     max_len = LIMITS["echo_length"]
     delay = ck.integer(data, d + ("delay",), 2, lo=1, hi=max_len)
@@ -367,6 +379,7 @@ def build_echo(ck: Checker, data: dict) -> dict:
         ck.fail(blame, f"delay ({delay}) must be less than length ({length}): with delay "
                        f">= length no step of a sequence has a target")
 
+    precheck(1, 1, length if bits is None else len(bits), {length: sequences})
     rng = np.random.default_rng(seed)
     train_bits = rng.integers(0, 2, size=(sequences, length))
     test_bits = rng.integers(0, 2, size=(ECHO_TEST_SEQUENCES, length))

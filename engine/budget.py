@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 from .types import Scenario, ScenarioError
 
-__all__ = ["BUDGET_ENV", "DEFAULTS", "Estimate", "budgets", "check", "estimate",
+__all__ = ["BUDGET_ENV", "DEFAULTS", "Estimate", "Sizes", "budgets", "check", "estimate",
            "eval_batch_size", "format_bytes", "format_ops", "jacobian_chunk", "parse_amount",
-           "snapshot_spacing"]
+           "snapshot_cap", "snapshot_spacing"]
 
 #: Default budgets: bytes for memory and snapshots, operations for a trace and a training run.
 DEFAULTS = {
@@ -132,6 +132,12 @@ def snapshot_spacing(epochs: int, param_count: int, budget: float | None = None)
     return max(1, -(-int(epochs) // cap))
 
 
+def snapshot_cap(param_count: int) -> int:
+    """Most snapshots kept at once (the first and the last included) within the budget."""
+    per = _F * max(param_count, 1)
+    return max(2, min(MAX_SNAPSHOTS + 2, int(budgets()["snapshots"] // per)))
+
+
 @dataclass(frozen=True)
 class Estimate:
     """What a scenario's work needs, from its sizes (see the module docstring for the units)."""
@@ -144,10 +150,14 @@ class Estimate:
     trace_ops: float
     train_ops: float
     snapshots: int           # how many snapshots training keeps
+    batch_bytes: float = 0.0     # the part of data_bytes that is training/evaluation batches
+    jacobian_bytes: float = 0.0  # the part of trace_bytes that is the Jacobian sweep's work
 
     @property
     def total_bytes(self) -> float:
-        """Everything the app may hold at once: data, kept weights, a trace, a batch at work."""
+        """Everything the app may hold at once: data, kept weights, a trace, a batch at work,
+        and six more sets of weights (the newest, gradients, Adam's two moments, the copy an
+        epoch starts from, clipping's scaled gradients)."""
         return (self.data_bytes + self.snapshot_bytes + 6 * self.params_bytes
                 + self.trace_bytes + self.train_bytes)
 
@@ -158,37 +168,68 @@ def _pass_bytes(T: int, B: int, H: int, O: int, backward: bool) -> float:
     return _F * (T + 1) * B * per
 
 
-def estimate(scenario: Scenario, epochs: int | None = None) -> Estimate:
+@dataclass(frozen=True)
+class Sizes:
+    """What an estimate depends on: known from a file before any sequence is built.
+
+    ``steps`` is the length of the sequence stepped through; ``lengths`` maps each training
+    sequence length to how many training sequences have it.
+    """
+
+    kind: str
+    hidden: int
+    inputs: int
+    outputs: int
+    steps: int
+    lengths: dict
+    epochs: int
+    batch_size: int
+
+    @classmethod
+    def of(cls, scenario: Scenario, epochs: int | None = None) -> "Sizes":
+        by_len: dict[int, int] = {}
+        for seq in scenario.train_sequences:
+            by_len[len(seq)] = by_len.get(len(seq), 0) + 1
+        return cls(scenario.kind, scenario.model.hidden_size, scenario.input_size,
+                   scenario.output_size, len(scenario.sequence), by_len,
+                   scenario.train.epochs if epochs is None else int(epochs),
+                   scenario.train.batch_size)
+
+
+def _sizes(what, epochs: int | None) -> Sizes:
+    if isinstance(what, Sizes):
+        return what if epochs is None else Sizes(**{**what.__dict__, "epochs": int(epochs)})
+    return Sizes.of(what, epochs)
+
+
+def estimate(scenario: Scenario | Sizes, epochs: int | None = None) -> Estimate:
     """The memory and operations of ``scenario``'s trace and of training it ``epochs`` epochs
     (default: its own ``[train].epochs``), from the sizes alone."""
-    H = scenario.model.hidden_size
-    I, O = scenario.input_size, scenario.output_size
-    epochs = scenario.train.epochs if epochs is None else int(epochs)
-    T = len(scenario.sequence)
+    z = _sizes(scenario, epochs)
+    H, I, O, T, epochs = z.hidden, z.inputs, z.outputs, z.steps, z.epochs
     n_params = H * I + H * H + H + O * H + O
     params = _F * n_params
 
     # the trace: the pass, its copies (h, h_prev, norms), the Jacobian stack and the SVDs
     chunk = jacobian_chunk(H)
-    trace_bytes = (_pass_bytes(T, 1, H, O, True) + _F * T * (3 * H + I + 4)
-                   + _F * (2 * min(chunk, max(T, 1)) + 6) * H * H + 2 * params)
+    jacobian = _F * (2 * min(chunk, max(T, 1)) + 6) * H * H
+    # (+ two sets of weights: the trace's gradients, and the W_h knob's scaled copy)
+    trace_bytes = (_pass_bytes(T, 1, H, O, True) + _F * T * (3 * H + I + 4) + jacobian
+                   + 2 * params)
     trace_ops = (T * (6 * H * H + 4 * H * I + 6 * H * O + 2 * STEP_OVERHEAD_OPS)
                  + max(T - 1, 0) * (JACOBIAN_OPS_PER_H3 * H ** 3 + JACOBIAN_STEP_OPS)
                  + 40 * H ** 3)
 
     # training: batches of equal-length sequences, the loss evaluation's smaller batches
-    by_len: dict[int, int] = {}
-    for s in scenario.train_sequences:
-        by_len[len(s)] = by_len.get(len(s), 0) + 1
+    by_len = z.lengths
     steps = sum(n * length for length, n in by_len.items())
     data = _F * (steps + T) * (I + O + 1)  # the sequences themselves (inputs, targets, mask)
     data_batches = 2 * _F * steps * (I + O + 1)  # training batches + evaluation batches
-    bs = scenario.train.batch_size
+    bs = z.batch_size
     work = 0.0
     for length, n in by_len.items():
         b = min(bs, n)
-        work = max(work, _pass_bytes(length, b, H, O, True) + _F * length * b * (I + H)
-                   + 6 * params)
+        work = max(work, _pass_bytes(length, b, H, O, True) + _F * length * b * (I + H))
         eb = min(n, eval_batch_size(length, H, O))
         work = max(work, _pass_bytes(length, eb, H, O, False))
     n_batches = sum(-(-n // bs) for n in by_len.values())
@@ -199,15 +240,14 @@ def estimate(scenario: Scenario, epochs: int | None = None) -> Estimate:
     train_ops = (epochs + 1) * per_epoch
 
     every = snapshot_spacing(epochs, n_params) if epochs else 1
-    kept = (epochs // every + 2) if epochs else 1
+    kept = min(epochs // every + 2, snapshot_cap(n_params)) if epochs else 1
     return Estimate(data_bytes=data + data_batches, params_bytes=params,
                     snapshot_bytes=kept * params, trace_bytes=trace_bytes,
                     train_bytes=work, trace_ops=float(trace_ops), train_ops=float(train_ops),
-                    snapshots=kept)
+                    snapshots=kept, batch_bytes=data_batches, jacobian_bytes=jacobian)
 
 
-def _advice(scenario: Scenario, what: str) -> str:
-    kind = scenario.kind
+def _advice(kind: str, what: str) -> str:
     size = "a smaller [model].hidden_size"
     if what == "trace":
         more = {"text": "a shorter prompt (or first sentence)", "series":
@@ -223,31 +263,34 @@ def _advice(scenario: Scenario, what: str) -> str:
     return f"use {size}, {more}, or a smaller [train].batch_size"
 
 
-def check(scenario: Scenario, epochs: int | None = None, *, path: str | None = None) -> Estimate:
+def check(scenario: Scenario | Sizes, epochs: int | None = None, *,
+          path: str | None = None) -> Estimate:
     """The :func:`estimate`, or ScenarioError (naming the file, the estimate, the budget, the
-    override and what to change) when the work would go over a budget."""
-    est = estimate(scenario, epochs)
+    override and what to change) when the work would go over a budget. The loader calls it with
+    the :class:`Sizes` of a file before it builds any sequence."""
+    z = _sizes(scenario, epochs)
+    est = estimate(z)
     limit = budgets()
-    where = path if path is not None else scenario.source
-    n_epochs = scenario.train.epochs if epochs is None else epochs
+    where = path if path is not None else getattr(scenario, "source", None)
+    n_epochs = z.epochs
+    kind = z.kind
 
     def refuse(text: str, env: str) -> None:
         raise ScenarioError(f"{text} (raise the budget with {env}=..., see docs/scenarios.md)",
                             path=where)
 
     if est.trace_ops > limit["trace"]:
-        refuse(f"this {scenario.kind} scenario's trace needs about {format_ops(est.trace_ops)}"
-               f" (T = {len(scenario.sequence)} steps at hidden size "
-               f"{scenario.model.hidden_size}); the budget is {format_ops(limit['trace'])}: "
-               f"{_advice(scenario, 'trace')}", BUDGET_ENV["trace"])
+        refuse(f"this {kind} scenario's trace needs about {format_ops(est.trace_ops)}"
+               f" (T = {z.steps} steps at hidden size {z.hidden}); the budget is {format_ops(limit['trace'])}: "
+               f"{_advice(kind, 'trace')}", BUDGET_ENV["trace"])
     if est.total_bytes > limit["memory"]:
         parts = {"its trace": est.trace_bytes, "training batches": est.train_bytes,
                  "the data": est.data_bytes, "the weights kept": est.snapshot_bytes}
         biggest = max(parts, key=parts.get)
-        refuse(f"this {scenario.kind} scenario needs about {format_bytes(est.total_bytes)} of "
+        refuse(f"this {kind} scenario needs about {format_bytes(est.total_bytes)} of "
                f"memory ({biggest}: {format_bytes(parts[biggest])}); the budget is "
                f"{format_bytes(limit['memory'])}: "
-               f"{_advice(scenario, 'trace' if biggest == 'its trace' else 'memory')}",
+               f"{_advice(kind, 'trace' if biggest == 'its trace' else 'memory')}",
                BUDGET_ENV["memory"])
     if 2 * est.params_bytes > limit["snapshots"]:
         refuse(f"its weights take {format_bytes(est.params_bytes)}, and keeping the first and "
@@ -256,6 +299,6 @@ def check(scenario: Scenario, epochs: int | None = None, *, path: str | None = N
                f"vocabulary", BUDGET_ENV["snapshots"])
     if n_epochs and est.train_ops > limit["train"]:
         refuse(f"training {n_epochs} epochs needs about {format_ops(est.train_ops)}; the "
-               f"budget is {format_ops(limit['train'])}: {_advice(scenario, 'train')}",
+               f"budget is {format_ops(limit['train'])}: {_advice(kind, 'train')}",
                BUDGET_ENV["train"])
     return est

@@ -289,7 +289,13 @@ def _parse(text: str, source: str) -> Scenario:
     data_t = ck.table(doc, ("data",), required=(kind == "text"))
     _data.check_data_keys(ck, data_t, kind, _misplaced("data"))
     build = {"text": _data.build_text, "series": _data.build_series, "echo": _data.build_echo}
-    built = build[kind](ck, data_t)
+
+    def precheck(inputs: int, outputs: int, steps: int, lengths: dict) -> None:
+        # the budgets, from the sizes alone, before any sequence is built
+        budget.check(budget.Sizes(kind, model.hidden_size, inputs, outputs, steps, lengths,
+                                  train.epochs, train.batch_size), path=source)
+
+    built = build[kind](ck, data_t, precheck)
 
     if model.output == "softmax" and built["output_size"] < 2:
         if kind == "text":
@@ -308,7 +314,6 @@ def _parse(text: str, source: str) -> Scenario:
                         test_sequences=built.get("test_sequences", []),
                         vocab=built.get("vocab"), token_vectors=built.get("token_vectors"),
                         unit=built.get("unit"), data=built["data"])
-    budget.check(scenario, path=source)  # refuse work over the memory or time budgets
     return scenario
 
 

@@ -150,7 +150,7 @@ def fit(scenario: Scenario, epochs: int | None = None, *, history: History | Non
     n_epochs = cfg.epochs if epochs is None else int(epochs)
     p0 = initial_params(scenario) if history is None else history.weights[0]
     n_params = sum(a.size for a in p0.arrays())
-    cap = _snapshot_cap(n_params)
+    cap = budget.snapshot_cap(n_params)
     data = batches(scenario.train_sequences, cfg.batch_size)
     eval_data = eval_batches(scenario)
     if history is None:
@@ -217,12 +217,6 @@ def fit(scenario: Scenario, epochs: int | None = None, *, history: History | Non
     opt.save(history.opt_state)
     history.tip = params.copy()
     return history
-
-
-def _snapshot_cap(n_params: int) -> int:
-    """Most snapshots kept at once (the first and the last included) within the budget."""
-    per = 8 * max(n_params, 1)
-    return max(2, min(MAX_SNAPSHOTS + 2, int(budget.budgets()["snapshots"] // per)))
 
 
 def _keep(history: History, epoch: int, params: Params, cap: int) -> None:
