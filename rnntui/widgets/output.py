@@ -256,8 +256,13 @@ def threshold_bar(p1: float, width: int) -> Text:
 
 
 def fit_legend(legend: Text, width: int) -> Text:
-    """The legend, without its dim explanation in parentheses when that does not fit."""
+    """The legend, without its dim explanation in parentheses when that does not fit, then
+    with short words."""
     if legend.cell_len <= width:
         return legend
     cut = legend.plain.find(" (")
-    return legend.divide([cut])[0] if cut > 0 else legend
+    short = legend.divide([cut])[0] if cut > 0 else legend
+    if short.cell_len <= width:
+        return short
+    return first_fitting([join(("⣿", POS), " predicted ", ("•", TARGET), " true"),
+                          join(("⣿", POS), " ŷ ", ("•", TARGET), " y")], width)

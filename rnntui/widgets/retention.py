@@ -83,7 +83,8 @@ class RetentionPane(Pane):
                 join(cos, ("  the first input changes nothing: nothing to remember", DIM)),
                 join(cos, ("  first input changes nothing", DIM)),
                 join(("first input changes nothing", DIM)),
-                join(("input changes nothing", DIM))], width)
+                join(("x₀ changes nothing", DIM)),
+                join(("no change", DIM))], width)
         left = float(eff.ratio[-1])
         flips = sign_changes(eff.cosine[1:])
         if not np.isfinite(left):
