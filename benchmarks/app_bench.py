@@ -129,7 +129,9 @@ def run_app_benchmarks(args, emit) -> dict:
              ("king", "idle CPU, RSS, bytes per step (king)",
               lambda: _default_scenario(idle_s, n_steps, emit)),
              ("latency", "key-press latency and playing (120x40, H=64, T=1000)",
-              lambda: _latency(idle_s, n_lat, emit)))
+              lambda: _latency(idle_s, n_lat, emit)),
+             ("training", "watching training (frames/s, cost)",
+              lambda: __import__("training_bench").run_training_bench(args, emit)))
     for key, name, part in parts:
         try:
             out[key] = part()
