@@ -3,8 +3,9 @@
 Someone mashes keys with dialogs opening and closing, someone drags the window down to a sliver
 and back, someone cranks W_h until the numbers overflow or trains with a learning rate of 10,
 someone quits mid-run, someone opens a broken file. After each of these the app must still be
-running, its Session consistent (t, epoch, knob and trace agree), every pane drawable, and it
-must say what went wrong.
+running, its View consistent (t, epoch, knob and trace agree), every pane drawable, and it
+must say what went wrong. Every wait is for a state (helpers.settle: no worker left, the trace
+for the current setting shown), never for a time.
 
 Key mashing is seeded and deterministic: :data:`KEYS_PER_SCENARIO` keys go to each of
 :data:`MASH_SCENARIOS` (:data:`TOTAL_KEY_PRESSES` in all, printed by the tests), over
@@ -39,16 +40,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import pane_text, static_text
+from helpers import Nav, pane_text, pane_texts, settle, static_text, status, wait_until
 from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
 
 from engine import spectral_norm, spectral_radius
+from engine.predict import KNOB_STEPS_PER_DOUBLING
 from rnntui.app import MIN_SIZE, RnnApp
-from rnntui.screens import HelpScreen, PickerScreen, TextInputScreen, TooSmallScreen
-from rnntui.session import BACKWARD, FORWARD, KNOB_LIMIT, KNOB_STEPS_PER_DOUBLING, Session
+from rnntui.screens import HelpScreen, MainScreen, PickerScreen, TextInputScreen, TooSmallScreen
+from rnntui.view import BACKWARD, FORWARD, KNOB_LIMIT, View
+
+try:  # dialogs added since (their keys are mashed too)
+    from rnntui.screens.about import AboutScreen
+except ImportError:  # pragma: no cover
+    AboutScreen = None
 
 # -- scenario files ---------------------------------------------------------------------------
 
@@ -104,10 +111,11 @@ def quit_keys(*classes) -> set[str]:
             if b.action in QUIT_ACTIONS for k in b.key.split(",")}
 
 
-APP_KEYS = binding_keys(RnnApp)
-DIALOG_CLASSES = (HelpScreen, PickerScreen, TextInputScreen, TooSmallScreen)
+APP_KEYS = binding_keys(MainScreen, RnnApp)
+DIALOG_CLASSES = tuple(c for c in (HelpScreen, PickerScreen, TextInputScreen, TooSmallScreen,
+                                   AboutScreen) if c is not None)
 SCREEN_KEYS = [k for k in binding_keys(*DIALOG_CLASSES) if k not in APP_KEYS]
-QUIT_KEYS = quit_keys(RnnApp, App, *DIALOG_CLASSES)
+QUIT_KEYS = quit_keys(MainScreen, RnnApp, App, *DIALOG_CLASSES)
 #: The keys the dialogs' widgets use (option list, input field, scrolling).
 WIDGET_KEYS = ["up", "down", "pageup", "pagedown", "tab", "shift+tab", "enter", "backspace",
                "escape", "home", "end", "left", "right"]
@@ -187,14 +195,6 @@ def too_small_message(app) -> str:
     return " ".join(static_text(app.screen.query_one("#too-small-message")).split())
 
 
-def status(app) -> str:
-    return static_text(app.main_screen.query_one("#status"))
-
-
-def pane_texts(app) -> dict[str, str]:
-    return {p.id: pane_text(p) for p in app.panes}
-
-
 def assert_alive(app, where: str = "") -> None:
     assert app._exception is None, f"{where}: the app crashed: {app._exception!r}"
     assert app.is_running and app.return_code is None, f"{where}: the app exited"
@@ -203,7 +203,7 @@ def assert_alive(app, where: str = "") -> None:
 def assert_consistent(app, where: str = "", panes: bool = True) -> None:
     """The invariants every key, resize and worker must keep (``panes``: draw every pane)."""
     assert_alive(app, where)
-    s: Session = app.session
+    s: View = app.view
     assert 0 <= s.t < s.T, where
     assert s.phase in (FORWARD, BACKWARD), where
     assert s.epoch in s.history.epochs and 0 <= s.epoch <= s.trained_epochs, where
@@ -218,8 +218,11 @@ def assert_consistent(app, where: str = "", panes: bool = True) -> None:
         if math.isfinite(tr.spectral_norm):
             assert tr.spectral_norm == pytest.approx(s.wh_scale * spectral_norm(base),
                                                      rel=1e-9), where
-            assert tr.spectral_radius == pytest.approx(s.wh_scale * spectral_radius(base),
-                                                       rel=1e-9, abs=1e-300), where
+            if base.shape[0] == base.shape[1]:
+                assert tr.spectral_radius == pytest.approx(s.wh_scale * spectral_radius(base),
+                                                           rel=1e-9, abs=1e-300), where
+            else:  # a gated cell's stacked W_h (G*H x H) has no eigenvalues
+                assert math.isnan(tr.spectral_radius), where
     # the screens: the panes at the bottom, at most one "too small" message, on top when small
     stack = app.screen_stack
     assert stack[0] is app.main_screen, where
@@ -255,16 +258,12 @@ def record_notifications(app) -> list[tuple[str, str]]:
 
 
 async def checkpoint(pilot) -> None:
-    """Let every queued key and message be handled and every worker finish (lighter than
-    rnntui.screenshot.settle, which also waits for animations and for the CPU to go idle)."""
-    app = pilot.app
-    for _ in range(100):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        if not any(w.is_running for w in app.workers):
-            await pilot.pause()
-            if not any(w.is_running for w in app.workers):
-                return
+    """Let every queued key and message be handled and every worker finish, the trace for the
+    current setting included (helpers.settle). It once awaited
+    ``app.workers.wait_for_complete()``, which raises WorkerCancelled for a trace worker that a
+    later key cancelled, and looked only for *running* workers, missing one just started: then
+    the knob had moved and the trace not yet (issue 14)."""
+    await settle(pilot)
 
 
 async def press(pilot, *keys: str) -> None:
@@ -355,16 +354,19 @@ async def test_key_mashing_keeps_the_app_up_and_consistent(app_factory, tmp_path
     async with app.run_test(size=START_SIZE) as pilot:
         await checkpoint(pilot)
         assert_consistent(app, "on open")
+        phases.add(app.view.phase)  # (the invariants are checked in every pass seen)
         for i, (size, kind, keys) in enumerate(plan):
             where = f"{scenario} burst {i} ({kind} at {size[0]}x{size[1]})"
             if tuple(app.size) != size:
                 await pilot.resize_terminal(*size)
                 await checkpoint(pilot)
                 assert_consistent(app, where + " after resizing")
+                phases.add(app.view.phase)
             if kind == "typed":
                 for key in keys:
                     await pilot.press(key)
                     assert_alive(app, f"{where} key {key!r}")
+                    phases.add(app.view.phase)
             elif kind == "dialog":
                 closes += await close_dialogs(pilot)
                 opener, rest = keys[0], keys[1:]
@@ -372,7 +374,7 @@ async def test_key_mashing_keeps_the_app_up_and_consistent(app_factory, tmp_path
                 await pilot.press(opener)
                 await checkpoint(pilot)
                 want = DIALOG_OPENERS[opener]
-                if want is TextInputScreen and app.session.scenario.kind != "text":
+                if want is TextInputScreen and app.view.scenario.kind != "text":
                     assert app.screen is app.main_screen, where  # refused, with a message
                     assert any("text scenarios" in m for m, _ in notes[before:]), where
                 else:
@@ -384,21 +386,21 @@ async def test_key_mashing_keeps_the_app_up_and_consistent(app_factory, tmp_path
             sent += len(keys)
             await checkpoint(pilot)
             assert_consistent(app, where)
-            phases.add(app.session.phase)
-            scenarios.add(app.session.scenario.name)
+            phases.add(app.view.phase)
+            scenarios.add(app.view.scenario.name)
         # afterwards: back to a normal size and the main screen, and everything still works
         await pilot.resize_terminal(*START_SIZE)
         closes += await close_dialogs(pilot)
-        if app.is_playing:
+        if app.view.playing:
             await pilot.press("space")
         if app.main_screen.maximized is not None:
             await pilot.press("m")
         await checkpoint(pilot)
         assert_consistent(app, "after the mash")
         assert app.screen is app.main_screen
-        assert all(p.content_size.width > 0 and p.content_size.height > 0 for p in app.panes)
+        assert all(p.content_size.width > 0 and p.content_size.height > 0 for p in app.main_screen.panes)
         await press(pilot, "home", "right")
-        s = app.session
+        s = Nav(app=app)
         assert s.t == (min(1, s.T - 1) if s.phase == FORWARD else max(s.T - 2, 0))
         assert_consistent(app, "after the mash, one more step")
     assert sent == KEYS_PER_SCENARIO[scenario]
@@ -455,7 +457,7 @@ async def test_resizing_to_a_sliver_and_back_restores_the_same_screen(app_factor
     async with app.run_test(size=REFERENCE) as pilot:
         await press(pilot, *setup)
         assert_consistent(app, "before")
-        state = (app.session.t, app.session.phase, app.session.epoch, app.session.knob)
+        state = (app.view.t, app.view.phase, app.view.epoch, app.view.knob)
         reference_shot = app.export_screenshot()
         reference_panes = pane_texts(app)
         seen: dict[tuple[int, int], dict[str, str]] = {}  # pane texts at each size
@@ -470,7 +472,7 @@ async def test_resizing_to_a_sliver_and_back_restores_the_same_screen(app_factor
                 if too_small((w, h)):
                     continue
                 assert app.screen is app.main_screen, where
-                assert all(p.size.width > 0 and p.size.height > 0 for p in app.panes), where
+                assert all(p.size.width > 0 and p.size.height > 0 for p in app.main_screen.panes), where
                 texts = pane_texts(app)
                 if (w, h) in seen:  # the same size shows the same panes, however we got here
                     assert texts == seen[w, h], where
@@ -480,7 +482,7 @@ async def test_resizing_to_a_sliver_and_back_restores_the_same_screen(app_factor
             resizes += 1
             assert pane_texts(app) == reference_panes, f"cycle {c}"
             assert app.export_screenshot() == reference_shot, f"cycle {c}"
-        s = app.session
+        s = Nav(app=app)
         assert (s.t, s.phase, s.epoch, s.knob) == state  # nothing was lost
         await press(pilot, "right")
         assert app.export_screenshot() != reference_shot  # the comparison can fail
@@ -523,7 +525,7 @@ async def test_opening_a_dialog_below_the_minimum_size_does_not_crash(app_factor
         await close_dialogs(pilot)
         assert app.screen is app.main_screen
         await press(pilot, "right")
-        assert app.session.t == 1
+        assert app.view.t == 1
         assert_consistent(app, "after")
 
 
@@ -552,7 +554,7 @@ async def test_cranking_w_h_never_raises_and_0_restores_the_numbers(app_factory,
     app = app_factory(source)
     async with app.run_test(size=REFERENCE) as pilot:
         await press(pilot, "end")
-        s = app.session
+        s = Nav(app=app)
         base = spectral_norm(s.base_params.W_h)
         original = trace_numbers(s.trace)
         original_panes = pane_texts(app)
@@ -563,10 +565,9 @@ async def test_cranking_w_h_never_raises_and_0_restores_the_numbers(app_factory,
             for clicks in range(1, KNOB_LIMIT + 2 * step):  # on past the limit
                 draw = clicks % step == 0  # draw every pane at each doubling
                 queue_keys(app, [key])
-                if draw or s.needs_trace:  # (a slow trace goes to a worker)
+                await pilot._wait_for_screen()  # the key handled
+                if draw or s.needs_trace:  # (a slow trace goes to a worker: wait for it)
                     await checkpoint(pilot)
-                else:  # the key handled, the screen not necessarily redrawn yet
-                    await pilot._wait_for_screen()
                 want = direction * min(clicks, KNOB_LIMIT)
                 where = f"{key} x{clicks}"
                 assert s.knob == want and s.trace_key.knob == want, where
@@ -596,7 +597,7 @@ async def test_an_overflowed_network_is_not_called_vanishing(app_factory, tmp_pa
         await press(pilot, "end")
         queue_keys(app, ["plus"] * KNOB_LIMIT)
         await checkpoint(pilot)
-        s = app.session
+        s = Nav(app=app)
         assert s.knob == KNOB_LIMIT and not s.needs_trace
         assert not s.trace.finite and np.isnan(s.trace.h[-1]).all()
         gradients = pane_text(app.main_screen.query_one("#gradients"))
@@ -611,8 +612,8 @@ async def test_a_huge_learning_rate_stops_training_with_a_clear_message(app_fact
     notes = record_notifications(app)
     async with app.run_test(size=REFERENCE) as pilot:
         await checkpoint(pilot)
-        s = app.session
-        assert not app.is_training and "training" not in status(app)
+        s = Nav(app=app)
+        assert not app.main_screen.is_training and "training" not in status(app)
         assert s.history.stopped and "non-finite" in s.history.stopped
         assert 0 < s.trained_epochs < 100 and s.epoch == s.trained_epochs
         blowups = [(m, sev) for m, sev in notes if "non-finite" in m]
@@ -625,7 +626,7 @@ async def test_a_huge_learning_rate_stops_training_with_a_clear_message(app_fact
         assert_consistent(app, "after t")
         assert len([m for m, _ in notes if "non-finite" in m]) == 2, notes
         for keys in (["left_square_bracket"] * 3, ["end", "b", "left"],
-                     ["right_square_bracket"] * 5, ["plus"] * 8, ["0"], ["r"]):
+                     ["right_square_bracket"] * 5, ["plus"] * 8, ["0"], ["r", "r"]):
             await press(pilot, *keys)
             assert_consistent(app, f"after {keys}")
         assert s.epoch == 0 and s.trace.finite
@@ -650,7 +651,7 @@ async def test_a_gradient_of_zero_or_1e300_draws_without_numpy_warnings(app_fact
         warnings.simplefilter("always")
         async with app.run_test(size=REFERENCE) as pilot:
             await checkpoint(pilot)
-            s = app.session
+            s = Nav(app=app)
             if case == "zero":
                 assert (s.trace.grad_h == 0).all() and (s.trace.dh == 0).all()
             else:
@@ -694,37 +695,63 @@ async def test_a_gradient_of_1e300_is_not_shown_as_exactly_zero(app_factory, tmp
     app = app_factory(tiny_gradient_scenario(tmp_path))
     async with app.run_test(size=REFERENCE) as pilot:
         await checkpoint(pilot)
-        tr = app.session.trace
+        tr = app.view.trace
         assert 0 < np.max(np.abs(tr.dh)) < 1e-290
         np.testing.assert_allclose(tr.grad_h, careful_norm(tr.dh), rtol=1e-9)
 
 
 
-def wait_or_stop(event: threading.Event, timeout: float, should_stop=None) -> None:
+def wait_or_stop(event: threading.Event, timeout: float, should_stop=None) -> str:
     """Stand in for a long computation: wait for ``event`` (at most ``timeout`` s), giving up
-    with Cancelled as the real step-Jacobian loop does when ``should_stop()`` says so."""
+    with Cancelled as the real step-Jacobian loop does when ``should_stop()`` says so. Returns
+    how it ended ("released" or "timed out"); a cancellation is recorded in CANCELLED."""
     from engine.analysis import Cancelled
     deadline = time.monotonic() + timeout
-    while not event.wait(0.02) and time.monotonic() < deadline:
+    while not event.wait(0.02):
         if should_stop is not None and should_stop():
+            CANCELLED.append(True)
             raise Cancelled()
+        if time.monotonic() >= deadline:
+            return "timed out"
+    return "released"
+
+
+#: Each slow computation that saw its cancellation appends here (cleared by slowed_traces).
+CANCELLED: list[bool] = []
+
+
+def slowed_traces(monkeypatch, release: threading.Event, timeout: float, *, only_knob: bool,
+                  started: threading.Event | None = None, finished: threading.Event | None = None):
+    """Make the traces (those with the knob turned, if ``only_knob``) wait for ``release``
+    before being computed, as a very long computation would (rnntui.jobs.compute_trace)."""
+    import rnntui.jobs
+    real = rnntui.jobs.compute_trace
+    CANCELLED.clear()
+
+    def slow_compute(view, key=None, should_stop=None):
+        if not only_knob or (key or view.wanted_key).knob != 0:
+            if started is not None:
+                started.set()
+            try:
+                wait_or_stop(release, timeout, should_stop)
+            finally:
+                if finished is not None:
+                    finished.set()
+        return real(view, key, should_stop)
+
+    monkeypatch.setattr(rnntui.jobs, "compute_trace", slow_compute)
+
 
 async def test_the_panes_say_computing_until_a_slow_first_trace_arrives(app_factory,
                                                                         monkeypatch):
     """A big scenario's first trace comes from a worker: until then every pane must draw."""
     release = threading.Event()
-    real = Session.compute_trace
-
-    def slow_compute(self, key=None, should_stop=None):
-        wait_or_stop(release, 20, should_stop)
-        return real(self, key, should_stop)
-
-    monkeypatch.setattr(Session, "compute_trace", slow_compute)
+    slowed_traces(monkeypatch, release, 120, only_knob=False)
     app = app_factory("sine", train=False, big_trace=0)
     try:
         async with app.run_test(size=REFERENCE) as pilot:
             await pilot.pause()
-            s = app.session
+            s = Nav(app=app)
             assert s.trace is None
             for keys in ([], ["right", "b", "plus", "left_square_bracket"], ["question_mark"],
                          ["escape", "m"], ["m"]):
@@ -746,42 +773,42 @@ async def test_the_panes_say_computing_until_a_slow_first_trace_arrives(app_fact
 
 async def test_export_while_a_trace_is_computing_does_not_freeze_the_app(app_factory,
                                                                           monkeypatch):
-    release = threading.Event()
-    real = Session.compute_trace
-
-    def slow_compute(self, key=None, should_stop=None):
-        if (key or self.wanted_key()).knob != 0:
-            wait_or_stop(release, QUIT_WITHIN + 3, should_stop)  # a long computation, then done
-        return real(self, key, should_stop)
-
-    monkeypatch.setattr(Session, "compute_trace", slow_compute)
+    """e while the trace for the knob is still being computed must not compute it in the UI
+    thread: the computation is held until released, so if e waited for it, e would return
+    only after it ended (which the test sees, whatever the machine's speed)."""
+    release, finished = threading.Event(), threading.Event()
+    slowed_traces(monkeypatch, release, 120, only_knob=True, finished=finished)
     app = app_factory("sine", train=False, big_trace=0)
+    notes = record_notifications(app)
     try:
         async with app.run_test(size=REFERENCE) as pilot:
             await checkpoint(pilot)
             await pilot.press("plus")
-            assert app.session.needs_trace
-            started = time.monotonic()
+            assert app.view.needs_trace
             await pilot.press("e")
-            took = time.monotonic() - started
+            assert not finished.is_set(), "e waited for the trace being computed"
+            assert any("still being computed" in m for m, _ in notes), notes
             release.set()
             await checkpoint(pilot)
+            assert finished.is_set() and not app.view.needs_trace
             assert_consistent(app, "after e")
     finally:
         release.set()
-    assert took < QUIT_WITHIN, f"the app did not take keys for {took:.1f} s"
 
 
 # -- 4. quitting at any moment -----------------------------------------------------------------
 
-#: Quitting must end the app within this many seconds, whatever is running.
-QUIT_WITHIN = 3.0
+#: A bound on how long quitting may take that only a hang exceeds, however busy the machine:
+#: the latency itself (target 1 s) is a benchmark figure. Slow computations stood in for below
+#: last longer than this unless they are cancelled, and the tests check that they were.
+QUIT_BOUND = 30.0
 
 
-async def event_set(event: threading.Event, timeout: float) -> bool:
-    """Wait for a thread's event without blocking the app's event loop."""
-    end = time.monotonic() + timeout
-    while not event.is_set() and time.monotonic() < end:
+async def event_set(event: threading.Event, rounds: int = 3000) -> bool:
+    """Wait for a thread's event without blocking the app's event loop (polled)."""
+    for _ in range(rounds):
+        if event.is_set():
+            return True
         await asyncio.sleep(0.01)
     return event.is_set()
 
@@ -789,51 +816,41 @@ async def event_set(event: threading.Event, timeout: float) -> bool:
 @pytest.mark.parametrize("where", ["main", "help"])
 def test_quit_mid_training_is_prompt(app_factory, tmp_path, where):
     path = write_scenario(tmp_path, "long-echo.toml", "echo", name="long-echo", epochs=2000)
+    reached = []
 
     async def run():
         app = app_factory(path)
         async with app.run_test(size=REFERENCE) as pilot:
-            for _ in range(200):
-                await pilot.pause(0.02)
-                if app.training and app.training[0] > 0:
-                    break
-            assert app.is_training and app.training[0] > 0
+            await wait_until(pilot, lambda: app.view.training is not None
+                             and app.view.training.epoch > 0, "an epoch trained")
             if where == "help":
                 await pilot.press("question_mark")
                 assert isinstance(app.screen, HelpScreen)
+            reached.append(app.view.training.epoch)
             started = time.monotonic()
             await pilot.press("q")
         return app, started, time.monotonic()
 
     app, started, context_done = asyncio.run(run())
     returned = time.monotonic()
-    assert context_done - started < QUIT_WITHIN
-    assert returned - started < QUIT_WITHIN  # asyncio.run (as App.run) waits for threads
+    assert context_done - started < QUIT_BOUND
+    assert returned - started < QUIT_BOUND  # asyncio.run (as App.run) waits for threads
     assert app.return_code in (0, None) and app._exception is None
-    assert app.session.trained_epochs < 2000  # it really was mid-training
+    assert 0 < reached[0] < 2000  # it really was mid-training
 
 
 def test_quit_while_a_knob_trace_is_computing_is_prompt(app_factory, monkeypatch):
-    """The knob's recompute runs in a worker (big_trace=0 sends every trace after the first
-    there); the computation is made slow by waiting, so the test costs seconds, not minutes."""
+    """The knob's recompute runs in a worker (big_trace=0 sends every trace there); the
+    computation is made slow by waiting, so the test costs seconds, not minutes."""
     app = app_factory("sine", train=False, big_trace=0)
-    started = threading.Event()
-    release = threading.Event()
-    real = Session.compute_trace
-
-    def slow_compute(self, key=None, should_stop=None):
-        if (key or self.wanted_key()).knob != 0:
-            started.set()
-            wait_or_stop(release, 20, should_stop)  # a long computation: 20 s at most
-        return real(self, key, should_stop)
-
-    monkeypatch.setattr(Session, "compute_trace", slow_compute)
+    started, release = threading.Event(), threading.Event()
+    slowed_traces(monkeypatch, release, 2 * QUIT_BOUND, only_knob=True, started=started)
 
     async def run():
         async with app.run_test(size=REFERENCE) as pilot:
             await checkpoint(pilot)
             await pilot.press("plus")
-            assert await event_set(started, 5) and app.session.needs_trace
+            assert await event_set(started) and app.view.needs_trace
             assert any(w.is_running for w in app.workers)
             t0 = time.monotonic()
             await pilot.press("q")
@@ -845,30 +862,23 @@ def test_quit_while_a_knob_trace_is_computing_is_prompt(app_factory, monkeypatch
         t0, context_done = asyncio.run(run())
     finally:
         release.set()
-    assert context_done - t0 < QUIT_WITHIN
+    assert context_done - t0 < QUIT_BOUND
     assert app.return_code in (0, None) and app._exception is None
 
 
 def test_quit_while_a_knob_trace_is_computing_ends_the_process_promptly(app_factory,
                                                                         monkeypatch):
+    """asyncio.run (as App.run) waits for worker threads: the computation must see that it
+    was cancelled, rather than run on (it would, for 2 x QUIT_BOUND)."""
     app = app_factory("sine", train=False, big_trace=0)
-    started = threading.Event()
-    release = threading.Event()
-    real = Session.compute_trace
-
-    def slow_compute(self, key=None, should_stop=None):
-        if (key or self.wanted_key()).knob != 0:
-            started.set()
-            wait_or_stop(release, QUIT_WITHIN + 3, should_stop)  # longer than the quit allowance, then done
-        return real(self, key, should_stop)
-
-    monkeypatch.setattr(Session, "compute_trace", slow_compute)
+    started, release = threading.Event(), threading.Event()
+    slowed_traces(monkeypatch, release, 2 * QUIT_BOUND, only_knob=True, started=started)
 
     async def run():
         async with app.run_test(size=REFERENCE) as pilot:
             await checkpoint(pilot)
             await pilot.press("plus")
-            assert await event_set(started, 5)
+            assert await event_set(started)
             t0 = time.monotonic()
             await pilot.press("q")
         return t0
@@ -878,7 +888,8 @@ def test_quit_while_a_knob_trace_is_computing_ends_the_process_promptly(app_fact
         returned = time.monotonic()
     finally:
         release.set()
-    assert returned - t0 < QUIT_WITHIN
+    assert CANCELLED, "the computation was not told that the app quit"
+    assert returned - t0 < QUIT_BOUND
 
 
 # -- the real program in a terminal --------------------------------------------------------
@@ -973,16 +984,13 @@ def test_the_real_program_quits_mid_training_and_restores_the_terminal(tmp_path,
     path = write_scenario(tmp_path, "slow-echo.toml", "echo", name="slow-echo", epochs=0,
                           sequences=2000)
     term = terminal(str(path))
-    assert term.wait_for(ENTER_ALT_SCREEN, 20), term.text()[-2000:]
-    assert term.wait_for(b"slow-echo", 20), term.text()[-2000:]
+    assert term.wait_for(ENTER_ALT_SCREEN, QUIT_BOUND), term.text()[-2000:]
+    assert term.wait_for(b"slow-echo", QUIT_BOUND), term.text()[-2000:]
     term.send(b"t")
-    assert term.wait_for(b"training", 10), term.text()[-2000:]
-    started = time.monotonic()
+    assert term.wait_for(b"training", QUIT_BOUND), term.text()[-2000:]
     term.send(b"q")
-    code = term.wait(10)
-    took = time.monotonic() - started
+    code = term.wait(QUIT_BOUND)  # 100 epochs of 2000 sequences take far longer than this
     assert code == 0, term.text()[-3000:]
-    assert took < 5, took
     assert LEAVE_ALT_SCREEN in term.output
     assert term.output.rindex(LEAVE_ALT_SCREEN) > term.output.rindex(ENTER_ALT_SCREEN)
     assert "Traceback" not in term.text()
@@ -990,17 +998,23 @@ def test_the_real_program_quits_mid_training_and_restores_the_terminal(tmp_path,
 
 @pytest.mark.skipif(not RNNTUI.exists(), reason="the rnntui command is not installed")
 def test_the_real_program_quits_while_a_long_trace_is_computing(tmp_path, terminal):
-    path = write_scenario(tmp_path, "long-sine.toml", "sine", name="long-sine", points=100_000,
+    # (about 1e12 operations: within the trace budget, and seconds to minutes of work)
+    path = write_scenario(tmp_path, "long-sine.toml", "sine", name="long-sine", points=50_000,
                           hidden_size=64, epochs=0)
     term = terminal(str(path))
-    assert term.wait_for(b"long-sine", 30), term.text()[-2000:]  # drawn, trace still to come
-    term.send(b"+")  # and a knob recompute on top
-    time.sleep(0.5)
+    assert term.wait_for(b"long-sine", QUIT_BOUND), term.text()[-2000:]  # the trace to come
+    assert term.wait_for("computing…".encode(), QUIT_BOUND), term.text()[-2000:]
+    term.send(b"+")  # and a knob recompute on top (keys are taken in order: + before q)
     started = time.monotonic()
     term.send(b"q")
-    assert term.wait_for(LEAVE_ALT_SCREEN, 5), term.text()[-2000:]
-    code = term.wait(5)
+    # Polled with a bound only a hang exceeds (the trace alone takes minutes): how busy the
+    # machine is changes how long this takes, not whether it passes. The latency is a
+    # benchmark figure.
+    assert term.wait_for(LEAVE_ALT_SCREEN, QUIT_BOUND), term.text()[-2000:]
+    code = term.wait(QUIT_BOUND)
     assert code == 0, f"still running {time.monotonic() - started:.1f} s after q"
+    assert term.output.rindex(LEAVE_ALT_SCREEN) > term.output.rindex(ENTER_ALT_SCREEN)
+    assert "Traceback" not in term.text()
 
 
 # -- 5. bad files from the app -----------------------------------------------------------------
@@ -1043,7 +1057,8 @@ async def test_bad_files_from_the_picker_leave_the_app_and_the_scenario_alone(ap
     app = app_factory("king")  # app_factory works in tmp_path, so the names are relative
     async with app.run_test(size=(100, 32)) as pilot:
         await press(pilot, "right", "right", "plus", "b")
-        s = app.session
+        s = Nav(app=app)
+        view = app.view
         before = (s.scenario.name, s.t, s.phase, s.knob, s.epoch, s.trained_epochs)
         picture = pane_texts(app)
         for name in BAD_FILES:
@@ -1056,7 +1071,7 @@ async def test_bad_files_from_the_picker_leave_the_app_and_the_scenario_alone(ap
             assert name in error, f"{name}: {error!r}"
             await press(pilot, "escape")
             assert app.screen is app.main_screen
-            assert app.session is s
+            assert app.view is view  # nothing changed, not even a new View
             assert (s.scenario.name, s.t, s.phase, s.knob, s.epoch, s.trained_epochs) == before
             assert pane_texts(app) == picture, name
             assert_consistent(app, name)
@@ -1064,5 +1079,5 @@ async def test_bad_files_from_the_picker_leave_the_app_and_the_scenario_alone(ap
         good = write_scenario(tmp_path, "fine.toml", "cat", name="fine")
         await press(pilot, "o")
         await type_path(pilot, good.name)
-        assert app.screen is app.main_screen and app.session.scenario.name == "fine"
+        assert app.screen is app.main_screen and app.view.scenario.name == "fine"
         assert_consistent(app, "fine.toml")
