@@ -1,0 +1,124 @@
+"""Positions: a View's place as a string and back, exactly, for every built-in; bad strings are
+one-line errors that name the bad part."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from helpers import make_view
+
+from engine.scenario import builtin_names, encode_text, load
+from rnntui.position import Position, PositionError
+from rnntui.view import BACKWARD, KNOB_LIMIT
+
+#: Typed text that needs the quoting rule: commas, spaces, '=', quotes and backslashes.
+AWKWARD_TEXTS = ['the dog sits', 'the cat, the dog', 'a=b', 'say "hi"', 'back\\slash',
+                 ' leading and trailing ', '']
+
+
+def views_of(name: str):
+    """Several Views of a built-in, made with no App: kept epochs, t, the backward pass, the
+    knob both ways, typed text for text scenarios."""
+    base = make_view(name, train=True)
+    kept = base.history.epochs
+    for epoch in sorted({kept[0], kept[len(kept) // 2], kept[-1]}):
+        for t in sorted({0, base.T // 2, base.T - 1}):
+            yield base.with_epoch(epoch).at(t)
+    yield base.at(1).with_phase(BACKWARD)
+    yield base.with_knob(4).with_phase(BACKWARD).at(base.T - 1)
+    yield base.with_knob(-KNOB_LIMIT)
+    yield base.with_knob(KNOB_LIMIT).with_epoch(0)
+    if hasattr(base, "with_grads"):
+        yield base.with_grads("loss").with_target(base.T - 1).at(0)
+    if base.scenario.kind == "text":
+        vocab = [w for w in base.scenario.vocab if w.strip()]
+        typed = " ".join(vocab[:3])
+        yield base.with_sequence(encode_text(base.scenario, typed), typed).at(2)
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_every_position_of_every_builtin_round_trips(name):
+    seen = set()
+    for view in views_of(name):
+        pos = view.position
+        assert (pos.scenario, pos.t, pos.phase, pos.knob, pos.text) == \
+            (name, view.t, view.phase, view.knob, view.typed)
+        assert pos.epoch in (None, view.epoch)
+        text = str(pos)
+        assert "\n" not in text
+        back = Position.parse(text)
+        assert back == pos, text
+        assert Position.parse(text, scenario="other") == pos  # a string that names one wins
+        assert str(back) == text
+        seen.add(text)
+    assert len(seen) >= 8, seen  # the positions really differ
+
+
+@pytest.mark.parametrize("text", AWKWARD_TEXTS)
+def test_awkward_typed_text_round_trips(text):
+    pos = Position(scenario="king", epoch=50, t=3, phase=BACKWARD, knob=-4, text=text)
+    assert Position.parse(str(pos)) == pos
+    assert "\n" not in str(pos)
+
+
+def test_a_scenario_path_with_odd_characters_round_trips(tmp_path):
+    for path in ["scenarios/my file.toml", "a,b=c.toml", 'quote"d.toml', "/tmp/x/y.toml"]:
+        pos = Position(scenario=path, t=2)
+        assert Position.parse(str(pos)) == pos, str(pos)
+
+
+def test_every_field_set_round_trips():
+    """Whatever fields a Position has, each one set alone to a value that is not its default
+    survives the string (fields later issues add are caught by the loop)."""
+    samples = {"epoch": 7, "t": 4, "phase": BACKWARD, "knob": 3, "text": "x, y = z",
+               "grads": "loss", "target": 2, "example": 1, "cell": "lstm",
+               "cells": ("rnn", "lstm")}
+    for field in dataclasses.fields(Position):
+        if field.name == "scenario":
+            continue
+        assert field.name in samples, f"no sample value for the new field {field.name!r}"
+        pos = Position(scenario="king", **{field.name: samples[field.name]})
+        assert Position.parse(str(pos)) == pos, str(pos)
+
+
+def test_the_defaults_are_left_out():
+    assert str(Position(scenario="king")) in ("scenario=king,t=0", "scenario=king,epoch=0,t=0")
+    assert Position.parse("t=3", scenario="king") == Position(scenario="king", t=3)
+
+
+@pytest.mark.parametrize("bad, names", [
+    ("bogus", "'bogus'"),
+    ("colour=red", "'colour'"),
+    ("epcoh=3", "did you mean epoch"),
+    ("epoch=abc", "epoch='abc'"),
+    ("epoch=-1", "epoch=-1"),
+    ("t=1.5", "t='1.5'"),
+    ("t=-2", "t=-2"),
+    ("phase=sideways", "'sideways'"),
+    ("wh=+99", "wh=+99"),
+    ("wh=twice", "wh='twice'"),
+    ("epoch=1,epoch=2", "epoch= is given twice"),
+    ('text="no end', "text=: the quoted value has no closing"),
+    ('text="ab"cd', "expected a comma"),
+    ("t=1,", "ends with a comma"),
+    ("scenario=", "scenario= is empty"),
+    ("t=" + "9" * 20, "t="),
+    ("x" * 5000, "at most"),
+])
+def test_bad_strings_are_one_line_errors_naming_the_bad_part(bad, names):
+    with pytest.raises(PositionError) as caught:
+        Position.parse(bad, scenario="king")
+    message = str(caught.value)
+    assert names in message, message
+    assert "\n" not in message and len(message) < 200, message
+
+
+def test_a_string_naming_no_scenario_needs_one():
+    with pytest.raises(PositionError, match="scenario"):
+        Position.parse("t=3")
+
+
+def test_positions_name_a_builtin_that_loads():
+    for name in builtin_names():
+        assert load(Position.parse(f"scenario={name}").scenario).name
