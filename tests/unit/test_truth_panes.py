@@ -129,11 +129,10 @@ def test_item4_h0_zero_cosine_is_called_undefined(h0_zero):
     assert "cos undefined" in wide and "cos 0 " not in wide, wide
 
 
-@pytest.mark.xfail(strict=True, reason="at 60x20 (Retention content 16x6) even the shortest "
-                   "verdict 'input changes nothing' is too wide and is cut to 'input changes …'")
 def test_item4_h0_zero_verdict_whole_at_60x20(h0_zero):
     text = draw_pane(h0_zero, RetentionPane, 16, 6)
-    assert "undefined" in text or "changes nothing" in text, text
+    verdict = text.split("\n")[-1]
+    assert verdict in ("no change", "x₀ changes nothing", "input changes nothing"), text
 
 
 @pytest.mark.xfail(strict=True, reason="an undefined cosine (h_0 = 0) is drawn as a flat curve "
@@ -249,11 +248,18 @@ def test_item7_the_space_is_one_visible_glyph_in_every_pane(trained):
 # 3. Whole numbers
 
 
-def sweep_views(trained, name):
+def sweep_views(trained, name, pane):
+    """Views of a trained built-in at the first, a middle and the last step of both passes,
+    one per picture ``pane`` draws (Views equal in the pane's READS draw the same picture)."""
     v = trained[name]
+    seen = set()
     for t in sorted({0, v.T // 2, v.T - 1}):
         for phase in (FORWARD, BACKWARD):
-            yield v.at(t).with_phase(phase)
+            w = v.at(t).with_phase(phase)
+            key = w.key(pane.READS)
+            if key not in seen:
+                seen.add(key)
+                yield w
 
 
 @pytest.mark.parametrize("pane", [
@@ -266,7 +272,7 @@ def test_item8_no_ellipsis_touches_a_number_in_any_pane_at_any_size(trained, pan
     sizes = SEQUENCE_SIZES if pane is SequencePane else SWEEP_SIZES
     bad = []
     for name in builtin_names():
-        for v in sweep_views(trained, name):
+        for v in sweep_views(trained, name, pane):
             for w, h in sizes:
                 for line in lines_of(draw_pane(v, pane, w, h)):
                     if CUT_NUMBER.search(line):
@@ -287,7 +293,7 @@ def probability_column(text: str) -> list[str]:
 @pytest.mark.parametrize("name", [n for n in builtin_names()
                                   if load(n).model.output == "softmax"])
 def test_item8_every_probability_shown_is_a_whole_number_at_most_one(trained, name):
-    for v in sweep_views(trained, name):
+    for v in sweep_views(trained, name, OutputPane):
         for w, h in GRID_SIZES:
             text = draw_pane(v, OutputPane, w, h)
             column = probability_column(text)
