@@ -369,6 +369,8 @@ def test_item10_retention_says_h0_and_positions_count_from_zero(trained):
     assert "h_3" in step and "x_3" in step  # h_t is the state after input x_t
     hid = draw_pane(v, HiddenPane, 36, 14)
     assert hid.startswith("h_3 ")
+    assert "t=3" in str(v.position).split(",")  # the --at string too
+    assert "t=0" in str(v.at(0).position).split(",")
 
 
 # ---------------------------------------------------------------------------------------------
