@@ -54,9 +54,13 @@ class LossPane(Pane):
                      (f"{training.epoch}/{training.last}", f"bold {TARGET}"), "  loss ",
                      (now, "bold"), ("  t stops", DIM)),
                 join(("training ", f"bold {TARGET}"),
-                     (f"{training.epoch}/{training.last}", f"bold {TARGET}"), " ", (now, "bold")),
+                     (f"{training.epoch}/{training.last}", f"bold {TARGET}"), " loss ",
+                     (now, "bold"), (" t stops", DIM)),
                 join(("training ", f"bold {TARGET}"),
-                     (f"{training.epoch}/{training.last}", f"bold {TARGET}")),
+                     (f"{training.epoch}/{training.last}", f"bold {TARGET}"), ("  t stops", DIM)),
+                join(("training", f"bold {TARGET}"), (" · t stops it", DIM)),
+                join(("training", f"bold {TARGET}"), (" · t stops", DIM)),
+                join(("t stops", DIM)),
             ], width))
         elif E == 0:
             lines.append(first_fitting([

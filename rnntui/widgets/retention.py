@@ -12,6 +12,15 @@ from ._draw import DIM, POS, WARN, block, first_fitting, fmt_pow10, join, num_te
 from .base import Pane
 
 
+def _start_is_zero(tr) -> bool:
+    """The state after the first input is exactly 0 (h, and c for an LSTM): a cosine with it
+    has no direction to compare, so it is undefined (the engine reports 0 there)."""
+    if not len(tr):
+        return True
+    start = tr.h[0] if tr.c is None else np.concatenate([tr.h[0], tr.c[0]])
+    return not np.any(start)
+
+
 def sign_changes(r: np.ndarray) -> int:
     """How many times the curve crosses zero (values within 1e-12 of 0 do not count)."""
     s = np.sign(np.where(np.abs(r) < 1e-12, 0.0, r))
@@ -47,17 +56,18 @@ class RetentionPane(Pane):
         r = np.asarray(tr.retention, dtype=np.float64)
         K = len(r)
         header = first_fitting([
-            join(("cos(h₀, h after j blank inputs)", "bold"), (", j = 1…" + str(K), DIM)),
+            join(("cos(h₀, h after j blank inputs)", "bold"), (f", j = 1 to {K}", DIM)),
             join(("cos(h₀, h after j blank inputs)", "bold")),
             join(("cos(h₀, h after j blanks)", "bold")),
             join(("cos(h₀, h_j)", "bold")),
         ], width)
         if K == 0:
             return block([header, Text("no blank steps set", style=DIM)], width, height)
-        footer = self._verdict(tr, r, width)
+        undefined = _start_is_zero(tr)
+        footer = self._verdict(tr, r, width, undefined)
         lines: list[Text] = [header]
         plot_h = height - 2
-        if plot_h >= 2 and width >= 12 and np.isfinite(r).any():
+        if plot_h >= 2 and width >= 12 and np.isfinite(r).any() and not undefined:
             j = np.arange(1, K + 1, dtype=np.float64)
             key = ("retention", serial(tr), width, plot_h)
             chart = _plot.frame(key, lambda: _plot.labelled_chart(
@@ -71,10 +81,10 @@ class RetentionPane(Pane):
             lines = lines[: height - 1] + [footer]
         return block(lines, width, height)
 
-    def _verdict(self, tr, r: np.ndarray, width: int) -> Text:
+    def _verdict(self, tr, r: np.ndarray, width: int, undefined: bool) -> Text:
         K = len(r)
         eff = self._effect(tr, K)
-        if not np.isfinite(r[-1]):
+        if undefined or not np.isfinite(r[-1]):
             cos = join(f"j={K}: ", ("cos undefined", DIM), (" (h₀ = 0)", DIM))
         else:
             cos = join(f"j={K}: cos ", num_text(r[-1]))

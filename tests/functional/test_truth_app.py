@@ -143,10 +143,6 @@ async def test_item2_the_first_training_is_shown_live_and_t_stops_it(app_factory
         assert "untrained" not in loss and f"{v.epoch}/{v.epoch}" in loss.split("\n")[0]
 
 
-@pytest.mark.xfail(strict=True, reason="the Loss pane is 23 (80x24) or 36 (120x40) columns "
-                   "wide; 'training 160/200  loss 0.8833  t stops' needs 38, so at the sizes "
-                   "people use it falls back to 'training 160/200 0.8833' and never says "
-                   "what t does now (add e.g. 'training 160/200 · t stops' before dropping it)")
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
 async def test_item2_while_training_the_pane_says_what_t_does_at_common_sizes(app_factory,
                                                                                size):
@@ -219,8 +215,6 @@ async def test_item8_the_running_screen_never_cuts_a_number(app_factory):
             await press_and_settle(pilot, ["b", "home"])
 
 
-@pytest.mark.xfail(strict=True, reason="the maximised Retention pane's header writes "
-                   "'j = 1…15': an ellipsis touching digits")
 async def test_item8_the_maximised_retention_pane_has_no_ellipsis_by_a_digit(app_factory):
     app = app_factory("king", train=False)
     async with app.run_test(size=(120, 40)) as pilot:

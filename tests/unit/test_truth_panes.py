@@ -121,9 +121,6 @@ def test_item4_h0_zero_is_undefined_never_zero_forgotten(h0_zero):
     assert "changes nothing" in draw_pane(v, RetentionPane, 116, 10)
 
 
-@pytest.mark.xfail(strict=True, reason="with h_0 = 0 the wide verdict prints 'j=15: cos 0': "
-                   "engine.analysis.retention reports 0 for a zero-norm state, so the pane's "
-                   "'cos undefined (h₀ = 0)' branch (taken only for NaN) never runs")
 def test_item4_h0_zero_cosine_is_called_undefined(h0_zero):
     wide = draw_pane(h0_zero, RetentionPane, 116, 10)
     assert "cos undefined" in wide and "cos 0 " not in wide, wide
@@ -135,9 +132,6 @@ def test_item4_h0_zero_verdict_whole_at_60x20(h0_zero):
     assert verdict in ("no change", "x₀ changes nothing", "input changes nothing"), text
 
 
-@pytest.mark.xfail(strict=True, reason="an undefined cosine (h_0 = 0) is drawn as a flat curve "
-                   "at cos = 0 (the engine's 0, or np.nan_to_num of a NaN), which reads as "
-                   "'orthogonal', not 'undefined'")
 def test_item4_an_undefined_cosine_draws_no_curve(h0_zero):
     assert not np.any(h0_zero.trace.h[0])
     text = draw_pane(h0_zero, RetentionPane, 36, 14)
@@ -262,12 +256,7 @@ def sweep_views(trained, name, pane):
                 yield w
 
 
-@pytest.mark.parametrize("pane", [
-    p if p is not RetentionPane else pytest.param(p, marks=pytest.mark.xfail(
-        strict=True, reason="the Retention header writes the range of j as 'j = 1…15': an "
-                            "ellipsis touching digits, which help says is never part of a "
-                            "number (write 'j = 1 to 15' or '1–15')"))
-    for p in PANES], ids=lambda p: p.__name__)
+@pytest.mark.parametrize("pane", PANES, ids=lambda p: p.__name__)
 def test_item8_no_ellipsis_touches_a_number_in_any_pane_at_any_size(trained, pane):
     sizes = SEQUENCE_SIZES if pane is SequencePane else SWEEP_SIZES
     bad = []
