@@ -76,6 +76,10 @@ def format_trace(scenario: Scenario, trace: Trace, history: History | None = Non
     if knob:
         trained += f", W_h x{knob_scale(knob):.4g}"
     lines.append(f"{title}; {trained}; sequence loss L = {tr.loss:.4f}")
+    from engine.cells import weights_note
+    note = weights_note(sc)
+    if note:
+        lines.append(f"note: {note}")
     hname = "h_t" if p.hidden_size <= FULL_H else f"h_t (first 3 of {p.hidden_size})"
     gate_names = list(tr.gates) if gated else []
     gate_names = [g for g in gate_names if g not in ("g", "n")]  # the gates, not candidates
