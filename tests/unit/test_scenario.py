@@ -17,7 +17,7 @@ from engine import scenario as S
 from engine.scenario import LIMITS, ScenarioError, encode_text, load, loads
 from engine.types import MATRICES, Scenario
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # (tests/unit/ -> the repository)
 SRC = "t.toml"
 
 TEXT = """\

@@ -21,10 +21,10 @@ from engine.budget import (BUDGET_ENV, DEFAULTS, budgets, estimate, eval_batch_s
 from engine.model import run
 from engine.types import ScenarioError
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/, where _limits.py is
 from _limits import echo_file, series_file, text_file, worst_products  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # (tests/stress/ -> the repository)
 CASES = worst_products()
 
 
