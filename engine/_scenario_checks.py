@@ -57,7 +57,8 @@ def key_name(path: tuple) -> str | None:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            text = part if _BARE_KEY.match(part) else '"' + _escape(part) + '"'
+            text = (part if _BARE_KEY.match(part) and len(part) <= 40
+                    else '"' + _escape(part) + '"')
             out += "." + text
     return out
 
@@ -94,12 +95,24 @@ def describe(value: Any) -> str:
     return type(value).__name__
 
 
+#: Quoted text from a file is cut to this many characters in messages.
+QUOTE_LIMIT = 80
+
+
+def quote(s: str) -> str:
+    """``s`` quoted for a one-line message: escaped like :func:`show`, at most QUOTE_LIMIT
+    characters (a 1.5 MB word gives a short message)."""
+    return "'" + show(str(s), QUOTE_LIMIT) + "'"
+
+
 def suggest(word: str, options) -> str:
     """``; did you mean 'x'?`` when ``word`` is close to one of ``options``, else ``""``."""
+    if not isinstance(word, str) or len(word) > 2 * QUOTE_LIMIT:
+        return ""  # nothing that long is a typo of a short name (and difflib would be slow)
     options = list(options)
     lowered = {o.lower(): o for o in options}
     hit = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
-    return f"; did you mean '{lowered[hit[0]]}'?" if hit else ""
+    return f"; did you mean {quote(lowered[hit[0]])}?" if hit else ""
 
 
 def _fmt_num(x: float) -> str:

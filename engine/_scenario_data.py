@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._scenario_checks import LIMITS, VALUE_BOUND, Checker, describe, suggest
+from ._scenario_checks import LIMITS, VALUE_BOUND, Checker, describe, quote, suggest
 from .types import Sequence
 
 PUNCTUATION = ".,!?;:"
@@ -138,7 +138,7 @@ def build_text(ck: Checker, data: dict, precheck=_no_check) -> dict:
             ck.fail(path, f"has no {word}s" + (" once punctuation is removed"
                                                if unit == "word" and s.strip() else ""))
         if len(tokens) == 1:
-            ck.fail(path, f"has only one {word} ({tokens[0]!r}); a sentence needs at least two "
+            ck.fail(path, f"has only one {word} ({quote(tokens[0])}); a sentence needs at least two "
                           f"so that there is a next {word} to predict")
         if len(tokens) > LIMITS["sequence_length"]:
             ck.fail(path, f"has {len(tokens)} {word}s; the most is {LIMITS['sequence_length']}")
@@ -151,7 +151,7 @@ def build_text(ck: Checker, data: dict, precheck=_no_check) -> dict:
         for i, tokens in enumerate(sentences):
             for t in tokens:
                 if t not in known:
-                    ck.fail(_D + ("text", i), f"{word} {t!r} is not in [data].vocab"
+                    ck.fail(_D + ("text", i), f"{word} {quote(t)} is not in [data].vocab"
                                               f"{suggest(t, vocab)}")
     else:
         vocab = list(dict.fromkeys(t for tokens in sentences for t in tokens))
@@ -174,7 +174,7 @@ def build_text(ck: Checker, data: dict, precheck=_no_check) -> dict:
         for t in prompt_tokens:
             if t not in known:
                 where = "[data].vocab" if given_vocab else "any sentence of [data].text"
-                ck.fail(_D + ("prompt",), f"{word} {t!r} is not in {where}{suggest(t, vocab)}")
+                ck.fail(_D + ("prompt",), f"{word} {quote(t)} is not in {where}{suggest(t, vocab)}")
 
     index = {t: i for i, t in enumerate(vocab)}
     used = list(dict.fromkeys([t for tokens in sentences for t in tokens] + prompt_tokens))
@@ -229,7 +229,7 @@ def _given_vocab(ck: Checker, value, unit: str) -> list[str]:
             ck.fail(p, f"must be one lowercase word without spaces or end punctuation "
                        f"({PUNCTUATION}), the way the text is split, got {describe(tok)}")
         if tok in seen:
-            ck.fail(p, f"{tok!r} is listed twice")
+            ck.fail(p, f"{quote(tok)} is listed twice")
         seen.add(tok)
     return list(value)
 
@@ -244,12 +244,12 @@ def _vectors(ck: Checker, value, vocab, index, used, unit):
     for tok, vec in value.items():
         p = path + (tok,)
         if tok not in index:
-            ck.fail(p, f"{tok!r} is not a {_word(unit)} of this scenario{suggest(tok, vocab)}")
+            ck.fail(p, f"{quote(tok)} is not a {_word(unit)} of this scenario{suggest(tok, vocab)}")
         nums = ck.number_list(vec, p, bound=VALUE_BOUND, max_len=LIMITS["vector_size"])
         if size is None:
             size, first = len(nums), tok
         elif len(nums) != size:
-            ck.fail(p, f"has {len(nums)} numbers but the vector for {first!r} has {size}; "
+            ck.fail(p, f"has {len(nums)} numbers but the vector for {quote(first)} has {size}; "
                        f"all vectors must be the same length")
         vecs[tok] = np.asarray(nums, dtype=np.float64)
     if size is None:
@@ -257,7 +257,7 @@ def _vectors(ck: Checker, value, vocab, index, used, unit):
                       "one-hot inputs")
     for tok in used:
         if tok not in vecs:
-            ck.fail(path, f"has no vector for {tok!r}, which the text uses; every "
+            ck.fail(path, f"has no vector for {quote(tok)}, which the text uses; every "
                           f"{_word(unit)} used needs one")
     return vecs
 

@@ -22,7 +22,8 @@ import numpy as np
 
 from . import _scenario_data as _data
 from . import _toml_fast, budget
-from ._scenario_checks import LIMITS, MISSING, VALUE_BOUND, Checker, describe, show, suggest
+from ._scenario_checks import (LIMITS, MISSING, VALUE_BOUND, Checker, describe, quote, show,
+                              suggest)
 from ._scenario_data import display_token, tokenize
 from .cells import get_cell, weight_shapes
 from .types import (ACTIVATIONS, CELLS, DEFAULT_OUTPUT, INITS, KINDS, OPTIMIZERS,
@@ -132,7 +133,7 @@ def encode_text(scenario: Scenario, text: str) -> Sequence:
             shown = [repr(display_token(k)) if unit == "char" else k
                      for k in (list(vectors) if given else scenario.vocab)]
             more = f", ... ({len(shown)} in all)" if len(shown) > 20 else ""
-            raise ScenarioError(f"unknown {word} {display_token(t)!r}; known {word}s: "
+            raise ScenarioError(f"unknown {word} {quote(display_token(t))}; known {word}s: "
                                 f"{', '.join(shown[:20])}{more}{suggest(t, scenario.vocab)}")
     if given:
         rows = {t: i for i, t in enumerate(vectors)}

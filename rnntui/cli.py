@@ -9,14 +9,24 @@ import sys
 import numpy as np
 
 from . import __version__
+from .cli_guard import Output, TerminalGuard, end_process
+from .safe_text import visible
 
 COMMANDS = ("list", "check", "trace", "screenshot", "compare")
 CELLS = ("rnn", "lstm", "gru")
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
+#: The largest --size a screenshot may ask for (columns, rows): more than any terminal shows.
+MAX_SIZE = (500, 200)
+#: Where everything for stdout goes (see cli_guard.Output).
+OUT = Output()
 
 
 def _fail(message: str) -> int:
-    print(f"rnntui: {message}", file=sys.stderr)
+    """One line on stderr, with any control character in it made visible; returns exit 2."""
+    try:
+        print(f"rnntui: {visible(message)}", file=sys.stderr)
+    except OSError:
+        pass
     return EXIT_BAD_INPUT
 
 
@@ -34,9 +44,25 @@ def _load(name: str):
 # parsers
 
 
-def _main_parser() -> argparse.ArgumentParser:
+class _Parser(argparse.ArgumentParser):
+    """argparse, but --help and --version go through OUT, so a failed write (a full disk) is
+    reported and fails the command (argparse itself ignores it)."""
+
+    def _print_message(self, message, file=None):
+        if not message:
+            return
+        if file is None or file is sys.stdout:
+            OUT.write(message)
+        else:
+            try:
+                file.write(message)
+            except OSError:
+                pass
+
+
+def _main_parser() -> _Parser:
     from engine.scenario import DEFAULT_SCENARIO
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="rnntui",
         description="Step through a recurrent neural network in your terminal.",
         epilog=("commands:\n"
@@ -58,8 +84,8 @@ def _main_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _command_parser(cmd: str) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=f"rnntui {cmd}")
+def _command_parser(cmd: str) -> _Parser:
+    p = _Parser(prog=f"rnntui {cmd}")
     if cmd == "list":
         p.description = "List the built-in scenarios with their descriptions."
     elif cmd == "check":
@@ -107,7 +133,7 @@ def cmd_list() -> int:
     items = builtin_descriptions()
     width = max(len(n) for n, _ in items)
     for name, desc in items:
-        print(f"{name:<{width}}  {desc}")
+        OUT.print(f"{name:<{width}}  {visible(desc)}")
     return EXIT_OK
 
 
@@ -117,19 +143,31 @@ def cmd_check(files: list[str]) -> int:
         sc, err = _load(f)
         if err:
             bad += 1
-            print(err, file=sys.stderr)
+            try:
+                print(visible(err), file=sys.stderr)
+            except OSError:
+                pass
         else:
-            print(f"{f}: ok ({sc.kind} scenario '{sc.name}')")
+            OUT.print(f"{visible(f)}: ok ({sc.kind} scenario '{visible(sc.name)}')")
     return EXIT_BAD_INPUT if bad else EXIT_OK
 
 
 def cmd_trace(name: str, epochs: int | None, as_json: bool, cell: str | None = None,
               target_step: int | None = None) -> int:
-    if epochs is not None and epochs < 0:
-        return _fail("--epochs must be 0 or more")
+    from engine.scenario import LIMITS
+    if epochs is not None and not 0 <= epochs <= LIMITS["epochs"]:
+        return _fail(f"--epochs must be from 0 to {LIMITS['epochs']} (the limit of a "
+                     f"scenario file), got {epochs}")
     sc, err = _load(name)
     if err:
         return _fail(err)
+    if epochs is not None:
+        from engine import budget
+        from engine.types import ScenarioError
+        try:
+            budget.check(sc, epochs=epochs)
+        except ScenarioError as e:
+            return _fail(f"--epochs {epochs}: {e}")
     if cell is not None and cell != sc.model.cell:
         from engine.cells import with_cell
         sc = with_cell(sc, cell)
@@ -151,10 +189,10 @@ def cmd_trace(name: str, epochs: int | None, as_json: bool, cell: str | None = N
         data = trace_to_json(sc, trace, history, epoch, 0)
         if target_step is not None:
             data["target_step"] = reach_to_json(trace, target_step)
-        print(json.dumps(data, indent=1, allow_nan=False))
+        OUT.print(json.dumps(data, indent=1, allow_nan=False))
     else:
         from .tracetable import format_trace
-        print(format_trace(sc, trace, history, epoch, 0))
+        OUT.print(format_trace(sc, trace, history, epoch, 0))
     if history.stopped:
         print(f"note: {history.stopped}", file=sys.stderr)
     return EXIT_OK
@@ -177,8 +215,7 @@ def cmd_compare(name: str, cells: str, at: str | None) -> int:
     sc, err = _load(pos.scenario)
     if err:
         return _fail(err)
-    from .screenshot import run_app
-    return run_app(sc, at=pos, source=pos.scenario)
+    return run_interactive(sc, at=pos, source=pos.scenario)
 
 
 def _position(text: str | None, scenario: str):
@@ -196,10 +233,15 @@ def cmd_screenshot(name: str, output: str, size: str, press: str,
                    at: str | None = None) -> int:
     try:
         cols, rows = (int(v) for v in size.lower().split("x"))
-        if cols < 1 or rows < 1:
+        if not (1 <= cols <= MAX_SIZE[0] and 1 <= rows <= MAX_SIZE[1]):
             raise ValueError
     except ValueError:
-        return _fail(f"--size must look like 100x32, got {size!r}")
+        return _fail(f"--size must be COLSxROWS from 1x1 to {MAX_SIZE[0]}x{MAX_SIZE[1]}, "
+                     f"e.g. 100x32, got {visible(size[:40])!r}")
+    keys = [k.strip() for k in press.split(",") if k.strip()]
+    err = check_keys(keys)
+    if err:
+        return _fail(err)
     pos, err = _position(at, name)
     if err:
         return _fail(err)
@@ -210,7 +252,6 @@ def cmd_screenshot(name: str, output: str, size: str, press: str,
         return _fail(err)
     from .export import write_new_file
     from .screenshot import render_svg
-    keys = [k.strip() for k in press.split(",") if k.strip()]
     svg = render_svg(sc, size=(cols, rows), press=keys, at=pos, source=name)
     try:
         path = write_new_file(output, svg, overwrite=False)
@@ -218,11 +259,11 @@ def cmd_screenshot(name: str, output: str, size: str, press: str,
         return _fail(f"{output}: already exists; choose another name")
     except OSError as err:
         return _fail(f"{output}: could not write: {err.strerror or err}")
-    print(f"wrote {path}")
+    OUT.print(f"wrote {visible(str(path))}")
     return EXIT_OK
 
 
-def main(argv: list[str] | None = None) -> int:
+def _main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     np.seterr(all="ignore")  # overflowed models are shown as such, never as printed warnings
     try:
@@ -252,12 +293,73 @@ def main(argv: list[str] | None = None) -> int:
         sc, err = _load(name)
         if err:
             return _fail(err)
-        from .screenshot import run_app
-        return run_app(sc, at=pos, source=name)
+        return run_interactive(sc, at=pos, source=name)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `rnntui trace king | head`
+        OUT.closed()
         return EXIT_OK
+    except MemoryError as err:
+        return _fail(f"out of memory ({err or 'an allocation failed'}); the budgets are in "
+                     f"docs/scenarios.md: use a smaller scenario, or lower RNNTUI_MEMORY_BUDGET "
+                     f"if this machine has less memory than it")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command line; returns the exit code (0 fine, 2 bad input or too big, 1 output that
+    could not be written, 128 + N after signal N)."""
+    try:
+        code = _main(argv)
+    except SystemExit as e:  # argparse: --help, --version, or a usage error (already printed)
+        code = e.code if isinstance(e.code, int) else (EXIT_OK if e.code is None
+                                                        else EXIT_BAD_INPUT)
+    OUT.flush()
+    return OUT.code(code)
+
+
+def check_keys(keys: list[str]) -> str | None:
+    """None when every name in ``keys`` is a key the app knows, else the one-line error."""
+    known = known_keys()
+    for key in keys:
+        if len(key) == 1 and key.isprintable() or key in known:
+            continue
+        from engine._scenario_checks import quote, suggest
+        return (f"--press: unknown key {quote(key)}{suggest(key, sorted(known))}; known keys: "
+                f"{', '.join(sorted(known))}, or any single character")
+    return None
+
+
+def known_keys() -> set[str]:
+    """Textual's names for the keys the app binds, and for the keys dialogs use."""
+    names = {"enter", "escape", "tab", "backspace", "delete", "space", "up", "down", "left",
+             "right", "home", "end", "pageup", "pagedown", "shift+tab"}
+    try:
+        from . import keys as key_module
+        for binding in getattr(key_module, "BINDINGS", []):
+            names.update(k.strip() for k in str(binding.key).split(",") if k.strip())
+    except Exception:  # noqa: BLE001 - the list is a courtesy; single characters always work
+        pass
+    return {n for n in names if len(n) > 1}
+
+
+def run_interactive(sc, *, at=None, source: str | None = None) -> int:
+    """Run the app on a loaded scenario with the terminal guarded (see cli_guard) and return
+    its exit code; ends the process at once if worker threads are still busy afterwards."""
+    from engine.types import ScenarioError
+
+    from .app import make_app
+    from .position import PositionError
+    try:
+        app = make_app(sc, at=at, source=source)
+    except (ScenarioError, PositionError) as err:
+        return _fail(str(err))
+    with TerminalGuard(app) as guard:
+        app.run()
+    code = guard.exit_code
+    if code is None:
+        code = 0 if app.return_code is None else int(app.return_code)
+    end_process(OUT.code(code) if not OUT.flush() else code)
+    return code
 
 
 if __name__ == "__main__":
