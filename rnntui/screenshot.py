@@ -14,21 +14,42 @@ from textual.pilot import Pilot
 
 from engine.types import ScenarioError
 
-#: Give up waiting for background work after this many rounds (a safety net, never reached
-#: by the built-in scenarios).
-MAX_SETTLE_ROUNDS = 100
+#: Seconds between two looks at whether the app is done.
+POLL = 0.02
+#: Give up waiting for background work after this many looks (a safety net: ten minutes).
+MAX_SETTLE_ROUNDS = 30_000
+
+
+def busy(app) -> str | None:
+    """What the app is still doing in the background, or None when it is done: a worker not
+    finished (pending or running), a trace asked of a worker and not yet shown, training whose
+    end the screen has not yet seen, the initial loss not yet in."""
+    for worker in app.workers:
+        if not worker.is_finished:
+            return f"worker {worker.group!r} is {worker.state.name}"
+    screen = app.main_screen
+    if screen.jobs.pending is not None:
+        return "a trace is being computed"
+    view = screen.view
+    if view.training is not None:
+        return "training"
+    if view.loss_pending:
+        return "the initial loss is being computed"
+    return None
 
 
 async def settle(pilot: Pilot) -> None:
-    """Wait until no worker is running and the screen has caught up with every message."""
+    """Wait until the app is done (see :func:`busy`) and the screen has handled every message.
+
+    Unlike ``app.workers.wait_for_complete()`` this never raises for a worker that a later key
+    cancelled, and it sees a worker that is pending as well as one that is running."""
     app = pilot.app
     for _ in range(MAX_SETTLE_ROUNDS):
-        await pilot.pause()
-        if not any(w.is_running for w in app.workers):
-            await pilot.pause()
-            if not any(w.is_running for w in app.workers):
+        await pilot.pause(POLL)
+        if busy(app) is None:
+            await pilot.pause(POLL)  # what the last answer posted
+            if busy(app) is None:
                 break
-        await app.workers.wait_for_complete()
     await pilot.wait_for_scheduled_animations()
     await pilot.pause()
 

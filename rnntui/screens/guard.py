@@ -3,6 +3,8 @@ dialog closes only once however many Enter or Esc presses are queued."""
 
 from __future__ import annotations
 
+from .too_small import check_size
+
 #: The actions that still run while the app is quitting.
 QUIT_ACTIONS = ("quit", "app.quit")
 
@@ -25,6 +27,5 @@ class Dialog(QuitGuard):
             self.dismiss(result)  # type: ignore[attr-defined]
 
     def on_resize(self, event) -> None:
-        from .too_small import check_size
         if self.is_current:  # type: ignore[attr-defined]
             check_size(self.app, event.size)  # type: ignore[attr-defined]

@@ -8,8 +8,6 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static
 
-from .guard import QuitGuard
-
 #: Below this many columns x rows the app shows a "too small" notice instead of its panes.
 MIN_SIZE = (60, 20)
 
@@ -30,8 +28,9 @@ def check_size(app: App, size) -> None:
         app.pop_screen()
 
 
-class TooSmallScreen(QuitGuard, Screen[None]):
-    """Shown instead of the panes while the terminal is below the minimum size; only q works."""
+class TooSmallScreen(Screen[None]):
+    """Shown instead of the panes while the terminal is below the minimum size; only q works
+    (its only binding, so it needs no guard against keys queued behind q)."""
 
     BINDINGS = [Binding("q", "app.quit", "quit", id="small-quit")]
 

@@ -148,9 +148,6 @@ def test_the_cycle_finder_finds_a_cycle():
     assert find_cycle({"a": {"b"}, "b": set(), "c": {"a", "b"}}) is None
 
 
-@pytest.mark.xfail(strict=True, reason="a real cycle in the new core: rnntui/screens/guard.py "
-                   "imports .too_small inside Dialog.on_resize, and too_small.py imports "
-                   "QuitGuard from .guard at its top (remove this mark once it is broken)")
 def test_no_import_cycle_among_rnntui_modules():
     graph = import_graph()
     assert "rnntui.app" in graph and "rnntui.screens.main" in graph["rnntui.app"] or \
