@@ -201,6 +201,9 @@ def busy(app) -> str | None:
         return "training"
     if view.loss_pending:
         return "the initial loss is being computed"
+    for other in getattr(app.screen, "views", ()):  # compare mode's two columns
+        if other.training is not None or other.needs_trace:
+            return "compare mode is training or tracing"
     return None
 
 

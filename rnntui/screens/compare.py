@@ -176,6 +176,11 @@ class CompareScreen(QuitGuard, Screen):
                 for i, cell in enumerate(self.cells):
                     pane = cls(id=f"cmp-{kind}-{i}", classes=f"cmp-{i} cmp-{kind}")
                     pane.title_prefix = CELL_NAMES[cell]
+                    if isinstance(pane, LossPane):
+                        # Two curves redrawn as either column trains: plotext's one global
+                        # figure is slow (and its tick rows came out differently here
+                        # depending on which pane drew last); the braille line is neither.
+                        pane.quick = True
                     yield pane
         yield Footer(compact=True, show_command_palette=False)
 

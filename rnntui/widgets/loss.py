@@ -28,6 +28,12 @@ class LossPane(Pane):
     #: The loss curve needs no trace: draw it even while a trace is being computed.
     NEEDS_TRACE = False
     READS = ("history", "epoch", "loss_pending", "training", "trace", "trace_key")
+    #: Draw the curve as a quick braille line always (compare mode's two panes), not only
+    #: while training.
+    quick = False
+
+    def extra_key(self) -> tuple:
+        return (self.quick,)
 
     def draw(self, view, width: int, height: int):
         hist = view.history
@@ -105,7 +111,7 @@ class LossPane(Pane):
             else:
                 xlim = (0, E + max(E / 40, 0.5))
                 ticks = _plot.nice_ticks(0, E, 4)
-            if training is not None:  # ten frames a second: a quick curve, not plotext
+            if training is not None or self.quick:  # ten frames a second: not plotext
                 lines.extend(_live_chart(xs, losses, xlim, ylim, log_y, e, width, plot_h))
                 lines.extend(footer)
                 return block(lines, width, height)
