@@ -24,6 +24,9 @@ from engine.types import ScenarioError
 sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/, where _limits.py is
 from _limits import echo_file, series_file, text_file, worst_products  # noqa: E402
 
+#: One worker runs the whole file, so the expensive module fixture is built once.
+pytestmark = pytest.mark.xdist_group("budget")
+
 ROOT = Path(__file__).resolve().parents[2]  # (tests/stress/ -> the repository)
 CASES = worst_products()
 
