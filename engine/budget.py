@@ -184,6 +184,8 @@ class Sizes:
     lengths: dict
     epochs: int
     batch_size: int
+    #: The recurrent cell: an LSTM has 4 gate blocks and a state of 2H, a GRU 3 and H.
+    cell: str = "rnn"
 
     @classmethod
     def of(cls, scenario: Scenario, epochs: int | None = None) -> "Sizes":
@@ -193,7 +195,7 @@ class Sizes:
         return cls(scenario.kind, scenario.model.hidden_size, scenario.input_size,
                    scenario.output_size, len(scenario.sequence), by_len,
                    scenario.train.epochs if epochs is None else int(epochs),
-                   scenario.train.batch_size)
+                   scenario.train.batch_size, getattr(scenario.model, "cell", "rnn"))
 
 
 def _sizes(what, epochs: int | None) -> Sizes:
@@ -207,18 +209,21 @@ def estimate(scenario: Scenario | Sizes, epochs: int | None = None) -> Estimate:
     (default: its own ``[train].epochs``), from the sizes alone."""
     z = _sizes(scenario, epochs)
     H, I, O, T, epochs = z.hidden, z.inputs, z.outputs, z.steps, z.epochs
-    n_params = H * I + H * H + H + O * H + O
+    # A gated cell: G gate blocks in every matrix product, a state of S units whose step
+    # Jacobians are S x S and need an eigenvalue computation each (no certified power step).
+    G, S, eig = {"lstm": (4, 2 * H, 2.0), "gru": (3, H, 2.0)}.get(z.cell, (1, H, 1.0))
+    n_params = G * (H * I + H * H + H) + O * H + O
     params = _F * n_params
 
     # the trace: the pass, its copies (h, h_prev, norms), the Jacobian stack and the SVDs
     chunk = jacobian_chunk(H)
-    jacobian = _F * (2 * min(chunk, max(T, 1)) + 6) * H * H
+    jacobian = _F * (2 * min(chunk, max(T, 1)) + 6) * S * S
     # (+ two sets of weights: the trace's gradients, and the W_h knob's scaled copy)
-    trace_bytes = (_pass_bytes(T, 1, H, O, True) + _F * T * (3 * H + I + 4) + jacobian
+    trace_bytes = (G * _pass_bytes(T, 1, H, O, True) + _F * T * (3 * S + I + 4) + jacobian
                    + 2 * params)
-    trace_ops = (T * (6 * H * H + 4 * H * I + 6 * H * O + 2 * STEP_OVERHEAD_OPS)
-                 + max(T - 1, 0) * (JACOBIAN_OPS_PER_H3 * H ** 3 + JACOBIAN_STEP_OPS)
-                 + 40 * H ** 3)
+    trace_ops = (T * (G * (6 * H * H + 4 * H * I) + 6 * H * O + 2 * G * STEP_OVERHEAD_OPS)
+                 + max(T - 1, 0) * (eig * JACOBIAN_OPS_PER_H3 * S ** 3 + JACOBIAN_STEP_OPS)
+                 + 40 * S ** 3)
 
     # training: batches of equal-length sequences, the loss evaluation's smaller batches
     by_len = z.lengths
@@ -229,13 +234,14 @@ def estimate(scenario: Scenario | Sizes, epochs: int | None = None) -> Estimate:
     work = 0.0
     for length, n in by_len.items():
         b = min(bs, n)
-        work = max(work, _pass_bytes(length, b, H, O, True) + _F * length * b * (I + H))
+        work = max(work, G * _pass_bytes(length, b, H, O, True) + _F * length * b * (I + S))
         eb = min(n, eval_batch_size(length, H, O))
         work = max(work, _pass_bytes(length, eb, H, O, False))
     n_batches = sum(-(-n // bs) for n in by_len.values())
     loops = sum(-(-n // bs) * length + -(-n // eval_batch_size(length, H, O)) * length
                 for length, n in by_len.items())  # batch-steps: the Python loop's overhead
-    per_epoch = (steps * (8 * H * H + 6 * H * I + 8 * H * O) + 2 * loops * STEP_OVERHEAD_OPS
+    per_epoch = (steps * (G * (8 * H * H + 6 * H * I) + 8 * H * O)
+                 + 2 * G * loops * STEP_OVERHEAD_OPS
                  + n_batches * BATCH_OVERHEAD_OPS)
     train_ops = (epochs + 1) * per_epoch
 

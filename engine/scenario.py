@@ -294,7 +294,8 @@ def _parse(text: str, source: str) -> Scenario:
     def precheck(inputs: int, outputs: int, steps: int, lengths: dict) -> None:
         # the budgets, from the sizes alone, before any sequence is built
         budget.check(budget.Sizes(kind, model.hidden_size, inputs, outputs, steps, lengths,
-                                  train.epochs, train.batch_size), path=source)
+                                  train.epochs, train.batch_size,
+                                  getattr(model, "cell", "rnn")), path=source)
 
     built = build[kind](ck, data_t, precheck)
 

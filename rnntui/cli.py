@@ -170,7 +170,11 @@ def cmd_trace(name: str, epochs: int | None, as_json: bool, cell: str | None = N
             return _fail(f"--epochs {epochs}: {e}")
     if cell is not None and cell != sc.model.cell:
         from engine.cells import with_cell
-        sc = with_cell(sc, cell)
+        from engine.types import ScenarioError
+        try:
+            sc = with_cell(sc, cell)
+        except ScenarioError as err:
+            return _fail(str(err))
     if target_step is not None and not 0 <= target_step < len(sc.sequence):
         return _fail(f"--target-step must be a step of the sequence, 0 to "
                      f"{len(sc.sequence) - 1}")

@@ -80,7 +80,8 @@ def with_cell(scenario: Scenario, cell: str) -> Scenario:
     The file's hand-chosen weights (``[model.weights]``, or the ``sine`` pattern with its
     scales) were made for the file's cell: another cell starts from seeded xavier weights
     instead, and ``model.weights_seeded`` says so. Switching back gives the file's model
-    exactly (``model.origin`` keeps it).
+    exactly (``model.origin`` keeps it). Raises ScenarioError when the scenario with that
+    cell would go over a budget (engine.budget).
     """
     get_cell(cell)
     base = scenario.model.origin or scenario.model
@@ -92,7 +93,10 @@ def with_cell(scenario: Scenario, cell: str) -> Scenario:
         weights=None if hand_made else base.weights,
         init="xavier" if hand_made else base.init,
         init_scale={k: None for k in base.init_scale} if hand_made else dict(base.init_scale))
-    return dataclasses.replace(scenario, model=model)
+    out = dataclasses.replace(scenario, model=model)
+    from .. import budget
+    budget.check(out)  # a gated cell does several times the work: ScenarioError when too much
+    return out
 
 
 def weights_note(scenario: Scenario) -> str | None:

@@ -443,7 +443,13 @@ class MainScreen(QuitGuard, Screen):
         if view.training is None:
             self._trained[view.cell] = view.history
         nxt = CELLS[(CELLS.index(view.cell) + 1) % len(CELLS)]
-        sc = with_cell(view.scenario, nxt)
+        from engine.types import ScenarioError
+        try:  # a gated cell does several times the vanilla one's work: checked again
+            sc = with_cell(view.scenario, nxt)
+        except ScenarioError as err:
+            self.notify(visible(f"The {nxt.upper()} is not opened: {err.message}"),
+                        title="Over budget", severity="warning", markup=False, timeout=10)
+            return
         self._cancel_work()
         new = self._first_view(sc, view.source)
         new = (new.with_knob(view.knob).with_phase(view.phase).with_grads(view.grads))
@@ -474,6 +480,15 @@ class MainScreen(QuitGuard, Screen):
         trained = dict(self._trained)
         if view.training is None and view.trained_epochs > 0:
             trained[view.cell] = view.history
+        from engine.cells import with_cell
+        from engine.types import ScenarioError
+        try:
+            for cell in cells:
+                with_cell(view.scenario, cell)
+        except ScenarioError as err:
+            self.notify(visible(f"Compare mode is not opened: {err.message}"),
+                        title="Over budget", severity="warning", markup=False, timeout=10)
+            return
         self.app.push_screen(CompareScreen(view.scenario, cells, source=view.source,
                                            trained=trained, at=view, share=share),
                              self._compared)
