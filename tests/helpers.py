@@ -16,6 +16,7 @@ from engine import History, Scenario, fit, initial_params
 from engine.scenario import load
 from engine.train import dataset_loss
 from rnntui.jobs import compute_trace
+from rnntui.screenshot import busy as _product_busy
 from rnntui.view import FORWARD, View
 
 #: Snapshots and Pilot tests use this theme whatever the app's default becomes.
@@ -186,25 +187,9 @@ SETTLE_ROUNDS = 3000
 POLL = 0.01
 
 
-def busy(app) -> str | None:
-    """What the app is still doing in the background, or None when it is done: a worker not
-    finished (pending or running), a trace asked of a worker and not yet shown, training whose
-    end the screen has not yet seen, the initial loss not yet in."""
-    for worker in app.workers:
-        if not worker.is_finished:
-            return f"worker {worker.group!r} is {worker.state.name}"
-    screen = app.main_screen
-    if screen.jobs.pending is not None:
-        return "a trace is being computed"
-    view = screen.view
-    if view.training is not None:
-        return "training"
-    if view.loss_pending:
-        return "the initial loss is being computed"
-    for other in getattr(app.screen, "views", ()):  # compare mode's two columns
-        if other.training is not None or other.needs_trace:
-            return "compare mode is training or tracing"
-    return None
+# What the app is still doing in the background: the product's own answer (rnntui screenshot
+# waits on it too), so the tests and the renderer agree on when the screen is done.
+busy = _product_busy
 
 
 async def settle(pilot, rounds: int = SETTLE_ROUNDS) -> None:
