@@ -45,7 +45,6 @@ class Trace:
     spectral_norm: float
     spectral_radius: float
     retention: np.ndarray
-    extras: dict = field(default_factory=dict)
     # -- gated cells (docs/cells.md); for the vanilla cell these keep their defaults ------------
     #: "rnn", "lstm" or "gru". For a gated cell ``a`` and ``da`` are None (there is no single
     #: pre-activation: see ``gate_pre``), ``flow[t]`` is everything step t sends back into

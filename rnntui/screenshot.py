@@ -1,4 +1,4 @@
-"""Running the app: interactively (:func:`run_app`) or headless to an SVG (:func:`render_svg`).
+"""Running the app headless to an SVG (:func:`render_svg`); interactively is rnntui.cli.run_interactive.
 
 The headless render waits for the app to settle (training and trace workers finished) before and
 after each key, so the same scenario, size and keys give the same picture every time.
@@ -7,12 +7,10 @@ after each key, so the same scenario, size and keys give the same picture every 
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import Iterable
 
 from textual.pilot import Pilot
 
-from engine.types import ScenarioError
 
 #: Seconds between two looks at whether the app is done.
 POLL = 0.02
@@ -83,18 +81,3 @@ def render_svg(scenario, size: tuple[int, int] = (100, 32),
             return app.export_screenshot(title=app.title)
 
     return asyncio.run(run())
-
-
-def run_app(scenario, *, at=None, source: str | None = None) -> int:
-    """Run the interactive app on ``scenario`` (a name, a path or a loaded Scenario), opened at
-    position ``at`` (optional), and return the process exit code."""
-    from .app import make_app
-    from .position import PositionError
-    try:
-        app = make_app(scenario, at=at, source=source)
-    except (ScenarioError, PositionError) as err:
-        print(f"rnntui: {err}", file=sys.stderr)
-        return 2
-    app.run()
-    code = app.return_code
-    return 0 if code is None else int(code)

@@ -597,8 +597,8 @@ def test_render_svg_is_deterministic_and_shows_the_keys_effect():
 
 
 def test_run_app_reports_a_bad_scenario_with_exit_code_2(capsys, tmp_path):
-    from rnntui.screenshot import run_app
+    from rnntui.cli import main
     bad = tmp_path / "bad.toml"
     bad.write_text("[model]\nhidden_size = 0\n")
-    assert run_app(str(bad)) == 2
+    assert main([str(bad)]) == 2
     assert "bad.toml" in capsys.readouterr().err
