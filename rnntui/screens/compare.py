@@ -28,9 +28,8 @@ from ..view import BACKWARD, View
 from ..widgets import GradientPane, LossPane, OutputPane, SequencePane
 from ..widgets.gradients import scale
 from .guard import QuitGuard
+from .status import CELL_NAMES, join_parts
 from .too_small import check_size
-
-CELL_NAMES = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 
 _G = Binding.Group("step", compact=True)
 BINDINGS = [
@@ -82,11 +81,7 @@ def compare_status(views: list[View], share: int, width: int) -> Text:
             parts.append((f"τ={a.tau}", ""))
         if a.knob:
             parts.append((f"W_h ×{a.wh_scale:.3g}", ""))
-        text = Text(" ", no_wrap=True, overflow="ellipsis")
-        for i, (part, style) in enumerate(parts):
-            if i:
-                text.append(" · ", style="dim")
-            text.append(part, style=style)
+        text = join_parts(parts)
         if text.cell_len <= width:
             break
     return text

@@ -28,6 +28,7 @@ from ..widgets import (GradientPane, HiddenPane, LossPane, OutputPane, Pane, Ret
                        SequencePane, StepPane)
 from ..safe_text import visible
 from .guard import QuitGuard
+from .status import CELL_NAMES, join_parts
 from .too_small import check_size
 
 #: Steps per second while playing.
@@ -37,10 +38,6 @@ AHEAD_DELAY = 0.02
 #: Seconds after mounting that the work waiting for the first full frame starts at the latest
 #: (it usually starts as soon as the first full frame is out).
 FIRST_FRAME_WAIT = 1.0
-
-
-#: How the status line names each cell.
-CELL_NAMES = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 
 
 def status_text(view: View, width: int = 120) -> Text:
@@ -70,16 +67,8 @@ def status_text(view: View, width: int = 120) -> Text:
     if view.playing:
         parts.append(("▶ playing", "reverse", 8))
 
-    def build(items) -> Text:
-        text = Text(" ", no_wrap=True, overflow="ellipsis")
-        for i, (part, style, _) in enumerate(items):
-            if i and not part.startswith(" "):
-                text.append(" · ", style="dim")
-            text.append(part, style=style)
-        return text
-
     for level in range(8):  # parts kept at 8 and 9 stay; the ellipsis handles the rest
-        text = build([p for p in parts if p[2] > level])
+        text = join_parts([p for p in parts if p[2] > level])
         if text.cell_len <= width:
             break
     return text
