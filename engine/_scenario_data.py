@@ -14,8 +14,10 @@ from ._scenario_checks import LIMITS, VALUE_BOUND, Checker, describe, quote, sug
 from .types import Sequence
 
 PUNCTUATION = ".,!?;:"
-TEXT_KEYS = ("text", "unit", "vocab", "prompt", "vectors")
-SERIES_KEYS = ("function", "points", "step", "amplitude", "frequency", "noise", "window", "seed")
+TEXT_KEYS = ("text", "unit", "vocab", "prompt", "vectors",
+             "file", "vocab_size", "validation", "window")  # the last four: engine/corpus.py
+SERIES_KEYS = ("function", "points", "step", "amplitude", "frequency", "noise", "window", "seed",
+               "csv", "column", "normalize")  # the last three: engine/csvdata.py
 ECHO_KEYS = ("delay", "length", "sequences", "seed", "bits")
 KIND_KEYS = {"text": TEXT_KEYS, "series": SERIES_KEYS, "echo": ECHO_KEYS}
 FUNCTIONS = ("sin", "cos", "sawtooth", "square")
@@ -113,6 +115,12 @@ def _no_check(inputs: int, outputs: int, steps: int, lengths: dict) -> None:
 
 
 def build_text(ck: Checker, data: dict, precheck=_no_check) -> dict:
+    if "file" in data:  # a whole text file, trained by truncated BPTT
+        from .corpus import build_text as build_corpus
+        return build_corpus(ck, data, precheck)
+    if "window" in data or "vocab_size" in data or "validation" in data:
+        key = next(k for k in ("window", "vocab_size", "validation") if k in data)
+        ck.fail(_D + (key,), "applies to a text read from a file ([data].file) only")
     unit = ck.choice(data, _D + ("unit",), UNITS, "word")
     word = _word(unit)
 
@@ -292,6 +300,12 @@ def _series_sequence(values: np.ndarray, labels: list[str] | None = None) -> Seq
 
 def build_series(ck: Checker, data: dict, precheck=_no_check) -> dict:
     d = _D
+    if "csv" in data:  # one column of a CSV file
+        from .csvdata import build_series as build_csv
+        return build_csv(ck, data, precheck)
+    for key in ("column", "normalize"):
+        if key in data:
+            ck.fail(d + (key,), "applies to a series read from a file ([data].csv) only")
     function = ck.choice(data, d + ("function",), FUNCTIONS, "sin")
     points = ck.integer(data, d + ("points",), 200, lo=3, hi=LIMITS["points"])
     step = ck.number(data, d + ("step",), 0.1, lo=0, hi=VALUE_BOUND, lo_open=True)

@@ -11,6 +11,7 @@ import numpy as np
 from . import budget
 from .budget import MAX_SNAPSHOTS
 from .cells import init_for, run
+from .corpus import corpus_of as _corpus_of
 from .model import Params
 from .types import Scenario, Sequence, TrainConfig
 
@@ -38,6 +39,9 @@ class History:
     stopped: str | None = None
     opt_state: dict = field(default_factory=dict)
     tip: Params | None = None  # the newest weights, where continued training picks up
+    #: Held-out loss per epoch, like ``losses`` (text read from a file, engine/tbptt.py);
+    #: empty when the scenario has no validation part.
+    val_losses: list[float] = field(default_factory=list)
 
     @property
     def trained_epochs(self) -> int:
@@ -115,6 +119,9 @@ def dataset_loss(params: Params, scenario: Scenario, sequences: list[Sequence] |
     :class:`engine.analysis.Cancelled`.
     """
     from .analysis import Cancelled
+    if sequences is None and prepared is None and _corpus_of(scenario) is not None:
+        from .tbptt import stream_loss  # the training stream, its state carried (as trained)
+        return stream_loss(params, scenario, "train", should_stop=should_stop)
     poll = _Poll(should_stop)
     total, count = 0.0, 0
     for X, Y, M in prepared or eval_batches(scenario, sequences):
@@ -146,6 +153,10 @@ def fit(scenario: Scenario, epochs: int | None = None, *, history: History | Non
     are kept and they fit the snapshot budget (:mod:`engine.budget`); a continued run that
     would go over keeps every other one (``History.every`` doubles).
     """
+    if _corpus_of(scenario) is not None:  # a text file: truncated BPTT over its windows
+        from .tbptt import fit_tbptt
+        return fit_tbptt(scenario, epochs, history=history, config=config, progress=progress,
+                         should_stop=should_stop)
     cfg = config or scenario.train
     n_epochs = cfg.epochs if epochs is None else int(epochs)
     p0 = initial_params(scenario) if history is None else history.weights[0]

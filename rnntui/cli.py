@@ -12,7 +12,7 @@ from . import __version__
 from .cli_guard import Output, TerminalGuard, end_process
 from .safe_text import visible
 
-COMMANDS = ("list", "check", "trace", "screenshot", "compare")
+COMMANDS = ("list", "check", "trace", "screenshot", "compare", "generate")
 CELLS = ("rnn", "lstm", "gru")
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 #: The largest --size a screenshot may ask for (columns, rows): more than any terminal shows.
@@ -71,6 +71,7 @@ def _main_parser() -> _Parser:
                 "  rnntui check FILE...         validate scenario files (exit 2 if any is bad)\n"
                 "  rnntui trace SCENARIO        train and print the per-step table\n"
                 "  rnntui screenshot SCENARIO -o FILE.svg   render the app to SVG\n"
+                "  rnntui generate SCENARIO     train, then print text the model writes\n"
                 "Run 'rnntui COMMAND --help' for a command's options." % DEFAULT_SCENARIO),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO,
@@ -112,6 +113,9 @@ def _command_parser(cmd: str) -> _Parser:
                        help="the two cells to compare (default rnn,lstm)")
         p.add_argument("--at", default=None, metavar="POSITION",
                        help="start at a position (docs/position.md)")
+    elif cmd == "generate":
+        from .generate_cli import add_arguments
+        add_arguments(p)
     elif cmd == "screenshot":
         p.description = "Render the app headless to an SVG file and exit."
         p.add_argument("scenario", metavar="SCENARIO")
@@ -283,6 +287,9 @@ def _main(argv: list[str] | None = None) -> int:
                                  args.target_step)
             if cmd == "compare":
                 return cmd_compare(args.scenario, args.cells, args.at)
+            if cmd == "generate":
+                from .generate_cli import cmd_generate
+                return cmd_generate(args, OUT, _fail, _load)
             return cmd_screenshot(args.scenario, args.output, args.size, args.press, args.at)
         args = _main_parser().parse_args(argv)
         pos, err = _position(args.at, args.scenario)

@@ -1,0 +1,178 @@
+"""Truncated backpropagation through time over a corpus, the way char-rnn trains.
+
+The training stream is cut into ``batch`` equal streams side by side (engine/corpus.py); each
+minibatch is the next window of ``window`` steps of every stream, run forward and back as one
+batched NumPy pass. The hidden state at the end of a window is where the next window starts
+(the state is carried, the gradient is not: it stops at the window's first step). The state
+starts at zero at the start of every epoch. After each epoch the loss over the whole
+training stream and the whole validation stream is measured the same way, forward only, with
+the state carried through (the per-token cross-entropy in nats).
+
+``fit_tbptt`` keeps the contract of :func:`engine.train.fit` (which hands corpus scenarios to
+it): ``History.losses[e]`` is the training loss after e epochs, ``History.val_losses[e]`` the
+validation loss, and ``should_stop`` is asked between minibatches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from . import budget
+from .cells import run
+from .corpus import Corpus, corpus_of
+from .types import Scenario, ScenarioError, TrainConfig
+
+__all__ = ["end_state", "fit_tbptt", "onehot", "stream_loss", "window_step"]
+
+
+def onehot(ids: np.ndarray, V: int) -> np.ndarray:
+    """(..., V) one-hot rows of the integer array ``ids``."""
+    out = np.zeros(ids.shape + (V,))
+    np.put_along_axis(out, ids[..., None], 1.0, axis=-1)
+    return out
+
+
+def end_state(p):
+    """The state after the last step of a pass, to start the next window from: h (B, H), or
+    for the LSTM the pair (h, c)."""
+    h = p.h[-1].copy()
+    c = getattr(p, "c", None)
+    return (h, c[-1].copy()) if c is not None else h
+
+
+def window_step(params, X_ids: np.ndarray, Y_ids: np.ndarray, state, V: int, *,
+                activation: str = "tanh", output: str = "softmax", backward: bool = True):
+    """One minibatch: the pass over a (w, B) window of input and target indices starting
+    from ``state`` (None: zeros). Returns (pass, the state after it). With ``backward`` the
+    pass's ``grads`` are dL/dparams of the window's mean loss, ``state`` held constant."""
+    X = onehot(X_ids, V)
+    Y = onehot(Y_ids, V)
+    p = run(params, X, Y, None, activation=activation, output=output, h0=state,
+            backward=backward)
+    return p, end_state(p)
+
+
+def _corpus(scenario: Scenario) -> Corpus:
+    c = corpus_of(scenario)
+    if c is None:
+        raise ScenarioError(f"'{scenario.name}' is not a text scenario read from a file "
+                            f"([data].file): it has no corpus to train by truncated BPTT")
+    return c
+
+
+def stream_loss(params, scenario: Scenario, part: str = "train", batch: int | None = None,
+                should_stop: Callable[[], bool] | None = None) -> float:
+    """Mean per-token loss over the whole ``part`` ("train" or "validation") of the corpus,
+    forward only, in the layout training uses (``batch`` streams, default the scenario's
+    batch size) with the state carried from window to window. ``should_stop()`` is asked
+    between windows; True raises :class:`engine.analysis.Cancelled`."""
+    from .analysis import Cancelled
+    from .train import _Poll
+    corpus = _corpus(scenario)
+    B = scenario.train.batch_size if batch is None else batch
+    V = len(corpus.vocab)
+    poll = _Poll(should_stop) if not isinstance(should_stop, _Poll) else should_stop
+    total, count, state = 0.0, 0, None
+    act, outf = scenario.model.activation, scenario.model.output
+    with np.errstate(all="ignore"):
+        for X_ids, Y_ids in corpus.windows(part, B):
+            if poll():
+                raise Cancelled()
+            p, state = window_step(params, X_ids, Y_ids, state, V, activation=act,
+                                   output=outf, backward=False)
+            total += float(p.losses.sum())
+            count += X_ids.size
+    return total / max(count, 1)
+
+
+def fit_tbptt(scenario: Scenario, epochs: int | None = None, *, history=None,
+              config: TrainConfig | None = None,
+              progress: Callable[[int, float], bool | None] | None = None,
+              should_stop: Callable[[], bool] | None = None):
+    """Train a corpus scenario by truncated BPTT for ``epochs`` more epochs (default: the
+    scenario's); the arguments and the returned History are those of engine.train.fit, with
+    ``History.val_losses`` filled in."""
+    from .analysis import Cancelled
+    from .train import History, _keep, _Optimizer, _Poll, initial_params
+    corpus = _corpus(scenario)
+    cfg = config or scenario.train
+    n_epochs = cfg.epochs if epochs is None else int(epochs)
+    B = cfg.batch_size
+    V = len(corpus.vocab)
+    p0 = initial_params(scenario) if history is None else history.weights[0]
+    n_params = sum(a.size for a in p0.arrays())
+    cap = budget.snapshot_cap(n_params)
+    poll = _Poll(should_stop)
+
+    def losses_of(params) -> tuple[float, float]:
+        return (stream_loss(params, scenario, "train", B, should_stop=poll),
+                stream_loss(params, scenario, "validation", B, should_stop=poll))
+
+    if history is None:
+        train0, val0 = losses_of(p0)  # a stop asked for here raises Cancelled: nothing learned
+        history = History(losses=[train0], epochs=[0], weights=[p0],
+                          every=budget.snapshot_spacing(n_epochs, n_params), val_losses=[val0])
+    else:
+        vals = list(getattr(history, "val_losses", []) or [])
+        if len(vals) != len(history.losses):  # a history made without them (epoch 0 only)
+            vals = (vals + [float("nan")] * len(history.losses))[:len(history.losses)]
+            if len(history.losses) == 1:
+                vals[0] = stream_loss(p0, scenario, "validation", B, should_stop=poll)
+        history = History(losses=list(history.losses), epochs=list(history.epochs),
+                          weights=list(history.weights), every=history.every,
+                          opt_state={k: [a.copy() for a in v] if isinstance(v, list) else v
+                                     for k, v in history.opt_state.items()},
+                          tip=history.tip, val_losses=vals)
+    params = (history.tip or history.weights[-1]).copy()
+    start = len(history.losses) - 1
+    opt = _Optimizer(cfg, history.opt_state)
+    act, outf = scenario.model.activation, scenario.model.output
+    windows = corpus.windows("train", B)
+    non_finite = "the loss became non-finite (try a smaller learning rate or clipping)"
+    for epoch in range(start + 1, start + n_epochs + 1):
+        before, opt_before = params.copy(), opt.snapshot()
+        try:
+            state = None
+            with np.errstate(all="ignore"):
+                for X_ids, Y_ids in windows:
+                    if poll():
+                        raise Cancelled()
+                    p, state = window_step(params, X_ids, Y_ids, state, V, activation=act,
+                                           output=outf)
+                    if not np.isfinite(p.loss) or not p.grads.is_finite():
+                        history.stopped = f"stopped at epoch {epoch}: {non_finite}"
+                        params = before
+                        break
+                    opt.step(params, p.grads)
+                    del p
+            if history.stopped:
+                break
+            train_loss, val_loss = losses_of(params)
+        except Cancelled:
+            params, opt = before, opt.restored(opt_before)
+            history.stopped = f"stopped during epoch {epoch} on request"
+            break
+        except MemoryError:
+            params, opt = before, opt.restored(opt_before)
+            history.stopped = (f"stopped during epoch {epoch}: out of memory (the epochs before "
+                               f"it are kept; use smaller batches or a smaller model)")
+            break
+        if not np.isfinite(train_loss) or not params.is_finite():
+            history.stopped = f"stopped at epoch {epoch}: {non_finite}"
+            params = before
+            break
+        history.losses.append(train_loss)
+        history.val_losses.append(val_loss)
+        if epoch % history.every == 0 or epoch == start + n_epochs:
+            _keep(history, epoch, params, cap)
+        if progress is not None and progress(epoch, train_loss) is False:
+            history.stopped = f"stopped at epoch {epoch} on request"
+            _keep(history, epoch, params, cap)
+            break
+    if history.epochs[-1] != len(history.losses) - 1 and history.stopped:
+        _keep(history, len(history.losses) - 1, params, cap)
+    opt.save(history.opt_state)
+    history.tip = params.copy()
+    return history
