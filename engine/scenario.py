@@ -126,6 +126,9 @@ def encode_text(scenario: Scenario, text: str) -> Sequence:
         raise ScenarioError(f"that is {len(tokens)} {word}s; the most this scenario takes "
                             f"at once is {most}")
     index = {t: i for i, t in enumerate(scenario.vocab)}
+    unknown = scenario.data.get("unknown") if isinstance(scenario.data, dict) else None
+    if unknown is not None:  # a text file's capped vocabulary (engine/corpus.py)
+        tokens = [t if t in index else unknown for t in tokens]
     vectors = scenario.token_vectors
     given = vectors is not None and not isinstance(vectors, _data.OneHotVectors)
     for t in tokens:
