@@ -13,6 +13,9 @@ from .cli_guard import Output, TerminalGuard, end_process
 from .safe_text import visible
 
 COMMANDS = ("list", "check", "trace", "screenshot", "compare", "generate")
+#: The classroom's commands (rnntui/classroom/commands.py).
+CLASSROOM = ("present", "follow", "serve")
+COMMANDS += CLASSROOM
 CELLS = ("rnn", "lstm", "gru")
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 #: The largest --size a screenshot may ask for (columns, rows): more than any terminal shows.
@@ -72,6 +75,9 @@ def _main_parser() -> _Parser:
                 "  rnntui trace SCENARIO        train and print the per-step table\n"
                 "  rnntui screenshot SCENARIO -o FILE.svg   render the app to SVG\n"
                 "  rnntui generate SCENARIO     train, then print text the model writes\n"
+                "  rnntui present [SCENARIO]    present: followers see every step you take\n"
+                "  rnntui follow HOST:PORT/TOKEN   follow a presenter\n"
+                "  rnntui serve [SCENARIO]      serve the app to web browsers\n"
                 "Run 'rnntui COMMAND --help' for a command's options." % DEFAULT_SCENARIO),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO,
@@ -87,6 +93,9 @@ def _main_parser() -> _Parser:
 
 def _command_parser(cmd: str) -> _Parser:
     p = _Parser(prog=f"rnntui {cmd}")
+    if cmd in CLASSROOM:
+        from .classroom.commands import add_arguments
+        add_arguments(cmd, p)
     if cmd == "list":
         p.description = "List the built-in scenarios with their descriptions."
     elif cmd == "check":
@@ -278,6 +287,8 @@ def _main(argv: list[str] | None = None) -> int:
         if argv and argv[0] in COMMANDS:
             cmd, rest = argv[0], argv[1:]
             args = _command_parser(cmd).parse_args(rest)
+            if cmd in CLASSROOM:
+                return _classroom(cmd, args)
             if cmd == "list":
                 return cmd_list()
             if cmd == "check":
@@ -353,7 +364,16 @@ def known_keys() -> set[str]:
     return {n for n in names if len(n) > 1}
 
 
-def run_interactive(sc, *, at=None, source: str | None = None) -> int:
+def _classroom(cmd: str, args) -> int:
+    from .classroom import commands
+    if cmd == "present":
+        return commands.cmd_present(args, _fail, _load, _position, run_interactive, OUT)
+    if cmd == "follow":
+        return commands.cmd_follow(args, _fail, run_interactive)
+    return commands.cmd_serve(args, _fail, _load)
+
+
+def run_interactive(sc, *, at=None, source: str | None = None, classroom=None) -> int:
     """Run the app on a loaded scenario with the terminal guarded (see cli_guard) and return
     its exit code; ends the process at once if worker threads are still busy afterwards."""
     from engine.types import ScenarioError
@@ -364,6 +384,8 @@ def run_interactive(sc, *, at=None, source: str | None = None) -> int:
         app = make_app(sc, at=at, source=source)
     except (ScenarioError, PositionError) as err:
         return _fail(str(err))
+    if classroom is not None:  # presenting or following (rnntui.classroom.session)
+        app.main_screen.classroom = classroom
     with TerminalGuard(app) as guard:
         app.run()
     code = guard.exit_code

@@ -80,6 +80,9 @@ BINDINGS: list[Binding] = [
             tooltip="Save this screen as SVG and the trace as JSON in the current folder."),
     Binding("m", "maximize", "max", id="maximize", show=False,
             tooltip="Maximise the focused pane, or restore it (Esc also restores)."),
+    Binding("f", "follow", "follow", id="follow", show=False,
+            tooltip="Classroom: follow the presenter again, jumping to where the presenter "
+                    "is (any navigation key stops following)."),
     Binding("question_mark", "help", "help", id="help",
             tooltip="Show every key and what each pane means."),
     Binding("q", "quit", "quit", id="quit",

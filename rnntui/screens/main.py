@@ -40,8 +40,9 @@ AHEAD_DELAY = 0.02
 FIRST_FRAME_WAIT = 1.0
 
 
-def status_text(view: View, width: int = 120) -> Text:
-    """Scenario, kind, epoch, t, phase, W_h scale and what is running, fitted to ``width``.
+def status_text(view: View, width: int = 120, extra: tuple = ()) -> Text:
+    """Scenario, kind, epoch, t, phase, W_h scale and what is running, fitted to ``width``;
+    ``extra`` parts (text, style, keep) come last (the classroom's: following, presenting).
 
     When space is short the least needed parts go first (the kind, then the running loss); the
     rest is never dropped.
@@ -67,6 +68,7 @@ def status_text(view: View, width: int = 120) -> Text:
     if view.playing:
         parts.append(("▶ playing", "reverse", 8))
 
+    parts.extend(extra)
     for level in range(8):  # parts kept at 8 and 9 stay; the ellipsis handles the rest
         text = join_parts([p for p in parts if p[2] > level])
         if text.cell_len <= width:
@@ -79,10 +81,12 @@ class StatusLine(Static):
 
     _shown: Text | None = None
     _view: View | None = None
+    #: Parts added at the end (see status_text), set by the classroom.
+    extra: tuple = ()
 
     def show(self, view: View) -> None:
         self._view = view
-        text = status_text(view, self.size.width or self.app.size.width)
+        text = status_text(view, self.size.width or self.app.size.width, self.extra)
         if text != self._shown:  # one line docked at the top: its size never depends on it
             self._shown = text
             self.update(text, layout=False)
@@ -149,6 +153,10 @@ class MainScreen(QuitGuard, Screen):
         self._trained: dict[str, History] = {}  # each cell's training, kept while switching
         self._view = self._first_view(scenario, source)
         self._at = at
+        #: Called as hook(old, new) after each new View is shown (the classroom broadcasts).
+        self.view_hooks: list = []
+        #: The classroom role (rnntui.classroom.session), when presenting or following.
+        self.classroom = None
 
     @staticmethod
     def _first_view(scenario: Scenario, source: str | None) -> View:
@@ -167,12 +175,14 @@ class MainScreen(QuitGuard, Screen):
     @view.setter
     def view(self, new: View) -> None:
         new = self.jobs.trace(new)
-        self._view = new
+        old, self._view = self._view, new
         if not self.is_mounted:
             return
         for pane in self.panes:
             pane.show(new)
         self.status.show(new)
+        for hook in self.view_hooks:
+            hook(old, new)
         if self.draw_ahead and not self._ahead_pending:
             self._ahead_pending = True
             # Once the screen is updated, and a moment later, when its output is written (the
@@ -221,6 +231,8 @@ class MainScreen(QuitGuard, Screen):
         if self._at is not None:
             self._go_to(self._at)
         self.view = self._view  # the first picture
+        if self.classroom is not None:
+            self.classroom.start(self)
         check_size(self.app, self.app.size)
         if self._at is not None and self._at.cells is not None:
             self._wanted_epoch = None
@@ -277,6 +289,28 @@ class MainScreen(QuitGuard, Screen):
         if pos.epoch is not None and pos.epoch <= view.trained_epochs:
             view = view.with_epoch(pos.epoch)
         self._view = view
+
+    def apply_position(self, pos: Position) -> None:
+        """Show ``pos`` within this scenario (a presenter's, on a follower), training on in the
+        background when it names an epoch not trained yet."""
+        self._go_to(pos)
+        view = self._view
+        wanted = self._wanted_epoch
+        if view.training is None and self._started:
+            self._wanted_epoch = None
+            if wanted is not None and wanted > view.trained_epochs:
+                self._wanted_epoch = wanted
+                self.view = view
+                self.start_training(wanted - view.trained_epochs)
+                return
+        self.view = view
+
+    def action_follow(self) -> None:
+        if self.classroom is None:
+            self.notify("f follows a presenter again; this app follows none (see "
+                        "'rnntui follow --help').", markup=False, timeout=5)
+        else:
+            self.classroom.reattach()
 
     # -- workers' answers ----------------------------------------------------------------------
     def on_trace_ready(self, msg: TraceReady) -> None:

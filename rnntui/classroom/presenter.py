@@ -1,0 +1,251 @@
+"""The presenter's server: followers connect over TCP, give the token, and are sent each state.
+
+It runs in the app's asyncio loop. Sending never waits: :meth:`Presenter.broadcast` encodes a
+message once and puts it on each follower's bounded queue; a follower whose queue is full (it
+reads too slowly, or not at all) is dropped. Followers only ever ask for data (a scenario's
+text, weights): nothing they send changes the presenter's state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+from collections import deque
+from typing import Callable
+
+from . import protocol as P
+
+#: Seconds between heartbeats, and of silence after which a follower is taken for gone.
+HEARTBEAT = 1.0
+SILENCE = 6.0
+#: Seconds a new connection has to say hello with the token.
+HELLO_WAIT = 5.0
+#: A follower's queue: at most this many frames, and this many bytes, waiting to be sent.
+QUEUE_FRAMES = 512
+QUEUE_BYTES = 32 * 1024 * 1024
+
+
+class _Conn:
+    """One follower: its queue and the task writing it out."""
+
+    __slots__ = ("writer", "queue", "queued", "wake", "closed", "task", "peer")
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self.writer = writer
+        self.queue: deque[bytes] = deque()
+        self.queued = 0
+        self.wake = asyncio.Event()
+        self.closed = False
+        self.task: asyncio.Task | None = None
+        self.peer = writer.get_extra_info("peername")
+
+    def offer(self, frames: list[bytes]) -> bool:
+        """Queue ``frames`` without waiting; False when they do not fit (drop this one)."""
+        size = sum(len(f) for f in frames)
+        if len(self.queue) + len(frames) > QUEUE_FRAMES or self.queued + size > QUEUE_BYTES:
+            return False
+        self.queue.extend(frames)
+        self.queued += size
+        self.wake.set()
+        return True
+
+    async def pump(self) -> None:
+        while not self.closed:
+            await self.wake.wait()
+            self.wake.clear()
+            while self.queue and not self.closed:
+                frame = self.queue.popleft()
+                self.queued -= len(frame)
+                self.writer.write(frame)
+                await self.writer.drain()
+
+
+class Presenter:
+    """Serves the state that ``state()`` returns (a ``state`` message without its ``seq``).
+
+    ``scenario_text(sha256)`` and ``weights(epoch, sha256)`` answer followers' requests (None
+    when the presenter has no such thing); ``on_count(n)`` is told the number of followers.
+    """
+
+    def __init__(self, token: str, *, host: str = "127.0.0.1", port: int = 0,
+                 state: Callable[[], dict] | None = None,
+                 scenario_text: Callable[[str], bytes | None] | None = None,
+                 lesson_text: Callable[[str], bytes | None] | None = None,
+                 weights: Callable[[int, str], object] | None = None,
+                 on_count: Callable[[int], None] | None = None, sock=None) -> None:
+        self.token = token.encode("utf-8")
+        self.host, self.port = host, port
+        self._state = state
+        self._scenario_text = scenario_text
+        self._lesson_text = lesson_text
+        self._weights = weights
+        self._on_count = on_count
+        self._sock = sock  # a socket already listening (the CLI binds it to print the port)
+        self._conns: set[_Conn] = set()
+        self._server: asyncio.base_events.Server | None = None
+        self._beat: asyncio.Task | None = None
+        self._handlers: set[asyncio.Task] = set()
+        self.seq = 0
+        self._last: bytes | None = None  # the last state frame, sent to each newcomer
+        #: Connections refused or closed for breaking the protocol (for tests and the log).
+        self.refused = 0
+        self.dropped = 0
+
+    # -- life ----------------------------------------------------------------------------------
+    async def start(self) -> None:
+        where = {"sock": self._sock} if self._sock is not None else \
+            {"host": self.host, "port": self.port}
+        self._server = await asyncio.start_server(self._handle,
+                                                  limit=P.HEADER_BYTES + P.CONTROL_CAP, **where)
+        self.port = self._server.sockets[0].getsockname()[1]
+        self._beat = asyncio.create_task(self._heartbeats())
+
+    async def stop(self) -> None:
+        """Say bye to everyone and close (the followers say 'presenter left')."""
+        if self._beat is not None:
+            self._beat.cancel()
+        if self._server is not None:
+            self._server.close()
+        bye = P.encode({"type": "bye"})
+        for conn in list(self._conns):
+            with contextlib.suppress(Exception):
+                conn.writer.write(bye)
+            self._close(conn, count=False)
+        for task in list(self._handlers):
+            task.cancel()
+        self._conns.clear()
+
+    @property
+    def followers(self) -> int:
+        return len(self._conns)
+
+    # -- sending -------------------------------------------------------------------------------
+    def broadcast(self, state: dict) -> None:
+        """Send a state (a ``state`` message without ``seq``) to every follower, now."""
+        self.seq += 1
+        msg = P.check({"type": "state", "seq": self.seq, **state}, P.TO_FOLLOWER)
+        self._last = frame = P.encode(msg)
+        self._send_all([frame])
+
+    def _send_all(self, frames: list[bytes]) -> None:
+        for conn in list(self._conns):
+            if not conn.offer(frames):
+                self.dropped += 1
+                self._close(conn)
+
+    async def _heartbeats(self) -> None:
+        beat = P.encode({"type": "heartbeat"})
+        try:
+            while True:
+                await asyncio.sleep(HEARTBEAT)
+                self._send_all([beat])
+        finally:  # the app is ending (its loop cancels this): tell everyone at once
+            bye = P.encode({"type": "bye"})
+            for conn in list(self._conns):
+                with contextlib.suppress(Exception):
+                    conn.writer.write(bye)
+
+    # -- one follower --------------------------------------------------------------------------
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        self._handlers.add(task)
+        conn = None
+        try:
+            try:
+                hello = await asyncio.wait_for(P.read_message(reader, P.TO_PRESENTER),
+                                               HELLO_WAIT)
+            except (P.ProtocolError, asyncio.IncompleteReadError, asyncio.TimeoutError,
+                    ConnectionError, OSError):
+                self.refused += 1
+                return
+            if hello["type"] != "hello" or hello["version"] != P.VERSION or \
+                    not hmac.compare_digest(hello["token"].encode("utf-8"), self.token):
+                self.refused += 1
+                with contextlib.suppress(Exception):
+                    writer.write(P.encode({"type": "refused"}))  # no detail: which was wrong
+                    await asyncio.wait_for(writer.drain(), 1.0)
+                return
+            conn = _Conn(writer)
+            first = [P.encode({"type": "welcome", "version": P.VERSION})]
+            if self._last is None and self._state is not None:
+                self.broadcast(self._state())  # (nobody else yet: it goes to no one)
+            if self._last is not None:
+                first.append(self._last)
+            conn.offer(first)
+            self._conns.add(conn)
+            conn.task = asyncio.create_task(conn.pump())
+            conn.task.add_done_callback(_quiet)
+            self._count()
+            await self._listen(conn, reader)
+        except (P.ProtocolError, asyncio.IncompleteReadError, asyncio.TimeoutError,
+                ConnectionError, OSError):
+            if conn is not None and not conn.closed:
+                self.dropped += 1
+        except asyncio.CancelledError:
+            pass  # the app is ending: this connection ends with it (asyncio would log it)
+        finally:
+            self._handlers.discard(task)
+            if conn is not None:
+                self._close(conn)
+            else:
+                writer.close()
+
+    async def _listen(self, conn: _Conn, reader: asyncio.StreamReader) -> None:
+        """Read what a follower sends (heartbeats, requests) until it goes or misbehaves."""
+        while not conn.closed:
+            read = P.read_message(reader, P.TO_PRESENTER)
+            waiter = asyncio.ensure_future(read)
+            done, _ = await asyncio.wait({waiter, conn.task}, timeout=SILENCE,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if waiter not in done:
+                waiter.cancel()
+                return  # silent too long, or its writer failed
+            msg = waiter.result()
+            kind = msg["type"]
+            if kind == "hello":
+                raise P.ProtocolError("hello twice")
+            frames = self._answer(msg) if kind != "heartbeat" else None
+            if frames and not conn.offer(frames):
+                self.dropped += 1
+                return
+
+    def _answer(self, msg: dict) -> list[bytes] | None:
+        """The frames answering a request, or None when there is nothing to send."""
+        kind, digest = msg["type"], msg["sha256"]
+        if kind in ("need_scenario", "need_lesson"):
+            source = self._scenario_text if kind == "need_scenario" else self._lesson_text
+            text = source(digest) if source is not None else None
+            if text is None or P.sha256(text) != digest:
+                return None
+            return P.blob_frames("scenario" if kind == "need_scenario" else "lesson", text,
+                                 digest)
+        params = self._weights(msg["epoch"], digest) if self._weights is not None else None
+        if params is None:
+            return None
+        got, frames = P.weights_frames(params, msg["epoch"])
+        return frames if got == digest else None
+
+    def _close(self, conn: _Conn, count: bool = True) -> None:
+        if conn.closed:
+            return
+        conn.closed = True
+        conn.wake.set()
+        self._conns.discard(conn)
+        if conn.task is not None and conn.task is not asyncio.current_task():
+            conn.task.cancel()
+        transport = conn.writer.transport
+        with contextlib.suppress(Exception):
+            transport.abort() if count else conn.writer.close()
+        if count:
+            self._count()
+
+    def _count(self) -> None:
+        if self._on_count is not None:
+            self._on_count(len(self._conns))
+
+
+def _quiet(task: asyncio.Task) -> None:
+    """Collect a writer task's error (a follower gone mid-write) so asyncio does not log it."""
+    if not task.cancelled():
+        task.exception()

@@ -1,0 +1,446 @@
+"""The classroom on the main screen: a presenter role that sends the screen's state, and a
+follower role that shows the presenter's, detaches on a navigation key and re-attaches on f.
+
+Each role hangs off :attr:`MainScreen.classroom` and uses only the screen's hooks:
+``view_hooks`` (told of every new View), ``apply_position``, ``use_scenario`` and the status
+line's ``extra`` parts. The lesson part of the state goes through :func:`lesson_state` and
+:func:`apply_lesson`, which wait for the lesson strip (rnntui/lessons) to offer a step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import socket
+from pathlib import Path
+
+from ..position import Position, PositionError
+from ..safe_text import visible
+from . import protocol as P
+from .follower import Follower
+from .join import Join, is_loopback
+from .presenter import Presenter
+
+
+# ---------------------------------------------------------------------------------------------
+# the lesson hook
+
+
+def lesson_state(screen) -> dict | None:
+    """The lesson part of the state: {name, sha256, step}, when the screen runs a lesson.
+
+    Hook: a lesson strip that sets ``screen.lesson`` to an object with ``name``, ``step`` and
+    ``text`` (its TOML bytes) is sent; until then no lesson is sent."""
+    lesson = getattr(screen, "lesson", None)
+    if lesson is None or not hasattr(lesson, "step"):
+        return None
+    text = getattr(lesson, "text", None)
+    return {"name": str(getattr(lesson, "name", "")), "step": int(lesson.step),
+            "sha256": P.sha256(text) if isinstance(text, bytes) else None}
+
+
+def apply_lesson(screen, lesson: dict | None) -> None:
+    """Show the presenter's lesson step (hook: calls ``screen.go_to_lesson_step(name, step)``
+    when the lesson strip provides it)."""
+    go = getattr(screen, "go_to_lesson_step", None)
+    if lesson is not None and callable(go):
+        go(lesson["name"], lesson["step"])
+
+
+def _maximized(screen) -> str | None:
+    w = getattr(screen, "maximized", None)
+    return w.id if w is not None and w.id in P.PANES else None
+
+
+def _scenario_bytes(scenario) -> bytes | None:
+    """The text of the file a scenario was loaded from (None when it came from no file)."""
+    try:
+        return Path(scenario.source).read_bytes()
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _builtin_text(name: str) -> bytes | None:
+    from engine.scenario import _builtin_files, builtin_names
+    if name not in builtin_names():
+        return None
+    try:
+        return dict(_builtin_files())[name].read_bytes()
+    except OSError:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# presenting
+
+
+class PresenterRole:
+    """Serve this screen's state to followers (see rnntui.classroom.presenter)."""
+
+    def __init__(self, token: str, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.presenter = Presenter(token, host=host, port=port, state=self.state,
+                                   scenario_text=self._text, weights=self._weights,
+                                   on_count=lambda n: self._show())
+        self.token = token
+        self.screen = None
+        self._texts: dict[str, bytes] = {}
+        self._info: tuple | None = None  # (scenario, {name, sha256, builtin})
+        self._digests: dict[int, tuple] = {}
+        self._sent: dict | None = None
+        self.error: str | None = None
+
+    @property
+    def join(self) -> Join:
+        host = self.presenter.host
+        if host in ("0.0.0.0", "::", ""):
+            with contextlib.suppress(OSError):
+                host = socket.gethostbyname(socket.gethostname())
+        return Join(host, self.presenter.port, self.token)
+
+    def start(self, screen) -> None:
+        self.screen = screen
+        screen.view_hooks.append(lambda old, new: self.send())
+        screen.watch(screen, "maximized", lambda *_: self.send(), init=False)
+        asyncio.ensure_future(self._serve())
+
+    async def _serve(self) -> None:
+        try:
+            await self.presenter.start()
+        except OSError as err:
+            self.error = f"cannot listen on {self.presenter.host}:{self.presenter.port}: " \
+                         f"{err.strerror or err}"
+            self.screen.notify(self.error, severity="error", timeout=15, markup=False)
+            self._show()
+            return
+        self._show()
+        self.screen.notify(f"Students join with:  rnntui follow {self.join}", title="Presenting",
+                           timeout=30, markup=False)
+        self.send()
+
+    async def stop(self) -> None:
+        await self.presenter.stop()
+
+    def reattach(self) -> None:
+        self.screen.notify(f"You are presenting: {self.presenter.followers} following. "
+                           f"Students join with: rnntui follow {self.join}", markup=False,
+                           timeout=8)
+
+    def _show(self) -> None:
+        if self.error:
+            parts = (("not presenting", "reverse", 9),)
+        else:
+            parts = (("presenting", "reverse", 9), (f"{self.presenter.followers} following", "",
+                                                    9), (f"rnntui follow {self.join}", "", 4))
+        status = self.screen.status
+        status.extra = parts
+        status.show(self.screen.view)
+
+    # -- the state -----------------------------------------------------------------------------
+    def _scenario_info(self, scenario, source: str) -> dict:
+        if self._info is None or self._info[0] is not scenario or self._info[1]["name"] != source:
+            text = _scenario_bytes(scenario)
+            builtin = _builtin_text(source)
+            builtin_ok = builtin is not None and text == builtin
+            digest = P.sha256(text if text is not None else source.encode())
+            if text is not None:
+                self._texts[digest] = text
+            self._info = (scenario, {"name": source, "sha256": digest, "builtin": builtin_ok})
+        return self._info[1]
+
+    def _digest(self, params) -> str:
+        key = id(params)
+        got = self._digests.get(key)
+        if got is None or got[0] is not params:
+            if len(self._digests) > 64:
+                self._digests.clear()
+            got = self._digests[key] = (params, P.weights_digest(P.weight_arrays(params)))
+        return got[1]
+
+    def state(self) -> dict:
+        view = self.screen.view
+        return {"position": str(view.position),
+                "scenario": self._scenario_info(view.scenario, view.source),
+                "weights": {"epoch": view.epoch, "sha256": self._digest(view.base_params)},
+                "maximized": _maximized(self.screen), "lesson": lesson_state(self.screen)}
+
+    def send(self) -> None:
+        """Send the state when it changed (the presenter's key latency pays for this only)."""
+        if self.screen is None or self.presenter._server is None:
+            return
+        state = self.state()
+        if state != self._sent and len(state["position"]) <= 4096:
+            self._sent = state
+            self.presenter.broadcast(state)
+
+    def _text(self, digest: str) -> bytes | None:
+        return self._texts.get(digest)
+
+    def _weights(self, epoch: int, digest: str):
+        view = self.screen.view
+        if epoch > view.trained_epochs:
+            return None
+        params = view.history.params_at(epoch)
+        return params if self._digest(params) == digest else None
+
+
+# ---------------------------------------------------------------------------------------------
+# following
+
+
+class FollowerRole:
+    """Show the presenter's state on this screen while attached."""
+
+    def __init__(self, join: Join) -> None:
+        self.follower = Follower(join, self._event)
+        self.join = join
+        self.screen = None
+        self.attached = True
+        self.link = "connecting"  # connecting, connected, left, refused
+        self.latest: dict | None = None
+        self._applying = False
+        self._scenarios: dict[str, object] = {}  # sha256 -> Scenario
+        self._failed: dict[str, str] = {}  # sha256 -> why it cannot be opened
+        self._asked: set = set()
+        self._checked: dict[tuple, str] = {}
+        self._applied = None  # the Scenario object last given to use_scenario (or adopted)
+        self._applied_sha: str | None = None
+        #: How many states were applied (tests and benchmarks wait on it).
+        self.applied = 0
+
+    def start(self, screen) -> None:
+        self.screen = screen
+        screen.view_hooks.append(self._changed)
+        self._show()
+        self.follower.start()
+
+    async def stop(self) -> None:
+        await self.follower.stop()
+
+    # -- status --------------------------------------------------------------------------------
+    def _show(self) -> None:
+        if self.link == "connected":
+            parts = (("following", "reverse", 9),) if self.attached else \
+                (("not following", "reverse", 9), ("f follows", "", 5))
+        elif self.link == "left":
+            parts = (("presenter left", "reverse", 9), ("reconnecting…", "", 5))
+        elif self.link == "refused":
+            parts = (("refused by the presenter", "reverse", 9),)
+        else:
+            parts = (("connecting…", "reverse", 9), (str(self.join.host), "", 3))
+        status = self.screen.status
+        status.extra = parts
+        status.show(self.screen.view)
+
+    def _event(self, event: str, detail) -> None:
+        before = self.link
+        if event == "connected":
+            self.link = "connected"
+            if before == "left":
+                self.screen.notify("The presenter is back.", markup=False, timeout=4)
+        elif event == "state":
+            self.latest = detail
+            if self.attached:
+                self._apply(detail)
+        elif event in ("scenario", "lesson"):
+            self._received_text(event, detail)
+        elif event == "weights":
+            self._received_weights(*detail)
+        elif event in ("left", "lost", "error"):
+            if before == "connected":
+                self.link = "left"
+                why = "" if event == "left" else f" ({detail})"
+                self.screen.notify(f"The presenter left{visible(why)}; this app stays usable "
+                                   f"and follows again when the presenter is back.",
+                                   severity="warning", markup=False, timeout=8)
+            elif before == "connecting" and event != "lost":
+                self.link = "left"
+        elif event == "refused":
+            if before != "refused":
+                self.screen.notify("The presenter refused this join string (a token from an "
+                                   "earlier class?).", severity="error", markup=False,
+                                   timeout=10)
+            self.link = "refused"
+        self._show()
+
+    # -- detaching and re-attaching ------------------------------------------------------------
+    def reattach(self) -> None:
+        if self.attached:
+            self.screen.notify("Already following the presenter.", markup=False, timeout=3)
+            return
+        self.attached = True
+        self.screen.notify("Following the presenter again.", markup=False, timeout=3)
+        if self.latest is not None:
+            self._apply(self.latest)
+        self._show()
+
+    def _changed(self, old, new) -> None:
+        if self._applying or not self.attached:
+            return
+        po, pn = old.position, new.position
+        if po != pn and self.latest is not None and not self._own_work(old, new, po, pn):
+            self.attached = False
+            self.screen.notify("Stopped following the presenter; press f to follow again.",
+                               markup=False, timeout=5)
+            self._show()
+            return
+        self._check_weights()
+
+    def _own_work(self, old, new, po: Position, pn: Position) -> bool:
+        """A change that is the app's own work, not a key: training (on open, or up to the
+        presenter's epoch) ending and showing its epoch."""
+        if dataclasses.replace(po, epoch=pn.epoch) != pn:
+            return False
+        return old.training is not None or old.loss_pending or new.history is not old.history
+
+    # -- applying the presenter's state --------------------------------------------------------
+    def _apply(self, state: dict) -> None:
+        try:
+            pos = Position.parse(state["position"])
+        except PositionError as err:
+            self._problem(f"the presenter sent a position this app cannot read: {err}")
+            return
+        if pos.cells is not None:
+            return  # compare mode is not followed (its screen is the presenter's own)
+        scenario = self._scenario_for(state["scenario"])
+        if scenario is None:
+            return  # asked for it (or it cannot be opened here: said so)
+        screen = self.screen
+        self._applying = True
+        try:
+            self._switch(scenario, state["scenario"]["sha256"], pos)
+            screen.apply_position(pos)
+            self._maximize(state["maximized"])
+            apply_lesson(screen, state["lesson"])
+        finally:
+            self._applying = False
+        self.applied += 1
+        self._check_weights()
+
+    def _switch(self, base, sha: str, pos: Position) -> None:
+        """Open the presenter's scenario (and cell) unless this screen shows it already."""
+        from engine.cells import with_cell
+        from engine.types import ScenarioError
+        screen = self.screen
+        view = screen.view
+        want_cell = pos.cell or base.model.cell
+        if self._applied is None and view.source == pos.scenario and \
+                self._same_file(view.scenario, sha):
+            self._applied, self._applied_sha = view.scenario, sha  # the app opened it already
+        if view.scenario is self._applied and sha == self._applied_sha and \
+                view.cell == want_cell:
+            return
+        sc = base
+        if want_cell != base.model.cell:
+            try:
+                sc = with_cell(base, want_cell)
+            except ScenarioError as err:
+                self._problem(f"the presenter's {want_cell.upper()} is not opened here: "
+                              f"{err.message}")
+        self._applied, self._applied_sha = sc, sha
+        screen.use_scenario(sc, pos.scenario)
+
+    @staticmethod
+    def _same_file(scenario, sha: str) -> bool:
+        text = _scenario_bytes(scenario)
+        return text is not None and P.sha256(text) == sha
+
+    def _maximize(self, pane_id: str | None) -> None:
+        screen = self.screen
+        if _maximized(screen) == pane_id:
+            return
+        if pane_id is None:
+            screen.minimize()
+            return
+        with contextlib.suppress(Exception):
+            pane = screen.query_one(f"#{pane_id}")
+            pane.focus()
+            screen.maximize(pane)
+
+    def _scenario_for(self, info: dict):
+        """The presenter's scenario: a built-in of the same text, one received, or None (it is
+        asked for, or cannot be opened here)."""
+        sha = info["sha256"]
+        if sha in self._scenarios:
+            return self._scenarios[sha]
+        if sha in self._failed:
+            return None
+        text = _builtin_text(info["name"]) if info["builtin"] else None
+        if text is not None and P.sha256(text) == sha:
+            from engine.scenario import load
+            sc = self._scenarios[sha] = load(info["name"])
+            return sc
+        if sha not in self._asked:
+            self._asked.add(sha)
+            self.follower.request({"type": "need_scenario", "sha256": sha})
+            self.screen.notify("Fetching the presenter's scenario…", markup=False, timeout=3)
+        return None
+
+    def _received_text(self, what: str, data: bytes) -> None:
+        from engine.scenario import loads
+        from engine.types import ScenarioError
+        sha = P.sha256(data)
+        if what != "scenario" or sha in self._scenarios:
+            return
+        name = self.latest["scenario"]["name"] if self.latest else "scenario"
+        try:
+            text = data.decode("utf-8")
+            self._scenarios[sha] = loads(text, source=f"presenter:{Path(name).name}")
+        except (UnicodeDecodeError, ScenarioError) as err:
+            self._failed[sha] = str(err)
+            self._problem(f"the presenter's scenario cannot be opened here: {err}")
+            return
+        if self.attached and self.latest is not None:
+            self._apply(self.latest)
+
+    # -- weights -------------------------------------------------------------------------------
+    def _check_weights(self) -> None:
+        """Ask for the presenter's weights when this app's own for the epoch differ."""
+        state = self.latest
+        if not self.attached or state is None or state["weights"] is None:
+            return
+        w = state["weights"]
+        view = self.screen.view
+        if view.training is not None or view.epoch != w["epoch"] or \
+                view.scenario is not self._applied:
+            return
+        key = (id(view.history), view.epoch)
+        if key not in self._checked:
+            self._checked[key] = P.weights_digest(P.weight_arrays(view.base_params))
+        ask = (w["epoch"], w["sha256"])
+        if self._checked[key] != w["sha256"] and ask not in self._asked:
+            self._asked.add(ask)
+            self.follower.request({"type": "need_weights", **w})
+
+    def _received_weights(self, epoch: int, arrays: list) -> None:
+        screen = self.screen
+        view = screen.view
+        if view.training is not None or epoch not in view.history.epochs:
+            return
+        own = view.history.params_at(epoch)
+        mine = P.weight_arrays(own)
+        if [(n, a.shape) for n, a in mine] != [(n, a.shape) for n, a in arrays]:
+            self._problem("the presenter's weights have other shapes than this scenario's")
+            return
+        params = dataclasses.replace(own, **dict(arrays))
+        h = view.history
+        weights = list(h.weights)
+        weights[h.epochs.index(epoch)] = params
+        history = dataclasses.replace(h, weights=weights)
+        self._checked[(id(history), epoch)] = P.weights_digest(arrays)
+        self._applying = True
+        try:
+            screen.view = view.with_history(history, epoch=view.epoch)
+        finally:
+            self._applying = False
+
+    def _problem(self, text: str) -> None:
+        self.screen.notify(visible(text), severity="warning", markup=False, timeout=10)
+
+
+def check_bind(host: str) -> str | None:
+    """A warning when ``host`` reaches beyond this machine, else None."""
+    if is_loopback(host):
+        return None
+    return (f"warning: listening on {host}, beyond this machine: anyone who can reach it and "
+            f"has the join string can follow (the connection is not encrypted)")
