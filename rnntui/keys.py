@@ -68,9 +68,15 @@ BINDINGS: list[Binding] = [
             tooltip="Open another scenario: a built-in one or a .toml file."),
     Binding("n", "example(1)", "next sequence", id="example-next", show=False,
             tooltip="Step through the next sequence of the training set (the scenario's own "
-                    "sequence comes before the first)."),
+                    "sequence comes before the first). A text file steps window by window: "
+                    "its own sequence is the first validation window."),
     Binding("N", "example(-1)", "previous sequence", id="example-back", show=False,
             tooltip="Step through the previous sequence of the training set."),
+    Binding("w", "generate", "write", id="generate", show=False,
+            tooltip="Let the network write: sample tokens after a prime (the sequence up to "
+                    "t) with a temperature (0 = always the most probable) and a seed; a "
+                    "series gets a free-running forecast drawn against the truth. What it "
+                    "writes becomes the sequence you step through."),
     Binding("d", "describe", "about", id="describe", show=False,
             tooltip="Show the scenario's whole description: what it teaches and what to "
                     "look for."),

@@ -53,7 +53,8 @@ PANE_HELP = [
     ("loss", "The training loss at every epoch (a log axis says so), with a marker at the "
              "epoch whose weights you are looking at ([ ] { } < > move it); it grows live "
              "while training runs. 'on screen' is the loss of the sequence shown, under these "
-             "weights and this W_h scale."),
+             "weights and this W_h scale. A text file's scenario also draws the validation "
+             "loss (• dots, the held-out end of the file) beside the training loss (⣿)."),
 ]
 
 GLYPHS = [

@@ -419,7 +419,35 @@ class MainScreen(QuitGuard, Screen):
         n = len(view.scenario.train_sequences)
         which = ("the scenario's own sequence" if new.example is None
                  else f"training sequence {new.example + 1} of {n}")
+        if view.scenario.data.get("corpus") is not None:  # a text file: windows of it
+            which = ("the first validation window (held out)" if new.example is None
+                     else f"training window {new.example + 1} of {n}")
         self.notify(f"Now stepping through {which}.", markup=False, timeout=3)
+
+    def action_generate(self) -> None:
+        """Key w: the generation dialog over the weights on screen (engine/generate.py)."""
+        from .generate import GenerateScreen
+        view = self._view
+        sc = view.scenario
+        if sc.kind not in ("text", "series") or (sc.kind == "series" and sc.input_size != 1):
+            self.notify(f"The network writes in text scenarios and forecasts series; "
+                        f"'{visible(sc.name)}' is an {sc.kind} scenario.", severity="warning",
+                        markup=False)
+            return
+        knob = f", W_h ×{view.wh_scale:.3g}" if view.knob else ""
+        self.app.push_screen(GenerateScreen(sc, view.params, view.sequence, view.t,
+                                            epoch=view.epoch, knob_note=knob,
+                                            cursor_blink=self.app.cursor_blink),
+                             self._written)
+
+    def _written(self, written) -> None:
+        if written is None:
+            return
+        if self._play_timer is not None:
+            self._play_timer.pause()
+        self.view = (self._view.with_playing(False).with_sequence(written.sequence, written.text)
+                     .at(written.t))
+        self.notify(visible(written.message), markup=False, timeout=8)
 
     def action_describe(self) -> None:
         from .about import AboutScreen

@@ -27,7 +27,7 @@ class LossPane(Pane):
     SHORT_TITLE = "Loss"
     #: The loss curve needs no trace: draw it even while a trace is being computed.
     NEEDS_TRACE = False
-    READS = ("history", "epoch", "loss_pending", "training", "trace", "trace_key")
+    READS = ("history", "epoch", "loss_pending", "training", "trace", "trace_key", "scenario")
     #: Draw the curve as a quick braille line always (compare mode's two panes), not only
     #: while training.
     quick = False
@@ -48,7 +48,11 @@ class LossPane(Pane):
             e = min(max(view.epoch, 0), E)
         pending = view.loss_pending and e == 0
         now = "…" if pending or not len(losses) else fmt_abs(losses[e])
-        log_y = _log_axis(losses)
+        # the held-out loss per epoch (a text file's validation part), once training is done
+        val = None
+        if training is None and len(hist.val_losses) == len(losses) and E >= 1:
+            val = np.asarray(hist.val_losses, dtype=np.float64)
+        log_y = _log_axis(losses if val is None else np.concatenate([losses, val]))
         lines: list[Text] = []
         if training is not None:
             lines.append(first_fitting([
@@ -78,6 +82,8 @@ class LossPane(Pane):
             lines.append(Text(f"epoch 0 loss {now}", style=DIM))
             lines.extend(self._footer(view, hist, losses, e, width))
             return block(lines, width, height)
+        elif val is not None:
+            lines.append(_train_val_header(losses, val, e, E, log_y, view.scenario, width))
         else:
             best = int(np.nanargmin(losses)) if np.isfinite(losses).any() else 0
             axis = "  (log axis)" if log_y else ""
@@ -94,12 +100,13 @@ class LossPane(Pane):
         footer = self._footer(view, hist, losses, e, width)
         plot_h = height - 1 - len(footer)
         if plot_h >= 2 and width >= 12 and E >= 1:
-            pos = losses[np.isfinite(losses) & (losses > 0)]
+            both = losses if val is None else np.concatenate([losses, val])
+            pos = both[np.isfinite(both) & (both > 0)]
             lo, hi = (float(pos.min()), float(pos.max())) if pos.size else (1e-3, 1.0)
             if log_y:
                 ylim = (lo / 1.2, hi * 1.2)
             else:
-                finite = losses[np.isfinite(losses)]
+                finite = both[np.isfinite(both)]
                 lo = float(finite.min()) if finite.size else 0.0
                 hi = float(finite.max()) if finite.size else 1.0
                 pad = (hi - lo) * 0.05 or 0.5
@@ -115,9 +122,12 @@ class LossPane(Pane):
                 lines.extend(_live_chart(xs, losses, xlim, ylim, log_y, e, width, plot_h))
                 lines.extend(footer)
                 return block(lines, width, height)
-            key = ("loss", serial(hist), E, e, width, plot_h)
+            key = ("loss", serial(hist), E, e, width, plot_h, val is not None)
+            curves = [_plot.Line(xs, np.nan_to_num(losses, nan=lo), POS, "braille")]
+            if val is not None:  # dots, so the two read apart without colour too
+                curves.append(_plot.Line(xs, np.nan_to_num(val, nan=lo), TARGET, "dot"))
             chart = _plot.frame(key, lambda: _plot.labelled_chart(
-                [_plot.Line(xs, np.nan_to_num(losses, nan=lo), POS, "braille")], width, plot_h,
+                curves, width, plot_h,
                 xlim=xlim, ylim=ylim, log_y=log_y, vline=float(e),
                 xticks=ticks, fmt_y=lambda v: fmt_abs(v, 2),
                 **({} if log_y else {"yticks": (yt := _plot.nice_ticks(*ylim, 5)),
@@ -145,6 +155,28 @@ class LossPane(Pane):
                 join(("L=" + L, "bold")),
             ], width))
         return out
+
+
+def _train_val_header(losses, val, e: int, E: int, log_y: bool, scenario, width: int) -> Text:
+    """``epoch e/E  ⣿ train L  • validation V`` with the lowest validation loss and, for a
+    text file, the unigram model's validation loss (the one to beat), as room allows."""
+    from engine.corpus import corpus_of, unigram_loss
+    corpus = corpus_of(scenario)
+    uni = f", unigram {fmt_abs(unigram_loss(corpus), 3)}" if corpus is not None else ""
+    best = int(np.nanargmin(val)) if np.isfinite(val).any() else 0
+    axis = "  (log axis)" if log_y else ""
+    tr, va = fmt_abs(losses[e]), fmt_abs(val[e])
+    return first_fitting([
+        join(("epoch ", "bold"), (f"{e}/{E}", "bold"), "  ", ("⣿ train ", POS), (tr, "bold"),
+             "  ", ("• validation ", TARGET), (va, "bold"),
+             f"  (lowest validation {fmt_abs(val[best])} at {best}{uni}){axis}"),
+        join(("epoch ", "bold"), (f"{e}/{E}", "bold"), "  ", ("⣿ train ", POS), (tr, "bold"),
+             "  ", ("• validation ", TARGET), (va, "bold"), axis),
+        join(f"ep {e}/{E} ", ("⣿ train ", POS), (tr, "bold"), " ", ("• val ", TARGET),
+             (va, "bold")),
+        join(f"{e}/{E} ", ("⣿", POS), (tr, "bold"), " ", ("•", TARGET), (va, "bold")),
+        join(("⣿", POS), (tr, "bold"), " ", ("•", TARGET), (va, "bold")),
+    ], width)
 
 
 def _live_chart(xs, losses, xlim, ylim, log_y: bool, e: int, width: int,

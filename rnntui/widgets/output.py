@@ -128,9 +128,13 @@ class OutputPane(Pane):
                     join(f"t={t} ŷ ", num_text(y), " truth ", num_text(tg)),
                     join(f"ŷ ", num_text(y), " truth ", num_text(tg))] + nums
         lines: list[Text] = [first_fitting(nums, width)]
+        norm = _normalization(s.scenario)
+        if norm is not None and height >= 4:  # a CSV column: the model reads normalised values
+            lines.append(_in_file_units(norm, s.scenario.data.get("units") or "value", y,
+                                        tg if has else None, width))
         legend = join(("⣿", POS), " prediction  ", ("•", TARGET), " truth",
                       (" (the next value)", DIM))
-        plot_h = height - 2
+        plot_h = height - len(lines) - 1
         if plot_h < 2 or width < 12:
             if height >= 2:
                 lines.append(fit_legend(legend, width))
@@ -243,6 +247,31 @@ class OutputPane(Pane):
             join(("held-out accuracy ", DIM), (share, "bold"), (f" ({n} unseen)", DIM)),
             join(("held out ", DIM), (share, "bold")),
         ], width)
+
+
+def _normalization(scenario):
+    from engine.csvdata import normalization_of
+    return normalization_of(scenario)
+
+
+def _in_file_units(norm, name: str, y: float, truth: float | None, width: int) -> Text:
+    """The prediction (and truth) back in the file's units, with the transform the model
+    reads them through, e.g. ``in temp_c: ŷ 2.0 truth 0.9 · zscore x = (temp_c − 11) / 6.9``."""
+    from ..safe_text import visible
+    unit = visible(name)
+    yv = f"{float(norm.invert(y)):.4g}"
+    tv = f"{float(norm.invert(truth)):.4g}" if truth is not None else None
+    vals = f"ŷ {yv}" + (f" truth {tv}" if tv is not None else "")
+    short = f"ŷ {yv}" + (f" tr {tv}" if tv is not None else "")
+    how = norm.describe(unit)
+    return first_fitting([
+        join((f"in {unit}: ", DIM), vals, ("  · " + how, DIM)),
+        join((f"in {unit}: ", DIM), vals, (f"  · {norm.method}", DIM)),
+        join((f"{unit}: ", DIM), vals, (f" · {norm.method}", DIM)),
+        join((f"{unit}: ", DIM), vals),
+        join((f"{unit} ", DIM), short),
+        join(short),
+    ], width)
 
 
 def threshold_bar(p1: float, width: int) -> Text:
