@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 import numpy as np
@@ -87,8 +88,15 @@ def _main_parser() -> _Parser:
                         "(docs/position.md; the help screen shows the current one)")
     p.add_argument("--cell", choices=CELLS, default=None,
                    help="open with this recurrent cell instead of the scenario's own")
+    _no_cache_option(p)
     p.add_argument("--version", action="version", version=f"rnntui {__version__}")
     return p
+
+
+def _no_cache_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-cache", action="store_true",
+                   help="train instead of reading trained weights from the cache folder, and "
+                        "write nothing there (also: RNNTUI_NO_CACHE=1; docs/cache.md)")
 
 
 def _command_parser(cmd: str) -> _Parser:
@@ -96,6 +104,8 @@ def _command_parser(cmd: str) -> _Parser:
     if cmd in CLASSROOM:
         from .classroom.commands import add_arguments
         add_arguments(cmd, p)
+    if cmd in ("trace", "screenshot", "compare"):
+        _no_cache_option(p)
     if cmd == "list":
         p.description = "List the built-in scenarios with their descriptions."
     elif cmd == "check":
@@ -191,11 +201,12 @@ def cmd_trace(name: str, epochs: int | None, as_json: bool, cell: str | None = N
     if target_step is not None and not 0 <= target_step < len(sc.sequence):
         return _fail(f"--target-step must be a step of the sequence, 0 to "
                      f"{len(sc.sequence) - 1}")
-    from engine import History, fit, initial_params, trace_for
+    from engine import History, initial_params, trace_for
     from engine.train import dataset_loss
     n = sc.train.epochs if epochs is None else epochs
     if n > 0:
-        history = fit(sc, n)
+        from .cache import trained
+        history = trained(sc, n)  # from the cache when it has this run (fit's very numbers)
     else:
         p0 = initial_params(sc)
         history = History(losses=[dataset_loss(p0, sc)], epochs=[0], weights=[p0])
@@ -289,6 +300,7 @@ def _main(argv: list[str] | None = None) -> int:
             args = _command_parser(cmd).parse_args(rest)
             if cmd in CLASSROOM:
                 return _classroom(cmd, args)
+            _use_cache(args)
             if cmd == "list":
                 return cmd_list()
             if cmd == "check":
@@ -303,6 +315,7 @@ def _main(argv: list[str] | None = None) -> int:
                 return cmd_generate(args, OUT, _fail, _load)
             return cmd_screenshot(args.scenario, args.output, args.size, args.press, args.at)
         args = _main_parser().parse_args(argv)
+        _use_cache(args)
         pos, err = _position(args.at, args.scenario)
         if err:
             return _fail(err)
@@ -325,6 +338,14 @@ def _main(argv: list[str] | None = None) -> int:
         return _fail(f"out of memory ({err or 'an allocation failed'}); the budgets are in "
                      f"docs/scenarios.md: use a smaller scenario, or lower RNNTUI_MEMORY_BUDGET "
                      f"if this machine has less memory than it")
+
+
+def _use_cache(args) -> None:
+    """--no-cache: the environment variable rnntui.cache reads (so every part of the run, and
+    any process it starts, skips the cache)."""
+    if getattr(args, "no_cache", False):
+        from .cache import NO_CACHE_ENV
+        os.environ[NO_CACHE_ENV] = "1"
 
 
 def main(argv: list[str] | None = None) -> int:

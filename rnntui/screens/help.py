@@ -71,6 +71,11 @@ GLYPHS = [
     ("‖v‖  ‖v‖ (12)", "a vector's length; that of a 12-entry vector too long to show"),
     ("ρ", "the spectral radius of W_h: its largest |eigenvalue|"),
     ("…", "more entries or words than fit (never part of a number)"),
+    ("▌Lesson  step 3/7", "the lesson strip under the panes: the lesson, the step of all; '. next  , back  L leave'"),
+    ("☐  ✓", "a lesson task to do with the app's keys / done (what it showed follows)"),
+    ("?  1 2 3 4  ✗", "a lesson question: press a number to answer, then ✓ marks the right "
+                    "answer and ✗ a wrong pick"),
+    ("◀ look here", "the pane a lesson step points at (double border)"),
     ("overflow  nan", "a number too big for the machine / not a number"),
 ]
 

@@ -22,10 +22,12 @@ from engine import History, Scenario, initial_params
 
 from ..jobs import Jobs, LossReady, TraceReady, TrainDone, TrainProgress
 from ..keys import BINDINGS
+from ..lessons.session import LessonSession
 from ..position import Position
 from ..view import BACKWARD, Training, View
 from ..widgets import (GradientPane, HiddenPane, LossPane, OutputPane, Pane, RetentionPane,
                        SequencePane, StepPane)
+from ..widgets.lesson_strip import LessonStrip
 from ..safe_text import visible
 from .guard import QuitGuard
 from .status import CELL_NAMES, join_parts
@@ -137,6 +139,8 @@ class MainScreen(QuitGuard, Screen):
     BINDINGS = BINDINGS
     #: Tall terminals give the sequence pane room for its header and summary lines too.
     VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
+    #: A maximised pane keeps the lesson strip under it (the lesson may be what maximised it).
+    ALLOW_IN_MAXIMIZED_VIEW = "Footer, #status, #lesson-strip"
 
     def __init__(self, scenario: Scenario, *, source: str | None = None, train: bool = True,
                  at: Position | None = None, play_rate: float = PLAY_RATE,
@@ -149,6 +153,8 @@ class MainScreen(QuitGuard, Screen):
         self._play_timer = None
         self._started = False  # the work that waits for the first full frame has started
         self._ahead_pending = False  # _draw_ahead is scheduled
+        #: The lesson open on this screen, if any (rnntui.lessons.session).
+        self.lessons = LessonSession(self)
         self._wanted_epoch: int | None = None  # an epoch to show once training reaches it
         self._trained: dict[str, History] = {}  # each cell's training, kept while switching
         self._view = self._first_view(scenario, source)
@@ -181,6 +187,7 @@ class MainScreen(QuitGuard, Screen):
         for pane in self.panes:
             pane.show(new)
         self.status.show(new)
+        self.lessons.on_view(new)
         for hook in self.view_hooks:
             hook(old, new)
         if self.draw_ahead and not self._ahead_pending:
@@ -224,6 +231,8 @@ class MainScreen(QuitGuard, Screen):
             yield GradientPane(id="gradients")
             yield RetentionPane(id="retention")
             yield LossPane(id="loss")
+        self.lesson_strip = LessonStrip(id="lesson-strip")
+        yield self.lesson_strip
         yield KeyFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -231,6 +240,7 @@ class MainScreen(QuitGuard, Screen):
         if self._at is not None:
             self._go_to(self._at)
         self.view = self._view  # the first picture
+        self.lessons.mounted()
         if self.classroom is not None:
             self.classroom.start(self)
         check_size(self.app, self.app.size)
@@ -627,6 +637,22 @@ class MainScreen(QuitGuard, Screen):
                                   self.app.export_dir)
         self.notify(visible(message), title="Exported" if ok else "Export failed", markup=False,
                     severity="information" if ok else "error", timeout=6 if ok else 8)
+
+    # -- lessons (rnntui.lessons.session does the work) ------------------------------------
+    def action_lessons(self) -> None:
+        self.lessons.toggle()
+
+    def action_lesson_step(self, direction: int) -> None:
+        self.lessons.move(direction)
+
+    def action_lesson_answer(self, choice: int) -> None:
+        self.lessons.answer(choice)
+
+    def on_screen_suspend(self) -> None:
+        self.lessons.suspended()
+
+    def on_screen_resume(self) -> None:
+        self.lessons.resumed()
 
     async def action_quit(self) -> None:
         self.app.quitting = True  # type: ignore[attr-defined]

@@ -1,0 +1,75 @@
+"""``rnntui learn``: list the lessons with progress marks, open one, reset progress; and the
+lesson half of ``rnntui check``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..safe_text import visible
+from . import LessonError, builtin_lessons, find_lesson, is_lesson_text, load_lesson
+from .progress import Progress, progress_path
+
+__all__ = ["learn", "listing", "check_file", "looks_like_lesson"]
+
+
+def listing(progress: Progress) -> list[str]:
+    """The course, one line per lesson, and how to open one."""
+    lessons = builtin_lessons()
+    width = max(len(lesson.name) for lesson in lessons)
+    lines = []
+    for lesson in lessons:
+        mark = progress.mark(lesson.name, len(lesson))
+        lines.append(f"{mark:>5}  {lesson.number:>2}  {lesson.name:<{width}}  "
+                     f"{visible(lesson.title)}: {visible(lesson.summary)} "
+                     f"({lesson.minutes} min, {len(lesson)} steps)")
+    lines.append("")
+    lines.append("Open one with 'rnntui learn NAME' (or its number, or a lesson file's path); "
+                 "in the app, L lists them.")
+    lines.append("Marks: ✓ finished, 3/7 steps done so far, · not started. 'rnntui learn "
+                 "--reset' forgets them.")
+    return lines
+
+
+def learn(name: str | None, reset: bool, out, fail, run) -> int:
+    """The command: ``out(line)`` prints, ``fail(message)`` reports and returns 2,
+    ``run(lesson)`` opens the app on a lesson and returns its exit code."""
+    progress = Progress()
+    lesson = None
+    if name is not None:
+        try:
+            lesson = find_lesson(name)
+        except LessonError as err:
+            return fail(str(err))
+    if reset:
+        progress.reset(lesson.name if lesson is not None else None)
+        if not progress.save():
+            return fail(f"{progress_path()}: could not write the progress file")
+        if lesson is None:
+            out(f"Progress forgotten ({visible(str(progress.path))}).")
+            return 0
+    if lesson is None:
+        for line in listing(progress):
+            out(line)
+        return 0
+    return run(lesson)
+
+
+def looks_like_lesson(path: str) -> bool:
+    """Whether ``path`` is a lesson file (a ``[lesson]`` table) rather than a scenario."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(256 * 1024)
+    except (OSError, ValueError):
+        return False
+    return is_lesson_text(head.decode("utf-8", errors="replace"))
+
+
+def check_file(path: str) -> tuple[str | None, str | None]:
+    """(the ok line, None) for a valid lesson file, or (None, the error line)."""
+    try:
+        lesson = load_lesson(Path(path))
+    except LessonError as err:
+        return None, str(err)
+    asks = sum(1 for s in lesson.steps if s.task or s.question)
+    return (f"{visible(path)}: ok (lesson '{visible(lesson.title)}', {len(lesson)} steps, "
+            f"{asks} with a task or question)"), None

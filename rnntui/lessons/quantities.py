@@ -1,0 +1,349 @@
+"""Named quantities a lesson quotes and tests: each computed from a View by the engine's functions.
+
+A narration's ``{p_target:.3f}`` and a task's ``min_jacobian < 1e-6`` both read the table below,
+so a number in the words is the number on the screen. Each entry says what it is (docs/lessons.md
+prints the same sentences), its kind (number, text, truth) and which scenarios it applies to; a
+quantity that does not apply at a step (no target at t, a series scenario) is None.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from engine import analysis
+from engine.model import activate
+
+from .conditions import NUMBER, TEXT, TRUTH
+
+__all__ = ["QUANTITIES", "FIELDS", "Quantity", "Facts", "names_and_kinds", "fmt_value"]
+
+
+@dataclass(frozen=True)
+class Quantity:
+    name: str
+    kind: str
+    doc: str
+    fn: Callable
+    #: The scenario kinds it applies to (None: every kind).
+    kinds: tuple[str, ...] | None = None
+    #: The cells it applies to (None: every cell).
+    cells: tuple[str, ...] | None = None
+    #: Whether it needs the trace (False: the position alone).
+    trace: bool = True
+
+
+def _softmax_text(view) -> bool:
+    return view.scenario.kind == "text" and view.scenario.model.output == "softmax"
+
+
+def _probs(view):
+    return view.trace.out[view.t] if _softmax_text(view) else None
+
+
+def _p_target(view):
+    p = _probs(view)
+    if p is None or not bool(view.sequence.mask[view.t]):
+        return None
+    return float(p[int(np.argmax(view.sequence.targets[view.t]))])
+
+
+def _p_top(view):
+    p = _probs(view)
+    return None if p is None else float(np.max(p))
+
+
+def _top_word(view):
+    p = _probs(view)
+    return None if p is None else view.scenario.vocab[int(np.argmax(p))]
+
+
+def _p_input(view):
+    """The probability given to the word just read (what a model trained on unshifted
+    targets, like seed 002's, would put on top)."""
+    p = _probs(view)
+    if p is None:
+        return None
+    x = view.sequence.inputs[view.t]
+    tokens = view.sequence.tokens
+    word = tokens[view.t] if tokens is not None else view.label(view.t)
+    vocab = view.scenario.vocab
+    if word in vocab:
+        return float(p[vocab.index(word)])
+    return float(p[int(np.argmax(x))]) if len(x) == len(p) else None
+
+
+def _vector(v: np.ndarray) -> str:
+    return "[" + ", ".join(f"{float(x):+.3f}" for x in v) + "]"
+
+
+def _repeat_distance(view):
+    """‖h_t − h_s‖ for the last earlier step s whose input equals x_t."""
+    X, t = view.sequence.inputs, view.t
+    for s in range(t - 1, -1, -1):
+        if np.array_equal(X[s], X[t]):
+            return float(np.linalg.norm(view.trace.h[t] - view.trace.h[s]))
+    return None
+
+
+def _top_eigen(view):
+    W = view.params.W_h
+    if W.shape[0] != W.shape[1] or not np.isfinite(W).all():
+        return None
+    ev = np.linalg.eigvals(W)
+    return ev[int(np.argmax(np.abs(ev)))]
+
+
+def _rotation(view):
+    ev = _top_eigen(view)
+    return None if ev is None else float(abs(math.degrees(math.atan2(ev.imag, ev.real))))
+
+
+def _period(view):
+    deg = _rotation(view)
+    return None if deg is None or deg < 1e-9 else 360.0 / deg
+
+
+def _sign_changes(view):
+    r = np.asarray(view.trace.retention)
+    s = np.sign(r[np.abs(r) > 0])
+    return int(np.count_nonzero(s[1:] != s[:-1])) if s.size else 0
+
+
+def _reach_first(view):
+    """‖∂ℓ_τ/∂h_0‖: what of the loss at τ reaches the first state."""
+    from engine.influence import reach
+    g = float(reach(view.trace, view.tau).grad_log10[0])
+    return None if math.isnan(g) else float(10.0 ** g)
+
+
+def _value_out(view):
+    if view.scenario.kind == "text":
+        return None
+    return float(view.trace.out[view.t][0])
+
+
+def _truth(view):
+    if view.scenario.kind == "text" or not bool(view.sequence.mask[view.t]):
+        return None
+    return float(view.sequence.targets[view.t][0])
+
+
+def _error(view):
+    a, b = _value_out(view), _truth(view)
+    return None if a is None or b is None else abs(a - b)
+
+
+def _accuracy(view):
+    from engine.predict import held_out_accuracy
+    right, total = held_out_accuracy(view.scenario, view.params)
+    return right / total if total else None
+
+
+def _carry(view):
+    c = view.trace.carry_log10
+    return None if c is None else float(10.0 ** np.min(c))
+
+
+#: The seed 001 scalar step: h = tanh(W_h h_prev + W_x x + b) with W_h 0.9, h_prev 0.5, W_x 1,
+#: x 1, b 0.1 (the numbers that document uses), computed by the engine's activation.
+SEED_SCALAR = {"W_h": 0.9, "h_prev": 0.5, "W_x": 1.0, "x": 1.0, "b": 0.1}
+
+
+def _seed_scalar(view):
+    s = SEED_SCALAR
+    return float(activate("tanh", np.array([s["W_h"] * s["h_prev"] + s["W_x"] * s["x"]
+                                            + s["b"]]))[0])
+
+
+_TEXT = ("text",)
+_RNN = ("rnn",)
+
+QUANTITIES: dict[str, Quantity] = {q.name: q for q in [
+    Quantity("input_word", TEXT, "the input at step t, as the Sequence pane writes it",
+             lambda v: v.label(v.t)),
+    Quantity("target_word", TEXT, "the target at step t (the next word); none at the last step",
+             lambda v: v.target_label(v.t)),
+    Quantity("top_word", TEXT, "the word the Output pane marks ★: the most probable next word",
+             _top_word, _TEXT),
+    Quantity("p_top", NUMBER, "the probability of the most probable word at t", _p_top, _TEXT),
+    Quantity("p_target", NUMBER, "the probability the model gives the target word at t",
+             _p_target, _TEXT),
+    Quantity("p_input", NUMBER, "the probability the model gives the word it has just read "
+             "(x_t itself) as the next word", _p_input, _TEXT),
+    Quantity("loss", NUMBER, "the loss of the sequence on screen (mean over its target steps), "
+             "as 'on screen L=' in the Training loss pane", lambda v: float(v.trace.loss)),
+    Quantity("step_loss", NUMBER, "the loss at step t alone",
+             lambda v: float(v.trace.step_loss[v.t])),
+    Quantity("h", TEXT, "the hidden state h_t, every unit, to 3 decimals",
+             lambda v: _vector(v.trace.h[v.t])),
+    Quantity("h_prev", TEXT, "the previous hidden state h_(t-1) (zeros at t = 0)",
+             lambda v: _vector(v.trace.h_prev[v.t])),
+    Quantity("h_norm", NUMBER, "‖h_t‖, the length of the hidden state",
+             lambda v: float(np.linalg.norm(v.trace.h[v.t]))),
+    Quantity("h_unit0", NUMBER, "the first hidden unit of h_t (h0 in the Hidden pane)",
+             lambda v: float(v.trace.h[v.t][0])),
+    Quantity("a_unit0", NUMBER, "the first unit of the pre-activation a_t = W_x x_t + W_h "
+             "h_(t-1) + b", lambda v: float(v.trace.a[v.t][0]), None, _RNN),
+    Quantity("repeat_distance", NUMBER, "‖h_t − h_s‖ where s is the last earlier step with the "
+             "same input as t: how different the memory makes two identical inputs",
+             _repeat_distance),
+    Quantity("spectral_norm", NUMBER, "‖W_h‖₂, the largest singular value of W_h (knob "
+             "included): the most W_h stretches any vector",
+             lambda v: float(v.trace.spectral_norm)),
+    Quantity("spectral_radius", NUMBER, "ρ(W_h), the largest |eigenvalue| of W_h: how fast "
+             "W_h^k grows or shrinks for large k", lambda v: float(v.trace.spectral_radius),
+             None, _RNN),
+    Quantity("seed_power_figure", NUMBER, "seed 000's 'approximate spectral norm': ‖W_h v‖ "
+             "after 20 power iterations on W_h from v = (1, …, 1)/√H",
+             lambda v: analysis.seed_power_estimate(v.params.W_h), None, _RNN),
+    Quantity("rotation_degrees", NUMBER, "the angle of W_h's largest eigenvalue in the complex "
+             "plane, in degrees (0 for a real one): how far W_h turns the state per step",
+             _rotation, None, _RNN),
+    Quantity("rotation_period", NUMBER, "360 / rotation_degrees: steps for one full turn",
+             _period, None, _RNN),
+    Quantity("jacobian", NUMBER, "‖∂h_last/∂h_t‖₂ at the cursor: how much a nudge to h_t still "
+             "moves the last state", lambda v: float(v.trace.jacobian_norm[v.t])),
+    Quantity("min_jacobian", NUMBER, "the smallest ‖∂h_last/∂h_t‖₂ over the sequence (usually "
+             "at t = 0)", lambda v: float(np.min(v.trace.jacobian_norm))),
+    Quantity("max_jacobian", NUMBER, "the largest ‖∂h_last/∂h_t‖₂ over the sequence",
+             lambda v: float(np.max(v.trace.jacobian_norm))),
+    Quantity("grad_h", NUMBER, "‖dL/dh_t‖ at the cursor: the whole gradient reaching h_t",
+             lambda v: float(v.trace.grad_h[v.t])),
+    Quantity("reach_first", NUMBER, "‖∂ℓ_τ/∂h_0‖: how much of the loss at the target step τ "
+             "(the cursor, or pinned with x) reaches the first state", _reach_first),
+    Quantity("retention", NUMBER, "the retention curve's last cosine: cos(h_0, h_K) after all "
+             "K blank steps", lambda v: float(v.trace.retention[-1])),
+    Quantity("retention_min", NUMBER, "the lowest cosine of the retention curve",
+             lambda v: float(np.min(v.trace.retention))),
+    Quantity("retention_swings", NUMBER, "how many times the retention curve changes sign",
+             _sign_changes),
+    Quantity("wh_scale", NUMBER, "the W_h knob's factor, 2^(knob/4)", lambda v: v.wh_scale,
+             trace=False),
+    Quantity("predicted", NUMBER, "the predicted value at t (series), or P(1) (echo)",
+             _value_out, ("series", "echo")),
+    Quantity("truth", NUMBER, "the true value (series) or bit (echo) at t", _truth,
+             ("series", "echo")),
+    Quantity("error", NUMBER, "|predicted − truth| at t", _error, ("series", "echo")),
+    Quantity("accuracy", NUMBER, "the share of held-out bits predicted right (echo)", _accuracy,
+             ("echo",)),
+    Quantity("carry", NUMBER, "the conveyor belt: the product of forget (LSTM) or update (GRU) "
+             "gates from the first step to the last, for the unit that keeps most",
+             _carry, None, ("lstm", "gru")),
+    Quantity("seed_scalar_step", NUMBER, "seed 001's one-number step: tanh(0.9·0.5 + 1.0·1.0 + "
+             "0.1)", _seed_scalar, trace=False),
+]}
+
+#: Position fields and what the screen is doing: name -> (kind, what it is).
+FIELDS: dict[str, tuple[str, str]] = {
+    "scenario": (TEXT, "the scenario's name"),
+    "cell": (TEXT, '"rnn", "lstm" or "gru"'),
+    "epoch": (NUMBER, "the epoch whose weights are shown"),
+    "trained": (NUMBER, "the epochs trained so far"),
+    "t": (NUMBER, "the time step, from 0"),
+    "T": (NUMBER, "the number of steps of the sequence"),
+    "phase": (TEXT, '"forward" or "backward"'),
+    "knob": (NUMBER, "the W_h knob in clicks (+ and -)"),
+    "grads": (TEXT, 'the Gradients pane\'s view: "total" or "loss"'),
+    "tau": (NUMBER, "the target step τ of the per-loss view"),
+    "pinned": (TRUTH, "τ is pinned (x)"),
+    "typed": (TEXT, 'the text typed with i ("" when none)'),
+    "training": (TRUTH, "training is running"),
+    "playing": (TRUTH, "the cursor is playing (space)"),
+    "maximized": (TEXT, 'the id of the maximised pane ("" when none)'),
+    "focused": (TEXT, "the id of the focused pane"),
+    "compared": (TRUTH, "compare mode (C) was opened during this step"),
+}
+
+
+def _field(view, name: str, extra: dict):
+    if name in extra:
+        return extra[name]
+    return {
+        "scenario": lambda: view.scenario.name, "cell": lambda: view.cell,
+        "epoch": lambda: view.epoch, "trained": lambda: view.trained_epochs,
+        "t": lambda: view.t, "T": lambda: view.T, "phase": lambda: view.phase,
+        "knob": lambda: view.knob, "grads": lambda: view.grads, "tau": lambda: view.tau,
+        "pinned": lambda: view.target is not None, "typed": lambda: view.typed or "",
+        "training": lambda: view.training is not None, "playing": lambda: view.playing,
+        "maximized": lambda: "", "focused": lambda: "", "compared": lambda: False,
+    }[name]()
+
+
+def names_and_kinds() -> dict[str, str]:
+    """Every name a condition may use, with its kind."""
+    out = {name: kind for name, (kind, _) in FIELDS.items()}
+    out.update({name: q.kind for name, q in QUANTITIES.items()})
+    return out
+
+
+def applies(q: Quantity, kind: str, cell: str) -> str | None:
+    """None when ``q`` applies to a ``kind`` scenario with ``cell``, else why not."""
+    if q.kinds is not None and kind not in q.kinds:
+        return f"applies to {' and '.join(q.kinds)} scenarios, not {kind}"
+    if q.cells is not None and cell not in q.cells:
+        return f"applies to the {' and '.join(c.upper() for c in q.cells)} cell, not {cell}"
+    return None
+
+
+class Facts:
+    """The values of every name at one View, computed when first asked (None: not known, or does
+    not apply). ``extra`` gives what only the screen knows (maximized, focused, compared)."""
+
+    def __init__(self, view, extra: dict | None = None) -> None:
+        self.view = view
+        self.extra = extra or {}
+        self._cache: dict[str, object] = {}
+
+    @property
+    def ready(self) -> bool:
+        """The trace shown is the one for this View's setting."""
+        return not self.view.needs_trace
+
+    def __call__(self, name: str):
+        if name not in self._cache:
+            self._cache[name] = self._compute(name)
+        return self._cache[name]
+
+    def _compute(self, name: str):
+        view = self.view
+        if name in FIELDS:
+            return _field(view, name, self.extra)
+        q = QUANTITIES.get(name)
+        if q is None or applies(q, view.scenario.kind, view.cell) is not None:
+            return None
+        if q.trace and (view.trace is None or view.needs_trace):
+            return None
+        try:
+            with np.errstate(all="ignore"):
+                value = q.fn(view)
+        except (ArithmeticError, ValueError, IndexError, np.linalg.LinAlgError):
+            return None
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        return value
+
+
+def fmt_value(value, spec: str) -> str:
+    """A value written with a format spec ('' gives 4 significant digits for a float)."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        return format(value, spec if spec and spec[-1:] not in "fegdn%" else "")
+    if isinstance(value, int) and not spec:
+        return str(value)
+    if not spec:
+        spec = ".4g"
+    if spec[-1:] == "d":
+        value = int(round(value)) if math.isfinite(value) else value
+        if not isinstance(value, int):
+            spec = spec[:-1] + "g"
+    try:
+        return format(value, spec)
+    except (ValueError, TypeError):
+        return str(value)

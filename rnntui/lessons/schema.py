@@ -1,0 +1,86 @@
+"""What a lesson is once read: a Lesson of Steps, each a position plus words, a task or a question."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..position import Position
+from .conditions import Condition
+
+#: The panes a step may point at (their ids on the main screen).
+PANES = ("sequence", "step", "hidden", "output", "gradients", "retention", "loss")
+
+
+@dataclass(frozen=True)
+class Task:
+    """Something to do with the app's own keys: ``do`` says it, ``condition`` sees it done,
+    ``then`` says what it showed. ``keys`` are the keys that do it (for the course's test)."""
+
+    do: str
+    condition: Condition
+    then: str
+    keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Question:
+    """Predict before the reveal: pick one of ``choices`` (1-based ``answer`` is right)."""
+
+    prompt: str
+    choices: tuple[str, ...]
+    answer: int
+    why: str
+
+
+@dataclass(frozen=True)
+class Step:
+    """One screen of a lesson: the state it opens on, the narration, a task or a question."""
+
+    #: 0-based position in the lesson.
+    index: int
+    #: A few words naming the step (optional).
+    title: str | None
+    #: The scenario as a position names it: a built-in name, or a resolved file path.
+    scenario: str
+    cell: str | None
+    epoch: int
+    t: int
+    phase: str
+    knob: int
+    grads: str
+    tau: int | None
+    text: str | None
+    point: str | None
+    maximize: bool
+    narration: str
+    task: Task | None = None
+    question: Question | None = None
+    #: The line of its ``[[step]]`` header in the lesson file.
+    line: int | None = None
+
+    @property
+    def position(self) -> Position:
+        """The state the step opens on."""
+        return Position(scenario=self.scenario, cell=self.cell, epoch=self.epoch, t=self.t,
+                        phase=self.phase, knob=self.knob, text=self.text, grads=self.grads,
+                        target=self.tau)
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """A titled, ordered list of steps read from one file."""
+
+    #: Its short name: the file's stem without a leading number (``01_recurrence`` ->
+    #: ``recurrence``).
+    name: str
+    title: str
+    summary: str
+    minutes: int
+    steps: tuple[Step, ...]
+    #: The file it was read from.
+    source: str
+    #: Its place in the built-in course (1-based), None for a lesson file of one's own.
+    number: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.steps)

@@ -1,0 +1,377 @@
+"""A lesson running on the main screen: opening each step's state, checking its task, its answer.
+
+The :class:`LessonSession` belongs to the main screen (``screen.lessons``) and does everything a
+lesson needs, so the screen only delegates to it: it moves the screen to a step's position
+(another scenario, cell, epoch: trained up to when needed), fills the step's words from the
+engine once the step's state is on screen, checks the task's condition on every new View (and
+when a pane is maximised or focused, and when compare mode closes), reveals a question's answer
+after the learner picks, points at a pane, and records progress. The strip only draws the
+:class:`Card` it is given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .loader import _scenario
+from .progress import Progress
+from .quantities import Facts
+from .schema import Lesson, Step
+from .text import fill
+
+__all__ = ["Card", "LessonSession", "StepRun", "step_view"]
+
+#: The subtitle a pointed-at pane carries (visible without colour).
+POINT_MARK = "◀ look here"
+
+
+@dataclass
+class StepRun:
+    """What happened at one step during this visit."""
+
+    arrived: bool = False
+    done: bool = False
+    picked: int | None = None
+    compared: bool = False
+    words: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Card:
+    """What the strip shows: plain data, drawn by widgets.lesson_strip."""
+
+    title: str
+    number: int | None
+    index: int
+    count: int
+    step_title: str | None
+    narration: str
+    do: str | None = None
+    done: bool = False
+    then: str | None = None
+    prompt: str | None = None
+    choices: tuple[str, ...] = ()
+    picked: int | None = None
+    answer: int | None = None
+    why: str | None = None
+    pending: bool = False
+    finished: bool = False
+
+
+def own_cell(step: Step) -> str:
+    return step.cell or _scenario(step.scenario, None).model.cell
+
+
+def step_view(view, step: Step):
+    """``view`` (the right scenario, cell and epoch) moved to exactly the step's position, with
+    the trace for it (computed here when the screen does not have it)."""
+    from engine.scenario import encode_text
+
+    from ..jobs import compute_trace
+    v = view
+    if step.text is not None:
+        if v.typed != step.text:
+            v = v.with_sequence(encode_text(v.scenario, step.text), step.text)
+    elif v.typed is not None or v.example is not None:
+        v = v.with_example(None)
+    v = (v.with_knob(step.knob).with_phase(step.phase).at(step.t).with_grads(step.grads)
+         .with_target(step.tau).with_epoch(step.epoch))
+    if v.needs_trace:
+        v = v.with_trace(*compute_trace(v))
+    return v
+
+
+def step_facts(view, step: Step, extra: dict | None = None) -> Facts:
+    return Facts(step_view(view, step), extra)
+
+
+def fill_step(step: Step, facts: Facts) -> dict:
+    """Every text of a step with its placeholders filled."""
+    words = {"narration": fill(step.narration, facts)}
+    if step.task is not None:  # (its "then" is filled when the task is done)
+        words["do"] = fill(step.task.do, facts)
+    if step.question is not None:
+        q = step.question
+        words["prompt"] = fill(q.prompt, facts)
+        words["why"] = fill(q.why, facts)
+        words["choices"] = tuple(fill(c, facts) for c in q.choices)
+    return words
+
+
+class LessonSession:
+    """The lesson open on ``screen`` (a MainScreen), if any."""
+
+    def __init__(self, screen, progress: Progress | None = None) -> None:
+        self.screen = screen
+        self.lesson: Lesson | None = None
+        self.index = 0
+        #: The strip is shown and the lesson's keys act (False: left, to explore freely).
+        self.active = False
+        self.runs: dict[int, StepRun] = {}
+        self._progress = progress
+        self._pointed = None
+        self._maximized_by_us = False
+        self._pending_open: tuple[Lesson, int | None] | None = None
+        self._nudge_queued = False
+        self._watching = False
+        self._mounted = False
+
+    # -- progress ------------------------------------------------------------------------------
+    @property
+    def progress(self) -> Progress:
+        if self._progress is None:
+            self._progress = Progress()
+        return self._progress
+
+    # -- opening, leaving, moving ----------------------------------------------------------
+    @property
+    def step(self) -> Step | None:
+        return self.lesson.steps[self.index] if self.lesson is not None else None
+
+    @property
+    def run(self) -> StepRun:
+        return self.runs.setdefault(self.index, StepRun())
+
+    def open(self, lesson: Lesson, index: int | None = None) -> None:
+        """Open ``lesson`` at step ``index`` (default: where this learner left it: this run's
+        step, else the progress file's, else the first)."""
+        if not self._mounted:
+            self._pending_open = (lesson, index)
+            return
+        self._watch()
+        if self.lesson is None or lesson.source != self.lesson.source:
+            self.lesson, self.runs = lesson, {}
+            if index is None:
+                entry = self.progress.entry(lesson.name)
+                index = 0 if entry["finished"] else entry["step"]
+        elif index is None:
+            index = self.index
+        self.active = True
+        self.go(max(0, min(int(index), len(lesson) - 1)))
+
+    def mounted(self) -> None:
+        """The screen is mounted: open a lesson asked for before (the command line's)."""
+        self._mounted = True
+        if self._pending_open is not None:
+            lesson, index = self._pending_open
+            self._pending_open = None
+            self.open(lesson, index)
+
+    def leave(self) -> None:
+        """Hide the strip and let every key explore; the lesson waits where it is (L resumes)."""
+        if not self.active:
+            return
+        self.active = False
+        self._unpoint()
+        self._show()
+        self.screen.notify("Lesson left where it was: explore freely. L lists the lessons; "
+                           "pick this one again to resume.", markup=False, timeout=5)
+
+    def toggle(self) -> None:
+        """L: leave an open lesson, or list the lessons."""
+        if self.active:
+            self.leave()
+            return
+        from ..screens.lessons import LessonListScreen
+        current = self.lesson.name if self.lesson is not None else None
+        self.screen.app.push_screen(
+            LessonListScreen(self.progress, resume=current,
+                             resume_step=self.index if self.lesson is not None else None),
+            self._picked)
+
+    def _picked(self, lesson) -> None:
+        if lesson is not None:
+            self.open(lesson)
+
+    def move(self, direction: int) -> None:
+        """. and , : the next or the previous step (. after the last closes the lesson)."""
+        if not self.active or self.lesson is None:
+            self.screen.notify("No lesson is open: L lists them.", markup=False, timeout=3)
+            return
+        new = self.index + direction
+        if new >= len(self.lesson):
+            self.progress.record(self.lesson.name, step=self.index, finished=True)
+            self.screen.notify(f"Lesson finished: {self.lesson.title}. L lists the others.",
+                               markup=False, timeout=6)
+            self.active = False
+            self.lesson, self.runs = None, {}
+            self._unpoint()
+            self._show()
+            return
+        if new < 0:
+            return
+        self.go(new)
+
+    def go(self, index: int) -> None:
+        """Show step ``index`` and move the screen to its state."""
+        self.index = index
+        run = self.run
+        run.arrived = False
+        run.compared = False
+        self.progress.record(self.lesson.name, step=index)
+        self._unpoint()
+        self._apply(self.step)
+        self._show()
+        self._queue_nudge()
+
+    def answer(self, choice: int) -> None:
+        """1-4: pick an answer of the step's question (the reveal follows)."""
+        step = self.step
+        if not self.active or step is None or step.question is None:
+            if self.active:
+                self.screen.notify("This step asks no question.", markup=False, timeout=3)
+            return
+        run = self.run
+        if run.picked is not None or not 1 <= choice <= len(step.question.choices):
+            return
+        run.picked = choice
+        self.progress.record(self.lesson.name, step=self.index, done=self.index)
+        self._show()
+
+    # -- the screen's state --------------------------------------------------------------------
+    def _apply(self, step: Step) -> None:
+        screen = self.screen
+        view = screen.view
+        if screen.maximized is not None and self._maximized_by_us:
+            screen.minimize()
+        self._maximized_by_us = False
+        if view.source != step.scenario or view.cell != own_cell(step):
+            screen.use_scenario(_scenario(step.scenario, step.cell), step.scenario)
+        screen._go_to(step.position)
+        if screen._view.training is None and step.epoch <= screen._view.trained_epochs:
+            screen._wanted_epoch = None  # shown now; a later t must not come back to it
+        screen.view = screen._view
+
+    def _queue_nudge(self) -> None:
+        if not self._nudge_queued:
+            self._nudge_queued = True
+            self.screen.call_later(self._nudge)
+
+    def _nudge(self) -> None:
+        """Bring the screen to the step's epoch once its training allows, then arrive."""
+        self._nudge_queued = False
+        step, screen = self.step, self.screen
+        if step is None or not self.active or self.run.arrived:
+            return
+        view = screen.view
+        if view.source != step.scenario or view.cell != own_cell(step):
+            return
+        if view.training is not None or view.loss_pending or not screen._started:
+            return  # its end comes as a new View
+        if view.trained_epochs < step.epoch:
+            screen.start_training(step.epoch - view.trained_epochs)
+            screen._wanted_epoch = step.epoch
+            return
+        target = view.history.nearest_epoch(step.epoch)
+        if view.epoch != target:
+            screen.view = view.with_epoch(target)
+            return
+        self._arrive()
+
+    def _arrive(self) -> None:
+        step, run, screen = self.step, self.run, self.screen
+        run.arrived = True
+        run.words = fill_step(step, step_facts(screen.view, step, self._extra()))
+        self._point(step)
+        self._check()
+        self._show()
+
+    def _extra(self) -> dict:
+        screen = self.screen
+        return {"maximized": getattr(screen.maximized, "id", None) or "",
+                "focused": getattr(screen.focused, "id", None) or "",
+                "compared": self.run.compared}
+
+    # -- what the screen tells us --------------------------------------------------------------
+    def on_view(self, view) -> None:
+        """Every new View of the screen (from its one update place)."""
+        if not self.active or self.lesson is None:
+            return
+        if not self.run.arrived:
+            self._queue_nudge()
+        else:
+            self._check()
+
+    def _check(self) -> None:
+        step, run = self.step, self.run
+        if step is None or step.task is None or run.done or not run.arrived:
+            return
+        view = self.screen.view
+        if view.needs_trace:
+            return  # checked again when the trace is in
+        facts = Facts(view, self._extra())
+        if step.task.condition.holds(facts):
+            run.done = True
+            run.words["then"] = fill(step.task.then, facts)  # what the screen shows now
+            self.progress.record(self.lesson.name, step=self.index, done=self.index)
+            self._show()
+
+    def suspended(self) -> None:
+        """Another screen went on top of the main one (compare mode, a dialog)."""
+        from ..screens.compare import CompareScreen
+        if self.active and isinstance(self.screen.app.screen, CompareScreen):
+            self.run.compared = True
+
+    def resumed(self) -> None:
+        if self.active and self.run.arrived:
+            self._check()
+
+    def _watch(self) -> None:
+        if not self._watching:
+            self._watching = True
+            self.screen.watch(self.screen, "maximized", lambda *_: self._changed(), init=False)
+            self.screen.watch(self.screen, "focused", lambda *_: self._changed(), init=False)
+
+    def _changed(self) -> None:
+        if self.active and self.run.arrived:
+            self._check()
+
+    # -- pointing ------------------------------------------------------------------------------
+    def _point(self, step: Step) -> None:
+        self._unpoint()
+        if step.point is None:
+            return
+        screen = self.screen
+        try:
+            pane = screen.query_one(f"#{step.point}")
+        except Exception:  # noqa: BLE001 - a pane that is not there is not pointed at
+            return
+        pane.add_class("-pointed")
+        pane.border_subtitle = POINT_MARK
+        self._pointed = pane
+        pane.focus()
+        if step.maximize:
+            screen.maximize(pane)
+            self._maximized_by_us = True
+
+    def _unpoint(self) -> None:
+        pane, self._pointed = self._pointed, None
+        if pane is not None:
+            pane.remove_class("-pointed")
+            pane.border_subtitle = ""
+
+    # -- the strip -----------------------------------------------------------------------------
+    def card(self) -> Card | None:
+        """What the strip shows now (None: no lesson shown)."""
+        if not self.active or self.lesson is None:
+            return None
+        step, run = self.step, self.run
+        words = run.words if run.arrived else {}
+        pending = not run.arrived
+        q = step.question
+        return Card(
+            title=self.lesson.title, number=self.lesson.number, index=self.index,
+            count=len(self.lesson), step_title=step.title,
+            narration=words.get("narration", "Opening this step…"),
+            do=words.get("do") if step.task else None, done=run.done,
+            then=words.get("then") if run.done else None,
+            prompt=words.get("prompt") if q else None,
+            choices=words.get("choices", ()) if q else (),
+            picked=run.picked, answer=q.answer if q and run.picked is not None else None,
+            why=words.get("why") if q and run.picked is not None else None,
+            pending=pending, finished=self.index == len(self.lesson) - 1)
+
+    def _show(self) -> None:
+        strip = getattr(self.screen, "lesson_strip", None)
+        if strip is not None:
+            strip.show(self.card())

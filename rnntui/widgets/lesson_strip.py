@@ -1,0 +1,145 @@
+"""The lesson strip: a few docked lines under the panes with the step's words, task or question.
+
+It draws the :class:`~rnntui.lessons.session.Card` it is handed (``show``) and knows nothing of
+lessons otherwise. A head line names the lesson, ``step 3/7`` and the keys; below it the
+narration, then the task (☐ to do, ✓ done, with what it showed) or the question (choices 1-4,
+and after a pick ✓ or ✗ with why). Text longer than the strip scrolls (Tab to it, then ↑↓).
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Static
+
+__all__ = ["LessonStrip", "card_text", "head_text"]
+
+TODO, DONE, WRONG, ASK = "☐", "✓", "✗", "?"
+
+
+def head_text(card, width: int) -> Text:
+    """``Lesson 3 · Next-word prediction     step 3/7 · . next , back · L leave``, fitted."""
+    keys = " . next  , back  L leave" if card.index < card.count - 1 else \
+        " . finish  , back  L leave"
+    right = f"step {card.index + 1}/{card.count}"
+    name = f"Lesson {card.number}: " if card.number else "Lesson: "
+    title = card.title + (f" · {card.step_title}" if card.step_title else "")
+    for tail in (keys, ""):
+        room = width - len(name) - len(right) - len(tail) - 3
+        if room >= 8 or tail == "":
+            break
+    room = max(room, 1)
+    if len(title) > room:
+        title = title[: max(room - 1, 0)] + "…"
+    text = Text.assemble(("▌", "bold"), (name, "bold"), (title, "bold"))
+    gap = width - text.cell_len - len(right) - len(tail)
+    text.append(" " * max(gap, 1))
+    text.append(right, "bold reverse")
+    text.append(tail, "dim")
+    return text
+
+
+def card_text(card) -> Text:
+    """The strip's body: narration, then the task or the question."""
+    out = Text(card.narration)
+    if card.do is not None:
+        out.append("\n")
+        if card.done:
+            out.append(f"{DONE} ", "bold")
+            out.append(card.do, "strike dim")
+            if card.then:
+                out.append("\n")
+                out.append(card.then, "italic")
+        else:
+            out.append(f"{TODO} Task: ", "bold")
+            out.append(card.do)
+    if card.prompt is not None:
+        out.append("\n")
+        out.append(f"{ASK} ", "bold")
+        out.append(card.prompt, "bold")
+        for i, choice in enumerate(card.choices, start=1):
+            mark = "  "
+            if card.picked is not None:
+                if i == card.answer:
+                    mark = DONE + " "
+                elif i == card.picked:
+                    mark = WRONG + " "
+            out.append(f"\n {mark}")
+            out.append(f"{i}", "bold reverse" if i == card.picked else "bold")
+            out.append(f" {choice}")
+        out.append("\n")
+        if card.picked is None:
+            out.append(f"Press 1-{len(card.choices)} to answer.", "dim")
+        else:
+            right = card.picked == card.answer
+            out.append(f"{DONE} Right. " if right else f"{WRONG} Not this one: it is "
+                       f"{card.answer}. ", "bold")
+            out.append(card.why or "")
+    if card.pending:
+        out.append("\n")
+        out.append("(the screen is getting there: training or computing…)", "dim")
+    return out
+
+
+class LessonStrip(Vertical):
+    """The docked narration strip (hidden while no lesson is shown)."""
+
+    DEFAULT_CSS = """
+    LessonStrip {
+        height: 5;
+        display: none;
+        background: $boost;
+    }
+    LessonStrip.-shown { display: block; }
+    .-tall LessonStrip { height: 9; }
+    LessonStrip #lesson-head { height: 1; background: $panel; padding: 0 1; }
+    LessonStrip #lesson-scroll { padding: 0 1; }
+    LessonStrip #lesson-scroll { height: 1fr; scrollbar-size-vertical: 1; }
+    LessonStrip #lesson-body { height: auto; }
+    """
+
+    BINDINGS = [
+        Binding("escape", "leave", "leave lesson", id="lesson-strip-leave", show=False),
+    ]
+
+    _card = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="lesson-head")
+        with VerticalScroll(id="lesson-scroll"):
+            yield Static(id="lesson-body")
+
+    def show(self, card) -> None:
+        """Draw ``card`` (None hides the strip)."""
+        old, self._card = self._card, card
+        self.set_class(card is not None, "-shown")
+        if card is None:
+            return
+        self._draw()
+        scroll = self.query_one("#lesson-scroll", VerticalScroll)
+        if old is None or old.index != card.index or old.title != card.title:
+            scroll.scroll_home(animate=False)
+        elif (card.done and not old.done) or (card.picked is not None and old.picked is None):
+            self.call_after_refresh(scroll.scroll_end, animate=False)
+
+    def _draw(self) -> None:
+        card = self._card
+        if card is None:
+            return
+        width = max((self.size.width or self.app.size.width) - 2, 10)
+        self.query_one("#lesson-head", Static).update(head_text(card, width))
+        self.query_one("#lesson-body", Static).update(card_text(card))
+
+    def on_resize(self) -> None:
+        self._draw()
+
+    @property
+    def card(self):
+        return self._card
+
+    def action_leave(self) -> None:
+        lessons = getattr(self.screen, "lessons", None)
+        if lessons is not None:
+            lessons.leave()

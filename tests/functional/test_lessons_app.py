@@ -1,0 +1,94 @@
+"""Every built-in lesson, walked through the real app from its first step to its last.
+
+Each task is done with the keys its words name (the file lists them; the test checks the words
+name each one), its condition must be false before and true after; each question is answered
+(a wrong pick first where there is one, then the right one must not change it); the strip's
+words are filled from the engine. Progress goes to a temporary data folder.
+"""
+
+from __future__ import annotations
+
+import pytest
+from helpers import quiet_app, settle, wait_until
+
+from rnntui.lessons import builtin_lessons
+from rnntui.lessons.quantities import Facts
+
+LESSONS = builtin_lessons()
+#: How a task's words write a key.
+SHOWN = {"right": "→", "left": "←", "plus": "+", "minus": "-", "escape": "Esc",
+         "enter": "Enter", "space": " "}
+
+
+def shown(key: str) -> str:
+    return SHOWN.get(key, key)
+
+
+@pytest.fixture(autouse=True)
+def _data_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+
+
+def lesson_app(lesson, size=(80, 24)):
+    first = lesson.steps[0]
+    app = quiet_app(first.scenario, at=first.position, draw_ahead=False)
+    app.main_screen.lessons.open(lesson, 0)
+    return app
+
+
+async def arrive(pilot, session, index: int) -> None:
+    await wait_until(pilot, lambda: session.index == index and session.run.arrived,
+                     f"step {index + 1} opened")
+    await settle(pilot)
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.name)
+async def test_walk_every_step_with_the_keys_it_names(lesson):
+    app = lesson_app(lesson)
+    async with app.run_test(size=(80, 24)) as pilot:
+        session = app.main_screen.lessons
+        strip = app.main_screen.lesson_strip
+        for i, step in enumerate(lesson.steps):
+            await arrive(pilot, session, i)
+            card = strip.card
+            assert card is not None and card.index == i and card.count == len(lesson)
+            assert "…" not in card.narration and "n/a" not in card.narration, card.narration
+            view = app.view
+            assert view.t == step.t and view.phase == step.phase and view.knob == step.knob
+            assert view.cell == (step.cell or view.scenario.model.origin.cell
+                                 if view.scenario.model.origin else view.cell)
+            if step.point:
+                pane = app.main_screen.query_one(f"#{step.point}")
+                assert pane.has_class("-pointed") and "look here" in str(pane.border_subtitle)
+            if step.task is not None:
+                task = step.task
+                assert task.keys, f"step {i + 1}: a task lists its keys"
+                for key in task.keys:
+                    assert shown(key) in card.do, (key, card.do)
+                assert not task.condition.holds(Facts(app.view, session._extra())), \
+                    f"step {i + 1}: {task.condition.text} holds before the task"
+                assert not session.run.done
+                for key in task.keys:
+                    await pilot.press(key)
+                    await settle(pilot)
+                await wait_until(pilot, lambda: session.run.done, f"step {i + 1}: "
+                                 f"{task.condition.text}")
+                await settle(pilot)
+                card = strip.card
+                assert card.done and card.then, card
+                assert "n/a" not in card.then and "…" not in card.then, card.then
+            if step.question is not None:
+                q = step.question
+                assert strip.card.why is None  # nothing revealed before the pick
+                wrong = next(n for n in range(1, len(q.choices) + 1) if n != q.answer)
+                await pilot.press(str(wrong))
+                await settle(pilot)
+                card = strip.card
+                assert card.picked == wrong and card.answer == q.answer and card.why
+                await pilot.press(str(q.answer))  # the first pick stands
+                await settle(pilot)
+                assert strip.card.picked == wrong
+            await pilot.press("full_stop")
+        await settle(pilot)
+        assert session.lesson is None and not session.active
+        assert session.progress.entry(lesson.name)["finished"]
