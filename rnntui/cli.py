@@ -14,6 +14,7 @@ from .cli_guard import Output, TerminalGuard, end_process
 from .safe_text import visible
 
 COMMANDS = ("list", "check", "trace", "screenshot", "compare", "generate")
+COMMANDS += ("learn",)
 #: The classroom's commands (rnntui/classroom/commands.py).
 CLASSROOM = ("present", "follow", "serve")
 COMMANDS += CLASSROOM
@@ -72,7 +73,9 @@ def _main_parser() -> _Parser:
         epilog=("commands:\n"
                 "  rnntui [SCENARIO]            open the app (default: %s)\n"
                 "  rnntui list                  list the built-in scenarios\n"
-                "  rnntui check FILE...         validate scenario files (exit 2 if any is bad)\n"
+                "  rnntui learn [NAME]          list the lessons, or open one (guided tours)\n"
+                "  rnntui check FILE...         validate scenario and lesson files (exit 2 if "
+                "any is bad)\n"
                 "  rnntui trace SCENARIO        train and print the per-step table\n"
                 "  rnntui screenshot SCENARIO -o FILE.svg   render the app to SVG\n"
                 "  rnntui generate SCENARIO     train, then print text the model writes\n"
@@ -108,6 +111,12 @@ def _command_parser(cmd: str) -> _Parser:
         _no_cache_option(p)
     if cmd == "list":
         p.description = "List the built-in scenarios with their descriptions."
+    elif cmd == "learn":
+        p.description = ("Guided lessons: with no NAME, list them with your progress marks; "
+                         "with a NAME (or number, or a lesson file), open the app on it.")
+        p.add_argument("name", nargs="?", default=None, metavar="NAME|PATH")
+        p.add_argument("--reset", action="store_true",
+                       help="forget the progress marks (of NAME only, when given)")
     elif cmd == "check":
         p.description = "Validate scenario files; exit 0 when all are valid, else 2."
         p.add_argument("files", nargs="+", metavar="FILE")
@@ -163,6 +172,18 @@ def cmd_list() -> int:
 def cmd_check(files: list[str]) -> int:
     bad = 0
     for f in files:
+        from .lessons.command import check_file, looks_like_lesson
+        if looks_like_lesson(f):  # a [lesson] table: a lesson file, checked as one
+            ok, err = check_file(f)
+            if ok is None:
+                bad += 1
+                try:
+                    print(visible(err), file=sys.stderr)
+                except OSError:
+                    pass
+            else:
+                OUT.print(ok)
+            continue
         sc, err = _load(f)
         if err:
             bad += 1
@@ -303,6 +324,9 @@ def _main(argv: list[str] | None = None) -> int:
             _use_cache(args)
             if cmd == "list":
                 return cmd_list()
+            if cmd == "learn":
+                from .lessons.command import learn
+                return learn(args.name, args.reset, OUT.print, _fail, _run_lesson)
             if cmd == "check":
                 return cmd_check(args.files)
             if cmd == "trace":
@@ -394,7 +418,17 @@ def _classroom(cmd: str, args) -> int:
     return commands.cmd_serve(args, _fail, _load)
 
 
-def run_interactive(sc, *, at=None, source: str | None = None, classroom=None) -> int:
+def _run_lesson(lesson) -> int:
+    """The app opened on a lesson's first step (rnntui learn NAME)."""
+    first = lesson.steps[0]
+    sc, err = _load(first.scenario)
+    if err:
+        return _fail(err)
+    return run_interactive(sc, at=first.position, source=first.scenario, lesson=lesson)
+
+
+def run_interactive(sc, *, at=None, source: str | None = None, classroom=None,
+                    lesson=None) -> int:
     """Run the app on a loaded scenario with the terminal guarded (see cli_guard) and return
     its exit code; ends the process at once if worker threads are still busy afterwards."""
     from engine.types import ScenarioError
@@ -407,6 +441,8 @@ def run_interactive(sc, *, at=None, source: str | None = None, classroom=None) -
         return _fail(str(err))
     if classroom is not None:  # presenting or following (rnntui.classroom.session)
         app.main_screen.classroom = classroom
+    if lesson is not None:  # rnntui learn NAME: the lesson opens with the screen
+        app.main_screen.lessons.open(lesson)
     with TerminalGuard(app) as guard:
         app.run()
     code = guard.exit_code
