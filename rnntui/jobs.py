@@ -204,6 +204,9 @@ class Jobs:
             except Exception as err:  # a numerical failure must not take the app down
                 self.node.post_message(TrainDone(run, None, f"training failed: {err}", self))
                 return
+            if start is None:  # a run from the initial weights: the next start opens trained
+                from . import cache
+                cache.store(sc, history, n)  # (refuses runs stopped on request)
             if not worker.is_cancelled:
                 self.node.post_message(TrainDone(run, history, None, self))
 

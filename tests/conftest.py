@@ -13,6 +13,16 @@ import os
 # process (pytest -n 2) and anything else running: a 1000x64 SVD took 0.2-0.9 s instead of 6 ms.
 # The numbers do not depend on it; an explicit setting in the environment wins.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# The training cache (rnntui/cache.py) never touches the real ~/.cache from a test: the whole
+# run gets a folder of its own here (subprocesses inherit it), and every test a fresh empty one
+# (the fixture below), so each test trains as if for the first time, whatever ran before it.
+import atexit  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="rnntui-test-cache-")
+atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], ignore_errors=True)
+os.environ.pop("RNNTUI_NO_CACHE", None)
 
 import pytest  # noqa: E402
 from helpers import quiet_app  # noqa: E402
@@ -24,6 +34,12 @@ def _plain_colour_environment(monkeypatch):
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.delenv("TEXTUAL_COLOR_SYSTEM", raising=False)
     monkeypatch.delenv("TEXTUAL_THEME", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _empty_training_cache(monkeypatch, tmp_path_factory):
+    """A fresh, empty training cache folder for every test (see the top of this file)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
 
 
 @pytest.fixture

@@ -157,20 +157,37 @@ class MainScreen(QuitGuard, Screen):
         self.lessons = LessonSession(self)
         self._wanted_epoch: int | None = None  # an epoch to show once training reaches it
         self._trained: dict[str, History] = {}  # each cell's training, kept while switching
-        self._view = self._first_view(scenario, source)
         self._at = at
         #: Called as hook(old, new) after each new View is shown (the classroom broadcasts).
         self.view_hooks: list = []
         #: The classroom role (rnntui.classroom.session), when presenting or following.
         self.classroom = None
+        wanted = at.epoch if at is not None and at.cells is None else None
+        self._view = self._first_view(scenario, source, wanted)
 
-    @staticmethod
-    def _first_view(scenario: Scenario, source: str | None) -> View:
-        """The untrained View of ``scenario``; the loss of its initial weights (a forward pass
-        over the training set) is computed after the first frame."""
+    def _open_epochs(self, scenario: Scenario, wanted: int | None = None) -> int:
+        """The epochs training on open trains ``scenario`` from its initial weights: its own
+        number (when training on open), or more when a position wants a later epoch."""
+        epochs = scenario.train.epochs if self.train_on_open else 0
+        return wanted if wanted is not None and wanted > epochs else epochs
+
+    def _first_view(self, scenario: Scenario, source: str | None,
+                    wanted: int | None = None) -> View:
+        """The first View of ``scenario``: trained at once when the training cache has the run
+        that training on open would make (rnntui.cache), else untrained, saying "training" from
+        the first frame when training on open will start; the loss of the initial weights (a
+        forward pass over the training set) is then computed after the first frame."""
+        epochs = self._open_epochs(scenario, wanted)
+        if epochs > 0:
+            from ..cache import load as cached
+            history = cached(scenario, epochs)
+            if history is not None:
+                return View.open(scenario, history, source=source).with_history(
+                    history, epoch=wanted)
         p0 = initial_params(scenario)
         history = History(losses=[float("nan")], epochs=[0], weights=[p0])
-        return View.open(scenario, history, source=source, loss_pending=True)
+        view = View.open(scenario, history, source=source, loss_pending=True)
+        return view.with_training(Training(0, epochs, (float("nan"),))) if epochs > 0 else view
 
     # -- the View ------------------------------------------------------------------------------
     @property
@@ -182,8 +199,8 @@ class MainScreen(QuitGuard, Screen):
     def view(self, new: View) -> None:
         new = self.jobs.trace(new)
         old, self._view = self._view, new
-        if not self.is_mounted:
-            return
+        if not self.panes:  # not composed yet (on_mount runs before is_mounted is True, and
+            return  # the first picture, shown there, is the first frame's)
         for pane in self.panes:
             pane.show(new)
         self.status.show(new)
@@ -272,14 +289,15 @@ class MainScreen(QuitGuard, Screen):
         view = self._view
         if view.loss_pending:
             self.jobs.initial_loss(view.scenario, view.history)
-        wanted = self._wanted_epoch
-        epochs = view.scenario.train.epochs if self.train_on_open else 0
-        if wanted is not None and wanted > epochs:
-            epochs = wanted
-        if epochs > 0:
+        epochs = self._open_epochs(view.scenario, self._wanted_epoch)
+        if epochs > 0 and view.trained_epochs == 0 and view.training is not None:
+            # (the first View says "training" from the start; a reset before the first
+            # frame took that back, and with it this run)
             self.start_training(epochs)
-        else:
-            self._wanted_epoch = None  # nothing will be trained: the epoch is as it is
+        else:  # nothing to train (or the cache had it): the epoch is as it is
+            self._wanted_epoch = None
+            if view.training is not None:
+                self.view = view.with_training(None)
 
     # -- positions -----------------------------------------------------------------------------
     def _go_to(self, pos: Position) -> None:
@@ -521,14 +539,15 @@ class MainScreen(QuitGuard, Screen):
         new = new.at(view.t).with_target(view.target)
         kept = self._trained.get(nxt)
         if kept is not None:
-            self.view = new.with_history(kept)
+            self.view = new.with_training(None).with_history(kept)
         else:
             self.view = new
             self._start_scenario_work()
         note = weights_note(sc)
         self.notify(f"Cell: {nxt.upper() if nxt != 'rnn' else 'vanilla RNN'}"
                     + (f" ({note})" if note else "")
-                    + ("" if kept is not None else "; training it now…"),
+                    + ("" if kept is not None or self._view.training is None
+                       else "; training it now…"),
                     markup=False, timeout=5)
 
     def action_compare(self, cells: tuple[str, str] | None = None, share: int = 100) -> None:

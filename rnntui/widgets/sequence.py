@@ -29,7 +29,7 @@ class SequencePane(Pane):
     TITLE = "Sequence"
     #: The sequence needs no trace: show it even while a new trace is being computed.
     NEEDS_TRACE = False
-    READS = ("sequence", "t", "phase", "epoch", "history", "scenario")
+    READS = ("sequence", "t", "phase", "epoch", "history", "scenario", "training")
 
     def draw(self, view, width: int, height: int):
         s = view
@@ -69,8 +69,10 @@ class SequencePane(Pane):
         back = s.phase == BACKWARD
         name, arrow = ("backward pass", "◀") if back else ("forward pass", "▶")
         E = s.trained_epochs
-        epoch = f"epoch {s.epoch}/{E}" if E else "epoch 0 (untrained)"
-        short_epoch = f"ep {s.epoch}/{E}" if E else "untrained"
+        busy = s.training is not None  # the first training: untrained only for now
+        epoch = f"epoch {s.epoch}/{E}" if E else ("epoch 0 (training…)" if busy
+                                                   else "epoch 0 (untrained)")
+        short_epoch = f"ep {s.epoch}/{E}" if E else ("training…" if busy else "untrained")
         k = T - t if back else t + 1  # how many steps of this pass are done, this one included
         done = f"{k} of {T} steps walked back" if back else f"{k} of {T} steps read"
         style = "bold magenta" if back else "bold"

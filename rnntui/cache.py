@@ -1,0 +1,423 @@
+"""The training cache: a scenario's trained weights and loss curve, kept on disk between runs.
+
+An entry is what :func:`engine.fit` returned for one scenario trained from its initial weights
+for a number of epochs: the loss of every epoch, the kept epochs' weights, the newest weights and
+the optimiser's state (so pressing t later continues exactly as after a fresh run). It lives in
+``$XDG_CACHE_HOME/rnntui`` (else ``~/.cache/rnntui``) as two files named by its key:
+
+* ``KEY.npz``: the arrays (``numpy.savez``; read with ``allow_pickle=False``: no pickle, ever);
+* ``KEY.json``: a small manifest (format, key, scenario name, cell, epochs, the sha256 of the
+  npz). It is written last, so it is the entry's commit point: a crash mid-write leaves at most a
+  temporary file or an npz without a manifest, and neither is an entry.
+
+The key is the sha256 of everything training reads (:func:`key_for`): the model settings
+(hidden size, cell, activation, output, init, seed, hand-written weights), the training settings,
+the sizes, every training sequence's arrays (so a data file that changed, even one a scenario only
+names, makes a new key), the number of epochs, and the engine's version (the sha256 of its source
+files: changed training code never meets old weights).
+
+Nothing read is trusted: an entry whose manifest, hash, keys, dtypes, shapes or values do not
+match what this scenario's training would give (its first weights must equal the scenario's
+initial weights bit for bit) is ignored and rebuilt. Both files are written to a temporary name
+and moved into place with :func:`os.replace`. The folder is kept under :data:`MAX_BYTES`
+(``RNNTUI_CACHE_MAX``, e.g. ``50M``), dropping the least recently used entries (by mtime; a hit
+touches its entry). ``RNNTUI_NO_CACHE=1`` (the ``--no-cache`` flag) turns all of it off.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["FORMAT", "MAX_BYTES", "cache_dir", "enabled", "engine_version", "key_for", "load",
+           "prune", "store", "trained"]
+
+#: Bumped when the layout of an entry changes (old entries are then ignored).
+FORMAT = 1
+#: Default size cap of the cache folder (bytes); ``RNNTUI_CACHE_MAX`` overrides it.
+MAX_BYTES = 200 << 20
+NO_CACHE_ENV = "RNNTUI_NO_CACHE"
+MAX_ENV = "RNNTUI_CACHE_MAX"
+#: Training runs that stopped for one of these reasons depend on more than the scenario.
+_UNREPEATABLE = ("request", "memory")
+
+
+def enabled() -> bool:
+    """False when ``RNNTUI_NO_CACHE`` is set to anything but "" or "0"."""
+    return os.environ.get(NO_CACHE_ENV, "") in ("", "0")
+
+
+def cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/rnntui`` (an absolute XDG_CACHE_HOME only, as the spec says), else
+    ``~/.cache/rnntui``."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    root = Path(base) if base and os.path.isabs(base) else Path.home() / ".cache"
+    return root / "rnntui"
+
+
+def max_bytes() -> int:
+    text = os.environ.get(MAX_ENV, "")
+    if text:
+        try:
+            from engine.budget import parse_amount
+            return int(parse_amount(text))
+        except ValueError:
+            pass
+    return MAX_BYTES
+
+
+_ENGINE_VERSION: str | None = None
+
+
+def engine_version() -> str:
+    """The sha256 of the engine's source files (names and bytes), computed once."""
+    global _ENGINE_VERSION
+    if _ENGINE_VERSION is None:
+        import engine
+        root = Path(engine.__file__).resolve().parent
+        h = hashlib.sha256()
+        for path in sorted(root.rglob("*.py")):
+            h.update(str(path.relative_to(root)).encode())
+            h.update(b"\0")
+            h.update(path.read_bytes())
+            h.update(b"\0")
+        _ENGINE_VERSION = h.hexdigest()
+    return _ENGINE_VERSION
+
+
+# -- the key ----------------------------------------------------------------------------------
+
+def _feed(h, value) -> None:
+    """Hash ``value`` unambiguously: type tags, lengths, arrays by dtype, shape and bytes."""
+    if value is None or isinstance(value, (bool, int, str)):
+        h.update(f"{type(value).__name__}:{value!r};".encode())
+    elif isinstance(value, float):
+        h.update(f"float:{value.hex()};".encode())
+    elif isinstance(value, np.ndarray):
+        a = np.ascontiguousarray(value)
+        h.update(f"nd:{a.dtype.str}:{a.shape};".encode())
+        h.update(a.tobytes())
+    elif isinstance(value, np.generic):
+        _feed(h, value.item())
+    elif isinstance(value, dict):
+        h.update(f"dict:{len(value)};".encode())
+        for k in sorted(value, key=str):
+            _feed(h, str(k))
+            _feed(h, value[k])
+    elif isinstance(value, (list, tuple)):
+        h.update(f"seq:{len(value)};".encode())
+        for v in value:
+            _feed(h, v)
+    elif dataclasses.is_dataclass(value):
+        h.update(f"dc:{type(value).__name__};".encode())
+        for f in dataclasses.fields(value):
+            if f.name == "origin":  # how the cell was switched; the model itself is all here
+                continue
+            _feed(h, f.name)
+            _feed(h, getattr(value, f.name))
+    else:
+        raise TypeError(f"cannot key a {type(value).__name__}")
+
+
+def key_for(scenario, epochs: int | None = None) -> str | None:
+    """The cache key of ``scenario`` trained ``epochs`` (default: its own number) from its
+    initial weights: a sha256 hex digest (see the module docstring); None when the scenario
+    holds something this module cannot hash (it is then never cached)."""
+    n = scenario.train.epochs if epochs is None else int(epochs)
+    h = hashlib.sha256()
+    try:
+        _feed(h, ["rnntui-train-cache", FORMAT, engine_version(), scenario.kind,
+                  scenario.model.cell, scenario.input_size, scenario.output_size, n])
+        _feed(h, scenario.model)
+        _feed(h, scenario.train)
+        for s in scenario.train_sequences:
+            _feed(h, [s.inputs, s.targets, s.mask])
+        _feed(h, scenario.data)  # what else the data section built (a corpus, its windows)
+    except TypeError:
+        return None
+    return h.hexdigest()
+
+
+# -- encoding a History -----------------------------------------------------------------------
+
+def _array_fields(params) -> list[str]:
+    """The names of the weight arrays of ``params`` (a dataclass), in field order."""
+    return [f.name for f in dataclasses.fields(params)
+            if isinstance(getattr(params, f.name), np.ndarray)]
+
+
+_KNOWN = ("losses", "epochs", "weights", "every", "stopped", "opt_state", "tip")
+
+
+def _extra_fields(history_type) -> list[str]:
+    """History's fields beyond those this module knows by name (lists of floats per epoch)."""
+    return [f.name for f in dataclasses.fields(history_type) if f.name not in _KNOWN]
+
+
+def _encode(history) -> tuple[dict[str, np.ndarray], dict] | None:
+    """The arrays and the manifest fields of ``history``, or None when it cannot be cached."""
+    if history.stopped and any(w in history.stopped for w in _UNREPEATABLE):
+        return None
+    if set(history.opt_state) - {"t", "m", "v"}:
+        return None  # an optimiser state this format does not know
+    extra = {}
+    for name in _extra_fields(history):  # e.g. val_losses: per-epoch numbers
+        value = getattr(history, name)
+        if not isinstance(value, list) or not all(isinstance(x, float) for x in value):
+            return None  # a History with more in it than this format knows
+        extra["x_" + name] = np.asarray(value, dtype=np.float64)
+    p0 = history.weights[0]
+    names = _array_fields(p0)
+    arrays: dict[str, np.ndarray] = {
+        "losses": np.asarray(history.losses, dtype=np.float64),
+        "epochs": np.asarray(history.epochs, dtype=np.int64), **extra,
+    }
+    for name in names:
+        arrays["w_" + name] = np.stack([getattr(w, name) for w in history.weights])
+        if history.tip is not None:
+            arrays["tip_" + name] = getattr(history.tip, name)
+    for part in ("m", "v"):
+        value = history.opt_state.get(part)
+        if value is not None:
+            if len(value) != len(names):
+                return None
+            for name, a in zip(names, value):
+                arrays[f"{part}_{name}"] = np.asarray(a)
+    meta = {"every": int(history.every), "stopped": history.stopped,
+            "opt_t": int(history.opt_state.get("t", 0)), "tip": history.tip is not None,
+            "opt": sorted(k for k in ("m", "v") if history.opt_state.get(k) is not None)}
+    return arrays, meta
+
+
+def _decode(arrays: dict[str, np.ndarray], meta: dict, p0, n_epochs: int):
+    """The History the arrays hold, checked against the scenario's initial weights ``p0``;
+    None when anything does not fit."""
+    from engine import History
+    names = _array_fields(p0)
+    extra = _extra_fields(History)
+    want = {"losses", "epochs"} | {"w_" + n for n in names} | {"x_" + n for n in extra}
+    if meta.get("tip"):
+        want |= {"tip_" + n for n in names}
+    opt = meta.get("opt")
+    if not isinstance(opt, list) or not set(opt) <= {"m", "v"}:
+        return None
+    for part in opt:
+        want |= {f"{part}_{n}" for n in names}
+    if set(arrays) != want:
+        return None
+    losses, epochs = arrays["losses"], arrays["epochs"]
+    if losses.dtype != np.float64 or losses.ndim != 1 or epochs.dtype != np.int64 \
+            or epochs.ndim != 1:
+        return None
+    if not 1 <= len(losses) <= n_epochs + 1 or not np.isfinite(losses).all():
+        return None
+    k = len(epochs)
+    if k < 1 or epochs[0] != 0 or np.any(np.diff(epochs) <= 0) or epochs[-1] != len(losses) - 1:
+        return None
+    every, opt_t, stopped = meta.get("every"), meta.get("opt_t"), meta.get("stopped")
+    if type(every) is not int or every < 1 or type(opt_t) is not int or opt_t < 0:
+        return None
+    if stopped is not None and not isinstance(stopped, str):
+        return None
+    if stopped is None and len(losses) != n_epochs + 1:
+        return None
+
+    def checked(a: np.ndarray, shape) -> np.ndarray | None:
+        if a.dtype != np.float64 or a.shape != tuple(shape) or not np.isfinite(a).all():
+            return None
+        return a
+
+    stacks = {}
+    for n in names:
+        s = checked(arrays["w_" + n], (k, *getattr(p0, n).shape))
+        if s is None:
+            return None
+        stacks[n] = s
+    weights = [dataclasses.replace(p0, **{n: stacks[n][i].copy() for n in names})
+               for i in range(k)]
+    if not all(np.array_equal(getattr(weights[0], n), getattr(p0, n)) for n in names):
+        return None  # trained from other starting weights: not this scenario's run
+    tip = None
+    if meta.get("tip"):
+        parts = {n: checked(arrays["tip_" + n], getattr(p0, n).shape) for n in names}
+        if any(v is None for v in parts.values()):
+            return None
+        tip = dataclasses.replace(p0, **{n: v.copy() for n, v in parts.items()})
+    opt_state: dict = {"t": opt_t}
+    for part in opt:
+        vals = [checked(arrays[f"{part}_{n}"], getattr(p0, n).shape) for n in names]
+        if any(v is None for v in vals):
+            return None
+        opt_state[part] = [v.copy() for v in vals]
+    more = {}
+    for name in extra:
+        a = arrays["x_" + name]
+        if a.dtype != np.float64 or a.ndim != 1 or len(a) > len(losses) \
+                or np.isnan(a).any():
+            return None
+        more[name] = [float(x) for x in a]
+    return History(losses=[float(x) for x in losses], epochs=[int(e) for e in epochs],
+                   weights=weights, every=every, stopped=stopped, opt_state=opt_state, tip=tip,
+                   **more)
+
+
+# -- files ------------------------------------------------------------------------------------
+
+def _paths(key: str, folder: Path | None = None) -> tuple[Path, Path]:
+    folder = folder or cache_dir()
+    return folder / f"{key}.npz", folder / f"{key}.json"
+
+
+def load(scenario, epochs: int | None = None):
+    """The cached History of ``scenario`` trained ``epochs`` (default: its own) from its
+    initial weights, or None (no entry, the cache off, or an entry that does not check out:
+    it is then deleted, so the next store rebuilds it)."""
+    if not enabled():
+        return None
+    n = scenario.train.epochs if epochs is None else int(epochs)
+    if n <= 0:
+        return None
+    key = key_for(scenario, n)
+    if key is None:
+        return None
+    npz_path, man_path = _paths(key)
+    if not man_path.exists():
+        return None  # no entry (an npz alone is a write that never finished: pruned later)
+    history = None
+    try:
+        manifest = json.loads(man_path.read_text(encoding="utf-8"))
+        data = npz_path.read_bytes()
+        if isinstance(manifest, dict) and manifest.get("format") == FORMAT \
+                and manifest.get("key") == key and manifest.get("epochs") == n \
+                and manifest.get("npz_sha256") == hashlib.sha256(data).hexdigest():
+            with np.load(io.BytesIO(data), allow_pickle=False) as z:
+                arrays = {name: z[name] for name in z.files}
+            from engine import initial_params
+            history = _decode(arrays, manifest, initial_params(scenario), n)
+    except Exception:  # noqa: BLE001 - any unreadable entry is a miss, never an error
+        history = None
+    if history is None:
+        _remove(npz_path, man_path)
+        return None
+    try:
+        os.utime(man_path)  # recently used: pruned last
+    except OSError:
+        pass
+    return history
+
+
+def store(scenario, history, epochs: int | None = None) -> bool:
+    """Write ``history`` (``scenario`` trained ``epochs`` from its initial weights) to the
+    cache; True when it was written. Never raises for a disk problem."""
+    if not enabled():
+        return False
+    n = scenario.train.epochs if epochs is None else int(epochs)
+    if n <= 0:
+        return False
+    encoded = _encode(history)
+    if encoded is None:
+        return False
+    arrays, meta = encoded
+    key = key_for(scenario, n)
+    if key is None:
+        return False
+    folder = cache_dir()
+    npz_path, man_path = _paths(key, folder)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    data = buf.getvalue()
+    manifest = {"format": FORMAT, "key": key, "scenario": scenario.name,
+                "cell": scenario.model.cell, "epochs": n,
+                "npz_sha256": hashlib.sha256(data).hexdigest(), **meta}
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_atomic(npz_path, data)
+        _write_atomic(man_path, json.dumps(manifest, indent=1).encode("utf-8"))
+    except OSError:
+        return False
+    prune(folder)
+    return True
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, flush it to disk, then move it into
+    place in one step (:func:`os.replace`): readers see the old file or the new, never part."""
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _remove(*paths: Path) -> None:
+    for p in paths:
+        try:
+            p.unlink()
+        except OSError:
+            pass
+
+
+def prune(folder: Path | None = None, limit: int | None = None) -> None:
+    """Keep the cache folder under ``limit`` bytes (default :func:`max_bytes`): drop whole
+    entries, least recently used first (by their manifest's mtime), and any npz without a
+    manifest and temporary file left by a crash once they are a minute old."""
+    import time
+    folder = folder or cache_dir()
+    limit = max_bytes() if limit is None else int(limit)
+    try:
+        files = list(folder.iterdir())
+    except OSError:
+        return
+    now = time.time()
+    entries: list[tuple[float, int, list[Path]]] = []
+    for man in files:
+        if man.suffix != ".json" or man.name.startswith("."):
+            continue
+        npz = man.with_suffix(".npz")
+        try:
+            st = man.stat()
+            size = st.st_size + (npz.stat().st_size if npz.exists() else 0)
+        except OSError:
+            continue
+        entries.append((st.st_mtime, size, [npz, man]))
+    for f in files:
+        stray = f.name.startswith(".tmp-") or (f.suffix == ".npz"
+                                               and not f.with_suffix(".json").exists())
+        try:
+            if stray and now - f.stat().st_mtime > 60:
+                f.unlink()
+        except OSError:
+            pass
+    total = sum(size for _, size, _ in entries)
+    for _, size, paths in sorted(entries, key=lambda e: e[0]):
+        if total <= limit:
+            break
+        _remove(paths[1], paths[0])  # the manifest first: the entry is gone at once
+        total -= size
+
+
+def trained(scenario, epochs: int | None = None, **fit_options):
+    """``scenario`` trained ``epochs`` (default: its own) from its initial weights: from the
+    cache when it has the run, else by :func:`engine.fit` (then stored). Options go to fit."""
+    n = scenario.train.epochs if epochs is None else int(epochs)
+    history = load(scenario, n)
+    if history is None:
+        from engine import fit
+        history = fit(scenario, n, **fit_options)
+        store(scenario, history, n)
+    return history
