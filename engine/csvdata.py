@@ -35,7 +35,9 @@ MAX_ROWS = 200_000
 MAX_ABS = 1e12
 NORMALIZE = ("zscore", "minmax", "none")
 
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_NUM = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_NUMBER = re.compile(f"^{_NUM}$")
+_NUMBER_CHARS = frozenset("0123456789+-.eE")
 _MISSING = {"", "nan", "na", "n/a", "null", "none", "-", "?"}
 
 
@@ -93,6 +95,7 @@ class CsvColumn:
     header: bool       # the first row was a header
     values: np.ndarray  # float64, in file order
     lines: np.ndarray   # the line of each value (1-based)
+    cells: list[str] | None = None  # each value as the file writes it (stripped)
 
 
 def read_bytes(path: Path, shown: str) -> bytes:
@@ -158,22 +161,31 @@ def read_column(path: Path, column: str | int, shown: str | None = None) -> CsvC
     shown = str(path) if shown is None else shown
     text = decode_utf8(read_bytes(path, shown), shown)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    rows: list[tuple[int, list[str]]] = []
     try:
-        for row in reader:
-            if not row or all(not c.strip() for c in row):
-                continue
-            rows.append((reader.line_num, row))
-            if len(rows) > MAX_ROWS + 1:
-                raise ScenarioError(f"the file has more than {MAX_ROWS} rows, the most a series "
-                                    f"may have", path=shown, line=reader.line_num)
+        records = list(reader)
     except csv.Error as e:
         raise ScenarioError(f"not readable as CSV: {e}", path=shown,
                             line=reader.line_num or None) from None
+    if len(records) == text.count("\n") + (not text.endswith("\n")):
+        line_of = list(range(1, len(records) + 1))  # one record a line (no quoted line breaks)
+    else:  # a quoted cell spans lines: number the records the slow way
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        records, line_of = [], []
+        for row in reader:
+            records.append(row)
+            line_of.append(reader.line_num)
+    if [] in records or [""] in records:  # blank lines are skipped
+        keep = [i for i, row in enumerate(records) if row and (len(row) > 1 or row[0].strip())]
+        records = [records[i] for i in keep]
+        line_of = [line_of[i] for i in keep]
+    rows = records
+    if len(rows) > MAX_ROWS + 1:
+        raise ScenarioError(f"the file has more than {MAX_ROWS} rows, the most a series may "
+                            f"have", path=shown, line=line_of[MAX_ROWS + 1])
     if not rows:
         raise ScenarioError("the file has no rows", path=shown)
 
-    first_line, first = rows[0]
+    first_line, first = line_of[0], rows[0]
     header = all(c.strip() and not _is_number(c) for c in first)
     names = [c.strip() for c in first] if header else []
     if isinstance(column, str):
@@ -197,17 +209,34 @@ def read_column(path: Path, column: str | int, shown: str | None = None) -> CsvC
                                 path=shown, line=first_line)
         name = names[index] if header else f"column {index}"
     body = rows[1:] if header else rows
+    body_lines = line_of[1:] if header else line_of
     if len(body) > MAX_ROWS:
         raise ScenarioError(f"the file has {len(body)} data rows; a series may have at most "
                             f"{MAX_ROWS}", path=shown)
     where = f"column {_short(name)} ({index})" if header else f"column {index}"
+    try:
+        cells = [row[index].strip() for row in body]
+    except IndexError:
+        i = next(i for i, row in enumerate(body) if index >= len(row))
+        n = len(body[i])
+        raise ScenarioError(f"{where} is missing: this row has only {n} "
+                            f"column{'s' if n != 1 else ''}", path=shown,
+                            line=body_lines[i]) from None
+    lines = np.asarray(body_lines, dtype=np.int64)
+    # the usual case at C speed: only digits, signs, points and exponents in the cells, each
+    # a number NumPy reads, all finite and in range; anything else is found cell by cell
+    # below, for its message
+    if cells and set("".join(cells)) <= _NUMBER_CHARS:
+        try:
+            values = np.array(cells, dtype=np.float64)
+        except ValueError:
+            values = None
+        if values is not None and bool((np.abs(values) <= MAX_ABS).all()):
+            return CsvColumn(path=shown, name=name, index=index, header=header, values=values,
+                             lines=lines, cells=cells)
     values = np.empty(len(body))
-    lines = np.empty(len(body), dtype=np.int64)
-    for i, (line, row) in enumerate(body):
-        if index >= len(row):
-            raise ScenarioError(f"{where} is missing: this row has only {len(row)} "
-                                f"column{'s' if len(row) != 1 else ''}", path=shown, line=line)
-        cell = row[index].strip()
+    for i, cell in enumerate(cells):
+        line = int(lines[i])
         if cell.lower() in _MISSING:
             what = "an empty cell" if not cell else f"a missing value ({_short(cell)})"
             raise ScenarioError(f"{where}: {what}; every row needs a number (remove the row "
@@ -223,9 +252,8 @@ def read_column(path: Path, column: str | int, shown: str | None = None) -> CsvC
             raise ScenarioError(f"{where}: {_short(cell)} is too large (the most is "
                                 f"{MAX_ABS:g} in size)", path=shown, line=line)
         values[i] = v
-        lines[i] = line
     return CsvColumn(path=shown, name=name, index=index, header=header, values=values,
-                     lines=lines)
+                     lines=lines, cells=cells)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -278,7 +306,8 @@ def build_series(ck, data: dict, precheck) -> dict:
         ck.fail(d + ("normalize",), f"{path}: {e}")
     precheck(1, 1, n - 1, {window: (n - 1) // window})
     z = norm.apply(col.values)
-    labels = [f"{v:.6g}" for v in col.values.tolist()]  # the file's own units
+    # the labels are the file's own numbers, as it writes them (long ones rounded)
+    labels = [c if len(c) <= 10 else f"{v:.6g}" for c, v in zip(col.cells, col.values.tolist())]
     train = []
     for k in range((n - 1) // window):
         part = slice(k * window, k * window + window + 1)

@@ -180,3 +180,14 @@ def test_blank_lines_and_bom_are_fine(tmp_path):
     sc = load(scenario_in(tmp_path, "\ufeffv\n1\n\n2\n3\n\n4\n5\n"))
     assert sc.data["original"].tolist() == [1, 2, 3, 4, 5]
     assert sc.data["header"]
+
+
+def test_quoted_line_breaks_keep_the_line_numbers(tmp_path):
+    err = error_of(tmp_path, 'note,v\n"two\nlines",1\nx,2\ny,zz\nw,4\n')
+    assert err.line == 5 and "'zz' is not a number" in str(err)
+
+
+def test_unicode_digits_and_underscores_are_not_numbers(tmp_path):
+    for cell in ("1_000", "١٢", "0x10", "1e", "--1", "."):
+        err = error_of(tmp_path, f"v\n1\n2\n{cell}\n4\n5\n")
+        assert err.line == 4 and "is not a number" in str(err), cell
