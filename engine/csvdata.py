@@ -35,7 +35,7 @@ MAX_ROWS = 200_000
 MAX_ABS = 1e12
 NORMALIZE = ("zscore", "minmax", "none")
 
-_NUM = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_NUM = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 _NUMBER = re.compile(f"^{_NUM}$")
 _NUMBER_CHARS = frozenset("0123456789+-.eE")
 _MISSING = {"", "nan", "na", "n/a", "null", "none", "-", "?"}
