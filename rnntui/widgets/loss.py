@@ -139,6 +139,18 @@ class LossPane(Pane):
     @staticmethod
     def _footer(view, hist, losses, e: int, width: int) -> list[Text]:
         out = []
+        if hist.val_losses and view.training is None:
+            from engine.corpus import corpus_of, unigram_loss
+            corpus = corpus_of(view.scenario)
+            if corpus is not None:  # the validation loss to beat
+                u = fmt_abs(unigram_loss(corpus), 4)
+                out.append(first_fitting([
+                    join(("to beat: the unigram model (token counts, no context) ", DIM),
+                         ("validation " + u, "bold")),
+                    join(("unigram (no context): ", DIM), ("validation " + u, "bold")),
+                    join(("unigram (no context) ", DIM), ("val " + u, "bold")),
+                    join(("unigram ", DIM), (u, "bold")),
+                ], width))
         if hist.stopped and view.training is None:
             out.append(Text(hist.stopped, style=WARN))
         if len(losses) and not math.isfinite(losses[e]) and not view.loss_pending:
