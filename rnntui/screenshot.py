@@ -13,9 +13,9 @@ from textual.pilot import Pilot
 
 
 #: Seconds between two looks at whether the app is done.
-POLL = 0.02
+POLL = 0.005
 #: Give up waiting for background work after this many looks (a safety net: ten minutes).
-MAX_SETTLE_ROUNDS = 30_000
+MAX_SETTLE_ROUNDS = 120_000
 
 
 def busy(app) -> str | None:
@@ -54,7 +54,9 @@ async def settle(pilot: Pilot) -> None:
             await pilot.pause(POLL)  # what the last answer posted
             if busy(app) is None:
                 break
-    await pilot.wait_for_scheduled_animations()
+    animator = app.animator  # (waiting for none costs two idle waits, ~60 ms)
+    if getattr(animator, "_animations", True) or getattr(animator, "_scheduled", True):
+        await pilot.wait_for_scheduled_animations()
     await pilot.pause()
 
 
@@ -75,7 +77,8 @@ def render_svg(scenario, size: tuple[int, int] = (100, 32),
     ``question_mark``, ... Training the scenario asks for is finished first.
     """
     from .app import make_app
-    app = make_app(scenario, cursor_blink=False, at=at, source=source)
+    # (no drawing ahead: pictures of the steps next to this one would never be shown)
+    app = make_app(scenario, cursor_blink=False, at=at, source=source, draw_ahead=False)
     keys = list(press)
 
     async def run() -> str:

@@ -1,0 +1,143 @@
+"""Start-up: ``rnntui screenshot king`` warm (training cache filled) and cold (empty cache) against
+a bare Textual app that imports numpy and plotext and saves a headless screenshot the same way.
+
+Each case is a fresh process; its time runs from just before the process is started to the
+moment the SVG file is written (the file's modification time, on the same clock), so
+interpreter teardown is not counted on either side. Cases run interleaved (bare, warm, cold,
+then rotated), medians and their ratios are reported side by side. Run:
+``.venv/bin/python benchmarks/startup_bench.py [--rounds N]`` (or via benchmarks/run.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import REPO, median, thread_env  # noqa: E402
+
+SECTION = "startup"
+#: Targets of issue 12 (ratios to the bare app).
+WARM_TARGET, COLD_TARGET = 1.3, 2.0
+SIZE = (100, 32)  # rnntui screenshot's default --size
+
+#: The reference: the same headless run and SVG export, with nothing of rnntui in it.
+BARE = f"""
+import asyncio, sys
+import numpy  # noqa: F401
+import plotext  # noqa: F401
+from textual.app import App
+from textual.widgets import Footer, Static
+
+
+class Bare(App):
+    BINDINGS = [("q", "quit", "quit")]
+
+    def compose(self):
+        yield Static("bare")
+        yield Footer()
+
+
+async def main():
+    app = Bare()
+    async with app.run_test(size={SIZE!r}) as pilot:
+        await pilot.pause()
+        svg = app.export_screenshot(title=app.title)
+    with open(sys.argv[1], "w", encoding="utf-8") as f:
+        f.write(svg)
+
+asyncio.run(main())
+"""
+
+
+def _python() -> str:
+    venv = REPO / ".venv" / "bin" / "python"
+    return str(venv) if venv.exists() else sys.executable
+
+
+def byte_compile() -> str:
+    """As benchmarks/app_bench.py: compile rnntui and engine as ``pip install`` would."""
+    r = subprocess.run([_python(), "-m", "compileall", "-q", "rnntui", "engine"],
+                       capture_output=True, text=True, timeout=120, cwd=REPO)
+    return "" if r.returncode == 0 else (r.stderr or r.stdout).strip()[-200:]
+
+
+def _time_one(argv: list[str], out: Path, env: dict) -> float:
+    """Seconds from starting ``argv`` to ``out`` being written (its mtime)."""
+    if out.exists():
+        out.unlink()
+    start = time.time_ns()
+    r = subprocess.run(argv, env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
+    if r.returncode != 0 or not out.exists():
+        raise RuntimeError(f"{argv[1:3]} failed ({r.returncode}): {r.stderr.strip()[-300:]}")
+    return (out.stat().st_mtime_ns - start) / 1e9
+
+
+def run_startup_benchmarks(args=None, emit=print, rounds: int | None = None,
+                           scenario: str = "king") -> dict:
+    rounds = rounds or (4 if getattr(args, "quick", False) else 10)
+    threads = getattr(args, "threads", 1) or 1
+    note = byte_compile()
+    py = _python()
+    rnntui = [py, "-m", "rnntui.cli", "screenshot", scenario, "--size", "x".join(map(str, SIZE))]
+    samples: dict[str, list[float]] = {"bare": [], "warm": [], "cold": []}
+    with tempfile.TemporaryDirectory(prefix="rnntui-startup-") as tmp:
+        tmp = Path(tmp)
+        bare_py = tmp / "bare_shot.py"
+        bare_py.write_text(BARE)
+        base = thread_env(threads)
+        base.pop("RNNTUI_NO_CACHE", None)
+        warm_env = dict(base, XDG_CACHE_HOME=str(tmp / "warm-cache"))
+        out = tmp / "shot.svg"
+        # fill the warm cache (and check both commands work) before timing anything
+        _time_one(rnntui + ["-o", str(out)], out, warm_env)
+        _time_one([py, str(bare_py), str(out)], out, base)
+
+        def case(name: str, i: int) -> float:
+            if name == "bare":
+                return _time_one([py, str(bare_py), str(out)], out, base)
+            if name == "warm":
+                return _time_one(rnntui + ["-o", str(out)], out, warm_env)
+            cold_env = dict(base, XDG_CACHE_HOME=str(tmp / f"cold-cache-{i}"))  # empty
+            return _time_one(rnntui + ["-o", str(out)], out, cold_env)
+
+        order = ["bare", "warm", "cold"]
+        for i in range(rounds):
+            for name in order[i % 3:] + order[:i % 3]:
+                samples[name].append(case(name, i))
+    med = {k: median(v) for k, v in samples.items()}
+    result = {"samples": samples, "median_s": med, "byte_compile": note or "ok",
+              "scenario": scenario, "rounds": rounds}
+    for name, target in (("warm", WARM_TARGET), ("cold", COLD_TARGET)):
+        ratio = med[name] / med["bare"]
+        result[f"{name}_ratio"] = ratio
+        emit(dict(section=SECTION,
+                  name=f"rnntui screenshot {scenario}, {name} cache ({rounds} runs)",
+                  value=f"{med[name]:.3f} s", compare=f"bare {med['bare']:.3f} s",
+                  ratio=f"{ratio:.2f}x", target=f"<= {target}x",
+                  status="ok" if ratio <= target else "MISS"))
+    return result
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=10)
+    ap.add_argument("--scenario", default="king")
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args(argv)
+    res = run_startup_benchmarks(args, emit=lambda r: print(
+        f"{r['name']}: {r['value']} vs {r['compare']} = {r['ratio']} "
+        f"(target {r['target']}, {r['status']})"), rounds=args.rounds, scenario=args.scenario)
+    for k, v in res["samples"].items():
+        print(f"  {k}: " + " ".join(f"{x:.3f}" for x in v))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
