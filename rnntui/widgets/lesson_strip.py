@@ -21,8 +21,8 @@ TODO, DONE, WRONG, ASK = "☐", "✓", "✗", "?"
 
 def head_text(card, width: int) -> Text:
     """``Lesson 3 · Next-word prediction     step 3/7 · . next , back · L leave``, fitted."""
-    keys = " . next  , back  L leave" if card.index < card.count - 1 else \
-        " . finish  , back  L leave"
+    keys = "  . next  , back  L leave" if card.index < card.count - 1 else \
+        "  . finish  , back  L leave"
     right = f"step {card.index + 1}/{card.count}"
     name = f"Lesson {card.number}: " if card.number else "Lesson: "
     title = card.title + (f" · {card.step_title}" if card.step_title else "")
@@ -93,7 +93,6 @@ class LessonStrip(Vertical):
         background: $boost;
     }
     LessonStrip.-shown { display: block; }
-    .-tall LessonStrip { height: 9; }
     LessonStrip #lesson-head { height: 1; background: $panel; padding: 0 1; }
     LessonStrip #lesson-scroll { padding: 0 1; }
     LessonStrip #lesson-scroll { height: 1fr; scrollbar-size-vertical: 1; }
