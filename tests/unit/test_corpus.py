@@ -124,3 +124,11 @@ def test_rhymes_builtin():
     assert sc.model.hidden_size in range(64, 129)
     assert c.unit == "char" and c.window == 32 and c.unknown is None
     assert 2.9 < unigram_loss(c) < 3.1
+
+
+def test_the_budgets_check_a_text_file(tmp_path):
+    p = scenario_in(tmp_path, "the quick brown fox jumps over the lazy dog. " * 150,
+                    "window = 500")
+    p.write_text(p.read_text().replace("[train]", "[model]\nhidden_size = 1024\n[train]"))
+    with pytest.raises(ScenarioError, match="budget"):
+        load(p)

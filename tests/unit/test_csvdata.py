@@ -191,3 +191,21 @@ def test_unicode_digits_and_underscores_are_not_numbers(tmp_path):
     for cell in ("1_000", "١٢", "0x10", "1e", "--1", "."):
         err = error_of(tmp_path, f"v\n1\n2\n{cell}\n4\n5\n")
         assert err.line == 4 and "is not a number" in str(err), cell
+
+
+def test_the_budgets_check_a_csv_series_before_it_is_built(tmp_path):
+    rows = "v\n" + "".join(f"{i % 7}\n" for i in range(3000))
+    (tmp_path / "d.csv").write_text(rows, encoding="utf-8")
+    toml = tmp_path / "s.toml"
+    toml.write_text('[scenario]\nname = "big"\nkind = "series"\n[model]\nhidden_size = 1024\n'
+                    '[data]\ncsv = "d.csv"\ncolumn = "v"\n', encoding="utf-8")
+    with pytest.raises(ScenarioError, match="budget"):
+        load(toml)
+
+
+def test_check_command_exits_2_naming_the_line(tmp_path, capsys):
+    from rnntui.cli import main
+    toml = scenario_in(tmp_path, "v\n1\n2\nx\n4\n5\n")
+    assert main(["check", str(toml)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"{tmp_path / 'd.csv'}:4: column 'v' (0): 'x' is not a number"
