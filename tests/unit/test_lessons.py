@@ -290,3 +290,11 @@ def test_check_takes_lesson_files(tmp_path, data_home):
     assert out.stderr.strip() == f"{broken}:5: [lesson].minuts: unknown key 'minuts'; did you mean " \
         "'minutes'? (known keys: title, summary, minutes, scenario)"
     assert "scenarios/cat.toml: ok" in out.stdout
+
+
+def test_docs_name_every_quantity_and_field():
+    from rnntui.lessons.quantities import FIELDS, QUANTITIES
+    text = open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "lessons.md"),
+                encoding="utf-8").read()
+    for name in list(QUANTITIES) + list(FIELDS):
+        assert f"`{name}`" in text, name
