@@ -3,8 +3,9 @@ follower role that shows the presenter's, detaches on a navigation key and re-at
 
 Each role hangs off :attr:`MainScreen.classroom` and uses only the screen's hooks:
 ``view_hooks`` (told of every new View), ``apply_position``, ``use_scenario`` and the status
-line's ``extra`` parts. The lesson part of the state goes through :func:`lesson_state` and
-:func:`apply_lesson`, which wait for the lesson strip (rnntui/lessons) to offer a step.
+line's ``extra`` parts. The lesson open (``screen.lessons``, rnntui.lessons) is sent as its name, file digest and
+step; a follower opens the same lesson at the same step (a built-in one of the same text, or
+the text sent) and answers its questions on its own screen.
 """
 
 from __future__ import annotations
@@ -22,30 +23,50 @@ from .follower import Follower
 from .join import Join, is_loopback
 from .presenter import Presenter
 
+#: Seconds between the presenter's checks for changes that come without a new View.
+STATE_POLL = 0.25
+
 
 # ---------------------------------------------------------------------------------------------
-# the lesson hook
+# lessons (rnntui.lessons: screen.lessons is the LessonSession of the main screen)
 
 
-def lesson_state(screen) -> dict | None:
-    """The lesson part of the state: {name, sha256, step}, when the screen runs a lesson.
+def _lesson_session(screen):
+    return getattr(screen, "lessons", None)
 
-    Hook: a lesson strip that sets ``screen.lesson`` to an object with ``name``, ``step`` and
-    ``text`` (its TOML bytes) is sent; until then no lesson is sent."""
-    lesson = getattr(screen, "lesson", None)
-    if lesson is None or not hasattr(lesson, "step"):
+
+def lesson_state(screen, texts: dict) -> dict | None:
+    """The lesson part of the state, {name, sha256, step}, while a lesson is open on the
+    screen; ``texts`` keeps each lesson's file text by digest (read once per lesson), for
+    followers that lack it."""
+    ls = _lesson_session(screen)
+    lesson = getattr(ls, "lesson", None)
+    if lesson is None or not getattr(ls, "active", False):
         return None
-    text = getattr(lesson, "text", None)
-    return {"name": str(getattr(lesson, "name", "")), "step": int(lesson.step),
-            "sha256": P.sha256(text) if isinstance(text, bytes) else None}
+    known = texts.get(id(lesson))
+    if known is None or known[0] is not lesson:
+        try:
+            text = Path(lesson.source).read_bytes()
+        except (OSError, ValueError, TypeError):
+            text = None
+        digest = P.sha256(text) if text is not None else None
+        known = texts[id(lesson)] = (lesson, digest)
+        if digest is not None:
+            texts[digest] = text
+    return {"name": str(lesson.name)[:4096], "sha256": known[1], "step": int(ls.index)}
 
 
-def apply_lesson(screen, lesson: dict | None) -> None:
-    """Show the presenter's lesson step (hook: calls ``screen.go_to_lesson_step(name, step)``
-    when the lesson strip provides it)."""
-    go = getattr(screen, "go_to_lesson_step", None)
-    if lesson is not None and callable(go):
-        go(lesson["name"], lesson["step"])
+def builtin_lesson(name: str, digest: str | None):
+    """The built-in lesson called ``name`` whose file has ``digest``, else None."""
+    try:
+        from ..lessons import builtin_lessons
+        for lesson in builtin_lessons():
+            if lesson.name == name and (digest is None or
+                                        P.sha256(Path(lesson.source).read_bytes()) == digest):
+                return lesson
+    except Exception:  # noqa: BLE001 - no course here (or a broken one): ask for the text
+        return None
+    return None
 
 
 def _maximized(screen) -> str | None:
@@ -80,11 +101,15 @@ class PresenterRole:
 
     def __init__(self, token: str, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.presenter = Presenter(token, host=host, port=port, state=self.state,
-                                   scenario_text=self._text, weights=self._weights,
+                                   scenario_text=self._text, lesson_text=self._text,
+                                   weights=self._weights,
                                    on_count=lambda n: self._show())
         self.token = token
         self.screen = None
         self._texts: dict[str, bytes] = {}
+        self._lesson_texts: dict = {}
+        #: A lesson to open on start (``rnntui present LESSON``).
+        self.lesson = None
         self._info: tuple | None = None  # (scenario, {name, sha256, builtin})
         self._digests: dict[int, tuple] = {}
         self._sent: dict | None = None
@@ -102,6 +127,10 @@ class PresenterRole:
         self.screen = screen
         screen.view_hooks.append(lambda old, new: self.send())
         screen.watch(screen, "maximized", lambda *_: self.send(), init=False)
+        # what changes without a new View (a lesson step, leaving the lesson) is seen here
+        screen.set_interval(STATE_POLL, self.send)
+        if self.lesson is not None:
+            screen.lessons.open(self.lesson, 0)
         asyncio.ensure_future(self._serve())
 
     async def _serve(self) -> None:
@@ -162,7 +191,7 @@ class PresenterRole:
         return {"position": str(view.position),
                 "scenario": self._scenario_info(view.scenario, view.source),
                 "weights": {"epoch": view.epoch, "sha256": self._digest(view.base_params)},
-                "maximized": _maximized(self.screen), "lesson": lesson_state(self.screen)}
+                "maximized": _maximized(self.screen), "lesson": lesson_state(self.screen, self._lesson_texts)}
 
     def send(self) -> None:
         """Send the state when it changed (the presenter's key latency pays for this only)."""
@@ -174,7 +203,8 @@ class PresenterRole:
             self.presenter.broadcast(state)
 
     def _text(self, digest: str) -> bytes | None:
-        return self._texts.get(digest)
+        got = self._texts.get(digest)
+        return got if got is not None else self._lesson_texts.get(digest)
 
     def _weights(self, epoch: int, digest: str):
         view = self.screen.view
@@ -205,6 +235,8 @@ class FollowerRole:
         self._checked: dict[tuple, str] = {}
         self._applied = None  # the Scenario object last given to use_scenario (or adopted)
         self._applied_sha: str | None = None
+        self._lessons: dict[str, object] = {}  # sha256 -> Lesson received
+        self._lesson_applied: dict | None = None
         #: How many states were applied (tests and benchmarks wait on it).
         self.applied = 0
 
@@ -308,10 +340,11 @@ class FollowerRole:
         screen = self.screen
         self._applying = True
         try:
+            if state["lesson"] != self._lesson_applied and not self._apply_lesson(state["lesson"]):
+                return  # the lesson's text is asked for
             self._switch(scenario, state["scenario"]["sha256"], pos)
             screen.apply_position(pos)
             self._maximize(state["maximized"])
-            apply_lesson(screen, state["lesson"])
         finally:
             self._applying = False
         self.applied += 1
@@ -324,9 +357,9 @@ class FollowerRole:
         screen = self.screen
         view = screen.view
         want_cell = pos.cell or base.model.cell
-        if self._applied is None and view.source == pos.scenario and \
-                self._same_file(view.scenario, sha):
-            self._applied, self._applied_sha = view.scenario, sha  # the app opened it already
+        if view.scenario is not self._applied and view.source == pos.scenario and \
+                view.cell == want_cell and self._same_file(view.scenario, sha):
+            self._applied, self._applied_sha = view.scenario, sha  # open already (a lesson's)
         if view.scenario is self._applied and sha == self._applied_sha and \
                 view.cell == want_cell:
             return
@@ -376,11 +409,49 @@ class FollowerRole:
             self.screen.notify("Fetching the presenter's scenario…", markup=False, timeout=3)
         return None
 
+    def _apply_lesson(self, lesson: dict | None) -> bool:
+        """Open the presenter's lesson at its step (or leave the one open); False while its
+        text is asked for. Each follower answers the lesson's questions on its own screen."""
+        ls = _lesson_session(self.screen)
+        if ls is None:
+            return True
+        if lesson is None:
+            if getattr(ls, "active", False):
+                ls.leave()
+            self._lesson_applied = None
+            return True
+        sha = lesson["sha256"]
+        found = self._lessons.get(sha) if sha else None
+        if found is None:
+            found = builtin_lesson(lesson["name"], sha)
+        if found is None:
+            if sha and sha in self._failed:
+                self._lesson_applied = lesson  # said why already: follow the rest
+                return True
+            if sha and sha not in self._asked:
+                self._asked.add(sha)
+                self.follower.request({"type": "need_lesson", "sha256": sha})
+                return False
+            if not sha:
+                self._problem(f"the presenter's lesson {lesson['name']!r} is not here, and "
+                              f"its file cannot be sent")
+                self._lesson_applied = lesson
+                return True
+            return False
+        step = max(0, min(lesson["step"], len(found) - 1))
+        if ls.lesson is not found or not ls.active or ls.index != step:
+            ls.open(found, step)
+        self._lesson_applied = lesson
+        return True
+
     def _received_text(self, what: str, data: bytes) -> None:
         from engine.scenario import loads
         from engine.types import ScenarioError
         sha = P.sha256(data)
-        if what != "scenario" or sha in self._scenarios:
+        if what == "lesson":
+            self._received_lesson(sha, data)
+            return
+        if sha in self._scenarios:
             return
         name = self.latest["scenario"]["name"] if self.latest else "scenario"
         try:
@@ -390,6 +461,24 @@ class FollowerRole:
             self._failed[sha] = str(err)
             self._problem(f"the presenter's scenario cannot be opened here: {err}")
             return
+        if self.attached and self.latest is not None:
+            self._apply(self.latest)
+
+    def _received_lesson(self, sha: str, data: bytes) -> None:
+        if sha in self._lessons:
+            return
+        name = (self.latest or {}).get("lesson") or {}
+        try:
+            from ..lessons import loads_lesson
+            from ..lessons.loader import LessonError
+        except ImportError:
+            return
+        try:
+            self._lessons[sha] = loads_lesson(data.decode("utf-8"),
+                                              f"presenter/{name.get('name', 'lesson')}.toml")
+        except (UnicodeDecodeError, LessonError) as err:
+            self._failed[sha] = str(err)
+            self._problem(f"the presenter's lesson cannot be opened here: {err}")
         if self.attached and self.latest is not None:
             self._apply(self.latest)
 
