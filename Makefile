@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench install clean
+.PHONY: run test bench install clean browser-deps
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -22,6 +22,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# make browser-deps: what tests/browser needs: Debian's chromium (apt, when missing; CI runs as
+# root) and the web extra with Playwright (its own browser download is never used).
+browser-deps: $(STAMP)
+	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	$(BIN)/python -m pip install -q -e '.[test,browser]'
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

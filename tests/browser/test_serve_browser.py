@@ -1,0 +1,178 @@
+"""`rnntui serve` in a real headless browser: Debian's chromium driven by Playwright.
+
+The page is opened from 127.0.0.1, keys are typed into it, and the app's output (the bytes the
+page's terminal is given over its websocket) must change as it does in a terminal: the status
+line says t=2 after two right arrows. No request may leave 127.0.0.1. A screenshot PNG is saved
+(``RNNTUI_BROWSER_PNG``, default in the test's tmp folder). Skips, saying why, only where no
+browser can be had; ``make browser-deps`` installs everything (CI runs it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+CHROMIUM = os.environ.get("RNNTUI_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-default-apps", "--disable-extensions"]
+BOUND = 90.0  # seconds: bounds on waiting for a state, never measurements
+ESCAPES = re.compile(rb"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[()][0-9A-Za-z]|[=>78])")
+
+pytestmark = pytest.mark.xdist_group("browser")
+
+
+def _no_browser(why: str):
+    if os.environ.get("RNNTUI_REQUIRE_BROWSER"):
+        pytest.fail(f"RNNTUI_REQUIRE_BROWSER is set, but {why}")
+    pytest.skip(why)
+
+
+def _need_browser():
+    """Skip, saying why, when no browser can be had (fail instead where
+    RNNTUI_REQUIRE_BROWSER is set: CI, after make browser-deps)."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        _no_browser("no browser: Playwright is not installed (make browser-deps)")
+    try:
+        import textual_serve  # noqa: F401
+    except ImportError:
+        _no_browser("rnntui serve needs the web extra: pip install '.[web]' (make browser-deps)")
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        _no_browser(f"no browser: {CHROMIUM} is not there (make browser-deps: apt-get install "
+                    f"chromium)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(cond, what: str, bound: float = BOUND):
+    t0 = time.monotonic()
+    while True:
+        got = cond()
+        if got:
+            return got
+        if time.monotonic() - t0 > bound:
+            raise AssertionError(f"still waiting after {bound:.0f} s for {what}")
+        time.sleep(0.05)
+
+
+class Served:
+    """`rnntui serve` on a free port of 127.0.0.1, until closed."""
+
+    def __init__(self, *args: str) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        env = dict(os.environ, TEXTUAL_ANIMATIONS="none")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "rnntui.cli", "serve", *args, "--port", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, start_new_session=True)
+        wait_for(self._up, "the server to answer")
+
+    def _up(self) -> bool:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"rnntui serve ended: {self.proc.stderr.read().decode()}")
+        try:
+            with urllib.request.urlopen(self.url, timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def close(self) -> None:
+        import signal
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(20)
+
+
+class Page:
+    """A chromium page on the served app, recording every request and the app's output."""
+
+    def __init__(self, pw, url: str, profile: Path) -> None:
+        self.requests: list[str] = []
+        self.output = bytearray()
+        self.context = pw.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, headless=True, args=ARGS,
+            viewport={"width": 1200, "height": 760})
+        self.context.on("request", lambda r: self.requests.append(r.url))
+        self.page = self.context.pages[0] if self.context.pages else self.context.new_page()
+        self.page.on("websocket", self._socket)
+        self.page.goto(url)
+
+    def _socket(self, ws) -> None:
+        self.requests.append(ws.url)
+        ws.on("framereceived", self._frame)
+
+    def _frame(self, payload) -> None:
+        if isinstance(payload, str):
+            payload = payload.encode("utf-8", "replace")
+        self.output += payload
+
+    def text(self, since: int = 0) -> str:
+        """The app's output since byte ``since``, escape sequences taken out."""
+        return ESCAPES.sub(b"", bytes(self.output[since:])).decode("utf-8", "replace")
+
+    def pump(self) -> None:
+        self.page.wait_for_timeout(50)  # (lets Playwright deliver events; not an assertion)
+
+
+def test_serve_in_chromium(tmp_path):
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+    shot = Path(os.environ.get("RNNTUI_BROWSER_PNG") or tmp_path / "browser.png")
+    served = Served("king")
+    try:
+        with sync_playwright() as pw:
+            view = Page(pw, served.url, tmp_path / "profile")
+            try:
+                page = view.page
+
+                def shows(text, since=0):
+                    def check():
+                        view.pump()
+                        return text in view.text(since)
+                    return check
+                wait_for(shows("epoch 200/200"), "the app trained and on screen")
+                wait_for(shows("t=0"), "the status line")
+                page.locator("#terminal").click()
+                before = page.screenshot()
+                mark = len(view.output)
+                page.keyboard.press("ArrowRight")
+                wait_for(shows("t=1", mark), "t=1 after one right arrow")
+                mark = len(view.output)
+                page.keyboard.press("ArrowRight")
+                wait_for(shows("t=2", mark), "t=2 after two right arrows")
+                mark = len(view.output)
+                page.keyboard.press("b")
+                wait_for(shows("backward", mark), "the backward pass after b")
+                page.wait_for_timeout(300)  # (the canvas paints; the PNG is for looking at)
+                after = page.screenshot(path=str(shot))
+                assert before != after  # the picture changed too
+                print(f"screenshot: {shot}")
+                hosts = {urlparse(u).hostname for u in view.requests}
+                assert hosts == {"127.0.0.1"}, f"requests beyond 127.0.0.1: {view.requests}"
+                assert any(u.startswith("ws://127.0.0.1:") for u in view.requests)
+            finally:
+                view.context.close()
+    finally:
+        served.close()
