@@ -21,6 +21,8 @@ from .text import fill
 
 __all__ = ["Card", "LessonSession", "StepRun", "step_view"]
 
+#: Seconds before looking again whether the screen has started its own work.
+RETRY = 0.05
 #: The subtitle a pointed-at pane carries (visible without colour).
 POINT_MARK = "◀ look here"
 
@@ -256,9 +258,12 @@ class LessonSession:
         view = screen.view
         if view.source != step.scenario or view.cell != own_cell(step):
             return
-        if view.training is not None or view.loss_pending or not screen._started:
+        if view.training is not None or view.loss_pending:
             return  # its end comes as a new View
         if view.trained_epochs < step.epoch:
+            if not screen._started:  # the screen's own training on open comes first
+                screen.set_timer(RETRY, self._queue_nudge)
+                return
             screen.start_training(step.epoch - view.trained_epochs)
             screen._wanted_epoch = step.epoch
             return
