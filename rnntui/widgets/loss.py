@@ -21,7 +21,10 @@ class LossPane(Pane):
     shown. While training runs, the curve grows live and the pane says what t does now.
     Untrained, it says how to train. Below the curve: the loss of what is on screen (this
     sequence under these weights and this knob), which differs from the curve's mean over the
-    training set. It does not depend on t, so stepping never redraws it."""
+    training set. A text file's scenario (engine/tbptt.py) also has a validation loss per
+    epoch: drawn as dots beside the training curve once training is done, with the unigram
+    model's validation loss (no context) to beat. It does not depend on t, so stepping never
+    redraws it."""
 
     TITLE = "Training loss"
     SHORT_TITLE = "Loss"
