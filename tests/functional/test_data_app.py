@@ -136,3 +136,26 @@ def test_cli_generate_forecasts_a_series(capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].split("\t") == ["step", "forecast temp_c", "truth"]
     assert [ln.split("\t")[0] for ln in lines[1:]] == ["100", "101", "102", "103", "104"]
+
+
+async def test_a_bad_csv_keeps_the_app_and_the_old_scenario(app_factory, tmp_path):
+    from helpers import static_text
+
+    from rnntui.screens import PickerScreen
+    (tmp_path / "d.csv").write_text("day,v\n1,2\n2,3\n3,oops\n4,5\n", encoding="utf-8")
+    path = tmp_path / "bad.toml"
+    path.write_text('[scenario]\nname = "b"\nkind = "series"\n[data]\ncsv = "d.csv"\n'
+                    'column = "v"\nwindow = 2\n', encoding="utf-8")
+    app = app_factory("king", train=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        before = app.view
+        await press_and_settle(pilot, ["o", "tab"])
+        app.screen.query_one(Input).value = str(path)
+        await press_and_settle(pilot, ["enter"])
+        assert isinstance(app.screen, PickerScreen)
+        error = static_text(app.screen.query_one("#picker-error"))
+        error = " ".join(error.split())  # (wrapped to the dialog's width)
+        assert "d.csv:4:" in error and "column 'v' (1): 'oops' is not a number" in error
+        await press_and_settle(pilot, ["escape"])
+        assert app.view is before and app.view.scenario.name == "king"
