@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,15 +17,18 @@ from ..safe_text import visible
 from .guard import Dialog
 
 
-def lesson_label(lesson, mark: str, note: str = "") -> Text:
-    """``  ✓  1. The recurrence   (5 min, 4 steps)`` and the summary under it."""
-    label = Text.assemble((f"{mark:>5}  ", "bold"), (f"{lesson.number or '·'}. ", "bold"),
-                          (visible(lesson.title), "bold"),
+def lesson_label(lesson, mark: str, note: str = "") -> Table:
+    """``    ✓  1. The recurrence  (5 min, 5 steps)`` with the summary under the title."""
+    title = Text.assemble((f"{lesson.number or '·'}. ", "bold"), (visible(lesson.title), "bold"),
                           (f"  ({lesson.minutes} min, {len(lesson)} steps)", "dim"))
     if note:
-        label.append(f"  {note}", "reverse")
-    label.append("\n       " + visible(lesson.summary), "dim")
-    return label
+        title.append(f"  {note}", "reverse")
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=5, justify="right", no_wrap=True)
+    grid.add_column(ratio=1)
+    grid.add_row(Text(mark, style="bold"), title)
+    grid.add_row("", Text(visible(lesson.summary), style="dim"))
+    return grid
 
 
 class LessonListScreen(Dialog, ModalScreen):
@@ -44,7 +48,8 @@ class LessonListScreen(Dialog, ModalScreen):
         with Vertical(id="lessons-box", classes="dialog") as box:
             box.border_title = "Lessons"
             box.border_subtitle = "Enter opens · Tab moves · Esc closes"
-            yield Static("✓ done · 3/7 steps done · · not started", classes="label")
+            yield Static("Marks: ✓ finished   3/7 steps done so far   · not started",
+                         classes="label")
             yield OptionList(*self._options(), id="lessons-list", compact=True)
             yield Static("Or the path of a lesson file (.toml):", classes="label")
             yield Input(placeholder="path/to/lesson.toml", id="lessons-path", max_length=4096)

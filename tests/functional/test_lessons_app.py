@@ -92,3 +92,87 @@ async def test_walk_every_step_with_the_keys_it_names(lesson):
         await settle(pilot)
         assert session.lesson is None and not session.active
         assert session.progress.entry(lesson.name)["finished"]
+
+
+async def test_leaving_keeps_the_state_and_coming_back_resumes():
+    lesson = LESSONS[0]
+    app = lesson_app(lesson)
+    async with app.run_test(size=(80, 24)) as pilot:
+        session = app.main_screen.lessons
+        strip = app.main_screen.lesson_strip
+        await arrive(pilot, session, 0)
+        await pilot.press("full_stop")
+        await arrive(pilot, session, 1)
+        await pilot.press("L")  # leave: the strip goes, the screen stays
+        await settle(pilot)
+        assert not session.active and not strip.has_class("-shown")
+        assert not strip.display or strip.region.height == 0
+        await pilot.press("right", "right", "right")  # exploring freely
+        await settle(pilot)
+        assert app.view.t == 3
+        await pilot.press("full_stop")  # the lesson's keys rest while it is left
+        await settle(pilot)
+        assert session.index == 1 and app.view.t == 3
+        await pilot.press("L")  # the list, with the left lesson highlighted
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "LessonListScreen",
+                         "the list opened")
+        await pilot.press("enter")
+        await arrive(pilot, session, 1)  # resumed at the same step, its state again
+        assert session.active and strip.card.index == 1 and app.view.t == lesson.steps[1].t
+
+
+async def test_escape_on_the_strip_leaves(tmp_path):
+    app = lesson_app(LESSONS[0])
+    async with app.run_test(size=(80, 24)) as pilot:
+        session = app.main_screen.lessons
+        await arrive(pilot, session, 0)
+        app.main_screen.query_one("#lesson-scroll").focus()
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not session.active and session.lesson is LESSONS[0]
+
+
+async def test_a_lesson_picked_from_the_list_opens_its_scenario():
+    app = quiet_app("king", draw_ahead=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("L")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "LessonListScreen",
+                         "the list opened")
+        await pilot.press("down", "enter")  # lesson 2, on cat
+        session = app.main_screen.lessons
+        await arrive(pilot, session, 0)
+        assert session.lesson.name == "memory" and app.view.scenario.name == "cat"
+        await pilot.press("2")
+        await settle(pilot)
+        assert session.run.picked == 2 and "✓ Right." in str(
+            app.main_screen.query_one("#lesson-body").render())
+
+
+async def test_the_lesson_keys_say_so_when_no_lesson_is_open():
+    app = quiet_app("cat", draw_ahead=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        t = app.view.t
+        for key in ("full_stop", "comma", "1", "4"):
+            await pilot.press(key)
+        await settle(pilot)
+        assert app.view.t == t and app.main_screen.lessons.lesson is None
+
+
+@pytest.mark.parametrize("size", [(60, 20), (80, 24), (120, 40)])
+async def test_the_strip_fits_and_the_panes_keep_room(size):
+    app = lesson_app(LESSONS[4], size)  # the longest words: vanishing gradients
+    async with app.run_test(size=size) as pilot:
+        session = app.main_screen.lessons
+        await arrive(pilot, session, 0)
+        strip = app.main_screen.lesson_strip
+        assert strip.region.height == (9 if size[1] >= 36 else 5)
+        assert strip.region.bottom <= size[1] - 1  # the key footer stays under it
+        for pane in app.main_screen.panes:  # the grid's panes keep three lines or more
+            if pane.id != "sequence":
+                assert pane.region.height >= 5 and pane.region.width >= 18, (pane.id,
+                                                                             pane.region)
+        head = app.main_screen.query_one("#lesson-head")
+        text = head.render()
+        assert "step 1/6" in str(text) and head.region.width <= size[0]
