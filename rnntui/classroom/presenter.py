@@ -45,6 +45,11 @@ class _Conn:
         size = sum(len(f) for f in frames)
         if len(self.queue) + len(frames) > QUEUE_FRAMES or self.queued + size > QUEUE_BYTES:
             return False
+        transport = self.writer.transport
+        if len(frames) == 1 and not self.queue and size <= P.CONTROL_CAP + P.HEADER_BYTES \
+                and transport.get_write_buffer_size() == 0 and not transport.is_closing():
+            transport.write(frames[0])  # out now (into the socket), not after this key's work
+            return True
         self.queue.extend(frames)
         self.queued += size
         self.wake.set()
@@ -182,8 +187,11 @@ class Presenter:
                 ConnectionError, OSError):
             if conn is not None and not conn.closed:
                 self.dropped += 1
-        except asyncio.CancelledError:
-            pass  # the app is ending: this connection ends with it (asyncio would log it)
+        except asyncio.CancelledError:  # the app is ending: say bye (and asyncio would log it)
+            if conn is not None and not conn.closed:
+                with contextlib.suppress(Exception):
+                    conn.writer.write(P.encode({"type": "bye"}))
+                self._close(conn, count=False)
         finally:
             self._handlers.discard(task)
             if conn is not None:

@@ -159,8 +159,8 @@ class PresenterRole:
         if self.error:
             parts = (("not presenting", "reverse", 9),)
         else:
-            parts = (("presenting", "reverse", 9), (f"{self.presenter.followers} following", "",
-                                                    9), (f"rnntui follow {self.join}", "", 4))
+            parts = (("presenting", "reverse", 9), (f" {self.join}", "", 6),
+                     (f"{self.presenter.followers} following", "", 9))
         status = self.screen.status
         status.extra = parts
         status.show(self.screen.view)

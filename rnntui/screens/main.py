@@ -201,12 +201,12 @@ class MainScreen(QuitGuard, Screen):
         old, self._view = self._view, new
         if not self.panes:  # not composed yet (on_mount runs before is_mounted is True, and
             return  # the first picture, shown there, is the first frame's)
+        for hook in self.view_hooks:  # first: a presenter's followers start on it at once
+            hook(old, new)
         for pane in self.panes:
             pane.show(new)
         self.status.show(new)
         self.lessons.on_view(new)
-        for hook in self.view_hooks:
-            hook(old, new)
         if self.draw_ahead and not self._ahead_pending:
             self._ahead_pending = True
             # Once the screen is updated, and a moment later, when its output is written (the
