@@ -25,7 +25,7 @@ def listing(progress: Progress) -> list[str]:
     lines.append("")
     lines.append("Open one with 'rnntui learn NAME' (or its number, or a lesson file's path); "
                  "in the app, L lists them.")
-    lines.append("Marks: ✓ finished, 3/7 steps done so far, · not started. 'rnntui learn "
+    lines.append("Marks: ✓ finished, 3/7 steps reached, · not started. 'rnntui learn "
                  "--reset' forgets them.")
     return lines
 

@@ -31,8 +31,14 @@ def progress_path() -> Path:
     return data_dir() / "progress.json"
 
 
+def _count(value) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and \
+        0 <= value < 1000 else 0
+
+
 class Progress:
-    """Per lesson: the steps done (0-based), the step last shown, whether it was finished."""
+    """Per lesson: the steps done (their task or question, 0-based), the step last shown, the
+    furthest reached (``seen``, a count), whether it was finished."""
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = Path(path) if path is not None else progress_path()
@@ -52,25 +58,26 @@ class Progress:
         for name, entry in doc["lessons"].items():
             if not isinstance(name, str) or not isinstance(entry, dict):
                 continue
-            done = entry.get("done", [])
-            done = sorted({d for d in done if isinstance(d, int) and not isinstance(d, bool)
-                           and 0 <= d < 1000}) if isinstance(done, list) else []
-            step = entry.get("step", 0)
+            done, step = entry.get("done", []), entry.get("step", 0)
+            if not isinstance(done, list) or _count(step) != step:
+                continue  # not what this module writes: that lesson starts afresh
+            done = sorted({d for d in done if _count(d) == d})
             out[name] = {"done": done, "finished": entry.get("finished") is True,
-                         "step": step if isinstance(step, int) and 0 <= step < 1000 else 0}
+                         "step": step, "seen": max(_count(entry.get("seen", 0)), step + 1)}
         return out
 
     # -- reading -------------------------------------------------------------------------------
     def entry(self, name: str) -> dict:
-        return self.lessons.get(name, {"done": [], "finished": False, "step": 0})
+        return self.lessons.get(name, {"done": [], "finished": False, "step": 0, "seen": 0})
 
     def mark(self, name: str, steps: int) -> str:
-        """``✓`` finished, ``3/7`` started (steps done of all), ``·`` not started."""
+        """``✓`` finished, ``3/7`` started (the furthest step reached, of all), ``·`` not
+        started."""
         e = self.entry(name)
         if e["finished"]:
             return "✓"
-        done = len([d for d in e["done"] if d < steps])
-        return f"{done}/{steps}" if done or e["step"] else "·"
+        seen = min(e["seen"], steps)
+        return f"{seen}/{steps}" if seen else "·"
 
     # -- writing -------------------------------------------------------------------------------
     def record(self, name: str, *, step: int, done: int | None = None,
@@ -79,6 +86,7 @@ class Progress:
         finished; written at once."""
         e = dict(self.entry(name))
         e["step"] = step
+        e["seen"] = max(e["seen"], step + 1)
         if done is not None and done not in e["done"]:
             e["done"] = sorted(set(e["done"]) | {done})
         e["finished"] = e["finished"] or finished

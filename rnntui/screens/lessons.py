@@ -48,7 +48,7 @@ class LessonListScreen(Dialog, ModalScreen):
         with Vertical(id="lessons-box", classes="dialog") as box:
             box.border_title = "Lessons"
             box.border_subtitle = "Enter opens · Tab moves · Esc closes"
-            yield Static("Marks: ✓ finished   3/7 steps done so far   · not started",
+            yield Static("Marks: ✓ finished   3/7 steps reached   · not started",
                          classes="label")
             yield OptionList(*self._options(), id="lessons-list", compact=True)
             yield Static("Or the path of a lesson file (.toml):", classes="label")

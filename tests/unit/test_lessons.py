@@ -220,7 +220,10 @@ def test_progress_lives_in_the_data_folder_and_round_trips(data_home):
     p = Progress()
     assert p.mark("recurrence", 5) == "·"
     p.record("recurrence", step=2, done=1)
-    assert Progress().mark("recurrence", 5) == "1/5"
+    assert Progress().mark("recurrence", 5) == "3/5"
+    p.record("recurrence", step=0)  # going back keeps the furthest step reached
+    assert Progress().mark("recurrence", 5) == "3/5"
+    assert Progress().entry("recurrence")["step"] == 0
     p.record("recurrence", step=4, finished=True)
     assert Progress().mark("recurrence", 5) == "✓"
     assert not [f for f in os.listdir(data_home / "rnntui") if f.endswith(".tmp")]
@@ -272,7 +275,7 @@ def test_learn_lists_with_marks_and_resets(data_home):
     out = rnntui("learn", env=env)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert "recurrence" in lines[0] and "1/4" in next(ln for ln in lines if "memory" in ln)
+    assert "recurrence" in lines[0] and "2/4" in next(ln for ln in lines if "memory" in ln)
     assert rnntui("learn", "--reset", env=env).returncode == 0
     assert Progress().mark("memory", 4) == "·"
     err = rnntui("learn", "nosuch", env=env)
@@ -298,3 +301,41 @@ def test_docs_name_every_quantity_and_field():
                 encoding="utf-8").read()
     for name in list(QUANTITIES) + list(FIELDS):
         assert f"`{name}`" in text, name
+
+
+# -- the strip's text ---------------------------------------------------------------------------
+def card(**changes):
+    from rnntui.lessons.session import Card
+    base = dict(title="Vanishing and exploding gradients", number=5, index=2, count=6,
+                step_title="a seed's figure", narration="Words.")
+    base.update(changes)
+    return Card(**base)
+
+
+@pytest.mark.parametrize("width", [30, 58, 78, 118, 200])
+def test_the_head_line_fits_and_keeps_the_step(width):
+    from rnntui.widgets.lesson_strip import head_text
+    text = head_text(card(), width)
+    assert text.cell_len <= width and "step 3/6" in text.plain
+    if width >= 78:
+        assert ". next" in text.plain and "L leave" in text.plain
+    assert head_text(card(index=5), 120).plain.count(". finish") == 1
+
+
+def test_a_question_reveals_nothing_before_the_pick():
+    from rnntui.widgets.lesson_strip import card_text
+    asked = card_text(card(prompt="Which?", choices=("a", "b", "c"))).plain
+    assert "Which?" in asked and "Press 1-3" in asked and "✓" not in asked and "✗" not in asked
+    wrong = card_text(card(prompt="Which?", choices=("a", "b", "c"), picked=1, answer=3,
+                           why="Because.")).plain
+    assert "✗ 1 a" in wrong and "✓ 3 c" in wrong and "Not this one: it is 3. Because." in wrong
+    right = card_text(card(prompt="Which?", choices=("a", "b"), picked=2, answer=2, why="So."))
+    assert "✓ Right. So." in right.plain
+
+
+def test_a_task_shows_its_box_then_its_tick():
+    from rnntui.widgets.lesson_strip import card_text
+    todo = card_text(card(do="Press b.")).plain
+    assert "☐ Task: Press b." in todo
+    done = card_text(card(do="Press b.", done=True, then="It walked back.")).plain
+    assert "✓ Press b." in done and done.endswith("It walked back.")
