@@ -239,10 +239,7 @@ class LessonSession:
         self._maximized_by_us = False
         if view.source != step.scenario or view.cell != own_cell(step):
             screen.use_scenario(_scenario(step.scenario, step.cell), step.scenario)
-        screen._go_to(step.position)
-        if screen._view.training is None and step.epoch <= screen._view.trained_epochs:
-            screen._wanted_epoch = None  # shown now; a later t must not come back to it
-        screen.view = screen._view
+        screen.apply_position(step.position)  # (trains on up to its epoch when needed)
 
     def _queue_nudge(self) -> None:
         if not self._nudge_queued:
@@ -264,8 +261,7 @@ class LessonSession:
             if not screen._started:  # the screen's own training on open comes first
                 screen.set_timer(RETRY, self._queue_nudge)
                 return
-            screen.start_training(step.epoch - view.trained_epochs)
-            screen._wanted_epoch = step.epoch
+            screen.apply_position(step.position)  # trains on from what there is
             return
         target = view.history.nearest_epoch(step.epoch)
         if view.epoch != target:

@@ -176,3 +176,46 @@ async def test_the_strip_fits_and_the_panes_keep_room(size):
         head = app.main_screen.query_one("#lesson-head")
         text = head.render()
         assert "step 1/6" in str(text) and head.region.width <= size[0]
+
+
+async def test_a_teachers_lesson_file_with_its_own_scenario_and_a_later_epoch(tmp_path):
+    """A scenario path relative to the lesson file, an epoch past the scenario's own training
+    (trained on up to), and a cell switch, all reached before the words are filled."""
+    import shutil
+    from pathlib import Path
+
+    from rnntui.lessons import load_lesson
+    root = Path(__file__).resolve().parents[2]
+    (tmp_path / "sc").mkdir()
+    shutil.copy(root / "scenarios" / "king.toml", tmp_path / "sc" / "myking.toml")
+    f = tmp_path / "mine.toml"
+    f.write_text('''
+[lesson]
+title = "Mine"
+summary = "A copy of king, trained further."
+minutes = 2
+scenario = "sc/myking.toml"
+
+[[step]]
+epoch = 230
+t = 3
+narration = "Epoch {epoch}: 'throne' gets {p_target:.3f}."
+
+[[step]]
+cell = "gru"
+epoch = "untrained"
+t = 1
+narration = "The GRU, untrained: {top_word} at {p_top:.3f}."
+''')
+    lesson = load_lesson(f)
+    app = lesson_app(lesson)
+    async with app.run_test(size=(80, 24)) as pilot:
+        session = app.main_screen.lessons
+        await arrive(pilot, session, 0)
+        assert app.view.epoch == 230 and app.view.trained_epochs == 230
+        assert app.view.source == str(tmp_path / "sc" / "myking.toml")
+        assert app.main_screen.lesson_strip.card.narration.startswith("Epoch 230: 'throne'")
+        await pilot.press("full_stop")
+        await arrive(pilot, session, 1)
+        assert app.view.cell == "gru" and app.view.epoch == 0 and app.view.t == 1
+        assert "…" not in app.main_screen.lesson_strip.card.narration
