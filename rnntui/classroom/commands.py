@@ -102,11 +102,6 @@ def cmd_serve(args, fail, load) -> int:
         join = parse_join(args.follow) if args.follow is not None else None
     except JoinError as err:
         return fail(f"serve: {err}")
-    try:
-        from .serve import serve
-    except ImportError as err:
-        return fail(f"serve needs the web extra ({err.name or err} is missing): "
-                    f"pip install 'rnntui[web]'")
     if join is None:
         sc, err = load(args.scenario)
         if err:
@@ -114,6 +109,11 @@ def cmd_serve(args, fail, load) -> int:
         what = [args.scenario]
     else:
         what = ["follow", str(join)]
+    try:
+        from .serve import serve
+    except ImportError as err:
+        return fail(f"serve needs the web extra ({err.name or err} is missing): "
+                    f"pip install 'rnntui[web]'")
     from .session import check_bind
     warning = check_bind(host)
     if warning:
