@@ -11,8 +11,8 @@ own process with the same thread limits, NumPy and PyTorch never in one process)
 * text training throughput, characters a second, at H = 64 and 128 and batch 1 and 32: one
   epoch of the truncated-BPTT loop (engine/tbptt.py: a window of 32 steps of every stream,
   forward, backward, clipping and Adam) over ~22,000 characters, against ``torch.nn.RNN``
-  (tanh, float64 like the engine, one-hot inputs, a Linear read-out, cross-entropy, the same
-  clipping and Adam, the state carried and detached between windows).
+  (tanh, in float32 and in float64 like the engine, one-hot inputs, a Linear read-out,
+  cross-entropy, the same clipping and Adam, the state carried and detached between windows).
 * generation, tokens a second: ``engine.generate.generate_text`` (2000 tokens at temperature
   0.8, H = 64 and 128) against the same sampling loop in PyTorch (``nn.RNN`` one step at a
   time, ``torch.multinomial``).
@@ -98,17 +98,19 @@ def worker_train_numpy(hidden: int, batch: int, reps: int) -> dict:
     return {"times": times[1:], "chars": chars}
 
 
-def worker_train_torch(hidden: int, batch: int, reps: int, threads: int) -> dict:
+def worker_train_torch(hidden: int, batch: int, reps: int, threads: int,
+                       dtype: str = "float64") -> dict:
     import torch
     torch.set_num_threads(threads)
+    torch.set_default_dtype(getattr(torch, dtype))
     c = _corpus()
     V = len(c.vocab)
     x, y = c.streams("train", batch)
-    X = torch.nn.functional.one_hot(torch.as_tensor(x), V).double()
+    X = torch.nn.functional.one_hot(torch.as_tensor(x), V).to(torch.get_default_dtype())
     Y = torch.as_tensor(y)
     torch.manual_seed(0)
-    rnn = torch.nn.RNN(V, hidden, nonlinearity="tanh").double()
-    lin = torch.nn.Linear(hidden, V).double()
+    rnn = torch.nn.RNN(V, hidden, nonlinearity="tanh")
+    lin = torch.nn.Linear(hidden, V)
     params = list(rnn.parameters()) + list(lin.parameters())
     opt = torch.optim.Adam(params, lr=0.002)
     lossf = torch.nn.CrossEntropyLoss()
@@ -116,7 +118,7 @@ def worker_train_torch(hidden: int, batch: int, reps: int, threads: int) -> dict
     times = []
     for _ in range(reps + 1):
         t = time.perf_counter()
-        h = torch.zeros(1, X.shape[1], hidden, dtype=torch.float64)
+        h = torch.zeros(1, X.shape[1], hidden)
         for i in range(0, X.shape[0], WINDOW):
             out, h = rnn(X[i:i + WINDOW], h)
             h = h.detach()
@@ -144,17 +146,18 @@ def worker_gen_numpy(hidden: int, reps: int) -> dict:
     return {"times": times[1:], "tokens": GEN_TOKENS}
 
 
-def worker_gen_torch(hidden: int, reps: int, threads: int) -> dict:
+def worker_gen_torch(hidden: int, reps: int, threads: int, dtype: str = "float64") -> dict:
     import torch
     torch.set_num_threads(threads)
+    torch.set_default_dtype(getattr(torch, dtype))
     from engine.scenario import load  # (the vocabulary only: no NumPy arithmetic here)
     sc = load("rhymes")
     V = sc.input_size
     index = {t: i for i, t in enumerate(sc.vocab)}
     torch.manual_seed(0)
-    rnn = torch.nn.RNN(V, hidden, nonlinearity="tanh").double()
-    lin = torch.nn.Linear(hidden, V).double()
-    eye = torch.eye(V, dtype=torch.float64)
+    rnn = torch.nn.RNN(V, hidden, nonlinearity="tanh")
+    lin = torch.nn.Linear(hidden, V)
+    eye = torch.eye(V)
     prime = [index[ch] for ch in "the king"]
     times = []
     with torch.no_grad():
@@ -195,6 +198,16 @@ def _torch_available() -> bool:
     return res.returncode == 0
 
 
+def _versus_torch(ours: float, kind: str, args: list, threads: int, count: str) -> dict:
+    """Torch's rate in float32 and float64 (the engine's precision), and ours against each."""
+    rates = {}
+    for dtype in ("float32", "float64"):
+        b = _spawn(kind, args + [dtype], threads)
+        rates[dtype] = b[count] / median(b["times"])
+    return {"base": f"f32 {rates['float32']:,.0f} / f64 {rates['float64']:,.0f}",
+            "ratio": f"{ours / rates['float32']:.2f}x f32, {ours / rates['float64']:.2f}x f64"}
+
+
 def run(quick: bool = False, threads: int = 1, torch: bool = True) -> list[dict]:
     reps = 3 if quick else 7
     rows = []
@@ -211,9 +224,8 @@ def run(quick: bool = False, threads: int = 1, torch: bool = True) -> list[dict]
             row = {"name": f"text training, H={hidden} batch {batch} (chars/s)",
                    "ours": f"{ours:,.0f}", "base": "-", "ratio": "-"}
             if torch:
-                b = _spawn("train-torch", [hidden, batch, reps, threads], threads)
-                theirs = b["chars"] / median(b["times"])
-                row.update(base=f"{theirs:,.0f}", ratio=f"{ours / theirs:.2f}x torch's speed")
+                row.update(_versus_torch(ours, "train-torch", [hidden, batch, reps, threads],
+                                         threads, "chars"))
             rows.append(row)
     for hidden in (64, 128):
         a = _spawn("gen-numpy", [hidden, reps], threads)
@@ -221,15 +233,15 @@ def run(quick: bool = False, threads: int = 1, torch: bool = True) -> list[dict]
         row = {"name": f"generation, H={hidden} (tokens/s)", "ours": f"{ours:,.0f}",
                "base": "-", "ratio": "-"}
         if torch:
-            b = _spawn("gen-torch", [hidden, reps, threads], threads)
-            theirs = b["tokens"] / median(b["times"])
-            row.update(base=f"{theirs:,.0f}", ratio=f"{ours / theirs:.2f}x torch's speed")
+            row.update(_versus_torch(ours, "gen-torch", [hidden, reps, threads], threads,
+                                     "tokens"))
         rows.append(row)
     return rows
 
 
 def print_rows(rows: list[dict], threads: int) -> None:
-    head = ("benchmark", "rnntui", "baseline (torch / numpy)", "ratio")
+    head = ("benchmark", "rnntui", "baseline (torch f32 / f64; np.loadtxt)",
+            "rnntui's speed / time vs baseline")
     table = [head] + [(r["name"], r["ours"], r["base"], r["ratio"]) for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(4)]
     print(f"data benchmarks (medians; {threads} thread(s) per process)")
