@@ -1,7 +1,7 @@
 """A series read from one column of a CSV file: checked cell by cell, normalised, cut in windows.
 
 Read with the standard :mod:`csv` module (comma-separated, UTF-8). A first row made only of
-non-numbers is a header. Every problem is one :class:`~engine.types.ScenarioError` naming the
+non-numbers (and empty cells) is a header. Every problem is one :class:`~engine.types.ScenarioError` naming the
 CSV file, the line and the column, e.g.::
 
     data/prices.csv:812: column 'close' (1): 'n/a' is not a number
@@ -186,7 +186,9 @@ def read_column(path: Path, column: str | int, shown: str | None = None) -> CsvC
         raise ScenarioError("the file has no rows", path=shown)
 
     first_line, first = line_of[0], rows[0]
-    header = all(c.strip() and not _is_number(c) for c in first)
+    # a header: names only (no cell of it a number; empty cells, as spreadsheets leave at the
+    # end of a row, are allowed)
+    header = any(c.strip() for c in first) and not any(_is_number(c) for c in first)
     names = [c.strip() for c in first] if header else []
     if isinstance(column, str):
         if not header:

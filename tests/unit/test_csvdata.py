@@ -209,3 +209,8 @@ def test_check_command_exits_2_naming_the_line(tmp_path, capsys):
     assert main(["check", str(toml)]) == 2
     err = capsys.readouterr().err
     assert err.strip() == f"{tmp_path / 'd.csv'}:4: column 'v' (0): 'x' is not a number"
+
+
+def test_a_header_may_end_in_empty_cells(tmp_path):
+    sc = load(scenario_in(tmp_path, "day,v,,\n1,5,,\n2,6,,\n3,8,,\n4,9,,\n5,7,,\n"))
+    assert sc.data["header"] and sc.data["original"].tolist() == [5, 6, 8, 9, 7]
