@@ -1,4 +1,4 @@
-"""What a lesson is once read: a Lesson of Steps, each a position plus words, a task or a question."""
+"""What a lesson is once read: a Lesson of Steps, each a position, words, a task or a question."""
 
 from __future__ import annotations
 

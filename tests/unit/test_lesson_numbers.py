@@ -19,7 +19,7 @@ import pytest
 from engine import fit, initial_params, load, with_cell
 from engine.scenario import encode_text
 from rnntui.lessons import builtin_lessons
-from rnntui.lessons.quantities import Facts, fmt_value
+from rnntui.lessons.quantities import Facts
 from rnntui.lessons.session import fill_step, step_view
 from rnntui.lessons.text import placeholders
 from rnntui.view import View
@@ -138,7 +138,8 @@ def fd_grad_norm(hand, states, seq, t, only=None, eps=1e-6):
     for j in range(len(s)):
         d = np.zeros_like(s)
         d[j] = eps
-        g[j] = (hand.loss_from(t, s + d, seq, only) - hand.loss_from(t, s - d, seq, only)) / (2 * eps)
+        up, down = hand.loss_from(t, s + d, seq, only), hand.loss_from(t, s - d, seq, only)
+        g[j] = (up - down) / (2 * eps)
     return float(np.linalg.norm(g))
 
 

@@ -237,8 +237,9 @@ def test_home_is_the_fallback(monkeypatch, tmp_path):
     assert progress_path() == tmp_path / ".local" / "share" / "rnntui" / "progress.json"
 
 
-@pytest.mark.parametrize("content", [b"{not json", b"\xff\xfe", b"[1, 2]", b'{"version": 9}',
-                                     b'{"version": 1, "lessons": {"a": {"done": "x", "step": -1}}}'])
+@pytest.mark.parametrize("content", [
+    b"{not json", b"\xff\xfe", b"[1, 2]", b'{"version": 9}',
+    b'{"version": 1, "lessons": {"a": {"done": "x", "step": -1}}}'])
 def test_a_corrupt_progress_file_is_ignored(data_home, content):
     path = data_home / "rnntui" / "progress.json"
     path.parent.mkdir(parents=True)
@@ -279,7 +280,8 @@ def test_learn_lists_with_marks_and_resets(data_home):
     assert rnntui("learn", "--reset", env=env).returncode == 0
     assert Progress().mark("memory", 4) == "·"
     err = rnntui("learn", "nosuch", env=env)
-    assert err.returncode == 2 and err.stderr.count("\n") == 1 and "no built-in lesson" in err.stderr
+    assert err.returncode == 2 and err.stderr.count("\n") == 1
+    assert "no built-in lesson" in err.stderr
 
 
 def test_check_takes_lesson_files(tmp_path, data_home):
@@ -290,8 +292,9 @@ def test_check_takes_lesson_files(tmp_path, data_home):
     assert out.returncode == 0 and "ok (lesson 'Mine', 3 steps" in out.stdout
     out = rnntui("check", str(good), str(broken), "scenarios/cat.toml")
     assert out.returncode == 2
-    assert out.stderr.strip() == f"{broken}:5: [lesson].minuts: unknown key 'minuts'; did you mean " \
-        "'minutes'? (known keys: title, summary, minutes, scenario)"
+    assert out.stderr.strip() == (f"{broken}:5: [lesson].minuts: unknown key 'minuts'; did you "
+                                  "mean 'minutes'? (known keys: title, summary, minutes, "
+                                  "scenario)")
     assert "scenarios/cat.toml: ok" in out.stdout
 
 
