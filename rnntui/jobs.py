@@ -2,30 +2,47 @@
 
 The screen asks; the answers come back as messages carrying what they were computed for, and
 the screen uses an answer only if it is still wanted. A small trace is computed at once (it
-takes less time than starting a thread); a big one in a worker, the newest request replacing
-any older one. Every worker polls its cancellation, so quitting never waits for one.
+takes less time than starting a thread). A bigger one comes in two parts: its forward and
+backward numbers (everything but the exact step-Jacobian norms, ~10 ms at H = 64, T = 1000) at
+once when that fits in a frame, else in a worker; its Jacobian norms (the slow part) always in a
+worker, the pane saying they are not yet computed until they come. Traces made are kept (a few,
+by size), and while the screen is idle the traces of the neighbouring settings (W_h knob one
+click either way, the previous and next kept epoch) are computed ahead, norms included, so a
+single press shows a finished picture at once. The newest request replaces any older one, and
+every worker polls its cancellation, so quitting never waits for one.
 """
 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from textual.dom import DOMNode
 from textual.message import Message
 from textual.worker import get_current_worker
 
-from engine import History, Scenario, trace_for
+from engine import History, Scenario
 from engine.analysis import Cancelled
+from engine.trace import run_trace, with_jacobians
 from engine.train import dataset_loss, fit
 
 from .safe_text import visible
 from .view import TraceKey, Training, View
 
-#: Traces with more cells than this (T x hidden units) are computed in a worker thread.
+#: Traces with more cells than this (T x hidden units) are computed in parts (see above).
 BIG_TRACE = 20_000
 #: A trace that took longer than this (seconds) sends the next ones to a worker too.
 SLOW_TRACE = 0.05
+#: A big trace's forward and backward part is computed at once (in the UI thread) up to this
+#: many cells (~10 ms at H = 64, T = 1000, within a 16 ms frame), while the last one took at
+#: most SLOW_FAST seconds (a loaded machine); else in a worker.
+FAST_TRACE = 200_000
+SLOW_FAST = 0.03
+#: Bytes of traces kept for coming back to (least recently used dropped first).
+KEEP_BYTES = 96 << 20
+#: Neighbouring traces are computed ahead only when one trace is at most this big.
+AHEAD_BYTES = 16 << 20
 #: Seconds between two progress messages of a training run (the loss curve's frame rate).
 PROGRESS_EVERY = 0.1
 #: Epochs that `t` trains when the scenario itself asks for none.
@@ -34,12 +51,15 @@ FALLBACK_EPOCHS = 100
 
 @dataclass
 class TraceReady(Message):
-    """A trace computed in a worker for ``key`` (or the exception that stopped it)."""
+    """A trace computed in a worker for ``key`` (or the exception that stopped it). ``kind``:
+    "trace" (the trace asked for, perhaps without its norms yet), "norms" (the same trace with
+    its Jacobian norms added) or "ahead" (a neighbouring setting's, computed ahead)."""
 
     scenario: Scenario
     key: TraceKey
     trace: object
     owner: object = None
+    kind: str = "trace"
 
 
 @dataclass
@@ -72,41 +92,99 @@ class TrainDone(Message):
     owner: object = None
 
 
-def compute_trace(view: View, key: TraceKey | None = None, should_stop=None):
-    """The trace ``view`` wants (or the one for ``key``). Pure: safe in a thread."""
+def compute_trace(view: View, key: TraceKey | None = None, should_stop=None, *,
+                  jacobians: bool = True):
+    """The trace ``view`` wants (or the one for ``key``); without its step-Jacobian norms when
+    ``jacobians`` is False (see :func:`engine.trace.with_jacobians`). Pure: safe in a thread."""
     key = key or view.wanted_key
     params = key.history.obj.params_at(key.epoch)  # type: ignore[attr-defined]
     if key.knob:
         from engine import knob_scale
         params = params.with_wh_scale(knob_scale(key.knob))
-    return key, trace_for(view.scenario, params, key.sequence.obj,  # type: ignore[arg-type]
+    sc = view.scenario
+    return key, run_trace(params, key.sequence.obj,  # type: ignore[arg-type]
+                          activation=sc.model.activation, output=sc.model.output,
+                          retention_steps=sc.retention_steps, jacobians=jacobians,
                           should_stop=should_stop)
 
+
+def trace_bytes(trace) -> int:
+    """The bytes of memory ``trace`` keeps alive: every array it holds counted once, at the
+    size of the block it is a view of (arrays recomputed on demand: their cached rows)."""
+    import numpy as np
+    owners: dict[int, int] = {}
+    extra = 0
+
+    def count(value) -> None:
+        nonlocal extra
+        if isinstance(value, np.ndarray):
+            while isinstance(value.base, np.ndarray):
+                value = value.base
+            owners[id(value)] = value.nbytes
+        elif isinstance(value, dict):
+            for v in value.values():
+                count(v)
+        elif hasattr(value, "nbytes") and hasattr(value, "shape"):  # engine.rows
+            extra += int(value.nbytes)
+
+    for value in vars(trace).values():
+        count(value)
+    return sum(owners.values()) + extra
+
+
+def neighbours(view: View) -> list[View]:
+    """The settings one press away whose traces are worth computing ahead: the W_h knob one
+    click up and down, the next and the previous kept epoch (the likeliest next presses)."""
+    out = []
+    for other in (view.with_knob(view.knob + 1), view.with_knob(view.knob - 1),
+                  view.scrubbed(1), view.scrubbed(-1)):
+        if other is not view:
+            out.append(other)
+    return out
 
 class Jobs:
     """The workers of one screen (``node``): see the module docstring."""
 
-    def __init__(self, node: DOMNode, *, big_trace: int = BIG_TRACE, name: str = "") -> None:
+    def __init__(self, node: DOMNode, *, big_trace: int = BIG_TRACE, name: str = "",
+                 ahead: bool = True) -> None:
         """``name`` sets several Jobs of one screen apart (their worker groups and messages:
-        every message carries its ``owner``)."""
+        every message carries its ``owner``); ``ahead`` computes neighbouring traces while
+        idle. A ``big_trace`` below the default lowers the fast-part bound with it (0: every
+        trace in a worker)."""
         self.node = node
         self.name = name
         self.big_trace = big_trace
+        self.fast_trace = min(FAST_TRACE, big_trace) if big_trace < BIG_TRACE else FAST_TRACE
+        self.ahead_on = ahead
         self.pending: TraceKey | None = None  # the trace being computed in a worker
-        self.trace_seconds = 0.0  # how long the last trace computed here took
+        self.norms_pending: TraceKey | None = None  # the trace whose norms a worker computes
+        self.ahead_key: TraceKey | None = None  # the neighbour being computed ahead
+        self.trace_seconds = 0.0  # how long the last whole trace computed here took
+        self.fast_seconds = 0.0  # how long the last forward-and-backward part took here
+        self.kept: OrderedDict[TraceKey, object] = OrderedDict()  # traces made, newest last
         self.run = 0  # numbers training runs; messages from older runs are ignored
         self.stop_requested = False
 
     # -- traces --------------------------------------------------------------------------------
     def trace(self, view: View) -> View:
-        """``view`` with its wanted trace when that is quick to make here, else as it is (a
-        worker is then computing it: :class:`TraceReady` follows)."""
+        """``view`` with its wanted trace when that is quick to have here (made at once, or
+        kept from before), else as it is (a worker is then computing it: :class:`TraceReady`
+        follows). A trace without its Jacobian norms yet gets them from a worker."""
         if not view.needs_trace:
+            self._follow_up(view)
             return view
         key = view.wanted_key
-        small = view.T * view.scenario.model.hidden_size <= self.big_trace
-        if small and self.trace_seconds < SLOW_TRACE:
-            self.pending = None
+        kept = self.kept.get(key)
+        if kept is not None:
+            self.kept.move_to_end(key)
+            self._drop_trace_worker()
+            view = view.with_trace(key, kept)  # type: ignore[arg-type]
+            self._follow_up(view)
+            return view
+        cells = view.T * view.scenario.model.hidden_size
+        self._cancel_ahead()  # the CPU is wanted for this one
+        if cells <= self.big_trace and self.trace_seconds < SLOW_TRACE:
+            self._drop_trace_worker()
             started = time.perf_counter()
             try:
                 key, trace = compute_trace(view, key)
@@ -116,33 +194,163 @@ class Jobs:
             finally:
                 self.trace_seconds = time.perf_counter() - started
             return view.with_trace(key, trace)
+        if self.big_trace < cells <= self.fast_trace and self.fast_seconds <= SLOW_FAST:
+            self._drop_trace_worker()
+            started = time.perf_counter()
+            try:
+                key, trace = compute_trace(view, key, jacobians=False)
+            except Exception as err:
+                self.failed(err)
+                return view
+            finally:
+                self.fast_seconds = time.perf_counter() - started
+            self._keep(key, trace)
+            view = view.with_trace(key, trace)
+            self._follow_up(view)
+            return view
+        self.fast_seconds *= 0.5  # (so that a slow moment does not send every later one here)
         if key != self.pending:
             self.pending = key
+            self.norms_pending = key  # the same worker goes on with them
             self.node.run_worker(lambda: self._trace_worker(view, key), thread=True,
                                  exclusive=True, group=self.name + "trace",
                                  exit_on_error=False)
         return view
 
+    def _drop_trace_worker(self) -> None:
+        """Stop the worker computing a trace no longer wanted (and its norms)."""
+        if self.pending is not None:
+            if self.norms_pending == self.pending:
+                self.norms_pending = None
+            self.pending = None
+            self.node.app.workers.cancel_group(self.node, self.name + "trace")
+
     def _trace_worker(self, view: View, key: TraceKey) -> None:
+        """The forward and backward part (posted at once), then the Jacobian norms."""
         worker = get_current_worker()
+        stop = (lambda: worker.is_cancelled)
         try:
-            key, trace = compute_trace(view, key, should_stop=lambda: worker.is_cancelled)
+            key, trace = compute_trace(view, key, should_stop=stop, jacobians=False)
         except Cancelled:
             return
         except Exception as err:
             trace = err
+        if worker.is_cancelled:
+            return
+        self.node.post_message(TraceReady(view.scenario, key, trace, self))
+        if not isinstance(trace, Exception):
+            self._norms_work(view.scenario, key, trace, worker)
+
+    def _norms_work(self, scenario: Scenario, key: TraceKey, trace, worker) -> None:
+        try:
+            done = with_jacobians(trace, should_stop=lambda: worker.is_cancelled)
+        except Cancelled:
+            return
+        except Exception as err:
+            done = err
         if not worker.is_cancelled:
-            self.node.post_message(TraceReady(view.scenario, key, trace, self))
+            self.node.post_message(TraceReady(scenario, key, done, self, "norms"))
+
+    def _follow_up(self, view: View) -> None:
+        """What the trace shown still needs: its norms from a worker, or (when it has them)
+        the neighbouring traces computed ahead."""
+        trace, key = view.trace, view.trace_key
+        if trace is None or key is None:
+            return
+        if not getattr(trace, "jacobians_done", True):
+            if self.norms_pending != key:
+                self.norms_pending = key
+                self._cancel_ahead()
+                sc = view.scenario
+                self.node.run_worker(
+                    lambda: self._norms_work(sc, key, trace, get_current_worker()),
+                    thread=True, exclusive=True, group=self.name + "norms",
+                    exit_on_error=False)
+            return
+        self.ahead(view)
+
+    def ahead(self, view: View) -> None:
+        """Compute one neighbouring setting's whole trace in a worker while idle (the next one
+        follows when it is in): only for traces made in parts, not too big, not while
+        training (which needs the CPU)."""
+        if not self.ahead_on or self.ahead_key is not None or self.pending is not None \
+                or self.norms_pending is not None or view.training is not None \
+                or view.trace is None:
+            return
+        small = view.T * view.scenario.model.hidden_size <= max(self.big_trace, BIG_TRACE) \
+            and self.trace_seconds < SLOW_TRACE  # (quick whole: nothing to gain)
+        if small or trace_bytes(view.trace) > AHEAD_BYTES:
+            return
+        for other in neighbours(view):
+            key = other.wanted_key
+            kept = self.kept.get(key)
+            if kept is not None and getattr(kept, "jacobians_done", True):
+                continue
+            self.ahead_key = key
+            sc = view.scenario
+
+            def work(other=other, key=key) -> None:
+                worker = get_current_worker()
+                try:
+                    key, trace = compute_trace(other, key,
+                                               should_stop=lambda: worker.is_cancelled)
+                except Cancelled:
+                    return
+                except Exception as err:
+                    trace = err
+                if not worker.is_cancelled:
+                    self.node.post_message(TraceReady(sc, key, trace, self, "ahead"))
+
+            self.node.run_worker(work, thread=True, exclusive=True, group=self.name + "ahead",
+                                 exit_on_error=False)
+            return
+
+    def _cancel_ahead(self) -> None:
+        if self.ahead_key is not None:
+            self.ahead_key = None
+            self.node.app.workers.cancel_group(self.node, self.name + "ahead")
+
+    def _keep(self, key: TraceKey, trace) -> None:
+        self.kept[key] = trace
+        self.kept.move_to_end(key)
+        total = sum(trace_bytes(t) for t in self.kept.values())
+        while len(self.kept) > 1 and total > KEEP_BYTES:
+            _, old = self.kept.popitem(last=False)
+            total -= trace_bytes(old)
 
     def take(self, view: View, msg: TraceReady) -> View | None:
-        """The View with the worker's trace, or None if it is no longer wanted."""
-        if msg.owner not in (None, self) or msg.scenario is not view.scenario \
-                or msg.key != self.pending:
-            return None  # from a scenario or a setting the user has left
+        """The View with the worker's trace, or None if it is no longer wanted (a trace
+        computed ahead is kept for later)."""
+        if msg.owner not in (None, self) or msg.scenario is not view.scenario:
+            return None  # from a scenario the user has left
+        if msg.kind == "ahead":
+            if msg.key == self.ahead_key:
+                self.ahead_key = None
+            if not isinstance(msg.trace, Exception):
+                self._keep(msg.key, msg.trace)
+                self.ahead(view)  # the next neighbour
+            return None
+        if msg.kind == "norms":
+            if msg.key == self.norms_pending:
+                self.norms_pending = None
+            if isinstance(msg.trace, Exception):
+                self.failed(msg.trace)
+                return None
+            self._keep(msg.key, msg.trace)
+            shown = view.trace
+            if msg.key == view.trace_key and shown is not None \
+                    and not getattr(shown, "jacobians_done", True):
+                return view.with_trace(msg.key, msg.trace)  # type: ignore[arg-type]
+            self.ahead(view)
+            return None
+        if msg.key != self.pending:
+            return None  # a setting the user has left
         self.pending = None
         if isinstance(msg.trace, Exception):
+            self.norms_pending = None
             self.failed(msg.trace)
             return None
+        self._keep(msg.key, msg.trace)
         if msg.key != view.wanted_key:
             return None
         return view.with_trace(msg.key, msg.trace)  # type: ignore[arg-type]
@@ -222,6 +430,6 @@ class Jobs:
         """Drop all running work (its results will be ignored)."""
         self.run += 1
         workers = self.node.app.workers
-        for group in ("train", "trace", "loss"):
+        for group in ("train", "trace", "loss", "norms", "ahead"):
             workers.cancel_group(self.node, self.name + group)
-        self.pending = None
+        self.pending = self.norms_pending = self.ahead_key = None

@@ -20,17 +20,20 @@ MAX_SETTLE_ROUNDS = 120_000
 
 def busy(app) -> str | None:
     """What the app is still doing in the background, or None when it is done: a worker not
-    finished (pending or running), the first full frame not yet out, a trace asked of a worker
-    and not yet shown, training whose end the screen has not yet seen, the initial loss not yet
-    in."""
+    finished (pending or running; traces computed ahead for neighbouring settings aside: they
+    change no picture), the first full frame not yet out, a trace or its Jacobian norms asked of
+    a worker and not yet shown, training whose end the screen has not yet seen, the initial loss
+    not yet in."""
     for worker in app.workers:
-        if not worker.is_finished:
+        if not worker.is_finished and not str(worker.group).endswith("ahead"):
             return f"worker {worker.group!r} is {worker.state.name}"
     screen = app.main_screen
     if not getattr(screen, "_started", True):  # (set once the first full frame is out)
         return "the first frame is not drawn yet"
     if screen.jobs.pending is not None:
         return "a trace is being computed"
+    if getattr(screen.jobs, "norms_pending", None) is not None:
+        return "the Jacobian norms are being computed"
     view = screen.view
     if view.training is not None:
         return "training"

@@ -56,6 +56,8 @@ class Chart:
     values: np.ndarray
     color: str
     blank: np.ndarray | None = None
+    #: The values are not computed yet (a worker is computing them): drawn empty, said so.
+    pending: bool = False
 
 
 class GradientPane(Pane):
@@ -109,11 +111,12 @@ class GradientPane(Pane):
         gated = tr.cell != "rnn"
         if view.grads != "loss":
             g, j = self._series(tr)
+            later = not getattr(tr, "jacobians_done", True)  # exact norms still on their way
             if gated:  # the whole state s = (h, c) of an LSTM; h for a GRU
                 return (Chart("‖dL/ds_t‖", "dL/ds", g, POS),
-                        Chart("‖∂s_T/∂s_t‖", "∂sT/∂s", j, JAC))
+                        Chart("‖∂s_T/∂s_t‖", "∂sT/∂s", j, JAC, pending=later))
             return (Chart("‖dL/dh_t‖", "dL/dh", g, POS),
-                    Chart("‖∂h_T/∂h_t‖", "∂hT/∂h", j, JAC))
+                    Chart("‖∂h_T/∂h_t‖", "∂hT/∂h", j, JAC, pending=later))
         tau = min(view.tau, T - 1)
         r = self._reach(tr, tau)
         g = np.full(T, np.nan)
@@ -154,18 +157,23 @@ class GradientPane(Pane):
             lv = chart.values
             llo, lhi = self.shared_scale[n] if self.shared_scale else scale(lv)
             now = fmt_pow10(lv[t]) if not (chart.blank is not None and chart.blank[t]) else "–"
+            if chart.pending:
+                now = "…"
             labels = [chart.name if wide else chart.short]
             if rows >= 4 or (wide and rows >= 2):
                 labels.append(("t: " if wide else "t ") + now)
             if rows >= 2:
                 labels += [""] * max(rows - 2 - len(labels) + 1, 0)
-                labels = labels[: max(rows - 2, 1)] + [_scale_label("max", lhi, lw - 1),
-                                                        _scale_label("min", llo, lw - 1)]
+                labels = labels[: max(rows - 2, 1)] + (
+                    ["not yet", "computed"] if chart.pending else
+                    [_scale_label("max", lhi, lw - 1), _scale_label("min", llo, lw - 1)])
                 labels = labels[:rows]
             frac = log_fractions(lv[a:b], llo, lhi)
             grid = column_grid(frac, lv[a:b], llo, rows)  # (rows, steps), top row first
             if chart.blank is not None:
                 grid[:, chart.blank[a:b]] = " "
+            if chart.pending:
+                grid[:, :] = " "
             cur = t - a
             for k in range(rows):
                 label = labels[k] if k < len(labels) else ""
@@ -219,6 +227,14 @@ class GradientPane(Pane):
             return self._loss_verdict(view, charts[0], width)
         if T < 2:
             return Text("one step: nothing flows back", style=DIM)
+        if charts[1].pending:
+            name = charts[1].name
+            return first_fitting([
+                Text(f"{name}₂ not yet computed: the exact norms are being computed…",
+                     style=DIM),
+                Text(f"{name} not yet computed (computing…)", style=DIM),
+                Text("norms not yet computed…", style=DIM),
+                Text("computing…", style=DIM)], width)
         lv = float(charts[1].values[0])
         word, style = verdict_word(lv)
         x = fmt_pow10(lv)

@@ -1,0 +1,233 @@
+"""A big trace in two parts: the forward and backward numbers first, the exact step-Jacobian
+norms later (engine.trace.with_jacobians, in a worker), neighbouring settings computed ahead.
+Every number must equal the whole trace's, and a pane must say what is not computed yet."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from engine import initial_params, run_trace, with_cell
+from engine.scenario import loads
+from engine.trace import jacobians_of, with_jacobians
+
+WORDS = " ".join(f"w{i % 40}" for i in range(400))
+
+
+def big_text(hidden: int = 16, activation: str = "tanh", epochs: int = 0):
+    return loads(f"""
+[scenario]
+name = "big"
+kind = "text"
+[model]
+hidden_size = {hidden}
+activation = "{activation}"
+[train]
+epochs = {epochs}
+learning_rate = 0.05
+[data]
+text = ["{WORDS}"]
+""")
+
+
+def _arrays(tr):
+    for f in dataclasses.fields(tr):
+        v = getattr(tr, f.name)
+        if isinstance(v, np.ndarray):
+            yield f.name, v
+        elif isinstance(v, dict):
+            for k, a in v.items():
+                yield f"{f.name}.{k}", a
+
+
+@pytest.mark.parametrize("cell,activation", [("rnn", "tanh"), ("rnn", "relu"),
+                                             ("rnn", "sigmoid"), ("lstm", "tanh"),
+                                             ("gru", "tanh")])
+def test_the_two_parts_give_exactly_the_whole_trace(cell, activation):
+    sc = big_text(activation=activation)
+    if cell != "rnn":
+        sc = with_cell(sc, cell)
+    p = initial_params(sc)
+    kw = dict(activation=sc.model.activation, output=sc.model.output,
+              retention_steps=sc.retention_steps)
+    whole = run_trace(p, sc.sequence, **kw)
+    first = run_trace(p, sc.sequence, jacobians=False, **kw)
+    assert whole.jacobians_done and not first.jacobians_done
+    assert np.isnan(first.jacobian_log10).all()
+    for (name, a), (_, b) in zip(_arrays(whole), _arrays(first)):
+        if name != "jacobian_log10":
+            assert np.array_equal(a, b, equal_nan=True), name
+    assert first.loss == whole.loss
+    done = with_jacobians(first)
+    assert done.jacobians_done and done is not first
+    assert np.array_equal(done.jacobian_log10, whole.jacobian_log10)
+    assert done.h is first.h  # every other array shared, not copied
+    assert with_jacobians(done) is done
+
+
+def test_the_later_norms_are_the_true_two_norms_of_the_jacobian_products():
+    """Against explicit matrix products and numpy's own SVD, for a few steps."""
+    sc = big_text(hidden=6)
+    p = initial_params(sc)
+    first = run_trace(p, sc.sequence, jacobians=False)
+    jac = jacobians_of(first)
+    T = len(first)
+    slope = 1.0 - first.h ** 2
+    M = np.eye(6)
+    for t in range(T - 2, T - 40, -1):
+        M = M @ (slope[t + 1][:, None] * p.W_h)
+        assert jac[t] == pytest.approx(np.log10(np.linalg.norm(M, 2)), abs=1e-10)
+
+
+def test_a_cancelled_norms_computation_raises():
+    from engine.analysis import Cancelled
+    sc = big_text()
+    first = run_trace(initial_params(sc), sc.sequence, jacobians=False)
+    with pytest.raises(Cancelled):
+        with_jacobians(first, should_stop=lambda: True)
+
+
+def test_the_gradients_pane_says_the_norms_are_not_computed_yet():
+    from helpers import make_view
+
+    from rnntui.widgets import GradientPane
+    sc = big_text()
+    view = make_view(sc, train=False)
+    first = run_trace(view.params, view.sequence, jacobians=False)
+    pending = view.with_trace(view.wanted_key, first)
+    pane = GradientPane()
+    text = pane.draw(pending.reading(pane.READS), 100, 16).plain
+    assert "not yet computed" in text
+    for word in ("vanishing", "fading", "steady", "growing", "exploding", "?"):
+        assert word not in text.split("\n")[-1]  # no verdict from numbers it does not have
+    done = pending.with_trace(view.wanted_key, with_jacobians(first))
+    text = GradientPane().draw(done.reading(pane.READS), 100, 16).plain
+    assert "not yet computed" not in text
+
+
+async def test_a_knob_turn_shows_its_numbers_then_its_norms_then_is_computed_ahead():
+    from helpers import quiet_app, settle
+
+    from rnntui.jobs import neighbours
+    sc = big_text(hidden=64)  # 400 x 64 cells: a trace made in two parts
+    app = quiet_app(sc)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        jobs = app.main_screen.jobs
+        await pilot.press("plus")
+        view = app.view
+        assert view.knob == 1 and not view.needs_trace  # forward and backward: at once
+        if not view.trace.jacobians_done:  # (unless computed ahead already)
+            text = app.main_screen.query_one("#gradients").picture().plain
+            assert "not yet computed" in text
+        await settle(pilot)
+        view = app.view
+        assert view.trace.jacobians_done
+        whole = run_trace(view.params, view.sequence)
+        assert np.array_equal(view.trace.jacobian_log10, whole.jacobian_log10)
+        assert np.array_equal(view.trace.dh, whole.dh)
+        # idle: the neighbouring settings' traces come in, norms and all
+        wanted = [v.wanted_key for v in neighbours(view)]
+
+        def all_ahead() -> bool:
+            return all(k in jobs.kept and jobs.kept[k].jacobians_done for k in wanted)
+
+        for _ in range(3000):
+            if all_ahead():
+                break
+            await pilot.pause(0.01)
+        assert all_ahead()
+        await pilot.press("minus")  # back to knob 0: finished at once
+        view = app.view
+        assert view.knob == 0 and not view.needs_trace and view.trace.jacobians_done
+        await pilot.press("plus", "plus")  # knob 2: computed ahead from knob 1
+        view = app.view
+        assert view.knob == 2 and not view.needs_trace
+        await settle(pilot)
+        whole = run_trace(app.view.params, app.view.sequence)
+        assert np.array_equal(app.view.trace.jacobian_log10, whole.jacobian_log10)
+        await pilot.press("q")
+
+
+def test_kept_traces_stay_under_their_byte_bound(monkeypatch):
+    from rnntui import jobs as jobs_module
+    from rnntui.jobs import Jobs, trace_bytes
+    sc = big_text()
+    tr = run_trace(initial_params(sc), sc.sequence, jacobians=False)
+    monkeypatch.setattr(jobs_module, "KEEP_BYTES", int(trace_bytes(tr) * 2.5))
+    jobs = Jobs(node=None)  # (keeping needs no screen)
+    for k in range(5):
+        jobs._keep(("key", k), tr)
+    assert list(jobs.kept) == [("key", 3), ("key", 4)]
+
+
+# -- compact traces (engine/rows.py) ------------------------------------------------------------
+
+def _series(T: int, hidden: int, activation: str = "tanh"):
+    return loads(f"""
+[scenario]
+name = "long"
+kind = "series"
+[model]
+hidden_size = {hidden}
+activation = "{activation}"
+output = "identity"
+[train]
+epochs = 0
+[data]
+points = {T + 1}
+""")
+
+
+@pytest.mark.parametrize("make,hidden,activation", [
+    ("series", 8, "tanh"), ("series", 40, "tanh"), ("series", 30, "relu"),
+    ("series", 12, "sigmoid"), ("text", 16, "tanh"), ("text", 40, "relu")])
+def test_a_compact_trace_has_every_number_of_the_whole_one(make, hidden, activation):
+    """Bit for bit: the recomputed rows (a, da, flow) are the pass's own numbers, for the
+    small-H augmented loops and the plain ones, one-hot and real-valued inputs."""
+    from engine.rows import WINDOW, RecomputedRows
+    sc = _series(3 * WINDOW + 17, hidden, activation) if make == "series" else \
+        big_text(hidden=hidden, activation=activation)
+    p = initial_params(sc)
+    kw = dict(activation=sc.model.activation, output=sc.model.output,
+              retention_steps=sc.retention_steps)
+    whole = run_trace(p, sc.sequence, compact=False, **kw)
+    small = run_trace(p, sc.sequence, compact=True, **kw)
+    T = len(whole)
+    for name in ("a", "da", "flow"):
+        lazy = getattr(small, name)
+        assert isinstance(lazy, RecomputedRows) and lazy.shape == getattr(whole, name).shape
+        full = getattr(whole, name)
+        assert np.array_equal(np.asarray(lazy), full, equal_nan=True), name
+        for t in (0, 1, T // 2, T - 1, -1):
+            assert np.array_equal(lazy[t], full[t], equal_nan=True), (name, t)
+        idx = np.array([T - 1, 0, 5, T // 3, 5])
+        assert np.array_equal(lazy[idx], full[idx], equal_nan=True)
+        assert np.array_equal(lazy[3:T - 2], full[3:T - 2], equal_nan=True)
+        assert np.array_equal(lazy[::7], full[::7], equal_nan=True)
+        assert np.array_equal(lazy[T // 2, 1:3], full[T // 2, 1:3], equal_nan=True)
+    for name in ("h", "h_prev", "dh", "y", "out", "dy", "step_loss", "grad_h",
+                 "jacobian_log10", "retention", "x"):
+        assert np.array_equal(getattr(small, name), getattr(whole, name), equal_nan=True), name
+    assert small.loss == whole.loss
+    assert small.spectral_norm == whole.spectral_norm
+    for g, w in zip(small.grads.arrays(), whole.grads.arrays()):
+        assert np.array_equal(g, w)
+    assert np.shares_memory(small.h, small.h_prev)  # one block for h_t and h_{t-1}
+    later = run_trace(p, sc.sequence, compact=True, jacobians=False, **kw)
+    assert np.array_equal(with_jacobians(later).jacobian_log10, whole.jacobian_log10)
+
+
+def test_a_100000_step_trace_keeps_under_128_mb(monkeypatch):
+    """T = 100,000 at H = 64 (the issue's series): what the compact trace keeps."""
+    from rnntui.jobs import trace_bytes
+    monkeypatch.setenv("RNNTUI_TRACE_BUDGET", "1e13")  # (its norms: ~2e12 operations)
+    sc = _series(100_000, 64)
+    p = initial_params(sc)
+    tr = run_trace(p, sc.sequence, jacobians=False)
+    assert isinstance(tr.a, object) and type(tr.a).__name__ == "RecomputedRows"
+    assert trace_bytes(tr) < 128 * 2 ** 20
+    tr.a[50_000], tr.da[50_000], tr.flow[99_999]  # reading rows keeps only a few windows
+    assert trace_bytes(tr) < 128 * 2 ** 20
