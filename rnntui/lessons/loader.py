@@ -300,6 +300,13 @@ def _step(ck: _Checker, t: dict, i: int, prev: dict, folder: Path):
             state["epoch"] = ck.integer(t, p + ("epoch",), lo=0, hi=100_000)
     epoch = state["epoch"]
     epoch = sc.train.epochs if epoch == "trained" else 0 if epoch == "untrained" else epoch
+    if epoch > sc.train.epochs:  # trained on up to in the app: within the budgets?
+        from engine import budget
+        try:
+            budget.check(sc, epochs=epoch)
+        except ScenarioError as err:
+            ck.fail(p + ("epoch",), f"epoch {epoch}: {err.message}",
+                    at=p + ("epoch",) if "epoch" in t else p)
     if "text" in t:
         state["text"] = ck.string(t, p + ("text",), max_len=500, allow_empty=False)
         state["t"], state["tau"] = 0, None
