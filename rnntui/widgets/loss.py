@@ -122,7 +122,8 @@ class LossPane(Pane):
                 xlim = (0, E + max(E / 40, 0.5))
                 ticks = _plot.nice_ticks(0, E, 4)
             if training is not None or self.quick:  # ten frames a second: not plotext
-                lines.extend(_live_chart(xs, losses, xlim, ylim, log_y, e, width, plot_h))
+                lines.extend(_live_chart(xs, losses, xlim, ylim, log_y, e, width, plot_h,
+                                         val=val))
                 lines.extend(footer)
                 return block(lines, width, height)
             key = ("loss", serial(hist), E, e, width, plot_h, val is not None)
@@ -195,22 +196,39 @@ def _train_val_header(losses, val, e: int, E: int, log_y: bool, scenario, width:
 
 
 def _live_chart(xs, losses, xlim, ylim, log_y: bool, e: int, width: int,
-                rows: int) -> list[Text]:
+                rows: int, val=None) -> list[Text]:
     """The loss curve while training runs: a braille line with its top and bottom labelled
-    (log10 of the loss on a log axis), redrawn ten times a second for ~0.1 ms each."""
+    (log10 of the loss on a log axis), redrawn ten times a second for ~0.1 ms each. With
+    ``val`` (compare mode, done training) the validation curve is drawn as • in the cells the
+    training line leaves free, as the full chart draws it."""
     top, bottom = fmt_abs(ylim[1], 2), fmt_abs(ylim[0], 2)
     lw = max(len(top), len(bottom)) + 1
-    y = np.asarray(losses, dtype=np.float64)
     lim = ylim
     if log_y:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            y = np.log10(np.where(y > 0, y, np.nan))
         lim = (np.log10(ylim[0]), np.log10(ylim[1]))
-    body = braille_curve(xs, y, width - lw, rows, xlim, lim)
+
+    def curve(values) -> list[str]:
+        y = np.asarray(values, dtype=np.float64)
+        if log_y:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                y = np.log10(np.where(y > 0, y, np.nan))
+        return braille_curve(xs, y, width - lw, rows, xlim, lim)
+
+    body = curve(losses)
+    dots = curve(val) if val is not None else None
     out = []
     for i, row in enumerate(body):
         label = top if i == 0 else bottom if i == rows - 1 else ""
-        out.append(join((label.rjust(lw - 1) + ("┤" if label else "│"), DIM), (row, POS)))
+        line = join((label.rjust(lw - 1) + ("┤" if label else "│"), DIM))
+        if dots is None:
+            line.append(row, style=POS)
+        else:
+            for mine, other in zip(row, dots[i]):
+                if mine == " " and other != " ":
+                    line.append("•", style=TARGET)
+                else:
+                    line.append(mine, style=POS)
+        out.append(line)
     return out
 
 
