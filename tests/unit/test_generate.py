@@ -119,3 +119,24 @@ def test_forecast_feeds_predictions_back():
     assert seq.mask.all()
     end, _ = forecast_sequence(sc, p, sc.sequence, len(sc.sequence) - 1, 5)
     assert end.mask.sum() == len(sc.sequence) and not end.mask[-4:].any()
+
+
+def test_panes_say_validation_and_file_units():
+    """The Loss pane of a text file names both losses with their values and the unigram one;
+    the Output pane of a CSV series gives the prediction in the file's units."""
+    from helpers import draw_pane, make_view
+
+    from engine.corpus import corpus_of, unigram_loss
+    from rnntui.widgets import LossPane, OutputPane
+    view = make_view("rhymes", train=True)
+    hist = view.history
+    text = draw_pane(view, LossPane, 60, 14)
+    assert f"train {hist.losses[-1]:.4g}" in text and f"validation {hist.val_losses[-1]:.4g}" in text
+    assert f"{unigram_loss(corpus_of(view.scenario)):.4g}" in text
+    w = make_view("weather", train=True).at(100)
+    norm = w.scenario.data["normalization"]
+    out = draw_pane(w, OutputPane, 90, 12)
+    y, truth = float(w.trace.out[100][0]), float(w.trace.targets[100][0])
+    assert f"in temp_c: ŷ {float(norm.invert(y)):.4g} truth {float(norm.invert(truth)):.4g}" in out
+    assert "zscore: x = (temp_c − 10.9868) / 6.86261" in out
+    assert abs(float(norm.invert(truth)) - w.scenario.data["original"][101]) < 1e-9
