@@ -164,6 +164,13 @@ class Jobs:
         self.kept: OrderedDict[TraceKey, object] = OrderedDict()  # traces made, newest last
         self.run = 0  # numbers training runs; messages from older runs are ignored
         self.stop_requested = False
+        self._deferred_loss: tuple | None = None  # an initial loss waiting for a trace worker
+
+    def _start_deferred(self) -> None:
+        if self._deferred_loss is not None and self.pending is None:
+            scenario, history = self._deferred_loss
+            self._deferred_loss = None
+            self.initial_loss(scenario, history)
 
     # -- traces --------------------------------------------------------------------------------
     def trace(self, view: View) -> View:
@@ -224,6 +231,7 @@ class Jobs:
                 self.norms_pending = None
             self.pending = None
             self.node.app.workers.cancel_group(self.node, self.name + "trace")
+            self._start_deferred()
 
     def _trace_worker(self, view: View, key: TraceKey) -> None:
         """The forward and backward part (posted at once), then the Jacobian norms."""
@@ -346,6 +354,7 @@ class Jobs:
         if msg.key != self.pending:
             return None  # a setting the user has left
         self.pending = None
+        self._start_deferred()
         if isinstance(msg.trace, Exception):
             self.norms_pending = None
             self.failed(msg.trace)
@@ -361,7 +370,12 @@ class Jobs:
 
     # -- the initial loss ----------------------------------------------------------------------
     def initial_loss(self, scenario: Scenario, history: History) -> None:
-        """Compute the loss of ``history``'s initial weights in a worker (:class:`LossReady`)."""
+        """Compute the loss of ``history``'s initial weights in a worker (:class:`LossReady`);
+        after the trace a worker is computing, when there is one (two passes over a long
+        sequence in two threads would share one interpreter and both come late)."""
+        if self.pending is not None:
+            self._deferred_loss = (scenario, history)
+            return
 
         def work() -> None:
             try:
@@ -433,3 +447,4 @@ class Jobs:
         for group in ("train", "trace", "loss", "norms", "ahead"):
             workers.cancel_group(self.node, self.name + group)
         self.pending = self.norms_pending = self.ahead_key = None
+        self._deferred_loss = None

@@ -399,8 +399,12 @@ def _whole(tr, quantity: str) -> np.ndarray | None:
             return tr.gates[quantity[5:]][idx]
         if quantity == "direct":
             return tr.dy[idx] @ p.W_y
-        if quantity == "later":
-            return np.vstack([tr.flow[1:], np.zeros((1, tr.flow.shape[1]))])[idx]
+        if quantity == "later":  # flow_{t+1}, 0 at the last step (rows read only where shown:
+            rows = np.arange(T)[idx]  # a long trace's flow is recomputed, engine/rows.py)
+            out = np.zeros((len(rows), tr.flow.shape[1]))
+            inside = rows + 1 < T
+            out[inside] = tr.flow[rows[inside] + 1]
+            return out
         if quantity == "slope":
             return activation_slope(tr.activation, tr.a[idx], tr.h[idx])
     return None
