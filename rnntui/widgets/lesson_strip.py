@@ -23,6 +23,8 @@ def head_text(card, width: int) -> Text:
     """``Lesson 3 · Next-word prediction     step 3/7 · . next , back · L leave``, fitted."""
     keys = "  . next  , back  L leave" if card.index < card.count - 1 else \
         "  . finish  , back  L leave"
+    if card.prompt is not None and card.picked is None:
+        keys = f"  1-{len(card.choices)} answer" + keys
     right = f"step {card.index + 1}/{card.count}"
     name = f"Lesson {card.number}: " if card.number else "Lesson: "
     title = card.title + (f" · {card.step_title}" if card.step_title else "")
@@ -59,21 +61,19 @@ def card_text(card) -> Text:
         out.append("\n")
         out.append(f"{ASK} ", "bold")
         out.append(card.prompt, "bold")
-        for i, choice in enumerate(card.choices, start=1):
-            mark = "  "
-            if card.picked is not None:
-                if i == card.answer:
-                    mark = DONE + " "
-                elif i == card.picked:
-                    mark = WRONG + " "
-            out.append(f"\n {mark}")
+        out.append("\n")
+        for i, choice in enumerate(card.choices, start=1):  # on one line when they fit
+            if i > 1:
+                out.append("   ")
+            if card.picked is not None and i == card.answer:
+                out.append(f"{DONE} ", "bold")
+            elif card.picked is not None and i == card.picked:
+                out.append(f"{WRONG} ", "bold")
             out.append(f"{i}", "bold reverse" if i == card.picked else "bold")
             out.append(f" {choice}")
-        out.append("\n")
-        if card.picked is None:
-            out.append(f"Press 1-{len(card.choices)} to answer.", "dim")
-        else:
+        if card.picked is not None:
             right = card.picked == card.answer
+            out.append("\n")
             out.append(f"{DONE} Right. " if right else f"{WRONG} Not this one: it is "
                        f"{card.answer}. ", "bold")
             out.append(card.why or "")

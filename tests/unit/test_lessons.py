@@ -323,12 +323,14 @@ def test_the_head_line_fits_and_keeps_the_step(width):
     if width >= 78:
         assert ". next" in text.plain and "L leave" in text.plain
     assert head_text(card(index=5), 120).plain.count(". finish") == 1
+    asking = head_text(card(prompt="Which?", choices=("a", "b", "c")), 100).plain
+    assert "1-3 answer" in asking and ". next" in asking
 
 
 def test_a_question_reveals_nothing_before_the_pick():
     from rnntui.widgets.lesson_strip import card_text
     asked = card_text(card(prompt="Which?", choices=("a", "b", "c"))).plain
-    assert "Which?" in asked and "Press 1-3" in asked and "✓" not in asked and "✗" not in asked
+    assert "Which?" in asked and "✓" not in asked and "✗" not in asked
     wrong = card_text(card(prompt="Which?", choices=("a", "b", "c"), picked=1, answer=3,
                            why="Because.")).plain
     assert "✗ 1 a" in wrong and "✓ 3 c" in wrong and "Not this one: it is 3. Because." in wrong
