@@ -307,6 +307,25 @@ def test_every_quoted_number_is_the_engines(lesson, step):
     engine_words = fill_step(step, facts)
     hand_words = fill_step(step, Mine())
     assert engine_words == hand_words
+    assert fits_at_80x24(lesson, step, engine_words)
+
+
+def fits_at_80x24(lesson, step, words) -> bool:
+    """The strip's body at 80x24 is 4 lines of 77 columns: a step's words, with its task or
+    question and choices, fit before the reveal (the reveal may scroll)."""
+    import io
+
+    from rich.console import Console
+
+    from rnntui.lessons.session import Card
+    from rnntui.widgets.lesson_strip import card_text
+    card = Card(title=lesson.title, number=lesson.number, index=step.index, count=len(lesson),
+                step_title=step.title, narration=words["narration"], do=words.get("do"),
+                prompt=words.get("prompt"), choices=words.get("choices", ()))
+    console = Console(width=77, file=io.StringIO(), color_system=None)
+    lines = console.render_lines(card_text(card), pad=False)
+    assert len(lines) <= 4, "\n".join("".join(s.text for s in ln) for ln in lines)
+    return True
 
 
 def test_every_lesson_quotes_numbers_and_each_has_a_check():
