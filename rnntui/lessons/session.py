@@ -272,7 +272,10 @@ class LessonSession:
     def _arrive(self) -> None:
         step, run, screen = self.step, self.run, self.screen
         run.arrived = True
+        then = run.words.get("then")  # a task done on an earlier visit keeps what it showed
         run.words = fill_step(step, step_facts(screen.view, step, self._extra()))
+        if then is not None:
+            run.words["then"] = then
         self._point(step)
         self._check()
         self._show()

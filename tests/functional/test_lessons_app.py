@@ -219,3 +219,22 @@ narration = "The GRU, untrained: {top_word} at {p_top:.3f}."
         await arrive(pilot, session, 1)
         assert app.view.cell == "gru" and app.view.epoch == 0 and app.view.t == 1
         assert "…" not in app.main_screen.lesson_strip.card.narration
+
+
+async def test_going_back_shows_a_done_task_as_done():
+    lesson = LESSONS[0]
+    app = lesson_app(lesson)
+    async with app.run_test(size=(80, 24)) as pilot:
+        session = app.main_screen.lessons
+        await arrive(pilot, session, 0)
+        await pilot.press("full_stop")
+        await arrive(pilot, session, 1)
+        await pilot.press("right", "right")
+        await wait_until(pilot, lambda: session.run.done, "the task done")
+        then = app.main_screen.lesson_strip.card.then
+        await pilot.press("full_stop")
+        await arrive(pilot, session, 2)
+        await pilot.press("comma")
+        await arrive(pilot, session, 1)
+        card = app.main_screen.lesson_strip.card
+        assert card.done and card.then == then and app.view.t == lesson.steps[1].t
