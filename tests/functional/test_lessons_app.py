@@ -238,3 +238,27 @@ async def test_going_back_shows_a_done_task_as_done():
         await arrive(pilot, session, 1)
         card = app.main_screen.lesson_strip.card
         assert card.done and card.then == then and app.view.t == lesson.steps[1].t
+
+
+async def test_every_other_key_still_works_inside_a_lesson():
+    app = lesson_app(LESSONS[3])  # king, trained
+    async with app.run_test(size=(80, 24)) as pilot:
+        session = app.main_screen.lessons
+        await arrive(pilot, session, 0)
+        await pilot.press("question_mark")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "HelpScreen", "help")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is app.main_screen, "help closed")
+        for key, check in (("left_square_bracket", lambda v: v.epoch < v.trained_epochs),
+                           ("0", lambda v: v.knob == 0), ("plus", lambda v: v.knob == 1),
+                           ("home", lambda v: v.t == 0), ("v", lambda v: v.grads == "loss"),
+                           ("n", lambda v: v.example == 0)):
+            await pilot.press(key)
+            await settle(pilot)
+            assert check(app.view), key
+        assert session.active and app.main_screen.lesson_strip.card.index == 0
+        await pilot.press("d")  # the scenario's description, and back
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "AboutScreen", "about")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is app.main_screen, "about closed")
+        assert session.active
