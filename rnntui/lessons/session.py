@@ -198,6 +198,9 @@ class LessonSession:
             self.active = False
             self.lesson, self.runs = None, {}
             self._unpoint()
+            if self._maximized_by_us and self.screen.maximized is not None:
+                self.screen.minimize()  # the lesson's emphasis goes with it
+            self._maximized_by_us = False
             self._show()
             return
         if new < 0:
