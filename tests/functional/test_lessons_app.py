@@ -92,6 +92,8 @@ async def test_walk_every_step_with_the_keys_it_names(lesson):
         await settle(pilot)
         assert session.lesson is None and not session.active
         assert session.progress.entry(lesson.name)["finished"]
+        assert app.main_screen.maximized is None  # the lesson's emphasis went with it
+        assert not any(p.has_class("-pointed") for p in app.main_screen.panes)
 
 
 async def test_leaving_keeps_the_state_and_coming_back_resumes():
