@@ -181,6 +181,13 @@ class LessonSession:
                              resume_step=self.index if self.lesson is not None else None),
             self._picked)
 
+    def _not_in_a_lesson(self) -> None:
+        if self.lesson is not None:
+            text = "The lesson is left, waiting: L, then Enter, resumes it."
+        else:
+            text = ". , and 1-4 move through a lesson: L lists them."
+        self.screen.notify(text, markup=False, timeout=4)
+
     def _picked(self, lesson) -> None:
         if lesson is not None:
             self.open(lesson)
@@ -188,7 +195,7 @@ class LessonSession:
     def move(self, direction: int) -> None:
         """. and , : the next or the previous step (. after the last closes the lesson)."""
         if not self.active or self.lesson is None:
-            self.screen.notify("No lesson is open: L lists them.", markup=False, timeout=3)
+            self._not_in_a_lesson()
             return
         new = self.index + direction
         if new >= len(self.lesson):
@@ -225,6 +232,8 @@ class LessonSession:
         if not self.active or step is None or step.question is None:
             if self.active:
                 self.screen.notify("This step asks no question.", markup=False, timeout=3)
+            else:
+                self._not_in_a_lesson()
             return
         run = self.run
         if run.picked is not None or not 1 <= choice <= len(step.question.choices):
