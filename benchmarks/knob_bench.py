@@ -53,6 +53,7 @@ async def _measure(sc, rounds: int) -> dict:
     from rnntui.screenshot import busy
     app = make_app(sc, cursor_blink=False)
     out: dict = {"whole": [], "cold": [], "ahead": [], "norms": [], "epoch_ahead": []}
+    cpu: dict = {k: [] for k in out}  # the UI thread's own CPU time (time.thread_time)
 
     async def idle() -> None:
         for _ in range(6000):
@@ -75,15 +76,17 @@ async def _measure(sc, rounds: int) -> dict:
         for i in range(rounds):
             v = screen.view
             # before: the whole trace of the next knob setting
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             compute_trace(v.with_knob(v.knob + 5))
             out["whole"].append(time.perf_counter() - t0)
+            cpu["whole"].append(time.thread_time() - c0)
             # a press onto a setting nobody computed: a big jump (0 resets the knob; then 5)
             screen.jobs.kept.clear()
             screen.jobs.ahead_on = False
             target = 5 if v.knob != 5 else -5
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             screen.action_knob(target - v.knob)
+            cpu["cold"].append(time.thread_time() - c0)
             while screen.view.needs_trace:  # (a loaded machine sends it to a worker)
                 out["in_worker"] = out.get("in_worker", 0) + 1
                 await asyncio.sleep(0.001)
@@ -96,17 +99,20 @@ async def _measure(sc, rounds: int) -> dict:
             screen.view = screen.view  # idle again: the neighbours are computed ahead
             await ahead_done(screen)
             await pilot.pause()
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             screen.action_knob(1 if i % 2 else -1)
             out["ahead"].append(time.perf_counter() - t0)
+            cpu["ahead"].append(time.thread_time() - c0)
             assert screen.view.trace.jacobians_done, "not computed ahead"
             await ahead_done(screen)
             await pilot.pause()
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             screen.action_epoch(-1 if screen.view.epoch else 1)
             out["epoch_ahead"].append(time.perf_counter() - t0)
+            cpu["epoch_ahead"].append(time.thread_time() - c0)
             await idle()
         await pilot.press("q")
+    out["cpu"] = cpu
     return out
 
 
@@ -123,8 +129,11 @@ def run_knob_benchmarks(args=None, emit=print, rounds: int | None = None) -> dic
         ("knob press onto a setting computed ahead: finished picture", "ahead", FRAME_S),
         ("epoch press onto an epoch computed ahead", "epoch_ahead", FRAME_S),
     ]
+    cpu_med = {k: median(v) for k, v in samples["cpu"].items() if v}
     for name, k, target in rows:
         row = dict(section=SECTION, name=name, value=f"{med[k] * 1e3:.1f} ms")
+        if k in cpu_med:
+            row["cpu"] = f"{cpu_med[k] * 1e3:.1f} ms"
         if k != "whole":
             row["compare"] = f"before {med['whole'] * 1e3:.1f} ms"
             row["ratio"] = f"{med['whole'] / med[k]:.1f}x faster" if med[k] else ""
@@ -137,7 +146,8 @@ def run_knob_benchmarks(args=None, emit=print, rounds: int | None = None) -> dic
 
 if __name__ == "__main__":
     res = run_knob_benchmarks(emit=lambda r: print(
-        f"{r['name']}: {r['value']}" + (f" vs {r['compare']} ({r['ratio']})" if r.get('compare')
+        f"{r['name']}: {r['value']}" + (f" (UI thread cpu {r['cpu']})" if r.get("cpu") else "")
+        + (f" vs {r['compare']} ({r['ratio']})" if r.get('compare')
                                         else "")
         + (f" [target {r['target']}: {r['status']}]" if r.get("target") else "")))
     for k, v in res["samples"].items():

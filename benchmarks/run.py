@@ -5,7 +5,7 @@ every comparison is a ratio measured side by side in this same run. Benchmarks a
 nothing here fails a build. See benchmarks/README.md for what each row means.
 
     --quick            fewer repetitions (a rough look in well under a minute)
-    --only engine|app  one section
+    --only SECTION     one section: engine, app, startup, knob or long
     --threads N        BLAS/OpenMP/torch threads in every worker (default 1)
     --baseline REV     also time engine/model.py as of git REV, side by side (e.g. HEAD)
     --no-torch         skip the PyTorch rows even when torch is installed
@@ -24,10 +24,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import BENCH_DIR, machine_info, print_table, write_json  # noqa: E402
 
 
+#: The sections, in the order they run (startup, knob and long: benchmarks/startup_bench.py,
+#: knob_bench.py and long_bench.py, the rows of issue 12).
+SECTIONS = ("engine", "app", "startup", "knob", "long")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="benchmarks/run.py", description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer repetitions")
-    ap.add_argument("--only", choices=("engine", "app"), help="run one section")
+    ap.add_argument("--only", choices=SECTIONS, help="run one section")
     ap.add_argument("--threads", type=int, default=1, help="threads per worker (default 1)")
     ap.add_argument("--baseline", metavar="REV", help="also time engine/model.py at git REV")
     ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch rows")
@@ -47,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {"machine": machine_info(), "args": {k: (str(v) if isinstance(v, Path) else v)
                                                           for k, v in vars(args).items()}}
     t0 = time.perf_counter()
-    for section in ("engine", "app"):
+    for section in SECTIONS:
         if args.only not in (None, section):
             continue
         print(f"{section} benchmarks ...", flush=True)
@@ -55,9 +60,18 @@ def main(argv: list[str] | None = None) -> int:
             if section == "engine":
                 from engine_bench import run_engine
                 results["engine"] = run_engine(args, emit)
-            else:
+            elif section == "app":
                 from app_bench import run_app_benchmarks
                 results["app"] = run_app_benchmarks(args, emit)
+            elif section == "startup":
+                from startup_bench import run_startup_benchmarks
+                results["startup"] = run_startup_benchmarks(args, emit)
+            elif section == "knob":
+                from knob_bench import run_knob_benchmarks
+                results["knob"] = run_knob_benchmarks(args, emit)
+            else:
+                from long_bench import run_long_benchmarks
+                results["long"] = run_long_benchmarks(args, emit)
         except Exception as err:  # keep the table and the JSON of what did run
             import traceback
             traceback.print_exc()

@@ -68,12 +68,21 @@ def byte_compile() -> str:
     return "" if r.returncode == 0 else (r.stderr or r.stdout).strip()[-200:]
 
 
+#: CPU seconds (user + system) of the last process timed (its whole run).
+LAST_CPU = [0.0]
+
+
 def _time_one(argv: list[str], out: Path, env: dict) -> float:
-    """Seconds from starting ``argv`` to ``out`` being written (its mtime)."""
+    """Seconds from starting ``argv`` to ``out`` being written (its mtime); the process's CPU
+    time goes to LAST_CPU."""
+    import resource
     if out.exists():
         out.unlink()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.time_ns()
     r = subprocess.run(argv, env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    LAST_CPU[0] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if r.returncode != 0 or not out.exists():
         raise RuntimeError(f"{argv[1:3]} failed ({r.returncode}): {r.stderr.strip()[-300:]}")
     return (out.stat().st_mtime_ns - start) / 1e9
@@ -87,6 +96,7 @@ def run_startup_benchmarks(args=None, emit=print, rounds: int | None = None,
     py = _python()
     rnntui = [py, "-m", "rnntui.cli", "screenshot", scenario, "--size", "x".join(map(str, SIZE))]
     samples: dict[str, list[float]] = {"bare": [], "warm": [], "cold": []}
+    cpu: dict[str, list[float]] = {"bare": [], "warm": [], "cold": []}
     with tempfile.TemporaryDirectory(prefix="rnntui-startup-") as tmp:
         tmp = Path(tmp)
         bare_py = tmp / "bare_shot.py"
@@ -111,8 +121,11 @@ def run_startup_benchmarks(args=None, emit=print, rounds: int | None = None,
         for i in range(rounds):
             for name in order[i % 3:] + order[:i % 3]:
                 samples[name].append(case(name, i))
+                cpu[name].append(LAST_CPU[0])
     med = {k: median(v) for k, v in samples.items()}
-    result = {"samples": samples, "median_s": med, "byte_compile": note or "ok",
+    cpu_med = {k: median(v) for k, v in cpu.items()}
+    result = {"samples": samples, "median_s": med, "cpu_samples": cpu, "cpu_median_s": cpu_med,
+              "byte_compile": note or "ok",
               "scenario": scenario, "rounds": rounds}
     for name, target in (("warm", WARM_TARGET), ("cold", COLD_TARGET)):
         ratio = med[name] / med["bare"]
@@ -120,7 +133,8 @@ def run_startup_benchmarks(args=None, emit=print, rounds: int | None = None,
         emit(dict(section=SECTION,
                   name=f"rnntui screenshot {scenario}, {name} cache ({rounds} runs)",
                   value=f"{med[name]:.3f} s", compare=f"bare {med['bare']:.3f} s",
-                  ratio=f"{ratio:.2f}x", target=f"<= {target}x",
+                  ratio=f"{ratio:.2f}x", cpu=f"{cpu_med[name] / cpu_med['bare']:.2f}x",
+                  target=f"<= {target}x",
                   status="ok" if ratio <= target else "MISS"))
     return result
 
@@ -132,10 +146,11 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     res = run_startup_benchmarks(args, emit=lambda r: print(
-        f"{r['name']}: {r['value']} vs {r['compare']} = {r['ratio']} "
+        f"{r['name']}: {r['value']} vs {r['compare']} = {r['ratio']} (cpu {r['cpu']}) "
         f"(target {r['target']}, {r['status']})"), rounds=args.rounds, scenario=args.scenario)
     for k, v in res["samples"].items():
         print(f"  {k}: " + " ".join(f"{x:.3f}" for x in v))
+    print("  cpu: " + ", ".join(f"{k} {v:.3f} s" for k, v in res["cpu_median_s"].items()))
     return 0
 
 

@@ -32,9 +32,12 @@ import io
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
+
+from engine.budget import parse_amount
 
 __all__ = ["FORMAT", "MAX_BYTES", "cache_dir", "enabled", "engine_version", "key_for", "load",
            "prune", "store", "trained"]
@@ -66,7 +69,6 @@ def max_bytes() -> int:
     text = os.environ.get(MAX_ENV, "")
     if text:
         try:
-            from engine.budget import parse_amount
             return int(parse_amount(text))
         except ValueError:
             pass
@@ -376,7 +378,6 @@ def prune(folder: Path | None = None, limit: int | None = None) -> None:
     """Keep the cache folder under ``limit`` bytes (default :func:`max_bytes`): drop whole
     entries, least recently used first (by their manifest's mtime), and any npz without a
     manifest and temporary file left by a crash once they are a minute old."""
-    import time
     folder = folder or cache_dir()
     limit = max_bytes() if limit is None else int(limit)
     try:
@@ -421,3 +422,60 @@ def trained(scenario, epochs: int | None = None, **fit_options):
         history = fit(scenario, n, **fit_options)
         store(scenario, history, n)
     return history
+
+
+def has_entry(scenario, epochs: int | None = None) -> bool:
+    """Whether the cache has an entry for this run (its manifest exists; :func:`load` checks
+    the rest)."""
+    n = scenario.train.epochs if epochs is None else int(epochs)
+    key = key_for(scenario, n) if enabled() and n > 0 else None
+    return key is not None and _paths(key)[1].exists()
+
+
+class TrainingChild:
+    """Training done by a forked child process, into the cache (see :func:`train_in_child`)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+
+    def wait(self, timeout: float = 600.0) -> bool:
+        """Wait for the child (at most ``timeout`` seconds, then it is stopped); True when it
+        stored its run. Otherwise the app trains as without it."""
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+                if pid:
+                    return os.waitstatus_to_exitcode(status) == 0
+                if time.monotonic() > deadline:
+                    os.kill(self.pid, 9)
+                    os.waitpid(self.pid, 0)
+                    return False
+                time.sleep(0.002)
+        except (ChildProcessError, OSError):
+            return False
+
+
+def train_in_child(scenario, epochs: int | None = None) -> TrainingChild | None:
+    """Start training ``scenario`` (``epochs`` from its initial weights) in a forked child
+    process that stores the run in the cache, so that the training uses the other core while
+    this process goes on loading the UI; None when there is nothing to do (the cache is off or
+    has the run, no epochs) or no fork. Call before any thread is started (Textual's, a BLAS
+    pool's), and :meth:`TrainingChild.wait` before the cache is read."""
+    n = scenario.train.epochs if epochs is None else int(epochs)
+    if n <= 0 or not enabled() or not hasattr(os, "fork") or has_entry(scenario, n):
+        return None
+    from engine import fit  # (imported here: the child takes no import lock)
+    try:
+        pid = os.fork()
+    except OSError:
+        return None
+    if pid == 0:  # the child: train, store, leave at once (no cleanup of the parent's state)
+        code = 1
+        try:
+            code = 0 if store(scenario, fit(scenario, n), n) else 1
+        except BaseException:  # noqa: BLE001 - the parent trains itself then
+            code = 1
+        finally:
+            os._exit(code)
+    return TrainingChild(pid)

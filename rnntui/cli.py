@@ -299,8 +299,11 @@ def cmd_screenshot(name: str, output: str, size: str, press: str,
     sc, err = _load(name)
     if err:
         return _fail(err)
+    child = _train_in_child(sc, pos)  # (before the UI is loaded: a fork with no threads yet)
     from .export import write_new_file
     from .screenshot import render_svg
+    if child is not None:
+        child.wait()  # its run is in the cache now: the app opens trained from it
     svg = render_svg(sc, size=(cols, rows), press=keys, at=pos, source=name)
     try:
         path = write_new_file(output, svg, overwrite=False)
@@ -310,6 +313,25 @@ def cmd_screenshot(name: str, output: str, size: str, press: str,
         return _fail(f"{output}: could not write: {err.strerror or err}")
     OUT.print(f"wrote {visible(str(path))}")
     return EXIT_OK
+
+
+def _train_in_child(sc, pos):
+    """A cold cache: the training the app would do on open, started in a child process
+    (rnntui.cache.train_in_child) so it runs on the other core while the UI loads."""
+    from .cache import train_in_child
+    if pos is not None and pos.cells is not None:
+        return None  # compare mode trains its own two cells
+    if pos is not None and pos.cell is not None and pos.cell != sc.model.cell:
+        from engine.cells import with_cell
+        from engine.types import ScenarioError
+        try:
+            sc = with_cell(sc, pos.cell)
+        except ScenarioError:
+            return None  # (make_app reports it)
+    epochs = sc.train.epochs
+    if pos is not None and pos.epoch is not None and pos.epoch > epochs:
+        epochs = pos.epoch
+    return train_in_child(sc, epochs)
 
 
 def _main(argv: list[str] | None = None) -> int:

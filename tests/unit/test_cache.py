@@ -338,3 +338,40 @@ async def test_the_first_frame_says_training_when_it_will_train():
         from rnntui.screens.main import status_text
         assert "training 0/200" in status_text(view).plain
         await pilot.press("q")
+
+
+def test_training_in_a_child_process_stores_the_very_run(king_fresh):
+    sc, fresh = king_fresh
+    child = cache.train_in_child(sc)
+    assert child is not None and child.wait()
+    _same_history(cache.load(sc), fresh)
+    assert cache.train_in_child(sc) is None  # the cache has it: nothing to do
+    assert cache.train_in_child(sc, 0) is None
+
+
+def test_training_in_a_child_is_off_with_the_cache(monkeypatch, king_fresh):
+    sc, _ = king_fresh
+    monkeypatch.setenv(cache.NO_CACHE_ENV, "1")
+    assert cache.train_in_child(sc) is None
+
+
+def test_a_cold_cli_screenshot_trains_in_a_child_and_draws_the_same(tmp_path, monkeypatch):
+    from rnntui.cli import main
+    calls = []
+    real = cache.train_in_child
+
+    def spy(*a, **k):
+        child = real(*a, **k)
+        calls.append(child)
+        return child
+
+    monkeypatch.setattr(cache, "train_in_child", spy)
+    assert main(["screenshot", "king", "-o", str(tmp_path / "cold.svg")]) == 0
+    assert calls and calls[0] is not None  # cold: trained by the child
+    assert _entry(load("king"))[1].exists()
+    assert main(["screenshot", "king", "-o", str(tmp_path / "warm.svg")]) == 0
+    assert calls[1] is None  # warm: nothing to train
+    assert main(["screenshot", "king", "--no-cache", "-o", str(tmp_path / "none.svg")]) == 0
+    os.environ.pop(cache.NO_CACHE_ENV, None)
+    cold, warm, none = ((tmp_path / f).read_text() for f in ("cold.svg", "warm.svg", "none.svg"))
+    assert cold == warm == none
