@@ -313,6 +313,17 @@ class Jobs:
                                  exit_on_error=False)
             return
 
+    def ready_neighbours(self, view: View) -> list[View]:
+        """The neighbouring settings (see :func:`neighbours`) whose finished traces are kept,
+        as Views with them: pictures worth drawing ahead."""
+        out = []
+        for other in neighbours(view):
+            key = other.wanted_key
+            kept = self.kept.get(key)
+            if kept is not None and getattr(kept, "jacobians_done", True):
+                out.append(other.with_trace(key, kept))  # type: ignore[arg-type]
+        return out
+
     def _cancel_ahead(self) -> None:
         if self.ahead_key is not None:
             self.ahead_key = None

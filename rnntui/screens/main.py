@@ -225,6 +225,21 @@ class MainScreen(QuitGuard, Screen):
             if ahead is not view:
                 for pane in self.panes:
                     pane.draw_ahead(ahead)
+        if not view.playing:
+            self._settings_ahead(view)
+
+    def _settings_ahead(self, view: View) -> None:
+        """Draw the panes for a neighbouring knob setting or epoch whose trace was computed
+        ahead (rnntui.jobs), one setting per call, the next a moment later: a key pressed
+        meanwhile waits for one picture at most."""
+        if view is not self._view or view.needs_trace or not self.is_current:
+            return
+        for other in self.jobs.ready_neighbours(view):
+            if not all(pane.has_picture(other) for pane in self.panes):
+                for pane in self.panes:
+                    pane.draw_ahead(other)
+                self.set_timer(AHEAD_DELAY, lambda: self._settings_ahead(view))
+                return
 
     # -- layout --------------------------------------------------------------------------------
     status: StatusLine
@@ -347,6 +362,8 @@ class MainScreen(QuitGuard, Screen):
             self.view = new
         else:
             self.status.show(self._view)
+            if msg.kind == "ahead" and self.draw_ahead:  # a neighbour's trace: its pictures
+                self.set_timer(AHEAD_DELAY, lambda: self._settings_ahead(self._view))
 
     def on_loss_ready(self, msg: LossReady) -> None:
         view = self._view

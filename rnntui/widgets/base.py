@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 
 
 #: Pictures a pane keeps ready besides the one shown: the one before (a step back shows it
-#: again) and those drawn ahead, one step on and one back.
-READY_PICTURES = 3
+#: again) and those drawn ahead, one step on and one back, and the neighbouring knob settings
+#: and epochs (when their traces were computed ahead, see rnntui.jobs).
+READY_PICTURES = 8
 
 
 class Pane(Widget, can_focus=True):
@@ -159,6 +160,11 @@ class Pane(Widget, can_focus=True):
         picture = self._draw(view)
         made_for = (key, self.visual_style, self.content_size)
         self._keep(key, (picture, self._strips_of(picture, made_for), made_for))
+
+    def has_picture(self, view: "View") -> bool:
+        """Whether the picture of ``view`` is the one shown or one drawn ahead."""
+        key = self.content_key(view)
+        return key == self._drawn_key or key in self._ready
 
     def _keep(self, key, drawing: tuple) -> None:
         self._ready[key] = drawing

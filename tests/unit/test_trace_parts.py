@@ -231,3 +231,20 @@ def test_a_100000_step_trace_keeps_under_128_mb(monkeypatch):
     assert trace_bytes(tr) < 128 * 2 ** 20
     tr.a[50_000], tr.da[50_000], tr.flow[99_999]  # reading rows keeps nothing more
     assert trace_bytes(tr) < 128 * 2 ** 20
+
+
+def test_the_step_tables_widest_entry_is_that_of_formatting_every_entry():
+    """rnntui.widgets.step._widest (sped up for knob turns: no sort) against its definition."""
+    from rnntui.widgets._draw import fmt
+    from rnntui.widgets.step import _widest
+    rng = np.random.default_rng(12)
+    for case in range(60):
+        n = int(rng.integers(9, 3000))
+        v = rng.standard_normal(n) * 10.0 ** rng.integers(-9, 9, n)
+        if case % 3 == 0:  # ties of |x| with both signs, exact powers of ten, rounding carries
+            v[: n // 4] = rng.choice([0.5, -0.5, 1e-3, -1e-3, 9.9995, -9.9995, 10.0, -1e5], n // 4)
+        if case % 4 == 0:
+            v[rng.integers(0, n, 5)] = rng.choice([0.0, np.inf, -np.inf, np.nan], 5)
+        if case % 10 == 0:  # more than 64 decades: the sorted way
+            v[:3] = [1e-200, 1e150, -1e-120]
+        assert _widest(v) == max(len(fmt(x)) for x in v), case
