@@ -19,8 +19,10 @@ def add_arguments(cmd: str, p: argparse.ArgumentParser) -> None:
     if cmd == "present":
         p.description = ("Run the app as a presenter: followers ('rnntui follow JOIN') show "
                          "every step you take. Prints the join string.")
-        p.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO, metavar="SCENARIO",
-                       help="a built-in name or a .toml file (default: %(default)s)")
+        p.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO,
+                       metavar="SCENARIO|LESSON",
+                       help="a built-in scenario or lesson (see 'rnntui learn'), or a .toml "
+                            "file (default: %(default)s)")
         p.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1: this machine only)")
         p.add_argument("--port", default="0",
@@ -66,8 +68,16 @@ def cmd_present(args, fail, load, position, run_interactive, out) -> int:
         return fail(err)
     name = pos.scenario if pos is not None else args.scenario
     sc, err = load(name)
-    if err:
-        return fail(err)
+    lesson = None
+    if err:  # not a scenario: a lesson (a built-in's name or number, or a lesson file)?
+        lesson = _lesson(args.scenario)
+        if lesson is None:
+            return fail(err)
+        first = lesson.steps[0]
+        name, pos = first.scenario, first.position
+        sc, err = load(name)
+        if err:
+            return fail(err)
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.create_server((host, port), family=family, reuse_port=False)
@@ -80,7 +90,19 @@ def cmd_present(args, fail, load, position, run_interactive, out) -> int:
     role.presenter._sock = sock
     out.print(f"rnntui follow {role.join}")
     out.flush()
-    return run_interactive(sc, at=pos, source=name, classroom=role)
+    return run_interactive(sc, at=pos, source=name, classroom=role, lesson=lesson)
+
+
+def _lesson(name: str):
+    """The lesson ``name`` names, or None."""
+    try:
+        from ..lessons import LessonError, find_lesson
+    except ImportError:
+        return None
+    try:
+        return find_lesson(name)
+    except (LessonError, OSError, ValueError):
+        return None
 
 
 def cmd_follow(args, fail, run_interactive) -> int:

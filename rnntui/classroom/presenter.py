@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import time
 from collections import deque
 from typing import Callable
 
@@ -29,7 +30,7 @@ QUEUE_BYTES = 32 * 1024 * 1024
 class _Conn:
     """One follower: its queue and the task writing it out."""
 
-    __slots__ = ("writer", "queue", "queued", "wake", "closed", "task", "peer")
+    __slots__ = ("writer", "queue", "queued", "wake", "closed", "task", "peer", "heard")
 
     def __init__(self, writer: asyncio.StreamWriter) -> None:
         self.writer = writer
@@ -39,6 +40,8 @@ class _Conn:
         self.closed = False
         self.task: asyncio.Task | None = None
         self.peer = writer.get_extra_info("peername")
+        #: When it last sent anything (the heartbeat loop drops it after SILENCE seconds).
+        self.heard = time.monotonic()
 
     def offer(self, frames: list[bytes]) -> bool:
         """Queue ``frames`` without waiting; False when they do not fit (drop this one)."""
@@ -145,6 +148,10 @@ class Presenter:
             while True:
                 await asyncio.sleep(HEARTBEAT)
                 self._send_all([beat])
+                quiet = time.monotonic() - SILENCE
+                for conn in [c for c in self._conns if c.heard < quiet]:
+                    self.dropped += 1
+                    self._close(conn)  # silent too long: gone, or half-open
         finally:  # the app is ending (its loop cancels this): tell everyone at once
             bye = P.encode({"type": "bye"})
             for conn in list(self._conns):
@@ -179,8 +186,7 @@ class Presenter:
                 first.append(self._last)
             conn.offer(first)
             self._conns.add(conn)
-            conn.task = asyncio.create_task(conn.pump())
-            conn.task.add_done_callback(_quiet)
+            conn.task = asyncio.create_task(self._pump(conn))
             self._count()
             await self._listen(conn, reader)
         except (P.ProtocolError, asyncio.IncompleteReadError, asyncio.TimeoutError,
@@ -199,17 +205,21 @@ class Presenter:
             else:
                 writer.close()
 
+    async def _pump(self, conn: _Conn) -> None:
+        """Write a follower's queue out; a failed write drops it (its reader then ends)."""
+        try:
+            await conn.pump()
+        except (ConnectionError, OSError):
+            self.dropped += 1
+        finally:
+            self._close(conn)
+
     async def _listen(self, conn: _Conn, reader: asyncio.StreamReader) -> None:
-        """Read what a follower sends (heartbeats, requests) until it goes or misbehaves."""
+        """Read what a follower sends (heartbeats, requests) until it goes or misbehaves
+        (silence is watched by the heartbeat loop, which closes the connection)."""
         while not conn.closed:
-            read = P.read_message(reader, P.TO_PRESENTER)
-            waiter = asyncio.ensure_future(read)
-            done, _ = await asyncio.wait({waiter, conn.task}, timeout=SILENCE,
-                                         return_when=asyncio.FIRST_COMPLETED)
-            if waiter not in done:
-                waiter.cancel()
-                return  # silent too long, or its writer failed
-            msg = waiter.result()
+            msg = await P.read_message(reader, P.TO_PRESENTER)
+            conn.heard = time.monotonic()
             kind = msg["type"]
             if kind == "hello":
                 raise P.ProtocolError("hello twice")
@@ -252,8 +262,3 @@ class Presenter:
         if self._on_count is not None:
             self._on_count(len(self._conns))
 
-
-def _quiet(task: asyncio.Task) -> None:
-    """Collect a writer task's error (a follower gone mid-write) so asyncio does not log it."""
-    if not task.cancelled():
-        task.exception()

@@ -108,8 +108,6 @@ class PresenterRole:
         self.screen = None
         self._texts: dict[str, bytes] = {}
         self._lesson_texts: dict = {}
-        #: A lesson to open on start (``rnntui present LESSON``).
-        self.lesson = None
         self._info: tuple | None = None  # (scenario, {name, sha256, builtin})
         self._digests: dict[int, tuple] = {}
         self._sent: dict | None = None
@@ -129,8 +127,6 @@ class PresenterRole:
         screen.watch(screen, "maximized", lambda *_: self.send(), init=False)
         # what changes without a new View (a lesson step, leaving the lesson) is seen here
         screen.set_interval(STATE_POLL, self.send)
-        if self.lesson is not None:
-            screen.lessons.open(self.lesson, 0)
         asyncio.ensure_future(self._serve())
 
     async def _serve(self) -> None:
