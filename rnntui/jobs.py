@@ -162,6 +162,8 @@ class Jobs:
         self.trace_seconds = 0.0  # how long the last whole trace computed here took
         self.fast_seconds = 0.0  # how long the last forward-and-backward part took here
         self.kept: OrderedDict[TraceKey, object] = OrderedDict()  # traces made, newest last
+        self._keys: dict[TraceKey, TraceKey] = {}  # each kept key's own object (panes compare
+        # a View's trace_key by identity)
         self.run = 0  # numbers training runs; messages from older runs are ignored
         self.stop_requested = False
         self._deferred_loss: tuple | None = None  # an initial loss waiting for a trace worker
@@ -183,6 +185,7 @@ class Jobs:
         key = view.wanted_key
         kept = self.kept.get(key)
         if kept is not None:
+            key = self._keys.get(key, key)  # the same key object: pictures drawn ahead match
             self.kept.move_to_end(key)
             self._drop_trace_worker()
             view = view.with_trace(key, kept)  # type: ignore[arg-type]
@@ -321,7 +324,7 @@ class Jobs:
             key = other.wanted_key
             kept = self.kept.get(key)
             if kept is not None and getattr(kept, "jacobians_done", True):
-                out.append(other.with_trace(key, kept))  # type: ignore[arg-type]
+                out.append(other.with_trace(self._keys.get(key, key), kept))  # type: ignore
         return out
 
     def _cancel_ahead(self) -> None:
@@ -330,11 +333,13 @@ class Jobs:
             self.node.app.workers.cancel_group(self.node, self.name + "ahead")
 
     def _keep(self, key: TraceKey, trace) -> None:
+        key = self._keys.setdefault(key, key)
         self.kept[key] = trace
         self.kept.move_to_end(key)
         total = sum(trace_bytes(t) for t in self.kept.values())
         while len(self.kept) > 1 and total > KEEP_BYTES:
-            _, old = self.kept.popitem(last=False)
+            old_key, old = self.kept.popitem(last=False)
+            self._keys.pop(old_key, None)
             total -= trace_bytes(old)
 
     def take(self, view: View, msg: TraceReady) -> View | None:

@@ -23,7 +23,7 @@ from engine import History, Scenario, initial_params
 from ..jobs import Jobs, LossReady, TraceReady, TrainDone, TrainProgress
 from ..keys import BINDINGS
 from ..lessons.session import LessonSession
-from ..position import Position
+from ..position import Position, WindowRef
 from ..view import BACKWARD, Training, View
 from ..widgets import (GradientPane, HiddenPane, LossPane, OutputPane, Pane, RetentionPane,
                        SequencePane, StepPane)
@@ -49,6 +49,7 @@ def status_text(view: View, width: int = 120, extra: tuple = ()) -> Text:
     When space is short the least needed parts go first (the kind, then the running loss); the
     rest is never dropped.
     """
+    from ..sequences import window_title
     sc = view.scenario
     arrow = "←" if view.phase == BACKWARD else "→"
     # (text, style, keep): lower keeps are dropped first; a text starting with " " sticks to
@@ -57,6 +58,7 @@ def status_text(view: View, width: int = 120, extra: tuple = ()) -> Text:
         (visible(sc.name), "bold", 9), (f" ({sc.kind})", "", 1),
         (CELL_NAMES.get(view.cell, view.cell), "bold", 7),
         (f"epoch {view.epoch}/{view.trained_epochs}", "", 9),
+        *([(window, "bold", 8)] if (window := window_title(view, short=True)) else []),
         (f"t={view.t}", "bold", 9), (f" (0–{view.T - 1})", "", 2),
         (f"{view.phase} {arrow}", "bold", 9), (f"W_h ×{view.wh_scale:.3g}", "", 9),
     ]
@@ -238,7 +240,8 @@ class MainScreen(QuitGuard, Screen):
             if not all(pane.has_picture(other) for pane in self.panes):
                 for pane in self.panes:
                     pane.draw_ahead(other)
-                self.set_timer(AHEAD_DELAY, lambda: self._settings_ahead(view))
+                if all(pane.has_picture(other) for pane in self.panes):  # (else: never again)
+                    self.set_timer(AHEAD_DELAY, lambda: self._settings_ahead(view))
                 return
 
     # -- layout --------------------------------------------------------------------------------
@@ -313,17 +316,26 @@ class MainScreen(QuitGuard, Screen):
             self._wanted_epoch = None
             if view.training is not None:
                 self.view = view.with_training(None)
+            if self._pending_gen is not None:
+                self._make_pending_gen()
+                self.view = self._view
 
     # -- positions -----------------------------------------------------------------------------
     def _go_to(self, pos: Position) -> None:
         """Move to ``pos`` within this scenario: the typed text, knob, phase and t at once; an
         epoch not trained yet once training reaches it (training is started for it)."""
         view = self._view
+        self._pending_gen = None
         if pos.text is not None:
             from engine.scenario import encode_text
             view = view.with_sequence(encode_text(view.scenario, pos.text), pos.text)
         elif pos.example is not None:
             view = view.with_example(pos.example)
+        elif pos.window is not None:
+            from ..sequences import with_window
+            view = with_window(view, pos.window)
+        elif view.typed is not None or view.origin is not None or view.example is not None:
+            view = view.with_example(None)  # a position naming no sequence: the scenario's own
         view = (view.with_knob(pos.knob).with_phase(pos.phase).at(pos.t)
                 .with_grads(pos.grads).with_target(pos.target))
         # An epoch (0 included) is shown once training on open (or up to it) has run; an
@@ -332,6 +344,31 @@ class MainScreen(QuitGuard, Screen):
         if pos.epoch is not None and pos.epoch <= view.trained_epochs:
             view = view.with_epoch(pos.epoch)
         self._view = view
+        if pos.gen is not None:  # made again once the weights it names are there
+            self._pending_gen = pos
+            if view.training is None and (pos.epoch is None or pos.epoch <= view.trained_epochs):
+                self._make_pending_gen()
+
+    #: A position's generated sequence waiting for its weights (training on open).
+    _pending_gen: Position | None = None
+
+    def _make_pending_gen(self) -> None:
+        """Make the generated sequence the last position asked for, with the weights now on
+        screen (a reason on screen when it cannot be made)."""
+        pos, self._pending_gen = self._pending_gen, None
+        if pos is None or pos.gen is None:
+            return
+        from engine.types import ScenarioError
+
+        from ..sequences import with_generated
+        try:
+            view, _ = with_generated(self._view, pos.gen)
+        except ScenarioError as err:
+            self.notify(visible(f"The generated sequence is not made: {err.message}"),
+                        severity="error", markup=False, timeout=8)
+            return
+        self._view = (view.at(pos.t).with_phase(pos.phase).with_grads(pos.grads)
+                      .with_target(pos.target))
 
     def apply_position(self, pos: Position) -> None:
         """Show ``pos`` within this scenario (a presenter's, on a follower), training on in the
@@ -394,6 +431,10 @@ class MainScreen(QuitGuard, Screen):
         elif msg.history is not None:
             view = view.with_history(msg.history, epoch=self._wanted_epoch)
             self._wanted_epoch = None
+            if self._pending_gen is not None:
+                self._view = view
+                self._make_pending_gen()
+                view = self._view
             if msg.history.stopped:
                 self.notify(f"Training {msg.history.stopped}.", markup=False,
                             severity="warning" if "request" not in msg.history.stopped
@@ -456,7 +497,14 @@ class MainScreen(QuitGuard, Screen):
         self.view = view.with_epoch(view.trained_epochs if last else 0)
 
     def action_example(self, direction: int) -> None:
+        from ..sequences import carried_note, has_windows, step_window, window_title
         view = self._view
+        if has_windows(view.scenario):  # a text file: its windows, held-out ones first
+            new = step_window(view, direction)
+            self.view = new
+            self.notify(f"Now stepping through {window_title(new)}; {carried_note(new)}.",
+                        markup=False, timeout=3)
+            return
         if not view.scenario.train_sequences:
             return
         new = view.next_example(direction)
@@ -464,9 +512,6 @@ class MainScreen(QuitGuard, Screen):
         n = len(view.scenario.train_sequences)
         which = ("the scenario's own sequence" if new.example is None
                  else f"training sequence {new.example + 1} of {n}")
-        if view.scenario.data.get("corpus") is not None:  # a text file: windows of it
-            which = ("the first validation window (held out)" if new.example is None
-                     else f"training window {new.example + 1} of {n}")
         self.notify(f"Now stepping through {which}.", markup=False, timeout=3)
 
     def action_generate(self) -> None:
@@ -479,10 +524,7 @@ class MainScreen(QuitGuard, Screen):
                         f"'{visible(sc.name)}' is an {sc.kind} scenario.", severity="warning",
                         markup=False)
             return
-        knob = f", W_h ×{view.wh_scale:.3g}" if view.knob else ""
-        self.app.push_screen(GenerateScreen(sc, view.params, view.sequence, view.t,
-                                            epoch=view.epoch, knob_note=knob,
-                                            cursor_blink=self.app.cursor_blink),
+        self.app.push_screen(GenerateScreen(view, cursor_blink=self.app.cursor_blink),
                              self._written)
 
     def _written(self, written) -> None:
@@ -490,7 +532,8 @@ class MainScreen(QuitGuard, Screen):
             return
         if self._play_timer is not None:
             self._play_timer.pause()
-        self.view = (self._view.with_playing(False).with_sequence(written.sequence, written.text)
+        self.view = (self._view.with_playing(False)
+                     .with_sequence(written.sequence, written.text, written.origin)
                      .at(written.t))
         self.notify(visible(written.message), markup=False, timeout=8)
 
@@ -553,6 +596,9 @@ class MainScreen(QuitGuard, Screen):
             new = new.with_sequence(view.sequence, view.typed)
         elif view.example is not None:
             new = new.with_example(view.example)
+        elif isinstance(view.origin, WindowRef):
+            from ..sequences import with_window
+            new = with_window(new, view.origin)
         new = new.at(view.t).with_target(view.target)
         kept = self._trained.get(nxt)
         if kept is not None:
