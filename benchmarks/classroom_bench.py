@@ -31,6 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import median, percentile  # noqa: E402
 
 SIZE = (100, 30)
+#: (filled in by the workers that need it)
+View = None
 BOUND = 120.0
 
 
@@ -65,18 +67,67 @@ def recorder(screen, put, who):
 # worker processes: K follower apps each
 
 
-def worker_main(join: str, k: int, wid: int, queue, stop) -> None:
-    asyncio.run(_worker(join, k, wid, queue, stop))
+def worker_main(join: str, k: int, wid: int, queue, stop, mode: str = "app",
+                ahead: bool = True) -> None:
+    run = _worker(join, k, wid, queue, stop, ahead) if mode == "app" else \
+        _view_worker(join, k, wid, queue, stop)
+    asyncio.run(run)
 
 
-async def _worker(join: str, k: int, wid: int, queue, stop) -> None:
+async def _view_worker(join: str, k: int, wid: int, queue, stop) -> None:
+    """``k`` headless followers: each applies every state to a View of its own and computes
+    the trace it needs (what the panes are drawn from), with no terminal at all. The training
+    is done once per process (every follower's would be the same, from the same seed)."""
+    global View
+    from engine import fit
+    from engine.scenario import load
+    from rnntui.classroom.follower import Follower
+    from rnntui.view import View
+    from rnntui.classroom.join import parse_join
+    from rnntui.jobs import compute_trace
+    from rnntui.position import Position
+    before = rss_kib()
+    sc = load("king")
+    history = fit(sc)
+    base = rss_kib()
+    followers = []
+    for i in range(k):
+        box = {"view": View.open(sc, history, source="king").with_history(history)}
+        who = f"{wid}.{i}"
+
+        def on_event(event, detail, box=box, who=who):
+            if event != "state":
+                return
+            queue.put(("recv", who, detail["position"], time.monotonic()))
+            pos = Position.parse(detail["position"])
+            v = box["view"]
+            v = (v.with_epoch(pos.epoch if pos.epoch is not None else v.trained_epochs)
+                 .with_knob(pos.knob).with_phase(pos.phase).at(pos.t).with_grads(pos.grads)
+                 .with_target(pos.target))
+            if v.needs_trace:
+                v = v.with_trace(*compute_trace(v))
+            box["view"] = v
+            queue.put(("at", who, str(v.position), time.monotonic()))
+        f = Follower(parse_join(join), on_event)
+        f.start()
+        followers.append(f)
+    queue.put(("up", wid, k, base, rss_kib()))
+    while not stop.is_set():
+        await asyncio.sleep(0.05)
+    queue.put(("rss", wid, k, base, rss_kib()))
+    for f in followers:
+        await f.stop()
+
+
+async def _worker(join: str, k: int, wid: int, queue, stop, ahead: bool) -> None:
     from rnntui.app import make_app
     from rnntui.classroom.join import parse_join
     from rnntui.classroom.session import FollowerRole
     before = rss_kib()
     async with contextlib.AsyncExitStack() as stack:
         for i in range(k):
-            app = quiet(make_app("king", cursor_blink=False, theme="ansi-dark"))
+            app = quiet(make_app("king", cursor_blink=False, theme="ansi-dark",
+                                 draw_ahead=ahead))
             role = FollowerRole(parse_join(join))
             app.main_screen.classroom = role
             who = f"{wid}.{i}"
@@ -100,12 +151,15 @@ def raw_main(join: str, n: int, queue, stop) -> None:
         from rnntui.classroom import protocol as P
         reader, writer = await asyncio.open_connection(j.host, j.port)
         writer.write(P.encode({"type": "hello", "version": P.VERSION, "token": j.token}))
+        beat = time.monotonic()
         while not stop.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
                 data = await asyncio.wait_for(reader.read(65536), 0.5)
                 if not data:
                     return
-            writer.write(P.encode({"type": "heartbeat"}))
+            if time.monotonic() - beat > 1.0:  # a heartbeat a second, as a follower sends
+                beat = time.monotonic()
+                writer.write(P.encode({"type": "heartbeat"}))
 
     async def main():
         from rnntui.classroom.join import parse_join
@@ -154,7 +208,8 @@ async def until(cond, what: str, bound: float = BOUND):
         await asyncio.sleep(0.002)
 
 
-async def run_presenter(counts, steps: int, knobs: int, raw: int) -> dict:
+async def run_presenter(counts, steps: int, knobs: int, raw: int, modes=("app",),
+                        ahead: bool = True) -> dict:
     from rnntui.app import make_app
     from rnntui.classroom.join import new_token
     from rnntui.classroom.session import PresenterRole
@@ -166,6 +221,14 @@ async def run_presenter(counts, steps: int, knobs: int, raw: int) -> dict:
     role = PresenterRole(new_token())
     app.main_screen.classroom = role
     results: dict = {"rows": []}
+    sends: list[float] = []  # seconds each broadcast took in the presenter (its whole cost)
+    told = role.presenter.broadcast
+
+    def timed(state, told=told):
+        t0 = time.perf_counter()
+        told(state)
+        sends.append(time.perf_counter() - t0)
+    role.presenter.broadcast = timed
     async with app.run_test(size=SIZE) as pilot:
         recorder(app.main_screen, mine.append, "presenter")
         await until(lambda: role.presenter._server is not None, "the presenter")
@@ -189,6 +252,7 @@ async def run_presenter(counts, steps: int, knobs: int, raw: int) -> dict:
                     [t - t0 for t in heard.values()])
 
         async def trials(n_followers: int, label: str) -> dict:
+            sends.clear()
             out = {}
             for kind, keys, count in (("step", ("right", "left"), steps),
                                       ("knob", ("plus", "minus"), knobs)):
@@ -201,6 +265,8 @@ async def run_presenter(counts, steps: int, knobs: int, raw: int) -> dict:
                     heard += h
                 out[kind] = {"own": own, "follow": follow, "frame": median(frames),
                              "heard": heard}
+            out["sends"] = list(sends)
+            out["connected"] = role.presenter.followers
             return out
 
         # 0 followers, then raw readers, then app followers
@@ -215,12 +281,13 @@ async def run_presenter(counts, steps: int, knobs: int, raw: int) -> dict:
             stop.set()
             p.join(30)
             await until(lambda: role.presenter.followers == 0, "the raw followers gone")
-        for n in counts:
-            procs = max(1, min(n, 4))
+        for mode, n in [(m, n) for m in modes for n in counts]:
+            procs = max(1, min(n, 4 if mode == "app" else 2))
             sizes = [n // procs + (1 if i < n % procs else 0) for i in range(procs)]
             stop = ctx.Event()
             inbox.items.clear()
-            workers = [ctx.Process(target=worker_main, args=(join, k, w, queue, stop))
+            workers = [ctx.Process(target=worker_main,
+                                   args=(join, k, w, queue, stop, mode, ahead))
                        for w, k in enumerate(sizes)]
             t_start = time.monotonic()
             for w in workers:
@@ -235,7 +302,8 @@ async def run_presenter(counts, steps: int, knobs: int, raw: int) -> dict:
             stop.set()
             await until(lambda: len(inbox.take("rss")) == procs, "the workers' memory")
             per = [(i[4] - i[3]) / i[2] for i in inbox.take("rss")]
-            data.update(n=n, processes=procs, startup=startup, rss_per_follower_kib=median(per))
+            data.update(n=n, processes=procs, startup=startup, rss_per_follower_kib=median(per),
+                        mode=mode)
             results["rows"].append(data)
             for w in workers:
                 w.join(30)
@@ -322,28 +390,31 @@ def ms(x: float) -> str:
 
 def table(res: dict, browser: dict | None) -> str:
     lines = ["| what | followers | p50 ms | p95 ms | presses |", "|---|---|---|---|---|"]
+    what = {"app": "follower app's screen updated", "view": "headless follower's View updated"}
     for row in res["rows"]:
         for kind in ("step", "knob"):
             f = row[kind]["follow"]
-            lines.append(f"| presenter key → follower screen updated, {kind} | {row['n']} | "
+            lines.append(f"| presenter key → {what[row['mode']]}, {kind} | {row['n']} | "
                          f"{ms(median(f))} | {ms(percentile(f, 95))} | {len(row[kind]['own'])} |")
     for row in res["rows"]:
-        f = row["step"]["heard"] + row["knob"]["heard"]
-        lines.append(f"| presenter key → follower has read the state off its socket | "
-                     f"{row['n']} | {ms(median(f))} | {ms(percentile(f, 95))} | "
-                     f"{len(row['step']['own']) + len(row['knob']['own'])} |")
+        for kind in ("step", "knob"):
+            f = row[kind]["heard"]
+            lines.append(f"| presenter key → state read off the socket ({row['mode']} "
+                         f"followers), {kind} | {row['n']} | {ms(median(f))} | "
+                         f"{ms(percentile(f, 95))} | {len(row[kind]['own'])} |")
     for label, data, n in [("0", res["none"], 0)] + \
             ([("raw", res["raw"], res["raw"]["n"])] if "raw" in res else []) + \
-            [(str(r["n"]), r, r["n"]) for r in res["rows"]]:
+            [(r["mode"], r, r["n"]) for r in res["rows"]]:
         for kind in ("step", "knob"):
             o = data[kind]["own"]
-            who = f"{n} reading-only sockets" if label == "raw" else f"{n}"
+            who = {"raw": f"{n} reading-only sockets", "0": "0", "app": f"{n} follower apps",
+                   "view": f"{n} headless followers"}[label]
             lines.append(f"| presenter's own key → its screen updated, {kind} | {who} | "
                          f"{ms(median(o))} | {ms(percentile(o, 95))} | {len(o)} |")
     base = {k: median(res["none"][k]["own"]) for k in ("step", "knob")}
     extra = []
     for data, who in ([(res["raw"], f"{res['raw']['n']} reading-only sockets")]
-                      if "raw" in res else []) + [(r, f"{r['n']} app followers")
+                      if "raw" in res else []) + [(r, f"{r['n']} {r['mode']} followers")
                                                  for r in res["rows"]]:
         for k in ("step", "knob"):
             extra.append(f"presenter {k} latency with {who} / with 0: "
@@ -351,12 +422,20 @@ def table(res: dict, browser: dict | None) -> str:
     lines.append("")
     lines += extra
     lines.append("")
+    for data, who in [(res["none"], "0 followers")] + ([(res["raw"], "reading-only sockets")]
+                                                       if "raw" in res else []) + \
+            [(r, f"{r['mode']} followers") for r in res["rows"]]:
+        b = data["sends"]
+        lines.append(f"presenter's broadcast per key (state, encode once, write to each of "
+                     f"{data['connected']} {who.split(' ', 1)[-1] if data['connected'] else 'followers'}): "
+                     f"p50 {1000 * median(b):.3f} ms, p95 {1000 * percentile(b, 95):.3f} ms")
+    lines.append("")
     for row in res["rows"][:1]:
         lines.append(f"bytes per update (one state frame, to each follower): step "
                      f"{row['step']['frame']:.0f} B, knob {row['knob']['frame']:.0f} B; "
                      f"heartbeats 25 B/s each way")
     for row in res["rows"]:
-        lines.append(f"memory per follower app ({row['n']} followers in {row['processes']} "
+        lines.append(f"memory per {row['mode']} follower ({row['n']} in {row['processes']} "
                      f"processes): {row['rss_per_follower_kib'] / 1024:.1f} MiB; all up and in "
                      f"step after {row['startup']:.1f} s")
     if browser:
@@ -375,12 +454,17 @@ def main(argv=None) -> int:
     p.add_argument("--knobs", type=int, default=20)
     p.add_argument("--raw", type=int, default=50,
                    help="reading-only sockets for the presenter's latency (0: none)")
+    p.add_argument("--modes", default="view,app",
+                   help="followers: view (headless: a View each, no terminal), app (the app)")
+    p.add_argument("--no-ahead", action="store_true",
+                   help="follower apps do not draw the neighbouring steps ahead")
     p.add_argument("--browser-presses", type=int, default=20)
     p.add_argument("--no-browser", action="store_true")
     p.add_argument("--json", default=None, help="also write the raw numbers here")
     args = p.parse_args(argv)
     counts = [int(c) for c in args.followers.split(",") if c]
-    res = asyncio.run(run_presenter(counts, args.steps, args.knobs, args.raw))
+    res = asyncio.run(run_presenter(counts, args.steps, args.knobs, args.raw,
+                                    tuple(args.modes.split(",")), not args.no_ahead))
     browser = None if args.no_browser else run_browser(args.browser_presses)
     print(table(res, browser))
     if args.json:

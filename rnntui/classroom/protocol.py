@@ -23,6 +23,8 @@ import struct
 
 import numpy as np
 
+from ..position import MAX_LENGTH as MAX_POSITION
+
 VERSION = 1
 CONTROL, DATA = b"C", b"D"
 #: The largest control frame (positions, heartbeats, headers): 64 KiB.
@@ -126,7 +128,7 @@ SCHEMA: dict[str, dict] = {
     "bye": {},
     "state": {
         "seq": _COUNT,
-        "position": _str(4096),
+        "position": _str(MAX_POSITION),
         "scenario": _object({"name": _str(4096), "sha256": _HASH, "builtin": _bool}),
         "weights": _nullable(_object({"epoch": _EPOCH, "sha256": _HASH})),
         "maximized": _nullable(_choice(*PANES)),

@@ -110,7 +110,7 @@ def test_schema_is_strict():
     assert "state.seq" in _bad({**STATE, "seq": -1})
     assert "state.seq" in _bad({**STATE, "seq": True})
     assert "state.seq" in _bad({**STATE, "seq": 1.0})
-    assert "state.position" in _bad({**STATE, "position": "x" * 4097})
+    assert "state.position" in _bad({**STATE, "position": "x" * (P.MAX_POSITION + 1)})
     assert "state.maximized" in _bad({**STATE, "maximized": "#evil"})
     assert "state.scenario" in _bad({**STATE, "scenario": {"name": "king"}})
     assert "state.scenario" in _bad({**STATE, "scenario": {**STATE["scenario"],
