@@ -203,3 +203,30 @@ async def test_a_lesson_step_follows(monkeypatch):
         await until(lambda: getattr(f.main_screen.lessons.lesson, "name", None) == first.name
                     and f.main_screen.lessons.index == 1, "the lesson open at step 2")
         await until(lambda: settled(pres) and room.same(f), "in step at the lesson's step")
+
+
+async def test_the_presenter_training_on_is_followed(monkeypatch):
+    """t on the presenter trains further; each follower trains itself up to that epoch."""
+    async with classroom(monkeypatch) as room:
+        pres, pp, prole = await room.present()
+        f, fp, role = await room.follow()
+        await until(lambda: settled(pres) and room.same(f), "in step")
+        first = pres.view.trained_epochs
+        await pp.press("t")
+        await until(lambda: settled(pres) and pres.view.trained_epochs > first,
+                    "the presenter trained on")
+        await until(lambda: room.same(f), "the follower trained to the same epoch")
+        assert f.view.trained_epochs == pres.view.trained_epochs
+        assert P.weights_digest(P.weight_arrays(f.view.base_params)) == \
+            P.weights_digest(P.weight_arrays(pres.view.base_params))
+
+
+async def test_a_cell_switch_is_followed(monkeypatch):
+    async with classroom(monkeypatch) as room:
+        pres, pp, prole = await room.present()
+        f, fp, role = await room.follow()
+        await until(lambda: settled(pres) and room.same(f), "in step")
+        await pp.press("right", "c")
+        await until(lambda: pres.view.cell == "lstm" and settled(pres), "the presenter's LSTM")
+        await until(lambda: f.view.cell == "lstm" and room.same(f), "the follower's LSTM")
+        assert "following" in status(f) and role.attached
