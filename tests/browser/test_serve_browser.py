@@ -176,3 +176,60 @@ def test_serve_in_chromium(tmp_path):
                 view.context.close()
     finally:
         served.close()
+
+
+def test_serve_follow_in_chromium(tmp_path):
+    """`rnntui serve --follow JOIN`: a browser tab follows a presenter running on a terminal."""
+    _need_browser()
+    import pty
+    import select
+    import signal
+    from playwright.sync_api import sync_playwright
+
+    from rnntui.classroom.join import new_token
+    token, port = new_token(), _free_port()
+    pid, fd = pty.fork()
+    if pid == 0:  # the presenter, on a terminal of its own
+        env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TEXTUAL")}
+        env.update(TERM="xterm-256color")
+        os.execvpe(sys.executable, [sys.executable, "-m", "rnntui.cli", "present", "king",
+                                    "--port", str(port), "--token", token], env)
+    seen = bytearray()
+
+    def presenter_says(text: str) -> bool:
+        while select.select([fd], [], [], 0)[0]:
+            try:
+                seen.extend(os.read(fd, 65536))
+            except OSError:
+                break
+        return text.encode() in ESCAPES.sub(b"", bytes(seen))
+    served = None
+    try:
+        wait_for(lambda: presenter_says("presenting"), "the presenter")
+        served = Served("--follow", f"127.0.0.1:{port}/{token}")
+        with sync_playwright() as pw:
+            view = Page(pw, served.url, tmp_path / "profile")
+            try:
+                def shows(text, since=0):
+                    def check():
+                        view.pump()
+                        return text in view.text(since)
+                    return check
+                wait_for(shows("following"), "the tab following")
+                wait_for(lambda: presenter_says("1 following"), "the presenter counting it")
+                mark = len(view.output)
+                os.write(fd, b"\x1b[C\x1b[C\x1b[C")  # three right arrows on the presenter
+                wait_for(shows("t=3", mark), "the tab at t=3")
+                hosts = {urlparse(u).hostname for u in view.requests}
+                assert hosts == {"127.0.0.1"}, view.requests
+            finally:
+                view.context.close()
+    finally:
+        if served is not None:
+            served.close()
+        try:
+            os.kill(pid, signal.SIGKILL)  # only the process this test started
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        os.close(fd)
