@@ -17,8 +17,8 @@ import numpy as np
 
 from .types import ScenarioError, Sequence
 
-__all__ = ["MAX_TEXT_BYTES", "MAX_TOKENS", "MAX_CELLS", "Corpus", "build_text", "corpus_of",
-           "make_corpus", "unigram_loss"]
+__all__ = ["MAX_TEXT_BYTES", "MAX_TOKENS", "MAX_CELLS", "Corpus", "Window", "build_text",
+           "corpus_of", "make_corpus", "unigram_loss"]
 
 #: The largest text file read (bytes).
 MAX_TEXT_BYTES = 2 * 1024 * 1024
@@ -165,6 +165,30 @@ def corpus_of(scenario) -> Corpus | None:
 # the [data] section
 
 
+@dataclass(eq=False)
+class Window(Sequence):
+    """One window of a corpus part, as a Sequence to step through, with where it sits.
+
+    ``part`` is "train" or "validation", ``number`` counts the part's windows from 1, of
+    ``count``. ``stream`` holds the inputs of the whole part (one-hot rows) and ``offset`` is
+    where this window starts in it: the state a window starts from is the one carried through
+    ``stream[:offset]`` from h = 0 at the part's start (engine.tbptt.carried_state), as the
+    text is read in one stream. Compared by identity, like every Sequence the app steps.
+    """
+
+    part: str = "train"
+    number: int = 1
+    count: int = 1
+    stream: np.ndarray | None = None
+    offset: int = 0
+    width: int = 0  # the corpus's window: where the carried state is kept on the way
+
+    @property
+    def context(self) -> np.ndarray | None:
+        """The inputs read before this window in its part (None for a part's first)."""
+        return None if self.stream is None or self.offset == 0 else self.stream[:self.offset]
+
+
 def _onehot(ids: np.ndarray, V: int) -> np.ndarray:
     E = np.zeros((len(ids), V))
     E[np.arange(len(ids)), ids] = 1.0
@@ -172,16 +196,19 @@ def _onehot(ids: np.ndarray, V: int) -> np.ndarray:
 
 
 def _window_sequences(corpus: Corpus, E: np.ndarray, labels: list[str], start: int,
-                      stop: int) -> list[Sequence]:
+                      stop: int, part: str) -> list[Window]:
     """The windows of the stream ids[start:stop]: inputs and targets are views of ``E``."""
     out = []
     w = corpus.window
-    for a in range(start, stop - 1, w):
+    starts = range(start, stop - 1, w)
+    for k, a in enumerate(starts):
         b = min(a + w, stop - 1)
         toks = [corpus.vocab[i] for i in corpus.ids[a:b].tolist()]
-        out.append(Sequence(inputs=E[a:b], targets=E[a + 1:b + 1],
-                            mask=np.ones(b - a, dtype=bool), labels=labels[a:b],
-                            target_labels=labels[a + 1:b + 1], tokens=toks))
+        out.append(Window(inputs=E[a:b], targets=E[a + 1:b + 1],
+                          mask=np.ones(b - a, dtype=bool), labels=labels[a:b],
+                          target_labels=labels[a + 1:b + 1], tokens=toks, part=part,
+                          number=k + 1, count=len(starts), stream=E[start:stop - 1],
+                          offset=a - start, width=w))
     return out
 
 
@@ -223,8 +250,8 @@ def build_text(ck, data: dict, precheck) -> dict:
     precheck(V, V, first_val, lengths)
     E = _onehot(corpus.ids, V)
     labels = [display_token(corpus.vocab[i]) for i in corpus.ids.tolist()]
-    train = _window_sequences(corpus, E, labels, 0, split)
-    val = _window_sequences(corpus, E, labels, split, n)
+    train = _window_sequences(corpus, E, labels, 0, split, "train")
+    val = _window_sequences(corpus, E, labels, split, n, "validation")
     from ._scenario_data import OneHotVectors
     return {
         "input_size": V, "output_size": V, "vocab": corpus.vocab, "unit": unit,

@@ -100,22 +100,42 @@ def prime_tokens(scenario: Scenario, prime: str | list[str]) -> list[str]:
     return out
 
 
+#: Tokens (or forecast steps) between two looks at ``should_stop``.
+POLL_EVERY = 32
+
+
+def _stopper(should_stop):
+    """A function raising engine.analysis.Cancelled when ``should_stop()`` says True."""
+    from .analysis import Cancelled
+
+    def check() -> None:
+        if should_stop is not None and should_stop():
+            raise Cancelled()
+    return check
+
+
 def generate_text(scenario: Scenario, params, prime: str | list[str], length: int,
-                  temperature: float = 1.0, seed: int = 0) -> Generated:
-    """``length`` tokens sampled after ``prime`` (see the module docstring)."""
+                  temperature: float = 1.0, seed: int = 0, should_stop=None) -> Generated:
+    """``length`` tokens sampled after ``prime`` (see the module docstring). ``should_stop()``
+    is asked before the first token and every POLL_EVERY tokens; True raises
+    engine.analysis.Cancelled."""
     check_settings(length, temperature)
     tokens = prime_tokens(scenario, prime)
     vectors = scenario.token_vectors
     vocab = scenario.vocab
     act, outf = scenario.model.activation, scenario.model.output
     rng = np.random.default_rng(int(seed))
+    check = _stopper(should_stop)
+    check()
     with np.errstate(all="ignore"):
         X = np.stack([vectors[t] for t in tokens])[:, None, :]
         p = run(params, X, activation=act, output=outf, backward=False)
         out = list(tokens)
         step = _vanilla_step(params, act) if isinstance(params, Params) else None
         y, state = p.y[-1, 0], _end_state(p)
-        for _ in range(int(length)):
+        for k in range(int(length)):
+            if k % POLL_EVERY == POLL_EVERY - 1:
+                check()
             i = sample_index(y, float(temperature), rng)
             tok = vocab[i]
             if tok not in vectors:
@@ -144,10 +164,11 @@ def _vanilla_step(params: Params, activation: str):
     return step
 
 
-def forecast(scenario: Scenario, params, prime: np.ndarray, length: int) -> np.ndarray:
+def forecast(scenario: Scenario, params, prime: np.ndarray, length: int,
+             should_stop=None) -> np.ndarray:
     """The next ``length`` values of a one-input series after the values ``prime``: the
     first is the prediction after the prime's last value, each later one the prediction
-    after the one before it (fed back as the input)."""
+    after the one before it (fed back as the input). ``should_stop`` as in generate_text."""
     if scenario.input_size != 1 or scenario.output_size != 1:
         raise ScenarioError(f"forecasting needs one input and one output; '{scenario.name}' "
                             f"has {scenario.input_size} and {scenario.output_size}")
@@ -157,10 +178,14 @@ def forecast(scenario: Scenario, params, prime: np.ndarray, length: int) -> np.n
         raise ScenarioError("the prime needs at least one value")
     act, outf = scenario.model.activation, scenario.model.output
     out = np.empty(int(length))
+    check = _stopper(should_stop)
+    check()
     with np.errstate(all="ignore"):
         p = run(params, v[:, None, None], activation=act, output=outf, backward=False)
         out[0] = p.out[-1, 0, 0]
         for k in range(1, int(length)):
+            if k % POLL_EVERY == 0:
+                check()
             p = run(params, out[k - 1:k, None, None], activation=act, output=outf,
                     h0=_end_state(p), backward=False)
             out[k] = p.out[-1, 0, 0]
@@ -168,7 +193,7 @@ def forecast(scenario: Scenario, params, prime: np.ndarray, length: int) -> np.n
 
 
 def forecast_sequence(scenario: Scenario, params, sequence: Sequence, t: int,
-                      length: int, label=None) -> tuple[Sequence, np.ndarray]:
+                      length: int, label=None, should_stop=None) -> tuple[Sequence, np.ndarray]:
     """A Sequence to step through: the inputs of ``sequence`` up to ``t`` (the prime), then
     ``length - 1`` forecasts fed back as inputs, so that the outputs from step t on are the
     ``length`` forecasts. Targets are ``sequence``'s where it has them (the truth), else
@@ -176,7 +201,7 @@ def forecast_sequence(scenario: Scenario, params, sequence: Sequence, t: int,
     sequence and the forecasts."""
     t = max(0, min(int(t), len(sequence) - 1))
     prime = sequence.inputs[:t + 1, 0]
-    ahead = forecast(scenario, params, prime, length)
+    ahead = forecast(scenario, params, prime, length, should_stop)
     inputs = np.concatenate([prime, ahead[:-1]])
     n = len(inputs)
     targets = np.zeros((n, 1))

@@ -15,6 +15,8 @@ validation loss, and ``should_stop`` is asked between minibatches.
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -24,7 +26,7 @@ from .cells import run
 from .corpus import Corpus, corpus_of
 from .types import Scenario, ScenarioError, TrainConfig
 
-__all__ = ["end_state", "fit_tbptt", "onehot", "stream_loss", "window_step"]
+__all__ = ["carried_state", "end_state", "fit_tbptt", "onehot", "stream_loss", "window_step"]
 
 
 def onehot(ids: np.ndarray, V: int) -> np.ndarray:
@@ -40,6 +42,55 @@ def end_state(p):
     h = p.h[-1].copy()
     c = getattr(p, "c", None)
     return (h, c[-1].copy()) if c is not None else h
+
+
+#: Carried states kept: (weights digest, activation, part) -> {offset: state}, newest last.
+_CARRIED: dict[tuple, dict[int, object]] = {}
+_CARRIED_KEEP = 8
+_CARRIED_LOCK = threading.Lock()
+
+
+def _digest(params) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    h.update(str(getattr(params, "cell", "rnn")).encode())
+    for a in params.arrays():
+        h.update(np.ascontiguousarray(a, dtype=np.float64).tobytes())
+    return h.hexdigest()
+
+
+def carried_state(params, sequence, activation: str = "tanh", output: str = "softmax"):
+    """The state a window of a corpus part starts from: h (1, H), or (h, c) for the LSTM,
+    after reading the part from its first token up to the window from h = 0 (one stream, the
+    state carried window after window as training carries it). None for a sequence that is
+    not such a window, or a part's first window: it starts from h = 0.
+
+    The states at window starts are kept per weights (a few sets of weights), so stepping
+    to the next window runs one window more; a window far in is one pass from the nearest
+    kept start."""
+    stream = getattr(sequence, "stream", None)
+    offset = int(getattr(sequence, "offset", 0) or 0)
+    if stream is None or offset == 0:
+        return None
+    w = int(getattr(sequence, "width", 0) or 0) or offset
+    key = (_digest(params), activation, output, id(stream), stream.shape, w)
+    with _CARRIED_LOCK:
+        known = _CARRIED.pop(key, None) or {0: None}
+        _CARRIED[key] = known
+        while len(_CARRIED) > _CARRIED_KEEP:
+            del _CARRIED[next(iter(_CARRIED))]
+        at = max(o for o in known if o <= offset)
+        state = known[at]
+    if at < offset:  # one pass from the nearest kept window start, keeping each on the way
+        with np.errstate(all="ignore"):
+            p = run(params, stream[at:offset, None, :], activation=activation, output=output,
+                    h0=state, backward=False)
+        c = getattr(p, "c", None)
+        with _CARRIED_LOCK:
+            for k in range(w, offset - at + 1, w):
+                known[at + k] = (p.h[k - 1].copy() if c is None
+                                 else (p.h[k - 1].copy(), c[k - 1].copy()))
+        state = end_state(p)
+    return state
 
 
 def window_step(params, X_ids: np.ndarray, Y_ids: np.ndarray, state, V: int, *,

@@ -134,8 +134,10 @@ def run_trace(params: Params, sequence: Sequence, *, activation: str = "tanh",
                          jacobians=jacobians, should_stop=should_stop, activation=activation)
         tr.jacobians_done = bool(jacobians)
         return tr
+    from .tbptt import carried_state  # a text file's window starts from the carried state
     p = run(params, sequence.inputs, sequence.targets, sequence.mask,
-            activation=activation, output=output)
+            activation=activation, output=output,
+            h0=carried_state(params, sequence, activation, output))
     T = len(sequence)
     h = p.h[:, 0]
     with np.errstate(over="ignore", invalid="ignore"):

@@ -15,12 +15,19 @@ from dataclasses import dataclass, replace
 FORWARD, BACKWARD = "forward", "backward"
 #: |knob| at most: W_h x1024 or x1/1024.
 KNOB_LIMIT = 40
-#: The longest position string accepted (a typed sentence included).
-MAX_LENGTH = 4096
+#: The longest position string accepted (a typed sentence or a generation's prime included).
+MAX_LENGTH = 16384
 #: The Gradients pane's two views: every loss at once, or the loss at one target step.
 GRAD_VIEWS = ("total", "loss")
 #: Keys in the order they are written.
-KEYS = ("scenario", "cell", "cells", "epoch", "t", "phase", "wh", "grads", "tau", "seq", "text")
+KEYS = ("scenario", "cell", "cells", "epoch", "t", "phase", "wh", "grads", "tau", "seq", "window",
+        "text", "gen", "temp", "seed", "from", "genepoch", "genwh", "prime")
+#: The keys that only mean something with gen=.
+GEN_KEYS = ("temp", "seed", "from", "genepoch", "genwh", "prime")
+#: The two parts of a text file's windows (window=val:N, window=train:N).
+WINDOW_PARTS = ("val", "train")
+#: The largest seed a position may give (the generation dialog takes up to 18 digits).
+MAX_SEED = 10 ** 18 - 1
 #: The cells a position may name (engine.types.CELLS).
 CELLS = ("rnn", "lstm", "gru")
 _BARE = re.compile(r"[A-Za-z0-9_.+\-/~:]+")
@@ -31,6 +38,65 @@ class PositionError(ValueError):
 
 
 @dataclass(frozen=True)
+class WindowRef:
+    """One window of a text file (``[data] file``): ``part`` "val" (held out) or "train", and
+    its ``number`` counted from 1 as the screen says it ("validation window 2/14")."""
+
+    part: str
+    number: int
+
+    def __str__(self) -> str:
+        return f"{self.part}:{self.number}"
+
+
+@dataclass(frozen=True)
+class Generation:
+    """How a generated sequence was made (key w), so that the same position makes it again.
+
+    Text: ``length`` tokens sampled after the text ``prime`` at ``temperature`` (0: greedy)
+    from a generator seeded with ``seed``. A series: a free-running forecast of ``length``
+    steps from the sequence up to t = ``start`` (``temperature`` None). ``epoch`` and ``knob``
+    are the weights it was made with when they are not the position's own (None: the same);
+    ``example`` (a View's, written as ``seq=``) the training sequence a forecast started from.
+    """
+
+    length: int
+    temperature: float | None = None
+    seed: int = 0
+    prime: str | None = None
+    start: int | None = None
+    epoch: int | None = None
+    knob: int | None = None
+    example: int | None = None
+
+    @property
+    def is_text(self) -> bool:
+        return self.prime is not None
+
+    def relative_to(self, epoch: int | None, knob: int) -> "Generation":
+        """This generation as a position writes it next to ``epoch`` and ``knob``: its own
+        weights named only where they differ, and no ``example`` (that is ``seq=``)."""
+        return replace(self, example=None,
+                       epoch=None if self.epoch in (None, epoch) else self.epoch,
+                       knob=None if self.knob in (None, knob) else self.knob)
+
+    def parts(self) -> list[str]:
+        out = [f"gen={self.length}"]
+        if self.is_text:
+            out.append(f"temp={_float(self.temperature or 0.0)}")
+            out.append(f"seed={self.seed}")
+        if self.start is not None:
+            out.append(f"from={self.start}")
+        if self.epoch is not None:
+            out.append(f"genepoch={self.epoch}")
+        if self.knob is not None:
+            out.append(f"genwh={self.knob:+d}")
+        if self.prime is not None:
+            out.append(f"prime={_quote(self.prime)}")
+        return out
+
+
+@dataclass(frozen=True)
 class Position:
     """Where a View is. ``scenario`` is a built-in name or a path; ``epoch`` the epoch whose
     weights are shown (None: the last the scenario trains to); ``t`` the 0-based step; ``phase`` forward or backward; ``knob`` the W_h
@@ -38,7 +104,9 @@ class Position:
     pinned target step of the per-loss view (None: the cursor); ``example`` a training
     sequence (0-based) instead of the scenario's own; ``text`` a typed sequence, or None;
     ``cell`` the recurrent cell (None: the scenario file's own); ``cells`` two cells compared
-    side by side (compare mode), where ``epoch`` is the share of training in percent."""
+    side by side (compare mode), where ``epoch`` is the share of training in percent;
+    ``window`` a window of a text file instead of the scenario's own sequence; ``gen`` a
+    sequence the network wrote or forecast (see :class:`Generation`)."""
 
     scenario: str
     epoch: int | None = None
@@ -51,6 +119,8 @@ class Position:
     example: int | None = None
     cell: str | None = None
     cells: tuple[str, str] | None = None
+    window: WindowRef | None = None
+    gen: Generation | None = None
 
     def __str__(self) -> str:
         parts = [f"scenario={_quote(self.scenario)}"]
@@ -71,8 +141,12 @@ class Position:
             parts.append(f"tau={self.target}")
         if self.example is not None:
             parts.append(f"seq={self.example}")
+        if self.window is not None:
+            parts.append(f"window={self.window}")
         if self.text is not None:
             parts.append(f"text={_quote(self.text)}")
+        if self.gen is not None:
+            parts.extend(self.gen.parts())
         return ",".join(parts)
 
     @classmethod
@@ -120,13 +194,72 @@ class Position:
             pos = replace(pos, target=_int("tau", values.pop("tau"), low=0))
         if "seq" in values:
             pos = replace(pos, example=_int("seq", values.pop("seq"), low=0))
+        if "window" in values:
+            pos = replace(pos, window=_window(values.pop("window")))
         if "text" in values:
             pos = replace(pos, text=values.pop("text"))
-        if pos.text is not None and pos.example is not None:
-            raise PositionError("seq= and text= name two sequences: give one")
+        if "gen" in values:
+            pos = replace(pos, gen=_generation(values))
+        for key in GEN_KEYS:
+            if key in values:
+                raise PositionError(f"{key}= belongs to a generated sequence: add gen=LENGTH")
+        named = [k for k, v in (("seq", pos.example), ("window", pos.window),
+                                ("text", pos.text)) if v is not None]
+        if pos.gen is not None and (pos.gen.is_text or "seq" not in named):
+            named.append("gen")  # (a forecast's seq= is the sequence it started from)
+        if len(named) > 1:
+            raise PositionError(f"{'= and '.join(named)}= name {len(named)} sequences: "
+                                f"give one")
         if not pos.scenario:
             raise PositionError("scenario= is empty")
         return pos
+
+
+def _window(value: str) -> WindowRef:
+    part, _, number = value.partition(":")
+    if part not in WINDOW_PARTS or not re.fullmatch(r"[0-9]{1,9}", number) or int(number) < 1:
+        raise PositionError(f"window={_show(value)}: window is val:N or train:N, N counted "
+                            f"from 1 (e.g. window=val:2)")
+    return WindowRef(part, int(number))
+
+
+def _generation(values: dict[str, str]) -> Generation:
+    """gen= and the keys that go with it (taken out of ``values``)."""
+    from engine.generate import MAX_LENGTH as MAX_GEN, TEMPERATURE_RANGE
+    length = _int("gen", values.pop("gen"), low=1, high=MAX_GEN)
+    prime = values.pop("prime", None)
+    start = _int("from", values.pop("from"), low=0) if "from" in values else None
+    epoch = _int("genepoch", values.pop("genepoch"), low=0) if "genepoch" in values else None
+    knob = (_int("genwh", values.pop("genwh"), low=-KNOB_LIMIT, high=KNOB_LIMIT)
+            if "genwh" in values else None)
+    if prime is None and start is None:
+        raise PositionError("gen= needs prime=\"TEXT\" (text written after it) or from=T "
+                            "(a series forecast from step T)")
+    if prime is not None and start is not None:
+        raise PositionError("gen=: prime= (text) and from= (a forecast) do not go together")
+    if prime is None:
+        for key in ("temp", "seed"):
+            if key in values:
+                raise PositionError(f"{key}= belongs to generated text (prime=); a forecast "
+                                    f"has none")
+        return Generation(length, start=start, epoch=epoch, knob=knob)
+    raw = values.pop("temp", None)
+    if raw is None:
+        raise PositionError("gen= with prime= needs temp= (0 for greedy)")
+    lo, hi = TEMPERATURE_RANGE
+    if not re.fullmatch(r"[0-9]{1,3}(\.[0-9]{1,20})?", raw) or \
+            not (float(raw) == 0 or lo <= float(raw) <= hi):
+        raise PositionError(f"temp={_show(raw)}: temp is 0 (greedy) or from {lo:g} to {hi:g}")
+    seed = values.pop("seed", "0")
+    if not re.fullmatch(r"[0-9]{1,18}", seed):
+        raise PositionError(f"seed={_show(seed)}: seed is a whole number from 0 to {MAX_SEED}")
+    return Generation(length, float(raw), int(seed), prime, epoch=epoch, knob=knob)
+
+
+def _float(x: float) -> str:
+    """The shortest text that reads back as exactly ``x`` (0.8, 1, 0.123456789)."""
+    text = repr(float(x))
+    return text[:-2] if text.endswith(".0") else text
 
 
 def _quote(value: str) -> str:

@@ -40,6 +40,12 @@ def trace_to_json(scenario: Scenario, trace: Trace,
     Rounding and glyphs belong to the table and the screen. ``history`` (optional) gives
     ``epochs_trained`` and ``loss_history``. A gated cell adds per step ``c`` (LSTM) and
     ``gates`` (each gate's values), and ``carry_log10`` (docs/trace-json.md).
+
+    ``h0`` (and ``c0`` for the LSTM) is the state before the first step: zeros, or for a text
+    file's window the state carried through the text before it (``window`` says which).
+    ``normalization`` (a CSV series, else null) gives the file's column and units and
+    ``x = (v - shift) / scale``: every series number here (x, y, out, input, target,
+    prediction) is in the model's units x; ``v = shift + scale * x`` is the file's.
     """
     sc, tr, epoch, knob = scenario, trace, int(epoch), int(knob)
     params = tr.params
@@ -89,6 +95,11 @@ def trace_to_json(scenario: Scenario, trace: Trace,
         "wh_scale": knob_scale(knob),
         "loss_history": [_num(v) for v in losses],
         "vocab": list(sc.vocab) if sc.vocab is not None else None,
+        "h0": _arr(tr.h_prev[0]) if len(tr) else None,
+        **({"c0": _arr(tr.c_prev[0]) if len(tr) else None}
+           if getattr(tr, "c_prev", None) is not None else {}),
+        "window": _window(seq),
+        "normalization": _normalization(sc),
         "steps": steps,
         "loss": _num(tr.loss),
         "grads": {k: _arr(v) for k, v in tr.grads.as_dict().items()},
@@ -96,6 +107,28 @@ def trace_to_json(scenario: Scenario, trace: Trace,
         "spectral_radius": _num(tr.spectral_radius),
         "retention": _arr(tr.retention),
     }
+
+
+def _window(seq) -> dict | None:
+    """Which window of a text file the trace is of, and where its state comes from."""
+    part = getattr(seq, "part", None)
+    if part is None or getattr(seq, "stream", None) is None:
+        return None
+    return {"part": part, "number": int(seq.number), "of": int(seq.count),
+            "tokens_before": int(seq.offset),
+            "h0": "carried" if seq.offset else "zero"}
+
+
+def _normalization(sc) -> dict | None:
+    from engine.csvdata import normalization_of
+    norm = normalization_of(sc)
+    if norm is None:
+        return None
+    d = sc.data
+    return {"method": norm.method, "shift": _num(norm.shift), "scale": _num(norm.scale),
+            "formula": "x = (v - shift) / scale", "column": d.get("column"),
+            "column_index": d.get("column_index"), "units": d.get("units"),
+            "file": d.get("csv")}
 
 
 def _exact(v):

@@ -80,6 +80,16 @@ def format_trace(scenario: Scenario, trace: Trace, history: History | None = Non
     note = weights_note(sc)
     if note:
         lines.append(f"note: {note}")
+    from engine.csvdata import normalization_of
+    norm = normalization_of(sc)
+    if norm is not None:
+        col = visible(str(sc.data.get("column")))
+        lines.append(f"values: the model reads column {col} as {norm.describe(col)}; input "
+                     f"and target below are the file's values, prediction, h and loss the "
+                     f"model's (x)")
+    if getattr(seq, "stream", None) is not None and getattr(seq, "offset", 0):
+        lines.append(f"window {seq.number} of {seq.count} ({seq.part}): h_-1 is the state "
+                     f"carried through the {seq.offset} tokens before it, not 0")
     hname = "h_t" if p.hidden_size <= FULL_H else f"h_t (first 3 of {p.hidden_size})"
     gate_names = list(tr.gates) if gated else []
     gate_names = [g for g in gate_names if g not in ("g", "n")]  # the gates, not candidates

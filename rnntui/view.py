@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from engine import History, Params, Scenario, Sequence, Trace, knob_scale
 from engine.predict import prediction as engine_prediction
 
-from .position import BACKWARD, FORWARD, GRAD_VIEWS, KNOB_LIMIT, Position
+from .position import BACKWARD, FORWARD, GRAD_VIEWS, KNOB_LIMIT, Generation, Position, WindowRef
 
 __all__ = ["BACKWARD", "FORWARD", "KNOB_LIMIT", "Training", "TraceKey", "View", "Ref"]
 
@@ -85,6 +85,9 @@ class View:
     typed: str | None = None
     #: Which training sequence ``sequence`` is (0-based), when it is one; None otherwise.
     example: int | None = None
+    #: Where ``sequence`` came from when it is a text file's window (a WindowRef) or what the
+    #: network wrote or forecast (a Generation); None otherwise (rnntui/windows.py).
+    origin: WindowRef | Generation | None = None
     #: The cursor: the time step, 0-based (h_t is the state after input x_t).
     t: int = 0
     #: Which pass the cursor walks: forward (t up) or backward (BPTT, t down).
@@ -163,9 +166,14 @@ class View:
     @property
     def position(self) -> Position:
         """Where this View is, as a value that round-trips through a string."""
+        gen = self.origin if isinstance(self.origin, Generation) else None
+        window = self.origin if isinstance(self.origin, WindowRef) else None
         return Position(scenario=self.source, cell=self.cell_override, epoch=self.epoch,
-                        t=self.t, phase=self.phase, knob=self.knob, text=self.typed,
-                        grads=self.grads, target=self.target, example=self.example)
+                        t=self.t, phase=self.phase, knob=self.knob,
+                        text=self.typed if gen is None else None,
+                        grads=self.grads, target=self.target,
+                        example=self.example if gen is None else gen.example, window=window,
+                        gen=None if gen is None else gen.relative_to(self.epoch, self.knob))
 
     @property
     def cell(self) -> str:
@@ -241,18 +249,22 @@ class View:
         k = max(-KNOB_LIMIT, min(KNOB_LIMIT, int(knob)))
         return self if k == self.knob else self._with(knob=k)
 
-    def with_sequence(self, sequence: Sequence, typed: str | None = None) -> "View":
-        """Step through another sequence under the same weights, from t = 0."""
-        return self._with(sequence=sequence, typed=typed, example=None, t=0, target=None)
+    def with_sequence(self, sequence: Sequence, typed: str | None = None,
+                      origin: WindowRef | Generation | None = None) -> "View":
+        """Step through another sequence under the same weights, from t = 0 (``origin``: the
+        window or the generation it is, see the field)."""
+        return self._with(sequence=sequence, typed=typed, example=None, t=0, target=None,
+                          origin=origin)
 
     def with_example(self, k: int | None) -> "View":
         """Step through training sequence ``k`` (None: the scenario's own sequence), from t=0."""
         if k is None:
             return self._with(sequence=self.scenario.sequence, typed=None, example=None, t=0,
-                              target=None)
+                              target=None, origin=None)
         seqs = self.scenario.train_sequences
         k = max(0, min(int(k), len(seqs) - 1))
-        return self._with(sequence=seqs[k], typed=None, example=k, t=0, target=None)
+        return self._with(sequence=seqs[k], typed=None, example=k, t=0, target=None,
+                          origin=None)
 
     def next_example(self, direction: int) -> "View":
         """The next (or previous) training sequence, the scenario's own coming before the
@@ -312,7 +324,7 @@ DERIVED: dict[str, frozenset[str]] = {
     "cell": frozenset({"scenario"}),
     "cell_override": frozenset({"scenario"}),
     "position": frozenset({"source", "scenario", "epoch", "t", "phase", "knob", "typed", "grads",
-                           "target", "example"}),
+                           "target", "example", "origin"}),
     "label": frozenset({"sequence"}),
     "target_label": frozenset({"sequence"}),
     "prediction": frozenset({"trace", "scenario"}),

@@ -21,7 +21,9 @@ def gated_trace(params: GatedParams, sequence: Sequence, *, output: str = "softm
     ``spectral_radius`` is nan: a non-square matrix has no eigenvalues.
     """
     cell = get_cell(params.cell)
-    p = cell.run(params, sequence.inputs, sequence.targets, sequence.mask, output=output)
+    from ..tbptt import carried_state  # a text file's window starts from the carried state
+    p = cell.run(params, sequence.inputs, sequence.targets, sequence.mask, output=output,
+                 state0=carried_state(params, sequence, activation, output))
     T = len(sequence)
     H = params.hidden_size
     h = np.ascontiguousarray(p.h[:, 0])

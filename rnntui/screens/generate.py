@@ -5,10 +5,15 @@ up to t); Enter samples with the weights on screen, and what was written becomes
 stepped through, like typed text. Series: a length; the forecast is free-running from the
 sequence up to t (the model's own predictions fed back), drawn against the truth where the
 series has it.
+
+The writing runs in a worker thread (an LSTM's longest text takes about a second): the dialog
+says "writing…" meanwhile, Esc stops it (a second Esc closes the dialog) and q quits. What was
+written is recorded as a Generation (rnntui.position), so its position makes it again.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -17,10 +22,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
+from textual.worker import get_current_worker
 
+from engine.analysis import Cancelled
 from engine.types import ScenarioError, Sequence
 
+from ..position import Generation
 from ..safe_text import visible
+from ..sequences import generated
 from .guard import Dialog
 
 #: What the boxes start with.
@@ -34,18 +43,23 @@ MAX_PRIME = 4000
 class Written:
     """What the dialog hands back: the sequence to step through, the text it is made of (None
     for a series), where to put the cursor (the last step of the prime: its output is the
-    first thing written), and one line saying what was done."""
+    first thing written), one line saying what was done, and how it was made (its epoch and
+    knob filled in; a forecast's ``example`` the training sequence it started from)."""
 
     sequence: Sequence
     text: str | None
     t: int
     message: str
+    origin: Generation | None = None
 
 
 class GenerateScreen(Dialog, ModalScreen[Written | None]):
-    """Ask for the settings, generate with ``params`` after ``sequence`` up to ``t``."""
+    """Ask for the settings, generate with the weights of ``view`` after its sequence up to t.
 
-    BINDINGS = [Binding("escape", "cancel", "cancel", id="generate-cancel")]
+    ``writing`` is True while the worker writes."""
+
+    BINDINGS = [Binding("escape", "cancel", "cancel", id="generate-cancel"),
+                Binding("q", "app.quit", "quit", show=False, id="generate-quit")]
     DEFAULT_CSS = """
     GenerateScreen #gen-box { height: auto; }
     GenerateScreen .gen-row { height: 1; margin-bottom: 1; }
@@ -55,16 +69,18 @@ class GenerateScreen(Dialog, ModalScreen[Written | None]):
     GenerateScreen #gen-about { margin-bottom: 1; }
     """
 
-    def __init__(self, scenario, params, sequence: Sequence, t: int, *, epoch: int = 0,
-                 knob_note: str = "", cursor_blink: bool = True) -> None:
+    def __init__(self, view, *, cursor_blink: bool = True) -> None:
         super().__init__()
-        self.scenario = scenario
-        self.params = params
-        self.sequence = sequence
-        self.t = max(0, min(int(t), len(sequence) - 1))
-        self.epoch = epoch
-        self.knob_note = knob_note
+        self.view = view
+        self.scenario = view.scenario
+        self.params = view.params
+        self.sequence = view.sequence
+        self.t = max(0, min(int(view.t), len(view.sequence) - 1))
+        self.epoch = view.epoch
+        self.knob_note = f", W_h ×{view.wh_scale:.3g}" if view.knob else ""
         self.cursor_blink = cursor_blink
+        self.writing = False
+        self._stop = threading.Event()
 
     @property
     def is_text(self) -> bool:
@@ -124,17 +140,74 @@ class GenerateScreen(Dialog, ModalScreen[Written | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        if self.writing:
+            return
         try:
-            result = self.generate(self._value("gen-length"), self._value("gen-temperature"),
-                                   self._value("gen-seed"), self._value("gen-prime"))
+            spec = self.settings(self._value("gen-length"), self._value("gen-temperature"),
+                                 self._value("gen-seed"), self._value("gen-prime"))
         except ScenarioError as err:
             self._error(visible(err.message if not err.path else str(err)))
             return
-        self.close_once(result)
+        self._set_writing(True)
+        self._stop = threading.Event()
+        self.run_worker(lambda: self._write(spec, self._stop), thread=True,
+                        name="generate", group="generate", exclusive=True)
+
+    def _write(self, spec: Generation, stop: threading.Event) -> None:
+        """In the worker: write, then hand the result (or the reason it failed) to the UI."""
+        worker = get_current_worker()
+
+        def should_stop() -> bool:
+            return (stop.is_set() or worker.is_cancelled
+                    or getattr(self.app, "quitting", False))
+        try:
+            result: Written | str | None = self.make(spec, should_stop)
+        except Cancelled:
+            result = None
+        except ScenarioError as err:
+            result = err.message if not err.path else str(err)
+        except (MemoryError, FloatingPointError, ValueError) as err:
+            result = f"could not write: {err}"
+        if not should_stop():
+            self.app.call_from_thread(self._written, result)
+
+    def _written(self, result: "Written | str | None") -> None:
+        self._set_writing(False)
+        if isinstance(result, Written):
+            self.close_once(result)
+        elif isinstance(result, str):
+            self._error(visible(result))
+
+    def _set_writing(self, on: bool) -> None:
+        self.writing = on
+        for field in self.query(Input).results(Input):
+            field.disabled = on
+        if on:
+            self._error("writing… (Esc stops)", style="bold reverse")
+        else:
+            for first in self.query("#gen-length").results(Input):
+                first.focus()
+
+    def make(self, spec: Generation, should_stop=None) -> Written:
+        """What ``spec`` writes with the weights of the view the dialog opened on (ScenarioError
+        with a reason; engine.analysis.Cancelled when ``should_stop()`` says so)."""
+        view = self.view
+        if not spec.is_text:
+            spec = Generation(spec.length, start=self.t)
+        sequence, text, t, message = generated(view, spec, should_stop)
+        origin = Generation(spec.length, spec.temperature, spec.seed, spec.prime, spec.start,
+                            view.epoch, view.knob, None if spec.is_text else view.example)
+        return Written(sequence, text, t, message, origin)
 
     def generate(self, length: str, temperature: str = "", seed: str = "",
                  prime: str = "") -> Written:
-        """The settings as typed -> what was written (ScenarioError with a reason if not)."""
+        """The settings as typed -> what was written, here and now (ScenarioError with a
+        reason if not)."""
+        return self.make(self.settings(length, temperature, seed, prime))
+
+    def settings(self, length: str, temperature: str = "", seed: str = "",
+                 prime: str = "") -> Generation:
+        """The settings as typed -> a Generation (ScenarioError with a reason if not)."""
         from engine.generate import MAX_LENGTH, TEMPERATURE_RANGE
         try:
             n = int(length)
@@ -144,7 +217,7 @@ class GenerateScreen(Dialog, ModalScreen[Written | None]):
             raise ScenarioError(f"length: give a whole number from 1 to {MAX_LENGTH}, "
                                 f"got {n}")
         if not self.is_text:
-            return self._forecast(n)
+            return Generation(n, start=self.t)
         lo, hi = TEMPERATURE_RANGE
         try:
             temp = float(temperature)
@@ -157,31 +230,23 @@ class GenerateScreen(Dialog, ModalScreen[Written | None]):
             s = int(seed or "0")
         except ValueError:
             raise ScenarioError("seed: give a whole number of 0 or more") from None
-        from engine.generate import generate_text
-        from engine.scenario import encode_text
-        g = generate_text(self.scenario, self.params, prime, n, temp, s)
-        sequence = encode_text(self.scenario, g.text)
-        how = "greedy" if temp == 0 else f"temperature {temp:g}, seed {s}"
-        sep = "" if (self.scenario.unit or "word") == "char" else " "
-        shown = sep.join(g.generated).replace("\n", "⏎")
-        return Written(sequence, g.text, g.prime - 1,
-                       f"Wrote {n} tokens ({how}): {shown[:160]}")
+        from engine.generate import prime_tokens
+        prime_tokens(self.scenario, prime)  # (a bad prime is refused before any writing)
+        return Generation(n, temp, s, prime)
 
-    def _forecast(self, n: int) -> Written:
-        from engine.csvdata import normalization_of
-        from engine.generate import forecast_sequence
-        norm = normalization_of(self.scenario)
-        label = (lambda z: f"{float(norm.invert(z)):.6g}") if norm is not None else None
-        seq, ahead = forecast_sequence(self.scenario, self.params, self.sequence, self.t, n,
-                                       label)
-        known = int(seq.mask[self.t:].sum())
-        return Written(seq, None, self.t,
-                       f"Forecast {n} steps from t = {self.t}, free-running; the truth is "
-                       f"known for {known} of them.")
-
-    def _error(self, message: str) -> None:
+    def _error(self, message: str, style: str = "bold") -> None:
         for error in self.query("#gen-error").results(Static):
-            error.update(Text(message, style="bold"))
+            error.update(Text(message, style=style))
 
     def action_cancel(self) -> None:
+        """Esc: stop the writing (the dialog stays, to write again), else close."""
+        if self.writing:
+            self._stop.set()
+            self.workers.cancel_group(self, "generate")
+            self._set_writing(False)
+            self._error("Stopped: nothing was written. Enter writes again, Esc closes.")
+            return
         self.close_once(None)
+
+    def on_unmount(self) -> None:
+        self._stop.set()

@@ -29,7 +29,8 @@ class SequencePane(Pane):
     TITLE = "Sequence"
     #: The sequence needs no trace: show it even while a new trace is being computed.
     NEEDS_TRACE = False
-    READS = ("sequence", "t", "phase", "epoch", "history", "scenario", "training")
+    READS = ("sequence", "t", "phase", "epoch", "history", "scenario", "training", "origin",
+             "typed", "example")
 
     def draw(self, view, width: int, height: int):
         s = view
@@ -84,6 +85,12 @@ class SequencePane(Pane):
             join((f"{arrow}", style), f" t={t} (0–{T - 1}) {short_epoch}"),
             join((f"{arrow}", style), f" t={t}"),
         ]
+        from rnntui.sequences import window_title
+        long, short = window_title(s), window_title(s, short=True)
+        if long is not None:  # a text file's window: which one, first
+            options = ([join((long, "bold"), " · ", options[0]), join((long, "bold"), " · ", options[1])]
+                       + [join((short, "bold"), " · ", o) for o in options[1:4]]
+                       + [join((short, "bold"), " ", options[4]), options[4]])
         return first_fitting(options, width)
 
     def _info(self, s, width: int) -> Text:
@@ -101,8 +108,13 @@ class SequencePane(Pane):
         if kind == "echo":
             d = int(s.scenario.data.get("delay", 0) or 0)
             extra = f" (the bit from t={t - d})" if d else ""
-        return first_fitting([join("x_t = ", (x, "bold"), "  → target ", (y, TARGET), extra),
-                              join("x_t = ", (x, "bold"), " → ", (y, TARGET))], width)
+        from rnntui.sequences import carried_note
+        note = carried_note(s)
+        plain = [join("x_t = ", (x, "bold"), "  → target ", (y, TARGET), extra),
+                 join("x_t = ", (x, "bold"), " → ", (y, TARGET))]
+        if note is not None:  # a text file's window: what its first step starts from
+            plain = [join(plain[0], ("  · this window " + note, DIM)), *plain]
+        return first_fitting(plain, width)
 
 
 @lru_cache(maxsize=16)

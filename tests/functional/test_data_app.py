@@ -9,6 +9,7 @@ from textual.widgets import Input
 from engine.csvdata import normalization_of
 from engine.generate import forecast_sequence, generate_text
 from rnntui.cli import main
+from rnntui.position import Generation
 from rnntui.screens.generate import GenerateScreen
 from rnntui.screens.main import MainScreen
 
@@ -39,12 +40,20 @@ async def test_rhymes_trains_shows_both_losses_and_steps_window_by_window(app_fa
         loss = _pane(app, "loss")
         assert "train" in loss and "val" in loss and "unigram (no context) val 2.972" in loss
         assert len(view.history.val_losses) == len(view.history.losses) == 16
+        assert "val 1/14" in status(app)
+        assert "validation window 1/14" in _pane(app, "sequence")
         await press_and_settle(pilot, ["n"])
         view = app.main_screen.view
-        assert view.example == 0 and view.sequence is sc.train_sequences[0]
+        assert view.sequence is sc.test_sequences[1]  # the next held-out window
+        assert "val 2/14" in status(app) and "window=val:2" in str(view.position)
+        assert "validation window 2/14" in _pane(app, "sequence")
+        assert "carried through the 32 characters" in _pane(app, "sequence")
+        # its first step starts from the carried state, shown in the Step pane as h_-1
+        assert np.abs(view.trace.h_prev[0]).max() > 0
         await press_and_settle(pilot, ["N", "N"])
         view = app.main_screen.view
-        assert view.example == len(sc.train_sequences) - 1
+        assert view.sequence is sc.train_sequences[-1]  # before the first: the last training
+        assert "train 125/125" in status(app) and "window=train:125" in str(view.position)
 
 
 async def test_w_writes_text_that_becomes_the_stepped_sequence(app_factory):
@@ -67,7 +76,9 @@ async def test_w_writes_text_that_becomes_the_stepped_sequence(app_factory):
         assert view.typed == want.text and len(view.sequence) == 46
         assert view.sequence.tokens == want.tokens
         assert view.t == 5  # the prime's last step: its output is the first character written
-        assert view.position.text == want.text  # a position that round-trips
+        # a position that makes it again: how it was written, not the text
+        assert view.position.text is None
+        assert view.position.gen == Generation(40, 0.0, 0, prime)
         # greedy: each written character is the argmax of the output one step before
         tr = view.trace
         idx = {t: i for i, t in enumerate(view.scenario.vocab)}

@@ -9,7 +9,7 @@ import pytest
 from helpers import make_view
 
 from engine.scenario import builtin_names, encode_text, load
-from rnntui.position import Position, PositionError
+from rnntui.position import MAX_LENGTH, Generation, Position, PositionError, WindowRef
 from rnntui.view import BACKWARD, KNOB_LIMIT
 
 #: Typed text that needs the quoting rule: commas, spaces, '=', quotes and backslashes.
@@ -73,7 +73,8 @@ def test_every_field_set_round_trips():
     survives the string (fields later issues add are caught by the loop)."""
     samples = {"epoch": 7, "t": 4, "phase": BACKWARD, "knob": 3, "text": "x, y = z",
                "grads": "loss", "target": 2, "example": 1, "cell": "lstm",
-               "cells": ("rnn", "lstm")}
+               "cells": ("rnn", "lstm"), "window": WindowRef("train", 7),
+               "gen": Generation(50, 0.8, 1, 'the "king", he')}
     for field in dataclasses.fields(Position):
         if field.name == "scenario":
             continue
@@ -104,7 +105,24 @@ def test_the_defaults_are_left_out():
     ("t=1,", "ends with a comma"),
     ("scenario=", "scenario= is empty"),
     ("t=" + "9" * 20, "t="),
-    ("x" * 5000, "at most"),
+    ("x" * (MAX_LENGTH + 1), "at most"),
+    ("window=val:0", "window='val:0'"),
+    ("window=test:2", "val:N or train:N"),
+    ("window=val:2,seq=1", "seq= and window= name 2 sequences"),
+    ('window=val:2,text="a"', "window= and text= name 2 sequences"),
+    ("temp=0.8", "temp= belongs to a generated sequence"),
+    ("gen=50", "gen= needs prime="),
+    ("gen=0,from=3", "gen=0"),
+    ("gen=10001,from=3", "gen=10001"),
+    ('gen=5,prime="a"', "needs temp="),
+    ('gen=5,prime="a",temp=2.5', "temp='2.5'"),
+    ('gen=5,prime="a",temp=0.05', "temp='0.05'"),
+    ('gen=5,prime="a",temp=1,seed=-1', "seed='-1'"),
+    ('gen=5,prime="a",temp=1,from=2', "do not go together"),
+    ("gen=5,from=2,temp=1", "temp= belongs to generated text"),
+    ('gen=5,prime="a",temp=0,seq=2', "seq= and gen= name 2 sequences"),
+    ("gen=5,from=2,window=val:2", "window= and gen= name 2 sequences"),
+    ("gen=5,from=2,genwh=+99", "genwh=+99"),
 ])
 def test_bad_strings_are_one_line_errors_naming_the_bad_part(bad, names):
     with pytest.raises(PositionError) as caught:
@@ -122,3 +140,31 @@ def test_a_string_naming_no_scenario_needs_one():
 def test_positions_name_a_builtin_that_loads():
     for name in builtin_names():
         assert load(Position.parse(f"scenario={name}").scenario).name
+
+
+@pytest.mark.parametrize("gen", [
+    Generation(50, 0.8, 1, "the king"),
+    Generation(1, 0.0, 0, "a"),
+    Generation(10000, 2.0, 10 ** 18 - 1, 'back\\slash, "quoted" = odd\n'),
+    Generation(200, 0.123456789, 7, "x", epoch=3, knob=-4),
+    Generation(60, start=0),
+    Generation(60, start=1093, epoch=12, knob=5),
+])
+def test_a_generation_round_trips_exactly(gen):
+    pos = Position(scenario="rhymes", epoch=15, t=4, gen=gen)
+    back = Position.parse(str(pos))
+    assert back == pos, str(pos)
+    assert back.gen.temperature == gen.temperature  # the very float, not a rounded one
+
+
+def test_a_forecast_may_name_the_training_sequence_it_started_from():
+    pos = Position.parse("scenario=weather,seq=3,t=20,gen=60,from=10")
+    assert pos.example == 3 and pos.gen == Generation(60, start=10)
+    assert str(pos) == "scenario=weather,t=20,seq=3,gen=60,from=10"
+
+
+def test_a_generation_names_its_own_weights_only_where_they_differ():
+    g = Generation(50, 0.8, 1, "ab", epoch=15, knob=0, example=None)
+    assert g.relative_to(15, 0) == Generation(50, 0.8, 1, "ab")
+    assert g.relative_to(10, 4) == Generation(50, 0.8, 1, "ab", epoch=15, knob=0)
+    assert "genepoch=15,genwh=+0" in str(Position(scenario="r", gen=g.relative_to(10, 4)))

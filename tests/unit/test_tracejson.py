@@ -149,3 +149,73 @@ def test_prediction_for_text_with_sigmoid_output_is_the_largest_output():
 def test_knob_scale_doubles_every_four_clicks():
     assert knob_scale(0) == 1.0 and knob_scale(4) == 2.0 and knob_scale(-8) == 0.25
     assert knob_scale(1) * knob_scale(-1) == pytest.approx(1.0, rel=1e-15)
+
+
+def _csv_scenario(tmp_path, method):
+    """A CSV series scenario on a small file written here (values with a plain decimal text)."""
+    rng = np.random.default_rng(5)
+    values = np.round(15 + 8 * np.sin(np.arange(40) / 4) + rng.normal(0, 1, 40), 2)
+    (tmp_path / "t.csv").write_text("day,temp\n" + "".join(
+        f"{i},{v:.2f}\n" for i, v in enumerate(values)), encoding="utf-8")
+    (tmp_path / "s.toml").write_text(
+        '[scenario]\nname = "csv"\nkind = "series"\n[model]\nhidden_size = 5\n'
+        'output = "identity"\nseed = 1\n[train]\nepochs = 0\n'
+        f'[data]\ncsv = "t.csv"\ncolumn = "temp"\nnormalize = "{method}"\nwindow = 8\n',
+        encoding="utf-8")
+    from engine import load
+    return load(str(tmp_path / "s.toml"))
+
+
+@pytest.mark.parametrize("method", ["zscore", "minmax", "none"])
+def test_a_csv_series_json_records_its_normalisation_and_the_file_units_come_back(
+        tmp_path, method):
+    import csv
+    sc = _csv_scenario(tmp_path, method)
+    objs = engine_objects(sc)
+    doc = json.loads(json.dumps(trace_to_json(*objs), allow_nan=False))
+    norm = doc["normalization"]
+    assert (norm["method"], norm["column"], norm["column_index"], norm["units"]) == \
+        (method, "temp", 1, "temp")
+    assert norm["formula"] == "x = (v - shift) / scale" and norm["file"].endswith("t.csv")
+    with open(tmp_path / "t.csv", newline="", encoding="utf-8") as f:
+        column = [float(row["temp"]) for row in csv.DictReader(f)]
+    # the shift and scale are the method's own, recomputed from the file here
+    v = np.array(column)
+    want = {"zscore": (v.mean(), v.std()), "minmax": (v.min(), v.max() - v.min()),
+            "none": (0.0, 1.0)}[method]
+    assert (norm["shift"], norm["scale"]) == pytest.approx(want, rel=1e-12)
+    # the JSON's inputs and targets in the file's units are the file's numbers
+    back_in = [norm["shift"] + norm["scale"] * s["input"] for s in doc["steps"]]
+    back_target = [norm["shift"] + norm["scale"] * s["target"] for s in doc["steps"]]
+    assert back_in == pytest.approx(column[:-1], abs=1e-9)
+    assert back_target == pytest.approx(column[1:], abs=1e-9)
+    # and the loss recomputed from the JSON alone (model units) is the engine's
+    assert loss_from_json(doc) == pytest.approx(objs[1].loss, rel=1e-12)
+    assert doc["loss"] == objs[1].loss
+
+
+def test_other_scenarios_record_no_normalisation_and_a_zero_start():
+    sc = loads(scenario_text("series", "identity", "tanh"))
+    doc = trace_to_json(*engine_objects(sc))
+    assert doc["normalization"] is None and doc["window"] is None
+    assert doc["h0"] == [0.0] * 3
+
+
+def test_a_text_window_json_gives_the_carried_state_its_first_step_starts_from():
+    """From the JSON alone: h_0 = tanh(W_x x_0 + W_h h0 + b) with the recorded h0, which is
+    not zero for a window after the first of its part."""
+    from engine import load
+    sc = load("rhymes")
+    p0 = initial_params(sc)
+    window = sc.test_sequences[3]
+    tr = trace_for(sc, p0, window)
+    doc = json.loads(json.dumps(trace_to_json(sc, tr, None, 0, 0), allow_nan=False))
+    assert doc["window"] == {"part": "validation", "number": 4, "of": len(sc.test_sequences),
+                             "tokens_before": 3 * 32, "h0": "carried"}
+    P = {k: np.array(v) for k, v in doc["params"].items()}
+    h0 = np.array(doc["h0"])
+    assert np.abs(h0).max() > 0.05
+    x0 = np.array(doc["steps"][0]["x"])
+    h = np.tanh(P["W_x"] @ x0 + P["W_h"] @ h0 + P["b"])
+    assert np.allclose(h, doc["steps"][0]["h"], rtol=0, atol=1e-12)
+    assert loss_from_json(doc) == pytest.approx(tr.loss, rel=1e-12)
