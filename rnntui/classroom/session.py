@@ -111,6 +111,7 @@ class PresenterRole:
         self._info: tuple | None = None  # (scenario, {name, sha256, builtin})
         self._digests: dict[int, tuple] = {}
         self._sent: dict | None = None
+        self._flush_pending = False
         self.error: str | None = None
 
     @property
@@ -126,7 +127,7 @@ class PresenterRole:
         screen.view_hooks.append(lambda old, new: self.send())
         screen.watch(screen, "maximized", lambda *_: self.send(), init=False)
         # what changes without a new View (a lesson step, leaving the lesson) is seen here
-        screen.set_interval(STATE_POLL, self.send)
+        screen.set_interval(STATE_POLL, self._flush)
         asyncio.ensure_future(self._serve())
 
     async def _serve(self) -> None:
@@ -141,7 +142,7 @@ class PresenterRole:
         self._show()
         self.screen.notify(f"Students join with:  rnntui follow {self.join}", title="Presenting",
                            timeout=30, markup=False)
-        self.send()
+        self._flush()
 
     async def stop(self) -> None:
         await self.presenter.stop()
@@ -190,9 +191,16 @@ class PresenterRole:
                 "maximized": _maximized(self.screen), "lesson": lesson_state(self.screen, self._lesson_texts)}
 
     def send(self) -> None:
-        """Send the state when it changed (the presenter's key latency pays for this only)."""
-        if self.screen is None or self.presenter._server is None:
+        """Send the state, once the presenter's own screen shows it: the teacher's key is
+        answered first, and every change within one frame makes one message."""
+        if self.screen is None or self.presenter._server is None or self._flush_pending:
             return
+        self._flush_pending = True
+        self.screen.call_after_refresh(self.screen.call_later, self._flush)
+
+    def _flush(self) -> None:
+        """Send the state now if it changed."""
+        self._flush_pending = False
         state = self.state()
         if state != self._sent:
             self._sent = state
