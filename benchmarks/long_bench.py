@@ -61,6 +61,7 @@ def _child(what: str, norms: bool) -> dict:
         from engine.trace import run_trace
         from rnntui.jobs import trace_bytes
         p = initial_params(sc)
+        run_trace(p, sc.sequence, jacobians=False)  # (untimed: the process's fresh pages)
         for compact in (True, False):
             t0 = time.perf_counter()
             tr = run_trace(p, sc.sequence, jacobians=False, compact=compact)
