@@ -304,7 +304,11 @@ def cmd_screenshot(name: str, output: str, size: str, press: str,
     from .screenshot import render_svg
     if child is not None:
         child.wait()  # its run is in the cache now: the app opens trained from it
-    svg = render_svg(sc, size=(cols, rows), press=keys, at=pos, source=name)
+    from engine.types import ScenarioError
+    try:
+        svg = render_svg(sc, size=(cols, rows), press=keys, at=pos, source=name)
+    except ScenarioError as err:  # a position the scenario cannot have (window=, gen=, text=)
+        return _fail(f"--at: {err}")
     try:
         path = write_new_file(output, svg, overwrite=False)
     except FileExistsError:

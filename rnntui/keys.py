@@ -69,7 +69,9 @@ BINDINGS: list[Binding] = [
     Binding("n", "example(1)", "next sequence", id="example-next", show=False,
             tooltip="Step through the next sequence of the training set (the scenario's own "
                     "sequence comes before the first). A text file steps window by window: "
-                    "its own sequence is the first validation window."),
+                    "the validation windows first (its own sequence is the first), then the "
+                    "training ones, each starting from the state carried through the text "
+                    "before it."),
     Binding("N", "example(-1)", "previous sequence", id="example-back", show=False,
             tooltip="Step through the previous sequence of the training set."),
     Binding("w", "generate", "write", id="generate", show=False,

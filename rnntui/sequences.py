@@ -163,3 +163,46 @@ def with_generated(view, gen: Generation, should_stop=None):
                      view.knob if gen.knob is None else gen.knob,
                      view.example if not gen.is_text else None)
     return view.with_sequence(sequence, text, gen).at(t), message
+
+
+def check_position(scenario, pos) -> None:
+    """ScenarioError (one line naming the key) when ``pos`` names a sequence ``scenario``
+    cannot have: a window it does not have, typed text with unknown tokens, a generation of
+    the wrong kind or from a step past the end. Checked before the app opens (``--at``)."""
+    from engine.scenario import encode_text
+    if pos.text is not None:
+        try:
+            encode_text(scenario, pos.text)
+        except ScenarioError as err:
+            raise ScenarioError(f"text=: {err.message}") from None
+    if pos.example is not None and not scenario.train_sequences:
+        raise ScenarioError(f"seq={pos.example}: '{scenario.name}' has no training sequences")
+    if pos.window is not None:
+        if not has_windows(scenario):
+            raise ScenarioError(f"window={pos.window}: '{scenario.name}' is not a text read "
+                                f"from a file ([data].file), so it has no windows")
+        n = window_count(scenario, pos.window.part)
+        if pos.window.number > n:
+            raise ScenarioError(f"window={pos.window}: {scenario.name} has {n} "
+                                f"{PART_NAMES[pos.window.part]} windows (1–{n})")
+    gen = pos.gen
+    if gen is None:
+        return
+    if gen.is_text:
+        if scenario.kind != "text":
+            raise ScenarioError(f"gen= with prime=: '{scenario.name}' is a {scenario.kind} "
+                                f"scenario; text is written by text scenarios")
+        from engine.generate import prime_tokens
+        try:
+            prime_tokens(scenario, gen.prime)
+        except ScenarioError as err:
+            raise ScenarioError(f"prime=: {err.message}") from None
+        return
+    if scenario.kind != "series" or scenario.input_size != 1:
+        raise ScenarioError(f"gen= with from=: '{scenario.name}' is a {scenario.kind} "
+                            f"scenario; a forecast needs a series of one value a step")
+    base = scenario.sequence
+    if pos.example is not None and scenario.train_sequences:
+        base = scenario.train_sequences[min(pos.example, len(scenario.train_sequences) - 1)]
+    if (gen.start or 0) >= len(base):
+        raise ScenarioError(f"from={gen.start}: the sequence has steps 0–{len(base) - 1}")

@@ -164,6 +164,9 @@ class MainScreen(QuitGuard, Screen):
         self.view_hooks: list = []
         #: The classroom role (rnntui.classroom.session), when presenting or following.
         self.classroom = None
+        if at is not None:  # a sequence the scenario cannot have: one line, before it opens
+            from ..sequences import check_position
+            check_position(scenario, at)
         wanted = at.epoch if at is not None and at.cells is None else None
         self._view = self._first_view(scenario, source, wanted)
 
@@ -332,8 +335,13 @@ class MainScreen(QuitGuard, Screen):
         elif pos.example is not None:
             view = view.with_example(pos.example)
         elif pos.window is not None:
+            from engine.types import ScenarioError
+
             from ..sequences import with_window
-            view = with_window(view, pos.window)
+            try:
+                view = with_window(view, pos.window)
+            except ScenarioError as err:  # (a presenter's or a lesson's: --at is checked)
+                self.notify(visible(err.message), severity="error", markup=False, timeout=8)
         elif view.typed is not None or view.origin is not None or view.example is not None:
             view = view.with_example(None)  # a position naming no sequence: the scenario's own
         view = (view.with_knob(pos.knob).with_phase(pos.phase).at(pos.t)

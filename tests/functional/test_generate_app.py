@@ -130,3 +130,21 @@ async def test_a_window_position_opens_that_window(app_factory):
         assert view.sequence is view.scenario.train_sequences[6] and view.t == 3
         assert "train 7/125" in status(app)
         assert str(view.position).endswith("t=3,window=train:7")
+
+
+def test_a_position_naming_a_sequence_the_scenario_cannot_have_is_one_line(capsys, tmp_path):
+    from rnntui.cli import main
+    cases = [("rhymes", "window=val:99", "rhymes has 14 validation windows (1–14)"),
+             ("rhymes", "window=train:126", "125 train windows"),
+             ("king", "window=val:2", "has no windows"),
+             ("rhymes", "gen=5,from=3", "a forecast needs a series"),
+             ("weather", 'gen=5,temp=0,prime="a"', "text is written by text scenarios"),
+             ("rhymes", 'gen=5,temp=0,prime="\u2603"', "prime=: the prime's character"),
+             ("weather", "gen=5,from=5000", "from=5000: the sequence has steps 0–1093")]
+    for name, at, words in cases:
+        for args in ([name, "--at", at],
+                     ["screenshot", name, "--at", at, "-o", str(tmp_path / "x.svg")]):
+            assert main(args) == 2, args
+            err = capsys.readouterr().err
+            assert err.count("\n") == 1 and words in err, (args, err)
+    assert not (tmp_path / "x.svg").exists()
