@@ -262,11 +262,20 @@ def _float(x: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
+#: Characters written as a backslash and a letter inside quotes: a newline, a return, a tab.
+_ESCAPES = {"\n": "n", "\r": "r", "\t": "t"}
+_UNESCAPES = {v: k for k, v in _ESCAPES.items()}
+
+
 def _quote(value: str) -> str:
-    """A value as written: bare when it is plain, else in double quotes with \\" and \\\\."""
+    """A value as written: bare when it is plain, else in double quotes with \\" and \\\\
+    (and \\n, \\r, \\t for a newline, a return and a tab)."""
     if value and _BARE.fullmatch(value):
         return value
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    for char, code in _ESCAPES.items():  # (so that a position is always one line)
+        escaped = escaped.replace(char, "\\" + code)
+    return '"' + escaped + '"'
 
 
 def _show(value: str) -> str:
@@ -321,6 +330,9 @@ def _quoted(text: str, i: int, key: str) -> tuple[str, int]:
         c = text[i]
         if c == "\\" and i + 1 < len(text) and text[i + 1] in '"\\':
             out.append(text[i + 1])
+            i += 2
+        elif c == "\\" and i + 1 < len(text) and text[i + 1] in _UNESCAPES:
+            out.append(_UNESCAPES[text[i + 1]])
             i += 2
         elif c == '"':
             return "".join(out), i + 1

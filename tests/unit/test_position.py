@@ -14,7 +14,7 @@ from rnntui.view import BACKWARD, KNOB_LIMIT
 
 #: Typed text that needs the quoting rule: commas, spaces, '=', quotes and backslashes.
 AWKWARD_TEXTS = ['the dog sits', 'the cat, the dog', 'a=b', 'say "hi"', 'back\\slash',
-                 ' leading and trailing ', '']
+                 ' leading and trailing ', '', 'two\nlines\r\tand a tab', 'not\\na newline']
 
 
 def views_of(name: str):
@@ -155,6 +155,7 @@ def test_a_generation_round_trips_exactly(gen):
     back = Position.parse(str(pos))
     assert back == pos, str(pos)
     assert back.gen.temperature == gen.temperature  # the very float, not a rounded one
+    assert "\n" not in str(pos)  # one line, whatever the prime holds
 
 
 def test_a_forecast_may_name_the_training_sequence_it_started_from():
