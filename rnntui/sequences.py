@@ -17,8 +17,9 @@ from engine.types import ScenarioError
 
 from .position import Generation, WindowRef
 
-__all__ = ["carried_note", "current_window", "generated", "has_windows", "step_window",
-           "window_count", "window_title", "with_window"]
+__all__ = ["carried_note", "check_position", "current_window", "generated", "has_windows",
+           "sequence_title", "step_window", "window_count", "window_title", "with_generated",
+           "with_window"]
 
 PART_NAMES = {"val": "validation", "train": "train"}
 
@@ -83,6 +84,22 @@ def window_title(view, short: bool = False) -> str | None:
     n = window_count(view.scenario, ref.part)
     name = "val" if short and ref.part == "val" else PART_NAMES[ref.part]
     return f"{name} {ref.number}/{n}" if short else f"{name} window {ref.number}/{n}"
+
+
+def sequence_title(view, short: bool = False) -> str | None:
+    """What the sequence stepped through is, when it is not the scenario's own: a window
+    (see window_title), or what the network wrote ("written at temperature 0.5, seed 3";
+    short: "written") or forecast ("forecast from t=8"; short: "forecast")."""
+    gen = view.origin if isinstance(view.origin, Generation) else None
+    if gen is None:
+        return window_title(view, short)
+    if not gen.is_text:
+        return "forecast" if short else f"forecast free-running from t={gen.start or 0}"
+    if short:
+        return "written"
+    temp = gen.temperature or 0.0
+    return "written greedily" if temp == 0 else \
+        f"written at temperature {temp:g}, seed {gen.seed}"
 
 
 def carried_note(view) -> str | None:

@@ -49,7 +49,7 @@ def status_text(view: View, width: int = 120, extra: tuple = ()) -> Text:
     When space is short the least needed parts go first (the kind, then the running loss); the
     rest is never dropped.
     """
-    from ..sequences import window_title
+    from ..sequences import sequence_title
     sc = view.scenario
     arrow = "←" if view.phase == BACKWARD else "→"
     # (text, style, keep): lower keeps are dropped first; a text starting with " " sticks to
@@ -58,7 +58,7 @@ def status_text(view: View, width: int = 120, extra: tuple = ()) -> Text:
         (visible(sc.name), "bold", 9), (f" ({sc.kind})", "", 1),
         (CELL_NAMES.get(view.cell, view.cell), "bold", 7),
         (f"epoch {view.epoch}/{view.trained_epochs}", "", 9),
-        *([(window, "bold", 8)] if (window := window_title(view, short=True)) else []),
+        *([(which, "bold", 8)] if (which := sequence_title(view, short=True)) else []),
         (f"t={view.t}", "bold", 9), (f" (0–{view.T - 1})", "", 2),
         (f"{view.phase} {arrow}", "bold", 9), (f"W_h ×{view.wh_scale:.3g}", "", 9),
     ]
@@ -362,21 +362,48 @@ class MainScreen(QuitGuard, Screen):
 
     def _make_pending_gen(self) -> None:
         """Make the generated sequence the last position asked for, with the weights now on
-        screen (a reason on screen when it cannot be made)."""
+        screen, in a worker (an LSTM's longest text takes about a second); it is shown when
+        it is done unless the weights or the sequence changed meanwhile (a reason on screen
+        when it cannot be made)."""
         pos, self._pending_gen = self._pending_gen, None
         if pos is None or pos.gen is None:
             return
+        base = self._view
+        self.run_worker(lambda: self._generate_for(base, pos), thread=True,
+                        name="generate-at", group="generate-at", exclusive=True)
+
+    def _generate_for(self, base: View, pos: Position) -> None:
+        """In the worker: the sequence ``pos`` names, made with ``base``'s weights."""
+        from textual.worker import get_current_worker
+
+        from engine.analysis import Cancelled
         from engine.types import ScenarioError
 
         from ..sequences import with_generated
+        worker = get_current_worker()
+
+        def stop() -> bool:
+            return worker.is_cancelled or getattr(self.app, "quitting", False)
         try:
-            view, _ = with_generated(self._view, pos.gen)
+            made: View | str = with_generated(base, pos.gen, should_stop=stop)[0]
+        except Cancelled:
+            return
         except ScenarioError as err:
-            self.notify(visible(f"The generated sequence is not made: {err.message}"),
+            made = err.message
+        if not stop():
+            self.app.call_from_thread(self._generated_for, base, pos, made)
+
+    def _generated_for(self, base: View, pos: Position, made: "View | str") -> None:
+        if isinstance(made, str):
+            self.notify(visible(f"The generated sequence is not made: {made}"),
                         severity="error", markup=False, timeout=8)
             return
-        self._view = (view.at(pos.t).with_phase(pos.phase).with_grads(pos.grads)
-                      .with_target(pos.target))
+        view = self._view
+        if view.history is not base.history or view.sequence is not base.sequence or \
+                (view.epoch, view.knob) != (base.epoch, base.knob):
+            return  # moved on meanwhile: the position asked for is gone
+        self.view = (view.with_sequence(made.sequence, made.typed, made.origin).at(pos.t)
+                     .with_phase(pos.phase).with_grads(pos.grads).with_target(pos.target))
 
     def apply_position(self, pos: Position) -> None:
         """Show ``pos`` within this scenario (a presenter's, on a follower), training on in the

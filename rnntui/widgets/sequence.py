@@ -85,9 +85,9 @@ class SequencePane(Pane):
             join((f"{arrow}", style), f" t={t} (0–{T - 1}) {short_epoch}"),
             join((f"{arrow}", style), f" t={t}"),
         ]
-        from rnntui.sequences import window_title
-        long, short = window_title(s), window_title(s, short=True)
-        if long is not None:  # a text file's window: which one, first
+        from rnntui.sequences import sequence_title
+        long, short = sequence_title(s), sequence_title(s, short=True)
+        if long is not None:  # a text file's window, or what the network wrote: which, first
             options = ([join((long, "bold"), " · ", options[0]), join((long, "bold"), " · ", options[1])]
                        + [join((short, "bold"), " · ", o) for o in options[1:4]]
                        + [join((short, "bold"), " ", options[4]), options[4]])

@@ -14,8 +14,8 @@ from engine.scenario import encode_text
 from engine.tbptt import carried_state
 from engine.types import ScenarioError
 from rnntui.position import Generation, Position, WindowRef
-from rnntui.sequences import (carried_note, current_window, step_window, window_title,
-                              with_generated, with_window)
+from rnntui.sequences import (carried_note, current_window, sequence_title, step_window,
+                              window_title, with_generated, with_window)
 
 
 def _stream_by_hand(params, ids: np.ndarray, V: int) -> np.ndarray:
@@ -130,6 +130,8 @@ def test_generated_text_has_a_position_that_writes_it_again():
     want = generate_text(view.scenario, view.params, "the king", 50, 0.8, 1)
     assert v.sequence.tokens == want.tokens and v.typed == want.text
     assert v.t == len("the king") - 1 and "Wrote 50 tokens" in message
+    assert sequence_title(v) == "written at temperature 0.8, seed 1"
+    assert sequence_title(v, short=True) == "written" and current_window(v) is None
     text = str(v.position)
     assert 'gen=50,temp=0.8,seed=1,prime="the king"' in text and "text=" not in text
     pos = Position.parse(text)
@@ -149,6 +151,7 @@ def test_a_forecast_has_a_position_that_makes_it_again():
     v, message = with_generated(view, Generation(25, start=10))
     seq, ahead = forecast_sequence(view.scenario, view.params, view.sequence, 10, 25)
     assert np.array_equal(v.sequence.inputs, seq.inputs) and v.t == 10
+    assert sequence_title(v) == "forecast free-running from t=10"
     text = str(v.position)
     assert "seq=3" in text and "gen=25,from=10" in text
     pos = Position.parse(text)
