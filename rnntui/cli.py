@@ -412,6 +412,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def check_keys(keys: list[str]) -> str | None:
     """None when every name in ``keys`` is a key the app knows, else the one-line error."""
+    from .keys import known_keys
     known = known_keys()
     for key in keys:
         if len(key) == 1 and key.isprintable() or key in known:
@@ -420,19 +421,6 @@ def check_keys(keys: list[str]) -> str | None:
         return (f"--press: unknown key {quote(key)}{suggest(key, sorted(known))}; known keys: "
                 f"{', '.join(sorted(known))}, or any single character")
     return None
-
-
-def known_keys() -> set[str]:
-    """Textual's names for the keys the app binds, and for the keys dialogs use."""
-    names = {"enter", "escape", "tab", "backspace", "delete", "space", "up", "down", "left",
-             "right", "home", "end", "pageup", "pagedown", "shift+tab"}
-    try:
-        from . import keys as key_module
-        for binding in getattr(key_module, "BINDINGS", []):
-            names.update(k.strip() for k in str(binding.key).split(",") if k.strip())
-    except Exception:  # noqa: BLE001 - the list is a courtesy; single characters always work
-        pass
-    return {n for n in names if len(n) > 1}
 
 
 def _classroom(cmd: str, args) -> int:

@@ -111,3 +111,13 @@ BINDINGS: list[Binding] = [
     Binding("q", "quit", "quit", id="quit",
             tooltip="Quit at any moment (training or not)."),
 ]
+
+
+def known_keys() -> set[str]:
+    """Textual's names (longer than one character) for the keys the app binds and dialogs use:
+    what a lesson's task or ``--press`` may name besides single characters."""
+    names = {"enter", "escape", "tab", "backspace", "delete", "space", "up", "down", "left",
+             "right", "home", "end", "pageup", "pagedown", "shift+tab"}
+    for binding in BINDINGS:
+        names.update(k.strip() for k in str(binding.key).split(",") if k.strip())
+    return {n for n in names if len(n) > 1}

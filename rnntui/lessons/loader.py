@@ -402,7 +402,7 @@ def _task(ck: _Checker, t: dict, p: tuple, kind: str, cell: str) -> Task:
 
 @lru_cache(maxsize=1)
 def _key_names() -> frozenset[str]:
-    from ..cli import known_keys
+    from ..keys import known_keys
     return frozenset(known_keys())
 
 

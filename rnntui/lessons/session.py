@@ -103,8 +103,13 @@ def fill_step(step: Step, facts: Facts) -> dict:
 class LessonSession:
     """The lesson open on ``screen`` (a MainScreen), if any."""
 
-    def __init__(self, screen, progress: Progress | None = None) -> None:
+    def __init__(self, screen, progress: Progress | None = None, *, list_screen=None,
+                 compare_screen=None) -> None:
         self.screen = screen
+        #: The screen classes it opens or recognises, handed in by the main screen, so this
+        #: package never imports rnntui.screens (which imports it).
+        self._list_screen = list_screen
+        self._compare_screen = compare_screen
         self.lesson: Lesson | None = None
         self.index = 0
         #: The strip is shown and the lesson's keys act (False: left, to explore freely).
@@ -174,10 +179,9 @@ class LessonSession:
         if self.active:
             self.leave()
             return
-        from ..screens.lessons import LessonListScreen
         current = self.lesson.name if self.lesson is not None else None
         self.screen.app.push_screen(
-            LessonListScreen(self.progress, resume=current,
+            self._list_screen(self.progress, resume=current,
                              resume_step=self.index if self.lesson is not None else None),
             self._picked)
 
@@ -324,8 +328,8 @@ class LessonSession:
 
     def suspended(self) -> None:
         """Another screen went on top of the main one (compare mode, a dialog)."""
-        from ..screens.compare import CompareScreen
-        if self.active and isinstance(self.screen.app.screen, CompareScreen):
+        compare = self._compare_screen
+        if self.active and compare is not None and isinstance(self.screen.app.screen, compare):
             self.run.compared = True
 
     def resumed(self) -> None:

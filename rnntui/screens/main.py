@@ -29,7 +29,9 @@ from ..widgets import (GradientPane, HiddenPane, LossPane, OutputPane, Pane, Ret
                        SequencePane, StepPane)
 from ..widgets.lesson_strip import LessonStrip
 from ..safe_text import visible
+from .compare import CompareScreen
 from .guard import QuitGuard
+from .lessons import LessonListScreen
 from .status import CELL_NAMES, join_parts
 from .too_small import check_size
 
@@ -156,7 +158,8 @@ class MainScreen(QuitGuard, Screen):
         self._started = False  # the work that waits for the first full frame has started
         self._ahead_pending = False  # _draw_ahead is scheduled
         #: The lesson open on this screen, if any (rnntui.lessons.session).
-        self.lessons = LessonSession(self)
+        self.lessons = LessonSession(self, list_screen=LessonListScreen,
+                                     compare_screen=CompareScreen)
         self._wanted_epoch: int | None = None  # an epoch to show once training reaches it
         self._trained: dict[str, History] = {}  # each cell's training, kept while switching
         self._at = at
@@ -651,7 +654,6 @@ class MainScreen(QuitGuard, Screen):
     def action_compare(self, cells: tuple[str, str] | None = None, share: int = 100) -> None:
         """Two cells side by side on this scenario (default: this one and the LSTM, or the
         vanilla RNN and the LSTM), starting where you are."""
-        from .compare import CompareScreen
         view = self._view
         if cells is None:
             cells = (view.cell, "lstm") if view.cell != "lstm" else ("rnn", "lstm")
