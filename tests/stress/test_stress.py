@@ -728,7 +728,7 @@ def slowed_traces(monkeypatch, release: threading.Event, timeout: float, *, only
     real = rnntui.jobs.compute_trace
     CANCELLED.clear()
 
-    def slow_compute(view, key=None, should_stop=None):
+    def slow_compute(view, key=None, should_stop=None, **options):
         if not only_knob or (key or view.wanted_key).knob != 0:
             if started is not None:
                 started.set()
@@ -737,7 +737,7 @@ def slowed_traces(monkeypatch, release: threading.Event, timeout: float, *, only
             finally:
                 if finished is not None:
                     finished.set()
-        return real(view, key, should_stop)
+        return real(view, key, should_stop, **options)
 
     monkeypatch.setattr(rnntui.jobs, "compute_trace", slow_compute)
 
