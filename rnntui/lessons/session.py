@@ -74,7 +74,7 @@ def step_view(view, step: Step):
     if step.text is not None:
         if v.typed != step.text:
             v = v.with_sequence(encode_text(v.scenario, step.text), step.text)
-    elif v.typed is not None or v.example is not None:
+    elif v.typed is not None or v.example is not None or v.origin is not None:
         v = v.with_example(None)
     v = (v.with_knob(step.knob).with_phase(step.phase).at(step.t).with_grads(step.grads)
          .with_target(step.tau).with_epoch(step.epoch))

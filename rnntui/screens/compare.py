@@ -118,8 +118,10 @@ class CompareScreen(QuitGuard, Screen):
             v = View.open(sc, hist, source=source, loss_pending=cell not in trained)
             if at is not None:
                 v = v.with_knob(at.knob).with_phase(at.phase).with_grads("loss")
-                if at.typed is not None:
-                    v = v.with_sequence(at.sequence, at.typed)
+                if at.typed is not None or at.origin is not None:
+                    # typed, written or forecast text, or a window of a text file: the same
+                    # tokens in both columns (a window's carried start is each cell's own)
+                    v = v.with_sequence(at.sequence, at.typed, at.origin)
                 elif at.example is not None:
                     v = v.with_example(at.example)
                 v = v.at(at.t).with_target(at.target)
