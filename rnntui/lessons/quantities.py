@@ -19,7 +19,8 @@ from engine.model import activate
 
 from .conditions import NUMBER, TEXT, TRUTH
 
-__all__ = ["QUANTITIES", "FIELDS", "Quantity", "Facts", "names_and_kinds", "fmt_value"]
+__all__ = ["QUANTITIES", "FIELDS", "Quantity", "Facts", "names_and_kinds", "fmt_value",
+           "norms_done"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,9 @@ class Quantity:
     cells: tuple[str, ...] | None = None
     #: Whether it needs the trace (False: the position alone).
     trace: bool = True
+    #: Whether it reads the exact step-Jacobian norms, which a big trace gets later from a
+    #: worker (``trace.jacobians_done``): until then it is not yet computed (None), never NaN.
+    norms: bool = False
 
 
 def _softmax_text(view) -> bool:
@@ -206,11 +210,11 @@ QUANTITIES: dict[str, Quantity] = {q.name: q for q in [
     Quantity("rotation_period", NUMBER, "360 / rotation_degrees: steps for one full turn",
              _period, None, _RNN),
     Quantity("jacobian", NUMBER, "‖∂h_last/∂h_t‖₂ at the cursor: how much a nudge to h_t still "
-             "moves the last state", lambda v: float(v.trace.jacobian_norm[v.t])),
+             "moves the last state", lambda v: float(v.trace.jacobian_norm[v.t]), norms=True),
     Quantity("min_jacobian", NUMBER, "the smallest ‖∂h_last/∂h_t‖₂ over the sequence (usually "
-             "at t = 0)", lambda v: float(np.min(v.trace.jacobian_norm))),
+             "at t = 0)", lambda v: float(np.min(v.trace.jacobian_norm)), norms=True),
     Quantity("max_jacobian", NUMBER, "the largest ‖∂h_last/∂h_t‖₂ over the sequence",
-             lambda v: float(np.max(v.trace.jacobian_norm))),
+             lambda v: float(np.max(v.trace.jacobian_norm)), norms=True),
     Quantity("grad_h", NUMBER, "‖dL/dh_t‖ at the cursor: the whole gradient reaching h_t",
              lambda v: float(v.trace.grad_h[v.t])),
     Quantity("reach_first", NUMBER, "‖∂ℓ_τ/∂h_0‖: how much of the loss at the target step τ "
@@ -289,6 +293,12 @@ def applies(q: Quantity, kind: str, cell: str) -> str | None:
     return None
 
 
+def norms_done(view) -> bool:
+    """Whether the trace ``view`` shows has its exact step-Jacobian norms (True without one)."""
+    trace = view.trace
+    return trace is None or bool(getattr(trace, "jacobians_done", True))
+
+
 class Facts:
     """The values of every name at one View, computed when first asked (None: not known, or does
     not apply). ``extra`` gives what only the screen knows (maximized, focused, compared)."""
@@ -300,8 +310,9 @@ class Facts:
 
     @property
     def ready(self) -> bool:
-        """The trace shown is the one for this View's setting."""
-        return not self.view.needs_trace
+        """The trace shown is the one for this View's setting, with its Jacobian norms (a big
+        trace shows before they are computed: a value not known until then is '…', not n/a)."""
+        return not self.view.needs_trace and norms_done(self.view)
 
     def __call__(self, name: str):
         if name not in self._cache:
@@ -317,6 +328,8 @@ class Facts:
             return None
         if q.trace and (view.trace is None or view.needs_trace):
             return None
+        if q.norms and not norms_done(view):
+            return None  # not yet computed (the norms come from a worker): no NaN to misread
         try:
             with np.errstate(all="ignore"):
                 value = q.fn(view)

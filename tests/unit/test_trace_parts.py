@@ -248,3 +248,34 @@ def test_the_step_tables_widest_entry_is_that_of_formatting_every_entry():
         if case % 10 == 0:  # more than 64 decades: the sorted way
             v[:3] = [1e-200, 1e150, -1e-120]
         assert _widest(v) == max(len(fmt(x)) for x in v), case
+
+
+def test_lesson_quantities_wait_for_the_norms_instead_of_reading_nan():
+    """A big trace shows before its Jacobian norms: a lesson's jacobian quantities are 'not yet
+    computed' (None, '…' in words), never NaN, so no condition fires or misfires on them; once
+    the norms are in, they are the whole trace's."""
+    from helpers import make_view
+
+    from rnntui.lessons.conditions import parse
+    from rnntui.lessons.quantities import Facts
+    from rnntui.lessons.text import fill
+    sc = big_text()
+    view = make_view(sc, train=False)
+    first = run_trace(view.params, view.sequence, jacobians=False)
+    pending = view.with_trace(view.wanted_key, first)
+    facts = Facts(pending)
+    assert not facts.ready
+    for name in ("jacobian", "min_jacobian", "max_jacobian"):
+        assert facts(name) is None, name
+    assert facts("grad_h") == float(first.grad_h[pending.t])  # the backward part is there
+    for text in ("min_jacobian < 1e-6", "not (min_jacobian < 1e-6)", "max_jacobian >= 0",
+                 "not (jacobian > 1e300)", "min_jacobian != min_jacobian"):
+        assert not parse(text).holds(facts), text
+    assert fill("at most {max_jacobian:.3e}", facts) == "at most …"
+    done = pending.with_trace(view.wanted_key, with_jacobians(first))
+    whole = run_trace(view.params, view.sequence)
+    later = Facts(done)
+    assert later.ready
+    assert later("min_jacobian") == float(np.min(whole.jacobian_norm))
+    assert later("jacobian") == float(whole.jacobian_norm[done.t])
+    assert parse("max_jacobian >= 0").holds(later)
