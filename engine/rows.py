@@ -160,3 +160,104 @@ def flows(W_h: np.ndarray, da: RecomputedRows) -> Callable:
         return out
 
     return make
+
+
+#: Rows of the pass's working arrays (a, f'(a), the flow) made at a time by :func:`compact_pass`.
+PASS_CHUNK = 4096
+
+
+def compact_pass(params, inputs: np.ndarray, targets: np.ndarray | None,
+                 mask: np.ndarray | None, *, activation: str, output: str,
+                 h0: np.ndarray | None = None, chunk: int = PASS_CHUNK):
+    """engine.model.run for one sequence (B = 1) without its full-size working arrays: the
+    same numbers, bit for bit, from the same NumPy calls on blocks of ``chunk`` rows.
+
+    a is made ``chunk`` rows at a time (the input projection, then the forward loop on that
+    block, carrying h); f'(a) and the flow back are made a block at a time by the backward loop
+    from the last step down, carrying the flow into the block before. Every row of these depends
+    on kept rows only, so a block gives the rows the whole pass gives (for relu f'(a) is read
+    from h = max(a, 0): a > 0 exactly when h > 0, and a is NaN exactly when h is). dL/da is made
+    whole (the weight gradients sum it over all steps in one product each, as the pass does)
+    and dropped after them. Returns a :class:`engine.model.Pass` with ``h0``, ``hs`` (h0
+    stacked on h, one (T + 1, 1, H) block: the second thing returned), y, out, the losses, dy,
+    dh and the gradients; its a, da, flow and slope are None.
+    """
+    from .model import (Params, Pass, _backward_loop, _forward_loop, _input_projection,
+                        _read_out_and_losses)
+    from .types import ACTIVATIONS, OUTPUTS, ScenarioError
+    if activation not in ACTIVATIONS:
+        raise ScenarioError(f"unknown activation {activation!r}")
+    if output not in OUTPUTS:
+        raise ScenarioError(f"unknown output {output!r}")
+    X = np.asarray(inputs, dtype=np.float64)
+    T, I = X.shape
+    H, O = params.hidden_size, params.output_size
+    chunk = max(1, int(chunk))
+    if targets is None:
+        Y_t = np.zeros((T, 1, O))
+        M = np.zeros((T, 1), dtype=bool)
+    else:
+        Y_t = np.asarray(targets, dtype=np.float64).reshape(T, 1, -1)
+        M = (np.ones((T, 1), dtype=bool) if mask is None
+             else np.asarray(mask, dtype=bool).reshape(T, 1))
+    hp = np.zeros((1, H)) if h0 is None else np.broadcast_to(np.asarray(h0, float), (1, H)).copy()
+    hs = np.empty((T + 1, 1, H))
+    h = hs[1:]
+    y, out, per = np.empty((T, 1, O)), np.empty((T, 1, O)), np.empty((T, 1))
+    work = np.empty((min(chunk, max(T, 1)), 1, H))  # a block of a, then of f'(a)
+    flow = np.empty_like(work)
+    X3 = X[:, None, :]
+    with np.errstate(all="ignore"):
+        hs[0] = hp
+        for s in range(0, T, chunk):
+            e = min(T, s + chunk)
+            a = work[:e - s]
+            _input_projection(X3[s:e], params.W_x, a)
+            a += params.b
+            _forward_loop(a, hs[s:e + 1], params.W_h, activation)
+        np.matmul(h, params.W_y.T, out=y)
+        y += params.b_y
+        _read_out_and_losses(output, y, Y_t, out, per)
+        np.copyto(per, 0.0, where=~M)
+        n = int(np.count_nonzero(M))
+        loss = float(per.sum() / n) if n else 0.0
+        # -- backward (engine.model._backward, a block at a time) ------------------------------
+        dy = np.empty((T, 1, O))
+        dh = np.empty((T, 1, H))
+        if output == "identity":
+            np.subtract(y, Y_t, out=dy)
+            np.multiply(2.0, dy, out=dy)
+        else:
+            np.subtract(out, Y_t, out=dy)
+        dy *= (M / n)[..., None] if n else 0.0
+        np.matmul(dy, params.W_y, out=dh)
+        da = np.empty((T, 1, H))
+        carry = None
+        for e in range(T, 0, -chunk):
+            s = max(0, e - chunk)
+            slope, hw = work[:e - s], h[s:e]
+            if activation == "tanh":
+                np.multiply(hw, hw, out=slope)
+                np.subtract(1.0, slope, out=slope)
+            elif activation == "sigmoid":
+                np.subtract(1.0, hw, out=slope)
+                np.multiply(hw, slope, out=slope)
+            else:
+                np.greater(hw, 0.0, out=slope)
+                np.copyto(slope, np.nan, where=np.isnan(hw))
+            if carry is not None:  # what step e sends back, as the loop adds it
+                np.add(dh[e - 1, 0], carry, dh[e - 1, 0])
+            _backward_loop(dh[s:e], slope, da[s:e], flow[:e - s], params.W_h)
+            carry = flow[0, 0].copy()
+        da2 = da.reshape(T, H)
+        dy2 = dy.reshape(T, O)
+        grads = Params(
+            W_x=da2.T @ X3.reshape(T, -1),
+            W_h=da2.T @ hs[:-1].reshape(T, H),
+            b=da2.sum(axis=0),
+            W_y=dy2.T @ h.reshape(T, H),
+            b_y=dy2.sum(axis=0),
+        )
+    del da, da2
+    return Pass(a=None, h=h, y=y, out=out, losses=per, loss=loss, h0=hp, dy=dy, dh=dh,
+                grads=grads), hs

@@ -99,9 +99,17 @@ class Trace:
         return bool(np.isfinite(self.loss) and np.isfinite(self.h).all())
 
 
+#: Rows :func:`row_norms` works on at a time (its temporaries are a block, not the whole).
+NORM_ROWS = 4096
+
+
 def row_norms(v: np.ndarray) -> np.ndarray:
     """Euclidean norm of each row, scaled first so 1e-300 or 1e300 entries neither underflow to
-    0 nor overflow to inf when squared."""
+    0 nor overflow to inf when squared. (Row by row arithmetic: blocks of rows give the numbers
+    the whole gives.)"""
+    if len(v) > NORM_ROWS:
+        return np.concatenate([row_norms(v[s:s + NORM_ROWS])
+                               for s in range(0, len(v), NORM_ROWS)])
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         big = np.max(np.abs(v), axis=1, keepdims=True) if v.size else np.zeros((len(v), 1))
         safe = np.where((big > 0) & np.isfinite(big), big, 1.0)
@@ -135,22 +143,22 @@ def run_trace(params: Params, sequence: Sequence, *, activation: str = "tanh",
         tr.jacobians_done = bool(jacobians)
         return tr
     from .tbptt import carried_state  # a text file's window starts from the carried state
-    p = run(params, sequence.inputs, sequence.targets, sequence.mask,
-            activation=activation, output=output,
-            h0=carried_state(params, sequence, activation, output))
     T = len(sequence)
+    first = sequence.inputs[0] if T else np.zeros(params.input_size)
+    if compact is None:
+        compact = T * params.hidden_size >= COMPACT_CELLS
+    h0 = carried_state(params, sequence, activation, output)
+    if compact and T:
+        tr = _compact_trace(params, sequence, h0, activation, output, retention_steps, first)
+        return with_jacobians(tr, should_stop=should_stop) if jacobians else tr
+    p = run(params, sequence.inputs, sequence.targets, sequence.mask,
+            activation=activation, output=output, h0=h0)
     h = p.h[:, 0]
     with np.errstate(over="ignore", invalid="ignore"):
         grad_h = row_norms(p.dh[:, 0])
     jac = (analysis.jacobian_log10_norms(params.W_h, p.slope[:, 0], should_stop=should_stop)
            if jacobians
            else np.full(T, np.nan))
-    first = sequence.inputs[0] if T else np.zeros(params.input_size)
-    if compact is None:
-        compact = T * params.hidden_size >= COMPACT_CELLS
-    if compact and T:
-        return _compact_trace(params, sequence, p, activation, output, retention_steps,
-                              grad_h, jac, jacobians, first)
     h_prev = np.vstack([p.h0, h[:-1]]) if T else np.zeros((0, params.hidden_size))
     return Trace(
         params=params, activation=activation, output=output, sequence=sequence,
@@ -194,17 +202,19 @@ def with_jacobians(trace: Trace, jacobian_log10: np.ndarray | None = None,
     return dataclasses.replace(trace, jacobian_log10=jacobian_log10, jacobians_done=True)
 
 
-def _compact_trace(params, sequence, p, activation, output, retention_steps, grad_h, jac,
-                   jacobians, first) -> Trace:
-    """The compact form of the trace of pass ``p`` (see :func:`run_trace`): copies of what is
-    kept, so the pass's own block of arrays is freed with it."""
+def _compact_trace(params, sequence, h0, activation, output, retention_steps, first) -> Trace:
+    """The compact trace (see :func:`run_trace`), without its Jacobian norms: the pass made by
+    :func:`engine.rows.compact_pass` (no full-size a, f'(a) or flow at any moment), h and
+    dL/dh kept, a, dL/da and the flow recomputed from them when read."""
     from . import rows
     T, H = len(sequence), params.hidden_size
-    hs = np.empty((T + 1, H))
-    hs[0] = p.h0[0]
-    hs[1:] = p.h[:, 0]
+    p, hs3 = rows.compact_pass(params, sequence.inputs, sequence.targets, sequence.mask,
+                               activation=activation, output=output, h0=h0)
+    hs = hs3[:, 0]
     h = hs[1:]
-    dh = p.dh[:, 0].copy()
+    dh = p.dh[:, 0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        grad_h = row_norms(dh)
     x = np.asarray(sequence.inputs, dtype=np.float64)
     a = rows.RecomputedRows(T, H, rows.pre_activations(params, x, hs))
     slope = rows.slopes(activation, a, h)
@@ -213,11 +223,11 @@ def _compact_trace(params, sequence, p, activation, output, retention_steps, gra
     return Trace(
         params=params, activation=activation, output=output, sequence=sequence,
         x=x, a=a, h=h, h_prev=hs[:-1],
-        y=p.y[:, 0].copy(), out=p.out[:, 0].copy(), step_loss=p.losses[:, 0].copy(),
-        loss=p.loss, dy=p.dy[:, 0].copy(), dh=dh, da=da, flow=flow, grads=p.grads,
-        grad_h=grad_h, jacobian_log10=jac,
+        y=p.y[:, 0], out=p.out[:, 0], step_loss=p.losses[:, 0],
+        loss=p.loss, dy=p.dy[:, 0], dh=dh, da=da, flow=flow, grads=p.grads,
+        grad_h=grad_h, jacobian_log10=np.full(T, np.nan),
         spectral_norm=analysis.spectral_norm(params.W_h),
         spectral_radius=analysis.spectral_radius(params.W_h),
         retention=analysis.retention(params, first, retention_steps, activation),
-        jacobians_done=bool(jacobians),
+        jacobians_done=False,
     )

@@ -279,3 +279,48 @@ def test_lesson_quantities_wait_for_the_norms_instead_of_reading_nan():
     assert later("min_jacobian") == float(np.min(whole.jacobian_norm))
     assert later("jacobian") == float(whole.jacobian_norm[done.t])
     assert parse("max_jacobian >= 0").holds(later)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
+@pytest.mark.parametrize("hidden", [8, 40])
+def test_the_compact_pass_in_blocks_is_the_whole_pass_bit_for_bit(activation, hidden):
+    """engine.rows.compact_pass (a, f'(a) and the flow made a block at a time, the flow carried
+    across blocks) against engine.model.run, for blocks of 1, 7 and 500 rows: the small-H
+    augmented loops (H = 8) and the plain ones, a text's one-hot inputs and a series'."""
+    from engine.model import run
+    from engine.rows import compact_pass
+    for sc in (_series(1234, hidden, activation), big_text(hidden=hidden, activation=activation)):
+        p = initial_params(sc)
+        p.W_h *= 1.5  # (relu: some states grow and some units die: both slopes occur)
+        seq = sc.sequence
+        kw = dict(activation=sc.model.activation, output=sc.model.output)
+        whole = run(p, seq.inputs, seq.targets, seq.mask, **kw)
+        for chunk in (1, 7, 500):
+            part, hs = compact_pass(p, seq.inputs, seq.targets, seq.mask, chunk=chunk, **kw)
+            assert np.array_equal(hs[1:], whole.h) and np.array_equal(hs[0], whole.h0)
+            for name in ("y", "out", "losses", "dy", "dh"):
+                assert np.array_equal(getattr(part, name), getattr(whole, name),
+                                      equal_nan=True), (name, chunk)
+            assert part.loss == whole.loss
+            for g, w in zip(part.grads.arrays(), whole.grads.arrays()):
+                assert np.array_equal(g, w), chunk
+
+
+def test_a_compact_trace_is_made_without_full_size_working_arrays():
+    """What the pass allocates beyond the trace it keeps: dL/da for the weight gradients and
+    blocks of rows, not a, f'(a), the flow and norm temporaries at full size."""
+    import tracemalloc
+
+    from rnntui.jobs import trace_bytes
+    sc = _series(40_000, 32)
+    p = initial_params(sc)
+    run_trace(p, sc.sequence, jacobians=False)  # (imports and caches outside the measure)
+    tracemalloc.start()
+    try:
+        tr = run_trace(p, sc.sequence, jacobians=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    cells = 8 * 40_000 * 32
+    assert type(tr.a).__name__ == "RecomputedRows"
+    assert peak < trace_bytes(tr) + 1.3 * cells, (peak, trace_bytes(tr), cells)
