@@ -39,16 +39,19 @@ class Follower:
         self._writer: asyncio.StreamWriter | None = None
         self.connected = False
         self.attempts = 0
+        self._stopping = False
 
     def start(self) -> None:
         self._task = asyncio.ensure_future(self.run())
 
     async def stop(self) -> None:
+        """Stop for good. (A flag as well as a cancel: Python 3.11's wait_for can swallow a
+        cancel that arrives as its read completes.)"""
+        self._stopping = True
+        self._close()
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-        self._close()
+            await asyncio.wait({self._task}, timeout=5)
 
     def request(self, msg: dict) -> None:
         """Ask the presenter for something (need_scenario, need_lesson, need_weights)."""
@@ -58,7 +61,7 @@ class Follower:
 
     async def run(self) -> None:
         backoff = 0.5
-        while True:
+        while not self._stopping:
             self.attempts += 1
             outcome = await self._session()
             if outcome == "connected-then-lost":
@@ -89,7 +92,7 @@ class Follower:
             self._emit("connected", None)
             beat = asyncio.ensure_future(self._heartbeats(writer))
             blob: P.Assembler | None = None
-            while True:
+            while not self._stopping:
                 msg = await asyncio.wait_for(P.read_message(reader, P.TO_FOLLOWER), SILENCE)
                 kind = msg["type"]
                 if kind == "heartbeat":
