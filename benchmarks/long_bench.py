@@ -48,7 +48,8 @@ points = {T + 1}
 
 
 def _child(what: str, norms: bool) -> dict:
-    os.environ.setdefault("RNNTUI_TRACE_BUDGET", "1e13")  # (the norms: ~2e12 operations)
+    for env in ("RNNTUI_TRACE_BUDGET", "RNNTUI_MEMORY_BUDGET"):  # (the default budgets)
+        os.environ.pop(env, None)
     import rnntui  # noqa: F401  (one BLAS thread, before NumPy)
     import resource
     import tracemalloc

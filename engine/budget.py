@@ -13,7 +13,11 @@ floating-point multiplies and adds (a matrix product of n x k by k x m is 2 n k 
 the interpreter costs per step, counted as the operations it could have done meanwhile
 (STEP_OVERHEAD_OPS); one step of the Jacobian sweep is counted at its measured worst case
 (JACOBIAN_OPS_PER_H3 x H^3: an SVD of an H x H product when the power-step certificate fails).
-At the ~40 G operations a second measured here, the trace budget is about 30 s of work.
+At the ~40 G operations a second measured here, the trace budget is about 60 s of work at worst
+(an SVD every step; ~20 s measured for a 100,000-step series at H = 64), most of it the Jacobian
+sweep, which for any big trace runs in a background worker while the screen shows the rest. A
+compact trace (engine.trace.COMPACT_CELLS cells or more) is counted at what it keeps and what
+engine.rows.compact_pass allocates, not at the full pass's size.
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ __all__ = ["BUDGET_ENV", "DEFAULTS", "Estimate", "Sizes", "budgets", "check", "e
 DEFAULTS = {
     "memory": 1 << 30,          # everything at once: data, weights kept, a trace, a batch
     "snapshots": 256 << 20,     # the weights kept per epoch (spaced further apart to fit)
-    "trace": 1.2e12,            # one trace: forward, backward, step Jacobians (~30 s here)
+    "trace": 2.5e12,            # one trace: forward, backward, step Jacobians (~60 s here at
+    # worst; a trace of over 20,000 cells shows without its Jacobian norms, which a worker adds)
     "train": 1e13,              # the scenario's training run (~4 min here)
 }
 #: The environment variable that overrides each budget (e.g. RNNTUI_MEMORY_BUDGET=4G).
@@ -204,6 +209,12 @@ def _sizes(what, epochs: int | None) -> Sizes:
     return Sizes.of(what, epochs)
 
 
+def _compact(z: Sizes) -> bool:
+    """Whether the trace of ``z``'s sequence is a compact one (engine.trace.COMPACT_CELLS)."""
+    from .trace import COMPACT_CELLS
+    return z.cell == "rnn" and z.steps > 0 and z.steps * z.hidden >= COMPACT_CELLS
+
+
 def estimate(scenario: Scenario | Sizes, epochs: int | None = None) -> Estimate:
     """The memory and operations of ``scenario``'s trace and of training it ``epochs`` epochs
     (default: its own ``[train].epochs``), from the sizes alone."""
@@ -219,8 +230,17 @@ def estimate(scenario: Scenario | Sizes, epochs: int | None = None) -> Estimate:
     chunk = jacobian_chunk(H)
     jacobian = _F * (2 * min(chunk, max(T, 1)) + 6) * S * S
     # (+ two sets of weights: the trace's gradients, and the W_h knob's scaled copy)
-    trace_bytes = (G * _pass_bytes(T, 1, H, O, True) + _F * T * (3 * S + I + 4) + jacobian
-                   + 2 * params)
+    if _compact(z):
+        # kept: h (with h0), dL/dh, y, out, dy, the losses, x, ||dL/dh||, the norms; while the
+        # pass runs: dL/da (for the gradients), the read-out's T x O temporaries, blocks of
+        # rows; the Jacobian sweep: f'(a) and what it is made from (a for relu), 3 T x H
+        from .rows import PASS_CHUNK
+        jacobian += _F * 3 * T * H
+        trace_bytes = (_F * (T * (3 * H + 5 * O + I + 5) + H + 2 * min(PASS_CHUNK, T) * H)
+                       + jacobian + 2 * params)
+    else:
+        trace_bytes = (G * _pass_bytes(T, 1, H, O, True) + _F * T * (3 * S + I + 4)
+                       + jacobian + 2 * params)
     trace_ops = (T * (G * (6 * H * H + 4 * H * I) + 6 * H * O + 2 * G * STEP_OVERHEAD_OPS)
                  + max(T - 1, 0) * (eig * JACOBIAN_OPS_PER_H3 * S ** 3 + JACOBIAN_STEP_OPS)
                  + 40 * S ** 3)

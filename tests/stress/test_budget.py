@@ -104,6 +104,8 @@ def test_big_weights_trained_long_keep_snapshots_within_their_budget():
 
 SPREAD = [
     series_file(hidden=64, points=20_000, window=10_000),
+    series_file(hidden=64, points=20_001, window=20_000),  # a compact trace (1.28M cells)
+    series_file(hidden=32, points=50_001, window=50_000, batch=1),  # compact too
     series_file(hidden=256, points=1_000, window=500, batch=2),
     echo_file(hidden=128, length=1_500, sequences=40, batch=20),
     echo_file(hidden=8, length=10_000, sequences=40, batch=40),
@@ -158,11 +160,11 @@ def test_budgets_come_from_the_environment_never_silently(monkeypatch):
 
 
 def test_an_override_lets_a_refused_file_load(monkeypatch):
-    text = series_file(hidden=256, points=2000, window=1999)
+    text = series_file(hidden=256, points=4000, window=3999)
     with pytest.raises(ScenarioError, match="RNNTUI_TRACE_BUDGET"):
         loads(text)
     monkeypatch.setenv(BUDGET_ENV["trace"], "1e14")
-    assert len(loads(text).sequence) == 1999
+    assert len(loads(text).sequence) == 3999
 
 
 def test_every_builtin_is_well_within_budget():
@@ -259,3 +261,17 @@ def test_dataset_loss_can_be_cancelled(monkeypatch):
     sc = load("echo")
     with pytest.raises(Cancelled):
         train_mod.dataset_loss(initial_params(sc), sc, should_stop=lambda: True)
+
+
+def test_a_100000_step_series_at_h64_loads_with_the_default_budgets(monkeypatch):
+    """The issue's long series: its compact trace is counted at its true size (h and dL/dh kept,
+    dL/da while the pass runs, f'(a) while the Jacobian sweep runs), and it loads by default."""
+    for env in BUDGET_ENV.values():
+        monkeypatch.delenv(env, raising=False)
+    text = series_file(hidden=64, points=100_001, window=100_000)
+    sc = loads(text)
+    est = estimate(sc)
+    T, H = 100_000, 64
+    kept = 8 * (2 * T * H + H)  # h (with h0) and dL/dh
+    assert kept < est.trace_bytes < kept + 8 * (2 + 3) * T * H + 64e6
+    assert est.total_bytes < DEFAULTS["memory"] and est.trace_ops < DEFAULTS["trace"]
