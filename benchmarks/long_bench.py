@@ -4,8 +4,9 @@ holds in memory, against keeping every per-step array at full size (as before).
 Each figure comes from a fresh child process (so its peak RSS is its own). Rows:
 
 * first frame: ``make_app`` on the series, headless at 80x24, until the screen shows the
-  trace's forward and backward numbers (the View has the trace, every pane drawn from it); the
-  exact Jacobian norms come later from a worker (``--norms`` also times them: ~20 s here);
+  trace's forward numbers (the View has the trace, every pane drawn from it); the backward
+  part comes next from a worker (timed too), and the exact Jacobian norms after it (``--norms``
+  also times them: ~20 s here);
 * the forward-and-backward part alone (``compute_trace(..., jacobians=False)``), the worker's
   first job;
 * trace memory: :func:`rnntui.jobs.trace_bytes` (every array the trace keeps alive, each block
@@ -63,6 +64,9 @@ def _child(what: str, norms: bool) -> dict:
         from rnntui.jobs import trace_bytes
         p = initial_params(sc)
         run_trace(p, sc.sequence, jacobians=False)  # (untimed: the process's fresh pages)
+        t0 = time.perf_counter()
+        run_trace(p, sc.sequence, jacobians=False, backward=False)
+        out["forward_s"] = time.perf_counter() - t0
         for compact in (True, False):
             t0 = time.perf_counter()
             tr = run_trace(p, sc.sequence, jacobians=False, compact=compact)
@@ -89,6 +93,9 @@ def _child(what: str, norms: bool) -> dict:
                 out["first_frame_s"] = time.perf_counter() - t0
                 from rnntui.jobs import trace_bytes
                 out["trace_bytes"] = trace_bytes(app.view.trace)
+                while not app.view.trace.backward_done:
+                    await asyncio.sleep(0.005)
+                out["backward_s"] = time.perf_counter() - t0
                 if norms:
                     while not app.view.trace.jacobians_done:
                         await asyncio.sleep(0.05)
@@ -118,9 +125,13 @@ def run_long_benchmarks(args=None, emit=print, rounds: int | None = None,
     emit(dict(section=SECTION, name=f"first frame with its numbers, T={T:,} H={H} (80x24)",
               value=f"{first:.2f} s", target=f"< {FIRST_FRAME_TARGET_S:.0f} s",
               status="ok" if first < FIRST_FRAME_TARGET_S else "over"))
+    emit(dict(section=SECTION, name="  ... the backward part filled in (worker)",
+              value=f"{median([a['backward_s'] for a in app]):.2f} s"))
     if "norms_s" in app[0]:
         emit(dict(section=SECTION, name="  ... the exact Jacobian norms filled in (worker)",
                   value=f"{app[0]['norms_s']:.1f} s"))
+    emit(dict(section=SECTION, name="forward part of the compact trace alone",
+              value=f"{median([e['forward_s'] for e in eng]):.2f} s"))
     fast_c = median([e["fast_s_True"] for e in eng])
     fast_f = median([e["fast_s_False"] for e in eng])
     emit(dict(section=SECTION, name="forward+backward part of the trace (compact)",

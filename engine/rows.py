@@ -170,20 +170,37 @@ def compact_pass(params, inputs: np.ndarray, targets: np.ndarray | None,
                  mask: np.ndarray | None, *, activation: str, output: str,
                  h0: np.ndarray | None = None, chunk: int = PASS_CHUNK):
     """engine.model.run for one sequence (B = 1) without its full-size working arrays: the
-    same numbers, bit for bit, from the same NumPy calls on blocks of ``chunk`` rows.
+    same numbers, bit for bit, from the same NumPy calls on blocks of ``chunk`` rows
+    (:func:`compact_forward`, then :func:`compact_backward`).
 
-    a is made ``chunk`` rows at a time (the input projection, then the forward loop on that
-    block, carrying h); f'(a) and the flow back are made a block at a time by the backward loop
-    from the last step down, carrying the flow into the block before. Every row of these depends
-    on kept rows only, so a block gives the rows the whole pass gives (for relu f'(a) is read
-    from h = max(a, 0): a > 0 exactly when h > 0, and a is NaN exactly when h is). dL/da is made
-    whole (the weight gradients sum it over all steps in one product each, as the pass does)
-    and dropped after them. Returns a :class:`engine.model.Pass` with ``h0``, ``hs`` (h0
-    stacked on h, one (T + 1, 1, H) block: the second thing returned), y, out, the losses, dy,
-    dh and the gradients; its a, da, flow and slope are None.
+    Returns a :class:`engine.model.Pass` with ``h0``, y, out, the losses, dy, dh and the
+    gradients (its a, da, flow and slope None), and ``hs``: h0 stacked on h, one (T + 1, 1, H)
+    block.
     """
-    from .model import (Params, Pass, _backward_loop, _forward_loop, _input_projection,
-                        _read_out_and_losses)
+    p, hs = compact_forward(params, inputs, targets, mask, activation=activation,
+                            output=output, h0=h0, chunk=chunk)
+    compact_backward(params, p, hs, inputs, targets, mask, activation=activation,
+                     output=output, chunk=chunk)
+    return p, hs
+
+
+def _targets(T: int, O: int, targets, mask):
+    if targets is None:
+        return np.zeros((T, 1, O)), np.zeros((T, 1), dtype=bool)
+    Y_t = np.asarray(targets, dtype=np.float64).reshape(T, 1, -1)
+    M = (np.ones((T, 1), dtype=bool) if mask is None
+         else np.asarray(mask, dtype=bool).reshape(T, 1))
+    return Y_t, M
+
+
+def compact_forward(params, inputs: np.ndarray, targets: np.ndarray | None,
+                    mask: np.ndarray | None, *, activation: str, output: str,
+                    h0: np.ndarray | None = None, chunk: int = PASS_CHUNK):
+    """The forward half of :func:`compact_pass`: a made ``chunk`` rows at a time (the input
+    projection, then the forward loop on that block, carrying h), then the read-out and the
+    losses for all steps as engine.model.run makes them. Returns (the Pass without its
+    backward part, hs)."""
+    from .model import Pass, _forward_loop, _input_projection, _read_out_and_losses
     from .types import ACTIVATIONS, OUTPUTS, ScenarioError
     if activation not in ACTIVATIONS:
         raise ScenarioError(f"unknown activation {activation!r}")
@@ -193,19 +210,12 @@ def compact_pass(params, inputs: np.ndarray, targets: np.ndarray | None,
     T, I = X.shape
     H, O = params.hidden_size, params.output_size
     chunk = max(1, int(chunk))
-    if targets is None:
-        Y_t = np.zeros((T, 1, O))
-        M = np.zeros((T, 1), dtype=bool)
-    else:
-        Y_t = np.asarray(targets, dtype=np.float64).reshape(T, 1, -1)
-        M = (np.ones((T, 1), dtype=bool) if mask is None
-             else np.asarray(mask, dtype=bool).reshape(T, 1))
+    Y_t, M = _targets(T, O, targets, mask)
     hp = np.zeros((1, H)) if h0 is None else np.broadcast_to(np.asarray(h0, float), (1, H)).copy()
     hs = np.empty((T + 1, 1, H))
     h = hs[1:]
     y, out, per = np.empty((T, 1, O)), np.empty((T, 1, O)), np.empty((T, 1))
-    work = np.empty((min(chunk, max(T, 1)), 1, H))  # a block of a, then of f'(a)
-    flow = np.empty_like(work)
+    work = np.empty((min(chunk, max(T, 1)), 1, H))  # a block of a
     X3 = X[:, None, :]
     with np.errstate(all="ignore"):
         hs[0] = hp
@@ -221,7 +231,35 @@ def compact_pass(params, inputs: np.ndarray, targets: np.ndarray | None,
         np.copyto(per, 0.0, where=~M)
         n = int(np.count_nonzero(M))
         loss = float(per.sum() / n) if n else 0.0
-        # -- backward (engine.model._backward, a block at a time) ------------------------------
+    return Pass(a=None, h=h, y=y, out=out, losses=per, loss=loss, h0=hp), hs
+
+
+def compact_backward(params, p, hs: np.ndarray, inputs: np.ndarray, targets, mask, *,
+                     activation: str, output: str, chunk: int = PASS_CHUNK, should_stop=None):
+    """The backward half of :func:`compact_pass`, into ``p`` (from :func:`compact_forward`;
+    ``hs`` its h0 stacked on h, (T + 1, 1, H) or (T + 1, H)): dy, dh and the gradients.
+
+    f'(a) and the flow back are made a block at a time by the backward loop from the last step
+    down, carrying the flow into the block before. Every row of these depends on kept rows
+    only, so a block gives the rows the whole pass gives (for relu f'(a) is read from
+    h = max(a, 0): a > 0 exactly when h > 0, and a is NaN exactly when h is). dL/da is made
+    whole (the weight gradients sum it over all steps in one product each, as the pass does)
+    and dropped after them. ``should_stop()`` is asked between blocks (raises
+    :class:`engine.analysis.Cancelled`)."""
+    from .analysis import Cancelled
+    from .model import Params, _backward_loop
+    X = np.asarray(inputs, dtype=np.float64)
+    T, I = X.shape
+    H, O = params.hidden_size, params.output_size
+    chunk = max(1, int(chunk))
+    Y_t, M = _targets(T, O, targets, mask)
+    hs = hs.reshape(T + 1, 1, H)
+    h = hs[1:]
+    y, out = p.y, p.out
+    n = int(np.count_nonzero(M))
+    work = np.empty((min(chunk, max(T, 1)), 1, H))  # a block of f'(a)
+    flow = np.empty_like(work)
+    with np.errstate(all="ignore"):
         dy = np.empty((T, 1, O))
         dh = np.empty((T, 1, H))
         if output == "identity":
@@ -234,6 +272,8 @@ def compact_pass(params, inputs: np.ndarray, targets: np.ndarray | None,
         da = np.empty((T, 1, H))
         carry = None
         for e in range(T, 0, -chunk):
+            if should_stop is not None and should_stop():
+                raise Cancelled()
             s = max(0, e - chunk)
             slope, hw = work[:e - s], h[s:e]
             if activation == "tanh":
@@ -252,12 +292,12 @@ def compact_pass(params, inputs: np.ndarray, targets: np.ndarray | None,
         da2 = da.reshape(T, H)
         dy2 = dy.reshape(T, O)
         grads = Params(
-            W_x=da2.T @ X3.reshape(T, -1),
+            W_x=da2.T @ X[:, None, :].reshape(T, -1),
             W_h=da2.T @ hs[:-1].reshape(T, H),
             b=da2.sum(axis=0),
             W_y=dy2.T @ h.reshape(T, H),
             b_y=dy2.sum(axis=0),
         )
     del da, da2
-    return Pass(a=None, h=h, y=y, out=out, losses=per, loss=loss, h0=hp, dy=dy, dh=dh,
-                grads=grads), hs
+    p.dy, p.dh, p.grads = dy, dh, grads
+    return p

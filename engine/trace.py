@@ -75,6 +75,10 @@ class Trace:
     #: False while ``jacobian_log10`` is not computed yet (all NaN): a trace made with
     #: ``jacobians=False``, whose norms :func:`with_jacobians` adds later (in a worker).
     jacobians_done: bool = True
+    #: False while the backward part (dy, dL/dh, dL/da, the flow, the gradients, ||dL/dh||) is
+    #: not computed yet (every entry NaN): a compact trace made with ``backward=False``, whose
+    #: backward part :func:`with_backward` adds later (in a worker).
+    backward_done: bool = True
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
@@ -123,7 +127,8 @@ COMPACT_CELLS = 1_000_000
 
 def run_trace(params: Params, sequence: Sequence, *, activation: str = "tanh",
               output: str = "softmax", retention_steps: int = 15,
-              jacobians: bool = True, should_stop=None, compact: bool | None = None) -> Trace:
+              jacobians: bool = True, should_stop=None, compact: bool | None = None,
+              backward: bool = True) -> Trace:
     """Run ``sequence`` forward and backward under ``params`` and gather the whole trace.
 
     ``should_stop`` (a callable) lets a caller in another thread abandon a long trace: the step
@@ -135,6 +140,8 @@ def run_trace(params: Params, sequence: Sequence, *, activation: str = "tanh",
     ``h_prev`` a view of the same block, and dL/dh as arrays, and ``a``, ``da`` and ``flow`` as
     :class:`engine.rows.RecomputedRows`: recomputed exactly, a window at a time, when read
     (2 instead of 6 T x H arrays: 102 MB instead of 307 MB at T = 100,000, H = 64).
+    ``backward=False`` (compact traces only; ignored otherwise) leaves the backward part for
+    :func:`with_backward` too: the forward quantities around t are there first.
     """
     if getattr(params, "cell", "rnn") != "rnn":
         from .cells.gated_trace import gated_trace
@@ -149,7 +156,8 @@ def run_trace(params: Params, sequence: Sequence, *, activation: str = "tanh",
         compact = T * params.hidden_size >= COMPACT_CELLS
     h0 = carried_state(params, sequence, activation, output)
     if compact and T:
-        tr = _compact_trace(params, sequence, h0, activation, output, retention_steps, first)
+        tr = _compact_trace(params, sequence, h0, activation, output, retention_steps, first,
+                            backward=backward or jacobians)
         return with_jacobians(tr, should_stop=should_stop) if jacobians else tr
     p = run(params, sequence.inputs, sequence.targets, sequence.mask,
             activation=activation, output=output, h0=h0)
@@ -191,6 +199,53 @@ def jacobians_of(trace: Trace, should_stop=None) -> np.ndarray:
     return analysis.jacobian_log10_norms(trace.params.W_h, slope, should_stop=should_stop)
 
 
+def with_backward(trace: Trace, should_stop=None) -> Trace:
+    """``trace`` (a compact one made with ``backward=False``) with its backward part: a new
+    Trace sharing every forward array, its numbers those of a trace made whole. Raises
+    :class:`engine.analysis.Cancelled` when ``should_stop()`` says so."""
+    if trace.backward_done:
+        return trace
+    from . import rows
+    seq = trace.sequence
+    T, H = len(trace), trace.params.hidden_size
+    p = _ForwardPass(trace.y[:, None], trace.out[:, None])
+    hs = _hs_block(trace)
+    rows.compact_backward(trace.params, p, hs, seq.inputs, seq.targets, seq.mask,
+                          activation=trace.activation, output=trace.output,
+                          should_stop=should_stop)
+    dh = p.dh[:, 0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        grad_h = row_norms(dh)
+    slope = rows.slopes(trace.activation, trace.a, trace.h)
+    da = rows.RecomputedRows(T, H, rows.pre_activation_grads(dh, slope))
+    flow = rows.RecomputedRows(T, H, rows.flows(trace.params.W_h, da))
+    return dataclasses.replace(trace, dy=p.dy[:, 0], dh=dh, da=da, flow=flow, grads=p.grads,
+                               grad_h=grad_h, backward_done=True)
+
+
+@dataclass
+class _ForwardPass:
+    y: np.ndarray
+    out: np.ndarray
+    dy: np.ndarray | None = None
+    dh: np.ndarray | None = None
+    grads: Params | None = None
+
+
+def _hs_block(trace: Trace) -> np.ndarray:
+    """h0 stacked on h: the one (T + 1, H) block a compact trace's h and h_prev are views of."""
+    T = len(trace)
+    hp = trace.h_prev
+    if T and np.shares_memory(hp, trace.h) and hp.base is not None:
+        block = hp.base
+        while isinstance(block.base, np.ndarray):
+            block = block.base
+        hs = block.reshape(-1)[:(T + 1) * hp.shape[1]].reshape(T + 1, hp.shape[1])
+        if hs[1:].ctypes.data == trace.h.ctypes.data:
+            return hs
+    return np.vstack([hp[:1], trace.h])
+
+
 def with_jacobians(trace: Trace, jacobian_log10: np.ndarray | None = None,
                    should_stop=None) -> Trace:
     """``trace`` with its step-Jacobian norms (computed here unless given): a new Trace that
@@ -202,30 +257,41 @@ def with_jacobians(trace: Trace, jacobian_log10: np.ndarray | None = None,
     return dataclasses.replace(trace, jacobian_log10=jacobian_log10, jacobians_done=True)
 
 
-def _compact_trace(params, sequence, h0, activation, output, retention_steps, first) -> Trace:
+def _compact_trace(params, sequence, h0, activation, output, retention_steps, first,
+                   backward: bool = True) -> Trace:
     """The compact trace (see :func:`run_trace`), without its Jacobian norms: the pass made by
     :func:`engine.rows.compact_pass` (no full-size a, f'(a) or flow at any moment), h and
-    dL/dh kept, a, dL/da and the flow recomputed from them when read."""
+    dL/dh kept, a, dL/da and the flow recomputed from them when read. Without ``backward``,
+    the forward part only (the backward arrays NaN, computing nothing, until
+    :func:`with_backward`)."""
     from . import rows
     T, H = len(sequence), params.hidden_size
-    p, hs3 = rows.compact_pass(params, sequence.inputs, sequence.targets, sequence.mask,
-                               activation=activation, output=output, h0=h0)
+    p, hs3 = rows.compact_forward(params, sequence.inputs, sequence.targets, sequence.mask,
+                                  activation=activation, output=output, h0=h0)
     hs = hs3[:, 0]
     h = hs[1:]
-    dh = p.dh[:, 0]
-    with np.errstate(over="ignore", invalid="ignore"):
-        grad_h = row_norms(dh)
     x = np.asarray(sequence.inputs, dtype=np.float64)
     a = rows.RecomputedRows(T, H, rows.pre_activations(params, x, hs))
-    slope = rows.slopes(activation, a, h)
-    da = rows.RecomputedRows(T, H, rows.pre_activation_grads(dh, slope))
-    flow = rows.RecomputedRows(T, H, rows.flows(params.W_h, da))
+    if backward:
+        rows.compact_backward(params, p, hs3, sequence.inputs, sequence.targets, sequence.mask,
+                              activation=activation, output=output)
+        dh, dy, grads = p.dh[:, 0], p.dy[:, 0], p.grads
+        with np.errstate(over="ignore", invalid="ignore"):
+            grad_h = row_norms(dh)
+        slope = rows.slopes(activation, a, h)
+        da = rows.RecomputedRows(T, H, rows.pre_activation_grads(dh, slope))
+        flow = rows.RecomputedRows(T, H, rows.flows(params.W_h, da))
+    else:  # not yet computed: NaN rows, made when read (nothing kept)
+        dh = da = flow = rows.RecomputedRows(T, H, lambda r: np.full((len(r), H), np.nan))
+        dy = np.full((T, params.output_size), np.nan)
+        grad_h = np.full(T, np.nan)
+        grads = Params(*(np.full_like(w, np.nan) for w in params.arrays()))
     return Trace(
         params=params, activation=activation, output=output, sequence=sequence,
         x=x, a=a, h=h, h_prev=hs[:-1],
         y=p.y[:, 0], out=p.out[:, 0], step_loss=p.losses[:, 0],
-        loss=p.loss, dy=p.dy[:, 0], dh=dh, da=da, flow=flow, grads=p.grads,
-        grad_h=grad_h, jacobian_log10=np.full(T, np.nan),
+        loss=p.loss, dy=dy, dh=dh, da=da, flow=flow, grads=grads,
+        grad_h=grad_h, jacobian_log10=np.full(T, np.nan), backward_done=backward,
         spectral_norm=analysis.spectral_norm(params.W_h),
         spectral_radius=analysis.spectral_radius(params.W_h),
         retention=analysis.retention(params, first, retention_steps, activation),

@@ -4,8 +4,9 @@ The screen asks; the answers come back as messages carrying what they were compu
 the screen uses an answer only if it is still wanted. A small trace is computed at once (it
 takes less time than starting a thread). A bigger one comes in two parts: its forward and
 backward numbers (everything but the exact step-Jacobian norms, ~10 ms at H = 64, T = 1000) at
-once when that fits in a frame, else in a worker; its Jacobian norms (the slow part) always in a
-worker, the pane saying they are not yet computed until they come. Traces made are kept (a few,
+once when that fits in a frame, else in a worker (a compact trace, engine.rows: its forward part
+first, then its backward part); its Jacobian norms (the slow part) always in a worker, the panes
+saying what is not yet computed until it comes. Traces made are kept (a few,
 by size), and while the screen is idle the traces of the neighbouring settings (W_h knob one
 click either way, the previous and next kept epoch) are computed ahead, norms included, so a
 single press shows a finished picture at once. The newest request replaces any older one, and
@@ -24,7 +25,7 @@ from textual.worker import get_current_worker
 
 from engine import History, Scenario
 from engine.analysis import Cancelled
-from engine.trace import run_trace, with_jacobians
+from engine.trace import run_trace, with_backward, with_jacobians
 from engine.train import dataset_loss, fit
 
 from .safe_text import visible
@@ -53,7 +54,8 @@ FALLBACK_EPOCHS = 100
 class TraceReady(Message):
     """A trace computed in a worker for ``key`` (or the exception that stopped it). ``kind``:
     "trace" (the trace asked for, perhaps without its norms yet), "norms" (the same trace with
-    its Jacobian norms added) or "ahead" (a neighbouring setting's, computed ahead)."""
+    its Jacobian norms added), "backward" (a compact trace shown with its forward part alone,
+    its backward part added) or "ahead" (a neighbouring setting's, computed ahead)."""
 
     scenario: Scenario
     key: TraceKey
@@ -93,9 +95,11 @@ class TrainDone(Message):
 
 
 def compute_trace(view: View, key: TraceKey | None = None, should_stop=None, *,
-                  jacobians: bool = True):
+                  jacobians: bool = True, backward: bool = True):
     """The trace ``view`` wants (or the one for ``key``); without its step-Jacobian norms when
-    ``jacobians`` is False (see :func:`engine.trace.with_jacobians`). Pure: safe in a thread."""
+    ``jacobians`` is False (see :func:`engine.trace.with_jacobians`), and a compact one without
+    its backward part too when ``backward`` is also False (:func:`engine.trace.with_backward`).
+    Pure: safe in a thread."""
     key = key or view.wanted_key
     params = key.history.obj.params_at(key.epoch)  # type: ignore[attr-defined]
     if key.knob:
@@ -105,7 +109,7 @@ def compute_trace(view: View, key: TraceKey | None = None, should_stop=None, *,
     return key, run_trace(params, key.sequence.obj,  # type: ignore[arg-type]
                           activation=sc.model.activation, output=sc.model.output,
                           retention_steps=sc.retention_steps, jacobians=jacobians,
-                          should_stop=should_stop)
+                          should_stop=should_stop, backward=backward)
 
 
 def trace_bytes(trace) -> int:
@@ -237,11 +241,13 @@ class Jobs:
             self._start_deferred()
 
     def _trace_worker(self, view: View, key: TraceKey) -> None:
-        """The forward and backward part (posted at once), then the Jacobian norms."""
+        """The forward and backward part (posted at once; a compact trace's forward part alone
+        first, then its backward part), then the Jacobian norms."""
         worker = get_current_worker()
         stop = (lambda: worker.is_cancelled)
         try:
-            key, trace = compute_trace(view, key, should_stop=stop, jacobians=False)
+            key, trace = compute_trace(view, key, should_stop=stop, jacobians=False,
+                                       backward=False)
         except Cancelled:
             return
         except Exception as err:
@@ -253,6 +259,20 @@ class Jobs:
             self._norms_work(view.scenario, key, trace, worker)
 
     def _norms_work(self, scenario: Scenario, key: TraceKey, trace, worker) -> None:
+        """What ``trace`` still lacks, each part posted when made: its backward part
+        (kind "backward"), then its Jacobian norms ("norms")."""
+        if not getattr(trace, "backward_done", True):
+            try:
+                trace = with_backward(trace, should_stop=lambda: worker.is_cancelled)
+            except Cancelled:
+                return
+            except Exception as err:
+                trace = err
+            if worker.is_cancelled:
+                return
+            self.node.post_message(TraceReady(scenario, key, trace, self, "backward"))
+            if isinstance(trace, Exception):
+                return
         try:
             done = with_jacobians(trace, should_stop=lambda: worker.is_cancelled)
         except Cancelled:
@@ -268,7 +288,8 @@ class Jobs:
         trace, key = view.trace, view.trace_key
         if trace is None or key is None:
             return
-        if not getattr(trace, "jacobians_done", True):
+        if not getattr(trace, "jacobians_done", True) \
+                or not getattr(trace, "backward_done", True):
             if self.norms_pending != key:
                 self.norms_pending = key
                 self._cancel_ahead()
@@ -354,8 +375,10 @@ class Jobs:
                 self._keep(msg.key, msg.trace)
                 self.ahead(view)  # the next neighbour
             return None
-        if msg.kind == "norms":
-            if msg.key == self.norms_pending:
+        if msg.kind in ("norms", "backward"):
+            part = "jacobians_done" if msg.kind == "norms" else "backward_done"
+            if msg.key == self.norms_pending and (msg.kind == "norms"
+                                                  or isinstance(msg.trace, Exception)):
                 self.norms_pending = None
             if isinstance(msg.trace, Exception):
                 self.failed(msg.trace)
@@ -363,9 +386,10 @@ class Jobs:
             self._keep(msg.key, msg.trace)
             shown = view.trace
             if msg.key == view.trace_key and shown is not None \
-                    and not getattr(shown, "jacobians_done", True):
+                    and not getattr(shown, part, True):
                 return view.with_trace(msg.key, msg.trace)  # type: ignore[arg-type]
-            self.ahead(view)
+            if msg.kind == "norms":
+                self.ahead(view)
             return None
         if msg.key != self.pending:
             return None  # a setting the user has left

@@ -38,6 +38,9 @@ class Quantity:
     #: Whether it reads the exact step-Jacobian norms, which a big trace gets later from a
     #: worker (``trace.jacobians_done``): until then it is not yet computed (None), never NaN.
     norms: bool = False
+    #: Whether it reads the backward part, which a compact trace gets later from a worker too
+    #: (``trace.backward_done``).
+    backward: bool = False
 
 
 def _softmax_text(view) -> bool:
@@ -216,9 +219,10 @@ QUANTITIES: dict[str, Quantity] = {q.name: q for q in [
     Quantity("max_jacobian", NUMBER, "the largest ‖∂h_last/∂h_t‖₂ over the sequence",
              lambda v: float(np.max(v.trace.jacobian_norm)), norms=True),
     Quantity("grad_h", NUMBER, "‖dL/dh_t‖ at the cursor: the whole gradient reaching h_t",
-             lambda v: float(v.trace.grad_h[v.t])),
+             lambda v: float(v.trace.grad_h[v.t]), backward=True),
     Quantity("reach_first", NUMBER, "‖∂ℓ_τ/∂h_0‖: how much of the loss at the target step τ "
-             "(the cursor, or pinned with x) reaches the first state", _reach_first),
+             "(the cursor, or pinned with x) reaches the first state", _reach_first,
+             backward=True),
     Quantity("retention", NUMBER, "the retention curve's last cosine: cos(h_0, h_K) after all "
              "K blank steps", lambda v: float(v.trace.retention[-1])),
     Quantity("retention_min", NUMBER, "the lowest cosine of the retention curve",
@@ -293,10 +297,12 @@ def applies(q: Quantity, kind: str, cell: str) -> str | None:
     return None
 
 
-def norms_done(view) -> bool:
-    """Whether the trace ``view`` shows has its exact step-Jacobian norms (True without one)."""
+def norms_done(view, norms: bool = True) -> bool:
+    """Whether the trace ``view`` shows has its backward part and (``norms``) its exact
+    step-Jacobian norms (True without a trace)."""
     trace = view.trace
-    return trace is None or bool(getattr(trace, "jacobians_done", True))
+    return trace is None or (bool(getattr(trace, "backward_done", True))
+                             and (not norms or bool(getattr(trace, "jacobians_done", True))))
 
 
 class Facts:
@@ -328,8 +334,8 @@ class Facts:
             return None
         if q.trace and (view.trace is None or view.needs_trace):
             return None
-        if q.norms and not norms_done(view):
-            return None  # not yet computed (the norms come from a worker): no NaN to misread
+        if (q.norms or q.backward) and not norms_done(view, q.norms):
+            return None  # not yet computed (it comes from a worker): no NaN to misread
         try:
             with np.errstate(all="ignore"):
                 value = q.fn(view)

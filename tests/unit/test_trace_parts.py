@@ -326,3 +326,95 @@ def test_a_compact_trace_is_made_without_full_size_working_arrays():
     cells = 8 * 40_000 * 32
     assert type(tr.a).__name__ == "RecomputedRows"
     assert peak < trace_bytes(tr) + 1.3 * cells, (peak, trace_bytes(tr), cells)
+
+
+@pytest.mark.parametrize("make,activation", [("series", "tanh"), ("series", "relu"),
+                                             ("text", "sigmoid")])
+def test_a_compact_traces_forward_part_first_then_its_backward_part_is_the_whole(make,
+                                                                                 activation):
+    from engine.trace import with_backward
+    sc = _series(5000, 24, activation) if make == "series" else \
+        big_text(hidden=40, activation=activation)
+    p = initial_params(sc)
+    p.W_h *= 1.4 if activation != "relu" else 1.1
+    kw = dict(activation=sc.model.activation, output=sc.model.output,
+              retention_steps=sc.retention_steps)
+    whole = run_trace(p, sc.sequence, compact=False, **kw)
+    first = run_trace(p, sc.sequence, compact=True, jacobians=False, backward=False, **kw)
+    assert not first.backward_done and not first.jacobians_done
+    for name in ("h", "h_prev", "y", "out", "step_loss", "retention", "x"):
+        assert np.array_equal(getattr(first, name), getattr(whole, name), equal_nan=True), name
+    assert np.array_equal(np.asarray(first.a), whole.a, equal_nan=True)
+    assert np.array_equal(first.loss, whole.loss, equal_nan=True)
+    assert first.spectral_norm == whole.spectral_norm
+    assert np.isnan(first.dh[3]).all() and np.isnan(first.grad_h).all()  # not yet computed
+    done = with_backward(first)
+    assert done.backward_done and done.h is first.h and with_backward(done) is done
+    for name in ("dh", "dy", "grad_h"):
+        assert np.array_equal(getattr(done, name), getattr(whole, name), equal_nan=True), name
+    for name in ("da", "flow"):
+        assert np.array_equal(np.asarray(getattr(done, name)), getattr(whole, name),
+                              equal_nan=True), name
+    for g, w in zip(done.grads.arrays(), whole.grads.arrays()):
+        assert np.array_equal(g, w)
+    assert np.array_equal(with_jacobians(done).jacobian_log10, whole.jacobian_log10)
+    from engine.analysis import Cancelled
+    with pytest.raises(Cancelled):
+        with_backward(first, should_stop=lambda: True)
+
+
+def test_the_panes_say_the_backward_part_is_not_yet_computed():
+    from helpers import make_view
+
+    from rnntui.lessons.quantities import Facts
+    from rnntui.view import BACKWARD
+    from rnntui.widgets import GradientPane, StepPane
+    sc = big_text(hidden=24)
+    view = make_view(sc, train=False)
+    first = run_trace(view.params, view.sequence, compact=True, jacobians=False,
+                      backward=False)
+    pending = view.with_trace(view.wanted_key, first)
+    for grads in ("total", "loss"):
+        v = pending.with_grads(grads)
+        pane = GradientPane()
+        text = pane.draw(v.reading(pane.READS), 100, 16).plain
+        assert "not yet computed" in text and "nan" not in text, grads
+    step = StepPane()
+    back = pending.with_phase(BACKWARD)
+    text = step.draw(back.reading(step.READS), 100, 16).plain
+    assert "not yet computed" in text and "nan" not in text
+    text = StepPane().draw(pending.reading(step.READS), 100, 16).plain  # forward: all there
+    assert "not yet computed" not in text and "nan" not in text
+    facts = Facts(pending)
+    assert facts("grad_h") is None and facts("reach_first") is None and not facts.ready
+    assert facts("spectral_norm") == first.spectral_norm
+
+
+async def test_a_compact_trace_opens_with_its_forward_part_and_fills_in(monkeypatch):
+    """In the app: the forward part shown first (from the worker), then the backward part and
+    the norms, the numbers at the end those of the whole trace."""
+    import engine.trace as trace_module
+    from helpers import quiet_app, settle
+    monkeypatch.setattr(trace_module, "COMPACT_CELLS", 20_000)
+    sc = big_text(hidden=64)  # 400 x 64 cells: compact (here), made in a worker
+    app = quiet_app(sc)
+    seen = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(3000):
+            tr = app.view.trace
+            if tr is not None and not app.view.needs_trace:
+                seen.append((tr.backward_done, tr.jacobians_done))
+                if tr.backward_done and tr.jacobians_done:
+                    break
+            await pilot.pause(0.01)
+        await settle(pilot)
+        view = app.view
+        assert view.trace.backward_done and view.trace.jacobians_done
+        assert type(view.trace.a).__name__ == "RecomputedRows"
+        whole = run_trace(view.params, view.sequence, compact=False)
+        for name in ("h", "dh", "grad_h", "jacobian_log10"):
+            assert np.array_equal(getattr(view.trace, name), getattr(whole, name)), name
+        text = app.main_screen.query_one("#gradients").picture().plain
+        assert "not yet computed" not in text
+        assert seen == sorted(seen)  # never back to less
+        await pilot.press("q")
