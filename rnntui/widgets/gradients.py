@@ -109,15 +109,20 @@ class GradientPane(Pane):
         tr = view.trace
         T = len(tr)
         gated = tr.cell != "rnn"
+        back = not getattr(tr, "backward_done", True)  # a long trace's backward part to come
         if view.grads != "loss":
             g, j = self._series(tr)
-            later = not getattr(tr, "jacobians_done", True)  # exact norms still on their way
+            later = back or not getattr(tr, "jacobians_done", True)  # exact norms on their way
             if gated:  # the whole state s = (h, c) of an LSTM; h for a GRU
-                return (Chart("‖dL/ds_t‖", "dL/ds", g, POS),
+                return (Chart("‖dL/ds_t‖", "dL/ds", g, POS, pending=back),
                         Chart("‖∂s_T/∂s_t‖", "∂sT/∂s", j, JAC, pending=later))
-            return (Chart("‖dL/dh_t‖", "dL/dh", g, POS),
+            return (Chart("‖dL/dh_t‖", "dL/dh", g, POS, pending=back),
                     Chart("‖∂h_T/∂h_t‖", "∂hT/∂h", j, JAC, pending=later))
         tau = min(view.tau, T - 1)
+        if back:
+            none = np.full(T, np.nan)
+            return (Chart("‖∂L_τ/∂h_t‖", "∂Lτ/∂h", none, POS, pending=True),
+                    Chart("‖∂y_τ/∂x_t‖", "∂yτ/∂x", none, JAC, pending=True))
         r = self._reach(tr, tau)
         g = np.full(T, np.nan)
         x = np.full(T, np.nan)
@@ -223,6 +228,13 @@ class GradientPane(Pane):
 
     def _verdict(self, view, charts: tuple[Chart, Chart], width: int) -> Text:
         T = len(view.trace)
+        if charts[0].pending:  # the backward pass itself is still being computed
+            return first_fitting([
+                Text("dL/dh not yet computed: the backward pass is being computed…",
+                     style=DIM),
+                Text("dL/dh not yet computed (computing…)", style=DIM),
+                Text("not yet computed…", style=DIM),
+                Text("computing…", style=DIM)], width)
         if view.grads == "loss":
             return self._loss_verdict(view, charts[0], width)
         if T < 2:

@@ -77,8 +77,16 @@ class HiddenPane(Pane):
         set for the whole trace, so the rows do not change as t moves."""
         if self._busiest_of is None or self._busiest_of[0] is not tr:
             with np.errstate(invalid="ignore"):
-                peak = np.nan_to_num(np.abs(tr.h), nan=np.inf).max(axis=0) if len(tr) else \
-                    np.zeros(tr.h.shape[1])
+                # max |h| per unit, as nan_to_num(|h|, nan=inf).max(axis=0) gives it (a NaN
+                # anywhere: inf, an inf: the largest float) without a T x H temporary
+                if len(tr):
+                    h = np.asarray(tr.h)
+                    peak = np.maximum(h.max(axis=0), -h.min(axis=0))
+                    big = peak == np.inf
+                    peak[np.isnan(peak)] = np.inf
+                    peak[big] = np.finfo(np.float64).max
+                else:
+                    peak = np.zeros(tr.h.shape[1])
             self._busiest_of = (tr, np.argsort(-peak, kind="stable"))
         return np.sort(self._busiest_of[1][:n])
 

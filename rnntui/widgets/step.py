@@ -54,6 +54,13 @@ class StepPane(Pane):
 
     def draw(self, view, width: int, height: int):
         back = view.phase == BACKWARD
+        if back and not getattr(view.trace, "backward_done", True):  # a long trace's, to come
+            return block([Text(f"backward t={view.t}", style="bold"), first_fitting([
+                Text("dL/dh, dL/da and the flow back: not yet computed (the backward pass is "
+                     "being computed…)", style=DIM),
+                Text("dL/dh, dL/da: not yet computed (computing…)", style=DIM),
+                Text("not yet computed (computing…)", style=DIM),
+                Text("not yet computed", style=DIM)], width)], width, height)
         if view.trace.cell != "rnn":
             title, rows = (self._backward_gated(view, width) if back
                            else self._forward_gated(view, width))
