@@ -136,6 +136,17 @@ def trace_bytes(trace) -> int:
     return sum(owners.values()) + extra
 
 
+def _same_weights(a: TraceKey, b: TraceKey) -> bool:
+    """Whether two trace keys name the very same weights object, knob and sequence (a history
+    replaced by one with the same weights, e.g. when the initial loss is known)."""
+    if a.epoch != b.epoch or a.knob != b.knob or a.sequence != b.sequence:
+        return False
+    try:
+        return a.history.obj.params_at(a.epoch) is b.history.obj.params_at(b.epoch)
+    except (AttributeError, IndexError, TypeError):
+        return False
+
+
 def neighbours(view: View) -> list[View]:
     """The settings one press away whose traces are worth computing ahead: the W_h knob one
     click up and down, the next and the previous kept epoch (the likeliest next presses)."""
@@ -171,6 +182,7 @@ class Jobs:
         self.run = 0  # numbers training runs; messages from older runs are ignored
         self.stop_requested = False
         self._deferred_loss: tuple | None = None  # an initial loss waiting for a trace worker
+        self._alias: dict[TraceKey, TraceKey] = {}  # a key -> the key of the same weights now
 
     def _start_deferred(self) -> None:
         if self._deferred_loss is not None and self.pending is None:
@@ -187,6 +199,19 @@ class Jobs:
             self._follow_up(view)
             return view
         key = view.wanted_key
+        old = view.trace_key
+        if view.trace is not None and old is not None and _same_weights(old, key):
+            # a new history with the very same weights (the initial loss came in): the trace
+            # shown is this one's; work under way for it goes on under the new key
+            self._alias[old] = key
+            if old in self.kept:
+                self._keep(key, self.kept.pop(old))
+                self._keys.pop(old, None)
+            self.pending = key if self.pending == old else self.pending
+            self.norms_pending = key if self.norms_pending == old else self.norms_pending
+            view = view.with_trace(self._keys.get(key, key), view.trace)
+            self._follow_up(view)
+            return view
         kept = self.kept.get(key)
         if kept is not None:
             key = self._keys.get(key, key)  # the same key object: pictures drawn ahead match
@@ -223,6 +248,12 @@ class Jobs:
             self._follow_up(view)
             return view
         self.fast_seconds *= 0.5  # (so that a slow moment does not send every later one here)
+        if self.pending is not None and key != self.pending \
+                and _same_weights(self.pending, key):  # the worker's trace is this one's
+            self._alias[self.pending] = key
+            if self.norms_pending == self.pending:
+                self.norms_pending = key
+            self.pending = key
         if key != self.pending:
             self.pending = key
             self.norms_pending = key  # the same worker goes on with them
@@ -368,6 +399,10 @@ class Jobs:
         computed ahead is kept for later)."""
         if msg.owner not in (None, self) or msg.scenario is not view.scenario:
             return None  # from a scenario the user has left
+        for _ in range(8):  # computed for the same weights under an older history
+            if msg.key not in self._alias:
+                break
+            msg.key = self._alias[msg.key]
         if msg.kind == "ahead":
             if msg.key == self.ahead_key:
                 self.ahead_key = None
@@ -488,3 +523,4 @@ class Jobs:
             workers.cancel_group(self.node, self.name + group)
         self.pending = self.norms_pending = self.ahead_key = None
         self._deferred_loss = None
+        self._alias.clear()

@@ -418,3 +418,25 @@ async def test_a_compact_trace_opens_with_its_forward_part_and_fills_in(monkeypa
         assert "not yet computed" not in text
         assert seen == sorted(seen)  # never back to less
         await pilot.press("q")
+
+
+def test_a_new_history_with_the_same_weights_keeps_the_trace_shown():
+    """The initial loss replaces the history by one with the same weights: the trace shown (and
+    work under way for it) is kept, not computed again (for a long series, a second pass that
+    also restarted its backward part and norms)."""
+    from helpers import make_view
+
+    from engine import History
+    from rnntui.jobs import Jobs
+    sc = big_text()
+    view = make_view(sc, train=False)
+    jobs = Jobs(node=None, ahead=False)
+    same = History(losses=[1.5], epochs=[0], weights=view.history.weights)
+    moved = view.with_history(same, epoch=view.epoch)
+    assert moved.needs_trace
+    got = jobs.trace(moved)
+    assert not got.needs_trace and got.trace is view.trace
+    other = History(losses=[1.5], epochs=[0], weights=[w.copy() for w in same.weights])
+    fresh = jobs.trace(view.with_history(other, epoch=view.epoch))
+    assert not fresh.needs_trace and fresh.trace is not view.trace  # other weights: computed
+    assert np.array_equal(fresh.trace.h, view.trace.h)
