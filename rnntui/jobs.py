@@ -15,6 +15,7 @@ every worker polls its cancellation, so quitting never waits for one.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -44,6 +45,8 @@ SLOW_FAST = 0.03
 KEEP_BYTES = 96 << 20
 #: Neighbouring traces are computed ahead only when one trace is at most this big.
 AHEAD_BYTES = 16 << 20
+#: Seconds a compact trace's worker waits for its forward part to be drawn at most.
+FIRST_DRAW_WAIT = 0.5
 #: Seconds between two progress messages of a training run (the loss curve's frame rate).
 PROGRESS_EVERY = 0.1
 #: Epochs that `t` trains when the scenario itself asks for none.
@@ -183,6 +186,7 @@ class Jobs:
         self.stop_requested = False
         self._deferred_loss: tuple | None = None  # an initial loss waiting for a trace worker
         self._alias: dict[TraceKey, TraceKey] = {}  # a key -> the key of the same weights now
+        self._drawn: threading.Event | None = None  # set when the forward part is on screen
 
     def _start_deferred(self) -> None:
         if self._deferred_loss is not None and self.pending is None:
@@ -285,8 +289,15 @@ class Jobs:
             trace = err
         if worker.is_cancelled:
             return
+        drawn = threading.Event()
+        self._drawn = drawn
         self.node.post_message(TraceReady(view.scenario, key, trace, self))
         if not isinstance(trace, Exception):
+            if not getattr(trace, "backward_done", True):
+                # the screen draws the forward part first (this thread would slow it down)
+                drawn.wait(FIRST_DRAW_WAIT)
+                if worker.is_cancelled:
+                    return
             self._norms_work(view.scenario, key, trace, worker)
 
     def _norms_work(self, scenario: Scenario, key: TraceKey, trace, worker) -> None:
@@ -426,6 +437,12 @@ class Jobs:
             if msg.kind == "norms":
                 self.ahead(view)
             return None
+        drawn, self._drawn = self._drawn, None
+        if drawn is not None:  # the worker goes on once this is on screen (or at once)
+            if msg.key == self.pending and msg.key == view.wanted_key:
+                self.node.call_after_refresh(drawn.set)
+            else:
+                drawn.set()
         if msg.key != self.pending:
             return None  # a setting the user has left
         self.pending = None
