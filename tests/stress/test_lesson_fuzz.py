@@ -8,11 +8,11 @@ LessonError, with a one-line message starting with the file's name.
 
 from __future__ import annotations
 
-import re
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from _mangle import mangle, quoted
 from rnntui.lessons import LessonError, course_files
 from rnntui.lessons.loader import (LESSON_KEYS, QUESTION_KEYS, STEP_KEYS, TASK_KEYS, _decode,
                                    loads_lesson)
@@ -24,7 +24,6 @@ TEXTS = [f.read_text(encoding="utf-8") for f in COURSE]
 KEYS = sorted(set(LESSON_KEYS + STEP_KEYS + TASK_KEYS + QUESTION_KEYS))
 HEADERS = ["[lesson]", "[[step]]", "[step.task]", "[step.question]", "[step]", "[[lesson]]",
            "[step.task.x]", "[]", "[lessn]"]
-ASSIGN = re.compile(r"^(\s*[A-Za-z0-9_\"'. -]+?\s*=\s*)(.*)$")
 VALUES = st.one_of(
     st.sampled_from([
         '"x"', '""', '"cat"', '"long"', '"lstm"', '"gru"', '"trained"', '"untrained"',
@@ -38,39 +37,14 @@ VALUES = st.one_of(
     ]),
     st.integers(-(2**40), 2**40).map(str),
     st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=10)
-    .map(lambda s: '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'),
+    .map(quoted),
 )
 
 
 @st.composite
 def mangled_text(draw) -> str:
-    lines = draw(st.sampled_from(TEXTS)).splitlines(keepends=True)
-    for _ in range(draw(st.integers(0, 5))):
-        if not lines:
-            lines = ["\n"]
-        i = draw(st.integers(0, len(lines) - 1))
-        op = draw(st.sampled_from(["delete", "duplicate", "retype", "retype", "retype",
-                                   "new_key", "header", "swap", "blank_value"]))
-        if op == "delete":
-            del lines[i]
-        elif op == "duplicate":
-            lines.insert(draw(st.integers(0, len(lines))), lines[i])
-        elif op == "retype":
-            m = ASSIGN.match(lines[i].rstrip("\n"))
-            if m:
-                lines[i] = m.group(1) + draw(VALUES) + "\n"
-        elif op == "new_key":
-            lines.insert(i, f"{draw(st.sampled_from(KEYS))} = {draw(VALUES)}\n")
-        elif op == "header":
-            lines.insert(i, draw(st.sampled_from(HEADERS)) + "\n")
-        elif op == "swap":
-            j = draw(st.integers(0, len(lines) - 1))
-            lines[i], lines[j] = lines[j], lines[i]
-        else:
-            m = ASSIGN.match(lines[i].rstrip("\n"))
-            if m:
-                lines[i] = m.group(1) + "\n"
-    return "".join(lines)
+    return mangle(draw, draw(st.sampled_from(TEXTS)), values=VALUES, keys=KEYS,
+                  headers=HEADERS, most=5)
 
 
 @st.composite

@@ -8,12 +8,12 @@ anything but ScenarioError (no KeyError, TypeError, OverflowError, MemoryError, 
 
 from __future__ import annotations
 
-import re
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from _mangle import mangle, quoted
 from engine import scenario as S
 from engine.types import Scenario, ScenarioError
 
@@ -26,7 +26,6 @@ ALL_KEYS = sorted({k for keys in S.SECTIONS.values() for k in keys}
                   | {"W_x", "W_h", "b", "W_y", "b_y", "the", "cat"})
 HEADERS = ["[scenario]", "[model]", "[train]", "[analysis]", "[data]", "[model.weights]",
            "[data.vectors]", "[[data]]", "[modle]", "[]"]
-ASSIGN = re.compile(r"^(\s*[A-Za-z0-9_\"'. -]+?\s*=\s*)(.*)$")
 
 TOML_VALUES = st.one_of(
     st.sampled_from([
@@ -44,42 +43,15 @@ TOML_VALUES = st.one_of(
         lambda f: "nan" if f != f else ("inf" if f == float("inf") else
                                          "-inf" if f == float("-inf") else repr(f))),
     st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
-    .map(lambda s: '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'),
+    .map(quoted),
 )
 
 
 @st.composite
 def mangled_text(draw) -> str:
     name = draw(st.sampled_from(sorted(BUILTINS)))
-    lines = BUILTINS[name].splitlines(keepends=True)
-    for _ in range(draw(st.integers(0, 6))):
-        if not lines:
-            lines = ["\n"]
-        i = draw(st.integers(0, len(lines) - 1))
-        op = draw(st.sampled_from(["delete", "duplicate", "retype", "retype", "retype",
-                                   "new_key", "header", "swap", "blank_value"]))
-        if op == "delete":
-            del lines[i]
-        elif op == "duplicate":
-            j = draw(st.integers(0, len(lines)))
-            lines.insert(j, lines[i])
-        elif op == "retype":
-            m = ASSIGN.match(lines[i].rstrip("\n"))
-            if m:
-                lines[i] = m.group(1) + draw(TOML_VALUES) + "\n"
-        elif op == "new_key":
-            key = draw(st.sampled_from(ALL_KEYS))
-            lines.insert(i, f"{key} = {draw(TOML_VALUES)}\n")
-        elif op == "header":
-            lines.insert(i, draw(st.sampled_from(HEADERS)) + "\n")
-        elif op == "swap":
-            j = draw(st.integers(0, len(lines) - 1))
-            lines[i], lines[j] = lines[j], lines[i]
-        else:
-            m = ASSIGN.match(lines[i].rstrip("\n"))
-            if m:
-                lines[i] = m.group(1) + "\n"
-    return "".join(lines)
+    return mangle(draw, BUILTINS[name], values=TOML_VALUES, keys=ALL_KEYS, headers=HEADERS,
+                  most=6)
 
 
 @st.composite
