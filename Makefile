@@ -4,6 +4,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# apt needs root: sudo when not already root (CI runs as root)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test bench install clean browser-deps
 
@@ -26,7 +28,7 @@ test: $(STAMP)
 # make browser-deps: what tests/browser needs: Debian's chromium (apt, when missing; CI runs as
 # root) and the web extra with Playwright (its own browser download is never used).
 browser-deps: $(STAMP)
-	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	$(BIN)/python -m pip install -q -e '.[test,browser]'
 
 bench: $(STAMP)
