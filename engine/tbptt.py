@@ -146,7 +146,7 @@ def fit_tbptt(scenario: Scenario, epochs: int | None = None, *, history=None,
     scenario's); the arguments and the returned History are those of engine.train.fit, with
     ``History.val_losses`` filled in."""
     from .analysis import Cancelled
-    from .train import History, _keep, _Optimizer, _Poll, initial_params
+    from .train import History, _Optimizer, _Poll, initial_params, run_epochs
     corpus = _corpus(scenario)
     cfg = config or scenario.train
     n_epochs = cfg.epochs if epochs is None else int(epochs)
@@ -176,54 +176,18 @@ def fit_tbptt(scenario: Scenario, epochs: int | None = None, *, history=None,
                           opt_state={k: [a.copy() for a in v] if isinstance(v, list) else v
                                      for k, v in history.opt_state.items()},
                           tip=history.tip, val_losses=vals)
-    params = (history.tip or history.weights[-1]).copy()
-    start = len(history.losses) - 1
-    opt = _Optimizer(cfg, history.opt_state)
     act, outf = scenario.model.activation, scenario.model.output
     windows = corpus.windows("train", B)
-    non_finite = "the loss became non-finite (try a smaller learning rate or clipping)"
-    for epoch in range(start + 1, start + n_epochs + 1):
-        before, opt_before = params.copy(), opt.snapshot()
-        try:
-            state = None
-            with np.errstate(all="ignore"):
-                for X_ids, Y_ids in windows:
-                    if poll():
-                        raise Cancelled()
-                    p, state = window_step(params, X_ids, Y_ids, state, V, activation=act,
-                                           output=outf)
-                    if not np.isfinite(p.loss) or not p.grads.is_finite():
-                        history.stopped = f"stopped at epoch {epoch}: {non_finite}"
-                        params = before
-                        break
-                    opt.step(params, p.grads)
-                    del p
-            if history.stopped:
-                break
-            train_loss, val_loss = losses_of(params)
-        except Cancelled:
-            params, opt = before, opt.restored(opt_before)
-            history.stopped = f"stopped during epoch {epoch} on request"
-            break
-        except MemoryError:
-            params, opt = before, opt.restored(opt_before)
-            history.stopped = (f"stopped during epoch {epoch}: out of memory (the epochs before "
-                               f"it are kept; use smaller batches or a smaller model)")
-            break
-        if not np.isfinite(train_loss) or not params.is_finite():
-            history.stopped = f"stopped at epoch {epoch}: {non_finite}"
-            params = before
-            break
-        history.losses.append(train_loss)
-        history.val_losses.append(val_loss)
-        if epoch % history.every == 0 or epoch == start + n_epochs:
-            _keep(history, epoch, params, cap)
-        if progress is not None and progress(epoch, train_loss) is False:
-            history.stopped = f"stopped at epoch {epoch} on request"
-            _keep(history, epoch, params, cap)
-            break
-    if history.epochs[-1] != len(history.losses) - 1 and history.stopped:
-        _keep(history, len(history.losses) - 1, params, cap)
-    opt.save(history.opt_state)
-    history.tip = params.copy()
-    return history
+
+    def passes(params):
+        state = None
+        for X_ids, Y_ids in windows:
+            if poll():
+                raise Cancelled()
+            p, state = window_step(params, X_ids, Y_ids, state, V, activation=act,
+                                   output=outf)
+            yield p
+
+    return run_epochs(history, _Optimizer(cfg, history.opt_state), n_epochs=n_epochs,
+                      cap=cap, passes=passes, evaluate=losses_of, progress=progress,
+                      quiet=True)

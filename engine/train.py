@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext as _nothing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -176,29 +177,54 @@ def fit(scenario: Scenario, epochs: int | None = None, *, history: History | Non
                           opt_state={k: [a.copy() for a in v] if isinstance(v, list) else v
                                      for k, v in history.opt_state.items()},
                           tip=history.tip)
-    params = (history.tip or history.weights[-1]).copy()
-    start = len(history.losses) - 1
-    opt = _Optimizer(cfg, history.opt_state)
     act, outf = scenario.model.activation, scenario.model.output
     poll = _Poll(should_stop)
     from .analysis import Cancelled
+
+    def passes(params):
+        for X, Y, M in data:
+            if poll():
+                raise Cancelled()
+            yield run(params, X, Y, M, activation=act, output=outf)
+
+    def evaluate(params):
+        return dataset_loss(params, scenario, prepared=eval_data, should_stop=poll), None
+
+    return run_epochs(history, _Optimizer(cfg, history.opt_state), n_epochs=n_epochs,
+                      cap=cap, passes=passes, evaluate=evaluate, progress=progress)
+
+
+NON_FINITE = "the loss became non-finite (try a smaller learning rate or clipping)"
+
+
+def run_epochs(history: History, opt: "_Optimizer", *, n_epochs: int, cap: int, passes,
+               evaluate, progress=None, quiet: bool = False) -> History:
+    """The epoch loop both trainers share (``fit`` and ``engine.tbptt.fit_tbptt``), continuing
+    ``history`` in place for ``n_epochs`` epochs and returning it.
+
+    ``passes(params)`` yields one pass per minibatch of an epoch, each computed for the weights
+    as they are at that moment (they are updated in place after each pass), and raises
+    :class:`engine.analysis.Cancelled` when a stop was asked for. ``evaluate(params)`` gives
+    the epoch's (loss, validation loss or None). A stop, a non-finite loss or running out of
+    memory undoes the epoch under way; ``quiet`` silences NumPy's floating-point warnings
+    during the passes (the loss is checked for finiteness anyway)."""
+    from .analysis import Cancelled
+    params = (history.tip or history.weights[-1]).copy()
+    start = len(history.losses) - 1
     for epoch in range(start + 1, start + n_epochs + 1):
         before, opt_before = params.copy(), opt.snapshot()
         try:
-            for X, Y, M in data:
-                if poll():
-                    raise Cancelled()
-                p = run(params, X, Y, M, activation=act, output=outf)
-                if not np.isfinite(p.loss) or not p.grads.is_finite():
-                    history.stopped = (f"stopped at epoch {epoch}: the loss became non-finite "
-                                       f"(try a smaller learning rate or clipping)")
-                    params = before
-                    break
-                opt.step(params, p.grads)
-                del p
+            with np.errstate(all="ignore") if quiet else _nothing():
+                for p in passes(params):
+                    if not np.isfinite(p.loss) or not p.grads.is_finite():
+                        history.stopped = f"stopped at epoch {epoch}: {NON_FINITE}"
+                        params = before
+                        break
+                    opt.step(params, p.grads)
+                    del p
             if history.stopped:
                 break
-            loss = dataset_loss(params, scenario, prepared=eval_data, should_stop=poll)
+            loss, val = evaluate(params)
         except Cancelled:
             params, opt = before, opt.restored(opt_before)
             history.stopped = f"stopped during epoch {epoch} on request"
@@ -209,18 +235,17 @@ def fit(scenario: Scenario, epochs: int | None = None, *, history: History | Non
                                f"it are kept; use smaller batches or a smaller model)")
             break
         if not np.isfinite(loss) or not params.is_finite():
-            history.stopped = (f"stopped at epoch {epoch}: the loss became non-finite "
-                               f"(try a smaller learning rate or clipping)")
+            history.stopped = f"stopped at epoch {epoch}: {NON_FINITE}"
             params = before
             break
         history.losses.append(loss)
-        last = epoch == start + n_epochs
-        if epoch % history.every == 0 or last:
+        if val is not None:
+            history.val_losses.append(val)
+        if epoch % history.every == 0 or epoch == start + n_epochs:
             _keep(history, epoch, params, cap)
         if progress is not None and progress(epoch, loss) is False:
             history.stopped = f"stopped at epoch {epoch} on request"
-            if history.epochs[-1] != epoch:
-                _keep(history, epoch, params, cap)
+            _keep(history, epoch, params, cap)  # (nothing when this epoch is kept already)
             break
     if history.epochs[-1] != len(history.losses) - 1 and history.stopped:
         # stopped early: the last whole epoch is kept, so the history ends where training did
