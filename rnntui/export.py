@@ -151,13 +151,11 @@ def write_file_set(folder: str | os.PathLike, stem: str,
             _remove_quietly(tmp)
 
 
-def export_view(view, svg: str, folder: str | os.PathLike | None = None) -> tuple[bool, str]:
-    """Save the screen (``svg``) and ``view``'s trace as JSON, with its position, in ``folder``
-    (default: the current folder) under a fresh name; returns (saved, a sentence saying what
-    happened). Never overwrites a file; nothing is left half-written."""
+def export_files(view, svg: str) -> tuple[str, dict[str, str], str]:
+    """What ``e`` saves: (the file stem, {".svg": the screen, ".json": ``view``'s trace with its
+    position}, a note saying why the JSON is missing, or "")."""
     import json
 
-    folder = Path(folder) if folder is not None else Path.cwd()
     files: dict[str, str] = {".svg": svg}
     note = ""
     try:
@@ -167,9 +165,17 @@ def export_view(view, svg: str, folder: str | os.PathLike | None = None) -> tupl
         files[".json"] = json.dumps(data, indent=1, allow_nan=False) + "\n"
     except Exception as err:  # never lose the picture because of the numbers
         note = f" (no JSON: {err})"
+    return export_stem(view.scenario.name, view.epoch, view.t), files, note
+
+
+def export_view(view, svg: str, folder: str | os.PathLike | None = None) -> tuple[bool, str]:
+    """Save the screen (``svg``) and ``view``'s trace as JSON, with its position, in ``folder``
+    (default: the current folder) under a fresh name; returns (saved, a sentence saying what
+    happened). Never overwrites a file; nothing is left half-written."""
+    folder = Path(folder) if folder is not None else Path.cwd()
+    stem, files, note = export_files(view, svg)
     try:
-        paths = write_file_set(folder, export_stem(view.scenario.name, view.epoch, view.t),
-                               files)
+        paths = write_file_set(folder, stem, files)
     except OSError as err:
         reason = err.strerror or str(err)
         return False, f"Could not save in {folder}: {reason}. Nothing was overwritten."

@@ -12,6 +12,9 @@ from .join import JoinError, check_host, check_port, check_token, new_token, par
 COMMANDS = ("present", "follow", "serve")
 #: Default port of ``rnntui serve`` (``rnntui present`` takes a free one unless told).
 SERVE_PORT = 8000
+#: Default of ``rnntui serve --max-sessions`` (rnntui.classroom.serve.MAX_SESSIONS, which needs
+#: the web extra to import).
+MAX_SESSIONS = 40
 
 
 def add_arguments(cmd: str, p: argparse.ArgumentParser) -> None:
@@ -46,6 +49,18 @@ def add_arguments(cmd: str, p: argparse.ArgumentParser) -> None:
         p.add_argument("--port", default=str(SERVE_PORT), help="port (default %(default)s)")
         p.add_argument("--follow", default=None, metavar="JOIN",
                        help="serve followers of the presenter at JOIN instead")
+        p.add_argument("--token", default=None,
+                       help="the token the address carries (default: a new random one)")
+        p.add_argument("--max-sessions", default=str(MAX_SESSIONS), metavar="N",
+                       help="browser tabs with the app open at once, at most (default "
+                            "%(default)s; each is an app process)")
+        p.add_argument("--public-url", default=None, metavar="URL",
+                       help="the address browsers use, when a proxy changes it (http[s]://"
+                            "HOST[:PORT][/PATH]): printed, and accepted as the websocket's "
+                            "Origin")
+        p.add_argument("--allow-files", action="store_true",
+                       help="let browser tabs open scenario and lesson files of this machine "
+                            "by path (off: only built-ins)")
 
 
 def _warn(text: str) -> None:
@@ -117,11 +132,34 @@ def cmd_follow(args, fail, run_interactive) -> int:
                            classroom=FollowerRole(join))
 
 
+def _public_url(text: str) -> str:
+    """``text`` if it is an http or https address with a host (and no query), else JoinError."""
+    from urllib.parse import urlsplit
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        parts = None
+    if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname
+            or parts.query or parts.fragment or parts.username or parts.password):
+        raise JoinError(f"--public-url {text[:80]!r} is not an address like "
+                        f"https://HOST[:PORT][/PATH]")
+    return text
+
+
+def _sessions(text: str) -> int:
+    if not (text.isdigit() and len(text) <= 5 and 1 <= int(text) <= 10000):
+        raise JoinError(f"--max-sessions {text[:20]!r} is not a whole number from 1 to 10000")
+    return int(text)
+
+
 def cmd_serve(args, fail, load) -> int:
     try:
         host = check_host(args.host)
         port = check_port(args.port)
         join = parse_join(args.follow) if args.follow is not None else None
+        token = check_token(args.token) if args.token is not None else new_token()
+        cap = _sessions(args.max_sessions)
+        public_url = _public_url(args.public_url) if args.public_url is not None else None
     except JoinError as err:
         return fail(f"serve: {err}")
     if join is None:
@@ -132,17 +170,25 @@ def cmd_serve(args, fail, load) -> int:
     else:
         what = ["follow", str(join)]
     try:
-        from .serve import serve
+        from .serve import address, serve
     except ImportError as err:
         return fail(f"serve needs the web extra ({err.name or err} is missing): "
                     f"pip install 'rnntui[web]'")
-    from .session import check_bind
-    warning = check_bind(host)
-    if warning:
-        _warn(warning)
+    from .join import is_loopback
+    if not is_loopback(host):
+        _warn(f"warning: serving on {host}, beyond this machine: anyone who can reach it and "
+              f"has the address with its token can use the app (the connection is not "
+              f"encrypted)")
     command = shlex.join([sys.executable, "-m", "rnntui.cli", *what])
+
+    def announce(port: int) -> None:  # once listening: the address to open, on its own line
+        try:
+            print(address(host, port, token, public_url), flush=True)
+        except OSError:
+            pass
     try:
-        serve(command, host, port)
+        serve(command, host, port, announce=announce, token=token, max_sessions=cap,
+              public_url=public_url, allow_files=args.allow_files)
     except OSError as e:
         return fail(f"serve: cannot listen on {host}:{port}: {e.strerror or e}")
     return 0

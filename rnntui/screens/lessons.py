@@ -14,6 +14,7 @@ from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..safe_text import visible
+from ..served import files_refused
 from .guard import Dialog
 
 
@@ -93,6 +94,10 @@ class LessonListScreen(Dialog, ModalScreen):
         path = event.value.strip()
         if not path:
             self._error("Type the path of a lesson file, or pick one above.")
+            return
+        refused = files_refused()
+        if refused:
+            self._error(refused)
             return
         try:
             lesson = load_lesson(str(Path(path).expanduser()))

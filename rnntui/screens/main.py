@@ -29,6 +29,7 @@ from ..widgets import (GradientPane, HiddenPane, LossPane, OutputPane, Pane, Ret
                        SequencePane, StepPane)
 from ..widgets.lesson_strip import LessonStrip
 from ..safe_text import visible
+from ..served import in_browser
 from .compare import CompareScreen
 from .guard import QuitGuard
 from .lessons import LessonListScreen
@@ -752,10 +753,26 @@ class MainScreen(QuitGuard, Screen):
             self.notify("The trace for this setting is still being computed; press e again "
                         "when the panes have updated.", title="Not exported yet", timeout=6)
             return
-        ok, message = export_view(view, self.app.export_screenshot(title=self.app.title),
-                                  self.app.export_dir)
+        svg = self.app.export_screenshot(title=self.app.title)
+        if in_browser():  # a browser tab: its files go to the browser, never onto the server
+            self._deliver(view, svg)
+            return
+        ok, message = export_view(view, svg, self.app.export_dir)
         self.notify(visible(message), title="Exported" if ok else "Export failed", markup=False,
                     severity="information" if ok else "error", timeout=6 if ok else 8)
+
+    def _deliver(self, view, svg: str) -> None:
+        """``e`` in a browser tab (rnntui serve): the SVG and JSON as the browser's downloads."""
+        import io
+
+        from ..export import export_files
+        stem, files, note = export_files(view, svg)
+        for suffix, text in files.items():
+            self.app.deliver_text(io.StringIO(text), save_filename=stem + suffix,
+                                  open_method="download", encoding="utf-8")
+        names = " and ".join(stem + suffix for suffix in files)
+        self.notify(visible(f"Sent {names} to your browser as downloads{note}"),
+                    title="Exported", markup=False, timeout=6)
 
     # -- lessons (rnntui.lessons.session does the work) ------------------------------------
     def action_lessons(self) -> None:

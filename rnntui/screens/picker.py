@@ -21,6 +21,7 @@ from textual.widgets.option_list import Option
 from engine.types import Scenario, ScenarioError
 
 from ..safe_text import visible
+from ..served import files_refused
 from .guard import Dialog
 
 
@@ -104,6 +105,10 @@ class PickerScreen(Dialog, ModalScreen[Opened | None]):
         path = event.value.strip()
         if not path:
             self._show_error("Type the path of a .toml file, or pick a built-in above.")
+            return
+        refused = files_refused()
+        if refused:
+            self._show_error(refused)
             return
         self._try_open(str(Path(path).expanduser()))
 
