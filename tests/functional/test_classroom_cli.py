@@ -43,6 +43,11 @@ def run(capsys, *args: str) -> subprocess.CompletedProcess:
     (["serve", "nope"], "no built-in scenario or file named 'nope'"),
     (["serve", "--port", "0"], "from 1 to 65535"),
     (["serve", "--follow", "x:1/y"], "serve: bad token"),
+    (["serve", "--token", "short"], "serve: a token is 16 to 128"),
+    (["serve", "--max-sessions", "0"], "--max-sessions '0' is not a whole number from 1"),
+    (["serve", "--max-sessions", "many"], "--max-sessions 'many' is not a whole number"),
+    (["serve", "--public-url", "ftp://class.example"], "--public-url 'ftp://class.example' is"),
+    (["serve", "--public-url", "https://h/?token=x"], "not an address like https://HOST"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, args, says):
     r = run(capsys, *args)

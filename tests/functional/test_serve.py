@@ -255,3 +255,36 @@ async def test_sizes_from_the_tab_are_kept_in_range(monkeypatch):
         await ws.send_json(["stdin", "y"])
         assert "key=y;" in await output(ws, "key=")  # still up after the malformed messages
         await ws.close()
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_prints_the_address_with_its_token_once_listening():
+    import os
+    import signal
+    import subprocess
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "rnntui.cli", "serve", "king", "--port",
+                             str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        line = proc.stdout.readline().strip()
+        match = re.fullmatch(rf"http://127\.0\.0\.1:{port}/\?token=([A-Za-z0-9_-]{{22}})", line)
+        assert match, line
+        import urllib.error
+        import urllib.request
+        with pytest.raises(urllib.error.HTTPError) as err:  # listening, and wants the token
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=BOUND)
+        assert err.value.code == 403
+        with urllib.request.urlopen(line, timeout=BOUND) as r:
+            assert r.status == 200 and "rnntui_serve_" in r.headers["Set-Cookie"]
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # only the process this test started
+        proc.wait(BOUND)
+        proc.stdout.close()
+        proc.stderr.close()
