@@ -72,25 +72,21 @@ def wait_for(cond, what: str, bound: float = BOUND):
 
 
 class Served:
-    """`rnntui serve` on a free port of 127.0.0.1, until closed."""
+    """`rnntui serve` on a free port of 127.0.0.1, until closed; ``url`` is the address it
+    printed (with its token), ``base`` the same without the token."""
 
     def __init__(self, *args: str) -> None:
         self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
+        self.base = f"http://127.0.0.1:{self.port}/"
         env = dict(os.environ, TEXTUAL_ANIMATIONS="none")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "rnntui.cli", "serve", *args, "--port", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, start_new_session=True)
-        wait_for(self._up, "the server to answer")
-
-    def _up(self) -> bool:
-        if self.proc.poll() is not None:
-            raise AssertionError(f"rnntui serve ended: {self.proc.stderr.read().decode()}")
-        try:
-            with urllib.request.urlopen(self.url, timeout=2) as r:
-                return r.status == 200
-        except OSError:
-            return False
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)
+        self.url = self.proc.stdout.readline().decode().strip()  # printed once listening
+        if not self.url.startswith(self.base + "?token="):
+            self.close()
+            raise AssertionError(f"rnntui serve printed {self.url!r}: "
+                                 f"{self.proc.stderr.read().decode()}")
 
     def close(self) -> None:
         import signal
@@ -103,12 +99,55 @@ class Served:
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(20)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+
+class Forwarder:
+    """A TCP port forward from a free port of 127.0.0.1 to ``port``, as ``ssh -L`` makes one:
+    the browser sees another port (its Host and Origin say so), the server its own."""
+
+    def __init__(self, port: int) -> None:
+        import threading
+        self.target = port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.sockets: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import threading
+        while True:
+            try:
+                near, _ = self.listener.accept()
+                far = socket.create_connection(("127.0.0.1", self.target))
+            except OSError:
+                return
+            self.sockets += [near, far]
+            for a, b in ((near, far), (far, near)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        for s in [self.listener, *self.sockets]:
+            try:
+                s.close()
+            except OSError:
+                pass
 
 
 class Page:
     """A chromium page on the served app, recording every request and the app's output."""
 
-    def __init__(self, pw, url: str, profile: Path) -> None:
+    def __init__(self, pw, url: str | None, profile: Path) -> None:
         self.requests: list[str] = []
         self.output = bytearray()
         self.context = pw.chromium.launch_persistent_context(
@@ -117,7 +156,8 @@ class Page:
         self.context.on("request", lambda r: self.requests.append(r.url))
         self.page = self.context.pages[0] if self.context.pages else self.context.new_page()
         self.page.on("websocket", self._socket)
-        self.page.goto(url)
+        if url is not None:
+            self.page.goto(url)
 
     def _socket(self, ws) -> None:
         self.requests.append(ws.url)
@@ -171,10 +211,56 @@ def test_serve_in_chromium(tmp_path):
                 print(f"screenshot: {shot}")
                 hosts = {urlparse(u).hostname for u in view.requests}
                 assert hosts == {"127.0.0.1"}, f"requests beyond 127.0.0.1: {view.requests}"
-                assert any(u.startswith("ws://127.0.0.1:") for u in view.requests)
+                assert f"ws://127.0.0.1:{served.port}/ws?width=" in " ".join(view.requests)
+                assert page.url == served.base  # the token is gone from the address bar
             finally:
                 view.context.close()
     finally:
+        served.close()
+
+
+def test_serve_through_a_tunnel_on_another_port(tmp_path):
+    """The printed address, its port changed to a forward's (as `ssh -L 9000:localhost:8000`
+    gives a student), followed from a link on another site (a chat): the token page sets the
+    cookie, the app starts, every address the page uses is the forward's, keys work, and e
+    gives the browser two downloads."""
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+    served = Served("king")
+    forward = Forwarder(served.port)
+    try:
+        there = served.url.replace(f":{served.port}/", f":{forward.port}/")
+        with sync_playwright() as pw:
+            view = Page(pw, None, tmp_path / "profile")
+            try:
+                page = view.page
+                page.set_content(f'<a id="go" href="{there}">the class</a>')  # another origin
+                page.click("#go")
+
+                def shows(text, since=0):
+                    def check():
+                        view.pump()
+                        return text in view.text(since)
+                    return check
+                wait_for(shows("epoch 200/200"), "the app through the forward, trained")
+                wait_for(shows("t=0"), "the status line")
+                assert page.url == f"http://127.0.0.1:{forward.port}/"
+                page.locator("#terminal").click()
+                mark = len(view.output)
+                page.keyboard.press("ArrowRight")
+                wait_for(shows("t=1", mark), "t=1 after one right arrow")
+                ours = [u for u in view.requests if urlparse(u).scheme in ("http", "https", "ws")]
+                assert {urlparse(u).port for u in ours} == {forward.port}, ours
+                assert f"ws://127.0.0.1:{forward.port}/ws?width=" in " ".join(ours)
+                names = set()
+                page.on("download", lambda d: names.add(d.suggested_filename))
+                page.keyboard.press("e")
+                wait_for(lambda: view.pump() or len(names) == 2, "two downloads after e")
+                assert names == {"rnntui-king-e200-t1.svg", "rnntui-king-e200-t1.json"}
+            finally:
+                view.context.close()
+    finally:
+        forward.close()
         served.close()
 
 
