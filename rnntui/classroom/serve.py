@@ -92,15 +92,23 @@ class TabService(AppService):
 
     async def stop(self) -> None:
         """textual-serve's stop (the app is asked to quit and its output read to the end), then
-        the process waited for, so a tab's slot is free only once its process has ended."""
-        await super().stop()
-        process, self._process = self._process, None
-        if process is not None and process.returncode is None:
-            try:
+        the process waited for, so a tab's slot is free only once its process has ended; a
+        process that has not ended within QUIT_SECONDS of each step is killed."""
+        process = self._process
+        try:
+            await asyncio.wait_for(super().stop(), QUIT_SECONDS)
+            if process is not None:
                 await asyncio.wait_for(process.wait(), QUIT_SECONDS)
-            except asyncio.TimeoutError:
+        except asyncio.TimeoutError:
+            if process is not None and process.returncode is None:
+                log.warning("an app process did not quit within %s s: killed", QUIT_SECONDS)
                 process.kill()
                 await process.wait()
+        finally:
+            # (textual-serve leaves the pipes open: closed here, not by the garbage collector)
+            transport = getattr(process, "_transport", None)
+            if transport is not None:
+                transport.close()
 
 
 def _size(value: Any, default: int, most: int) -> int:

@@ -38,7 +38,8 @@ FAKE_APP = textwrap.dedent(r"""
             break
         body = inp.read(int.from_bytes(head[1:], "big"))
         if head[:1] == b"M" and json.loads(body).get("type") == "quit":
-            break
+            if "stubborn" not in sys.argv:
+                break
         if head[:1] == b"D":
             packet(b"D", b"key=" + body + b";")
 """)
@@ -48,9 +49,9 @@ COMMAND = shlex.join([sys.executable, "-c", FAKE_APP])
 class Served:
     """A RnnServer behind aiohttp's test client (``Host`` is 127.0.0.1:its port)."""
 
-    def __init__(self, **options) -> None:
+    def __init__(self, command: str = COMMAND, **options) -> None:
         options.setdefault("token", TOKEN)
-        self.server = RnnServer(COMMAND, "127.0.0.1", 8000, **options)
+        self.server = RnnServer(command, "127.0.0.1", 8000, **options)
         self.client: TestClient | None = None
 
     async def __aenter__(self) -> Served:
@@ -228,6 +229,19 @@ async def test_the_session_cap_says_so_and_a_closed_tab_frees_its_slot():
         await second.close()
         await fourth.close()
         await until(lambda: s.server.sessions == 0, "every slot freed")
+
+
+async def test_an_app_that_does_not_quit_is_ended_and_frees_its_slot(monkeypatch):
+    from rnntui.classroom import serve
+    monkeypatch.setattr(serve, "QUIT_SECONDS", 0.5)
+    async with Served(COMMAND + " stubborn", max_sessions=1) as s:
+        ws = await s.socket()
+        assert "served=" in await output(ws, "served=")
+        await ws.close()
+        await until(lambda: s.server.sessions == 0, "the stubborn app killed, its slot freed")
+        again = await s.socket()
+        assert "served=" in await output(again, "served=")
+        await again.close()
 
 
 async def test_downloads_need_the_cookie():
