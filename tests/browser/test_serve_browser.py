@@ -1,8 +1,10 @@
 """`rnntui serve` in a real headless browser: Debian's chromium driven by Playwright.
 
-The page is opened from 127.0.0.1, keys are typed into it, and the app's output (the bytes the
-page's terminal is given over its websocket) must change as it does in a terminal: the status
-line says t=2 after two right arrows. No request may leave 127.0.0.1. A screenshot PNG is saved
+The page is opened through the address serve printed (with its token), keys are typed into it,
+and the app's output (the bytes the page's terminal is given over its websocket) must change as
+it does in a terminal: the status line says t=2 after two right arrows. No request may leave
+127.0.0.1. The same address through a second port (a local forward, as `ssh -L` makes one),
+followed from a link on another origin, must start the app with every request on that port. A screenshot PNG is saved
 (``RNNTUI_BROWSER_PNG``, default in the test's tmp folder). Skips, saying why, only where no
 browser can be had; ``make browser-deps`` installs everything (CI runs it).
 """
@@ -175,6 +177,19 @@ class Page:
     def pump(self) -> None:
         self.page.wait_for_timeout(50)  # (lets Playwright deliver events; not an assertion)
 
+    def shows(self, text: str, since: int = 0):
+        """A check for wait_for: ``text`` is in the app's output since byte ``since``."""
+        def check():
+            self.pump()
+            return text in self.text(since)
+        return check
+
+    def ready(self, what: str) -> None:
+        """Wait for the app trained and its status line, then give the terminal the keys."""
+        wait_for(self.shows("epoch 200/200"), what)
+        wait_for(self.shows("t=0"), "the status line")
+        self.page.locator("#terminal").click()
+
 
 def test_serve_in_chromium(tmp_path):
     _need_browser()
@@ -186,25 +201,17 @@ def test_serve_in_chromium(tmp_path):
             view = Page(pw, served.url, tmp_path / "profile")
             try:
                 page = view.page
-
-                def shows(text, since=0):
-                    def check():
-                        view.pump()
-                        return text in view.text(since)
-                    return check
-                wait_for(shows("epoch 200/200"), "the app trained and on screen")
-                wait_for(shows("t=0"), "the status line")
-                page.locator("#terminal").click()
+                view.ready("the app trained and on screen")
                 before = page.screenshot()
                 mark = len(view.output)
                 page.keyboard.press("ArrowRight")
-                wait_for(shows("t=1", mark), "t=1 after one right arrow")
+                wait_for(view.shows("t=1", mark), "t=1 after one right arrow")
                 mark = len(view.output)
                 page.keyboard.press("ArrowRight")
-                wait_for(shows("t=2", mark), "t=2 after two right arrows")
+                wait_for(view.shows("t=2", mark), "t=2 after two right arrows")
                 mark = len(view.output)
                 page.keyboard.press("b")
-                wait_for(shows("backward", mark), "the backward pass after b")
+                wait_for(view.shows("backward", mark), "the backward pass after b")
                 page.wait_for_timeout(300)  # (the canvas paints; the PNG is for looking at)
                 after = page.screenshot(path=str(shot))
                 assert before != after  # the picture changed too
@@ -236,19 +243,11 @@ def test_serve_through_a_tunnel_on_another_port(tmp_path):
                 page = view.page
                 page.set_content(f'<a id="go" href="{there}">the class</a>')  # another origin
                 page.click("#go")
-
-                def shows(text, since=0):
-                    def check():
-                        view.pump()
-                        return text in view.text(since)
-                    return check
-                wait_for(shows("epoch 200/200"), "the app through the forward, trained")
-                wait_for(shows("t=0"), "the status line")
+                view.ready("the app through the forward, trained")
                 assert page.url == f"http://127.0.0.1:{forward.port}/"
-                page.locator("#terminal").click()
                 mark = len(view.output)
                 page.keyboard.press("ArrowRight")
-                wait_for(shows("t=1", mark), "t=1 after one right arrow")
+                wait_for(view.shows("t=1", mark), "t=1 after one right arrow")
                 ours = [u for u in view.requests if urlparse(u).scheme in ("http", "https", "ws")]
                 assert {urlparse(u).port for u in ours} == {forward.port}, ours
                 assert f"ws://127.0.0.1:{forward.port}/ws?width=" in " ".join(ours)
@@ -296,16 +295,11 @@ def test_serve_follow_in_chromium(tmp_path):
         with sync_playwright() as pw:
             view = Page(pw, served.url, tmp_path / "profile")
             try:
-                def shows(text, since=0):
-                    def check():
-                        view.pump()
-                        return text in view.text(since)
-                    return check
-                wait_for(shows("following"), "the tab following")
+                wait_for(view.shows("following"), "the tab following")
                 wait_for(lambda: presenter_says("1 following"), "the presenter counting it")
                 mark = len(view.output)
                 os.write(fd, b"\x1b[C\x1b[C\x1b[C")  # three right arrows on the presenter
-                wait_for(shows("t=3", mark), "the tab at t=3")
+                wait_for(view.shows("t=3", mark), "the tab at t=3")
                 hosts = {urlparse(u).hostname for u in view.requests}
                 assert hosts == {"127.0.0.1"}, view.requests
             finally:
