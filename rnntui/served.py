@@ -2,9 +2,10 @@
 
 ``rnntui serve`` starts one app process per browser tab and sets ``RNNTUI_SERVED`` in its
 environment: ``browser`` (the default), or ``browser+files`` when the teacher started serve with
-``--allow-files`` (any other value counts as ``browser``). A tab is a stranger to the machine that serves it: without that flag the app
-opens no file named from the tab (the path boxes of ``o`` and ``L``), and ``e`` hands its files
-to the browser as downloads instead of writing them on the server (always, in a tab).
+``--allow-files`` (any other value counts as ``browser``). A tab is a stranger to the machine
+that serves it: without that flag the app opens no file named from the tab (the path boxes of
+``o`` and ``L``), and ``e`` hands its files to the browser as downloads instead of writing them
+on the server (always, in a tab).
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 import socket
 import sys
@@ -147,7 +148,7 @@ def _public_url(text: str) -> str:
 
 
 def _sessions(text: str) -> int:
-    if not (text.isdigit() and len(text) <= 5 and 1 <= int(text) <= 10000):
+    if not (re.fullmatch(r"[0-9]{1,5}", text) and 1 <= int(text) <= 10000):
         raise JoinError(f"--max-sessions {text[:20]!r} is not a whole number from 1 to 10000")
     return int(text)
 

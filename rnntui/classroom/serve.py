@@ -27,6 +27,7 @@ import hmac
 import html
 import json
 import logging
+import re
 import signal
 import socket
 from pathlib import Path
@@ -114,7 +115,7 @@ class TabService(AppService):
 def _size(value: Any, default: int, most: int) -> int:
     """A terminal dimension from the network: a whole number from 1 to ``most``."""
     if isinstance(value, str):
-        value = int(value) if value.isdigit() and len(value) <= 6 else default
+        value = int(value) if re.fullmatch(r"[0-9]{1,9}", value) else default
     if not isinstance(value, int) or isinstance(value, bool):
         return default
     return min(max(value, 1), most)

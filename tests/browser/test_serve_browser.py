@@ -4,9 +4,10 @@ The page is opened through the address serve printed (with its token), keys are 
 and the app's output (the bytes the page's terminal is given over its websocket) must change as
 it does in a terminal: the status line says t=2 after two right arrows. No request may leave
 127.0.0.1. The same address through a second port (a local forward, as `ssh -L` makes one),
-followed from a link on another origin, must start the app with every request on that port. A screenshot PNG is saved
-(``RNNTUI_BROWSER_PNG``, default in the test's tmp folder). Skips, saying why, only where no
-browser can be had; ``make browser-deps`` installs everything (CI runs it).
+followed from a link on another origin, must start the app with every request on that port.
+A screenshot PNG is saved (``RNNTUI_BROWSER_PNG``, default in the test's tmp folder). Skips,
+saying why, only where no browser can be had; ``make browser-deps`` installs everything (CI runs
+it).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 

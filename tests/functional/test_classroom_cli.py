@@ -46,6 +46,7 @@ def run(capsys, *args: str) -> subprocess.CompletedProcess:
     (["serve", "--token", "short"], "serve: a token is 16 to 128"),
     (["serve", "--max-sessions", "0"], "--max-sessions '0' is not a whole number from 1"),
     (["serve", "--max-sessions", "many"], "--max-sessions 'many' is not a whole number"),
+    (["serve", "--max-sessions", "²"], "--max-sessions '²' is not a whole number"),
     (["serve", "--public-url", "ftp://class.example"], "--public-url 'ftp://class.example' is"),
     (["serve", "--public-url", "https://h/?token=x"], "not an address like https://HOST"),
 ])

@@ -22,8 +22,9 @@ from rnntui.classroom.serve import RnnServer  # noqa: E402
 TOKEN = "Tok3n-for-the-tests_0123"
 BOUND = 60.0  # seconds: bounds on waiting for a state, never measurements
 
-#: A stand-in app: textual-serve's start line, one data packet naming RNNTUI_SERVED, then an
-#: echo of every key until textual-serve asks it to quit.
+#: A stand-in app: textual-serve's start line, one data packet naming RNNTUI_SERVED and the
+#: terminal size, then an echo of every key until textual-serve asks it to quit ("stubborn":
+#: never).
 FAKE_APP = textwrap.dedent(r"""
     import json, os, sys
     out, inp = sys.stdout.buffer, sys.stdin.buffer
@@ -31,7 +32,8 @@ FAKE_APP = textwrap.dedent(r"""
         out.write(kind + len(payload).to_bytes(4, "big") + payload)
         out.flush()
     out.write(b"__GANGLION__\n")
-    packet(b"D", ("served=" + os.environ.get("RNNTUI_SERVED", "-") + ";").encode())
+    packet(b"D", ("served=" + os.environ.get("RNNTUI_SERVED", "-") + ";size="
+                  + os.environ["COLUMNS"] + "x" + os.environ["ROWS"] + ";").encode())
     while True:
         head = inp.read(5)
         if len(head) < 5:
@@ -258,14 +260,16 @@ async def test_sizes_from_the_tab_are_kept_in_range(monkeypatch):
         asked.append((width, height))
     monkeypatch.setattr(AppService, "set_terminal_size", set_terminal_size)
     async with Served() as s:
-        ws = await s.socket()
-        await output(ws, "served=")
+        ws = await s.client.ws_connect("/ws?width=%C2%B2&height=99999999", headers={
+            "Origin": s.origin, **s.cookie()})
+        assert "size=80x500;" in await output(ws, "size=")
         await ws.send_str("not json")
         await ws.send_json(["resize", {"width": 10**12, "height": -3}])
         await ws.send_json(["resize", "nonsense"])
+        await ws.send_json(["resize", {"width": "²", "height": True}])
         await ws.send_json(["resize", {"width": 100, "height": 30}])
         await until(lambda: (100, 30) in asked, "the ordinary resize")
-        assert asked == [(1000, 1), (100, 30)]
+        assert asked == [(1000, 1), (80, 24), (100, 30)]
         await ws.send_json(["stdin", "y"])
         assert "key=y;" in await output(ws, "key=")  # still up after the malformed messages
         await ws.close()
