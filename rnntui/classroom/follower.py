@@ -2,7 +2,15 @@
 
 It runs in the app's asyncio loop and never gives up: a refused or lost connection is reported
 and tried again with a growing pause (0.5 s up to :data:`MAX_BACKOFF`). Silence from the
-presenter for :data:`SILENCE` seconds (it sends heartbeats every second) counts as lost.
+presenter for :data:`SILENCE` seconds (it sends heartbeats every second) counts as lost, and so
+does anything it sends that cannot be read (any error at all: the connection is closed and
+tried again, never left for dead).
+
+The presenter is a stranger: states that come faster than they are handed on are coalesced
+(only the newest is handed on); a blob (a scenario's or lesson's text, weights) is taken only
+when it answers a request this follower made, and weights only with exactly the names and
+shapes the request expected, checked on the blob's header before any of its bytes are read,
+and only when every number in them is finite.
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from collections import OrderedDict
 from typing import Callable
 
 from . import protocol as P
@@ -20,6 +29,8 @@ HEARTBEAT = 1.0
 SILENCE = 3.5
 CONNECT_WAIT = 3.0
 MAX_BACKOFF = 4.0
+#: Requests waiting for their answer at most (the oldest is forgotten past it).
+MAX_PENDING = 8
 
 #: Events handed to ``on_event(event, detail)``: "connected", "state" (the message),
 #: "scenario"/"lesson" (the text's bytes), "weights" ((epoch, arrays)), "left" (the presenter
@@ -40,6 +51,10 @@ class Follower:
         self.connected = False
         self.attempts = 0
         self._stopping = False
+        #: sha256 -> (what, expected (epoch, [(name, shape)]) for weights, else None)
+        self._pending: OrderedDict[str, tuple] = OrderedDict()
+        self._state: dict | None = None  # the newest state not handed on yet
+        self._state_soon = False
 
     def start(self) -> None:
         self._task = asyncio.ensure_future(self.run())
@@ -53,11 +68,29 @@ class Follower:
             self._task.cancel()
             await asyncio.wait({self._task}, timeout=5)
 
-    def request(self, msg: dict) -> None:
-        """Ask the presenter for something (need_scenario, need_lesson, need_weights)."""
-        if self._writer is not None and self.connected:
-            with contextlib.suppress(Exception):
-                self._writer.write(P.encode(P.check(msg, P.TO_PRESENTER)))
+    def request(self, msg: dict, arrays: list[tuple[str, tuple]] | None = None) -> bool:
+        """Ask the presenter for something (need_scenario, need_lesson, need_weights); the
+        answer is taken only while it is awaited. ``arrays``: the (name, shape) of every
+        weight array a need_weights answer must have. False when not connected."""
+        if self._writer is None or not self.connected:
+            return False
+        msg = P.check(msg, P.TO_PRESENTER)
+        what = msg["type"].removeprefix("need_")
+        if what == "weights":
+            if arrays is None:
+                raise ValueError("need_weights needs the arrays expected")
+            expect = (msg["epoch"], [(n, tuple(s)) for n, s in arrays])
+        else:
+            expect = None
+        self._pending[msg["sha256"]] = (what, expect)
+        self._pending.move_to_end(msg["sha256"])
+        while len(self._pending) > MAX_PENDING:
+            self._pending.popitem(last=False)
+        try:
+            self._writer.write(P.encode(msg))
+        except Exception:  # noqa: BLE001 - a closing socket: the session ends and says why
+            return False
+        return True
 
     async def run(self) -> None:
         backoff = 0.5
@@ -79,10 +112,13 @@ class Follower:
             self._emit("lost", _reason(err))
             return "no-connection"
         self._writer = writer
+        self._pending.clear()  # (what was asked of an earlier connection is asked again)
         beat = None
+        ended: tuple | None = None  # the event saying how it ended (none when stopped)
         try:
             writer.write(P.encode({"type": "hello", "version": P.VERSION, "token": j.token}))
-            first = await asyncio.wait_for(P.read_message(reader, P.TO_FOLLOWER), SILENCE)
+            async with asyncio.timeout(SILENCE):
+                first = await P.read_message(reader, P.TO_FOLLOWER)
             if first["type"] == "refused":
                 self._emit("refused", None)
                 return "refused"
@@ -93,17 +129,25 @@ class Follower:
             beat = asyncio.ensure_future(self._heartbeats(writer))
             blob: P.Assembler | None = None
             while not self._stopping:
-                msg = await asyncio.wait_for(P.read_message(reader, P.TO_FOLLOWER), SILENCE)
+                # (asyncio.timeout, not wait_for: no task per message, so frames already
+                # received are read without handing control back, and states coalesce)
+                async with asyncio.timeout(SILENCE):
+                    msg = await P.read_message(reader, P.TO_FOLLOWER)
                 kind = msg["type"]
                 if kind == "heartbeat":
                     continue
                 if kind == "bye":
-                    self._emit("left", None)
-                    return "connected-then-lost"
+                    ended = ("left", None)
+                    break
                 if kind == "state":
-                    self._emit("state", msg)
+                    self._state = msg
+                    if not self._state_soon:
+                        self._state_soon = True
+                        asyncio.get_running_loop().call_soon(self._hand_on_state)
                 elif kind == "blob":
-                    blob = P.Assembler(msg)
+                    if blob is not None:
+                        raise P.ProtocolError("a blob before the last one was complete")
+                    blob = P.Assembler(self._expected(msg))
                     if blob.done:
                         blob = self._finish(blob)
                 elif kind == "chunk":
@@ -115,21 +159,49 @@ class Follower:
                 else:
                     raise P.ProtocolError(f"unexpected {kind}")
         except asyncio.TimeoutError:
-            self._emit("lost", "no heartbeat from the presenter")
+            ended = ("lost", "no heartbeat from the presenter")
         except (asyncio.IncompleteReadError, ConnectionError, OSError) as err:
-            self._emit("lost", _reason(err))
+            ended = ("lost", _reason(err))
         except P.ProtocolError as err:
-            self._emit("error", str(err))
+            ended = ("error", str(err))
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # noqa: BLE001 - whatever it was, this connection is over
+            ended = ("error", f"{type(err).__name__} while reading the presenter's message")
         finally:
             if beat is not None:
                 beat.cancel()
             was = self.connected
             self._close()
+        if ended is not None:
+            self._emit(*ended)
         return "connected-then-lost" if was else "no-connection"
+
+    def _hand_on_state(self) -> None:
+        """Hand on the newest state received (those before it are coalesced away)."""
+        self._state_soon = False
+        state, self._state = self._state, None
+        if state is not None:
+            self._emit("state", state)
+
+    def _expected(self, head: dict) -> dict:
+        """A blob's header if it answers a request made, with the weights' epoch, names and
+        shapes the request expected; else ProtocolError (before any of its bytes are read)."""
+        asked = self._pending.get(head["sha256"])
+        if asked is None or asked[0] != head["what"]:
+            raise P.ProtocolError(f"a {head['what']} this follower did not ask for")
+        if head["what"] == "weights":
+            epoch, arrays = asked[1]
+            got = [(a["name"], tuple(a["shape"])) for a in head["arrays"]]
+            if head["epoch"] != epoch or got != arrays:
+                raise P.ProtocolError("weights of another epoch, or other names or shapes, "
+                                      "than those asked for")
+        return head
 
     def _finish(self, blob: P.Assembler) -> None:
         head = blob.head
         result = blob.result()
+        self._pending.pop(head["sha256"], None)
         if head["what"] == "weights":
             self._emit("weights", (head["epoch"], result))
         else:
@@ -144,6 +216,8 @@ class Follower:
                 await asyncio.sleep(HEARTBEAT)
 
     def _close(self) -> None:
+        if self._state is not None:  # the newest state first, then why the connection ended
+            self._hand_on_state()
         self.connected = False
         if self._writer is not None:
             with contextlib.suppress(Exception):

@@ -3,7 +3,10 @@
 It runs in the app's asyncio loop. Sending never waits: :meth:`Presenter.broadcast` encodes a
 message once and puts it on each follower's bounded queue; a follower whose queue is full (it
 reads too slowly, or not at all) is dropped. Followers only ever ask for data (a scenario's
-text, weights): nothing they send changes the presenter's state.
+text, weights): nothing they send changes the presenter's state, and their requests are
+rate-limited (a follower asking for made-up weights cannot keep the presenter busy). A
+connection counts as following once it has given the token and then spoken (its first
+heartbeat); at most :data:`MAX_FOLLOWERS` connections are let in.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import asyncio
 import contextlib
 import hmac
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from typing import Callable
 
 from . import protocol as P
@@ -22,40 +25,76 @@ HEARTBEAT = 1.0
 SILENCE = 6.0
 #: Seconds a new connection has to say hello with the token.
 HELLO_WAIT = 5.0
-#: A follower's queue: at most this many frames, and this many bytes, waiting to be sent.
+#: A follower's queue: at most this many frames, and this many bytes, waiting to be sent; on
+#: top of them one blob at a time (a scenario's text or weights, up to its cap in
+#: protocol.BLOB_CAPS, so every blob within the cap can be sent): a request while a blob is
+#: on its way is not answered.
 QUEUE_FRAMES = 512
 QUEUE_BYTES = 32 * 1024 * 1024
+#: A follower's requests: at most REQUEST_BURST at once, then REQUEST_RATE a second; more are
+#: not answered.
+REQUEST_BURST = 8
+REQUEST_RATE = 2.0
+#: The most followers let in at once (a connection past it is closed after its hello).
+MAX_FOLLOWERS = 200
+#: Blobs answered lately, kept encoded (followers asking for the same share the bytes).
+ANSWERS_KEPT = 2
 
 
 class _Conn:
     """One follower: its queue and the task writing it out."""
 
-    __slots__ = ("writer", "queue", "queued", "wake", "closed", "task", "peer", "heard")
+    __slots__ = ("writer", "queue", "queued", "blob_left", "wake", "closed", "task", "peer",
+                 "heard", "spoke", "tokens", "stamp")
 
     def __init__(self, writer: asyncio.StreamWriter) -> None:
         self.writer = writer
-        self.queue: deque[bytes] = deque()
-        self.queued = 0
+        self.queue: deque[tuple[bytes, bool]] = deque()  # (frame, part of a blob)
+        self.queued = 0  # frames and bytes of the queue outside blobs
+        self.blob_left = 0  # frames of the blob on its way
         self.wake = asyncio.Event()
         self.closed = False
         self.task: asyncio.Task | None = None
         self.peer = writer.get_extra_info("peername")
         #: When it last sent anything (the heartbeat loop drops it after SILENCE seconds).
         self.heard = time.monotonic()
+        #: It has sent something after its hello: it counts as following.
+        self.spoke = False
+        self.tokens, self.stamp = float(REQUEST_BURST), time.monotonic()
 
     def offer(self, frames: list[bytes]) -> bool:
         """Queue ``frames`` without waiting; False when they do not fit (drop this one)."""
         size = sum(len(f) for f in frames)
-        if len(self.queue) + len(frames) > QUEUE_FRAMES or self.queued + size > QUEUE_BYTES:
+        if len(self.queue) - self.blob_left + len(frames) > QUEUE_FRAMES or \
+                self.queued + size > QUEUE_BYTES:
             return False
         transport = self.writer.transport
         if len(frames) == 1 and not self.queue and size <= P.CONTROL_CAP + P.HEADER_BYTES \
                 and transport.get_write_buffer_size() == 0 and not transport.is_closing():
             transport.write(frames[0])  # out now (into the socket), not after this key's work
             return True
-        self.queue.extend(frames)
+        self.queue.extend((f, False) for f in frames)
         self.queued += size
         self.wake.set()
+        return True
+
+    def offer_blob(self, frames: list[bytes]) -> bool:
+        """Queue a blob's frames unless one is on its way already (then False: not sent)."""
+        if self.blob_left:
+            return False
+        self.queue.extend((f, True) for f in frames)
+        self.blob_left = len(frames)
+        self.wake.set()
+        return True
+
+    def may_ask(self) -> bool:
+        """Take one request from its allowance (False: over the rate, not answered)."""
+        now = time.monotonic()
+        self.tokens = min(float(REQUEST_BURST), self.tokens + (now - self.stamp) * REQUEST_RATE)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
         return True
 
     async def pump(self) -> None:
@@ -63,8 +102,11 @@ class _Conn:
             await self.wake.wait()
             self.wake.clear()
             while self.queue and not self.closed:
-                frame = self.queue.popleft()
-                self.queued -= len(frame)
+                frame, in_blob = self.queue.popleft()
+                if in_blob:
+                    self.blob_left -= 1
+                else:
+                    self.queued -= len(frame)
                 self.writer.write(frame)
                 await self.writer.drain()
 
@@ -96,9 +138,13 @@ class Presenter:
         self._handlers: set[asyncio.Task] = set()
         self.seq = 0
         self._last: bytes | None = None  # the last state frame, sent to each newcomer
+        self._answers: OrderedDict[tuple, list[bytes] | None] = OrderedDict()
         #: Connections refused or closed for breaking the protocol (for tests and the log).
         self.refused = 0
         self.dropped = 0
+        #: Requests answered with data, and requests over a follower's rate (not answered).
+        self.answered = 0
+        self.ignored = 0
 
     # -- life ----------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -125,8 +171,14 @@ class Presenter:
         self._conns.clear()
 
     @property
-    def followers(self) -> int:
+    def connections(self) -> int:
+        """Connections let in (they gave the token), whether they have spoken since or not."""
         return len(self._conns)
+
+    @property
+    def followers(self) -> int:
+        """Connections that gave the token and have spoken since (sent a heartbeat)."""
+        return sum(1 for c in self._conns if c.spoke)
 
     # -- sending -------------------------------------------------------------------------------
     def broadcast(self, state: dict) -> None:
@@ -178,6 +230,9 @@ class Presenter:
                     writer.write(P.encode({"type": "refused"}))  # no detail: which was wrong
                     await asyncio.wait_for(writer.drain(), 1.0)
                 return
+            if len(self._conns) >= MAX_FOLLOWERS:
+                self.refused += 1
+                return  # full: closed (the follower tries again later)
             conn = _Conn(writer)
             first = [P.encode({"type": "welcome", "version": P.VERSION})]
             if self._last is None and self._state is not None:
@@ -187,7 +242,6 @@ class Presenter:
             conn.offer(first)
             self._conns.add(conn)
             conn.task = asyncio.create_task(self._pump(conn))
-            self._count()
             await self._listen(conn, reader)
         except (P.ProtocolError, asyncio.IncompleteReadError, asyncio.TimeoutError,
                 ConnectionError, OSError):
@@ -223,21 +277,41 @@ class Presenter:
             kind = msg["type"]
             if kind == "hello":
                 raise P.ProtocolError("hello twice")
-            frames = self._answer(msg) if kind != "heartbeat" else None
-            if frames and not conn.offer(frames):
-                self.dropped += 1
-                return
+            if not conn.spoke:
+                conn.spoke = True
+                self._count()
+            if kind == "heartbeat":
+                continue
+            if not conn.may_ask():
+                self.ignored += 1
+                continue
+            frames = self._answer(msg)
+            if frames and conn.offer_blob(frames):
+                self.answered += 1
 
     def _answer(self, msg: dict) -> list[bytes] | None:
-        """The frames answering a request, or None when there is nothing to send."""
+        """The frames answering a request, or None when there is nothing to send (answers
+        are kept encoded for the next follower asking the same)."""
+        key = (msg["type"], msg.get("epoch"), msg["sha256"])
+        if key in self._answers:
+            self._answers.move_to_end(key)
+            return self._answers[key]
+        frames = self._answer_new(msg)
+        if frames is not None:  # (a miss is not kept: a made-up digest costs a lookup)
+            self._answers[key] = frames
+            while len(self._answers) > ANSWERS_KEPT:
+                self._answers.popitem(last=False)
+        return frames
+
+    def _answer_new(self, msg: dict) -> list[bytes] | None:
         kind, digest = msg["type"], msg["sha256"]
         if kind in ("need_scenario", "need_lesson"):
+            what = "scenario" if kind == "need_scenario" else "lesson"
             source = self._scenario_text if kind == "need_scenario" else self._lesson_text
             text = source(digest) if source is not None else None
-            if text is None or P.sha256(text) != digest:
+            if text is None or len(text) > P.BLOB_CAPS[what] or P.sha256(text) != digest:
                 return None
-            return P.blob_frames("scenario" if kind == "need_scenario" else "lesson", text,
-                                 digest)
+            return P.blob_frames(what, text, digest)
         params = self._weights(msg["epoch"], digest) if self._weights is not None else None
         if params is None:
             return None
@@ -260,5 +334,5 @@ class Presenter:
 
     def _count(self) -> None:
         if self._on_count is not None:
-            self._on_count(len(self._conns))
+            self._on_count(self.followers)
 

@@ -205,7 +205,11 @@ def decode(kind: bytes, body: bytes, allowed: frozenset[str]) -> dict:
     try:
         msg = json.loads(body.decode("utf-8"), parse_constant=_no_constant,
                          object_pairs_hook=_no_duplicates)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+    except ProtocolError:
+        raise
+    except (ValueError, RecursionError) as err:
+        # (UnicodeDecodeError and JSONDecodeError are ValueErrors; so is a number of more
+        # digits than int() converts, e.g. a seq of 5,000 digits)
         raise ProtocolError(f"not UTF-8 JSON ({type(err).__name__})") from None
     return check(msg, allowed, kind)
 
@@ -333,4 +337,6 @@ class Assembler:
             at += 8 * n
         if weights_digest(arrays) != head["sha256"]:
             raise ProtocolError("the weights' digest does not match")
+        if not all(np.isfinite(a).all() for _, a in arrays):
+            raise ProtocolError("the weights hold NaN or infinite numbers")
         return arrays
