@@ -71,12 +71,14 @@ def load(name_or_path: str | os.PathLike) -> Scenario:
     return _load_file(path)
 
 
-def loads(text: str, source: str = "<string>") -> Scenario:
-    """The scenario written in ``text``; ``source`` names it in error messages."""
+def loads(text: str, source: str = "<string>", *, files: bool = True) -> Scenario:
+    """The scenario written in ``text``; ``source`` names it in error messages. With
+    ``files=False`` (a scenario from the network) data read from a file (``[data] file`` or
+    ``csv``) is refused before any path is made: such a text never reads this machine's files."""
     if not isinstance(text, str):
         raise ScenarioError(f"expected the text of a scenario, got {type(text).__name__}",
                             path=source)
-    return _parse(text.removeprefix("\ufeff"), source)
+    return _parse(text.removeprefix("\ufeff"), source, files)
 
 
 def builtin_names() -> list[str]:
@@ -251,7 +253,11 @@ def _load_bytes(data: bytes, source: str) -> Scenario:
 # parsing and checking
 
 
-def _parse(text: str, source: str) -> Scenario:
+#: The [data] keys that name a file.
+FILE_KEYS = ("file", "csv")
+
+
+def _parse(text: str, source: str, files: bool = True) -> Scenario:
     if not text.strip():
         raise ScenarioError("the file is empty; a scenario needs at least [scenario] with "
                             "name and kind", path=source)
@@ -292,6 +298,11 @@ def _parse(text: str, source: str) -> Scenario:
 
     data_t = ck.table(doc, ("data",), required=(kind == "text"))
     _data.check_data_keys(ck, data_t, kind, _misplaced("data"))
+    for key in () if files else FILE_KEYS:
+        if key in data_t:
+            ck.fail(("data", key), "names a file; a scenario sent over the network carries "
+                                   "its data in its own text, and no file of this machine is "
+                                   "read for it")
     build = {"text": _data.build_text, "series": _data.build_series, "echo": _data.build_echo}
 
     def precheck(inputs: int, outputs: int, steps: int, lengths: dict) -> None:

@@ -18,7 +18,7 @@ from textual.screen import Screen
 
 from engine.types import Scenario, ScenarioError
 
-from .position import Position
+from .position import Position, check_epoch
 from .safe_text import visible
 from .screens import MIN_SIZE, MainScreen
 from .view import View
@@ -119,6 +119,8 @@ def make_app(scenario: str | os.PathLike | Scenario = "king", *,
     if at is not None and at.cell is not None and at.cell != sc.model.cell:
         from engine.cells import with_cell
         sc = with_cell(sc, at.cell)
+    if at is not None:
+        check_epoch(at, sc)  # an epoch past the limit or budget: refused, not trained
     return RnnApp(sc, source=source, at=at, **options)
 
 

@@ -299,6 +299,12 @@ def cmd_screenshot(name: str, output: str, size: str, press: str,
     sc, err = _load(name)
     if err:
         return _fail(err)
+    if pos is not None:  # an epoch past the scenario's limit or budget: refused, not trained
+        from .position import PositionError, check_epoch
+        try:
+            check_epoch(pos, _with_cell(sc, pos) or sc)
+        except PositionError as err:
+            return _fail(f"--at: {err}")
     child = _train_in_child(sc, pos)  # (before the UI is loaded: a fork with no threads yet)
     from .export import write_new_file
     from .screenshot import render_svg
@@ -319,19 +325,27 @@ def cmd_screenshot(name: str, output: str, size: str, press: str,
     return EXIT_OK
 
 
+def _with_cell(sc, pos):
+    """``sc`` with the cell ``pos`` names (None when it cannot have it)."""
+    if pos is None or pos.cell is None or pos.cell == sc.model.cell:
+        return sc
+    from engine.cells import with_cell
+    from engine.types import ScenarioError
+    try:
+        return with_cell(sc, pos.cell)
+    except ScenarioError:
+        return None
+
+
 def _train_in_child(sc, pos):
     """A cold cache: the training the app would do on open, started in a child process
     (rnntui.cache.train_in_child) so it runs on the other core while the UI loads."""
     from .cache import train_in_child
     if pos is not None and pos.cells is not None:
         return None  # compare mode trains its own two cells
-    if pos is not None and pos.cell is not None and pos.cell != sc.model.cell:
-        from engine.cells import with_cell
-        from engine.types import ScenarioError
-        try:
-            sc = with_cell(sc, pos.cell)
-        except ScenarioError:
-            return None  # (make_app reports it)
+    sc = _with_cell(sc, pos)
+    if sc is None:
+        return None  # (make_app reports it)
     epochs = sc.train.epochs
     if pos is not None and pos.epoch is not None and pos.epoch > epochs:
         epochs = pos.epoch

@@ -215,6 +215,27 @@ class Position:
         return pos
 
 
+def check_epoch(pos: Position, scenario) -> None:
+    """PositionError (one line) when ``pos`` names an epoch (``epoch`` or ``genepoch``) past
+    what ``scenario`` may train to: the limit of [train].epochs, or the train budget. Such a
+    position is refused, never clamped and trained (a position can come from the network)."""
+    if pos.cells is not None:
+        return  # compare mode: epoch is a share of training in percent
+    from engine.scenario import LIMITS
+    from engine.types import ScenarioError
+    for key, epoch in (("epoch", pos.epoch), ("genepoch", pos.gen and pos.gen.epoch)):
+        if epoch is None or epoch <= scenario.train.epochs:
+            continue
+        if epoch > LIMITS["epochs"]:
+            raise PositionError(f"{key}={epoch}: past the limit of {LIMITS['epochs']} epochs "
+                                f"a scenario may train")
+        from engine import budget
+        try:
+            budget.check(scenario, epochs=epoch)
+        except ScenarioError as err:
+            raise PositionError(f"{key}={epoch}: {err.message}") from None
+
+
 def _window(value: str) -> WindowRef:
     part, _, number = value.partition(":")
     if part not in WINDOW_PARTS or not re.fullmatch(r"[0-9]{1,9}", number) or int(number) < 1:

@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import re
 import socket
+from collections import OrderedDict
 from pathlib import Path
 
-from ..position import Position, PositionError
+from ..position import Position, PositionError, check_epoch
 from ..safe_text import visible
 from . import protocol as P
 from .follower import Follower
@@ -25,6 +27,33 @@ from .presenter import Presenter
 
 #: Seconds between the presenter's checks for changes that come without a new View.
 STATE_POLL = 0.25
+#: Scenarios and lessons a follower keeps of those sent to it (the least recently used go).
+SENT_KEPT = 4
+#: Digests a follower remembers having asked for, failed to open, or checked weights of.
+REMEMBERED = 64
+
+
+class Lru(OrderedDict):
+    """A dict of at most ``most`` entries: reading or writing one makes it the newest, and
+    the oldest goes when there are too many."""
+
+    def __init__(self, most: int) -> None:
+        super().__init__()
+        self.most = most
+
+    def __getitem__(self, key):
+        value = super().__getitem__(key)
+        self.move_to_end(key)
+        return value
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+    def __setitem__(self, key, value) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.most:
+            self.popitem(last=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -83,6 +112,7 @@ def _scenario_bytes(scenario) -> bytes | None:
 
 
 def _builtin_text(name: str) -> bytes | None:
+    """The text of the built-in scenario ``name`` (None for any other name: never a path)."""
     from engine.scenario import _builtin_files, builtin_names
     if name not in builtin_names():
         return None
@@ -90,6 +120,12 @@ def _builtin_text(name: str) -> bytes | None:
         return dict(_builtin_files())[name].read_bytes()
     except OSError:
         return None
+
+
+def _sent_name(name: str) -> str:
+    """A name from the network as a plain label, never a path: letters, digits, ``. - _``
+    (no folder, no leading dot)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(name).name)[:60].lstrip("._") or "sent"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,14 +273,18 @@ class FollowerRole:
         self.link = "connecting"  # connecting, connected, left, refused
         self.latest: dict | None = None
         self._applying = False
-        self._scenarios: dict[str, object] = {}  # sha256 -> Scenario
-        self._failed: dict[str, str] = {}  # sha256 -> why it cannot be opened
-        self._asked: set = set()
-        self._checked: dict[tuple, str] = {}
+        # What the presenter sent is kept in small caches (the least recently used go), and
+        # nothing kept depends on this machine's files.
+        self._scenarios = Lru(SENT_KEPT)  # sha256 -> Scenario (sent, or a built-in)
+        self._variants = Lru(SENT_KEPT)  # (sha256, cell) -> the Scenario with that cell
+        self._failed = Lru(REMEMBERED)  # sha256 -> why it cannot be opened
+        self._asked = Lru(REMEMBERED)  # what was asked for on this connection -> True
+        self._checked = Lru(REMEMBERED)  # (history id, epoch) -> digest of own weights
         self._applied = None  # the Scenario object last given to use_scenario (or adopted)
         self._applied_sha: str | None = None
-        self._lessons: dict[str, object] = {}  # sha256 -> Lesson received
+        self._lessons = Lru(SENT_KEPT)  # sha256 -> Lesson received
         self._lesson_applied: dict | None = None
+        self._said: str | None = None  # the last problem shown (not shown again and again)
         #: How many states were applied (tests and benchmarks wait on it).
         self.applied = 0
 
@@ -267,6 +307,8 @@ class FollowerRole:
                 (("not following", "reverse", 9), ("f follows", "", 5))
         elif self.link == "left":
             parts = (("presenter left", "reverse", 9), ("reconnecting…", "", 5))
+        elif self.link == "lost":
+            parts = (("connection lost", "reverse", 9), ("reconnecting…", "", 5))
         elif self.link == "refused":
             parts = (("refused by the presenter", "reverse", 9),)
         else:
@@ -279,7 +321,8 @@ class FollowerRole:
         before = self.link
         if event == "connected":
             self.link = "connected"
-            if before == "left":
+            self._asked.clear()  # (asked of the last connection: asked again when needed)
+            if before in ("left", "lost"):
                 self.screen.notify("The presenter is back.", markup=False, timeout=4)
         elif event == "state":
             self.latest = detail
@@ -289,14 +332,20 @@ class FollowerRole:
             self._received_text(event, detail)
         elif event == "weights":
             self._received_weights(*detail)
-        elif event in ("left", "lost", "error"):
+        elif event == "error":  # something unreadable: that connection is closed, tried again
+            self.link = "lost"
             if before == "connected":
-                self.link = "left"
+                self.screen.notify(visible(f"The presenter sent a message this app cannot read "
+                                           f"({detail}); reconnecting."),
+                                   severity="warning", markup=False, timeout=8)
+        elif event in ("left", "lost"):
+            if before == "connected":
+                self.link = "left" if event == "left" else "lost"
                 why = "" if event == "left" else f" ({detail})"
                 self.screen.notify(f"The presenter left{visible(why)}; this app stays usable "
                                    f"and follows again when the presenter is back.",
                                    severity="warning", markup=False, timeout=8)
-            elif before == "connecting" and event != "lost":
+            elif before == "connecting" and event == "left":
                 self.link = "left"
         elif event == "refused":
             if before != "refused":
@@ -309,7 +358,9 @@ class FollowerRole:
     # -- detaching and re-attaching ------------------------------------------------------------
     def reattach(self) -> None:
         if self.attached:
-            self.screen.notify("Already following the presenter.", markup=False, timeout=3)
+            self.screen.notify("Already following the presenter." if self.link == "connected"
+                               else "Waiting for the presenter: this app follows it as soon "
+                                    "as it is reachable.", markup=False, timeout=3)
             return
         self.attached = True
         self.screen.notify("Following the presenter again.", markup=False, timeout=3)
@@ -348,6 +399,12 @@ class FollowerRole:
         scenario = self._scenario_for(state["scenario"])
         if scenario is None:
             return  # asked for it (or it cannot be opened here: said so)
+        try:
+            check_epoch(pos, self._variant(scenario, state["scenario"]["sha256"],
+                                           pos.cell or scenario.model.cell))
+        except PositionError as err:
+            self._problem(f"the presenter's position is refused here: {err}")
+            return
         screen = self.screen
         self._applying = True
         try:
@@ -372,7 +429,7 @@ class FollowerRole:
         view = screen.view
         want_cell = pos.cell or base.model.cell
         if view.scenario is not self._applied and view.source == pos.scenario and \
-                view.cell == want_cell and self._same_file(view.scenario, sha):
+                view.cell == want_cell and self._same_builtin(view.source, sha):
             self._applied, self._applied_sha = view.scenario, sha  # open already (a lesson's)
         if view.scenario is self._applied and sha == self._applied_sha and \
                 view.cell == want_cell:
@@ -387,9 +444,26 @@ class FollowerRole:
         self._applied, self._applied_sha = sc, sha
         screen.use_scenario(sc, pos.scenario)
 
+    def _variant(self, base, sha: str, cell: str):
+        """``base`` with ``cell`` (itself when it has it, or cannot have it)."""
+        if cell == base.model.cell:
+            return base
+        key = (sha, cell)
+        if key not in self._variants:
+            from engine.cells import with_cell
+            from engine.types import ScenarioError
+            try:
+                self._variants[key] = with_cell(base, cell)
+            except ScenarioError:
+                return base  # (_switch says why)
+        return self._variants[key]
+
     @staticmethod
-    def _same_file(scenario, sha: str) -> bool:
-        text = _scenario_bytes(scenario)
+    def _same_builtin(source: str, sha: str) -> bool:
+        """The scenario open (``source``, as the screen names it) is the built-in whose text
+        has ``sha``: a presented lesson opens built-ins only. Only the app's own files are
+        read, never the follower's."""
+        text = _builtin_text(source) if isinstance(source, str) else None
         return text is not None and P.sha256(text) == sha
 
     def _maximize(self, pane_id: str | None) -> None:
@@ -417,9 +491,9 @@ class FollowerRole:
             from engine.scenario import load
             sc = self._scenarios[sha] = load(info["name"])
             return sc
-        if sha not in self._asked:
-            self._asked.add(sha)
-            self.follower.request({"type": "need_scenario", "sha256": sha})
+        if sha not in self._asked and \
+                self.follower.request({"type": "need_scenario", "sha256": sha}):
+            self._asked[sha] = True
             self.screen.notify("Fetching the presenter's scenario…", markup=False, timeout=3)
         return None
 
@@ -443,8 +517,8 @@ class FollowerRole:
                 self._lesson_applied = lesson  # said why already: follow the rest
                 return True
             if sha and sha not in self._asked:
-                self._asked.add(sha)
-                self.follower.request({"type": "need_lesson", "sha256": sha})
+                if self.follower.request({"type": "need_lesson", "sha256": sha}):
+                    self._asked[sha] = True
                 return False
             if not sha:
                 self._problem(f"the presenter's lesson {lesson['name']!r} is not here, and "
@@ -470,7 +544,10 @@ class FollowerRole:
         name = self.latest["scenario"]["name"] if self.latest else "scenario"
         try:
             text = data.decode("utf-8")
-            self._scenarios[sha] = loads(text, source=f"presenter:{Path(name).name}")
+            # files=False: a sent scenario never reads a file of this machine (its [data]
+            # naming one is refused before any path is made)
+            self._scenarios[sha] = loads(text, source=f"presenter:{_sent_name(name)}",
+                                         files=False)
         except (UnicodeDecodeError, ScenarioError) as err:
             self._failed[sha] = str(err)
             self._problem(f"the presenter's scenario cannot be opened here: {err}")
@@ -488,8 +565,10 @@ class FollowerRole:
         except ImportError:
             return
         try:
-            self._lessons[sha] = loads_lesson(data.decode("utf-8"),
-                                              f"presenter/{name.get('name', 'lesson')}.toml")
+            # sent=True: it may name built-in scenarios only (names never become paths)
+            self._lessons[sha] = loads_lesson(
+                data.decode("utf-8"), f"presenter/{_sent_name(name.get('name', 'lesson'))}.toml",
+                sent=True)
         except (UnicodeDecodeError, LessonError) as err:
             self._failed[sha] = str(err)
             self._problem(f"the presenter's lesson cannot be opened here: {err}")
@@ -511,9 +590,10 @@ class FollowerRole:
         if key not in self._checked:
             self._checked[key] = P.weights_digest(P.weight_arrays(view.base_params))
         ask = (w["epoch"], w["sha256"])
-        if self._checked[key] != w["sha256"] and ask not in self._asked:
-            self._asked.add(ask)
-            self.follower.request({"type": "need_weights", **w})
+        shapes = [(n, a.shape) for n, a in P.weight_arrays(view.base_params)]
+        if self._checked[key] != w["sha256"] and ask not in self._asked and \
+                self.follower.request({"type": "need_weights", **w}, shapes):
+            self._asked[ask] = True
 
     def _received_weights(self, epoch: int, arrays: list) -> None:
         screen = self.screen
@@ -538,6 +618,9 @@ class FollowerRole:
             self._applying = False
 
     def _problem(self, text: str) -> None:
+        if text == self._said:
+            return  # (said already: a presenter repeating it does not fill the screen)
+        self._said = text
         self.screen.notify(visible(text), severity="warning", markup=False, timeout=10)
 
 

@@ -149,9 +149,11 @@ def _decode(data: bytes, source: str) -> str:
             from None
 
 
-def loads_lesson(text: str, source: str = "<string>", *, number: int | None = None) -> Lesson:
+def loads_lesson(text: str, source: str = "<string>", *, number: int | None = None,
+                 sent: bool = False) -> Lesson:
     """The lesson written in ``text``; ``source`` names the file (scenario paths in it are
-    relative to the file's folder)."""
+    relative to the file's folder). ``sent``: a lesson from the network, which may name
+    built-in scenarios only (its names never become paths)."""
     text = text.removeprefix("\ufeff")
     if not text.strip():
         raise LessonError("the file is empty; a lesson needs [lesson] and [[step]] tables",
@@ -167,7 +169,7 @@ def loads_lesson(text: str, source: str = "<string>", *, number: int | None = No
     except (ValueError, RecursionError) as e:
         raise LessonError(f"TOML syntax error: {e}", path=source) from None
     ck = _Checker(source, text)
-    return _lesson(ck, doc, Path(source).parent, _stem(source), number)
+    return _lesson(ck, doc, None if sent else Path(source).parent, _stem(source), number)
 
 
 def _stem(source: str) -> str:
@@ -179,7 +181,7 @@ def _stem(source: str) -> str:
 # checking
 
 
-def _lesson(ck: _Checker, doc: dict, folder: Path, name: str, number) -> Lesson:
+def _lesson(ck: _Checker, doc: dict, folder: Path | None, name: str, number) -> Lesson:
     for key, value in doc.items():
         if key in SECTIONS:
             continue
@@ -254,10 +256,15 @@ def _scenario(source: str, cell: str | None):
     return sc
 
 
-def _scenario_ref(ck: _Checker, table: dict, path: tuple, folder: Path) -> str:
+def _scenario_ref(ck: _Checker, table: dict, path: tuple, folder: Path | None) -> str:
+    """A built-in's name, or the normalised path of a scenario file relative to ``folder``
+    (None: a lesson sent over the network, which names built-ins only)."""
     value = ck.string(table, path, max_len=1000, allow_empty=False)
     if value in builtin_names():
         return value
+    if folder is None:
+        ck.fail(path, f"{quote(value)} is not a built-in scenario; a lesson sent by a presenter "
+                      f"may name only built-in ones ({', '.join(builtin_names())})")
     if "/" not in value and os.sep not in value and not value.lower().endswith(".toml"):
         names = builtin_names()
         ck.fail(path, f"no built-in scenario {quote(value)}{suggest(value, names)} (built-ins: "
@@ -269,7 +276,7 @@ def _scenario_ref(ck: _Checker, table: dict, path: tuple, folder: Path) -> str:
     return os.path.normpath(str(resolved))
 
 
-def _step(ck: _Checker, t: dict, i: int, prev: dict, folder: Path):
+def _step(ck: _Checker, t: dict, i: int, prev: dict, folder: Path | None):
     p = ("step", i)
     ck.known_keys(t, p, STEP_KEYS, elsewhere={
         **{k: f"'{k}' belongs under [step.task]" for k in TASK_KEYS},
