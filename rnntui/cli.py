@@ -465,8 +465,10 @@ def run_interactive(sc, *, at=None, source: str | None = None, classroom=None,
     from .position import PositionError
     try:
         app = make_app(sc, at=at, source=source)
-    except (ScenarioError, PositionError) as err:
+    except ScenarioError as err:
         return _fail(str(err))
+    except PositionError as err:  # (an epoch past the scenario's limit or budget)
+        return _fail(f"--at: {err}")
     if classroom is not None:  # presenting or following (rnntui.classroom.session)
         app.main_screen.classroom = classroom
     if lesson is not None:  # rnntui learn NAME: the lesson opens with the screen

@@ -94,6 +94,12 @@ def cmd_present(args, fail, load, position, run_interactive, out) -> int:
         sc, err = load(name)
         if err:
             return fail(err)
+    if pos is not None:  # refused before the join string is printed (the app checks again)
+        from ..position import PositionError, check_epoch
+        try:
+            check_epoch(pos, sc)
+        except PositionError as e:
+            return fail(f"--at: {e}")
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.create_server((host, port), family=family, reuse_port=False)

@@ -78,3 +78,16 @@ def test_a_bad_position_on_the_command_line_is_one_line_and_exit_2(at, names):
     assert len(lines) == 1 and lines[0].startswith("rnntui: --at: ") and names in lines[0], \
         done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+@pytest.mark.parametrize("command", [["king"], ["screenshot", "king", "-o", "x.svg"]])
+def test_finding5_an_epoch_past_the_limit_is_refused_not_trained(command, tmp_path,
+                                                                monkeypatch):
+    """Issue 25: `--at epoch=999999999` trained for weeks; it is one line and exit 2."""
+    monkeypatch.chdir(tmp_path)
+    done = run_cli(*command, "--at", "epoch=999999999")
+    assert done.returncode == 2, done
+    assert done.stderr.strip() == ("rnntui: --at: epoch=999999999: past the limit of 100000 "
+                                   "epochs a scenario may train"), done.stderr
+    assert done.stdout == ""
+    assert not (tmp_path / "x.svg").exists()

@@ -169,3 +169,23 @@ def test_a_generation_names_its_own_weights_only_where_they_differ():
     assert g.relative_to(15, 0) == Generation(50, 0.8, 1, "ab")
     assert g.relative_to(10, 4) == Generation(50, 0.8, 1, "ab", epoch=15, knob=0)
     assert "genepoch=15,genwh=+0" in str(Position(scenario="r", gen=g.relative_to(10, 4)))
+
+
+# ---------------------------------------------------------------------------------------------
+# an epoch past what the scenario may train to is refused (issue 25, finding 5)
+
+
+def test_finding5_an_epoch_past_the_limit_or_the_train_budget_is_refused(monkeypatch):
+    from rnntui.position import check_epoch
+    king = load("king")
+    check_epoch(Position.parse(f"scenario=king,epoch={king.train.epochs}"), king)
+    check_epoch(Position.parse("scenario=king,epoch=999999999,cells=\"rnn,lstm\""), king)
+    for text, says in (("epoch=999999999", "epoch=999999999: past the limit of 100000"),
+                       ("t=1,gen=5,temp=0,prime=\"the\",genepoch=999999999",
+                        "genepoch=999999999: past the limit")):
+        with pytest.raises(PositionError) as err:
+            check_epoch(Position.parse("scenario=king," + text), king)
+        assert str(err.value).startswith(says) and "\n" not in str(err.value)
+    monkeypatch.setenv("RNNTUI_TRAIN_BUDGET", "1e6")
+    with pytest.raises(PositionError, match=r"^epoch=50000: training 50000 epochs needs about"):
+        check_epoch(Position.parse("scenario=king,epoch=50000"), king)
