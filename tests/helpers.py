@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import time
 from functools import lru_cache
 
 from rich.cells import cell_len
@@ -270,3 +271,13 @@ async def shown(view: View, pane_cls, size=(80, 24)) -> tuple[str, object]:
         text = render_text(pane.render(), w).rstrip("\n")
         check_fits(text, w, h)
         return text, pane
+
+
+async def until(cond, what: str, bound: float = 30.0) -> None:
+    """Wait until ``cond()`` holds, giving the loop its turns; after ``bound`` seconds (a bound
+    for a busy machine, never a measurement) an AssertionError naming ``what``."""
+    t0 = time.monotonic()
+    while not cond():
+        if time.monotonic() - t0 > bound:
+            raise AssertionError(f"still waiting after {bound:.0f} s for {what}")
+        await asyncio.sleep(0.01)

@@ -216,7 +216,8 @@ class Follower:
                 await asyncio.sleep(HEARTBEAT)
 
     def _close(self) -> None:
-        if self._state is not None:  # the newest state first, then why the connection ended
+        if self._state is not None and not self._stopping:  # the newest state first, then
+            # why the connection ended
             self._hand_on_state()
         self.connected = False
         if self._writer is not None:

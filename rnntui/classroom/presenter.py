@@ -27,8 +27,8 @@ SILENCE = 6.0
 HELLO_WAIT = 5.0
 #: A follower's queue: at most this many frames, and this many bytes, waiting to be sent; on
 #: top of them one blob at a time (a scenario's text or weights, up to its cap in
-#: protocol.BLOB_CAPS, so every blob within the cap can be sent): a request while a blob is
-#: on its way is not answered.
+#: protocol.BLOB_CAPS, so every blob within the cap can be sent); a blob asked for while one
+#: is on its way waits for it (the last asked for only).
 QUEUE_FRAMES = 512
 QUEUE_BYTES = 32 * 1024 * 1024
 #: A follower's requests: at most REQUEST_BURST at once, then REQUEST_RATE a second; more are
@@ -44,14 +44,15 @@ ANSWERS_KEPT = 2
 class _Conn:
     """One follower: its queue and the task writing it out."""
 
-    __slots__ = ("writer", "queue", "queued", "blob_left", "wake", "closed", "task", "peer",
-                 "heard", "spoke", "tokens", "stamp")
+    __slots__ = ("writer", "queue", "queued", "blob_left", "next_blob", "wake", "closed",
+                 "task", "peer", "heard", "spoke", "tokens", "stamp")
 
     def __init__(self, writer: asyncio.StreamWriter) -> None:
         self.writer = writer
         self.queue: deque[tuple[bytes, bool]] = deque()  # (frame, part of a blob)
         self.queued = 0  # frames and bytes of the queue outside blobs
         self.blob_left = 0  # frames of the blob on its way
+        self.next_blob: list[bytes] | None = None  # the one asked for meanwhile (the last)
         self.wake = asyncio.Event()
         self.closed = False
         self.task: asyncio.Task | None = None
@@ -78,14 +79,15 @@ class _Conn:
         self.wake.set()
         return True
 
-    def offer_blob(self, frames: list[bytes]) -> bool:
-        """Queue a blob's frames unless one is on its way already (then False: not sent)."""
+    def offer_blob(self, frames: list[bytes]) -> None:
+        """Queue a blob's frames; while one is on its way, they wait for it (only the last
+        asked for waits: the one before is not sent)."""
         if self.blob_left:
-            return False
+            self.next_blob = frames
+            return
         self.queue.extend((f, True) for f in frames)
         self.blob_left = len(frames)
         self.wake.set()
-        return True
 
     def may_ask(self) -> bool:
         """Take one request from its allowance (False: over the rate, not answered)."""
@@ -105,6 +107,9 @@ class _Conn:
                 frame, in_blob = self.queue.popleft()
                 if in_blob:
                     self.blob_left -= 1
+                    if not self.blob_left and self.next_blob is not None:
+                        self.offer_blob(self.next_blob)
+                        self.next_blob = None
                 else:
                     self.queued -= len(frame)
                 self.writer.write(frame)
@@ -286,7 +291,8 @@ class Presenter:
                 self.ignored += 1
                 continue
             frames = self._answer(msg)
-            if frames and conn.offer_blob(frames):
+            if frames:
+                conn.offer_blob(frames)
                 self.answered += 1
 
     def _answer(self, msg: dict) -> list[bytes] | None:

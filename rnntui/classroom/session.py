@@ -270,7 +270,7 @@ class FollowerRole:
         self.join = join
         self.screen = None
         self.attached = True
-        self.link = "connecting"  # connecting, connected, left, refused
+        self.link = "connecting"  # connecting, connected, left, lost (unreadable), refused
         self.latest: dict | None = None
         self._applying = False
         # What the presenter sent is kept in small caches (the least recently used go), and
@@ -340,7 +340,7 @@ class FollowerRole:
                                    severity="warning", markup=False, timeout=8)
         elif event in ("left", "lost"):
             if before == "connected":
-                self.link = "left" if event == "left" else "lost"
+                self.link = "left"
                 why = "" if event == "left" else f" ({detail})"
                 self.screen.notify(f"The presenter left{visible(why)}; this app stays usable "
                                    f"and follows again when the presenter is back.",
@@ -419,6 +419,7 @@ class FollowerRole:
         finally:
             self._applying = False
         self.applied += 1
+        self._said = None  # (a problem coming back after a good state is said again)
         self._check_weights()
 
     def _switch(self, base, sha: str, pos: Position) -> None:

@@ -17,6 +17,7 @@ import time
 
 import numpy as np
 import pytest
+from helpers import until
 
 from engine import initial_params, load
 from rnntui.classroom import follower as follower_mod
@@ -34,14 +35,6 @@ def body(t: int = 0, text: str | None = None) -> dict:
     pos = f"scenario=king,t={t}" + (f",text=\"{text}\"" if text else "")
     return {"position": pos, "scenario": {"name": "king", "sha256": "1" * 64, "builtin": True},
             "weights": None, "maximized": None, "lesson": None}
-
-
-async def until(cond, what: str, bound: float = BOUND) -> None:
-    t0 = time.monotonic()
-    while not cond():
-        if time.monotonic() - t0 > bound:
-            raise AssertionError(f"still waiting after {bound:.0f} s for {what}")
-        await asyncio.sleep(0.01)
 
 
 class Events:

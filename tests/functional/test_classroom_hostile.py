@@ -19,6 +19,7 @@ import weakref
 
 import numpy as np
 import pytest
+from helpers import until
 
 from engine import History, initial_params, load
 from rnntui.classroom import follower as follower_mod
@@ -33,14 +34,6 @@ HOST = "127.0.0.1"
 BOUND = 30.0  # seconds: a bound on waiting for a state, never a measurement
 WELCOME = P.encode({"type": "welcome", "version": P.VERSION})
 BEAT = P.encode({"type": "heartbeat"})
-
-
-async def until(cond, what: str, bound: float = BOUND) -> None:
-    t0 = time.monotonic()
-    while not cond():
-        if time.monotonic() - t0 > bound:
-            raise AssertionError(f"still waiting after {bound:.0f} s for {what}")
-        await asyncio.sleep(0.01)
 
 
 @pytest.fixture(autouse=True)
