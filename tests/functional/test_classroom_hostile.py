@@ -7,12 +7,10 @@ waits for the state it checks, never for a time."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import dataclasses
 import functools
 import gc
 import json
-import socket
 import struct
 import time
 import weakref
