@@ -20,7 +20,7 @@ from engine.types import Scenario, ScenarioError
 
 from .position import Position, check_epoch
 from .safe_text import visible
-from .screens import MIN_SIZE, MainScreen
+from .screens import MIN_SIZE, MainScreen, TooSmallScreen, check_size
 from .view import View
 
 #: The theme: Textual's ANSI theme uses the terminal's own 16 colours, so it reads the same in a
@@ -77,7 +77,26 @@ class RnnApp(App):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.quitting and action not in ("quit",):
             return False
+        if isinstance(self.screen, TooSmallScreen) and action not in ("quit",):
+            return False  # the size notice lets only quit through (ctrl+p once opened over it)
         return super().check_action(action, parameters)
+
+    def on_resize(self, event) -> None:
+        """The size policy for every screen, Textual's own (the command palette) included:
+        the app gets each resize first, whichever screen is on top."""
+        if self._main.is_mounted:  # before that, the main screen checks once it is up
+            check_size(self, event.size)
+
+    def push_screen(self, screen, *args, **kwargs):
+        """Push ``screen``; while the size notice shows it goes under the notice (compare mode
+        opened by --at at start-up, a presenter's step in a follower), which stays on top."""
+        if self.screen_stack and isinstance(self.screen, TooSmallScreen) \
+                and not isinstance(screen, TooSmallScreen):
+            self.pop_screen()
+            pushed = super().push_screen(screen, *args, **kwargs)
+            super().push_screen(TooSmallScreen(self.size))
+            return pushed
+        return super().push_screen(screen, *args, **kwargs)
 
     async def action_quit(self) -> None:
         self.quitting = True

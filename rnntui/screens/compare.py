@@ -29,7 +29,6 @@ from ..widgets import GradientPane, LossPane, OutputPane, SequencePane
 from ..widgets.gradients import scale
 from .guard import QuitGuard
 from .status import CELL_NAMES, join_parts
-from .too_small import check_size
 
 _G = Binding.Group("step", compact=True)
 BINDINGS = [
@@ -192,7 +191,6 @@ class CompareScreen(QuitGuard, Screen):
 
     def on_resize(self, event) -> None:
         if self.is_current:
-            check_size(self.app, event.size)
             self.show(self._views)
 
     # -- workers' answers ----------------------------------------------------------------------

@@ -3,8 +3,6 @@ dialog closes only once however many Enter or Esc presses are queued."""
 
 from __future__ import annotations
 
-from .too_small import check_size
-
 #: The actions that still run while the app is quitting.
 QUIT_ACTIONS = ("quit", "app.quit")
 
@@ -20,12 +18,8 @@ class QuitGuard:
 
 class Dialog(QuitGuard):
     """A modal mixin: closing tolerates a second Enter or Esc queued before the first one took
-    effect, and a resize below the minimum size shows the size notice over it."""
+    effect."""
 
     def close_once(self, result=None) -> None:
         if self.is_current:  # type: ignore[attr-defined]  # a queued key must not pop the screen below
             self.dismiss(result)  # type: ignore[attr-defined]
-
-    def on_resize(self, event) -> None:
-        if self.is_current:  # type: ignore[attr-defined]
-            check_size(self.app, event.size)  # type: ignore[attr-defined]

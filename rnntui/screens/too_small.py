@@ -17,8 +17,9 @@ def too_small(size) -> bool:
 
 
 def check_size(app: App, size) -> None:
-    """Show the notice below MIN_SIZE; take it away when there is room again. Every screen
-    calls this when it is resized."""
+    """Show the notice below MIN_SIZE; take it away when there is room again. The app calls
+    this on every resize (and the main screen once it shows); the notice is always the top
+    screen (RnnApp.push_screen keeps it there), so the top screen says whether it shows."""
     showing = isinstance(app.screen, TooSmallScreen)
     if too_small(size) and not showing:
         app.push_screen(TooSmallScreen(size))
@@ -30,12 +31,14 @@ def check_size(app: App, size) -> None:
 
 class TooSmallScreen(Screen[None]):
     """Shown instead of the panes while the terminal is below the minimum size; only q works
-    (its only binding, so it needs no guard against keys queued behind q)."""
+    (its only binding, so it needs no guard against keys queued behind q; the app refuses its
+    own bindings, the command palette's among them, while this shows). No fixed id: a notice
+    taken off and put back at once (RnnApp.push_screen) overlaps the old one's removal."""
 
     BINDINGS = [Binding("q", "app.quit", "quit", id="small-quit")]
 
     def __init__(self, size) -> None:
-        super().__init__(id="too-small")
+        super().__init__()
         self._size = size
 
     def compose(self) -> ComposeResult:
@@ -51,6 +54,3 @@ class TooSmallScreen(Screen[None]):
         self._size = size
         for message in self.query("#too-small-message").results(Static):
             message.update(self._message(size))
-
-    def on_resize(self, event) -> None:
-        check_size(self.app, event.size)
