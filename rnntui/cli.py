@@ -74,8 +74,8 @@ def _main_parser() -> _Parser:
                 "  rnntui [SCENARIO]            open the app (default: %s)\n"
                 "  rnntui list                  list the built-in scenarios\n"
                 "  rnntui learn [NAME]          list the lessons, or open one (guided tours)\n"
-                "  rnntui check FILE...         validate scenario and lesson files (exit 2 if "
-                "any is bad)\n"
+                "  rnntui check FILE...         validate scenario and lesson files (exit 2\n"
+                "                               if any is bad)\n"
                 "  rnntui trace SCENARIO        train and print the per-step table\n"
                 "  rnntui screenshot SCENARIO -o FILE.svg   render the app to SVG\n"
                 "  rnntui generate SCENARIO     train, then print text the model writes\n"
@@ -161,11 +161,15 @@ def _command_parser(cmd: str) -> _Parser:
 
 
 def cmd_list() -> int:
+    """One built-in a line, its description wrapped under itself to the terminal's width."""
     from engine.scenario import builtin_descriptions
+
+    from .fit import columns, wrap
     items = builtin_descriptions()
     width = max(len(n) for n, _ in items)
     for name, desc in items:
-        OUT.print(f"{name:<{width}}  {visible(desc)}")
+        text = f"{name:<{width}}  {visible(desc)}"
+        OUT.print("\n".join(wrap(text, columns(), indent=" " * (width + 2))))
     return EXIT_OK
 
 
@@ -240,8 +244,9 @@ def cmd_trace(name: str, epochs: int | None, as_json: bool, cell: str | None = N
             data["target_step"] = reach_to_json(trace, target_step)
         OUT.print(json.dumps(data, indent=1, allow_nan=False))
     else:
+        from .fit import columns
         from .tracetable import format_trace
-        OUT.print(format_trace(sc, trace, history, epoch, 0))
+        OUT.print(format_trace(sc, trace, history, epoch, 0, width=columns()))
     if history.stopped:
         print(f"note: {history.stopped}", file=sys.stderr)
     return EXIT_OK

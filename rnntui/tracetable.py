@@ -55,10 +55,14 @@ def vec(v: np.ndarray, name: str = "h") -> str:
 
 
 def format_trace(scenario: Scenario, trace: Trace, history: History | None = None,
-                 epoch: int = 0, knob: int = 0) -> str:
+                 epoch: int = 0, knob: int = 0, width: int | None = None) -> str:
     """The per-step table of ``trace`` (the trace of ``scenario``'s sequence, or of any sequence,
     under the weights after ``epoch`` epochs with the W_h knob at ``knob`` clicks), then the
     spectral numbers and the retention curve. ``history`` is not needed for the table.
+
+    ``width``: the text is wrapped to this many columns (at spaces), and a table wider than
+    that is printed in parts that fit, each with the t and input columns, and a line saying
+    how wide it is in one piece. None: no limit.
 
     Every token, label and name is passed through :func:`rnntui.safe_text.visible`, so text from
     a file can never put a control character on the terminal or split a row.
@@ -112,15 +116,9 @@ def format_trace(scenario: Scenario, trace: Trace, history: History | None = Non
             f"{tr.step_loss[t]:.4f}" if tr.mask[t] else "-",
             mag(grad), jac(tr.jacobian_log10[t]),
         ))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     k0 = len(extra)
-    right = {0, 4 + k0, 6 + k0, 7 + k0, 8 + k0}
-    for k, r in enumerate(rows):
-        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in
-                 enumerate(zip(r, widths))]
-        lines.append("  ".join(cells).rstrip())
-        if k == 0:
-            lines.append("  ".join("-" * w for w in widths))
+    table, at = _table(rows, {0, 4 + k0, 6 + k0, 7 + k0, 8 + k0}, width), len(lines)
+    lines += table
     lines.append("")
     if gated:
         lines.append(f"||W_h||_2 of the {tr.cell.upper()} gate blocks stacked = "
@@ -143,7 +141,50 @@ def format_trace(scenario: Scenario, trace: Trace, history: History | None = Non
     cells = [f"j={j + 1:<2} {num(v)}" for j, v in enumerate(tr.retention)]
     for i in range(0, K, 5):
         lines.append("  " + "   ".join(cells[i:i + 5]))
+    if width is not None:  # the text around the table wrapped, the table as it is
+        lines = _wrapped(lines[:at], width) + table + _wrapped(lines[at + len(table):], width)
     return "\n".join(lines)
+
+
+def _wrapped(lines: list[str], width: int) -> list[str]:
+    from .fit import wrap
+    return [part for line in lines for part in
+            (wrap(line, width, indent="  ") if len(line) > width else [line])]
+
+
+#: The columns every part of a split table repeats: t and the input.
+KEY_COLUMNS = 2
+GAP = "  "
+
+
+def _table(rows: list[tuple[str, ...]], right: set[int], width: int | None) -> list[str]:
+    """``rows`` (the first is the header) as aligned columns, ``right`` ones right-aligned;
+    wider than ``width``: in parts of whole columns that fit, each led by the key columns."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    whole = len(GAP.join("-" * w for w in widths))
+    parts: list[list[int]] = [list(range(len(widths)))]
+    if width is not None and whole > width:
+        keys = list(range(KEY_COLUMNS))
+        parts = [keys[:]]
+        for i in range(KEY_COLUMNS, len(widths)):
+            if len(parts[-1]) > KEY_COLUMNS and \
+                    sum(widths[j] + len(GAP) for j in parts[-1]) + widths[i] > width:
+                parts.append(keys[:])
+            parts[-1].append(i)
+    lines: list[str] = []
+    for part in parts:
+        if lines:
+            lines.append("")
+        for k, r in enumerate(rows):
+            cells = [r[i].rjust(widths[i]) if i in right else r[i].ljust(widths[i])
+                     for i in part]
+            lines.append(GAP.join(cells).rstrip())
+            if k == 0:
+                lines.append(GAP.join("-" * widths[i] for i in part))
+    if len(parts) > 1:
+        lines.append(f"(in {len(parts)} parts to fit {width} columns; COLUMNS={whole} prints "
+                     f"the table in one)")
+    return lines
 
 
 def _why_power_fails(W: np.ndarray) -> str:

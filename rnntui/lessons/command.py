@@ -12,21 +12,37 @@ from .progress import Progress, progress_path
 __all__ = ["learn", "listing", "check_file", "looks_like_lesson"]
 
 
-def listing(progress: Progress) -> list[str]:
-    """The course, one line per lesson, and how to open one."""
+def listing(progress: Progress, columns: int | None = None) -> list[str]:
+    """The course, one line per lesson (scripts read it): mark, number, name, title, summary,
+    minutes and steps. When a line would be wider than ``columns`` (default: the terminal's
+    width) no line has its summary (a title is shortened if need be), and a last line says how
+    wide a terminal shows them. Then how to open one, wrapped to ``columns``."""
+    from ..fit import columns as terminal_columns
+    from ..fit import shorten, wrap
+    columns = columns or terminal_columns()
     lessons = builtin_lessons()
     width = max(len(lesson.name) for lesson in lessons)
-    lines = []
+    rows = []  # (head, title, title: summary, tail)
     for lesson in lessons:
         mark = progress.mark(lesson.name, len(lesson))
-        lines.append(f"{mark:>5}  {lesson.number:>2}  {lesson.name:<{width}}  "
-                     f"{visible(lesson.title)}: {visible(lesson.summary)} "
-                     f"({lesson.minutes} min, {len(lesson)} steps)")
+        title = visible(lesson.title)
+        rows.append((f"{mark:>5}  {lesson.number:>2}  {lesson.name:<{width}}  ", title,
+                     f"{title}: {visible(lesson.summary)}",
+                     f" ({lesson.minutes} min, {len(lesson)} steps)"))
+    widest = max(len(head) + len(about) + len(tail) for head, _, about, tail in rows)
+    if widest <= columns:
+        lines = [head + about + tail for head, _, about, tail in rows]
+    else:
+        lines = [head + shorten(title, columns - len(head) - len(tail)) + tail
+                 for head, title, _, tail in rows]
     lines.append("")
-    lines.append("Open one with 'rnntui learn NAME' (or its number, or a lesson file's path); "
-                 "in the app, L lists them.")
-    lines.append("Marks: ✓ finished, 3/7 steps reached, · not started. 'rnntui learn "
-                 "--reset' forgets them.")
+    lines += wrap("Open one with 'rnntui learn NAME' (or its number, or a lesson file's "
+                  "path); in the app, L lists them.", columns)
+    lines += wrap("Marks: ✓ finished, 3/7 steps reached, · not started. 'rnntui learn "
+                  "--reset' forgets them.", columns)
+    if widest > columns:
+        lines += wrap(f"A terminal {widest} columns wide (or COLUMNS={widest}) shows each "
+                      f"lesson's summary too.", columns)
     return lines
 
 

@@ -24,7 +24,8 @@ def test_item10_the_trace_table_counts_t_from_zero(capsys):
     out = run(capsys, "trace", "king")
     lines = out.splitlines()
     head = next(i for i, line in enumerate(lines) if line.startswith("t "))
-    assert "|dh_4/dh_t|" in lines[head]  # the last step of five is 4
+    # the last step of five is 4 (the header of the table, or of its last part at 80 columns)
+    assert any("|dh_4/dh_t|" in line for line in lines if line.startswith("t "))
     rows = lines[head + 2: head + 7]
     assert [r.split()[0] for r in rows] == ["0", "1", "2", "3", "4"]
     assert rows[0].split()[1] == "the" and rows[4].split()[1] == "throne"
