@@ -75,10 +75,9 @@ class RnnApp(App):
         return self._main.view
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.quitting and action not in ("quit",):
+        # quitting, or the size notice up (ctrl+p once opened the palette over it): only quit
+        if (self.quitting or isinstance(self.screen, TooSmallScreen)) and action != "quit":
             return False
-        if isinstance(self.screen, TooSmallScreen) and action not in ("quit",):
-            return False  # the size notice lets only quit through (ctrl+p once opened over it)
         return super().check_action(action, parameters)
 
     def on_resize(self, event) -> None:

@@ -11,6 +11,7 @@ from engine.analysis import seed_power_estimate
 from engine.predict import knob_scale, prediction
 from engine.scenario import display_token
 
+from .fit import wrap
 from .safe_text import visible
 
 #: Hidden vectors longer than this are shown as their first entries and their norm.
@@ -117,7 +118,8 @@ def format_trace(scenario: Scenario, trace: Trace, history: History | None = Non
             mag(grad), jac(tr.jacobian_log10[t]),
         ))
     k0 = len(extra)
-    table, at = _table(rows, {0, 4 + k0, 6 + k0, 7 + k0, 8 + k0}, width), len(lines)
+    at = len(lines)
+    table = _table(rows, {0, 4 + k0, 6 + k0, 7 + k0, 8 + k0}, width)
     lines += table
     lines.append("")
     if gated:
@@ -147,7 +149,6 @@ def format_trace(scenario: Scenario, trace: Trace, history: History | None = Non
 
 
 def _wrapped(lines: list[str], width: int) -> list[str]:
-    from .fit import wrap
     return [part for line in lines for part in
             (wrap(line, width, indent="  ") if len(line) > width else [line])]
 
