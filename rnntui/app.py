@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from textual.app import App
+from textual.binding import Binding
 from textual.filter import Monochrome, NoColor
 from textual.reactive import Reactive
 from textual.screen import Screen
@@ -34,6 +35,10 @@ class RnnApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "rnntui"
     ALLOW_IN_MAXIMIZED_VIEW = "Footer, #status"
+    #: Ctrl+C quits, as it stops a program in a terminal: from the main screen and from every
+    #: dialog, a box one types in too (Textual's own default only says how to quit, and inside
+    #: a text box Ctrl+C copies, so it did nothing there). q quits at any moment anyway.
+    BINDINGS = [Binding("ctrl+c", "quit", "quit", show=False, priority=True, id="ctrl-c-quit")]
     #: Textual's own default theme is textual-dark; starting in ours (rather than setting it in
     #: __init__) spares a second parse of every stylesheet at start-up (~10 ms).
     theme: Reactive[str] = Reactive(DEFAULT_THEME)
