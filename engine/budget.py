@@ -87,9 +87,10 @@ def parse_amount(text: str) -> float:
     return value
 
 
-#: The smallest budget an override may set: less than this runs no scenario at all, so a value
-#: under it is a mistake (``RNNTUI_MEMORY_BUDGET=1.5`` meant 1.5G), refused with a clear line.
-MINIMUM = {"memory": 1e6, "snapshots": 1e6, "trace": 1e6, "train": 1e6}
+#: The smallest budget an override may set (bytes or operations): less than this runs no
+#: scenario at all, so a value under it is a mistake (``RNNTUI_MEMORY_BUDGET=1.5`` meant 1.5G),
+#: refused with a clear line rather than reported as "the budget is 1 bytes".
+MINIMUM = 1000
 
 
 def budgets() -> dict[str, float]:
@@ -107,13 +108,12 @@ def budgets() -> dict[str, float]:
             value = parse_amount(raw)
         except ValueError as err:
             raise ScenarioError(f"{env}: {err}") from None
-        if value < MINIMUM[key]:
-            bytes_ = key in ("memory", "snapshots")
-            what = f"{value:g} bytes" if bytes_ else f"{value:g} operations"
-            least = "1M (a million bytes)" if bytes_ else "1e6 (a million operations)"
-            example = "512M or 4G" if bytes_ else "5e12"
-            raise ScenarioError(f"{env}={raw.strip()[:40]!r} is {what}, too small a budget to "
-                                f"run anything; give at least {least}, e.g. {example}")
+        if value < MINIMUM:
+            unit, example = (("bytes", "512M or 4G") if key in ("memory", "snapshots")
+                             else ("operations", "5e12"))
+            raise ScenarioError(f"{env}={raw.strip()[:40]!r} is {value:g} {unit}, too small a "
+                                f"budget to run anything; give at least {MINIMUM} {unit}, "
+                                f"e.g. {example}")
         out[key] = value
     return out
 

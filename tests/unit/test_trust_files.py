@@ -188,9 +188,9 @@ def test_a_cache_cap_that_is_not_a_size_is_refused_in_one_line(monkeypatch, caps
 
 @pytest.mark.parametrize("env, value, words", [
     ("RNNTUI_MEMORY_BUDGET", "1.5", "is 1.5 bytes, too small a budget to run anything; give "
-                                    "at least 1M (a million bytes), e.g. 512M or 4G"),
+                                    "at least 1000 bytes, e.g. 512M or 4G"),
     ("RNNTUI_TRACE_BUDGET", "10", "is 10 operations, too small a budget to run anything; give "
-                                  "at least 1e6 (a million operations), e.g. 5e12"),
+                                  "at least 1000 operations, e.g. 5e12"),
 ])
 def test_a_budget_too_small_to_mean_anything_is_refused_clearly(monkeypatch, capsys, env,
                                                                 value, words):
