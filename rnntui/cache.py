@@ -25,10 +25,12 @@ can take (:func:`npz_cap`). Before any array is read, the npz's members are chec
 what the scenario needs (:func:`_check_members`): their names, that they are stored as
 ``numpy.savez`` stores them (not compressed), and each ``.npy`` header's dtype and shape, with
 the zip's declared size of each member equal to what that header says it holds: a small file
-that would decompress or allocate gigabytes is refused without allocating them. Both files are written to a temporary name
-and moved into place with :func:`os.replace`. The folder is kept under :data:`MAX_BYTES`
-(``RNNTUI_CACHE_MAX``, e.g. ``50M``), dropping the least recently used entries (by mtime; a hit
-touches its entry). ``RNNTUI_NO_CACHE=1`` (the ``--no-cache`` flag) turns all of it off.
+that would decompress or allocate gigabytes is refused without allocating them.
+
+Both files are written to a temporary name and moved into place with :func:`os.replace`. The
+folder is kept under :data:`MAX_BYTES` (``RNNTUI_CACHE_MAX``, e.g. ``50M``; a value that is not
+a size is refused, :func:`check_settings`), dropping the least recently used entries (by mtime;
+a hit touches its entry). ``RNNTUI_NO_CACHE=1`` (the ``--no-cache`` flag) turns all of it off.
 """
 
 from __future__ import annotations
@@ -236,7 +238,7 @@ def _encode(history) -> tuple[dict[str, np.ndarray], dict] | None:
     return arrays, meta
 
 
-def _wanted(meta: dict, p0, n_epochs: int) -> dict[str, tuple[np.dtype, tuple, int, int]] | None:
+def _wanted(meta: dict, p0, n_epochs: int) -> dict[str, tuple] | None:
     """The arrays an entry of this scenario must hold, by name: (dtype, shape, least rows,
     most rows). A shape starting with -1 has from "least" to "most" rows; any other is exact.
     None when the manifest names parts this format does not have."""
@@ -406,12 +408,12 @@ def load(scenario, epochs: int | None = None):
             from engine import initial_params
             p0 = initial_params(scenario)
             want = _wanted(manifest, p0, n)
-            data = read_regular(npz_path, npz_cap(want)) if want is not None else b""
-            if want is not None \
-                    and manifest.get("npz_sha256") == hashlib.sha256(data).hexdigest():
-                arrays = _read_npz(data, want)
-                if arrays is not None:
-                    history = _decode(arrays, manifest, p0, n)
+            if want is not None:
+                data = read_regular(npz_path, npz_cap(want))
+                if manifest.get("npz_sha256") == hashlib.sha256(data).hexdigest():
+                    arrays = _read_npz(data, want)
+                    if arrays is not None:
+                        history = _decode(arrays, manifest, p0, n)
     except Exception:  # noqa: BLE001 - any unreadable entry is a miss, never an error
         history = None
     if history is None:
