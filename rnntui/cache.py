@@ -333,7 +333,10 @@ def _decode(arrays: dict[str, np.ndarray], meta: dict, p0, n_epochs: int):
     every, opt_t, stopped = meta.get("every"), meta.get("opt_t"), meta.get("stopped")
     if type(every) is not int or every < 1 or type(opt_t) is not int or opt_t < 0:
         return None
-    if stopped is not None and not isinstance(stopped, str):
+    from engine.train import NON_FINITE
+    # the only stop a stored run can have (the others are not stored): anything else in the
+    # manifest, which the npz's hash does not cover, is not this run's (nor shown as one)
+    if stopped is not None and stopped != f"stopped at epoch {len(losses)}: {NON_FINITE}":
         return None
     if stopped is None and len(losses) != n_epochs + 1:
         return None

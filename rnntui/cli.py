@@ -243,7 +243,7 @@ def cmd_trace(name: str, epochs: int | None, as_json: bool, cell: str | None = N
         from .tracetable import format_trace
         OUT.print(format_trace(sc, trace, history, epoch, 0))
     if history.stopped:
-        print(f"note: {history.stopped}", file=sys.stderr)
+        print(f"note: {visible(history.stopped)}", file=sys.stderr)
     return EXIT_OK
 
 

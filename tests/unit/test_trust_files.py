@@ -12,6 +12,7 @@ import os
 import threading
 import tracemalloc
 import zipfile
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -122,6 +123,23 @@ def test_a_good_entry_still_loads_after_the_checks(king_run):
     assert got is not None and got.losses == king_run[1].losses
     assert npz.stat().st_size <= cache.npz_cap(cache._wanted(json.loads(man.read_text()),
                                                              king_run[1].weights[0], EPOCHS))
+
+
+def test_a_manifest_cannot_bring_its_own_stop_message(king_run):
+    """The manifest is outside the npz's hash: its "stopped" (shown by the app and printed
+    by rnntui trace) must be the one stop a stored run can have, not text of its own."""
+    sc, npz, man = _stored(king_run)
+    manifest = json.loads(man.read_text())
+    man.write_text(json.dumps({**manifest, "stopped": "\x1b]0;pwned\x07"}))
+    assert cache.load(sc, EPOCHS) is None
+    # a run that really stopped (the loss became non-finite) is stored and read back as it was
+    sine = load("sine")
+    sine = replace(sine, train=replace(sine.train, learning_rate=1e6, optimizer="sgd",
+                                       clip=None))
+    run = fit(sine, 50)
+    assert run.stopped and "non-finite" in run.stopped
+    assert cache.store(sine, run, 50)
+    assert cache.load(sine, 50).stopped == run.stopped
 
 
 # -- 10: a cache entry that is a FIFO, a device or a huge file is refused unread -------------
