@@ -37,8 +37,11 @@ class RnnApp(App):
     ALLOW_IN_MAXIMIZED_VIEW = "Footer, #status"
     #: Ctrl+C quits, as it stops a program in a terminal: from the main screen and from every
     #: dialog, a box one types in too (Textual's own default only says how to quit, and inside
-    #: a text box Ctrl+C copies, so it did nothing there). q quits at any moment anyway.
-    BINDINGS = [Binding("ctrl+c", "quit", "quit", show=False, priority=True, id="ctrl-c-quit")]
+    #: a text box Ctrl+C copies, so it did nothing there). q quits at any moment anyway. In a
+    #: browser tab (rnntui serve) Ctrl+C is the copy key, so a reflex must not end the session:
+    #: there it only says how to quit.
+    BINDINGS = [Binding("ctrl+c", "interrupt", "quit", show=False, priority=True,
+                        id="ctrl-c-quit")]
     #: Textual's own default theme is textual-dark; starting in ours (rather than setting it in
     #: __init__) spares a second parse of every stylesheet at start-up (~10 ms).
     theme: Reactive[str] = Reactive(DEFAULT_THEME)
@@ -80,9 +83,18 @@ class RnnApp(App):
         return self._main.view
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.quitting and action not in ("quit",):
+        if self.quitting and action not in ("quit", "interrupt"):
             return False
         return super().check_action(action, parameters)
+
+    async def action_interrupt(self) -> None:
+        """Ctrl+C: quit; in a browser tab, say how to quit (see BINDINGS)."""
+        from .served import in_browser
+        if in_browser():
+            self.notify("Press q to quit (Ctrl+Q from inside a box you type in).",
+                        title="Do you want to quit?", markup=False)
+            return
+        await self.action_quit()
 
     async def action_quit(self) -> None:
         self.quitting = True

@@ -60,6 +60,19 @@ async def test_ctrl_c_quits_even_from_a_box_one_types_in(app_factory):
     assert app.return_code == 0
 
 
+async def test_ctrl_c_in_a_browser_tab_says_how_to_quit(app_factory, monkeypatch):
+    """In a tab of rnntui serve Ctrl+C is the copy key: a reflex must not end the session."""
+    from rnntui import served
+    monkeypatch.setenv(served.ENV, served.BROWSER)
+    app = app_factory("king", train=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await press_and_settle(pilot, ["w", "ctrl+c"])
+        assert app.is_running and app.return_code is None
+        assert [n.message for n in app._notifications] == [
+            "Press q to quit (Ctrl+Q from inside a box you type in)."]
+
+
 def test_generate_prints_words_and_a_column_name_with_control_characters_visible(
         tmp_path, capsys):
     from rnntui.cli import main
