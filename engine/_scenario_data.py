@@ -110,7 +110,8 @@ def _word(unit: str) -> str:
     return "character" if unit == "char" else "word"
 
 
-def _no_check(inputs: int, outputs: int, steps: int, lengths: dict) -> None:
+def _no_check(inputs: int, outputs: int, steps: int, lengths: dict,
+              data_source: str = "") -> None:
     """The default ``precheck``: sizes are not checked against budgets."""
 
 

@@ -87,10 +87,17 @@ def parse_amount(text: str) -> float:
     return value
 
 
+#: The smallest budget an override may set (bytes or operations): less than this runs no
+#: scenario at all, so a value under it is a mistake (``RNNTUI_MEMORY_BUDGET=1.5`` meant 1.5G),
+#: refused with a clear line rather than reported as "the budget is 1 bytes".
+MINIMUM = 1000
+
+
 def budgets() -> dict[str, float]:
     """The budgets in force: the defaults, each replaced by its environment variable if set.
 
-    A malformed variable raises ScenarioError (a budget is never silently ignored).
+    A malformed variable, or one under its MINIMUM, raises ScenarioError (a budget is never
+    silently ignored).
     """
     out = dict(DEFAULTS)
     for key, env in BUDGET_ENV.items():
@@ -98,9 +105,16 @@ def budgets() -> dict[str, float]:
         if raw is None or not raw.strip():
             continue
         try:
-            out[key] = parse_amount(raw)
+            value = parse_amount(raw)
         except ValueError as err:
             raise ScenarioError(f"{env}: {err}") from None
+        if value < MINIMUM:
+            unit, example = (("bytes", "512M or 4G") if key in ("memory", "snapshots")
+                             else ("operations", "5e12"))
+            raise ScenarioError(f"{env}={raw.strip()[:40]!r} is {value:g} {unit}, too small a "
+                                f"budget to run anything; give at least {MINIMUM} {unit}, "
+                                f"e.g. {example}")
+        out[key] = value
     return out
 
 
@@ -108,7 +122,7 @@ def format_bytes(n: float) -> str:
     for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if n >= size:
             return f"{n / size:.3g} {unit}"
-    return f"{int(n)} bytes"
+    return f"{n:g} bytes"
 
 
 def format_ops(n: float) -> str:
@@ -191,16 +205,21 @@ class Sizes:
     batch_size: int
     #: The recurrent cell: an LSTM has 4 gate blocks and a state of 2H, a GRU 3 and H.
     cell: str = "rnn"
+    #: Where the data comes from, for the advice of a refusal: "file" (a text file, [data]
+    #: file), "csv" (a series read from a CSV file, [data] csv), or "" (the scenario's own).
+    source: str = ""
 
     @classmethod
     def of(cls, scenario: Scenario, epochs: int | None = None) -> "Sizes":
         by_len: dict[int, int] = {}
         for seq in scenario.train_sequences:
             by_len[len(seq)] = by_len.get(len(seq), 0) + 1
+        data = getattr(scenario, "data", None) or {}
+        source = "file" if "corpus" in data else "csv" if "csv" in data else ""
         return cls(scenario.kind, scenario.model.hidden_size, scenario.input_size,
                    scenario.output_size, len(scenario.sequence), by_len,
                    scenario.train.epochs if epochs is None else int(epochs),
-                   scenario.train.batch_size, getattr(scenario.model, "cell", "rnn"))
+                   scenario.train.batch_size, getattr(scenario.model, "cell", "rnn"), source)
 
 
 def _sizes(what, epochs: int | None) -> Sizes:
@@ -273,19 +292,34 @@ def estimate(scenario: Scenario | Sizes, epochs: int | None = None) -> Estimate:
                     snapshots=kept, batch_bytes=data_batches, jacobian_bytes=jacobian)
 
 
-def _advice(kind: str, what: str) -> str:
+#: What to change, by (kind, where the data comes from) and by what is over its budget: the
+#: trace (of the sequence stepped through), training, or memory.
+_MORE = {
+    ("text", ""): {"trace": "a shorter prompt (or first sentence)",
+                   "train": "fewer or shorter sentences",
+                   "memory": "fewer sentences, a shorter prompt or a smaller vocabulary"},
+    ("text", "file"): {"trace": "a smaller [data].window",
+                       "train": "a shorter text file",
+                       "memory": "a shorter text file, a smaller [data].vocab_size or a smaller "
+                                 "[data].window"},
+    ("series", ""): {"trace": "fewer [data].points", "train": "fewer [data].points",
+                     "memory": "fewer [data].points or a smaller [data].window"},
+    ("series", "csv"): {"trace": "a CSV file with fewer rows",
+                        "train": "a CSV file with fewer rows",
+                        "memory": "a CSV file with fewer rows or a smaller [data].window"},
+    ("echo", ""): {"trace": "a shorter [data].length",
+                   "train": "fewer [data].sequences or a shorter [data].length",
+                   "memory": "fewer [data].sequences or a shorter [data].length"},
+}
+
+
+def _advice(kind: str, what: str, source: str = "") -> str:
     size = "a smaller [model].hidden_size"
+    more = _MORE.get((kind, source), _MORE[(kind, "")])[what]
     if what == "trace":
-        more = {"text": "a shorter prompt (or first sentence)", "series":
-                "fewer [data].points", "echo": "a shorter [data].length"}[kind]
         return f"use {more} or {size}"
     if what == "train":
-        more = {"text": "fewer or shorter sentences", "series": "fewer [data].points",
-                "echo": "fewer [data].sequences or a shorter [data].length"}[kind]
         return f"use fewer [train].epochs, {more}, or {size}"
-    more = {"text": "fewer sentences, a shorter prompt or a smaller vocabulary",
-            "series": "fewer [data].points or a smaller [data].window",
-            "echo": "fewer [data].sequences or a shorter [data].length"}[kind]
     return f"use {size}, {more}, or a smaller [train].batch_size"
 
 
@@ -308,7 +342,7 @@ def check(scenario: Scenario | Sizes, epochs: int | None = None, *,
     if est.trace_ops > limit["trace"]:
         refuse(f"this {kind} scenario's trace needs about {format_ops(est.trace_ops)}"
                f" (T = {z.steps} steps at hidden size {z.hidden}); the budget is {format_ops(limit['trace'])}: "
-               f"{_advice(kind, 'trace')}", BUDGET_ENV["trace"])
+               f"{_advice(kind, 'trace', z.source)}", BUDGET_ENV["trace"])
     if est.total_bytes > limit["memory"]:
         parts = {"its trace": est.trace_bytes, "training batches": est.train_bytes,
                  "the data": est.data_bytes, "the weights kept": est.snapshot_bytes}
@@ -316,7 +350,7 @@ def check(scenario: Scenario | Sizes, epochs: int | None = None, *,
         refuse(f"this {kind} scenario needs about {format_bytes(est.total_bytes)} of "
                f"memory ({biggest}: {format_bytes(parts[biggest])}); the budget is "
                f"{format_bytes(limit['memory'])}: "
-               f"{_advice(kind, 'trace' if biggest == 'its trace' else 'memory')}",
+               f"{_advice(kind, 'trace' if biggest == 'its trace' else 'memory', z.source)}",
                BUDGET_ENV["memory"])
     if 2 * est.params_bytes > limit["snapshots"]:
         refuse(f"its weights take {format_bytes(est.params_bytes)}, and keeping the first and "
@@ -325,6 +359,6 @@ def check(scenario: Scenario | Sizes, epochs: int | None = None, *,
                f"vocabulary", BUDGET_ENV["snapshots"])
     if n_epochs and est.train_ops > limit["train"]:
         refuse(f"training {n_epochs} epochs needs about {format_ops(est.train_ops)}; the "
-               f"budget is {format_ops(limit['train'])}: {_advice(kind, 'train')}",
+               f"budget is {format_ops(limit['train'])}: {_advice(kind, 'train', z.source)}",
                BUDGET_ENV["train"])
     return est

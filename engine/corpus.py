@@ -230,10 +230,7 @@ def build_text(ck, data: dict, precheck) -> dict:
     window = ck.integer(data, d + ("window",), DEFAULT_WINDOW[unit], lo=2, hi=1000)
     path = data_path(ck.source, name)
     shown = str(path)
-    raw = read_bytes(path, shown)
-    if len(raw) > MAX_TEXT_BYTES:
-        raise ScenarioError(f"the file is {len(raw)} bytes; a text file may be at most "
-                            f"{MAX_TEXT_BYTES} bytes ({MAX_TEXT_BYTES >> 20} MiB)", path=shown)
+    raw = read_bytes(path, shown, MAX_TEXT_BYTES, "a text file")
     text = decode_utf8(raw, shown)
     try:
         corpus = make_corpus(text, unit, vocab_size=vocab_size, validation=validation,
@@ -247,7 +244,7 @@ def build_text(ck, data: dict, precheck) -> dict:
         length = min(a + w, split - 1) - a
         lengths[length] = lengths.get(length, 0) + 1
     first_val = min(w, n - 1 - split)
-    precheck(V, V, first_val, lengths)
+    precheck(V, V, first_val, lengths, "file")
     E = _onehot(corpus.ids, V)
     labels = [display_token(corpus.vocab[i]) for i in corpus.ids.tolist()]
     train = _window_sequences(corpus, E, labels, 0, split, "train")

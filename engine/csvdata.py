@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 import re
 import stat
 from dataclasses import dataclass
@@ -79,9 +80,16 @@ def fit_normalization(method: str, values: np.ndarray) -> Normalization:
         shift, scale = float(v.min()), float(v.max() - v.min())
     else:
         raise ValueError(f"normalize must be one of {', '.join(NORMALIZE)}, got {method!r}")
-    if not (scale > 0 and math.isfinite(scale)):
-        raise ValueError(f"every value is {v[0]:g}, so {method} has nothing to divide by; "
-                         f'use normalize = "none"')
+    if not (scale > 0 and math.isfinite(scale)) \
+            or not np.isfinite((v - shift) / scale).all():
+        lo, hi = float(v.min()), float(v.max())
+        if lo == hi:
+            raise ValueError(f"every value is {lo:g}, so {method} has nothing to divide by; "
+                             f'use normalize = "none"')
+        # (the spread underflows: the standard deviation of 1e-300, -1e-300, 0 is 0 in float64)
+        raise ValueError(f"the values differ by at most {hi - lo:g}, too little for {method} "
+                         f"to divide by in floating point; scale the column up in the file, "
+                         f'or use normalize = "none"')
     return Normalization(method, shift, scale)
 
 
@@ -98,32 +106,29 @@ class CsvColumn:
     cells: list[str] | None = None  # each value as the file writes it (stripped)
 
 
-def read_bytes(path: Path, shown: str) -> bytes:
-    """The file's bytes, or ScenarioError (missing, not a file, over MAX_BYTES)."""
+def read_bytes(path: Path, shown: str, max_bytes: int | None = None,
+               what: str = "a data file") -> bytes:
+    """The file's bytes (at most ``max_bytes``, default MAX_BYTES), or one ScenarioError
+    naming ``shown``: missing, a directory, not a regular file (a FIFO or a device is refused
+    without being read: :func:`engine.files.read_regular`), unreadable, or over the size."""
+    from .files import FileReadError, read_regular
+    limit = MAX_BYTES if max_bytes is None else int(max_bytes)
     try:
-        st = path.stat()
-        if stat.S_ISDIR(st.st_mode):
-            raise ScenarioError("is a directory, not a data file", path=shown)
-        if not stat.S_ISREG(st.st_mode):
-            raise ScenarioError("is not a regular file", path=shown)
-        if st.st_size > MAX_BYTES:
-            raise ScenarioError(f"the file is {st.st_size} bytes; a data file may be at most "
-                                f"{MAX_BYTES} bytes ({MAX_BYTES >> 20} MiB)", path=shown)
-        with open(path, "rb") as f:
-            data = f.read(MAX_BYTES + 1)
-    except FileNotFoundError:
-        raise ScenarioError("no such file (the path is relative to the scenario file)",
-                            path=shown) from None
-    except PermissionError:
-        raise ScenarioError("cannot read this file: permission denied", path=shown) from None
-    except OSError as e:
-        raise ScenarioError(f"cannot read this file: {e.strerror or e}", path=shown) from None
-    except ValueError as e:  # a NUL in the name
-        raise ScenarioError(f"not a usable file name ({e})", path=shown) from None
-    if len(data) > MAX_BYTES:
-        raise ScenarioError(f"the file is over {MAX_BYTES} bytes ({MAX_BYTES >> 20} MiB), "
-                            f"the most a data file may be", path=shown)
-    return data
+        st = os.stat(path)
+    except (OSError, ValueError):
+        st = None  # (read_regular says what is wrong)
+    if st is not None and stat.S_ISREG(st.st_mode) and st.st_size > limit:
+        raise ScenarioError(f"the file is {st.st_size} bytes; {what} may be at most {limit} "
+                            f"bytes ({limit / (1 << 20):g} MiB)", path=shown)
+    try:
+        return read_regular(path, limit)
+    except FileReadError as e:
+        message = str(e)
+    if message == "no such file":
+        message = "no such file (the path is relative to the scenario file)"
+    elif message.startswith("is a directory"):
+        message = f"is a directory, not {what}"
+    raise ScenarioError(message, path=shown)
 
 
 def decode_utf8(data: bytes, shown: str) -> str:
@@ -306,7 +311,7 @@ def build_series(ck, data: dict, precheck) -> dict:
         norm = fit_normalization(method, col.values)
     except ValueError as e:
         ck.fail(d + ("normalize",), f"{path}: {e}")
-    precheck(1, 1, n - 1, {window: (n - 1) // window})
+    precheck(1, 1, n - 1, {window: (n - 1) // window}, "csv")
     z = norm.apply(col.values)
     # the labels are the file's own numbers, as it writes them (long ones rounded)
     labels = [c if len(c) <= 10 else f"{v:.6g}" for c, v in zip(col.cells, col.values.tolist())]

@@ -305,11 +305,13 @@ def _parse(text: str, source: str, files: bool = True) -> Scenario:
                                    "read for it")
     build = {"text": _data.build_text, "series": _data.build_series, "echo": _data.build_echo}
 
-    def precheck(inputs: int, outputs: int, steps: int, lengths: dict) -> None:
-        # the budgets, from the sizes alone, before any sequence is built
+    def precheck(inputs: int, outputs: int, steps: int, lengths: dict,
+                 data_source: str = "") -> None:
+        # the budgets, from the sizes alone, before any sequence is built (``data_source``:
+        # "file" or "csv" when the data is read from a file, for the advice of a refusal)
         budget.check(budget.Sizes(kind, model.hidden_size, inputs, outputs, steps, lengths,
                                   train.epochs, train.batch_size,
-                                  getattr(model, "cell", "rnn")), path=source)
+                                  getattr(model, "cell", "rnn"), data_source), path=source)
 
     built = build[kind](ck, data_t, precheck)
 

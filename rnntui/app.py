@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from textual.app import App
+from textual.binding import Binding
 from textual.filter import Monochrome, NoColor
 from textual.reactive import Reactive
 from textual.screen import Screen
@@ -34,6 +35,13 @@ class RnnApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "rnntui"
     ALLOW_IN_MAXIMIZED_VIEW = "Footer, #status"
+    #: Ctrl+C quits, as it stops a program in a terminal: from the main screen and from every
+    #: dialog, a box one types in too (Textual's own default only says how to quit, and inside
+    #: a text box Ctrl+C copies, so it did nothing there). q quits at any moment anyway. In a
+    #: browser tab (rnntui serve) Ctrl+C is the copy key, so a reflex must not end the session:
+    #: there it only says how to quit.
+    BINDINGS = [Binding("ctrl+c", "interrupt", "quit", show=False, priority=True,
+                        id="ctrl-c-quit")]
     #: Textual's own default theme is textual-dark; starting in ours (rather than setting it in
     #: __init__) spares a second parse of every stylesheet at start-up (~10 ms).
     theme: Reactive[str] = Reactive(DEFAULT_THEME)
@@ -76,7 +84,8 @@ class RnnApp(App):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # quitting, or the size notice up (ctrl+p once opened the palette over it): only quit
-        if (self.quitting or isinstance(self.screen, TooSmallScreen)) and action != "quit":
+        quit_only = self.quitting or isinstance(self.screen, TooSmallScreen)
+        if quit_only and action not in ("quit", "interrupt"):
             return False
         return super().check_action(action, parameters)
 
@@ -96,6 +105,15 @@ class RnnApp(App):
             super().push_screen(TooSmallScreen(self.size))
             return pushed
         return super().push_screen(screen, *args, **kwargs)
+
+    async def action_interrupt(self) -> None:
+        """Ctrl+C: quit; in a browser tab, say how to quit (see BINDINGS)."""
+        from .served import in_browser
+        if in_browser():
+            self.notify("Press q to quit (Ctrl+Q from inside a box you type in).",
+                        title="Do you want to quit?", markup=False)
+            return
+        await self.action_quit()
 
     async def action_quit(self) -> None:
         self.quitting = True

@@ -18,10 +18,19 @@ files: changed training code never meets old weights).
 
 Nothing read is trusted: an entry whose manifest, hash, keys, dtypes, shapes or values do not
 match what this scenario's training would give (its first weights must equal the scenario's
-initial weights bit for bit) is ignored and rebuilt. Both files are written to a temporary name
-and moved into place with :func:`os.replace`. The folder is kept under :data:`MAX_BYTES`
-(``RNNTUI_CACHE_MAX``, e.g. ``50M``), dropping the least recently used entries (by mtime; a hit
-touches its entry). ``RNNTUI_NO_CACHE=1`` (the ``--no-cache`` flag) turns all of it off.
+initial weights bit for bit) is ignored and rebuilt. Both files are read only as regular files
+(:func:`engine.files.read_regular`: a FIFO, a device or a symlink to one is refused unread) and
+only up to a size: the manifest :data:`MANIFEST_MAX_BYTES`, the npz what this scenario's arrays
+can take (:func:`npz_cap`). Before any array is read, the npz's members are checked against
+what the scenario needs (:func:`_check_members`): their names, that they are stored as
+``numpy.savez`` stores them (not compressed), and each ``.npy`` header's dtype and shape, with
+the zip's declared size of each member equal to what that header says it holds: a small file
+that would decompress or allocate gigabytes is refused without allocating them.
+
+Both files are written to a temporary name and moved into place with :func:`os.replace`. The
+folder is kept under :data:`MAX_BYTES` (``RNNTUI_CACHE_MAX``, e.g. ``50M``; a value that is not
+a size is refused, :func:`check_settings`), dropping the least recently used entries (by mtime;
+a hit touches its entry). ``RNNTUI_NO_CACHE=1`` (the ``--no-cache`` flag) turns all of it off.
 """
 
 from __future__ import annotations
@@ -33,14 +42,16 @@ import json
 import os
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from engine.budget import parse_amount
+from engine.budget import MAX_SNAPSHOTS, parse_amount
+from engine.files import read_regular
 
-__all__ = ["FORMAT", "MAX_BYTES", "cache_dir", "enabled", "engine_version", "key_for", "load",
-           "prune", "store", "trained"]
+__all__ = ["FORMAT", "MAX_BYTES", "CacheSettingError", "cache_dir", "check_settings", "enabled",
+           "engine_version", "key_for", "load", "npz_cap", "prune", "store", "trained"]
 
 #: Bumped when the layout of an entry changes (old entries are then ignored).
 FORMAT = 1
@@ -48,6 +59,11 @@ FORMAT = 1
 MAX_BYTES = 200 << 20
 NO_CACHE_ENV = "RNNTUI_NO_CACHE"
 MAX_ENV = "RNNTUI_CACHE_MAX"
+#: The largest manifest read (bytes); one is a few hundred bytes.
+MANIFEST_MAX_BYTES = 64 << 10
+#: Room for one member's zip headers and .npy header beside its data (bytes), and for the
+#: zip's end records.
+_MEMBER_OVERHEAD = 4096
 #: Training runs that stopped for one of these reasons depend on more than the scenario.
 _UNREPEATABLE = ("request", "memory")
 
@@ -65,14 +81,38 @@ def cache_dir() -> Path:
     return root / "rnntui"
 
 
+class CacheSettingError(ValueError):
+    """``RNNTUI_CACHE_MAX`` is set to something that is not a size: one plain sentence."""
+
+
 def max_bytes() -> int:
+    """The folder's size cap: ``RNNTUI_CACHE_MAX`` (e.g. ``50M``) when set, else MAX_BYTES.
+    A value that is not a size raises CacheSettingError (never a silent default); the CLI
+    checks it at start (:func:`check_settings`)."""
     text = os.environ.get(MAX_ENV, "")
-    if text:
-        try:
-            return int(parse_amount(text))
-        except ValueError:
-            pass
-    return MAX_BYTES
+    if not text.strip():
+        return MAX_BYTES
+    try:
+        value = parse_amount(text)
+    except ValueError:
+        value = 0.0
+    if value < 1:
+        raise CacheSettingError(f"{MAX_ENV}={text.strip()[:40]!r} is not a size; write e.g. "
+                                f"{MAX_ENV}=50M (or unset it for the default, "
+                                f"{MAX_BYTES >> 20} MiB)")
+    return int(value)
+
+
+def check_settings() -> str | None:
+    """The one-line complaint about the cache's environment variables, or None when they are
+    fine (or the cache is off)."""
+    if not enabled():
+        return None
+    try:
+        max_bytes()
+    except CacheSettingError as err:
+        return str(err)
+    return None
 
 
 _ENGINE_VERSION: str | None = None
@@ -198,22 +238,89 @@ def _encode(history) -> tuple[dict[str, np.ndarray], dict] | None:
     return arrays, meta
 
 
+def _wanted(meta: dict, p0, n_epochs: int) -> dict[str, tuple] | None:
+    """The arrays an entry of this scenario must hold, by name: (dtype, shape, least rows,
+    most rows). A shape starting with -1 has from "least" to "most" rows; any other is exact.
+    None when the manifest names parts this format does not have."""
+    from engine import History
+    opt = meta.get("opt")
+    if not isinstance(opt, list) or not set(opt) <= {"m", "v"}:
+        return None
+    f8, i8 = np.dtype("<f8"), np.dtype("<i8")
+    rows = n_epochs + 1  # the losses: epoch 0 and every epoch trained
+    kept = min(rows, MAX_SNAPSHOTS + 2)  # the weights kept: spaced to at most this many
+    want = {"losses": (f8, (-1,), 1, rows), "epochs": (i8, (-1,), 1, kept)}
+    want |= {"x_" + n: (f8, (-1,), 0, rows) for n in _extra_fields(History)}
+    for n in _array_fields(p0):
+        shape = tuple(getattr(p0, n).shape)
+        want["w_" + n] = (f8, (-1, *shape), 1, kept)
+        if meta.get("tip"):
+            want["tip_" + n] = (f8, shape, 1, 1)
+        for part in opt:
+            want[f"{part}_{n}"] = (f8, shape, 1, 1)
+    return want
+
+
+def npz_cap(want: dict) -> int:
+    """The most bytes an npz holding the arrays ``want`` (see :func:`_wanted`) can take."""
+    total = _MEMBER_OVERHEAD
+    for dtype, shape, _least, most in want.values():
+        count = int(np.prod([most if d == -1 else d for d in shape], dtype=object))
+        total += count * dtype.itemsize + _MEMBER_OVERHEAD
+    return total
+
+
+def _check_members(zf: zipfile.ZipFile, want: dict) -> bool:
+    """Whether the npz's members are exactly the arrays ``want`` describes, checked from the
+    zip's directory and each .npy header alone: before any array is read or allocated."""
+    infos = zf.infolist()
+    if len(infos) != len(want) or {i.filename for i in infos} != {k + ".npy" for k in want}:
+        return False
+    for info in infos:
+        if info.compress_type != zipfile.ZIP_STORED or info.compress_size != info.file_size:
+            return False  # numpy.savez stores; nothing here is ever decompressed
+        dtype, shape, least, most = want[info.filename[:-4]]
+        with zf.open(info) as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                got, _fortran, got_dtype = np.lib.format.read_array_header_1_0(f)
+            elif version == (2, 0):
+                got, _fortran, got_dtype = np.lib.format.read_array_header_2_0(f)
+            else:
+                return False
+            header = f.tell()
+        if got_dtype != dtype or got_dtype.hasobject or len(got) != len(shape):
+            return False
+        if shape[0] == -1:
+            if not least <= got[0] <= most or tuple(got[1:]) != shape[1:]:
+                return False
+        elif tuple(got) != shape:
+            return False
+        count = int(np.prod(got, dtype=object))
+        if info.file_size != header + count * dtype.itemsize:
+            return False
+    return True
+
+
+def _read_npz(data: bytes, want: dict) -> dict[str, np.ndarray] | None:
+    """The arrays of the npz ``data`` when its members check out (:func:`_check_members`)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        if not _check_members(zf, want):
+            return None
+    with np.load(io.BytesIO(data), allow_pickle=False) as z:
+        return {name: z[name] for name in z.files}
+
+
 def _decode(arrays: dict[str, np.ndarray], meta: dict, p0, n_epochs: int):
     """The History the arrays hold, checked against the scenario's initial weights ``p0``;
     None when anything does not fit."""
     from engine import History
     names = _array_fields(p0)
     extra = _extra_fields(History)
-    want = {"losses", "epochs"} | {"w_" + n for n in names} | {"x_" + n for n in extra}
-    if meta.get("tip"):
-        want |= {"tip_" + n for n in names}
-    opt = meta.get("opt")
-    if not isinstance(opt, list) or not set(opt) <= {"m", "v"}:
+    want = _wanted(meta, p0, n_epochs)
+    if want is None or set(arrays) != set(want):
         return None
-    for part in opt:
-        want |= {f"{part}_{n}" for n in names}
-    if set(arrays) != want:
-        return None
+    opt = meta["opt"]
     losses, epochs = arrays["losses"], arrays["epochs"]
     if losses.dtype != np.float64 or losses.ndim != 1 or epochs.dtype != np.int64 \
             or epochs.ndim != 1:
@@ -226,7 +333,10 @@ def _decode(arrays: dict[str, np.ndarray], meta: dict, p0, n_epochs: int):
     every, opt_t, stopped = meta.get("every"), meta.get("opt_t"), meta.get("stopped")
     if type(every) is not int or every < 1 or type(opt_t) is not int or opt_t < 0:
         return None
-    if stopped is not None and not isinstance(stopped, str):
+    from engine.train import NON_FINITE
+    # the only stop a stored run can have (the others are not stored): anything else in the
+    # manifest, which the npz's hash does not cover, is not this run's (nor shown as one)
+    if stopped is not None and stopped != f"stopped at epoch {len(losses)}: {NON_FINITE}":
         return None
     if stopped is None and len(losses) != n_epochs + 1:
         return None
@@ -294,15 +404,19 @@ def load(scenario, epochs: int | None = None):
         return None  # no entry (an npz alone is a write that never finished: pruned later)
     history = None
     try:
-        manifest = json.loads(man_path.read_text(encoding="utf-8"))
-        data = npz_path.read_bytes()
+        # regular files only, each up to a size (a FIFO, /dev/zero, a huge file: refused)
+        manifest = json.loads(read_regular(man_path, MANIFEST_MAX_BYTES).decode("utf-8"))
         if isinstance(manifest, dict) and manifest.get("format") == FORMAT \
-                and manifest.get("key") == key and manifest.get("epochs") == n \
-                and manifest.get("npz_sha256") == hashlib.sha256(data).hexdigest():
-            with np.load(io.BytesIO(data), allow_pickle=False) as z:
-                arrays = {name: z[name] for name in z.files}
+                and manifest.get("key") == key and manifest.get("epochs") == n:
             from engine import initial_params
-            history = _decode(arrays, manifest, initial_params(scenario), n)
+            p0 = initial_params(scenario)
+            want = _wanted(manifest, p0, n)
+            if want is not None:
+                data = read_regular(npz_path, npz_cap(want))
+                if manifest.get("npz_sha256") == hashlib.sha256(data).hexdigest():
+                    arrays = _read_npz(data, want)
+                    if arrays is not None:
+                        history = _decode(arrays, manifest, p0, n)
     except Exception:  # noqa: BLE001 - any unreadable entry is a miss, never an error
         history = None
     if history is None:
@@ -379,7 +493,12 @@ def prune(folder: Path | None = None, limit: int | None = None) -> None:
     entries, least recently used first (by their manifest's mtime), and any npz without a
     manifest and temporary file left by a crash once they are a minute old."""
     folder = folder or cache_dir()
-    limit = max_bytes() if limit is None else int(limit)
+    if limit is None:
+        try:
+            limit = max_bytes()
+        except CacheSettingError:  # (the command line refuses to start with it: check_settings)
+            limit = MAX_BYTES
+    limit = int(limit)
     try:
         files = list(folder.iterdir())
     except OSError:

@@ -248,7 +248,7 @@ def cmd_trace(name: str, epochs: int | None, as_json: bool, cell: str | None = N
         from .tracetable import format_trace
         OUT.print(format_trace(sc, trace, history, epoch, 0, width=columns()))
     if history.stopped:
-        print(f"note: {history.stopped}", file=sys.stderr)
+        print(f"note: {visible(history.stopped)}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -364,9 +364,13 @@ def _main(argv: list[str] | None = None) -> int:
         if argv and argv[0] in COMMANDS:
             cmd, rest = argv[0], argv[1:]
             args = _command_parser(cmd).parse_args(rest)
+            if cmd not in CLASSROOM:
+                _use_cache(args)
+            err = _settings_error()
+            if err:
+                return _fail(err)
             if cmd in CLASSROOM:
                 return _classroom(cmd, args)
-            _use_cache(args)
             if cmd == "list":
                 return cmd_list()
             if cmd == "learn":
@@ -385,6 +389,9 @@ def _main(argv: list[str] | None = None) -> int:
             return cmd_screenshot(args.scenario, args.output, args.size, args.press, args.at)
         args = _main_parser().parse_args(argv)
         _use_cache(args)
+        err = _settings_error()
+        if err:
+            return _fail(err)
         pos, err = _position(args.at, args.scenario)
         if err:
             return _fail(err)
@@ -415,6 +422,20 @@ def _use_cache(args) -> None:
     if getattr(args, "no_cache", False):
         from .cache import NO_CACHE_ENV
         os.environ[NO_CACHE_ENV] = "1"
+
+
+def _settings_error() -> str | None:
+    """The one-line complaint about a malformed setting in the environment (a budget, the
+    cache's size cap), or None: a setting is never silently replaced by its default."""
+    from engine.budget import budgets
+    from engine.types import ScenarioError
+
+    from .cache import check_settings
+    try:
+        budgets()
+    except ScenarioError as err:
+        return str(err)
+    return check_settings()
 
 
 def main(argv: list[str] | None = None) -> int:

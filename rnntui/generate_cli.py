@@ -2,12 +2,16 @@
 
 Text scenarios print the prime followed by the sampled text; a series prints its free-running
 forecast, one value a line (in the file's own units for a CSV series), with the truth beside
-it where the series has it. Every bad option is one line on stderr and exit 2.
+it where the series has it. Every bad option is one line on stderr and exit 2. What is printed
+comes from a file and the model: it keeps its line breaks and tabs, and every other control
+character is written visibly (rnntui.safe_text.visible), so the terminal only ever shows it.
 """
 
 from __future__ import annotations
 
 import math
+
+from .safe_text import visible
 
 
 def add_arguments(p) -> None:
@@ -92,7 +96,7 @@ def _text(sc, params, prime, length, temp, seed, out) -> int:
         toks = sc.sequence.tokens or []
         prime = toks[:1] if toks else ""
     g = generate_text(sc, params, prime, length, temp, seed)
-    out.print(g.text)
+    out.print(visible(g.text, keep="\n\t"))
     return 0
 
 
@@ -110,7 +114,7 @@ def _series(sc, params, prime, length, out, fail) -> int:
     norm = normalization_of(sc)
     unit = (lambda z: float(norm.invert(z))) if norm is not None else float
     _, ahead = forecast_sequence(sc, params, seq, steps - 1, length)
-    name = sc.data.get("units") or "value"
+    name = visible(sc.data.get("units") or "value")
     out.print(f"step\tforecast {name}\ttruth")
     for k, v in enumerate(ahead):
         t = steps - 1 + k  # the step whose output this is: the value of step t + 1

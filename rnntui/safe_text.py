@@ -11,8 +11,10 @@ visible escape, so what is on screen is exactly what is in the data, and nothing
     visible("abc\\u202edef")      -> "abcU+202Edef"
     visible("café 日本 🙂")        -> "café 日本 🙂"        (ordinary text is left alone)
 
-It is for the screen, the trace table, SVG and messages; JSON keeps the exact data (its own
-escaping takes care of control characters). :func:`clip` bounds how much of a text is quoted.
+It is for the screen, the trace table, SVG, messages and the command line's output (where
+``keep="\\n\\t"`` leaves the line breaks and tabs of a multi-line text, as ``rnntui generate``
+prints it); JSON keeps the exact data (its own escaping takes care of control characters).
+:func:`clip` bounds how much of a text is quoted.
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ _SUSPECT = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-
                       "\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]|[^\x00-\x7f]")
 
 
+#: What :func:`visible` may be asked to leave as it is: a terminal only moves the cursor for these.
+_KEEPABLE = frozenset("\n\t")
+
+
 def _escape(c: str) -> str:
     named = _NAMED.get(c)
     if named is not None:
@@ -59,7 +65,7 @@ def _escape_match(m: re.Match) -> str:
     return _escape(m.group(0))
 
 
-def visible(s: str) -> str:
+def visible(s: str, keep: str = "") -> str:
     """``s`` with every control, format or invisible character written as a visible escape.
 
     ESC becomes ``␛``; newline, tab, CR and NUL become ``\\n``, ``\\t``, ``\\r``, ``\\0``; other C0
@@ -68,13 +74,18 @@ def visible(s: str) -> str:
     format, private-use, unassigned or surrogate code points become ``U+XXXX``. Letters of every
     script, accents, CJK, emoji and ordinary spaces are left as they are. A string with nothing
     to escape is returned as it is (one regex search; cheap on short strings). Non-strings are
-    converted with ``str()`` first.
+    converted with ``str()`` first. The characters of ``keep`` (only newline and tab may be
+    kept) are left as they are: ``visible(text, keep="\\n\\t")`` for text printed on lines.
     """
     if not isinstance(s, str):
         s = str(s)
     if _SUSPECT.search(s) is None:
         return s
-    return _SUSPECT.sub(_escape_match, s)
+    if not keep:
+        return _SUSPECT.sub(_escape_match, s)
+    if set(keep) - _KEEPABLE:
+        raise ValueError(f"visible: only newline and tab may be kept, not {keep!r}")
+    return _SUSPECT.sub(lambda m: m.group(0) if m.group(0) in keep else _escape(m.group(0)), s)
 
 
 def clip(s: str, limit: int = 80) -> str:

@@ -81,6 +81,11 @@ class GenerateScreen(Dialog, ModalScreen[Written | None]):
         self.cursor_blink = cursor_blink
         self.writing = False
         self._stop = threading.Event()
+        # The prime box starts with the sequence up to t, which comes from a file or a peer: it
+        # shows it with every control character made visible (rnntui.safe_text), never raw.
+        self._prime_raw = self._prime_text()
+        self._prime_shown = visible(self._prime_raw)
+        self._prime_escapes = {visible(c): c for c in set(self._prime_raw) if visible(c) != c}
 
     @property
     def is_text(self) -> bool:
@@ -122,7 +127,8 @@ class GenerateScreen(Dialog, ModalScreen[Written | None]):
                     yield Input("0", id="gen-seed", max_length=18, restrict=r"[0-9]*")
                 with Horizontal(classes="gen-row"):
                     yield Static("prime", classes="gen-name")
-                    yield Input(self._prime_text(), id="gen-prime", max_length=MAX_PRIME)
+                    yield Input(self._prime_shown, id="gen-prime",
+                                max_length=max(MAX_PRIME, len(self._prime_shown)))
             yield Static("", id="gen-error")
         yield Footer(compact=True, show_command_palette=False)
 
@@ -138,13 +144,24 @@ class GenerateScreen(Dialog, ModalScreen[Written | None]):
             return field.value
         return ""
 
+    def prime_typed(self, typed: str) -> str:
+        """The prime the box's text ``typed`` stands for: the sequence's own text when the box
+        is as it opened; else ``typed`` with the escapes the box opened with (e.g. ``␛`` for an
+        ESC of the sequence) read back as the characters they show."""
+        if typed == self._prime_shown:
+            return self._prime_raw
+        for shown in sorted(self._prime_escapes, key=len, reverse=True):
+            typed = typed.replace(shown, self._prime_escapes[shown])
+        return typed
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         if self.writing:
             return
         try:
             spec = self.settings(self._value("gen-length"), self._value("gen-temperature"),
-                                 self._value("gen-seed"), self._value("gen-prime"))
+                                 self._value("gen-seed"),
+                                 self.prime_typed(self._value("gen-prime")))
         except ScenarioError as err:
             self._error(visible(err.message if not err.path else str(err)))
             return

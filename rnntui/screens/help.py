@@ -128,7 +128,8 @@ class HelpScreen(Dialog, ModalScreen[None]):
         for b in self.bindings:
             table.add_row(keys_text(b.key), b.tooltip or b.description)
         table.add_row("tab shift+tab", "Move the focus from pane to pane (m then maximises it).")
-        table.add_row("ctrl+q", "Quit, also from inside a dialog.")
+        table.add_row("ctrl+q ctrl+c", "Quit, also from inside a dialog (in a browser tab, "
+                                       "ctrl+c only says how to quit).")
         return table
 
     def _panes(self) -> Table:
