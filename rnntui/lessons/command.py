@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..safe_text import visible
 from . import LessonError, builtin_lessons, find_lesson, is_lesson_text, load_lesson
-from .progress import Progress, progress_path
+from .progress import Progress, progress_path, say_problem
 
 __all__ = ["learn", "listing", "check_file", "looks_like_lesson"]
 
@@ -46,10 +46,12 @@ def listing(progress: Progress, columns: int | None = None) -> list[str]:
     return lines
 
 
-def learn(name: str | None, reset: bool, out, fail, run) -> int:
+def learn(name: str | None, reset: bool, out, fail, run, note=None) -> int:
     """The command: ``out(line)`` prints, ``fail(message)`` reports and returns 2,
-    ``run(lesson)`` opens the app on a lesson and returns its exit code."""
+    ``run(lesson)`` opens the app on a lesson and returns its exit code, ``note(line)`` says
+    that an unreadable progress file was set aside (default: on stderr; the command goes on)."""
     progress = Progress()
+    say_problem(progress, note)
     lesson = None
     if name is not None:
         try:
@@ -72,10 +74,11 @@ def learn(name: str | None, reset: bool, out, fail, run) -> int:
 
 def looks_like_lesson(path: str) -> bool:
     """Whether ``path`` is a lesson file (a ``[lesson]`` table) rather than a scenario."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(256 * 1024)
-    except (OSError, ValueError):
+    from engine.files import FileReadError, read_regular
+    from engine.scenario import LIMITS
+    try:  # (a FIFO, a device, a file too big for either: the scenario loader says what it is)
+        head = read_regular(path, LIMITS["file_bytes"])
+    except FileReadError:
         return False
     return is_lesson_text(head.decode("utf-8", errors="replace"))
 

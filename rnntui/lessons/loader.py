@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import tomllib
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 
@@ -109,24 +111,17 @@ def lesson_key(path: tuple) -> str | None:
 
 
 def load_lesson(path: str | os.PathLike, *, number: int | None = None) -> Lesson:
-    """The lesson in a ``.toml`` file (raises LessonError)."""
+    """The lesson in a ``.toml`` file (raises LessonError). Only a regular file is read (a FIFO
+    or a device is refused, never waited on), and only up to MAX_BYTES."""
+    from engine.files import FileReadError, read_regular
     source = os.fspath(path)
-    problem = None
     try:
-        p = Path(source)
-        if p.is_dir():
-            problem = "is a directory, not a lesson file"
-        else:
-            with open(p, "rb") as f:
-                data = f.read(MAX_BYTES + 1)
-    except FileNotFoundError:
-        problem = "no such file"
-    except PermissionError:
-        problem = "cannot read this file: permission denied"
-    except (OSError, ValueError) as err:
-        problem = f"cannot read this file: {getattr(err, 'strerror', None) or err}"
-    if problem is not None:
-        raise LessonError(problem, path=source)
+        data = read_regular(source, MAX_BYTES)
+    except FileReadError as err:
+        problem = str(err)
+        if problem.startswith("the file is ") and "bytes; at most" in problem:
+            problem = f"the file is over {MAX_BYTES // 1024} KiB; a lesson file is text"
+        raise LessonError(problem, path=source) from None
     return loads_lesson(_decode(data, source), source, number=number)
 
 
@@ -173,7 +168,7 @@ def loads_lesson(text: str, source: str = "<string>", *, number: int | None = No
 
 
 def _stem(source: str) -> str:
-    stem = Path(source).stem
+    stem = Path(source.removeprefix("presenter:")).stem  # (a presenter's: rnntui.classroom)
     return re.sub(r"^[0-9]+[_-]", "", stem) or stem
 
 
@@ -210,8 +205,9 @@ def _lesson(ck: _Checker, doc: dict, folder: Path | None, name: str, number) -> 
     if "scenario" in head:
         state["scenario"] = _scenario_ref(ck, head, ("lesson", "scenario"), folder)
     steps = []
+    tally = _Tally()
     for i, table in enumerate(raw):
-        step, state = _step(ck, table, i, state, folder)
+        step, state = _step(ck, table, i, state, folder, tally)
         steps.append(step)
     return Lesson(name=name, title=title, summary=summary, minutes=minutes, steps=tuple(steps),
                   source=ck.source, number=number)
@@ -244,16 +240,66 @@ def _reflow(text: str) -> str:
     return "\n".join(" ".join(p.split()) for p in paras)
 
 
-@lru_cache(maxsize=64)
-def _scenario(source: str, cell: str | None):
-    """A scenario by built-in name or resolved path, with ``cell`` (cached: many steps and
-    lessons open the same few)."""
-    from engine.cells import with_cell
-    from engine.scenario import load
-    sc = load(source)
-    if cell is not None and cell != sc.model.cell:
-        sc = with_cell(sc, cell)
-    return sc
+#: Scenarios kept for the lessons' steps at most (fewer when big: see _Scenarios).
+KEEP_SCENARIOS = 16
+#: The share of the memory budget the scenarios kept may take together.
+KEEP_SHARE = 0.25
+
+
+def kept_bytes(sc) -> float:
+    """What a loaded scenario keeps in memory: its sequences and one set of weights."""
+    from engine import budget
+    est = budget.estimate(sc)
+    return est.data_bytes - est.batch_bytes + est.params_bytes
+
+
+class _Scenarios:
+    """Scenarios by built-in name or resolved path, with a cell: the few used last are kept
+    (many steps and lessons open the same few), within KEEP_SCENARIOS and KEEP_SHARE of the
+    memory budget; one dropped is loaded again when a step needs it."""
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[tuple, tuple[object, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, source: str, cell: str | None):
+        key = (source, cell)
+        with self._lock:
+            got = self._kept.get(key)
+            if got is not None:
+                self._kept.move_to_end(key)
+                return got[0]
+        from engine.cells import with_cell
+        from engine.scenario import load
+        sc = load(source)
+        if cell is not None and cell != sc.model.cell:
+            sc = with_cell(sc, cell)
+        self._keep(key, sc)
+        return sc
+
+    def _keep(self, key: tuple, sc) -> None:
+        from engine import budget
+        try:
+            room = KEEP_SHARE * budget.budgets()["memory"]
+        except ScenarioError:
+            room = KEEP_SHARE * budget.DEFAULTS["memory"]
+        with self._lock:
+            self._kept[key] = (sc, kept_bytes(sc))
+            self._kept.move_to_end(key)
+            total = sum(size for _, size in self._kept.values())
+            while len(self._kept) > 1 and (len(self._kept) > KEEP_SCENARIOS or total > room):
+                _, (_, size) = self._kept.popitem(last=False)
+                total -= size
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+
+_scenario = _Scenarios()
 
 
 def _scenario_ref(ck: _Checker, table: dict, path: tuple, folder: Path | None) -> str:
@@ -276,7 +322,7 @@ def _scenario_ref(ck: _Checker, table: dict, path: tuple, folder: Path | None) -
     return os.path.normpath(str(resolved))
 
 
-def _step(ck: _Checker, t: dict, i: int, prev: dict, folder: Path | None):
+def _step(ck: _Checker, t: dict, i: int, prev: dict, folder: Path | None, tally: "_Tally"):
     p = ("step", i)
     ck.known_keys(t, p, STEP_KEYS, elsewhere={
         **{k: f"'{k}' belongs under [step.task]" for k in TASK_KEYS},
@@ -314,6 +360,7 @@ def _step(ck: _Checker, t: dict, i: int, prev: dict, folder: Path | None):
         except ScenarioError as err:
             ck.fail(p + ("epoch",), f"epoch {epoch}: {err.message}",
                     at=p + ("epoch",) if "epoch" in t else p)
+    tally.add(ck, p, "scenario" in t, state["scenario"], sc, epoch)
     if "text" in t:
         state["text"] = ck.string(t, p + ("text",), max_len=500, allow_empty=False)
         state["t"], state["tau"] = 0, None
@@ -360,6 +407,38 @@ def _step(ck: _Checker, t: dict, i: int, prev: dict, folder: Path | None):
                 tau=state["tau"], text=state["text"], point=point, maximize=maximize,
                 narration=narration, task=task, question=question, line=ck.line(p))
     return step, state
+
+
+class _Tally:
+    """The memory a lesson's scenarios need together: each one's data (its sequences, kept
+    while the lesson is open) added up, and the largest one's work on top (a trace, training,
+    the weights kept: one scenario is worked on at a time). Over the memory budget, the lesson
+    is refused at the step whose scenario brings it over (budgets hold for a lesson as a
+    whole, not only for each scenario)."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, float] = {}
+        self.work = 0.0
+
+    def add(self, ck: _Checker, p: tuple, named: bool, source: str, sc, epoch: int) -> None:
+        from engine import budget
+        try:
+            limit = budget.budgets()["memory"]
+        except ScenarioError as err:
+            ck.fail(p + ("scenario",), err.message, at=p + ("scenario",) if named else p)
+        est = budget.estimate(sc, epochs=max(int(epoch), sc.train.epochs))
+        data = est.data_bytes - est.batch_bytes
+        self.data[source] = max(self.data.get(source, 0.0), data)
+        self.work = max(self.work, est.total_bytes - data)
+        total = sum(self.data.values()) + self.work
+        if total > limit and len(self.data) > 1:
+            ck.fail(p + ("scenario",), f"the lesson's {len(self.data)} scenarios up to this step "
+                    f"need about {budget.format_bytes(total)} of memory together (their data "
+                    f"{budget.format_bytes(sum(self.data.values()))}, the largest one's work "
+                    f"{budget.format_bytes(self.work)}); the budget is "
+                    f"{budget.format_bytes(limit)}: name fewer or smaller scenarios (raise the "
+                    f"budget with {budget.BUDGET_ENV['memory']}=..., see docs/scenarios.md)",
+                    at=p + ("scenario",) if named else p)
 
 
 def narration_names(text) -> list[str]:

@@ -2,23 +2,48 @@
 
 One small JSON file in the user's data folder (``$XDG_DATA_HOME/rnntui/progress.json``, else
 ``~/.local/share/rnntui/progress.json``), written atomically (a temporary file in the same
-folder, then ``os.replace``), so a crash never leaves half a file. A file that cannot be read
-or does not look like ours is ignored (and replaced on the next write): progress is a courtesy,
-never a reason to fail.
+folder, then ``os.replace``), so a crash never leaves half a file. Progress is a courtesy, never
+a reason to fail: a file that cannot be read as ours (not a regular file, too big, not UTF-8,
+not JSON, nested too deeply, not our shape) is set aside (renamed ``progress.json.bad-<time>``,
+and :attr:`Progress.problem` says so in one line) and the learner starts afresh.
+
+The file stays small whatever is recorded: a lesson's name is kept to ``MAX_NAME`` characters,
+its steps to ``MAX_STEPS``, and at most ``MAX_OWN`` lessons are kept (the oldest of those not in
+the built-in course dropped first; the course's are never dropped). Lessons a presenter opened
+(their source starts with ``presenter:`` or ``presenter/``, see rnntui.classroom) are kept in a
+section of their own, ``presented``, of at most ``MAX_PRESENTED`` lessons: a presented lesson
+called ``memory`` never touches the marks of the built-in ``memory``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import sys
 import tempfile
+import time
 from pathlib import Path
 
-__all__ = ["Progress", "data_dir", "progress_path"]
+from engine.files import FileReadError, read_regular
+
+__all__ = ["Progress", "data_dir", "is_presented", "progress_path"]
 
 VERSION = 1
-#: Files bigger than this are not ours.
+#: Files bigger than this are not ours (what is written stays far below it, see above).
 MAX_BYTES = 1024 * 1024
+#: How deeply the file's JSON may nest (ours nests 4 deep).
+MAX_DEPTH = 16
+#: The longest lesson name kept (longer ones are cut: their marks share an entry).
+MAX_NAME = 120
+#: Step numbers kept (a lesson has at most 50 steps, rnntui.lessons.loader.MAX_STEPS).
+MAX_STEPS = 50
+#: The most lessons of one's own kept (the built-in course's always among them).
+MAX_OWN = 100
+#: The most lessons a presenter opened that are kept.
+MAX_PRESENTED = 20
+#: Where a presenter's lesson comes from (rnntui.classroom names its source so).
+PRESENTED_PREFIXES = ("presenter:", "presenter/")
 
 
 def data_dir() -> Path:
@@ -31,80 +56,205 @@ def progress_path() -> Path:
     return data_dir() / "progress.json"
 
 
-def _count(value) -> int:
+def is_presented(lesson) -> bool:
+    """Whether ``lesson`` came from a presenter (kept apart from the learner's own marks)."""
+    return str(getattr(lesson, "source", "")).startswith(PRESENTED_PREFIXES)
+
+
+def _count(value, below: int = MAX_STEPS) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and \
-        0 <= value < 1000 else 0
+        0 <= value < below else 0
+
+
+def _name(name: str) -> str:
+    return str(name)[:MAX_NAME]
+
+
+def _builtin_names() -> frozenset[str]:
+    try:
+        from . import builtin_lessons
+        return frozenset(lesson.name for lesson in builtin_lessons())
+    except Exception:  # noqa: BLE001 - a broken install: no entry is protected
+        return frozenset()
+
+
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
+
+
+def _too_deep(data: bytes, limit: int = MAX_DEPTH) -> bool:
+    """Whether the JSON in ``data`` nests more than ``limit`` brackets deep (strings skipped),
+    checked before parsing: json.loads recurses once per level."""
+    depth = 0
+    for chunk in _STRING.split(data):
+        for byte in chunk:
+            if byte in b"[{":
+                depth += 1
+                if depth > limit:
+                    return True
+            elif byte in b"]}":
+                depth -= 1
+    return False
+
+
+def _entries(raw) -> dict[str, dict]:
+    """The well-formed entries of one section (a malformed one starts afresh)."""
+    out: dict[str, dict] = {}
+    if not isinstance(raw, dict):
+        return out
+    for name, entry in raw.items():
+        if not isinstance(name, str) or not isinstance(entry, dict):
+            continue
+        done, step = entry.get("done", []), entry.get("step", 0)
+        if not isinstance(done, list) or _count(step) != step:
+            continue  # not what this module writes: that lesson starts afresh
+        done = sorted({d for d in done if _count(d) == d})
+        at = entry.get("at", 0)
+        at = at if isinstance(at, (int, float)) and not isinstance(at, bool) and \
+            0 <= at < 1e12 else 0
+        out[_name(name)] = {"done": done, "finished": entry.get("finished") is True,
+                            "step": step, "seen": max(_count(entry.get("seen", 0), MAX_STEPS + 1),
+                                                      step + 1), "at": at}
+    return out
 
 
 class Progress:
     """Per lesson: the steps done (their task or question, 0-based), the step last shown, the
-    furthest reached (``seen``, a count), whether it was finished."""
+    furthest reached (``seen``, a count), whether it was finished, when it was last recorded
+    (``at``, seconds). ``lessons`` are the learner's own, ``presented`` a presenter's."""
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = Path(path) if path is not None else progress_path()
-        self.lessons: dict[str, dict] = self._read()
+        #: One line when the file could not be read and was set aside (else None).
+        self.problem: str | None = None
+        self._writable = True
+        self.lessons: dict[str, dict] = {}
+        self.presented: dict[str, dict] = {}
+        self._read()
 
-    def _read(self) -> dict[str, dict]:
+    def _read(self) -> None:
         try:
-            if self.path.stat().st_size > MAX_BYTES:
-                return {}
-            doc = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError, UnicodeDecodeError):
-            return {}
+            data = read_regular(self.path, MAX_BYTES)
+        except FileReadError as err:
+            if os.path.lexists(self.path):
+                self._set_aside(str(err))
+            return
+        if _too_deep(data):
+            self._set_aside(f"its JSON nests more than {MAX_DEPTH} deep")
+            return
+        try:
+            doc = json.loads(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            self._set_aside("it is not UTF-8 text")
+            return
+        except (ValueError, RecursionError) as err:
+            self._set_aside(f"it is not JSON ({str(err)[:80]})")
+            return
         if not isinstance(doc, dict) or doc.get("version") != VERSION or \
                 not isinstance(doc.get("lessons"), dict):
-            return {}
-        out = {}
-        for name, entry in doc["lessons"].items():
-            if not isinstance(name, str) or not isinstance(entry, dict):
+            self._set_aside(f"it is not a version {VERSION} progress file")
+            return
+        self.lessons = _entries(doc["lessons"])
+        self.presented = _entries(doc.get("presented", {}))
+        self._bound()
+
+    def _set_aside(self, why: str) -> None:
+        """Rename the unreadable file out of the way (never read again, never overwritten)."""
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+        for n in range(100):
+            aside = self.path.with_name(f"{self.path.name}.bad-{stamp}" + (f"-{n}" if n else ""))
+            if os.path.lexists(aside):
                 continue
-            done, step = entry.get("done", []), entry.get("step", 0)
-            if not isinstance(done, list) or _count(step) != step:
-                continue  # not what this module writes: that lesson starts afresh
-            done = sorted({d for d in done if _count(d) == d})
-            out[name] = {"done": done, "finished": entry.get("finished") is True,
-                         "step": step, "seen": max(_count(entry.get("seen", 0)), step + 1)}
-        return out
+            try:
+                os.rename(self.path, aside)
+            except OSError as err:
+                self._writable = False
+                self.problem = (f"{self.path}: the progress file cannot be read ({why}) nor set "
+                                f"aside ({err.strerror or err}); progress is not saved this time")
+                return
+            self.problem = (f"{self.path}: the progress file could not be read ({why}); it "
+                            f"was set aside as {aside.name} and progress starts afresh")
+            return
+        self._writable = False
+        self.problem = f"{self.path}: the progress file cannot be read ({why})"
 
     # -- reading -------------------------------------------------------------------------------
-    def entry(self, name: str) -> dict:
-        return self.lessons.get(name, {"done": [], "finished": False, "step": 0, "seen": 0})
+    def _section(self, presented: bool) -> dict[str, dict]:
+        return self.presented if presented else self.lessons
 
-    def mark(self, name: str, steps: int) -> str:
+    def entry(self, name: str, *, presented: bool = False) -> dict:
+        return self._section(presented).get(
+            _name(name), {"done": [], "finished": False, "step": 0, "seen": 0, "at": 0})
+
+    def mark(self, name: str, steps: int, *, presented: bool = False) -> str:
         """``✓`` finished, ``3/7`` started (the furthest step reached, of all), ``·`` not
         started."""
-        e = self.entry(name)
+        e = self.entry(name, presented=presented)
         if e["finished"]:
             return "✓"
         seen = min(e["seen"], steps)
         return f"{seen}/{steps}" if seen else "·"
 
+    def entry_of(self, lesson) -> dict:
+        """The entry of a Lesson (a presenter's in its own section)."""
+        return self.entry(lesson.name, presented=is_presented(lesson))
+
     # -- writing -------------------------------------------------------------------------------
     def record(self, name: str, *, step: int, done: int | None = None,
-               finished: bool = False) -> None:
+               finished: bool = False, presented: bool = False) -> None:
         """Note that ``step`` is shown, ``done`` was done (its task or question), the lesson was
         finished; written at once."""
-        e = dict(self.entry(name))
+        section = self._section(presented)
+        key = _name(name)
+        e = dict(self.entry(key, presented=presented))
+        step = _count(step)
         e["step"] = step
         e["seen"] = max(e["seen"], step + 1)
-        if done is not None and done not in e["done"]:
+        if done is not None and _count(done) == done and done not in e["done"]:
             e["done"] = sorted(set(e["done"]) | {done})
         e["finished"] = e["finished"] or finished
-        self.lessons[name] = e
+        # (an order more than a time: each record is later than every other one kept)
+        e["at"] = max(int(time.time()), 1 + max((x["at"] for x in section.values()), default=0))
+        section.pop(key, None)
+        section[key] = e
+        self._bound()
         self.save()
 
+    def record_lesson(self, lesson, *, step: int, done: int | None = None,
+                      finished: bool = False) -> None:
+        """:meth:`record` for a Lesson (a presenter's in its own section)."""
+        self.record(lesson.name, step=step, done=done, finished=finished,
+                    presented=is_presented(lesson))
+
+    def _bound(self) -> None:
+        """Drop the oldest entries over the caps: a presenter's, then one's own lessons that
+        are not the built-in course's (those are never dropped)."""
+        def oldest(section: dict, keep=frozenset()):
+            return sorted((name for name in section if name not in keep),
+                          key=lambda name: section[name]["at"])
+
+        over = len(self.presented) - MAX_PRESENTED
+        if over > 0:
+            for name in oldest(self.presented)[:over]:
+                del self.presented[name]
+        over = len(self.lessons) - MAX_OWN
+        if over > 0:
+            for name in oldest(self.lessons, _builtin_names())[:over]:
+                del self.lessons[name]
+
     def reset(self, name: str | None = None) -> None:
-        """Forget one lesson's marks, or all of them."""
+        """Forget one lesson's marks, or all of them (a presenter's too)."""
         if name is None:
-            self.lessons = {}
+            self.lessons, self.presented = {}, {}
         else:
-            self.lessons.pop(name, None)
+            self.lessons.pop(_name(name), None)
         self.save()
 
     def save(self) -> bool:
         """Write the file atomically; False (and nothing changed on disk) when it cannot be."""
-        data = json.dumps({"version": VERSION, "lessons": self.lessons}, indent=1,
-                          sort_keys=True)
+        if not self._writable:
+            return False
+        data = json.dumps({"version": VERSION, "lessons": self.lessons,
+                           "presented": self.presented}, indent=1, sort_keys=True)
         tmp = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -123,3 +273,15 @@ class Progress:
                 except OSError:
                     pass
             return False
+
+
+def say_problem(progress: Progress, out=None) -> None:
+    """Print the progress file's one-line problem, if any (on stderr by default)."""
+    if progress.problem is None:
+        return
+    from ..safe_text import visible
+    line = f"rnntui: {visible(progress.problem)}"
+    try:
+        (out or (lambda s: print(s, file=sys.stderr)))(line)
+    except OSError:
+        pass

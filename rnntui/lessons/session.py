@@ -128,6 +128,10 @@ class LessonSession:
     def progress(self) -> Progress:
         if self._progress is None:
             self._progress = Progress()
+            if self._progress.problem is not None:  # set aside: one line says so
+                from ..safe_text import visible
+                self.screen.notify(visible(self._progress.problem), markup=False,
+                                   severity="warning", timeout=8)
         return self._progress
 
     # -- opening, leaving, moving ----------------------------------------------------------
@@ -149,7 +153,7 @@ class LessonSession:
         if self.lesson is None or lesson.source != self.lesson.source:
             self.lesson, self.runs = lesson, {}
             if index is None:
-                entry = self.progress.entry(lesson.name)
+                entry = self.progress.entry_of(lesson)
                 index = 0 if entry["finished"] else entry["step"]
         elif index is None:
             index = self.index
@@ -203,7 +207,7 @@ class LessonSession:
             return
         new = self.index + direction
         if new >= len(self.lesson):
-            self.progress.record(self.lesson.name, step=self.index, finished=True)
+            self.progress.record_lesson(self.lesson, step=self.index, finished=True)
             self.screen.notify(f"Lesson finished: {self.lesson.title}. L lists the others.",
                                markup=False, timeout=6)
             self.active = False
@@ -224,7 +228,7 @@ class LessonSession:
         run = self.run
         run.arrived = False
         run.compared = False
-        self.progress.record(self.lesson.name, step=index)
+        self.progress.record_lesson(self.lesson, step=index)
         self._unpoint()
         self._apply(self.step)
         self._show()
@@ -243,7 +247,7 @@ class LessonSession:
         if run.picked is not None or not 1 <= choice <= len(step.question.choices):
             return
         run.picked = choice
-        self.progress.record(self.lesson.name, step=self.index, done=self.index)
+        self.progress.record_lesson(self.lesson, step=self.index, done=self.index)
         self._show()
 
     # -- the screen's state --------------------------------------------------------------------
@@ -323,7 +327,7 @@ class LessonSession:
         if step.task.condition.holds(facts):
             run.done = True
             run.words["then"] = fill(step.task.then, facts)  # what the screen shows now
-            self.progress.record(self.lesson.name, step=self.index, done=self.index)
+            self.progress.record_lesson(self.lesson, step=self.index, done=self.index)
             self._show()
 
     def suspended(self) -> None:
