@@ -52,8 +52,18 @@ def _log10_norm(v: np.ndarray) -> float:
         return float(np.log10(m) + np.log10(np.linalg.norm(v / m)))
 
 
+#: Steps walked back between two looks at ``should_stop``.
+STOP_EVERY = 256
+
+
+def _stop(should_stop, t: int) -> None:
+    if should_stop is not None and t % STOP_EVERY == 0 and should_stop():
+        from .analysis import Cancelled
+        raise Cancelled()
+
+
 def _walk_back(params: Params, slopes: np.ndarray, g: np.ndarray, tau: int, first: int,
-               inputs: bool) -> tuple[np.ndarray, np.ndarray]:
+               inputs: bool, should_stop=None) -> tuple[np.ndarray, np.ndarray]:
     """From g = ∂s/∂h_τ back to t = first: log10 ‖∂s/∂h_t‖ and (if ``inputs``) ‖∂s/∂x_t‖.
 
     ∂s/∂a_t = f'(a_t) ⊙ ∂s/∂h_t, ∂s/∂x_t = W_xᵀ ∂s/∂a_t, ∂s/∂h_(t-1) = W_hᵀ ∂s/∂a_t. The vector
@@ -65,6 +75,7 @@ def _walk_back(params: Params, slopes: np.ndarray, g: np.ndarray, tau: int, firs
     g = np.array(g, dtype=np.float64)
     with np.errstate(all="ignore"):
         for t in range(tau, first - 1, -1):
+            _stop(should_stop, t)
             i = t - first
             gl[i] = scale + _log10_norm(g)
             da = slopes[t] * g
@@ -78,14 +89,18 @@ def _walk_back(params: Params, slopes: np.ndarray, g: np.ndarray, tau: int, firs
     return gl, xl
 
 
-def reach(trace: Trace, tau: int, first: int = 0) -> Reach:
-    """What reaches back from step ``tau`` to steps ``first``..``tau`` (see :class:`Reach`)."""
+def reach(trace: Trace, tau: int, first: int = 0, *, inputs: bool = True,
+          should_stop=None) -> Reach:
+    """What reaches back from step ``tau`` to steps ``first``..``tau`` (see :class:`Reach`).
+    ``inputs=False`` leaves ``input_log10`` all NaN (not computed: half the work);
+    ``should_stop`` (a callable) lets a caller in another thread abandon a long walk
+    (engine.analysis.Cancelled is raised)."""
     T = len(trace)
     tau = max(0, min(int(tau), T - 1))
     first = max(0, min(int(first), tau))
     p = trace.params
     if getattr(trace, "cell", "rnn") != "rnn":
-        return _gated_reach(trace, tau, first)
+        return _gated_reach(trace, tau, first, should_stop)
     slopes = activation_slope(trace.activation, trace.a, trace.h)
     has = bool(trace.mask[tau])
     with np.errstate(all="ignore"):
@@ -97,8 +112,13 @@ def reach(trace: Trace, tau: int, first: int = 0) -> Reach:
             dl_dy = np.zeros(p.output_size)
             k = int(np.nanargmax(trace.out[tau])) if trace.output == "softmax" and \
                 np.isfinite(trace.out[tau]).any() else 0
-        grad, _ = _walk_back(p, slopes, p.W_y.T @ dl_dy, tau, first, inputs=False)
-    _, inp = _walk_back(p, slopes, p.W_y[k], tau, first, inputs=True)
+        grad, _ = _walk_back(p, slopes, p.W_y.T @ dl_dy, tau, first, inputs=False,
+                             should_stop=should_stop)
+    if inputs:
+        _, inp = _walk_back(p, slopes, p.W_y[k], tau, first, inputs=True,
+                            should_stop=should_stop)
+    else:
+        inp = np.full(tau - first + 1, np.nan)
     return Reach(tau=tau, first=first, output=k, has_target=has, grad_log10=grad,
                  input_log10=inp)
 
@@ -118,7 +138,7 @@ def _target_output(trace: Trace, tau: int) -> tuple[bool, np.ndarray, int]:
     return has, dl_dy, k
 
 
-def _gated_reach(trace: Trace, tau: int, first: int) -> Reach:
+def _gated_reach(trace: Trace, tau: int, first: int, should_stop=None) -> Reach:
     """:func:`reach` for an LSTM or a GRU: ∂ℓ_τ/∂s_t by exact vector-Jacobian products of the
     cell's step Jacobians (engine.cells), renormalised as it walks back; the carry path from
     the gates."""
@@ -140,6 +160,7 @@ def _gated_reach(trace: Trace, tau: int, first: int) -> Reach:
     scale = 0.0
     with np.errstate(all="ignore"):
         for t in range(tau, first - 1, -1):
+            _stop(should_stop, t)
             grad[t - first] = scale + _log10_norm(g[0])
             if t > first:
                 g = mul(g, t)

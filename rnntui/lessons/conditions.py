@@ -43,11 +43,19 @@ _TOKEN = re.compile(r"""
   | (?P<sign>[+-])
 """, re.X)
 _WORDS = ("and", "or", "not", "true", "false")
+#: The most characters of a token an error message quotes (a 400-digit number is cut).
+QUOTE_MOST = 24
 _ORDER_OPS = ("<", "<=", ">", ">=")
 
 
 class ConditionError(ValueError):
     """A condition that cannot be read or uses a name it may not; ``str(err)`` is one line."""
+
+
+def _q(text: str) -> str:
+    """A token quoted in an error: at most QUOTE_MOST characters, control characters shown."""
+    from ..safe_text import clip
+    return repr(clip(text, QUOTE_MOST))
 
 
 @dataclass(frozen=True)
@@ -67,7 +75,7 @@ def _tokens(text: str) -> list[_Tok]:
     while i < len(text):
         m = _TOKEN.match(text, i)
         if m is None:
-            raise ConditionError(f"cannot read {text[i:i + 12]!r} at column {i + 1}")
+            raise ConditionError(f"cannot read {_q(text[i:i + 12])} at column {i + 1}")
         kind = m.lastgroup or ""
         if kind != "space":
             out.append(_Tok(kind, m.group(0), i))
@@ -102,7 +110,7 @@ class _Parser:
         node = self.or_expr()
         tok = self.peek()
         if tok is not None:
-            raise ConditionError(f"unexpected {tok.text!r} at column {tok.at + 1} (join "
+            raise ConditionError(f"unexpected {_q(tok.text)} at column {tok.at + 1} (join "
                                  f"comparisons with and, or)")
         return node
 
@@ -143,7 +151,7 @@ class _Parser:
             right = self.operand()
             nxt = self.peek()
             if nxt is not None and nxt.kind == "op":
-                raise ConditionError(f"{nxt.text!r} at column {nxt.at + 1}: write a < x and "
+                raise ConditionError(f"{_q(nxt.text)} at column {nxt.at + 1}: write a < x and "
                                      f"x < b, not a < x < b")
             return ("cmp", tok.text, left, right)
         return left
@@ -170,16 +178,16 @@ class _Parser:
             if tok.text in ("true", "false"):
                 return ("bool", tok.text == "true")
             if tok.text in _WORDS:
-                raise ConditionError(f"{tok.text!r} at column {tok.at + 1} needs a comparison "
+                raise ConditionError(f"{_q(tok.text)} at column {tok.at + 1} needs a comparison "
                                      f"before it")
             return ("name", tok.text)
-        raise ConditionError(f"unexpected {tok.text!r} at column {tok.at + 1}")
+        raise ConditionError(f"unexpected {_q(tok.text)} at column {tok.at + 1}")
 
 
 def _number(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise ConditionError(f"{text} is too big a number")
+        raise ConditionError(f"{_q(text)[1:-1]} is too big a number")
     return value
 
 
@@ -219,7 +227,7 @@ class Condition:
                     close = difflib.get_close_matches(node[1], list(types), n=1)
                     hint = f"; did you mean {close[0]}?" if close else \
                         " (docs/lessons.md lists the names)"
-                    raise ConditionError(f"unknown name {node[1]!r}{hint}")
+                    raise ConditionError(f"unknown name {_q(node[1])}{hint}")
                 return types[node[1]]
             if tag == "cmp":
                 op, a, b = node[1], kind(node[2]), kind(node[3])
@@ -245,8 +253,8 @@ class Condition:
 
 
 def _show(node) -> str:
-    return {"num": lambda: f"{node[1]:g}", "str": lambda: repr(node[1]),
-            "bool": lambda: str(node[1]).lower(), "name": lambda: node[1]}.get(
+    return {"num": lambda: f"{node[1]:g}", "str": lambda: _q(node[1]),
+            "bool": lambda: str(node[1]).lower(), "name": lambda: _q(node[1])[1:-1]}.get(
         node[0], lambda: "(…)")()
 
 

@@ -9,6 +9,9 @@ quantity that does not apply at a step (no target at t, a series scenario) is No
 from __future__ import annotations
 
 import math
+import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable
 
@@ -19,8 +22,25 @@ from engine.model import activate
 
 from .conditions import NUMBER, TEXT, TRUTH
 
-__all__ = ["QUANTITIES", "FIELDS", "Quantity", "Facts", "names_and_kinds", "fmt_value",
-           "norms_done"]
+__all__ = ["QUANTITIES", "FIELDS", "Quantity", "Facts", "QuantityStore", "TOO_COSTLY",
+           "names_and_kinds", "fmt_value", "norms_done", "compute_values"]
+
+#: A quantity whose work is at most this many operations (engine.budget's units: ~1 ms) is
+#: computed where it is asked for; a costlier one comes from the lesson's worker (off the UI
+#: thread) and is kept per trace (:class:`QuantityStore`).
+INLINE_OPS = 4e7
+#: The most units of a vector a placeholder writes ({h}, {h_prev}).
+VECTOR_UNITS = 32
+
+
+class _TooCostly:
+    """The value of a quantity whose work is over the trace budget: never computed."""
+
+    def __repr__(self) -> str:
+        return "TOO_COSTLY"
+
+
+TOO_COSTLY = _TooCostly()
 
 
 @dataclass(frozen=True)
@@ -41,6 +61,13 @@ class Quantity:
     #: Whether it reads the backward part, which a compact trace gets later from a worker too
     #: (``trace.backward_done``).
     backward: bool = False
+    #: The operations it costs at a View (None: a handful, always computed at once); over
+    #: INLINE_OPS it is computed by the lesson's worker, over the trace budget never.
+    cost: Callable | None = None
+    #: What of the View besides its trace the value depends on (its key in the store).
+    depends: tuple[str, ...] = ()
+    #: Whether ``fn`` takes ``should_stop`` (a long walk a worker can abandon).
+    stoppable: bool = False
 
 
 def _softmax_text(view) -> bool:
@@ -84,14 +111,26 @@ def _p_input(view):
 
 
 def _vector(v: np.ndarray) -> str:
-    return "[" + ", ".join(f"{float(x):+.3f}" for x in v) + "]"
+    """``[+0.120, -0.031, ...]``: every unit to 3 decimals, the first VECTOR_UNITS of a longer
+    one (then how many there are)."""
+    head = ", ".join(f"{float(x):+.3f}" for x in v[:VECTOR_UNITS])
+    more = f", … {len(v)} units in all" if len(v) > VECTOR_UNITS else ""
+    return f"[{head}{more}]"
+
+
+#: Steps compared at a time when looking back for the same input.
+_REPEAT_BLOCK = 4096
 
 
 def _repeat_distance(view):
     """‖h_t − h_s‖ for the last earlier step s whose input equals x_t."""
     X, t = view.sequence.inputs, view.t
-    for s in range(t - 1, -1, -1):
-        if np.array_equal(X[s], X[t]):
+    x = X[t]
+    for end in range(t, 0, -_REPEAT_BLOCK):
+        start = max(0, end - _REPEAT_BLOCK)
+        same = np.flatnonzero(np.all(X[start:end] == x, axis=1))
+        if same.size:
+            s = start + int(same[-1])
             return float(np.linalg.norm(view.trace.h[t] - view.trace.h[s]))
     return None
 
@@ -120,11 +159,56 @@ def _sign_changes(view):
     return int(np.count_nonzero(s[1:] != s[:-1])) if s.size else 0
 
 
-def _reach_first(view):
+def _reach_first(view, should_stop=None):
     """‖∂ℓ_τ/∂h_0‖: what of the loss at τ reaches the first state."""
     from engine.influence import reach
-    g = float(reach(view.trace, view.tau).grad_log10[0])
+    g = float(reach(view.trace, view.tau, inputs=False, should_stop=should_stop).grad_log10[0])
     return None if math.isnan(g) else float(10.0 ** g)
+
+
+def _jacobian_extreme(pick):
+    def fn(view):
+        logs = np.asarray(view.trace.jacobian_log10)
+        with np.errstate(over="ignore", under="ignore"):
+            return float(np.power(10.0, pick(logs)))
+    return fn
+
+
+def _jacobian_at(view):
+    with np.errstate(over="ignore", under="ignore"):
+        return float(np.power(10.0, view.trace.jacobian_log10[view.t]))
+
+
+# -- what a quantity costs, in engine.budget's operations -----------------------------------------
+def _step_ops(view) -> float:
+    """One step walked back through the cell: its matrix products and the interpreter."""
+    from engine.budget import STEP_OVERHEAD_OPS
+    H = view.scenario.model.hidden_size
+    G = {"lstm": 4, "gru": 3}.get(view.cell, 1)
+    return 6.0 * G * H * H + 2 * STEP_OVERHEAD_OPS
+
+
+def _reach_cost(view) -> float:
+    H = view.scenario.model.hidden_size
+    return (view.tau + 1) * _step_ops(view) + 4.0 * view.T * H
+
+
+def _repeat_cost(view) -> float:
+    return 2.0 * (view.t + 1) * max(1, view.scenario.input_size)
+
+
+def _sweep_cost(view) -> float:
+    return 4.0 * view.T
+
+
+def _eigen_cost(view) -> float:
+    return 30.0 * view.scenario.model.hidden_size ** 3
+
+
+def _accuracy_cost(view) -> float:
+    from engine import budget
+    est = budget.estimate(view.scenario, epochs=0)
+    return est.train_ops  # (one pass over the data, forward and back: more than is needed)
 
 
 def _value_out(view):
@@ -197,7 +281,7 @@ QUANTITIES: dict[str, Quantity] = {q.name: q for q in [
              "h_(t-1) + b", lambda v: float(v.trace.a[v.t][0]), None, _RNN),
     Quantity("repeat_distance", NUMBER, "‖h_t − h_s‖ where s is the last earlier step with the "
              "same input as t: how different the memory makes two identical inputs",
-             _repeat_distance),
+             _repeat_distance, cost=_repeat_cost, depends=("t",)),
     Quantity("spectral_norm", NUMBER, "‖W_h‖₂, the largest singular value of W_h (knob "
              "included): the most W_h stretches any vector",
              lambda v: float(v.trace.spectral_norm)),
@@ -209,20 +293,20 @@ QUANTITIES: dict[str, Quantity] = {q.name: q for q in [
              lambda v: analysis.seed_power_estimate(v.params.W_h), None, _RNN),
     Quantity("rotation_degrees", NUMBER, "the angle of W_h's largest eigenvalue in the complex "
              "plane, in degrees (0 for a real one): how far W_h turns the state per step",
-             _rotation, None, _RNN),
+             _rotation, None, _RNN, cost=_eigen_cost),
     Quantity("rotation_period", NUMBER, "360 / rotation_degrees: steps for one full turn",
-             _period, None, _RNN),
+             _period, None, _RNN, cost=_eigen_cost),
     Quantity("jacobian", NUMBER, "‖∂h_last/∂h_t‖₂ at the cursor: how much a nudge to h_t still "
-             "moves the last state", lambda v: float(v.trace.jacobian_norm[v.t]), norms=True),
+             "moves the last state", _jacobian_at, norms=True),
     Quantity("min_jacobian", NUMBER, "the smallest ‖∂h_last/∂h_t‖₂ over the sequence (usually "
-             "at t = 0)", lambda v: float(np.min(v.trace.jacobian_norm)), norms=True),
+             "at t = 0)", _jacobian_extreme(np.min), norms=True, cost=_sweep_cost),
     Quantity("max_jacobian", NUMBER, "the largest ‖∂h_last/∂h_t‖₂ over the sequence",
-             lambda v: float(np.max(v.trace.jacobian_norm)), norms=True),
+             _jacobian_extreme(np.max), norms=True, cost=_sweep_cost),
     Quantity("grad_h", NUMBER, "‖dL/dh_t‖ at the cursor: the whole gradient reaching h_t",
              lambda v: float(v.trace.grad_h[v.t]), backward=True),
     Quantity("reach_first", NUMBER, "‖∂ℓ_τ/∂h_0‖: how much of the loss at the target step τ "
              "(the cursor, or pinned with x) reaches the first state", _reach_first,
-             backward=True),
+             backward=True, cost=_reach_cost, depends=("tau",), stoppable=True),
     Quantity("retention", NUMBER, "the retention curve's last cosine: cos(h_0, h_K) after all "
              "K blank steps", lambda v: float(v.trace.retention[-1])),
     Quantity("retention_min", NUMBER, "the lowest cosine of the retention curve",
@@ -237,10 +321,10 @@ QUANTITIES: dict[str, Quantity] = {q.name: q for q in [
              ("series", "echo")),
     Quantity("error", NUMBER, "|predicted − truth| at t", _error, ("series", "echo")),
     Quantity("accuracy", NUMBER, "the share of held-out bits predicted right (echo)", _accuracy,
-             ("echo",)),
+             ("echo",), cost=_accuracy_cost),
     Quantity("carry", NUMBER, "the conveyor belt: the product of forget (LSTM) or update (GRU) "
              "gates from the first step to the last, for the unit that keeps most",
-             _carry, None, ("lstm", "gru")),
+             _carry, None, ("lstm", "gru"), cost=_sweep_cost),
     Quantity("seed_scalar_step", NUMBER, "seed 001's one-number step: tanh(0.9·0.5 + 1.0·1.0 + "
              "0.1)", _seed_scalar, trace=False),
 ]}
@@ -305,24 +389,104 @@ def norms_done(view, norms: bool = True) -> bool:
                              and (not norms or bool(getattr(trace, "jacobians_done", True))))
 
 
+def _budget_ops() -> float:
+    from engine import budget
+    from engine.types import ScenarioError
+    try:
+        return budget.budgets()["trace"]
+    except ScenarioError:
+        return budget.DEFAULTS["trace"]
+
+
+class QuantityStore:
+    """The costly quantities' values, kept per trace (the few traces used last), filled by the
+    lesson's worker: :meth:`get` and :meth:`put` are safe from any thread."""
+
+    #: Traces whose values are kept; values kept per trace.
+    TRACES = 8
+    VALUES = 512
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[int, tuple] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(view, name: str) -> tuple:
+        q = QUANTITIES[name]
+        return (name,) + tuple(getattr(view, d) for d in q.depends)
+
+    def get(self, view, name: str):
+        """(True, value) when kept, else (False, None)."""
+        trace = view.trace
+        with self._lock:
+            got = self._kept.get(id(trace))
+            if got is None or got[0]() is not trace:
+                return False, None
+            values = got[1]
+            key = self.key(view, name)
+            return (True, values[key]) if key in values else (False, None)
+
+    def put(self, view, name: str, value) -> None:
+        trace = view.trace
+        with self._lock:
+            got = self._kept.get(id(trace))
+            if got is None or got[0]() is not trace:
+                got = (weakref.ref(trace), {})
+                self._kept[id(trace)] = got
+            self._kept.move_to_end(id(trace))
+            values = got[1]
+            if len(values) >= self.VALUES:
+                values.pop(next(iter(values)))
+            values[self.key(view, name)] = value
+            while len(self._kept) > self.TRACES:
+                self._kept.popitem(last=False)
+            for dead in [k for k, (ref, _) in self._kept.items() if ref() is None]:
+                del self._kept[dead]
+
+
 class Facts:
     """The values of every name at one View, computed when first asked (None: not known, or does
-    not apply). ``extra`` gives what only the screen knows (maximized, focused, compared)."""
+    not apply). ``extra`` gives what only the screen knows (maximized, focused, compared).
 
-    def __init__(self, view, extra: dict | None = None) -> None:
+    With a ``store`` (the lesson session's), a quantity costing more than INLINE_OPS is never
+    computed here: it is read from the store, or, not there yet, None with its name in
+    ``missing`` (for the worker: :func:`compute_values`) and :meth:`pending` true. Without one
+    (tests, tools) everything is computed at once. A quantity over the trace budget is never
+    computed: its value is TOO_COSTLY."""
+
+    def __init__(self, view, extra: dict | None = None, store: QuantityStore | None = None
+                 ) -> None:
         self.view = view
         self.extra = extra or {}
+        self.store = store
+        self.missing: set[str] = set()
         self._cache: dict[str, object] = {}
 
     @property
     def ready(self) -> bool:
         """The trace shown is the one for this View's setting, with its Jacobian norms (a big
         trace shows before they are computed: a value not known until then is '…', not n/a)."""
-        return not self.view.needs_trace and norms_done(self.view)
+        return not self.view.needs_trace and norms_done(self.view) and not self.missing
+
+    def pending(self, name: str) -> bool:
+        """Whether ``name``'s value is not computed yet (it will be: by the lesson's worker,
+        or once the trace or its norms are in)."""
+        if name in self.missing:
+            return True
+        q = QUANTITIES.get(name)
+        view = self.view
+        if q is None or applies(q, view.scenario.kind, view.cell) is not None:
+            return False
+        if q.trace and (view.trace is None or view.needs_trace):
+            return True
+        return (q.norms or q.backward) and not norms_done(view, q.norms)
 
     def __call__(self, name: str):
         if name not in self._cache:
-            self._cache[name] = self._compute(name)
+            value = self._compute(name)
+            if name not in self.missing:
+                self._cache[name] = value
+            return value
         return self._cache[name]
 
     def _compute(self, name: str):
@@ -330,26 +494,69 @@ class Facts:
         if name in FIELDS:
             return _field(view, name, self.extra)
         q = QUANTITIES.get(name)
-        if q is None or applies(q, view.scenario.kind, view.cell) is not None:
+        if q is None or not computable(q, view):
             return None
-        if q.trace and (view.trace is None or view.needs_trace):
-            return None
-        if (q.norms or q.backward) and not norms_done(view, q.norms):
-            return None  # not yet computed (it comes from a worker): no NaN to misread
+        if q.cost is not None:
+            cost = q.cost(view)
+            if cost > _budget_ops():
+                return TOO_COSTLY
+            if self.store is not None and cost > INLINE_OPS:
+                known, value = self.store.get(view, name)
+                if not known:
+                    self.missing.add(name)
+                return value
+        return evaluate(q, view)
+
+
+def computable(q: Quantity, view) -> bool:
+    """Whether ``q`` applies to ``view`` and what it reads is there (its trace, the trace's
+    norms or backward part when it needs them)."""
+    if applies(q, view.scenario.kind, view.cell) is not None:
+        return False
+    if q.trace and (view.trace is None or view.needs_trace):
+        return False
+    if (q.norms or q.backward) and not norms_done(view, q.norms):
+        return False  # not yet computed (it comes from a worker): no NaN to misread
+    return True
+
+
+def evaluate(q: Quantity, view, should_stop=None):
+    """``q``'s value at ``view`` (None when it cannot be had: an overflow, no such step)."""
+    try:
+        with np.errstate(all="ignore"):
+            value = q.fn(view, should_stop) if q.stoppable else q.fn(view)
+    except (ArithmeticError, ValueError, IndexError, np.linalg.LinAlgError):
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def compute_values(view, names, store: QuantityStore, should_stop=None) -> None:
+    """Compute the costly ``names`` at ``view`` into ``store`` (the lesson's worker calls it,
+    off the UI thread); raises engine.analysis.Cancelled when ``should_stop()`` says so."""
+    from engine.analysis import Cancelled
+    for name in names:
+        if should_stop is not None and should_stop():
+            raise Cancelled()
+        q = QUANTITIES[name]
+        if not computable(q, view) or store.get(view, name)[0]:
+            continue
         try:
-            with np.errstate(all="ignore"):
-                value = q.fn(view)
-        except (ArithmeticError, ValueError, IndexError, np.linalg.LinAlgError):
-            return None
-        if isinstance(value, float) and math.isnan(value):
-            return None
-        return value
+            value = evaluate(q, view, should_stop)
+        except Cancelled:
+            raise
+        except Exception:  # noqa: BLE001 - out of memory, a bug: not known (n/a), not again
+            value = None
+        store.put(view, name, value)
 
 
 def fmt_value(value, spec: str) -> str:
     """A value written with a format spec ('' gives 4 significant digits for a float)."""
     if value is None:
         return "n/a"
+    if value is TOO_COSTLY:
+        return "(not computed: too much work)"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, str):

@@ -11,15 +11,21 @@ after the learner picks, points at a pane, and records progress. The strip only 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
+from textual.message import Message
+
+from engine.types import ScenarioError
+
+from ..safe_text import visible
 from .loader import _scenario
 from .progress import Progress
-from .quantities import Facts
+from .quantities import Facts, QuantityStore, compute_values
 from .schema import Lesson, Step
-from .text import fill
+from .text import fill, placeholders
 
-__all__ = ["Card", "LessonSession", "StepRun", "step_view"]
+__all__ = ["Card", "LessonQuantities", "LessonSession", "StepRun", "step_view"]
 
 #: Seconds before looking again whether the screen has started its own work.
 RETRY = 0.05
@@ -36,6 +42,17 @@ class StepRun:
     picked: int | None = None
     compared: bool = False
     words: dict = field(default_factory=dict)
+    #: Some placeholder of the words, or of "then", is not computed yet ('…'): filled again
+    #: when it is (from the View it was filled at: the step's state, the moment of "then").
+    words_pending: bool = False
+    then_pending: bool = False
+    words_view: object = None
+    then_view: object = None
+
+
+class LessonQuantities(Message):
+    """The lesson's worker has computed quantities (posted to the main screen, which hands it
+    to ``screen.lessons.computed``)."""
 
 
 @dataclass(frozen=True)
@@ -64,9 +81,10 @@ def own_cell(step: Step) -> str:
     return step.cell or _scenario(step.scenario, None).model.cell
 
 
-def step_view(view, step: Step):
+def step_view(view, step: Step, *, compute: bool = True):
     """``view`` (the right scenario, cell and epoch) moved to exactly the step's position, with
-    the trace for it (computed here when the screen does not have it)."""
+    the trace for it (computed here when the screen does not have it, unless ``compute`` is
+    False: then it may need one)."""
     from engine.scenario import encode_text
 
     from ..jobs import compute_trace
@@ -78,7 +96,7 @@ def step_view(view, step: Step):
         v = v.with_example(None)
     v = (v.with_knob(step.knob).with_phase(step.phase).at(step.t).with_grads(step.grads)
          .with_target(step.tau).with_epoch(step.epoch))
-    if v.needs_trace:
+    if v.needs_trace and compute:
         v = v.with_trace(*compute_trace(v))
     return v
 
@@ -122,6 +140,15 @@ class LessonSession:
         self._nudge_queued = False
         self._watching = False
         self._mounted = False
+        #: Costly quantities, kept per trace, computed by one worker thread at a time off the
+        #: UI thread: the newest request per purpose ("check", "words", "then") waits in
+        #: ``_jobs``; a running one is abandoned when its purpose gets a newer one.
+        self.store = QuantityStore()
+        self._jobs: dict[str, tuple] = {}
+        self._job_lock = threading.Lock()
+        self._working = False
+        self._generation: dict[str, int] = {}
+        self._asked: dict[str, tuple] = {}
 
     # -- progress ------------------------------------------------------------------------------
     @property
@@ -257,8 +284,13 @@ class LessonSession:
         if screen.maximized is not None and self._maximized_by_us:
             screen.minimize()
         self._maximized_by_us = False
-        if view.source != step.scenario or view.cell != own_cell(step):
-            screen.use_scenario(_scenario(step.scenario, step.cell), step.scenario)
+        try:
+            if view.source != step.scenario or view.cell != own_cell(step):
+                screen.use_scenario(_scenario(step.scenario, step.cell), step.scenario)
+        except ScenarioError as err:  # (its file changed or went since the lesson was read)
+            screen.notify(f"This step's scenario does not open: {visible(str(err))}",
+                          markup=False, severity="error", timeout=8)
+            return
         screen.apply_position(step.position)  # (trains on up to its epoch when needed)
 
     def _queue_nudge(self) -> None:
@@ -273,10 +305,13 @@ class LessonSession:
         if step is None or not self.active or self.run.arrived:
             return
         view = screen.view
-        if view.source != step.scenario or view.cell != own_cell(step):
-            return
-        if view.training is not None or view.loss_pending:
-            return  # its end comes as a new View
+        try:
+            if view.source != step.scenario or view.cell != own_cell(step):
+                return
+        except ScenarioError:
+            return  # (said when the step was applied)
+        if view.training is not None or view.loss_pending or view.needs_trace:
+            return  # its end (the trace) comes as a new View
         if view.trained_epochs < step.epoch:
             if not screen._started:  # the screen's own training on open comes first
                 screen.set_timer(RETRY, self._queue_nudge)
@@ -291,14 +326,71 @@ class LessonSession:
 
     def _arrive(self) -> None:
         step, run, screen = self.step, self.run, self.screen
+        state = self._step_state()
+        if state is None:  # the learner moved the screen off the step's trace: back to it
+            screen.apply_position(step.position)
+            return
         run.arrived = True
         then = run.words.get("then")  # a task done on an earlier visit keeps what it showed
-        run.words = fill_step(step, step_facts(screen.view, step, self._extra()))
+        self._fill_words(state)
         if then is not None:
             run.words["then"] = then
         self._point(step)
         self._check()
         self._show()
+
+    def _step_state(self):
+        """The screen's View moved to the step's state, when the trace it has is that state's
+        (None when it would need another: never computed here, on the UI thread)."""
+        v = step_view(self.screen.view, self.step, compute=False)
+        return None if v.needs_trace else v
+
+    def _fill_words(self, view) -> None:
+        """The step's words at ``view`` (its state); what is not computed yet is asked of the
+        worker and filled in when it comes."""
+        run = self.run
+        facts = Facts(view, self._extra(), self.store)
+        run.words = {**run.words, **fill_step(self.step, facts)}
+        run.words_view = view
+        run.words_pending = _pending(facts, self._word_names())
+        if facts.missing:
+            self._compute("words", view, facts.missing)
+
+    def _word_names(self) -> set[str]:
+        step = self.step
+        texts = [step.narration]
+        if step.task is not None:
+            texts.append(step.task.do)
+        if step.question is not None:
+            texts += [step.question.prompt, step.question.why, *step.question.choices]
+        return {name for text in texts for name, _ in placeholders(text)}
+
+    def _refill(self) -> None:
+        """Fill again the words, and "then", that wait for a value (from the worker, or the
+        trace's norms, now in)."""
+        run, step = self.run, self.step
+        if step is None or not run.arrived:
+            return
+        changed = False
+        if run.words_pending:
+            view = _newer(run.words_view, self.screen.view) or self._step_state() or \
+                run.words_view
+            then = run.words.get("then")
+            self._fill_words(view)
+            if then is not None:
+                run.words["then"] = then
+            changed = True
+        if run.then_pending and step.task is not None:
+            view = _newer(run.then_view, self.screen.view) or run.then_view
+            facts = Facts(view, self._extra(), self.store)
+            run.words["then"] = fill(step.task.then, facts)
+            run.then_view = view
+            run.then_pending = _pending(facts, {n for n, _ in placeholders(step.task.then)})
+            if facts.missing:
+                self._compute("then", view, facts.missing)
+            changed = True
+        if changed:
+            self._show()
 
     def _extra(self) -> dict:
         screen = self.screen
@@ -314,6 +406,8 @@ class LessonSession:
         if not self.run.arrived:
             self._queue_nudge()
         else:
+            if self.run.words_pending or self.run.then_pending:
+                self._refill()  # (a trace's norms may have come)
             self._check()
 
     def _check(self) -> None:
@@ -323,12 +417,76 @@ class LessonSession:
         view = self.screen.view
         if view.needs_trace:
             return  # checked again when the trace is in
-        facts = Facts(view, self._extra())
-        if step.task.condition.holds(facts):
+        facts = Facts(view, self._extra(), self.store)
+        holds = step.task.condition.holds(facts)
+        if facts.missing:  # a costly value: the worker computes it, then this looks again
+            self._compute("check", view, facts.missing)
+        if holds:
             run.done = True
-            run.words["then"] = fill(step.task.then, facts)  # what the screen shows now
+            then_facts = Facts(view, self._extra(), self.store)
+            run.words["then"] = fill(step.task.then, then_facts)  # what the screen shows now
+            run.then_view = view
+            run.then_pending = _pending(then_facts,
+                                        {n for n, _ in placeholders(step.task.then)})
+            if then_facts.missing:
+                self._compute("then", view, then_facts.missing)
             self.progress.record_lesson(self.lesson, step=self.index, done=self.index)
             self._show()
+
+    # -- the worker ----------------------------------------------------------------------------
+    def _compute(self, purpose: str, view, names) -> None:
+        """Ask the worker for ``names`` at ``view`` (replacing this purpose's older request;
+        the same one again, waiting or at work, is left to finish)."""
+        names = tuple(sorted(names))
+        asked = (id(view.trace), tuple(self.store.key(view, n) for n in names))
+        with self._job_lock:
+            if self._asked.get(purpose) == asked:
+                return
+            self._asked[purpose] = asked
+            self._generation[purpose] = self._generation.get(purpose, 0) + 1
+            self._jobs[purpose] = (view, names, self._generation[purpose])
+            start = not self._working
+            self._working = True
+        if start:
+            self.screen.run_worker(self._work, thread=True, group="lesson-quantities",
+                                   exit_on_error=False)
+
+    def _work(self) -> None:
+        """The worker thread: the waiting requests one by one, each answered with a
+        LessonQuantities message to the screen."""
+        from textual.worker import get_current_worker
+
+        from engine.analysis import Cancelled
+        worker = get_current_worker()
+        while True:
+            with self._job_lock:
+                if not self._jobs or worker.is_cancelled:
+                    self._working = False
+                    return
+                purpose = next(iter(self._jobs))
+                view, names, generation = self._jobs.pop(purpose)
+
+            def stop(purpose=purpose, generation=generation) -> bool:
+                return worker.is_cancelled or self._generation.get(purpose) != generation
+            try:
+                compute_values(view, names, self.store, stop)
+            except Cancelled:
+                continue
+            finally:
+                with self._job_lock:
+                    if self._generation.get(purpose) == generation:
+                        self._asked.pop(purpose, None)  # (asked again, it is computed again)
+            if not worker.is_cancelled:
+                self.screen.post_message(LessonQuantities())
+
+    def computed(self) -> None:
+        """The worker has put values in the store: fill in what waited for them, look at the
+        task's condition again."""
+        if not self.active or self.lesson is None or not self.run.arrived:
+            return
+        if self.run.words_pending or self.run.then_pending:
+            self._refill()
+        self._check()
 
     def suspended(self) -> None:
         """Another screen went on top of the main one (compare mode, a dialog)."""
@@ -399,3 +557,18 @@ class LessonSession:
         strip = getattr(self.screen, "lesson_strip", None)
         if strip is not None:
             strip.show(self.card())
+
+
+def _pending(facts: Facts, names) -> bool:
+    """Whether any of ``names`` is written '…' (not computed yet) by ``facts``."""
+    return any(facts(name) is None and facts.pending(name) for name in names)
+
+
+def _newer(filled, current):
+    """``filled`` (a View words were filled at) with the trace ``current`` has for the same
+    setting, when that one has more (its backward part or norms come later); else None."""
+    if filled is None or current is None or current.trace is None:
+        return None
+    if current.trace_key != filled.trace_key or current.trace is filled.trace:
+        return None
+    return filled.with_trace(current.trace_key, current.trace)

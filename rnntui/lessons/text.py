@@ -5,9 +5,16 @@ from __future__ import annotations
 import re
 import string
 
+from ..safe_text import clip
 from .quantities import FIELDS, QUANTITIES, fmt_value
 
 __all__ = ["PlaceholderError", "placeholders", "fill"]
+
+#: The most characters one placeholder fills in (a longer text is cut, with "...").
+MAX_VALUE = 300
+#: The most characters a filled text may have: the rest is left out, and it says so.
+MAX_FILLED = 4000
+CUT = " … (the rest is left out: the text filled in is too long)"
 
 #: A format spec a placeholder may carry: align, sign, width, precision, type.
 _SPEC = re.compile(r"[<>^]?[+\- ]?[0-9]{0,2}(?:\.[0-9]{1,2})?[fegdn%]?")
@@ -47,11 +54,26 @@ def placeholders(text: str) -> list[tuple[str, str]]:
 
 def fill(text: str, facts) -> str:
     """``text`` with every placeholder replaced by its value from ``facts`` (a lookup
-    function); a value not known yet is written '…'."""
-    out = []
+    function): a value not computed yet is written '…' (see ``facts.pending``), one that cannot
+    be computed says so. A text value (a word of the scenario, one typed, a name) is shown
+    with its control characters visible and cut at MAX_VALUE characters; the whole is at most
+    MAX_FILLED characters."""
+    out: list[str] = []
+    size = 0
+    pending = getattr(facts, "pending", None)
     for literal, name, spec, _ in _FORMATTER.parse(text):
         out.append(literal)
+        size += len(literal)
         if name is not None:
             value = facts(name)
-            out.append("…" if value is None and not facts.ready else fmt_value(value, spec or ""))
+            if value is None and (pending(name) if pending is not None else not facts.ready):
+                piece = "…"
+            else:
+                piece = fmt_value(value, spec or "")
+                if isinstance(value, str) or len(piece) > MAX_VALUE:
+                    piece = clip(piece, MAX_VALUE)
+            out.append(piece)
+            size += len(piece)
+        if size > MAX_FILLED:
+            return "".join(out)[:MAX_FILLED] + CUT
     return "".join(out)

@@ -780,6 +780,9 @@ class MainScreen(QuitGuard, Screen):
     def action_lesson_answer(self, choice: int) -> None:
         self.lessons.answer(choice)
 
+    def on_lesson_quantities(self, _msg) -> None:
+        self.lessons.computed()  # (the lesson's worker computed what a step waited for)
+
     def on_screen_suspend(self) -> None:
         self.lessons.suspended()
 

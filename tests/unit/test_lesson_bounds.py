@@ -202,3 +202,53 @@ def test_finding11_a_lessons_scenarios_are_counted_against_one_budget(tmp_path, 
     assert "RNNTUI_MEMORY_BUDGET" in msg
     lesson.write_text(lesson.read_text().split("[[step]]\nscenario = \"s2")[0])
     assert len(load_lesson(lesson)) == 2  # two fit
+
+
+# -- finding 9 (lessons) and the condition echo: what a lesson quotes ---------------------------
+def test_finding9_words_filled_into_a_lesson_are_safe_text():
+    from rnntui.lessons.text import fill
+    raw = {"input_word": "\x1b]0;owned\x07the", "top_word": "a\x1b[31mred",
+           "target_word": "x\u202eevil", "typed": "one\ntwo", "scenario": "n" * 5000}
+
+    class Facts(dict):
+        ready = True
+
+        def __call__(self, name):
+            return self[name]
+    out = fill("{input_word} {top_word:>8} {target_word} {typed} {scenario}", Facts(raw))
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out and "\n" not in out
+    assert "␛]0;owned\\x07the" in out and "U+202E" in out and "one\\ntwo" in out
+    assert len(out) < 600  # a 5,000-character name is cut
+
+
+def test_a_huge_number_in_a_condition_is_not_echoed_whole():
+    from rnntui.lessons.conditions import ConditionError, parse
+    for text in ("t == " + "9" * 400, "t == 4 " + "1" * 400, "x" * 400 + " == 1"):
+        with pytest.raises(ConditionError) as info:
+            parse(text).check({"t": "number"})
+        assert len(str(info.value)) < 120, str(info.value)
+
+
+# -- finding 13: lessons that freeze the app ----------------------------------------------------
+def test_finding13_666_vectors_at_hidden_1024_fill_a_bounded_text():
+    import numpy as np
+
+    from rnntui.lessons.quantities import QUANTITIES
+    from rnntui.lessons.text import fill
+
+    class Trace:
+        h = np.linspace(-1, 1, 1024)[None, :]
+
+    class View:
+        t, trace = 0, Trace()
+
+    class Facts:
+        ready = True
+
+        def __call__(self, name):
+            return QUANTITIES[name].fn(View())
+    text = "{h}" * 666  # (within a narration's 2,000 characters)
+    loads_lesson(LESSON.replace('narration = "One."', f'narration = "{text}"'), "x.toml")
+    out = fill(text, Facts())
+    assert len(out) < 5000, len(out)  # not 5.4 MB of text for the strip to lay out
+    assert out.startswith("[-1.000, -0.998, ") and "1024 units" in out
