@@ -269,9 +269,11 @@ QUANTITIES: dict[str, Quantity] = {q.name: q for q in [
              "as 'on screen L=' in the Training loss pane", lambda v: float(v.trace.loss)),
     Quantity("step_loss", NUMBER, "the loss at step t alone",
              lambda v: float(v.trace.step_loss[v.t])),
-    Quantity("h", TEXT, "the hidden state h_t, every unit, to 3 decimals",
+    Quantity("h", TEXT, "the hidden state h_t, every unit to 3 decimals (the first 32 units, "
+             "and how many there are, when there are more)",
              lambda v: _vector(v.trace.h[v.t])),
-    Quantity("h_prev", TEXT, "the previous hidden state h_(t-1) (zeros at t = 0)",
+    Quantity("h_prev", TEXT, "the previous hidden state h_(t-1) (zeros at t = 0), written as h "
+             "is",
              lambda v: _vector(v.trace.h_prev[v.t])),
     Quantity("h_norm", NUMBER, "‖h_t‖, the length of the hidden state",
              lambda v: float(np.linalg.norm(v.trace.h[v.t]))),

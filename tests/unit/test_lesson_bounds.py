@@ -18,6 +18,7 @@ import pytest
 
 from rnntui.lessons import LessonError, load_lesson, loads_lesson
 from rnntui.lessons import progress as progress_module
+from rnntui.lessons.conditions import ConditionError, parse
 from rnntui.lessons.progress import MAX_BYTES, Progress, progress_path
 
 #: The caps docs/lessons.md states (read from the module, so a change is made in one place).
@@ -222,7 +223,6 @@ def test_finding9_words_filled_into_a_lesson_are_safe_text():
 
 
 def test_a_huge_number_in_a_condition_is_not_echoed_whole():
-    from rnntui.lessons.conditions import ConditionError, parse
     for text in ("t == " + "9" * 400, "t == 4 " + "1" * 400, "x" * 400 + " == 1"):
         with pytest.raises(ConditionError) as info:
             parse(text).check({"t": "number"})
@@ -252,3 +252,17 @@ def test_finding13_666_vectors_at_hidden_1024_fill_a_bounded_text():
     out = fill(text, Facts())
     assert len(out) < 5000, len(out)  # not 5.4 MB of text for the strip to lay out
     assert out.startswith("[-1.000, -0.998, ") and "1024 units" in out
+
+
+def test_finding13_a_quantity_over_the_trace_budget_says_it_is_not_computed(monkeypatch):
+    from helpers import make_view
+
+    from rnntui.lessons.quantities import TOO_COSTLY, Facts, QuantityStore
+    from rnntui.lessons.text import fill
+    view = make_view("long", t=5)
+    assert Facts(view)("reach_first") > 0
+    monkeypatch.setenv("RNNTUI_TRACE_BUDGET", "1000")  # (a walk back over 6 steps is more)
+    facts = Facts(view, store=QuantityStore())
+    assert facts("reach_first") is TOO_COSTLY and not facts.pending("reach_first")
+    assert not parse("reach_first >= 0").holds(facts)
+    assert fill("reach {reach_first:.3e}", facts) == "reach (not computed: too much work)"
