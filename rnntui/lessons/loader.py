@@ -210,7 +210,7 @@ def _lesson(ck: _Checker, doc: dict, folder: Path | None, name: str, number) -> 
         step, state = _step(ck, table, i, state, folder, tally)
         steps.append(step)
     return Lesson(name=name, title=title, summary=summary, minutes=minutes, steps=tuple(steps),
-                  source=ck.source, number=number)
+                  source=ck.source, number=number, sent=folder is None)
 
 
 def _line_text(ck: _Checker, table: dict, path: tuple, most: int, default=MISSING) -> str:

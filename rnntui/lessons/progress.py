@@ -9,10 +9,11 @@ and :attr:`Progress.problem` says so in one line) and the learner starts afresh.
 
 The file stays small whatever is recorded: a lesson's name is kept to ``MAX_NAME`` characters,
 its steps to ``MAX_STEPS``, and at most ``MAX_OWN`` lessons are kept (the oldest of those not in
-the built-in course dropped first; the course's are never dropped). Lessons a presenter opened
-(their source starts with ``presenter:`` or ``presenter/``, see rnntui.classroom) are kept in a
-section of their own, ``presented``, of at most ``MAX_PRESENTED`` lessons: a presented lesson
-called ``memory`` never touches the marks of the built-in ``memory``.
+the built-in course dropped first; the course's are never dropped). Lessons a presenter sent
+(read with ``loads_lesson(sent=True)`` by rnntui.classroom, or with a source named
+``presenter:NAME``) are kept in a section of their own, ``presented``, of at most
+``MAX_PRESENTED`` lessons: a presented lesson called ``memory`` never touches the marks of the
+built-in ``memory``.
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ MAX_STEPS = 50
 MAX_OWN = 100
 #: The most lessons a presenter opened that are kept.
 MAX_PRESENTED = 20
-#: Where a presenter's lesson comes from (rnntui.classroom names its source so).
-PRESENTED_PREFIXES = ("presenter:", "presenter/")
+#: How a presenter's lesson may name its source (rnntui.classroom's scenarios are so named).
+PRESENTED_PREFIX = "presenter:"
 
 
 def data_dir() -> Path:
@@ -58,7 +59,8 @@ def progress_path() -> Path:
 
 def is_presented(lesson) -> bool:
     """Whether ``lesson`` came from a presenter (kept apart from the learner's own marks)."""
-    return str(getattr(lesson, "source", "")).startswith(PRESENTED_PREFIXES)
+    return bool(getattr(lesson, "sent", False)) or \
+        str(getattr(lesson, "source", "")).startswith(PRESENTED_PREFIX)
 
 
 def _count(value, below: int = MAX_STEPS) -> int:

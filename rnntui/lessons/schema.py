@@ -81,6 +81,8 @@ class Lesson:
     source: str
     #: Its place in the built-in course (1-based), None for a lesson file of one's own.
     number: int | None = None
+    #: Sent by a presenter (loads_lesson(sent=True)): its progress marks are kept apart.
+    sent: bool = False
 
     def __len__(self) -> int:
         return len(self.steps)

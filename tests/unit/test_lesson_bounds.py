@@ -99,8 +99,8 @@ def test_finding3_a_presented_lesson_named_memory_keeps_its_marks_apart(data_hom
 
     own = Progress()
     own.record("memory", step=1, done=0)
-    for source in ("presenter/memory.toml", "presenter:memory"):
-        lesson = loads_lesson(LESSON, source)
+    for source in ("presenter/memory.toml", "presenter:memory"):  # (rnntui.classroom's)
+        lesson = loads_lesson(LESSON, source, sent=True)
         assert lesson.name == "memory"
         session = LessonSession(Screen(), Progress())
         session.lesson, session.active, session.index = lesson, True, 1
@@ -112,7 +112,7 @@ def test_finding3_a_presented_lesson_named_memory_keeps_its_marks_apart(data_hom
         assert after.entry_of(lesson)["finished"]
     for k in range(3 * MAX_PRESENTED):  # a presenter's lessons are bounded too
         session.lesson, session.active, session.index = \
-            loads_lesson(LESSON, f"presenter:l{k}"), True, 1
+            loads_lesson(LESSON, f"presenter/l{k}.toml", sent=True), True, 1
         session.move(+1)
     after = Progress()
     assert len(after.presented) == MAX_PRESENTED and after.mark("memory", 4) == "2/4"
