@@ -26,17 +26,8 @@ MAX_OWN = getattr(progress_module, "MAX_OWN", 100)
 MAX_PRESENTED = getattr(progress_module, "MAX_PRESENTED", 20)
 
 LESSON = '''
-[lesson]
-title = "Mine"
-summary = "A teacher's lesson."
-minutes = 3
-scenario = "cat"
-
-[[step]]
-narration = "One."
-
-[[step]]
-narration = "Two."
+lesson = { title = "Two steps", summary = "Nothing to do.", minutes = 1, scenario = "cat" }
+step = [{ narration = "One." }, { narration = "Two." }]
 '''
 
 
