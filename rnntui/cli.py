@@ -91,6 +91,7 @@ def _main_parser() -> _Parser:
                         "(docs/position.md; the help screen shows the current one)")
     p.add_argument("--cell", choices=CELLS, default=None,
                    help="open with this recurrent cell instead of the scenario's own")
+    _reader_option(p)
     _no_cache_option(p)
     p.add_argument("--version", action="version", version=f"rnntui {__version__}")
     return p
@@ -100,6 +101,12 @@ def _no_cache_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-cache", action="store_true",
                    help="train instead of reading trained weights from the cache folder, and "
                         "write nothing there (also: RNNTUI_NO_CACHE=1; docs/cache.md)")
+
+
+def _reader_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--reader", action="store_true",
+                   help="reader mode: plain sentences, one command a line, for a screen "
+                        "reader or a speech synthesiser (docs/reader.md)")
 
 
 def _command_parser(cmd: str) -> _Parser:
@@ -117,6 +124,7 @@ def _command_parser(cmd: str) -> _Parser:
         p.add_argument("name", nargs="?", default=None, metavar="NAME|PATH")
         p.add_argument("--reset", action="store_true",
                        help="forget the progress marks (of NAME only, when given)")
+        _reader_option(p)
     elif cmd == "check":
         p.description = "Validate scenario files; exit 0 when all are valid, else 2."
         p.add_argument("files", nargs="+", metavar="FILE")
@@ -375,7 +383,8 @@ def _main(argv: list[str] | None = None) -> int:
                 return cmd_list()
             if cmd == "learn":
                 from .lessons.command import learn
-                return learn(args.name, args.reset, OUT.print, _fail, _run_lesson)
+                return learn(args.name, args.reset, OUT.print, _fail,
+                             _read_lesson if args.reader else _run_lesson)
             if cmd == "check":
                 return cmd_check(args.files)
             if cmd == "trace":
@@ -404,6 +413,9 @@ def _main(argv: list[str] | None = None) -> int:
         sc, err = _load(name)
         if err:
             return _fail(err)
+        if args.reader:
+            from .reader import run_reader
+            return run_reader(sc, source=name, at=pos, fail=_fail)
         return run_interactive(sc, at=pos, source=name)
     except KeyboardInterrupt:
         return 130
@@ -479,6 +491,12 @@ def _run_lesson(lesson) -> int:
     if err:
         return _fail(err)
     return run_interactive(sc, at=first.position, source=first.scenario, lesson=lesson)
+
+
+def _read_lesson(lesson) -> int:
+    """Reader mode on a lesson (rnntui learn NAME --reader)."""
+    from .reader import run_reader
+    return run_reader(None, lesson=lesson, fail=_fail)
 
 
 def run_interactive(sc, *, at=None, source: str | None = None, classroom=None,

@@ -1,0 +1,1104 @@
+"""Reader mode: rnntui as plain sentences, one command a line (``rnntui king --reader``).
+
+For a learner who uses a screen reader or a braille display, or a speech synthesiser: no
+full-screen drawing, no colour, no box, block or braille characters, no cursor movement. It
+reads commands from standard input (a terminal, a pipe or a file) and answers each with a few
+plain sentences that carry what the panes carry, with the numbers the panes show (formatted by
+the panes' own functions, then said in words: ``-0.53`` is "minus 0.53", ``3.2e-7`` is "3.2
+times ten to the minus 7"). ``quit`` or the end of the input ends it (exit 0).
+
+It is built on the View (rnntui/view.py) and the engine, headless: no Textual App is started;
+training runs in the foreground with a progress sentence now and then. Lessons (``rnntui learn
+N --reader``) read their narration, tasks and questions (filled by the lessons' own quantities)
+and take answers. Every text printed goes through :func:`rnntui.safe_text.visible`.
+docs/reader.md lists the commands.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import signal
+import sys
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+import numpy as np
+
+from engine import History, Scenario, initial_params
+from engine.types import CELLS, ScenarioError
+
+from .position import KNOB_LIMIT, Position, PositionError, check_epoch
+from .safe_text import clip, visible
+from .view import BACKWARD, FORWARD, View
+
+__all__ = ["Reader", "run_reader", "say", "spoken_number", "MAX_LINE"]
+
+#: The longest command line read; a longer one is refused (and the rest of it skipped).
+MAX_LINE = 1000
+#: Progress sentences while training: about this many per run.
+PROGRESS_SENTENCES = 4
+#: How many of the largest hidden units are named.
+TOP_UNITS = 3
+
+# ---------------------------------------------------------------------------------------------
+# words a speech synthesiser reads well
+
+#: Symbols of the panes and lessons, in words (longest first where one contains another).
+_SYMBOLS = [
+    ("→", " to "), ("←", " from "), ("◀", "the left-pointing mark"),
+    ("▶", "the right-pointing mark"), ("★", "the star"), ("✓", "right"), ("✗", "wrong"),
+    ("‖₂", "‖"), ("∂", "d "), ("τ", "tau"), ("ρ", "rho"), ("ℓ", "l"), ("×", " times "),
+    ("⊙", " times "), ("·", " times "), ("−", " minus "), ("≤", " at most "),
+    ("≥", " at least "), ("²", " squared"), ("ᵀ", " transposed"), ("°", " degrees"),
+    ("∏", "the product of "), ("ŷ", "y hat"), ("…", "..."), ("␣", "space"),
+]
+_SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+#: Box drawing, block elements, geometric shapes and braille: never printed as they are.
+_DRAWING = re.compile("[\u2500-\u25ff\u2800-\u28ff]")
+_NORM = re.compile(r"‖([^‖]{1,60})‖")
+_E_NUMBER = re.compile(r"(?<![\w.])([+-]?)(\d+(?:\.\d+)?)e([+-]?)0*(\d+)(?![\w.])")
+_MINUS = re.compile(r"(?<![\w.)])-(?=\.?\d)")
+_UNDERSCORE = re.compile(r"(?<=\w)_(?=[\w(])")
+_SPACES = re.compile(r"[ \t]{2,}")
+
+
+def _e_words(m: re.Match) -> str:
+    sign = "minus " if m.group(1) == "-" else ""
+    power = ("minus " if m.group(3) == "-" else "") + m.group(4)
+    return f"{sign}{m.group(2)} times ten to the {power}"
+
+
+#: An arrow named as a key ("Press →", "then → three times") rather than "followed by".
+_KEY_ARROW = re.compile(r"(?i)\b(press|then|and|or)\s+([→←])")
+_KEY_DOT = re.compile(r"\bPress \.(?= )")
+
+
+def _key_arrow(m: re.Match) -> str:
+    return f"{m.group(1)} the {'right' if m.group(2) == '→' else 'left'} arrow key"
+
+
+def say(text: str) -> str:
+    """``text`` (a sentence of ours or a lesson's) in words a speech synthesiser reads well:
+    no ‖, ∂, τ, ×, arrows or subscripts; ``‖h‖`` is "the size of h", ``h_4`` is "h 4",
+    ``-0.5`` is "minus 0.5", ``3.2e-7`` is "3.2 times ten to the minus 7"."""
+    text = _NORM.sub(lambda m: f"the size of {m.group(1)}", text)
+    text = _KEY_ARROW.sub(_key_arrow, text)
+    text = _KEY_DOT.sub("Type next step", text)
+    for symbol, words in _SYMBOLS:
+        text = text.replace(symbol, words)
+    text = text.translate(_SUBSCRIPTS)
+    text = _E_NUMBER.sub(_e_words, text)
+    text = _MINUS.sub("minus ", text)
+    text = _UNDERSCORE.sub(" ", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def spoken_number(formatted: str) -> str:
+    """A number as a pane formats it (``+0.5321``, ``-1.2e-5``, ``overflow``, ``nan``), said:
+    the same digits, the sign and the exponent in words."""
+    if formatted == "nan":
+        return "not a number"
+    if formatted.lstrip("+") == "overflow":
+        return "overflow"
+    if formatted == "-overflow":
+        return "minus overflow"
+    return say(formatted.lstrip("+"))
+
+
+def plain(text: str) -> str:
+    """What is printed: every control character visible, and no drawing character (box, block,
+    braille, geometric shape: they come only from data) as it is."""
+    return _DRAWING.sub(lambda m: f"U+{ord(m.group(0)):04X}", visible(text))
+
+
+# ---------------------------------------------------------------------------------------------
+# what the panes carry, in sentences
+
+
+def _token(s: str | None) -> str:
+    from .widgets._draw import quoted
+    return "space" if s == " " else quoted(s)
+
+
+def _n(x: float, digits: int = 4) -> str:
+    from .widgets._draw import fmt
+    return spoken_number(fmt(x, digits))
+
+
+def _abs(x: float, digits: int = 4) -> str:
+    from .widgets._draw import fmt_abs
+    return spoken_number(fmt_abs(x, digits))
+
+
+def _pow10(lv: float) -> str:
+    from .widgets._draw import fmt_pow10
+    return spoken_number(fmt_pow10(lv))
+
+
+def _cell_name(cell: str) -> str:
+    from .screens.status import CELL_NAMES
+    return "vanilla RNN" if cell == CELLS[0] else CELL_NAMES.get(cell, cell)
+
+
+def status_sentences(view: View) -> list[str]:
+    """Where the cursor is: scenario, cell, epoch, step, pass, knob, what sequence."""
+    from .sequences import sequence_title
+    which = sequence_title(view)
+    seq = f" Stepping through {which}." if which else ""
+    if view.typed is not None:
+        seq = " Stepping through the text you typed."
+    elif view.example is not None:
+        seq = (f" Stepping through training sequence {view.example + 1} of "
+               f"{len(view.scenario.train_sequences)}.")
+    return [f"{view.scenario.name}, a {view.scenario.kind} scenario, {_cell_name(view.cell)} "
+            f"cell, epoch {view.epoch} of {view.trained_epochs} trained.{seq} Step {view.t} of "
+            f"0 to {view.T - 1}, {view.phase} pass; W_h is scaled by {view.wh_scale:.3g}."]
+
+
+def sequence_sentences(view: View) -> list[str]:
+    """The input and the target at t."""
+    t = view.t
+    target = view.target_label(t)
+    tail = f"the target is {_token(target)}." if target is not None and \
+        bool(view.sequence.mask[t]) else "there is no target at this step."
+    return [f"Step {t} reads {_token(view.label(t))}; {tail}"]
+
+
+def output_sentences(view: View) -> list[str]:
+    """The prediction at t, its probability, the target's and the loss at t."""
+    tr, t = view.trace, view.t
+    has = bool(tr.mask[t])
+    if tr.output == "softmax":
+        name, p = view.prediction(t)
+        out = f"The model predicts {_token(name)} with probability {_abs(p)}"
+        if not has:
+            return [out + "."]
+        i = int(np.argmax(tr.targets[t]))
+        best = int(np.nanargmax(tr.out[t])) if np.isfinite(tr.out[t]).any() else 0
+        verdict = "right" if best == i else "wrong"
+        return [out + f"; the target {_token(view.target_label(t))} gets probability "
+                      f"{_abs(tr.out[t][i])}, a loss of {_abs(tr.step_loss[t])} at this step: "
+                      f"{verdict}."]
+    if tr.output == "identity":
+        y = float(tr.out[t][0])
+        if not has:
+            return [f"The prediction is {_n(y)}; there is no truth to compare at this step."]
+        tg = float(tr.targets[t][0])
+        return [f"The prediction is {_n(y)}, the truth {_n(tg)}: an error of {_n(y - tg)}, a "
+                f"loss of {_abs(tr.step_loss[t])} at this step."]
+    bit = view.prediction(t)[0]
+    out = f"The probability of a 1 is {_abs(tr.out[t][0])}, so it predicts {bit}"
+    if not has:
+        return [out + "; no target yet."]
+    target = view.target_label(t)
+    return [out + f"; the target is {target}: {'correct' if bit == target else 'wrong'}."]
+
+
+def hidden_sentences(view: View) -> list[str]:
+    """The state's size and its largest units at t (and an LSTM's cell state)."""
+    from .widgets._draw import safe_norm
+    tr, t = view.trace, view.t
+    h = np.asarray(tr.h[t], dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        order = np.argsort(-np.nan_to_num(np.abs(h), nan=np.inf), kind="stable")[:TOP_UNITS]
+    units = ", ".join(f"unit {int(u)} at {_n(h[u])}" for u in order)
+    out = [f"The hidden state after {_token(view.label(t))} has {len(h)} units and size "
+           f"{_abs(safe_norm(h))}; the largest now: {units}."]
+    if tr.c is not None:
+        out.append(f"The {tr.cell.upper()}'s cell state has size "
+                   f"{_abs(safe_norm(np.asarray(tr.c[t])))}.")
+    return out
+
+
+def gradient_sentences(view: View, *, verdict: bool = True) -> list[str]:
+    """The gradient reaching t and (``verdict``) how a gradient fares back to the first step:
+    the Gradients pane's numbers, in its view (every loss, or the loss at tau)."""
+    from .widgets._draw import log10_safe
+    tr, t, T = view.trace, view.t, len(view.trace)
+    whole = "whole state" if tr.cell != CELLS[0] else "state"
+    if view.grads == "loss":
+        return _loss_view_sentences(view, verdict)
+    grad = tr.grad_state if tr.grad_state is not None else tr.grad_h
+    g = float(log10_safe(grad)[t])
+    j = float(np.asarray(tr.jacobian_log10, dtype=np.float64)[t])
+    out = [f"The gradient of the loss reaching step {t} has size {_pow10(g)}; a gradient at "
+           f"the last step keeps at most {_pow10(j)} times its size back to the {whole} at "
+           f"step {t}."]
+    if verdict:
+        out.append(verdict_sentence(view))
+    return out
+
+
+def verdict_sentence(view: View) -> str:
+    """The Gradients pane's verdict (vanishing, fading, steady, growing, exploding), its ratio,
+    and a gated cell's belt."""
+    from .widgets.gradients import verdict_word
+    tr, T = view.trace, len(view.trace)
+    if T < 2:
+        return "One step: nothing flows back."
+    lv = float(np.asarray(tr.jacobian_log10, dtype=np.float64)[0])
+    word = verdict_word(lv)[0]
+    x = _pow10(lv)
+    if lv == math.inf:
+        text = f"Back from step {T - 1} to step 0 the gradient overflows: {word}."
+    elif word in ("vanishing", "fading"):
+        text = f"Back from step {T - 1} to step 0 a gradient shrinks to at most {x} times " \
+               f"its size: {word}."
+    elif word == "steady":
+        text = f"Back from step {T - 1} to step 0 a gradient is scaled by at most {x}: {word}."
+    else:
+        text = f"Back from step {T - 1} to step 0 a gradient can grow {x} times: {word}."
+    if tr.carry_log10 is not None and len(tr.carry_log10):
+        gate = "forget" if tr.c is not None else "update"  # (an LSTM has a cell state)
+        text += f" The {gate}-gate belt keeps {_pow10(float(tr.carry_log10[0]))} times."
+    return text
+
+
+def _loss_view_sentences(view: View, verdict: bool) -> list[str]:
+    from engine.influence import reach
+
+    from .widgets.gradients import REACH_STEPS, verdict_word
+    tr, t = view.trace, view.t
+    tau = min(view.tau, view.T - 1)
+    pinned = "pinned" if view.target is not None else "following the cursor"
+    if not bool(tr.mask[tau]):
+        return [f"The gradients follow the loss at target step tau {tau} ({pinned}), which "
+                f"has no target: no loss to follow back."]
+    r = reach(tr, tau, max(0, tau - REACH_STEPS))
+    g = np.full(view.T, np.nan)
+    g[r.first: tau + 1] = r.grad_log10
+    out = [f"The gradients follow the loss at target step tau {tau} alone ({pinned})."]
+    if t <= tau:
+        out.append(f"Its gradient reaching step {t} has size {_pow10(float(g[t]))}.")
+    else:
+        out.append(f"Step {t} comes after tau: the loss at tau does not reach it.")
+    if verdict:
+        if tau == 0:
+            out.append("Tau is step 0: nothing before it to reach.")
+        else:
+            first = int(np.flatnonzero(np.isfinite(g) | np.isinf(g))[0])
+            lv = float(g[first] - g[tau])
+            word = "unknown" if math.isnan(lv) else verdict_word(lv)[0]
+            out.append(f"The loss at step {tau}, followed back to step {first}, is {_pow10(lv)} "
+                       f"times its size at step {tau}: {word}.")
+    return out
+
+
+def retention_sentences(view: View) -> list[str]:
+    """The Retention pane: the last cosine, and what the first input changed, K blanks on."""
+    from engine.influence import first_input_effect
+
+    from .widgets.retention import _start_is_zero, sign_changes
+    tr = view.trace
+    r = np.asarray(tr.retention, dtype=np.float64)
+    K = len(r)
+    if K == 0:
+        return ["Retention: no blank steps are set."]
+    if _start_is_zero(tr) or not np.isfinite(r[-1]):
+        cos = f"after {K} blank inputs the cosine with the first state is undefined"
+    else:
+        cos = f"after {K} blank inputs the cosine with the first state is {_n(r[-1])}"
+    first = tr.x[0] if len(tr) else np.zeros(tr.params.input_size)
+    eff = first_input_effect(tr.params, first, K, tr.activation)
+    if not eff.start_norm > 0:
+        return [f"Retention: {cos}; the first input changes nothing, so there is nothing to "
+                f"remember."]
+    left = float(eff.ratio[-1])
+    flips = sign_changes(eff.cosine[1:])
+    word = ("overflow" if not np.isfinite(left) else "forgotten" if left < 0.01 else
+            "fading" if left < 0.3 else "kept" if left <= 3 else "growing")
+    share = _pow10(float(np.log10(left))) if left > 0 else "0"
+    turn = f", turning (it swings {flips} times: complex eigenvalues)" if flips >= 2 else ""
+    return [f"Retention: {cos}; of what the first input changed, {share} times is left"
+            f"{turn}: {word}."]
+
+
+def loss_sentences(view: View) -> list[str]:
+    """The Training loss pane: the epoch, the loss there, where it started and its lowest, the
+    validation loss, and the loss of the sequence stepped through."""
+    from .widgets._draw import fmt_abs
+    hist = view.history
+    losses = np.asarray(hist.losses, dtype=np.float64)
+    E = len(losses) - 1
+    e = min(max(view.epoch, 0), E)
+    if view.loss_pending and e == 0:
+        now = "not computed yet"
+    else:
+        now = _abs(losses[e])
+    if E == 0:
+        out = [f"Untrained: type train to train (the loss is {now} at the initial weights)."]
+    else:
+        best = int(np.nanargmin(losses)) if np.isfinite(losses).any() else 0
+        out = [f"Epoch {e} of {E}: the training loss is {now} (it started at "
+               f"{_abs(losses[0])}, lowest {_abs(losses[best])} at epoch {best})."]
+        if len(hist.val_losses) == len(losses):
+            val = np.asarray(hist.val_losses, dtype=np.float64)
+            vb = int(np.nanargmin(val)) if np.isfinite(val).any() else 0
+            out.append(f"The validation loss is {_abs(val[e])} (lowest {_abs(val[vb])} at "
+                       f"epoch {vb}).")
+    if hist.stopped:
+        out.append(f"Training {hist.stopped}.")
+    if view.trace is not None:
+        out.append(f"On this sequence the loss is {spoken_number(fmt_abs(view.trace.loss))}.")
+    return out
+
+
+def why_sentences(view: View) -> list[str]:
+    """Why the gradient fares as it does: W_h's largest singular value and spectral radius (the
+    Gradients pane's header), the knob, and the slope of the activation."""
+    tr = view.trace
+    knob = f"W_h is scaled by {_abs(view.wh_scale)}" if view.knob else "W_h is not scaled"
+    if tr.cell != CELLS[0]:
+        head = (f"The largest singular value of W_h, all {tr.cell.upper()} gate blocks "
+                f"stacked, is {_abs(tr.spectral_norm)}; {knob}.")
+        how = ("Each step back multiplies the gradient by the gates' Jacobian; where the "
+               "forget or update gates stay open, the state is carried along the belt and the "
+               "gradient with it.")
+    else:
+        head = (f"The largest singular value of W_h is {_abs(tr.spectral_norm)} and its "
+                f"spectral radius, the largest eigenvalue in size, is "
+                f"{_abs(tr.spectral_radius)}; {knob}.")
+        slope = {"tanh": "the tanh slopes, at most 1", "sigmoid": "the sigmoid slopes, at most "
+                 "one quarter", "relu": "the relu slopes, 0 or 1"}.get(
+                     tr.activation, "the activation's slopes")
+        how = (f"Each step back multiplies the gradient by W_h transposed and {slope}: a "
+               f"largest singular value below 1 shrinks it at every step, above 1 it can grow.")
+    return [head, how, verdict_sentence(view)]
+
+
+# ---------------------------------------------------------------------------------------------
+# the commands
+
+HELP = [
+    "Commands, one a line; a letter in brackets does the same.",
+    "Moving: next (l), back (h), first (g), last (G), pass (b) switches between the forward "
+    "and the backward pass, step N goes to step N.",
+    "Weights: train (t) trains the scenario's number of epochs more; train N trains N more; "
+    "train to N trains up to epoch N. epoch N shows the weights of epoch N (training up to it "
+    "if need be), epoch first, epoch last, earlier and later move between saved epochs. reset "
+    "goes back to the initial weights.",
+    "The knob: wh +1 (or +) and wh -1 (or -) scale W_h up or down (four clicks double or "
+    "halve it); wh 0 (or 0) puts it back; wh N sets it to N clicks.",
+    "cell (c) switches to the next cell; cell NAME picks one of CELLS.",
+    "Gradients: grads (v) switches between every loss and the loss at one target step tau; pin "
+    "(x) pins tau at the cursor, or lets it follow again.",
+    "Reading: where, input, output, hidden, gradients, retention and loss read one pane; why "
+    "says why the gradient vanishes or explodes; describe reads everything; about reads the "
+    "scenario's description; type TEXT steps through your own text (text scenarios).",
+    "Lessons: next step (.), previous step (,), answer N (or the digit N), lesson reads the "
+    "step again.",
+    "help (?) lists the commands; quit (q) ends, as does the end of the input.",
+]
+
+#: Words and letters for the commands without an argument (the app's keys where it has one).
+ALIASES = {
+    "next": "next", "l": "next", "right": "next", "forward": "next",
+    "back": "back", "h": "back", "left": "back", "previous": "back",
+    "first": "first", "g": "first", "home": "first", "start": "first",
+    "last": "last", "G": "last", "end": "last",
+    "pass": "pass", "b": "pass", "p": "pass", "phase": "pass",
+    "train": "train", "t": "train",
+    "epoch": "epoch", "earlier": "earlier", "[": "earlier", "later": "later", "]": "later",
+    "<": "epoch_first", ">": "epoch_last", "reset": "reset", "r": "reset",
+    "wh": "wh", "+": "wh_up", "=": "wh_up", "-": "wh_down", "0": "wh_zero",
+    "cell": "cell", "c": "cell", "grads": "grads", "v": "grads", "pin": "pin", "x": "pin",
+    "why": "why", "describe": "describe", "about": "about", "d": "about",
+    "where": "where", "status": "where", "input": "input", "sequence": "input",
+    "output": "output", "prediction": "output", "hidden": "hidden", "state": "hidden",
+    "gradients": "gradients", "gradient": "gradients", "retention": "retention",
+    "loss": "loss", "type": "type", "i": "type", "step": "step",
+    "help": "help", "?": "help", "quit": "quit", "q": "quit", "exit": "quit",
+    "lesson": "lesson", ".": "lesson_next", ",": "lesson_back", "answer": "answer",
+    "1": "answer", "2": "answer", "3": "answer", "4": "answer",
+}
+
+#: The reader's word for each key a lesson's task names (its ``keys``).
+KEY_WORDS = {"right": "next", "l": "next", "left": "back", "h": "back", "b": "pass",
+             "p": "pass", "t": "train", "v": "grads", "x": "pin", "G": "last", "g": "first",
+             "end": "last", "home": "first", "plus": "wh +1", "equals_sign": "wh +1",
+             "minus": "wh -1", "0": "wh 0", "c": "cell", ">": "epoch last",
+             "greater_than_sign": "epoch last", "<": "epoch first", "less_than_sign":
+             "epoch first", "[": "earlier", "]": "later", "d": "about", "r": "reset"}
+
+
+class CommandError(ValueError):
+    """A command that cannot be done; ``str(err)`` is the one sentence said."""
+
+
+@dataclass
+class _StepRun:
+    arrived: bool = False
+    done: bool = False
+    picked: int | None = None
+    words: dict = field(default_factory=dict)
+
+
+class Reader:
+    """The reader mode over one View: :meth:`handle` takes a command line and prints the answer
+    through ``out`` (one call per line of text, already made plain)."""
+
+    def __init__(self, scenario: Scenario, *, source: str | None = None,
+                 out: Callable[[str], None] | None = None, lesson=None, progress=None,
+                 train: bool = True) -> None:
+        self._out = out or (lambda line: print(line, flush=True))
+        self.train_on_open = train
+        self._trained: dict[str, History] = {}
+        self.lesson = lesson
+        self.index = 0
+        self.runs: dict[int, _StepRun] = {}
+        self._progress = progress
+        self.view = self._open(scenario, source or scenario.name)
+
+    # -- printing ------------------------------------------------------------------------------
+    def say(self, *lines: str) -> None:
+        for line in lines:
+            if line:
+                self._out(plain(say(line)))
+
+    def say_data(self, line: str) -> None:
+        """A line of data (a description, a message with a file name): made plain, not
+        rewritten."""
+        self._out(plain(line))
+
+    # -- opening and training ------------------------------------------------------------------
+    def _open(self, scenario: Scenario, source: str, wanted: int | None = None) -> View:
+        """The first View of ``scenario``: trained as the app trains it on open (the training
+        cache first), at its last epoch, with its trace."""
+        epochs = scenario.train.epochs if self.train_on_open else 0
+        if wanted is not None and wanted > epochs:
+            epochs = wanted
+        if epochs > 0:
+            from .cache import load
+            history = load(scenario, epochs)
+            if history is None:
+                history = self._fit(scenario, epochs, None)
+        else:
+            from engine.train import dataset_loss
+            p0 = initial_params(scenario)
+            history = History(losses=[dataset_loss(p0, scenario)], epochs=[0], weights=[p0])
+        view = View.open(scenario, history, source=source).with_history(history)
+        return self._traced(view)
+
+    @staticmethod
+    def _traced(view: View) -> View:
+        if view.needs_trace:
+            from .jobs import compute_trace
+            view = view.with_trace(*compute_trace(view))
+        return view
+
+    def _fit(self, scenario: Scenario, epochs: int, start: History | None) -> History:
+        """Train ``epochs`` more epochs in the foreground, saying how it goes; Ctrl+C stops
+        after the current epoch, keeping what was learned."""
+        from engine import fit
+        first = start.trained_epochs if start is not None else 0
+        last = first + epochs
+        every = max(1, math.ceil(epochs / PROGRESS_SENTENCES))
+        self.say(f"Training {scenario.name} for {epochs} epochs, from epoch {first} to {last}. "
+                 f"Ctrl+C stops it, keeping what was learned.")
+        stop = [False]
+
+        def progress(epoch: int, loss: float) -> bool:
+            if stop[0]:
+                return False
+            done = epoch - first
+            if done % every == 0 and epoch < last:
+                self.say(f"Training: epoch {epoch} of {last}, loss {_abs(loss)}.")
+            return True
+
+        def interrupted(*_) -> None:
+            stop[0] = True
+        old = None
+        try:
+            old = signal.signal(signal.SIGINT, interrupted)
+        except ValueError:  # not the main thread (a test's): no Ctrl+C to catch
+            pass
+        try:
+            history = fit(scenario, epochs, history=start, progress=progress)
+        finally:
+            if old is not None:
+                signal.signal(signal.SIGINT, old)
+        if start is None and not history.stopped:
+            from . import cache
+            cache.store(scenario, history, epochs)
+        if history.stopped:
+            self.say(f"Training {history.stopped}.")
+        return history
+
+    def _train_to(self, epoch: int) -> None:
+        """Train on from what there is up to ``epoch`` (checked against the limits first)."""
+        view = self.view
+        try:
+            check_epoch(Position(scenario=view.source, epoch=epoch), view.scenario)
+        except PositionError as err:
+            raise CommandError(f"Not trained: {err}.") from None
+        more = epoch - view.trained_epochs
+        if more <= 0:
+            return
+        start = view.history if view.trained_epochs > 0 else None
+        history = self._fit(view.scenario, more if start is not None else epoch, start)
+        self.view = self._traced(view.with_history(history, epoch=epoch))
+
+    def go_to(self, pos: Position) -> None:
+        """Move to ``pos`` (the --at option): its epoch (trained up to it), text or training
+        sequence, knob, pass, step, gradient view and tau."""
+        view = self.view
+        if pos.window is not None or pos.gen is not None or pos.cells is not None:
+            self.say("Reader mode opens text windows, generated sequences and compare mode not "
+                     "yet: the scenario's own sequence is read instead.")
+        if pos.text is not None:
+            from engine.scenario import encode_text
+            view = view.with_sequence(encode_text(view.scenario, pos.text), pos.text)
+        elif pos.example is not None:
+            view = view.with_example(pos.example)
+        self.view = (view.with_knob(pos.knob).with_phase(pos.phase).at(pos.t)
+                     .with_grads(pos.grads).with_target(pos.target))
+        if pos.epoch is not None:
+            if pos.epoch > self.view.trained_epochs:
+                self._train_to(pos.epoch)
+            self.view = self.view.with_epoch(pos.epoch)
+        self.view = self._traced(self.view)
+
+    # -- the loop ------------------------------------------------------------------------------
+    def start(self) -> None:
+        """What is said first: where we are, or the lesson's first step."""
+        if self.lesson is not None:
+            self.say(f"Lesson {self.lesson.number or ''}: {self.lesson.title}. "
+                     f"{len(self.lesson)} steps. Type help for the commands.")
+            self.go(self._start_index())
+            return
+        self.say("rnntui reader mode. Type help for the commands, quit to end.")
+        self.say(*status_sentences(self.view), *self.step_sentences())
+
+    def handle(self, line: str) -> bool:
+        """Do one command line; False when it asks to quit."""
+        words = line.strip().split()
+        if not words:
+            return True
+        try:
+            return self._do(words)
+        except CommandError as err:
+            self.say(str(err))
+        except ScenarioError as err:
+            self.say_data(str(err))
+        except (ArithmeticError, ValueError, IndexError, np.linalg.LinAlgError) as err:
+            self.say_data(f"That command failed: {clip(str(err), 200)}")
+        return True
+
+    def _do(self, words: list[str]) -> bool:
+        head, args = words[0], words[1:]
+        name = ALIASES.get(head) or ALIASES.get(head.lower())
+        if head.lower() == "next" and args[:1] == ["step"]:
+            name, args = "lesson_next", args[1:]
+        elif head.lower() in ("previous", "back") and args[:1] == ["step"]:
+            name, args = "lesson_back", args[1:]
+        if head in ("1", "2", "3", "4"):
+            args = [head]
+        if name is None:
+            raise CommandError(f"Unknown command {clip(head, 40)!r}; type help for the "
+                               f"commands.")
+        if name == "quit":
+            self.say("Bye.")
+            return False
+        getattr(self, f"_cmd_{name}")(args)
+        self._after()
+        return True
+
+    # -- answers -------------------------------------------------------------------------------
+    def step_sentences(self) -> list[str]:
+        """What a step along the pass says: the input and target, then the prediction and the
+        state (forward) or the gradient reaching t (backward)."""
+        v = self.view
+        out = [f"Step {v.t}, {v.phase}."] + sequence_sentences(v)
+        if v.phase == FORWARD:
+            return out + output_sentences(v) + hidden_sentences(v)
+        return out + gradient_sentences(v, verdict=False)
+
+    def _moved(self, new: View, edge: str) -> None:
+        if new is self.view:
+            self.say(f"Already at the {edge} step of the {self.view.phase} pass "
+                     f"(step {self.view.t}).")
+            return
+        self.view = new
+        self.say(*self.step_sentences())
+
+    def _no_args(self, args: list[str], what: str) -> None:
+        if args:
+            raise CommandError(f"{what} takes nothing after it.")
+
+    def _cmd_next(self, args):
+        self._no_args(args, "next")
+        self._moved(self.view.moved(1), "last")
+
+    def _cmd_back(self, args):
+        self._no_args(args, "back")
+        self._moved(self.view.moved(-1), "first")
+
+    def _cmd_first(self, args):
+        self._no_args(args, "first")
+        self._moved(self.view.to_start(), "first")
+
+    def _cmd_last(self, args):
+        self._no_args(args, "last")
+        self._moved(self.view.to_end(), "last")
+
+    def _cmd_step(self, args):
+        if len(args) != 1 or not _is_int(args[0]):
+            raise CommandError(f"step takes a step number, 0 to {self.view.T - 1}.")
+        t = int(args[0])
+        if not 0 <= t < self.view.T:
+            raise CommandError(f"Step {clip(args[0], 20)} is not a step of the sequence: "
+                               f"0 to {self.view.T - 1}.")
+        self._moved(self.view.at(t), "same")
+
+    def _cmd_pass(self, args):
+        self._no_args(args, "pass")
+        self.view = self.view.toggled_phase()
+        self.say(f"Now the {self.view.phase} pass: next walks "
+                 f"{'from the last step back to the first' if self.view.phase == BACKWARD else 'from the first step on'}.",
+                 *self.step_sentences())
+
+    def _cmd_train(self, args):
+        view = self.view
+        if not args:
+            from .jobs import FALLBACK_EPOCHS
+            target = view.trained_epochs + (view.scenario.train.epochs or FALLBACK_EPOCHS)
+        elif args[0] == "to" and len(args) == 2 and _is_int(args[1]):
+            target = int(args[1])
+        elif len(args) == 1 and _is_int(args[0]):
+            if int(args[0]) < 1:
+                raise CommandError("train N trains N more epochs, N at least 1.")
+            target = view.trained_epochs + int(args[0])
+        else:
+            raise CommandError("train takes nothing, a number of epochs, or 'to' and an epoch.")
+        if target <= view.trained_epochs:
+            raise CommandError(f"Already trained to epoch {view.trained_epochs}; epoch "
+                               f"{target} is shown with: epoch {target}.")
+        self._train_to(target)
+        self.view = self._traced(self.view.with_epoch(self.view.trained_epochs))
+        self._weights_changed()
+
+    def _cmd_epoch(self, args):
+        if args in (["first"], ["0"]):
+            return self._cmd_epoch_first([])
+        if args == ["last"]:
+            return self._cmd_epoch_last([])
+        if len(args) != 1 or not _is_int(args[0]):
+            raise CommandError("epoch takes an epoch number, or first or last.")
+        epoch = int(args[0])
+        if epoch < 0:
+            raise CommandError("Epochs count from 0.")
+        view = self.view
+        if epoch > view.trained_epochs:
+            self._train_to(epoch)
+        self._show_epoch(epoch)
+
+    def _show_epoch(self, epoch: int) -> None:
+        new = self._traced(self.view.with_epoch(epoch))
+        self.view = new
+        if new.epoch != epoch:
+            self.say(f"Epoch {epoch} is not kept; showing epoch {new.epoch}, the nearest kept "
+                     f"before it.")
+        self._weights_changed()
+
+    def _cmd_epoch_first(self, args):
+        self._no_args(args, "epoch first")
+        self._show_epoch(0)
+
+    def _cmd_epoch_last(self, args):
+        self._no_args(args, "epoch last")
+        self._show_epoch(self.view.trained_epochs)
+
+    def _cmd_earlier(self, args):
+        self._no_args(args, "earlier")
+        self.view = self._traced(self.view.scrubbed(-1))
+        self._weights_changed()
+
+    def _cmd_later(self, args):
+        self._no_args(args, "later")
+        self.view = self._traced(self.view.scrubbed(1))
+        self._weights_changed()
+
+    def _cmd_reset(self, args):
+        if args != ["yes"] and self.view.trained_epochs:
+            raise CommandError(f"reset throws away {self.view.trained_epochs} trained epochs; "
+                               f"type reset yes to do it.")
+        from engine.train import dataset_loss
+        sc = self.view.scenario
+        p0 = initial_params(sc)
+        history = History(losses=[dataset_loss(p0, sc)], epochs=[0], weights=[p0])
+        self.view = self._traced(self.view.with_history(history, epoch=0))
+        self.say("Back to the initial weights, epoch 0.")
+        self._weights_changed()
+
+    def _weights_changed(self) -> None:
+        self.say(f"Epoch {self.view.epoch} of {self.view.trained_epochs}, W_h scaled by "
+                 f"{self.view.wh_scale:.3g}.", *loss_sentences(self.view),
+                 *sequence_sentences(self.view), *output_sentences(self.view),
+                 verdict_sentence(self.view))
+
+    def _cmd_wh(self, args):
+        if len(args) != 1:
+            raise CommandError("wh takes one number: wh +1, wh -1, wh 0, or wh 4 for 4 clicks.")
+        text = args[0]
+        if text in ("+", "-"):
+            text += "1"
+        if not _is_int(text.lstrip("+-")) or text.count("+") + text.count("-") > 1:
+            raise CommandError(f"wh takes a whole number of clicks, like +1, -2 or 0, not "
+                               f"{clip(text, 20)!r}.")
+        n = int(text)
+        knob = self.view.knob + n if text[0] in "+-" and n != 0 else n
+        if not -KNOB_LIMIT <= knob <= KNOB_LIMIT:
+            raise CommandError(f"The W_h knob goes from {-KNOB_LIMIT} to {KNOB_LIMIT} clicks; "
+                               f"it is at {self.view.knob}.")
+        self._set_knob(knob)
+
+    def _cmd_wh_up(self, args):
+        self._cmd_wh(["+1"] if not args else args)
+
+    def _cmd_wh_down(self, args):
+        self._cmd_wh(["-1"] if not args else args)
+
+    def _cmd_wh_zero(self, args):
+        self._no_args(args, "0")
+        self._set_knob(0)
+
+    def _set_knob(self, knob: int) -> None:
+        self.view = self._traced(self.view.with_knob(knob))
+        self.say(f"W_h is scaled by {self.view.wh_scale:.3g} ({self.view.knob} clicks).",
+                 *gradient_sentences(self.view), *retention_sentences(self.view),
+                 *output_sentences(self.view))
+
+    def _cmd_cell(self, args):
+        from engine.cells import weights_note, with_cell
+        view = self.view
+        if len(args) > 1:
+            raise CommandError(f"cell takes one name: {', '.join(CELLS)}.")
+        if args:
+            name = args[0].lower()
+            if name not in CELLS:
+                raise CommandError(f"Unknown cell {clip(args[0], 20)!r}; choose one of "
+                                   f"{', '.join(CELLS)}.")
+        else:
+            name = CELLS[(CELLS.index(view.cell) + 1) % len(CELLS)]
+        if name == view.cell:
+            self.say(f"The cell is already the {_cell_name(name)}.")
+            return
+        try:
+            sc = with_cell(view.scenario, name)
+        except ScenarioError as err:
+            raise CommandError(f"The {_cell_name(name)} is not opened: {err.message}") from None
+        self._trained[view.cell] = view.history
+        kept = self._trained.get(name)
+        self.say(f"Cell: {_cell_name(name)}.")
+        note = weights_note(sc)
+        if note:
+            self.say_data(f"({note})")
+        new = self._open(sc, view.source) if kept is None else \
+            View.open(sc, kept, source=view.source).with_history(kept)
+        new = (new.with_knob(view.knob).with_phase(view.phase).with_grads(view.grads))
+        if view.typed is not None:
+            new = new.with_sequence(view.sequence, view.typed)
+        elif view.example is not None:
+            new = new.with_example(view.example)
+        self.view = self._traced(new.at(view.t).with_target(view.target))
+        self._weights_changed()
+
+    def _cmd_grads(self, args):
+        self._no_args(args, "grads")
+        view = self.view
+        self.view = view.with_grads("loss" if view.grads == "total" else "total")
+        self.say(*gradient_sentences(self.view))
+
+    def _cmd_pin(self, args):
+        self._no_args(args, "pin")
+        view = self.view
+        if view.target is not None:
+            self.view = view.with_target(None)
+            self.say("Tau follows the cursor again.")
+        else:
+            self.view = view.with_target(view.t).with_grads("loss")
+            self.say(f"Target step tau pinned at step {view.t}: step elsewhere to see what "
+                     f"reaches it.")
+        self.say(*gradient_sentences(self.view))
+
+    def _cmd_type(self, args):
+        from engine.scenario import encode_text
+        sc = self.view.scenario
+        if sc.kind != "text":
+            raise CommandError(f"Typing your own input works for text scenarios; this is a "
+                               f"{sc.kind} scenario.")
+        text = " ".join(args)
+        if not text:
+            raise CommandError("type takes the text to step through, e.g. type the king wore.")
+        seq = encode_text(sc, text)
+        self.view = self._traced(self.view.with_sequence(seq, text))
+        self.say(f"Stepping through your text: {len(seq)} steps.", *self.step_sentences())
+
+    def _cmd_why(self, args):
+        self._no_args(args, "why")
+        self.say(*why_sentences(self.view))
+
+    def _cmd_describe(self, args):
+        self._no_args(args, "describe")
+        v = self.view
+        self.say(*status_sentences(v), *sequence_sentences(v), *output_sentences(v),
+                 *hidden_sentences(v), *gradient_sentences(v), *retention_sentences(v),
+                 *loss_sentences(v))
+        if self.lesson is not None:
+            self.say(f"Lesson step {self.index + 1} of {len(self.lesson)}; type lesson to hear "
+                     f"it again.")
+
+    def _cmd_about(self, args):
+        self._no_args(args, "about")
+        sc = self.view.scenario
+        self.say(f"About {sc.name}:")
+        for para in _paragraphs(sc.description or "No description."):
+            self.say_data(para)
+
+    def _cmd_where(self, args):
+        self._no_args(args, "where")
+        self.say(*status_sentences(self.view))
+
+    def _cmd_input(self, args):
+        self._no_args(args, "input")
+        self.say(*sequence_sentences(self.view))
+
+    def _cmd_output(self, args):
+        self._no_args(args, "output")
+        self.say(*output_sentences(self.view))
+
+    def _cmd_hidden(self, args):
+        self._no_args(args, "hidden")
+        self.say(*hidden_sentences(self.view))
+
+    def _cmd_gradients(self, args):
+        self._no_args(args, "gradients")
+        self.say(*gradient_sentences(self.view))
+
+    def _cmd_retention(self, args):
+        self._no_args(args, "retention")
+        self.say(*retention_sentences(self.view))
+
+    def _cmd_loss(self, args):
+        self._no_args(args, "loss")
+        self.say(*loss_sentences(self.view))
+
+    def _cmd_help(self, args):
+        for line in HELP:  # (as written: the commands' own spelling, "wh -1")
+            self.say_data(line.replace("CELLS", ", ".join(CELLS)))
+
+    # -- lessons -------------------------------------------------------------------------------
+    @property
+    def progress(self):
+        if self._progress is None:
+            from .lessons.progress import Progress
+            self._progress = Progress()
+        return self._progress
+
+    def _start_index(self) -> int:
+        entry = self.progress.entry(self.lesson.name)
+        return 0 if entry["finished"] else min(entry["step"], len(self.lesson) - 1)
+
+    def _need_lesson(self) -> None:
+        if self.lesson is None:
+            raise CommandError("No lesson is open: rnntui learn N --reader opens one.")
+
+    def _cmd_lesson(self, args):
+        self._no_args(args, "lesson")
+        self._need_lesson()
+        self._read_step()
+
+    def _cmd_lesson_next(self, args):
+        self._no_args(args, "next step")
+        self._need_lesson()
+        if self.index + 1 >= len(self.lesson):
+            self.progress.record(self.lesson.name, step=self.index, finished=True)
+            self.say(f"Lesson finished: {self.lesson.title}. Explore freely, or type quit.")
+            self.lesson, self.runs = None, {}
+            return
+        self.go(self.index + 1)
+
+    def _cmd_lesson_back(self, args):
+        self._no_args(args, "previous step")
+        self._need_lesson()
+        if self.index == 0:
+            raise CommandError("This is the lesson's first step.")
+        self.go(self.index - 1)
+
+    def _cmd_answer(self, args):
+        self._need_lesson()
+        step = self.lesson.steps[self.index]
+        q = step.question
+        if q is None:
+            raise CommandError("This step asks no question.")
+        if len(args) != 1 or not _is_int(args[0]) or not 1 <= int(args[0]) <= len(q.choices):
+            raise CommandError(f"answer takes a choice from 1 to {len(q.choices)}.")
+        run = self.runs.setdefault(self.index, _StepRun())
+        if run.picked is not None:
+            raise CommandError(f"You answered {run.picked} already; type next step to go on.")
+        run.picked = int(args[0])
+        self.progress.record(self.lesson.name, step=self.index, done=self.index)
+        verdict = "Right." if run.picked == q.answer else f"Not quite: the answer is {q.answer}."
+        self.say(verdict, run.words.get("why", ""), "Type next step to go on.")
+
+    def go(self, index: int) -> None:
+        """Open lesson step ``index``: its scenario, cell, epoch and position, then read it."""
+        from .lessons.loader import _scenario
+        from .lessons.session import own_cell, step_view
+        self.index = index
+        step = self.lesson.steps[index]
+        self.runs[index] = run = _StepRun(picked=self.runs.get(index, _StepRun()).picked)
+        self.progress.record(self.lesson.name, step=index)
+        view = self.view
+        if view.source != step.scenario or view.cell != own_cell(step):
+            sc = _scenario(step.scenario, step.cell)
+            self._trained = {}
+            view = self.view = self._open(sc, step.scenario, step.epoch)
+        if step.epoch > view.trained_epochs:
+            self._train_to(step.epoch)
+        self.view = step_view(self.view, step)
+        run.arrived = True
+        self._fill(step, run)
+        self._read_step()
+        self._check()
+
+    def _fill(self, step, run: _StepRun) -> None:
+        from .lessons.session import fill_step
+        from .lessons.quantities import Facts
+        run.words = fill_step(step, Facts(self.view, _EXTRA))
+
+    def _read_step(self) -> None:
+        from .lessons.schema import PANES
+        lesson, step = self.lesson, self.lesson.steps[self.index]
+        run = self.runs.setdefault(self.index, _StepRun())
+        title = f": {step.title}" if step.title else ""
+        stop = "" if title[-1:] in (".", "?", "!") else "."
+        self.say(f"Step {self.index + 1} of {len(lesson)}{title}{stop}")
+        for para in _paragraphs(run.words.get("narration", "")):
+            self.say(para)
+        if step.point in PANES:
+            self.say(f"The {step.point} pane says:", *self._pane(step.point))
+        if step.task is not None:
+            if run.done:
+                self.say("Task done.", *_paragraphs(run.words.get("then", "")))
+            else:
+                keys = [KEY_WORDS.get(k, k) for k in step.task.keys]
+                how = f" In reader mode, type: {', '.join(keys)}." if keys else ""
+                self.say("Task: " + run.words.get("do", "") + how)
+        if step.question is not None:
+            self.say("Question: " + run.words.get("prompt", ""))
+            for i, choice in enumerate(run.words.get("choices", ()), 1):
+                self.say(f"{i}: {choice}.")
+            if run.picked is None:
+                self.say(f"Type answer 1 to answer {len(step.question.choices)}.")
+            else:
+                self.say(f"You answered {run.picked}; the answer is {step.question.answer}.",
+                         run.words.get("why", ""))
+        nxt = "finish" if self.index + 1 == len(lesson) else "go on"
+        self.say(f"Type next step to {nxt}.")
+
+    def _pane(self, pane: str) -> list[str]:
+        v = self.view
+        return {"sequence": lambda: sequence_sentences(v),
+                "step": lambda: sequence_sentences(v) + (
+                    output_sentences(v) if v.phase == FORWARD
+                    else gradient_sentences(v, verdict=False)),
+                "hidden": lambda: hidden_sentences(v), "output": lambda: output_sentences(v),
+                "gradients": lambda: gradient_sentences(v),
+                "retention": lambda: retention_sentences(v),
+                "loss": lambda: loss_sentences(v)}[pane]()
+
+    def _after(self) -> None:
+        """After every command in a lesson: is the step's task done now?"""
+        if self.lesson is not None:
+            self._check()
+
+    def _check(self) -> None:
+        from .lessons.quantities import Facts
+        from .lessons.text import fill
+        step = self.lesson.steps[self.index]
+        run = self.runs.setdefault(self.index, _StepRun())
+        if step.task is None or run.done or not run.arrived:
+            return
+        facts = Facts(self.view, _EXTRA)
+        if step.task.condition.holds(facts):
+            run.done = True
+            run.words["then"] = fill(step.task.then, facts)
+            self.progress.record(self.lesson.name, step=self.index, done=self.index)
+            self.say("Task done.", *_paragraphs(run.words["then"]), "Type next step to go on.")
+
+
+#: What only the screen knows (a maximised or focused pane, compare mode): none in reader mode.
+_EXTRA = {"maximized": "", "focused": "", "compared": False}
+
+
+def _is_int(text: str) -> bool:
+    return bool(re.fullmatch(r"[+-]?[0-9]{1,30}", text))
+
+
+def _paragraphs(text: str) -> list[str]:
+    """A text's paragraphs, each on one line (a screen reader reads a line at a time)."""
+    return [" ".join(p.split()) for p in re.split(r"\n\s*\n", text or "") if p.strip()]
+
+
+# ---------------------------------------------------------------------------------------------
+# running it
+
+
+def read_lines(stream, limit: int = MAX_LINE) -> Iterable[str | None]:
+    """The lines of a binary ``stream``, decoded (bad bytes replaced); None for a line longer
+    than ``limit`` characters (the rest of it is skipped, never held whole)."""
+    while True:
+        chunk = stream.readline(limit + 1)
+        if not chunk:
+            return
+        if len(chunk) > limit and not chunk.endswith(b"\n"):
+            while True:  # skip to the end of the line
+                rest = stream.readline(64 * 1024)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield None
+            continue
+        yield chunk.decode("utf-8", errors="replace").rstrip("\r\n")
+
+
+def run_reader(scenario: Scenario | None, *, source: str | None = None,
+               at: Position | None = None, lesson=None, stdin=None,
+               out: Callable[[str], None] | None = None, progress=None,
+               fail: Callable[[str], int] | None = None) -> int:
+    """Reader mode on ``scenario`` (None: the lesson's) until ``quit`` or the end of ``stdin``
+    (a binary stream; default the standard input). Returns 0, or ``fail(message)`` (one line,
+    exit 2) when the scenario, the lesson's scenario or the position cannot be opened."""
+    fail = fail or (lambda message: (print(visible(message), file=sys.stderr), 2)[1])
+    try:
+        if scenario is None:
+            from .lessons.loader import _scenario
+            first = lesson.steps[0]
+            scenario, source = _scenario(first.scenario, first.cell), first.scenario
+        if at is not None:
+            if at.cell is not None and at.cell != scenario.model.cell:
+                from engine.cells import with_cell
+                scenario = with_cell(scenario, at.cell)
+            check_epoch(at, scenario)
+    except ScenarioError as err:
+        return fail(str(err))
+    except PositionError as err:
+        return fail(f"--at: {err}")
+    stream = stdin if stdin is not None else sys.stdin.buffer
+    prompt = stdin is None and sys.stdin.isatty()
+    reader = Reader(scenario, source=source, out=out, lesson=lesson, progress=progress)
+    if at is not None and lesson is None:
+        reader.go_to(at)
+    reader.start()
+    if prompt:
+        print("> ", end="", flush=True)
+    for line in read_lines(stream):
+        if line is None:
+            reader.say(f"That line is longer than {MAX_LINE} characters: not a command.")
+            continue
+        if not reader.handle(line):
+            return 0
+        if prompt:
+            print("> ", end="", flush=True)
+    return 0
