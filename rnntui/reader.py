@@ -48,7 +48,7 @@ TOP_UNITS = 3
 _SYMBOLS = [
     ("→", " to "), ("←", " from "), ("◀", "the left-pointing mark"),
     ("▶", "the right-pointing mark"), ("★", "the star"), ("✓", "right"), ("✗", "wrong"),
-    ("‖₂", "‖"), ("∂", "d "), ("τ", "tau"), ("ρ", "rho"), ("ℓ", "l"), ("×", " times "),
+    ("∂", "d "), ("τ", "tau"), ("ρ", "rho"), ("ℓ", "l"), ("×", " times "),
     ("⊙", " times "), ("·", " times "), ("−", " minus "), ("≤", " at most "),
     ("≥", " at least "), ("²", " squared"), ("ᵀ", " transposed"), ("°", " degrees"),
     ("∏", "the product of "), ("ŷ", "y hat"), ("…", "..."), ("␣", "space"),
@@ -59,7 +59,9 @@ _DRAWING = re.compile("[\u2500-\u25ff\u2800-\u28ff]")
 _NORM = re.compile(r"‖([^‖]{1,60})‖")
 _E_NUMBER = re.compile(r"(?<![\w.])([+-]?)(\d+(?:\.\d+)?)e([+-]?)0*(\d+)(?![\w.])")
 _MINUS = re.compile(r"(?<![\w.)])-(?=\.?\d)")
-_UNDERSCORE = re.compile(r"(?<=\w)_(?=[\w(])")
+#: ``h_t-1``, ``t-2``: a one-letter name minus a number.
+_INDEX_MINUS = re.compile(r"(?<=\b[A-Za-z])-(?=\d)")
+_UNDERSCORE = re.compile(r"(?<=\w)_(?=[\w(-])")
 _SPACES = re.compile(r"[ \t]{2,}")
 
 
@@ -82,15 +84,16 @@ def say(text: str) -> str:
     """``text`` (a sentence of ours or a lesson's) in words a speech synthesiser reads well:
     no ‖, ∂, τ, ×, arrows or subscripts; ``‖h‖`` is "the size of h", ``h_4`` is "h 4",
     ``-0.5`` is "minus 0.5", ``3.2e-7`` is "3.2 times ten to the minus 7"."""
-    text = _NORM.sub(lambda m: f"the size of {m.group(1)}", text)
+    text = _NORM.sub(lambda m: f"the size of {m.group(1)}", text.replace("‖₂", "‖"))
     text = _KEY_ARROW.sub(_key_arrow, text)
     text = _KEY_DOT.sub("Type next step", text)
     for symbol, words in _SYMBOLS:
         text = text.replace(symbol, words)
     text = text.translate(_SUBSCRIPTS)
     text = _E_NUMBER.sub(_e_words, text)
-    text = _MINUS.sub("minus ", text)
     text = _UNDERSCORE.sub(" ", text)
+    text = _MINUS.sub("minus ", text)
+    text = _INDEX_MINUS.sub(" minus ", text)
     return _SPACES.sub(" ", text).strip()
 
 
@@ -577,8 +580,8 @@ class Reader:
             return True
         try:
             return self._do(words)
-        except CommandError as err:
-            self.say(str(err))
+        except CommandError as err:  # (ours, written to be said; it may quote the command)
+            self.say_data(str(err))
         except ScenarioError as err:
             self.say_data(str(err))
         except (ArithmeticError, ValueError, IndexError, np.linalg.LinAlgError) as err:
@@ -595,7 +598,7 @@ class Reader:
         if head in ("1", "2", "3", "4"):
             args = [head]
         if name is None:
-            raise CommandError(f"Unknown command {clip(head, 40)!r}; type help for the "
+            raise CommandError(f"Unknown command '{clip(head, 40)}'; type help for the "
                                f"commands.")
         if name == "quit":
             self.say("Bye.")
@@ -745,11 +748,11 @@ class Reader:
             text += "1"
         if not _is_int(text.lstrip("+-")) or text.count("+") + text.count("-") > 1:
             raise CommandError(f"wh takes a whole number of clicks, like +1, -2 or 0, not "
-                               f"{clip(text, 20)!r}.")
+                               f"'{clip(text, 20)}'.")
         n = int(text)
         knob = self.view.knob + n if text[0] in "+-" and n != 0 else n
         if not -KNOB_LIMIT <= knob <= KNOB_LIMIT:
-            raise CommandError(f"The W_h knob goes from {-KNOB_LIMIT} to {KNOB_LIMIT} clicks; "
+            raise CommandError(f"The W h knob goes from minus {KNOB_LIMIT} to {KNOB_LIMIT} clicks; "
                                f"it is at {self.view.knob}.")
         self._set_knob(knob)
 
@@ -777,7 +780,7 @@ class Reader:
         if args:
             name = args[0].lower()
             if name not in CELLS:
-                raise CommandError(f"Unknown cell {clip(args[0], 20)!r}; choose one of "
+                raise CommandError(f"Unknown cell '{clip(args[0], 20)}'; choose one of "
                                    f"{', '.join(CELLS)}.")
         else:
             name = CELLS[(CELLS.index(view.cell) + 1) % len(CELLS)]

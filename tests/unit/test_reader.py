@@ -1,0 +1,207 @@
+"""Reader mode (rnntui/reader.py): a transcript a screen reader or a speech synthesiser reads.
+
+Each scripted session is checked as a listener would hear it: no escape, control, box-drawing,
+block or braille character and none of the symbols a synthesiser mangles; and every pane's key
+numbers are there, computed here from the trace's arrays and formatted by the panes' own
+functions (widgets/_draw.py), then said the way the expected sentence says them (written out
+below, not by the reader's code). No Textual App is started.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+
+import numpy as np
+import pytest
+
+from engine import load, trace_for
+from rnntui.lessons import find_lesson
+from rnntui.lessons.progress import Progress
+from rnntui.reader import MAX_LINE, Reader, run_reader, say
+from rnntui.widgets._draw import fmt, fmt_abs, fmt_pow10
+from rnntui.widgets.gradients import verdict_word
+
+#: What must never reach a listener: controls (ESC included), box drawing, blocks, geometric
+#: shapes, braille, and the symbols a synthesiser reads badly or not at all.
+BAD = re.compile("[\x00-\x1f\x7f-\x9f\u2500-\u25ff\u2800-\u28ff‖∂τ×⊙ρ₀₁₂₃₄₅₆₇₈₉ᵀ²−≤≥→←]")
+
+
+def spoken(s: str) -> str:
+    """A number as a pane formats it, as the transcript should say it (written out here)."""
+    if "e" in s:
+        mant, exp = s.split("e")
+        power = f"minus {exp[1:]}" if exp.startswith("-") else exp
+        return f"{spoken(mant)} times ten to the {power}"
+    return "minus " + s[1:] if s.startswith("-") else s.lstrip("+")
+
+
+def session(commands, scenario="king", *, lesson=None, tmp_path=None, train=True):
+    lines: list[str] = []
+    sc = load(scenario)
+    progress = Progress(tmp_path / "progress.json") if tmp_path is not None else None
+    reader = Reader(sc, out=lines.append, lesson=lesson, progress=progress, train=train)
+    reader.start()
+    for c in commands:
+        if not reader.handle(c):
+            break
+    return reader, lines
+
+
+def check_plain(lines: list[str]) -> None:
+    for line in lines:
+        bad = BAD.findall(line)
+        assert not bad, f"{bad!r} in {line!r}"
+
+
+def test_say_writes_symbols_as_words():
+    assert say("‖dL/dh_4‖ = 0.0011") == "the size of dL/dh 4 = 0.0011"
+    assert say("('on' → 'throne')") == "('on' to 'throne')"
+    assert say("Press → twice, then → again") == \
+        "Press the right arrow key twice, then the right arrow key again"
+    assert say("3.2e-07 and -0.53 and h_t-1 and τ") == \
+        "3.2 times ten to the minus 7 and minus 0.53 and h t minus 1 and tau"
+    assert say("‖W_h‖₂ × 2") == "the size of W h times 2"
+
+
+def test_king_transcript_is_plain_and_carries_every_pane(tmp_path):
+    reader, lines = session(["next", "next", "describe", "pass", "next", "back", "why",
+                             "wh +4", "wh 0", "epoch 50", "quit"], tmp_path=tmp_path)
+    check_plain(lines)
+    text = "\n".join(lines)
+    sc = load("king")
+    history = reader.view.history
+    E = history.trained_epochs
+    assert E == sc.train.epochs
+    tr = trace_for(sc, history.params_at(E))  # the trace at the last epoch, knob 0
+    t = 2  # "describe" at step 2, forward pass
+    # the sequence pane: the input and the target at t
+    assert f"Step 2 reads '{sc.sequence.labels[2]}'; the target is " \
+           f"'{sc.sequence.target_labels[2]}'." in text
+    # the output pane: the prediction, its probability, the target's probability, the loss
+    k = int(np.argmax(tr.targets[t]))
+    best = int(np.argmax(tr.out[t]))
+    assert f"predicts '{sc.vocab[best]}' with probability {spoken(fmt_abs(tr.out[t][best]))}" \
+        in text
+    assert f"gets probability {spoken(fmt_abs(tr.out[t][k]))}" in text
+    assert f"a loss of {spoken(fmt_abs(-math.log(tr.out[t][k])))} at this step" in text
+    # the hidden pane: the size of h_t and its largest unit
+    h = tr.h[t]
+    u = int(np.argmax(np.abs(h)))
+    assert f"has {len(h)} units and size {spoken(fmt_abs(np.linalg.norm(h)))}" in text
+    assert f"the largest now: unit {u} at {spoken(fmt(h[u]))}" in text
+    # the gradients pane: the gradient reaching t, the Jacobian from the last step, the verdict
+    assert f"reaching step {t} has size {spoken(fmt_pow10(math.log10(tr.grad_h[t])))}" in text
+    j0 = float(tr.jacobian_log10[0])
+    word = verdict_word(j0)[0]
+    assert word in ("vanishing", "fading", "steady", "growing", "exploding")
+    assert f"{spoken(fmt_pow10(j0))} times its size: {word}." in text or \
+        f"at most {spoken(fmt_pow10(j0))}: {word}." in text or \
+        f"can grow {spoken(fmt_pow10(j0))} times: {word}." in text
+    # retention: the last cosine
+    assert f"the cosine with the first state is {spoken(fmt(tr.retention[-1]))}" in text
+    # the loss pane: the epoch and the training loss there, and this sequence's loss
+    assert f"Epoch {E} of {E}: the training loss is {spoken(fmt_abs(history.losses[E]))}" in text
+    assert f"On this sequence the loss is {spoken(fmt_abs(tr.loss))}" in text
+    # the backward pass at t = 1 says the gradient reaching it
+    assert f"reaching step 1 has size {spoken(fmt_pow10(math.log10(tr.grad_h[1])))}" in text
+    # why: W_h's largest singular value and spectral radius, as the Gradients pane's header
+    assert f"The largest singular value of W h is {spoken(fmt_abs(tr.spectral_norm))}" in text
+    assert f"is {spoken(fmt_abs(tr.spectral_radius))}; W h is not scaled" in text
+    # wh +4 doubles W_h: the verdict recomputed with the scaled weights
+    tr2 = trace_for(sc, history.params_at(E).with_wh_scale(2.0))
+    assert "W h is scaled by 2 (4 clicks)." in text
+    assert spoken(fmt_pow10(float(tr2.jacobian_log10[0]))) in text
+    # epoch 50: the weights of epoch 50 and the training loss there
+    assert f"Epoch 50 of {E}: the training loss is {spoken(fmt_abs(history.losses[50]))}" in text
+    assert reader.view.epoch == 50
+
+
+def test_lesson_4_reads_its_narration_tasks_and_question(tmp_path):
+    lesson = find_lesson("4")
+    assert lesson.title == "Backpropagation through time"
+    commands = ["pass", "next step", "next", "next step", "answer 2", "next step", "grads",
+                "next step", "pin", "next", "next", "next", "next step", "next step"]
+    reader, lines = session(commands, lesson=lesson, tmp_path=tmp_path)
+    check_plain(lines)
+    text = "\n".join(lines)
+    sc = load("king")
+    tr = trace_for(sc, reader.view.history.params_at(reader.view.trained_epochs))
+    # narration and task words filled with the lesson's own numbers (its .4f)
+    assert f"the size of dL/dh 3 = {tr.grad_h[3]:.4f}, all of it from the loss at t = 3" in text
+    assert f"at t = 3 it is {np.exp(np.log(10) * tr.jacobian_log10[3]):.4f}" in text or \
+        f"at t = 3 it is {float(tr.jacobian_norm[3]):.4f}" in text
+    assert "Task: Press b to switch to the backward pass. In reader mode, type: pass." in text
+    assert "In reader mode, type: pin, next, next, next." in text
+    assert text.count("Task done.") == 4
+    assert "Question: Which state gets a gradient from every loss of the sentence?" in text
+    assert "2: h 0, the first." in text
+    assert "Right." in text and "h 0 feeds every later state" in text
+    assert "Lesson finished: Backpropagation through time." in text
+    assert reader.lesson is None
+    entry = Progress(tmp_path / "progress.json").entry(lesson.name)
+    assert entry["finished"] and entry["done"] == [0, 1, 2, 3, 4]
+
+
+def test_hostile_commands_get_one_sentence_each(tmp_path):
+    reader, lines = session([], train=False, tmp_path=tmp_path)
+    trained = reader.view.trained_epochs
+    cases = {
+        "frobnicate": "Unknown command 'frobnicate'",
+        "\x1b[2J\x1b]0;owned\x07": "Unknown command '␛[2J␛]0;owned\\x07'",
+        "epoch 99999999999": "past the limit of",
+        "epoch -3": "Epochs count from 0.",
+        "epoch 1e9": "epoch takes an epoch number",
+        "train to 99999999999": "past the limit of",
+        "train 0": "train N trains N more epochs",
+        "wh 41": "The W h knob goes from minus 40 to 40 clicks",
+        "wh +-1": "wh takes a whole number of clicks",
+        "step 99": "is not a step of the sequence: 0 to 4",
+        "cell hopfield": "Unknown cell 'hopfield'; choose one of",
+        "answer 1": "No lesson is open",
+        "next step": "No lesson is open",
+        "next now": "next takes nothing after it.",
+        "type": "type takes the text",
+    }
+    for command, said in cases.items():
+        before = len(lines)
+        assert reader.handle(command) is True
+        new = lines[before:]
+        assert len(new) == 1 and said in new[0], (command, new)
+    check_plain(lines)
+    assert reader.view.trained_epochs == trained  # nothing was trained
+    assert reader.handle("quit") is False
+
+
+def test_run_reader_reads_a_stream_to_its_end(tmp_path):
+    """A pipe or a file: a line far too long is refused without being held or echoed, bad
+    bytes are replaced, and a last line cut off mid-command is still answered; exit 0."""
+    long = b"next " * (MAX_LINE * 20)
+    stream = io.BytesIO(b"next\n" + long + b"\n\xff\xfe\x00\x1b[31m\nwh +1\nne")
+    lines: list[str] = []
+    code = run_reader(load("king"), stdin=stream, out=lines.append,
+                      progress=Progress(tmp_path / "p.json"))
+    assert code == 0
+    check_plain(lines)
+    text = "\n".join(lines)
+    assert f"That line is longer than {MAX_LINE} characters: not a command." in text
+    assert "Unknown command '\ufffd\ufffd\\0␛[31m'" in text
+    assert "W h is scaled by 1.19 (1 clicks)." in text
+    assert lines[-1] == "Unknown command 'ne'; type help for the commands."
+    assert max(len(line) for line in lines) < 600
+    assert text.count("Step 1, forward.") == 1
+
+
+def test_quit_ends_before_the_rest(tmp_path):
+    lines: list[str] = []
+    code = run_reader(load("king"), stdin=io.BytesIO(b"quit\nnext\n"), out=lines.append)
+    assert code == 0
+    assert lines[-1] == "Bye." and "Step 1, forward." not in lines
+
+
+def test_cli_refuses_a_position_past_the_limit(capsys):
+    from rnntui.cli import main
+    assert main(["king", "--reader", "--at", "epoch=999999999"]) == 2
+    err = capsys.readouterr().err
+    assert "--at: epoch=999999999: past the limit" in err and "Traceback" not in err
