@@ -76,6 +76,12 @@ _KEY_ARROW = re.compile(r"(?i)\b(press|then|and|or)\s+([→←])")
 _KEY_DOT = re.compile(r"\bPress \.(?= )")
 
 
+#: A derivative written as a fraction, ``dL/dh`` or ``d hT/d h``: said "dL by dh".
+_FRACTION = re.compile(r"(\bd ?[A-Za-z]\w*)\s*/\s*(?=d ?[A-Za-z])")
+#: Words a synthesiser says wrongly: espeak-ng reads "tanh" as "tan".
+_WORDS = re.compile(r"\btanh\b")
+
+
 def _key_arrow(m: re.Match) -> str:
     return f"{m.group(1)} the {'right' if m.group(2) == '→' else 'left'} arrow key"
 
@@ -90,6 +96,8 @@ def say(text: str) -> str:
     for symbol, words in _SYMBOLS:
         text = text.replace(symbol, words)
     text = text.translate(_SUBSCRIPTS)
+    text = _FRACTION.sub(r"\1 by ", text)
+    text = _WORDS.sub("tan h", text)
     text = _E_NUMBER.sub(_e_words, text)
     text = _UNDERSCORE.sub(" ", text)
     text = _MINUS.sub("minus ", text)
@@ -155,8 +163,9 @@ def status_sentences(view: View) -> list[str]:
         seq = (f" Stepping through training sequence {view.example + 1} of "
                f"{len(view.scenario.train_sequences)}.")
     return [f"{view.scenario.name}, a {view.scenario.kind} scenario, {_cell_name(view.cell)} "
-            f"cell, epoch {view.epoch} of {view.trained_epochs} trained.{seq} Step {view.t} of "
-            f"0 to {view.T - 1}, {view.phase} pass; W_h is scaled by {view.wh_scale:.3g}."]
+            f"cell, epoch {view.epoch} of {view.trained_epochs} trained.{seq} Step {view.t} of the "
+            f"{view.phase} pass; the steps go from 0 to {view.T - 1}. W_h is scaled by "
+            f"{view.wh_scale:.3g}."]
 
 
 def sequence_sentences(view: View) -> list[str]:
@@ -768,7 +777,8 @@ class Reader:
 
     def _set_knob(self, knob: int) -> None:
         self.view = self._traced(self.view.with_knob(knob))
-        self.say(f"W_h is scaled by {self.view.wh_scale:.3g} ({self.view.knob} clicks).",
+        clicks = "1 click" if abs(self.view.knob) == 1 else f"{self.view.knob} clicks"
+        self.say(f"W_h is scaled by {self.view.wh_scale:.3g} ({clicks}).",
                  *gradient_sentences(self.view), *retention_sentences(self.view),
                  *output_sentences(self.view))
 
@@ -1069,9 +1079,10 @@ def read_lines(stream, limit: int = MAX_LINE) -> Iterable[str | None]:
 def run_reader(scenario: Scenario | None, *, source: str | None = None,
                at: Position | None = None, lesson=None, stdin=None,
                out: Callable[[str], None] | None = None, progress=None,
-               fail: Callable[[str], int] | None = None) -> int:
+               fail: Callable[[str], int] | None = None, train: bool = True) -> int:
     """Reader mode on ``scenario`` (None: the lesson's) until ``quit`` or the end of ``stdin``
-    (a binary stream; default the standard input). Returns 0, or ``fail(message)`` (one line,
+    (a binary stream; default the standard input), trained on open as the app is unless
+    ``train`` is False. Returns 0, or ``fail(message)`` (one line,
     exit 2) when the scenario, the lesson's scenario or the position cannot be opened."""
     fail = fail or (lambda message: (print(visible(message), file=sys.stderr), 2)[1])
     try:
@@ -1090,7 +1101,8 @@ def run_reader(scenario: Scenario | None, *, source: str | None = None,
         return fail(f"--at: {err}")
     stream = stdin if stdin is not None else sys.stdin.buffer
     prompt = stdin is None and sys.stdin.isatty()
-    reader = Reader(scenario, source=source, out=out, lesson=lesson, progress=progress)
+    reader = Reader(scenario, source=source, out=out, lesson=lesson, progress=progress,
+                    train=train)
     if at is not None and lesson is None:
         reader.go_to(at)
     reader.start()

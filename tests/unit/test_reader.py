@@ -56,13 +56,15 @@ def check_plain(lines: list[str]) -> None:
 
 
 def test_say_writes_symbols_as_words():
-    assert say("‖dL/dh_4‖ = 0.0011") == "the size of dL/dh 4 = 0.0011"
+    assert say("‖dL/dh_4‖ = 0.0011") == "the size of dL by dh 4 = 0.0011"
     assert say("('on' → 'throne')") == "('on' to 'throne')"
     assert say("Press → twice, then → again") == \
         "Press the right arrow key twice, then the right arrow key again"
     assert say("3.2e-07 and -0.53 and h_t-1 and τ") == \
         "3.2 times ten to the minus 7 and minus 0.53 and h t minus 1 and tau"
     assert say("‖W_h‖₂ × 2") == "the size of W h times 2"
+    assert say("‖∂ℓ_3/∂h_0‖ and the tanh slopes, 1/2") == \
+        "the size of d l 3 by d h 0 and the tan h slopes, 1/2"
 
 
 def test_king_transcript_is_plain_and_carries_every_pane(tmp_path):
@@ -129,7 +131,7 @@ def test_lesson_4_reads_its_narration_tasks_and_question(tmp_path):
     sc = load("king")
     tr = trace_for(sc, reader.view.history.params_at(reader.view.trained_epochs))
     # narration and task words filled with the lesson's own numbers (its .4f)
-    assert f"the size of dL/dh 3 = {tr.grad_h[3]:.4f}, all of it from the loss at t = 3" in text
+    assert f"the size of dL by dh 3 = {tr.grad_h[3]:.4f}, all of it from the loss at t = 3" in text
     assert f"at t = 3 it is {np.exp(np.log(10) * tr.jacobian_log10[3]):.4f}" in text or \
         f"at t = 3 it is {float(tr.jacobian_norm[3]):.4f}" in text
     assert "Task: Press b to switch to the backward pass. In reader mode, type: pass." in text
@@ -181,13 +183,13 @@ def test_run_reader_reads_a_stream_to_its_end(tmp_path):
     stream = io.BytesIO(b"next\n" + long + b"\n\xff\xfe\x00\x1b[31m\nwh +1\nne")
     lines: list[str] = []
     code = run_reader(load("king"), stdin=stream, out=lines.append,
-                      progress=Progress(tmp_path / "p.json"))
+                      progress=Progress(tmp_path / "p.json"), train=False)
     assert code == 0
     check_plain(lines)
     text = "\n".join(lines)
     assert f"That line is longer than {MAX_LINE} characters: not a command." in text
     assert "Unknown command '\ufffd\ufffd\\0␛[31m'" in text
-    assert "W h is scaled by 1.19 (1 clicks)." in text
+    assert "W h is scaled by 1.19 (1 click)." in text
     assert lines[-1] == "Unknown command 'ne'; type help for the commands."
     assert max(len(line) for line in lines) < 600
     assert text.count("Step 1, forward.") == 1
@@ -195,7 +197,8 @@ def test_run_reader_reads_a_stream_to_its_end(tmp_path):
 
 def test_quit_ends_before_the_rest(tmp_path):
     lines: list[str] = []
-    code = run_reader(load("king"), stdin=io.BytesIO(b"quit\nnext\n"), out=lines.append)
+    code = run_reader(load("king"), stdin=io.BytesIO(b"quit\nnext\n"), out=lines.append,
+                      train=False)
     assert code == 0
     assert lines[-1] == "Bye." and "Step 1, forward." not in lines
 
