@@ -987,7 +987,7 @@ class Reader:
         run = self.runs.setdefault(self.index, _StepRun())
         title = f": {step.title}" if step.title else ""
         stop = "" if title[-1:] in (".", "?", "!") else "."
-        self.say(f"Step {self.index + 1} of {len(lesson)}{title}{stop}")
+        self.say(f"Lesson step {self.index + 1} of {len(lesson)}{title}{stop}")
         for para in _paragraphs(run.words.get("narration", "")):
             self.say(para)
         if step.point in PANES:
