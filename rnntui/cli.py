@@ -415,7 +415,7 @@ def _main(argv: list[str] | None = None) -> int:
             return _fail(err)
         if args.reader:
             from .reader import run_reader
-            return run_reader(sc, source=name, at=pos, fail=_fail)
+            return run_reader(sc, source=name, at=pos, fail=_fail, out=OUT.print)
         return run_interactive(sc, at=pos, source=name)
     except KeyboardInterrupt:
         return 130
@@ -496,7 +496,7 @@ def _run_lesson(lesson) -> int:
 def _read_lesson(lesson) -> int:
     """Reader mode on a lesson (rnntui learn NAME --reader)."""
     from .reader import run_reader
-    return run_reader(None, lesson=lesson, fail=_fail)
+    return run_reader(None, lesson=lesson, fail=_fail, out=OUT.print)
 
 
 def run_interactive(sc, *, at=None, source: str | None = None, classroom=None,

@@ -1106,14 +1106,22 @@ def run_reader(scenario: Scenario | None, *, source: str | None = None,
     if at is not None and lesson is None:
         reader.go_to(at)
     reader.start()
-    if prompt:
-        print("> ", end="", flush=True)
+    _prompt(prompt)
     for line in read_lines(stream):
         if line is None:
             reader.say(f"That line is longer than {MAX_LINE} characters: not a command.")
             continue
         if not reader.handle(line):
             return 0
-        if prompt:
-            print("> ", end="", flush=True)
+        _prompt(prompt)
     return 0
+
+
+def _prompt(show: bool) -> None:
+    """"> " before a command typed at a terminal (not for a pipe or a file)."""
+    if show:
+        try:
+            sys.stdout.write("> ")
+            sys.stdout.flush()
+        except OSError:
+            pass

@@ -208,3 +208,20 @@ def test_cli_refuses_a_position_past_the_limit(capsys):
     assert main(["king", "--reader", "--at", "epoch=999999999"]) == 2
     err = capsys.readouterr().err
     assert "--at: epoch=999999999: past the limit" in err and "Traceback" not in err
+
+
+def test_learn_reader_from_the_command_line(monkeypatch, tmp_path, capsys):
+    """rnntui learn 4 --reader: the lesson read from standard input (here a pipe), exit 0."""
+    import types
+
+    from rnntui.cli import main
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    stdin = types.SimpleNamespace(buffer=io.BytesIO(b"pass\nquit\n"), isatty=lambda: False)
+    monkeypatch.setattr("sys.stdin", stdin)
+    assert main(["learn", "4", "--reader"]) == 0
+    out = capsys.readouterr().out
+    check_plain(out.splitlines())
+    assert out.startswith("Training king for 200 epochs") or out.startswith("Lesson 4: ")
+    assert "Lesson 4: Backpropagation through time. 6 steps." in out
+    assert "Task done." in out and out.rstrip().endswith("Bye.")
+    assert Progress(tmp_path / "rnntui" / "progress.json").entry("bptt")["done"] == [0]
