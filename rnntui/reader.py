@@ -129,7 +129,7 @@ def plain(text: str) -> str:
 
 def _token(s: str | None) -> str:
     from .widgets._draw import quoted
-    return "space" if s == " " else quoted(s)
+    return quoted(s)  # (a space is '␣', said "space" by say())
 
 
 def _n(x: float, digits: int = 4) -> str:
@@ -235,8 +235,7 @@ def gradient_sentences(view: View, *, verdict: bool = True) -> list[str]:
     g = float(log10_safe(grad)[t])
     j = float(np.asarray(tr.jacobian_log10, dtype=np.float64)[t])
     out = [f"The gradient of the loss reaching step {t} has size {_pow10(g)}; a gradient at "
-           f"the last step keeps at most {_pow10(j)} times its size back to the {whole} at "
-           f"step {t}."]
+           f"the last step is scaled by at most {_pow10(j)} back to the {whole} at step {t}."]
     if verdict:
         out.append(verdict_sentence(view))
     return out
@@ -255,7 +254,7 @@ def verdict_sentence(view: View) -> str:
     if lv == math.inf:
         text = f"Back from step {T - 1} to step 0 the gradient overflows: {word}."
     elif word in ("vanishing", "fading"):
-        text = f"Back from step {T - 1} to step 0 a gradient shrinks to at most {x} times " \
+        text = f"Back from step {T - 1} to step 0 a gradient shrinks to at most {x} of " \
                f"its size: {word}."
     elif word == "steady":
         text = f"Back from step {T - 1} to step 0 a gradient is scaled by at most {x}: {word}."
@@ -322,7 +321,7 @@ def retention_sentences(view: View) -> list[str]:
             "fading" if left < 0.3 else "kept" if left <= 3 else "growing")
     share = _pow10(float(np.log10(left))) if left > 0 else "0"
     turn = f", turning (it swings {flips} times: complex eigenvalues)" if flips >= 2 else ""
-    return [f"Retention: {cos}; of what the first input changed, {share} times is left"
+    return [f"Retention: {cos}; of what the first input changed, a factor {share} is left"
             f"{turn}: {word}."]
 
 
@@ -612,7 +611,11 @@ class Reader:
         if name == "quit":
             self.say("Bye.")
             return False
-        getattr(self, f"_cmd_{name}")(args)
+        if name in PANE_READS:
+            self._no_args(args, head)
+            self.say(*PANE_READS[name](self.view))
+        else:
+            getattr(self, f"_cmd_{name}")(args)
         self._after()
         return True
 
@@ -869,34 +872,6 @@ class Reader:
         for para in _paragraphs(sc.description or "No description."):
             self.say_data(para)
 
-    def _cmd_where(self, args):
-        self._no_args(args, "where")
-        self.say(*status_sentences(self.view))
-
-    def _cmd_input(self, args):
-        self._no_args(args, "input")
-        self.say(*sequence_sentences(self.view))
-
-    def _cmd_output(self, args):
-        self._no_args(args, "output")
-        self.say(*output_sentences(self.view))
-
-    def _cmd_hidden(self, args):
-        self._no_args(args, "hidden")
-        self.say(*hidden_sentences(self.view))
-
-    def _cmd_gradients(self, args):
-        self._no_args(args, "gradients")
-        self.say(*gradient_sentences(self.view))
-
-    def _cmd_retention(self, args):
-        self._no_args(args, "retention")
-        self.say(*retention_sentences(self.view))
-
-    def _cmd_loss(self, args):
-        self._no_args(args, "loss")
-        self.say(*loss_sentences(self.view))
-
     def _cmd_help(self, args):
         for line in HELP:  # (as written: the commands' own spelling, "wh -1")
             self.say_data(line.replace("CELLS", ", ".join(CELLS)))
@@ -1041,6 +1016,12 @@ class Reader:
             self.progress.record(self.lesson.name, step=self.index, done=self.index)
             self.say("Task done.", *_paragraphs(run.words["then"]), "Type next step to go on.")
 
+
+#: The commands that read one pane (or the status line).
+PANE_READS = {"where": status_sentences, "input": sequence_sentences,
+              "output": output_sentences, "hidden": hidden_sentences,
+              "gradients": gradient_sentences, "retention": retention_sentences,
+              "loss": loss_sentences}
 
 #: What only the screen knows (a maximised or focused pane, compare mode): none in reader mode.
 _EXTRA = {"maximized": "", "focused": "", "compared": False}

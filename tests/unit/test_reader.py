@@ -63,6 +63,7 @@ def test_say_writes_symbols_as_words():
     assert say("3.2e-07 and -0.53 and h_t-1 and τ") == \
         "3.2 times ten to the minus 7 and minus 0.53 and h t minus 1 and tau"
     assert say("‖W_h‖₂ × 2") == "the size of W h times 2"
+    assert say("predicts '␣'") == "predicts 'space'"
     assert say("‖∂ℓ_3/∂h_0‖ and the tanh slopes, 1/2") == \
         "the size of d l 3 by d h 0 and the tan h slopes, 1/2"
 
@@ -98,7 +99,7 @@ def test_king_transcript_is_plain_and_carries_every_pane(tmp_path):
     j0 = float(tr.jacobian_log10[0])
     word = verdict_word(j0)[0]
     assert word in ("vanishing", "fading", "steady", "growing", "exploding")
-    assert f"{spoken(fmt_pow10(j0))} times its size: {word}." in text or \
+    assert f"{spoken(fmt_pow10(j0))} of its size: {word}." in text or \
         f"at most {spoken(fmt_pow10(j0))}: {word}." in text or \
         f"can grow {spoken(fmt_pow10(j0))} times: {word}." in text
     # retention: the last cosine
