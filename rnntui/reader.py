@@ -451,7 +451,7 @@ class Reader:
 
     def __init__(self, scenario: Scenario, *, source: str | None = None,
                  out: Callable[[str], None] | None = None, lesson=None, progress=None,
-                 train: bool = True) -> None:
+                 train: bool = True, epoch: int | None = None) -> None:
         self._out = out or (lambda line: print(line, flush=True))
         self.train_on_open = train
         self._trained: dict[str, History] = {}
@@ -459,7 +459,8 @@ class Reader:
         self.index = 0
         self.runs: dict[int, _StepRun] = {}
         self._progress = progress
-        self.view = self._open(scenario, source or scenario.name)
+        # (an epoch past the scenario's own is trained to on open, as the app does for --at)
+        self.view = self._open(scenario, source or scenario.name, epoch)
 
     # -- printing ------------------------------------------------------------------------------
     def say(self, *lines: str) -> None:
@@ -941,8 +942,8 @@ class Reader:
         view = self.view
         if view.source != step.scenario or view.cell != own_cell(step):
             sc = _scenario(step.scenario, step.cell)
-            self._trained = {}
-            view = self.view = self._open(sc, step.scenario, step.epoch)
+            self._trained = {}  # (as the app: the scenario's own training, then on to the step's)
+            view = self.view = self._open(sc, step.scenario)
         if step.epoch > view.trained_epochs:
             self._train_to(step.epoch)
         self.view = step_view(self.view, step)
@@ -1076,16 +1077,23 @@ def run_reader(scenario: Scenario | None, *, source: str | None = None,
                 from engine.cells import with_cell
                 scenario = with_cell(scenario, at.cell)
             check_epoch(at, scenario)
+            from .sequences import check_position
+            check_position(scenario, at)  # (before training: a text it cannot read)
     except ScenarioError as err:
-        return fail(str(err))
+        return fail(str(err) if at is None else f"--at: {err}")
     except PositionError as err:
         return fail(f"--at: {err}")
     stream = stdin if stdin is not None else sys.stdin.buffer
     prompt = stdin is None and sys.stdin.isatty()
+    if lesson is not None:
+        at = lesson.steps[0].position  # (the app opens there, then resumes the lesson)
     reader = Reader(scenario, source=source, out=out, lesson=lesson, progress=progress,
-                    train=train)
+                    train=train, epoch=at.epoch if at is not None else None)
     if at is not None and lesson is None:
-        reader.go_to(at)
+        try:
+            reader.go_to(at)
+        except ScenarioError as err:  # a text the scenario cannot read
+            return fail(f"--at: {err}")
     reader.start()
     _prompt(prompt)
     for line in read_lines(stream):

@@ -209,6 +209,9 @@ def test_cli_refuses_a_position_past_the_limit(capsys):
     assert main(["king", "--reader", "--at", "epoch=999999999"]) == 2
     err = capsys.readouterr().err
     assert "--at: epoch=999999999: past the limit" in err and "Traceback" not in err
+    assert main(["king", "--reader", "--at", "epoch=0,text=\"the \x1b[2Jqueen\""]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rnntui: --at: text=: unknown word") and "\x1b" not in err
 
 
 def test_learn_reader_from_the_command_line(monkeypatch, tmp_path, capsys):
