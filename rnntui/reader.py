@@ -262,7 +262,7 @@ def verdict_sentence(view: View) -> str:
         text = f"Back from step {T - 1} to step 0 a gradient can grow {x} times: {word}."
     if tr.carry_log10 is not None and len(tr.carry_log10):
         gate = "forget" if tr.c is not None else "update"  # (an LSTM has a cell state)
-        text += f" The {gate}-gate belt keeps {_pow10(float(tr.carry_log10[0]))} times."
+        text += f" The {gate}-gate belt keeps a factor {_pow10(float(tr.carry_log10[0]))}."
     return text
 
 
@@ -291,8 +291,8 @@ def _loss_view_sentences(view: View, verdict: bool) -> list[str]:
             first = int(np.flatnonzero(np.isfinite(g) | np.isinf(g))[0])
             lv = float(g[first] - g[tau])
             word = "unknown" if math.isnan(lv) else verdict_word(lv)[0]
-            out.append(f"The loss at step {tau}, followed back to step {first}, is {_pow10(lv)} "
-                       f"times its size at step {tau}: {word}.")
+            out.append(f"The loss at step {tau}, followed back to step {first}, keeps a factor "
+                       f"{_pow10(lv)} of its size at step {tau}: {word}.")
     return out
 
 
@@ -389,8 +389,8 @@ HELP = [
     "train to N trains up to epoch N. epoch N shows the weights of epoch N (training up to it "
     "if need be), epoch first, epoch last, earlier and later move between saved epochs. reset "
     "goes back to the initial weights.",
-    "The knob: wh +1 (or +) and wh -1 (or -) scale W_h up or down (four clicks double or "
-    "halve it); wh 0 (or 0) puts it back; wh N sets it to N clicks.",
+    "The knob: wh up (or wh +1, or +) and wh down (or wh -1, or -) scale W_h up or down (four "
+    "clicks double or halve it); wh 0 (or 0) puts it back; wh N sets it to N clicks.",
     "cell (c) switches to the next cell; cell NAME picks one of CELLS.",
     "Gradients: grads (v) switches between every loss and the loss at one target step tau; pin "
     "(x) pins tau at the cursor, or lets it follow again.",
@@ -427,10 +427,29 @@ ALIASES = {
 #: The reader's word for each key a lesson's task names (its ``keys``).
 KEY_WORDS = {"right": "next", "l": "next", "left": "back", "h": "back", "b": "pass",
              "p": "pass", "t": "train", "v": "grads", "x": "pin", "G": "last", "g": "first",
-             "end": "last", "home": "first", "plus": "wh +1", "equals_sign": "wh +1",
-             "minus": "wh -1", "0": "wh 0", "c": "cell", ">": "epoch last",
+             "end": "last", "home": "first", "plus": "wh up", "equals_sign": "wh up",
+             "minus": "wh down", "0": "wh 0", "c": "cell", ">": "epoch last",
              "greater_than_sign": "epoch last", "<": "epoch first", "less_than_sign":
              "epoch first", "[": "earlier", "]": "later", "d": "about", "r": "reset"}
+
+
+#: Keys whose task needs the app's screen: compare mode, maximising a pane.
+SCREEN_KEYS = {"C", "escape", "m"}
+
+
+def _reader_keys(keys) -> str:
+    """What a task's keys are in reader mode, as a sentence to add to the task ("" when the
+    task names none): its words, the text typed with i, or that it needs the screen."""
+    keys = list(keys)
+    if not keys:
+        return ""
+    if SCREEN_KEYS & set(keys):
+        return (" This task needs the app's screen, which reader mode does not draw: type next "
+                "step to go on.")
+    if keys[0] == "i" and keys[-1] == "enter":  # typing a text (i, its letters, Enter)
+        text = "".join(" " if k == "space" else k for k in keys[1:-1])
+        return f" In reader mode, type: type {text}."
+    return f" In reader mode, type: {', '.join(KEY_WORDS.get(k, k) for k in keys)}."
 
 
 class CommandError(ValueError):
@@ -755,8 +774,8 @@ class Reader:
 
     def _cmd_wh(self, args):
         if len(args) != 1:
-            raise CommandError("wh takes one number: wh +1, wh -1, wh 0, or wh 4 for 4 clicks.")
-        text = args[0]
+            raise CommandError("wh takes one word or number: wh up, wh down, wh 0, or wh 4 for 4 clicks.")
+        text = {"up": "+1", "down": "-1"}.get(args[0].lower(), args[0])
         if text in ("+", "-"):
             text += "1"
         if not _is_int(text.lstrip("+-")) or text.count("+") + text.count("-") > 1:
@@ -972,9 +991,7 @@ class Reader:
             if run.done:
                 self.say("Task done.", *_paragraphs(run.words.get("then", "")))
             else:
-                keys = [KEY_WORDS.get(k, k) for k in step.task.keys]
-                how = f" In reader mode, type: {', '.join(keys)}." if keys else ""
-                self.say("Task: " + run.words.get("do", "") + how)
+                self.say("Task: " + run.words.get("do", "") + _reader_keys(step.task.keys))
         if step.question is not None:
             self.say("Question: " + run.words.get("prompt", ""))
             for i, choice in enumerate(run.words.get("choices", ()), 1):

@@ -229,3 +229,22 @@ def test_learn_reader_from_the_command_line(monkeypatch, tmp_path, capsys):
     assert "Lesson 4: Backpropagation through time. 6 steps." in out
     assert "Task done." in out and out.rstrip().endswith("Bye.")
     assert Progress(tmp_path / "rnntui" / "progress.json").entry("bptt")["done"] == [0]
+
+
+def test_tasks_say_the_reader_commands_that_do_them(tmp_path):
+    """Each built-in task's reader commands, typed, do the task (lessons 2, 5 and 6: typing a
+    text, the knob up, the knob down), or the task says it needs the screen (compare mode)."""
+    from rnntui.reader import _reader_keys
+    assert _reader_keys(["C", "escape"]).startswith(" This task needs the app's screen")
+    lesson = find_lesson("6")
+    step = next(s for s in lesson.steps if s.task is not None and "minus" in s.task.keys)
+    said = _reader_keys(step.task.keys)
+    assert said == " In reader mode, type: wh down, wh down, wh down, wh down."
+    reader, lines = session([], train=False, tmp_path=tmp_path)
+    for command in said.split(": ", 1)[1].rstrip(".").split(", "):
+        reader.handle(command)
+    assert reader.view.knob == -4 and "W h is scaled by 0.5 (minus 4 clicks)." in lines
+    typed = _reader_keys(["i", "t", "h", "e", "space", "k", "i", "n", "g", "enter"])
+    assert typed == " In reader mode, type: type the king."
+    reader.handle("type the king")
+    assert reader.view.typed == "the king" and reader.view.T == 2
