@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import ipaddress
 import re
 import secrets
@@ -14,6 +16,9 @@ TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,128}")
 _HOST_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 #: The longest join string read.
 MAX_LENGTH = 400
+#: The check a printed join string ends with: ``.`` then this many characters (a digest of the
+#: token), so that a cut or mistyped token is noticed by the follower alone.
+CHECK_LENGTH = 4
 
 
 class JoinError(ValueError):
@@ -29,8 +34,16 @@ class Join:
     token: str
 
     def __str__(self) -> str:
+        """As printed: ``HOST:PORT/TOKEN.CHECK`` (``HOST:PORT/TOKEN`` is read too)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}/{self.token}"
+        return f"{host}:{self.port}/{self.token}.{token_check(self.token)}"
+
+
+def token_check(token: str) -> str:
+    """The check suffix of ``token``: the first characters of its SHA-256 in URL-safe base64.
+    It says nothing the printed token does not (it is printed beside it)."""
+    digest = hashlib.sha256(token.encode("utf-8")).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii")[:CHECK_LENGTH]
 
 
 def new_token() -> str:
@@ -94,6 +107,11 @@ def parse_join(text: str) -> Join:
         if not colon or not host:
             raise JoinError(f"{_show(address)} is not HOST:PORT")
         host = check_host(host)
+    token, dot, check = token.partition(".")
+    if dot and (len(check) != CHECK_LENGTH or token_check(token) != check):
+        # (told by the follower alone: the presenter never says what was wrong with a token)
+        raise JoinError("the token in the join string is incomplete or mistyped (its check "
+                        "does not match): copy the whole line 'rnntui present' printed")
     try:
         check_token(token)
     except JoinError as err:

@@ -13,7 +13,8 @@ import pytest
 from engine import initial_params, load
 from engine.cells import with_cell
 from rnntui.classroom import protocol as P
-from rnntui.classroom.join import Join, JoinError, is_loopback, new_token, parse_join
+from rnntui.classroom.join import (Join, JoinError, is_loopback, new_token, parse_join,
+                                   token_check)
 
 TOKEN = "abcdefghijklmnop_-QRSTU"
 STATE = {"type": "state", "seq": 1, "position": "scenario=king,t=2",
@@ -31,7 +32,7 @@ def test_join_round_trip():
     assert parse_join(str(j)) == j
     assert parse_join(f"  rnntui follow 127.0.0.1:7341/{TOKEN} ") == j
     v6 = parse_join(f"[::1]:80/{TOKEN}")
-    assert v6.host == "::1" and str(v6) == f"[::1]:80/{TOKEN}"
+    assert v6.host == "::1" and str(v6) == f"[::1]:80/{TOKEN}.{token_check(TOKEN)}"
     assert parse_join(f"class-room.example:1/{TOKEN}").host == "class-room.example"
 
 
@@ -59,6 +60,25 @@ def test_bad_join_strings(text, says):
     with pytest.raises(JoinError) as err:
         parse_join(text)
     assert says in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_cut_or_mistyped_token_is_told_by_its_check():
+    """Issue 19: the printed join string ends with a check of its token; a token cut short or
+    mistyped is told by the follower alone (the presenter's refusal says nothing)."""
+    printed = str(Join("127.0.0.1", 7341, TOKEN))
+    token, check = printed.rsplit("/", 1)[1].split(".")
+    assert token == TOKEN and len(check) == 4 and parse_join(printed).token == TOKEN
+    mistyped = printed.replace(TOKEN, TOKEN[:5] + ("x" if TOKEN[5] != "x" else "y") + TOKEN[6:])
+    for bad in (printed[:-2], printed[:-1] + ("A" if printed[-1] != "A" else "B"), mistyped,
+                printed.replace(TOKEN, TOKEN[:-2])):
+        with pytest.raises(JoinError) as err:
+            parse_join(bad)
+        assert "incomplete or mistyped" in str(err.value) and TOKEN not in str(err.value)
+
+
+def test_the_printed_line_fits_80_columns_for_tokens_up_to_40():
+    line = f"rnntui follow {Join('127.0.0.1', 65535, 'a' * 40)}"
+    assert len(line) <= 80, len(line)
 
 
 def test_tokens_are_random_and_valid():
