@@ -91,6 +91,13 @@ BINDINGS: list[Binding] = [
     Binding("f", "follow", "follow", id="follow", show=False,
             tooltip="Classroom: follow the presenter again, jumping to where the presenter "
                     "is (any navigation key stops following)."),
+    Binding("j", "join", "join string", id="join", show=False,
+            tooltip="Classroom: show the join string students type to follow you (rnntui "
+                    "follow HOST:PORT/TOKEN.CHECK), whole on one line."),
+    Binding("a", "poll", "show answers", id="poll", show=False,
+            tooltip="Classroom, presenting a lesson: show this step's answers (how many did "
+                    "the task, how many picked each choice; never who) on the class's "
+                    "screens, or hide them again. Your strip shows them all along."),
     Binding("L", "lessons", "lessons", id="lessons", show=False,
             tooltip="Lessons: list the guided tours (progress marked), or leave the one open "
                     "(it waits where it was: pick it again to resume)."),

@@ -92,6 +92,18 @@ class Follower:
             return False
         return True
 
+    def answer(self, msg: dict) -> bool:
+        """Tell the presenter this learner's answer for a step of the presented lesson (an
+        ``answer`` message; counted there, never shown with who). False when not connected."""
+        if self._writer is None or not self.connected:
+            return False
+        msg = P.check({"type": "answer", **msg}, P.TO_PRESENTER)
+        try:
+            self._writer.write(P.encode(msg))
+        except Exception:  # noqa: BLE001 - a closing socket: the session ends and says why
+            return False
+        return True
+
     async def run(self) -> None:
         backoff = 0.5
         while not self._stopping:

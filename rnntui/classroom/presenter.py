@@ -35,6 +35,14 @@ QUEUE_BYTES = 32 * 1024 * 1024
 #: not answered.
 REQUEST_BURST = 8
 REQUEST_RATE = 2.0
+#: A follower's answers (the presented lesson's poll): at most ANSWER_BURST at once, then
+#: ANSWER_RATE a second; more are not counted.
+ANSWER_BURST = 8
+ANSWER_RATE = 2.0
+#: Messages over a follower's rates (requests and answers) after which it is taken for a
+#: flood and dropped: no honest follower comes near it, and a million messages cost the
+#: presenter this many, not a million.
+FLOOD = 64
 #: The most followers let in at once (a connection past it is closed after its hello).
 MAX_FOLLOWERS = 200
 #: Blobs answered lately, kept encoded (followers asking for the same share the bytes).
@@ -45,7 +53,8 @@ class _Conn:
     """One follower: its queue and the task writing it out."""
 
     __slots__ = ("writer", "queue", "queued", "blob_left", "next_blob", "wake", "closed",
-                 "task", "peer", "heard", "spoke", "tokens", "stamp")
+                 "task", "peer", "heard", "spoke", "tokens", "stamp", "answers", "answered_in",
+                 "answer_tokens", "answer_stamp", "over")
 
     def __init__(self, writer: asyncio.StreamWriter) -> None:
         self.writer = writer
@@ -62,6 +71,11 @@ class _Conn:
         #: It has sent something after its hello: it counts as following.
         self.spoke = False
         self.tokens, self.stamp = float(REQUEST_BURST), time.monotonic()
+        #: Its answers for the lesson ``answered_in`` (a file digest): step -> (done, pick).
+        self.answers: dict[int, tuple[bool, int | None]] = {}
+        self.answered_in: str | None = None
+        self.answer_tokens, self.answer_stamp = float(ANSWER_BURST), time.monotonic()
+        self.over = 0  # messages over its rates so far
 
     def offer(self, frames: list[bytes]) -> bool:
         """Queue ``frames`` without waiting; False when they do not fit (drop this one)."""
@@ -95,9 +109,26 @@ class _Conn:
         self.tokens = min(float(REQUEST_BURST), self.tokens + (now - self.stamp) * REQUEST_RATE)
         self.stamp = now
         if self.tokens < 1:
-            return False
+            return self._over()
         self.tokens -= 1
         return True
+
+    def may_answer(self) -> bool:
+        """Take one answer from its allowance (False: over the rate, not counted)."""
+        now = time.monotonic()
+        self.answer_tokens = min(float(ANSWER_BURST),
+                                 self.answer_tokens + (now - self.answer_stamp) * ANSWER_RATE)
+        self.answer_stamp = now
+        if self.answer_tokens < 1:
+            return self._over()
+        self.answer_tokens -= 1
+        return True
+
+    def _over(self) -> bool:
+        self.over += 1
+        if self.over > FLOOD:
+            raise P.ProtocolError("a flood of messages over the rate")
+        return False
 
     async def pump(self) -> None:
         while not self.closed:
@@ -128,7 +159,9 @@ class Presenter:
                  scenario_text: Callable[[str], bytes | None] | None = None,
                  lesson_text: Callable[[str], bytes | None] | None = None,
                  weights: Callable[[int, str], object] | None = None,
-                 on_count: Callable[[int], None] | None = None, sock=None) -> None:
+                 on_count: Callable[[int], None] | None = None,
+                 answer_ok: Callable[[dict], bool] | None = None,
+                 on_answers: Callable[[], None] | None = None, sock=None) -> None:
         self.token = token.encode("utf-8")
         self.host, self.port = host, port
         self._state = state
@@ -136,6 +169,8 @@ class Presenter:
         self._lesson_text = lesson_text
         self._weights = weights
         self._on_count = on_count
+        self._answer_ok = answer_ok
+        self._on_answers = on_answers
         self._sock = sock  # a socket already listening (the CLI binds it to print the port)
         self._conns: set[_Conn] = set()
         self._server: asyncio.base_events.Server | None = None
@@ -150,6 +185,9 @@ class Presenter:
         #: Requests answered with data, and requests over a follower's rate (not answered).
         self.answered = 0
         self.ignored = 0
+        #: Answers counted, and answers not counted (over the rate, or out of range).
+        self.answers_taken = 0
+        self.answers_ignored = 0
 
     # -- life ----------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -287,6 +325,9 @@ class Presenter:
                 self._count()
             if kind == "heartbeat":
                 continue
+            if kind == "answer":
+                self._take_answer(conn, msg)
+                continue
             if not conn.may_ask():
                 self.ignored += 1
                 continue
@@ -294,6 +335,37 @@ class Presenter:
             if frames:
                 conn.offer_blob(frames)
                 self.answered += 1
+
+    # -- the poll ------------------------------------------------------------------------------
+    def _take_answer(self, conn: _Conn, msg: dict) -> None:
+        """Count a follower's answer: within its rate, for a step that exists in the lesson
+        presented (``answer_ok``); it replaces the follower's earlier answer for that step."""
+        if not conn.may_answer() or self._answer_ok is None or not self._answer_ok(msg):
+            self.answers_ignored += 1
+            return
+        if msg["lesson"] != conn.answered_in:  # another lesson: its earlier answers go
+            conn.answered_in, conn.answers = msg["lesson"], {}
+        conn.answers[msg["step"]] = (msg["done"], msg["pick"])
+        self.answers_taken += 1
+        if self._on_answers is not None:
+            self._on_answers()
+
+    def tally(self, lesson: str | None, step: int, choices: int) -> tuple[int, int, list[int]]:
+        """(followers, how many of them did the task, how many picked each of ``choices``) at
+        ``step`` of the lesson whose file has digest ``lesson``: counts, never who. Only
+        connections present and following count, each once."""
+        of, done, picks = 0, 0, [0] * choices
+        for conn in self._conns:
+            if not conn.spoke:
+                continue
+            of += 1
+            got = conn.answers.get(step) if conn.answered_in == lesson else None
+            if got is None:
+                continue
+            done += got[0]
+            if got[1] is not None and 1 <= got[1] <= choices:
+                picks[got[1] - 1] += 1
+        return of, done, picks
 
     def _answer(self, msg: dict) -> list[bytes] | None:
         """The frames answering a request, or None when there is nothing to send (answers
@@ -337,6 +409,8 @@ class Presenter:
             transport.abort() if count else conn.writer.close()
         if count:
             self._count()
+            if conn.answers and self._on_answers is not None:
+                self._on_answers()  # (its answers no longer count)
 
     def _count(self) -> None:
         if self._on_count is not None:

@@ -38,6 +38,8 @@ BLOB_CAPS = {"scenario": 2 * 1024 * 1024, "lesson": 2 * 1024 * 1024,
              "weights": 256 * 1024 * 1024}
 #: The most arrays a weights blob has, and dimensions an array has.
 MAX_ARRAYS, MAX_DIMS = 8, 2
+#: A lesson question's choices at most (keys 1-4), a count in a poll at most, a lesson's steps.
+MAX_CHOICES, MAX_COUNT, MAX_STEP = 4, 1000, 100_000
 _HEADER = struct.Struct(">cI")
 HEADER_BYTES = _HEADER.size
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -113,6 +115,12 @@ def _arrays(v):
     return True
 
 
+def _counts(v):
+    """a list of 1 to 4 whole numbers from 0 to 1000"""
+    return isinstance(v, list) and 1 <= len(v) <= MAX_CHOICES and \
+        all(type(n) is int and 0 <= n <= MAX_COUNT for n in v)
+
+
 _HASH = _str(64, _HEX64)
 _HASH.__doc__ = "64 lowercase hex digits (a SHA-256)"
 _EPOCH = _int(0, 10**9)
@@ -132,9 +140,17 @@ SCHEMA: dict[str, dict] = {
         "scenario": _object({"name": _str(4096), "sha256": _HASH, "builtin": _bool}),
         "weights": _nullable(_object({"epoch": _EPOCH, "sha256": _HASH})),
         "maximized": _nullable(_choice(*PANES)),
-        "lesson": _nullable(_object({"name": _str(4096), "sha256": _nullable(_HASH),
-                                     "step": _int(0, 100_000)})),
+        "lesson": _nullable(_object({
+            "name": _str(4096), "sha256": _nullable(_HASH), "step": _int(0, MAX_STEP),
+            # the class's answers for one step, when the presenter shows them to the class
+            "poll": _nullable(_object({"step": _int(0, MAX_STEP), "of": _int(0, MAX_COUNT),
+                                       "done": _nullable(_int(0, MAX_COUNT)),
+                                       "picks": _nullable(_counts)}))})),
     },
+    # a follower's answer for one step of the presented lesson (the only thing it sends
+    # besides requests): the task done, the choice picked (1-4) or null
+    "answer": {"lesson": _HASH, "step": _int(0, MAX_STEP), "done": _bool,
+               "pick": _nullable(_int(1, MAX_CHOICES))},
     "need_scenario": {"sha256": _HASH},
     "need_lesson": {"sha256": _HASH},
     "need_weights": {"epoch": _EPOCH, "sha256": _HASH},
@@ -144,7 +160,8 @@ SCHEMA: dict[str, dict] = {
     "chunk": {"sha256": _HASH, "index": _int(0, 1 << 20), "data": _str(DATA_CAP)},
 }
 #: Which messages each side may receive.
-TO_PRESENTER = frozenset({"hello", "heartbeat", "need_scenario", "need_lesson", "need_weights"})
+TO_PRESENTER = frozenset({"hello", "heartbeat", "need_scenario", "need_lesson", "need_weights",
+                          "answer"})
 TO_FOLLOWER = frozenset({"welcome", "refused", "heartbeat", "state", "blob", "chunk", "bye"})
 
 

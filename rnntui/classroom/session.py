@@ -98,6 +98,15 @@ def builtin_lesson(name: str, digest: str | None):
     return None
 
 
+def poll_line(of: int, done: int | None, picks: list[int] | None) -> str:
+    """The class's answers for one step, as counts (never who): ``Class of 3: task done 2 ·
+    picked 1:0 2:2 3:1``."""
+    parts = [f"task done {done}"] if done is not None else []
+    if picks:
+        parts.append("picked " + " ".join(f"{i}:{n}" for i, n in enumerate(picks, start=1)))
+    return f"Class of {of}: " + (" · ".join(parts) or "no task or question here")
+
+
 def _maximized(screen) -> str | None:
     w = getattr(screen, "maximized", None)
     return w.id if w is not None and w.id in P.PANES else None
@@ -139,7 +148,8 @@ class PresenterRole:
         self.presenter = Presenter(token, host=host, port=port, state=self.state,
                                    scenario_text=self._text, lesson_text=self._text,
                                    weights=self._weights,
-                                   on_count=lambda n: self._show())
+                                   on_count=lambda n: self._counted(),
+                                   answer_ok=self._answer_ok, on_answers=self._answers_came)
         self.token = token
         self.screen = None
         self._texts: dict[str, bytes] = {}
@@ -149,6 +159,9 @@ class PresenterRole:
         self._sent: dict | None = None
         self._flush_pending = False
         self.error: str | None = None
+        #: The step whose answers the class is shown: (lesson file digest, step) or None.
+        self.poll_shown: tuple[str, int] | None = None
+        self._poll_pending = False
 
     @property
     def join(self) -> Join:
@@ -164,6 +177,9 @@ class PresenterRole:
         screen.watch(screen, "maximized", lambda *_: self.send(), init=False)
         # what changes without a new View (a lesson step, leaving the lesson) is seen here
         screen.set_interval(STATE_POLL, self._flush)
+        ls = _lesson_session(screen)
+        if ls is not None:
+            ls.room = self._room
         asyncio.ensure_future(self._serve())
 
     async def _serve(self) -> None:
@@ -176,24 +192,32 @@ class PresenterRole:
             self._show()
             return
         self._show()
-        self.screen.notify(f"Students join with:  rnntui follow {self.join}", title="Presenting",
-                           timeout=30, markup=False)
+        self.screen.notify("Students join with the line in the status bar: j shows it whole.",
+                           title="Presenting", timeout=10, markup=False)
         self._flush()
 
     async def stop(self) -> None:
         await self.presenter.stop()
 
+    @property
+    def join_line(self) -> str:
+        """What students type: ``rnntui follow HOST:PORT/TOKEN.CHECK`` (one line)."""
+        return f"rnntui follow {self.join}"
+
     def reattach(self) -> None:
         self.screen.notify(f"You are presenting: {self.presenter.followers} following. "
-                           f"Students join with: rnntui follow {self.join}", markup=False,
-                           timeout=8)
+                           f"j shows the join string.", markup=False, timeout=8)
+
+    def _counted(self) -> None:
+        self._show()
+        self._answers_came()  # (the class's size is part of the poll)
 
     def _show(self) -> None:
         if self.error:
             parts = (("not presenting", "reverse", 9),)
-        else:
-            parts = (("presenting", "reverse", 9), (f" {self.join}", "", 6),
-                     (f"{self.presenter.followers} following", "", 9))
+        else:  # first, and never cut (keep 10 and 11: rnntui.screens.main.status_text)
+            parts = (("presenting", "reverse", 10), (str(self.join), "bold", 11),
+                     (f"{self.presenter.followers} following", "", 11))
         status = self.screen.status
         status.extra = parts
         status.show(self.screen.view)
@@ -221,10 +245,91 @@ class PresenterRole:
 
     def state(self) -> dict:
         view = self.screen.view
+        lesson = lesson_state(self.screen, self._lesson_texts)
+        if lesson is not None:
+            lesson["poll"] = self._poll(lesson) if self.poll_shown == \
+                (lesson["sha256"], lesson["step"]) else None
         return {"position": str(view.position),
                 "scenario": self._scenario_info(view.scenario, view.source),
                 "weights": {"epoch": view.epoch, "sha256": self._digest(view.base_params)},
-                "maximized": _maximized(self.screen), "lesson": lesson_state(self.screen, self._lesson_texts)}
+                "maximized": _maximized(self.screen), "lesson": lesson}
+
+    # -- the poll: followers' answers, as counts -----------------------------------------------
+    def _presented(self):
+        """(lesson, its file's digest) of the lesson presented now, or None."""
+        ls = _lesson_session(self.screen) if self.screen is not None else None
+        lesson = lesson_state(self.screen, self._lesson_texts) if ls is not None else None
+        if lesson is None or lesson["sha256"] is None:
+            return None
+        return ls.lesson, lesson["sha256"]
+
+    def _answer_ok(self, msg: dict) -> bool:
+        """An answer for a step that exists in the lesson presented now, with a pick among
+        that step's choices and ``done`` only where it has a task."""
+        got = self._presented()
+        if got is None or msg["lesson"] != got[1] or not msg["step"] < len(got[0].steps):
+            return False
+        step = got[0].steps[msg["step"]]
+        if msg["done"] and step.task is None:
+            return False
+        pick = msg["pick"]
+        return pick is None or (step.question is not None and
+                                pick <= len(step.question.choices))
+
+    def _tally(self, lesson, sha: str, index: int) -> tuple[int, int | None, list[int] | None]:
+        step = lesson.steps[index]
+        choices = len(step.question.choices) if step.question is not None else 0
+        of, done, picks = self.presenter.tally(sha, index, choices)
+        return of, done if step.task is not None else None, picks if choices else None
+
+    def _poll(self, lesson: dict) -> dict:
+        got = self._presented()
+        of, done, picks = self._tally(got[0], lesson["sha256"], lesson["step"])
+        return {"step": lesson["step"], "of": min(of, P.MAX_COUNT),
+                "done": done, "picks": picks}
+
+    def _room(self) -> str | None:
+        """The presenter's strip line: this step's answers (counts, never who)."""
+        got = self._presented()
+        ls = _lesson_session(self.screen)
+        if got is None or self.error:
+            return None
+        of, done, picks = self._tally(got[0], got[1], ls.index)
+        if done is None and picks is None:
+            return None  # (nothing to answer at this step)
+        shown = self.poll_shown == (got[1], ls.index)
+        return poll_line(of, done, picks) + (" · shown (a hides)" if shown else
+                                             " · a shows the class")
+
+    def _answers_came(self) -> None:
+        """An answer was counted or a follower went: draw the strip again (once a frame)."""
+        if self._poll_pending or self.screen is None:
+            return
+        self._poll_pending = True
+        self.screen.call_later(self._poll_changed)
+
+    def _poll_changed(self) -> None:
+        self._poll_pending = False
+        ls = _lesson_session(self.screen)
+        if ls is not None and getattr(ls, "active", False):
+            ls.redraw()
+        if self.poll_shown is not None:
+            self.send()
+
+    def show_poll(self) -> None:
+        """a: show this step's answers to the class (their strips), or stop showing them."""
+        got = self._presented()
+        ls = _lesson_session(self.screen)
+        if got is None:
+            self.screen.notify("a shows the class's answers while you present a lesson "
+                               "(L opens one).", markup=False, timeout=4)
+            return
+        here = (got[1], ls.index)
+        self.poll_shown = None if self.poll_shown == here else here
+        self.screen.notify("The class sees this step's answers." if self.poll_shown else
+                           "The class's answers are hidden again.", markup=False, timeout=3)
+        ls.redraw()
+        self.send()
 
     def send(self) -> None:
         """Send the state, once the presenter's own screen shows it: the teacher's key is
@@ -287,6 +392,12 @@ class FollowerRole:
         self._said: str | None = None  # the last problem shown (not shown again and again)
         #: How many states were applied (tests and benchmarks wait on it).
         self.applied = 0
+        #: The presented lesson, as opened here (a Lesson), and whether this learner has moved
+        #: on its own within the class's step (then only the class moving on moves it).
+        self._lesson_obj = None
+        self._own_in_step = False
+        self._answers_sent = Lru(REMEMBERED)  # (lesson digest, step) -> (done, pick) sent
+        self.unreachable: str | None = None  # why no presenter answers at the address
 
     def start(self, screen) -> None:
         self.screen = screen
@@ -294,6 +405,10 @@ class FollowerRole:
         # follower (measured: twice the work per step with 50) would slow everyone's updates
         screen.draw_ahead = False
         screen.view_hooks.append(self._changed)
+        ls = _lesson_session(screen)
+        if ls is not None:
+            ls.room = self._room
+            ls.hooks.append(self._lesson_changed)
         self._show()
         self.follower.start()
 
@@ -310,18 +425,27 @@ class FollowerRole:
         elif self.link == "lost":
             parts = (("connection lost", "reverse", 9), ("reconnecting…", "", 5))
         elif self.link == "refused":
-            parts = (("refused by the presenter", "reverse", 9),)
+            parts = (("refused by the presenter", "reverse", 9), ("check the join string", "", 5))
+        elif self.unreachable:
+            parts = (("no presenter at", "reverse", 9), (f" {self._address}", "reverse", 9),
+                     ("check host and port", "", 5))
         else:
-            parts = (("connecting…", "reverse", 9), (str(self.join.host), "", 3))
+            parts = (("connecting…", "reverse", 9), (self._address, "", 8))
         status = self.screen.status
         status.extra = parts
         status.show(self.screen.view)
+
+    @property
+    def _address(self) -> str:
+        return str(self.join).rsplit("/", 1)[0]
 
     def _event(self, event: str, detail) -> None:
         before = self.link
         if event == "connected":
             self.link = "connected"
+            self.unreachable = None
             self._asked.clear()  # (asked of the last connection: asked again when needed)
+            self._answers_sent.clear()  # (this learner's answer is told the new connection)
             if before in ("left", "lost"):
                 self.screen.notify("The presenter is back.", markup=False, timeout=4)
         elif event == "state":
@@ -347,10 +471,18 @@ class FollowerRole:
                                    severity="warning", markup=False, timeout=8)
             elif before == "connecting" and event == "left":
                 self.link = "left"
+            elif before == "connecting" and event == "lost" and detail != self.unreachable:
+                self.unreachable = str(detail)
+                self.screen.notify(visible(
+                    f"No presenter answers at {self._address} ({detail}). Check the host and "
+                    f"port against the join string the presenter printed, and that the "
+                    f"presenter is running; this app keeps trying."),
+                    severity="warning", markup=False, timeout=12)
         elif event == "refused":
             if before != "refused":
-                self.screen.notify("The presenter refused this join string (a token from an "
-                                   "earlier class?).", severity="error", markup=False,
+                self.screen.notify("The presenter refused this join string's token. Check "
+                                   "that it is this presenter's join string today, copied whole "
+                                   "on one line as printed.", severity="error", markup=False,
                                    timeout=10)
             self.link = "refused"
         self._show()
@@ -363,13 +495,79 @@ class FollowerRole:
                                     "as it is reachable.", markup=False, timeout=3)
             return
         self.attached = True
+        self._own_in_step = False
         self.screen.notify("Following the presenter again.", markup=False, timeout=3)
         if self.latest is not None:
             self._apply(self.latest)
         self._show()
 
+    def _detach(self, text: str) -> None:
+        self.attached = False
+        self.screen.notify(text, markup=False, timeout=5)
+        self._show()
+        ls = _lesson_session(self.screen)
+        if ls is not None and getattr(ls, "active", False):
+            ls.redraw()
+
+    def _in_lesson(self) -> bool:
+        """The presenter presents a lesson and this screen shows it: a sync point, where this
+        learner's own keys keep it in the class (the class moving on moves it)."""
+        ls = _lesson_session(self.screen)
+        return (self.latest is not None and self.latest["lesson"] is not None
+                and self._lesson_obj is not None and ls is not None
+                and getattr(ls, "active", False) and ls.lesson is self._lesson_obj)
+
+    def _lesson_changed(self) -> None:
+        """The lesson session showed a change: a step, a task done, a pick, or leaving."""
+        if self._applying or not self.attached or self._lesson_obj is None or \
+                self.latest is None or self.latest["lesson"] is None:
+            return
+        if not self._in_lesson():  # L (or . past the last step): left the class's lesson
+            self._detach("You left the class's lesson; press f to follow the class again.")
+            return
+        ls = _lesson_session(self.screen)
+        if ls.index != self.latest["lesson"]["step"]:
+            self._own_in_step = True  # (. or , of its own: back with the class's next step)
+        self._send_answer()
+
+    def _send_answer(self) -> None:
+        """Tell the presenter this learner's answer at its step (the task done, the choice
+        picked), once per change."""
+        ls = _lesson_session(self.screen)
+        sha = self.latest["lesson"]["sha256"] if self.latest and self.latest["lesson"] else None
+        run = ls.runs.get(ls.index) if ls is not None and sha else None
+        if run is None:
+            return
+        got = (bool(run.done), run.picked)
+        key = (sha, ls.index)
+        if got == (False, None) or self._answers_sent.get(key) == got:
+            return
+        if self.follower.answer({"lesson": sha, "step": ls.index, "done": got[0],
+                                 "pick": got[1]}):
+            self._answers_sent[key] = got
+
+    def _room(self) -> str | None:
+        """The follower's strip line: how to follow again, or the answers the presenter shows."""
+        lesson = (self.latest or {}).get("lesson")
+        ls = _lesson_session(self.screen)
+        if lesson is None or ls is None:
+            return None
+        if not self.attached:
+            return f"Not following the class (it is at step {lesson['step'] + 1}): f follows again."
+        poll = lesson["poll"]
+        if poll is None or poll["step"] != ls.index or not self._in_lesson():
+            return None
+        return poll_line(poll["of"], poll["done"], poll["picks"])
+
     def _changed(self, old, new) -> None:
         if self._applying or not self.attached:
+            return
+        if self._in_lesson():
+            ls = _lesson_session(self.screen)
+            if new.source != ls.step.scenario:  # o: another scenario, out of the lesson
+                self._detach("You left the class's lesson; press f to follow the class again.")
+            else:  # its own keys explore the step: it stays with the class
+                self._own_in_step = True
             return
         po, pn = old.position, new.position
         if po != pn and self.latest is not None and not self._own_work(old, new, po, pn):
@@ -406,6 +604,12 @@ class FollowerRole:
             self._problem(f"the presenter's position is refused here: {err}")
             return
         screen = self.screen
+        if self._holding(state["lesson"]):  # its learner explores the class's step: only the
+            self._lesson_applied = state["lesson"]  # class's line changes
+            ls = _lesson_session(screen)
+            ls.redraw()
+            self.applied += 1
+            return
         self._applying = True
         try:
             if state["lesson"] != self._lesson_applied and not self._apply_lesson(state["lesson"]):
@@ -498,6 +702,14 @@ class FollowerRole:
             self.screen.notify("Fetching the presenter's scenario…", markup=False, timeout=3)
         return None
 
+    def _holding(self, lesson: dict | None) -> bool:
+        """This learner moved on its own within the class's step, which the presenter has not
+        left: keep its screen (the presenter changing step moves it)."""
+        was = self._lesson_applied
+        return (self._own_in_step and lesson is not None and was is not None
+                and (was["name"], was["sha256"], was["step"]) ==
+                (lesson["name"], lesson["sha256"], lesson["step"]) and self._in_lesson())
+
     def _apply_lesson(self, lesson: dict | None) -> bool:
         """Open the presenter's lesson at its step (or leave the one open); False while its
         text is asked for. Each follower answers the lesson's questions on its own screen."""
@@ -507,7 +719,7 @@ class FollowerRole:
         if lesson is None:
             if getattr(ls, "active", False):
                 ls.leave()
-            self._lesson_applied = None
+            self._lesson_applied = self._lesson_obj = None
             return True
         sha = lesson["sha256"]
         found = self._lessons.get(sha) if sha else None
@@ -528,8 +740,17 @@ class FollowerRole:
                 return True
             return False
         step = max(0, min(lesson["step"], len(found) - 1))
+        was = self._lesson_applied
+        moved = (was is not None and self._lesson_obj is found and was["step"] != step)
         if ls.lesson is not found or not ls.active or ls.index != step:
             ls.open(found, step)
+        if moved or self._lesson_obj is not found:
+            self._own_in_step = False  # a new step: this learner starts it with the class
+        if moved:
+            self.screen.notify(f"The class moved on to step {step + 1}." if step > was["step"]
+                               else f"The class went back to step {step + 1}.",
+                               markup=False, timeout=4)
+        self._lesson_obj = found
         self._lesson_applied = lesson
         return True
 

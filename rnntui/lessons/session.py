@@ -75,6 +75,8 @@ class Card:
     why: str | None = None
     pending: bool = False
     finished: bool = False
+    #: A line about the class (presenting or following: the poll, how to follow again).
+    room: str | None = None
 
 
 def own_cell(step: Step) -> str:
@@ -149,6 +151,10 @@ class LessonSession:
         self._working = False
         self._generation: dict[str, int] = {}
         self._asked: dict[str, tuple] = {}
+        #: The classroom's: ``room()`` gives the strip's line about the class (or None), and
+        #: each of ``hooks`` is called after every change the strip shows (step, task, pick).
+        self.room = None
+        self.hooks: list = []
 
     # -- progress ------------------------------------------------------------------------------
     @property
@@ -551,9 +557,18 @@ class LessonSession:
             choices=words.get("choices", ()) if q else (),
             picked=run.picked, answer=q.answer if q and run.picked is not None else None,
             why=words.get("why") if q and run.picked is not None else None,
-            pending=pending, finished=self.index == len(self.lesson) - 1)
+            pending=pending, finished=self.index == len(self.lesson) - 1,
+            room=self.room() if self.room is not None else None)
 
     def _show(self) -> None:
+        strip = getattr(self.screen, "lesson_strip", None)
+        if strip is not None:
+            strip.show(self.card())
+        for hook in self.hooks:
+            hook()
+
+    def redraw(self) -> None:
+        """Draw the strip again (the classroom's line changed)."""
         strip = getattr(self.screen, "lesson_strip", None)
         if strip is not None:
             strip.show(self.card())

@@ -99,17 +99,22 @@ class HelpScreen(Dialog, ModalScreen[None]):
         Binding("q", "app.quit", "quit", id="help-quit"),
     ]
 
-    def __init__(self, bindings, titles: dict[str, str], position: str = "") -> None:
+    def __init__(self, bindings, titles: dict[str, str], position: str = "",
+                 join: str = "") -> None:
         """``bindings``: the main screen's; ``titles``: pane id -> its title on screen;
-        ``position``: the current position string."""
+        ``position``: the current position string; ``join``: the presenter's join line."""
         super().__init__()
         self.bindings, self.titles, self.position = list(bindings), dict(titles), position
+        self.join = join
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box", classes="dialog") as box:
             box.border_title = "Help"
             box.border_subtitle = "Esc or ? closes · ↑↓ scroll"
             with VerticalScroll(id="help-body"):
+                if self.join:  # first: what students type to follow (one line at 80x24)
+                    yield Static(Text.assemble(("Students join with", "bold"), "\n",
+                                               Text(self.join, no_wrap=True)), id="help-join")
                 if self.position:
                     yield Static(Text.assemble(("You are at  ", "bold"), self.position,
                                                ("\n(rnntui SCENARIO --at '…' opens here)",

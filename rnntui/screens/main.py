@@ -47,7 +47,9 @@ FIRST_FRAME_WAIT = 1.0
 
 def status_text(view: View, width: int = 120, extra: tuple = ()) -> Text:
     """Scenario, kind, epoch, t, phase, W_h scale and what is running, fitted to ``width``;
-    ``extra`` parts (text, style, keep) come last (the classroom's: following, presenting).
+    ``extra`` parts (text, style, keep) come last (the classroom's: following, presenting),
+    except those kept at 10 or more, which come first and are never cut (the presenter's join
+    string); when even they do not fit, only those kept at 11 stay.
 
     When space is short the least needed parts go first (the kind, then the running loss); the
     rest is never dropped.
@@ -75,7 +77,10 @@ def status_text(view: View, width: int = 120, extra: tuple = ()) -> Text:
     if view.playing:
         parts.append(("▶ playing", "reverse", 8))
 
-    parts.extend(extra)
+    lead = [p for p in extra if p[2] >= 10]
+    parts = lead + parts + [p for p in extra if p[2] < 10]
+    if lead and join_parts(lead).cell_len > width:
+        return join_parts([p for p in lead if p[2] >= 11])
     for level in range(8):  # parts kept at 8 and 9 stay; the ellipsis handles the rest
         text = join_parts([p for p in parts if p[2] > level])
         if text.cell_len <= width:
@@ -420,6 +425,23 @@ class MainScreen(QuitGuard, Screen):
                 return
         self.view = view
 
+    def action_join(self) -> None:
+        line = getattr(self.classroom, "join_line", None)
+        if line is None:
+            self.notify("j shows the join string while presenting ('rnntui present').",
+                        markup=False, timeout=4)
+            return
+        from .join import JoinScreen
+        self.app.push_screen(JoinScreen(line))
+
+    def action_poll(self) -> None:
+        show = getattr(self.classroom, "show_poll", None)
+        if show is None:
+            self.notify("a shows the class's answers while presenting a lesson ('rnntui "
+                        "present LESSON').", markup=False, timeout=4)
+            return
+        show()
+
     def action_follow(self) -> None:
         if self.classroom is None:
             self.notify("f follows a presenter again; this app follows none (see "
@@ -702,7 +724,8 @@ class MainScreen(QuitGuard, Screen):
         from .help import HelpScreen
         titles = {p.id: p.TITLE for p in self.panes if p.id}
         self.app.push_screen(HelpScreen(self.BINDINGS, titles,
-                                        visible(str(self._view.position))))
+                                        visible(str(self._view.position)),
+                                        join=getattr(self.classroom, "join_line", "")))
 
     def action_open(self) -> None:
         from .picker import PickerScreen

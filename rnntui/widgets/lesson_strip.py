@@ -44,8 +44,13 @@ def head_text(card, width: int) -> Text:
 
 
 def card_text(card) -> Text:
-    """The strip's body: narration, then the task or the question."""
-    out = Text(card.narration)
+    """The strip's body: the class's line (classroom), narration, then the task or the
+    question."""
+    out = Text()
+    if getattr(card, "room", None):
+        out.append(card.room, "bold")
+        out.append("\n")
+    out.append(card.narration)
     if card.do is not None:
         out.append("\n")
         if card.done:
