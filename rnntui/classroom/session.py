@@ -752,6 +752,8 @@ class FollowerRole:
                                markup=False, timeout=4)
         self._lesson_obj = found
         self._lesson_applied = lesson
+        if ls.active:
+            ls.redraw()  # (the class's line: the answers the presenter shows, or none)
         return True
 
     def _received_text(self, what: str, data: bytes) -> None:

@@ -48,21 +48,21 @@ class Class:
         self.stack = stack
         self.followers: list[tuple] = []
 
-    async def present(self, scenario="king", token=None, port=0):
+    async def present(self, scenario="king", token=None, port=0, size=SIZE):
         self.token = token or new_token()
         app = quiet_app(scenario)
         role = PresenterRole(self.token, port=port)
         app.main_screen.classroom = role
-        pilot = await self.stack.enter_async_context(app.run_test(size=SIZE))
+        pilot = await self.stack.enter_async_context(app.run_test(size=size))
         await until(lambda: role.presenter._server is not None, "the presenter listening")
         self.app, self.pilot, self.role = app, pilot, role
         return app, pilot, role
 
-    async def follow(self):
+    async def follow(self, size=SIZE):
         app = quiet_app("king")
         role = FollowerRole(self.role.join)
         app.main_screen.classroom = role
-        pilot = await self.stack.enter_async_context(app.run_test(size=SIZE))
+        pilot = await self.stack.enter_async_context(app.run_test(size=size))
         self.followers.append((app, pilot, role))
         return app, pilot, role
 
@@ -230,3 +230,79 @@ async def test_a_cell_switch_is_followed(monkeypatch):
         await until(lambda: pres.view.cell == "lstm" and settled(pres), "the presenter's LSTM")
         await until(lambda: f.view.cell == "lstm" and room.same(f), "the follower's LSTM")
         assert "following" in status(f) and role.attached
+
+
+def told(app, text: str) -> bool:
+    """A notification saying ``text`` was shown."""
+    return any(text in str(n.message) for n in app._notifications)
+
+
+def strip(app) -> str:
+    """The lesson strip's body as shown (the class's line first)."""
+    card = app.main_screen.lesson_strip.card
+    return card.room or "" if card is not None else ""
+
+
+async def test_a_presented_lesson_is_a_sync_point_and_answers_come_back(monkeypatch):
+    """Issue 19, done when: two followers at 80x24 go through a presented lesson, one doing
+    the tasks and one not; both end on the presenter's last step, and the presenter's strip
+    shows the task counts and the poll for a question both answered (counts, never who)."""
+    async with classroom(monkeypatch) as room:
+        lessons = pytest.importorskip("rnntui.lessons")
+        recurrence = lessons.builtin_lessons()[0]  # 1 task (→→), 2 question, 3 task (G)
+        assert recurrence.steps[1].task and recurrence.steps[2].question and \
+            recurrence.steps[3].task and len(recurrence) == 5
+        pres, pp, prole = await room.present(size=(80, 24))
+        ls = pres.main_screen.lessons
+        ls.open(recurrence, 0)
+        doer, dp, drole = await room.follow(size=(80, 24))
+
+        def at(app, index: int) -> bool:
+            fls = app.main_screen.lessons
+            return fls.active and fls.lesson is recurrence and fls.index == index
+
+        await until(lambda: at(doer, 0), "the doer in the lesson at step 1")
+        await pp.press("full_stop")
+        await until(lambda: ls.index == 1 and at(doer, 1), "the class at step 2")
+        assert told(doer, "The class moved on to step 2.")
+        # a late joiner lands on the presenter's current step
+        idle, ip, irole = await room.follow(size=(80, 24))
+        await until(lambda: at(idle, 1) and prole.presenter.followers == 2, "the late joiner")
+        # the doer's own keys do the task and keep it in the lesson
+        await dp.press("right", "right")
+        await until(lambda: doer.main_screen.lessons.run.done, "the doer's task done")
+        assert drole.attached and "not following" not in status(doer)
+        await until(lambda: "Class of 2: task done 1" in strip(pres), "the count on the strip")
+        await pp.press("full_stop")  # the question
+        await until(lambda: at(doer, 2) and at(idle, 2), "both at the question")
+        assert told(doer, "The class moved on to step 3.") and drole.attached
+        assert doer.view.t == pres.view.t  # brought back from its own t=2
+        await dp.press("2")
+        await ip.press("3")
+        await until(lambda: "picked 1:0 2:1 3:1" in strip(pres), "the poll on the strip")
+        assert "a shows the class" in strip(pres) and strip(doer) == ""
+        await pp.press("a")  # the teacher shows the counts to the class
+        await until(lambda: "picked 1:0 2:1 3:1" in strip(doer) and
+                    "picked 1:0 2:1 3:1" in strip(idle), "the poll on the class's strips")
+        await pp.press("full_stop")
+        await until(lambda: at(doer, 3) and at(idle, 3), "both at the second task")
+        await dp.press("G")
+        await until(lambda: "Class of 2: task done 1" in strip(pres), "the second count")
+        await pp.press("full_stop")
+        await until(lambda: at(doer, 4) and at(idle, 4) and settled(pres) and
+                    room.same(doer) and room.same(idle), "both on the last step, in step")
+        assert drole.attached and irole.attached
+        sha = pres.main_screen.classroom.state()["lesson"]["sha256"]
+        tally = prole.presenter.tally
+        assert tally(sha, 1, 0) == (2, 1, []) and tally(sha, 2, 3) == (2, 0, [0, 1, 1])
+        assert tally(sha, 3, 0) == (2, 1, [])
+        # only a follower who leaves the lesson stays behind, and is told how to come back
+        await ip.press("L")
+        await until(lambda: not irole.attached, "the idle one left the lesson")
+        assert "not following" in status(idle) and "f follows" in status(idle)
+        await pp.press("comma")
+        await until(lambda: at(doer, 3), "the doer back at step 4")
+        assert told(doer, "The class went back to step 4.")
+        assert not idle.main_screen.lessons.active
+        await ip.press("f")
+        await until(lambda: at(idle, 3) and irole.attached, "the idle one following again")
