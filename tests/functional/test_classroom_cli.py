@@ -35,6 +35,11 @@ def run(capsys, *args: str) -> subprocess.CompletedProcess:
     (["follow", "127.0.0.1:99999/abcdefghijklmnopqrst"], "from 1 to 65535"),
     (["follow", "127.0.0.1:7341/short"], "bad token"),
     (["follow", ""], "empty"),
+    # issue 19: a join string cut in its check, or with a mistyped token, is told by the
+    # follower alone, before it connects (the check of abcdefghijklmnopqrst is 3WXu)
+    (["follow", "127.0.0.1:7341/abcdefghijklmnopqrst.3W"], "token in the join string is "
+                                                          "incomplete or mistyped"),
+    (["follow", "127.0.0.1:7341/abcdefghijklmnopqrsT.3WXu"], "incomplete or mistyped"),
     (["present", "--token", "short"], "present: a token is 16 to 128"),
     (["present", "--port", "70000"], "from 1 to 65535"),
     (["present", "--host", "a b"], "not a host name"),

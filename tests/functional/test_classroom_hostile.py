@@ -165,6 +165,7 @@ class FakeStatus:
 class FakeLessons:
     def __init__(self) -> None:
         self.lesson, self.active, self.index, self.opened = None, False, 0, []
+        self.hooks, self.room, self.runs = [], None, {}
 
     def open(self, lesson, step=0) -> None:
         self.lesson, self.active, self.index = lesson, True, step
@@ -172,6 +173,9 @@ class FakeLessons:
 
     def leave(self) -> None:
         self.active = False
+
+    def redraw(self) -> None:
+        pass
 
 
 class FakeScreen:
@@ -316,7 +320,7 @@ async def test_a_sent_lesson_names_only_builtin_scenarios(hostile, secrets, ref,
     role, screen = await follow()
     data = LESSON.format(ref=ref).encode()
     sha = P.sha256(data)
-    hp.send(king_state(lesson={"name": "probe", "sha256": sha, "step": 0}))
+    hp.send(king_state(lesson={"name": "probe", "sha256": sha, "step": 0, "poll": None}))
     await until(lambda: any(m["type"] == "need_lesson" for m in hp.requests()),
                 "the follower asking for the lesson")
     hp.send(blob("lesson", data))
@@ -326,7 +330,7 @@ async def test_a_sent_lesson_names_only_builtin_scenarios(hostile, secrets, ref,
     assert "only built-in" in said
     # the same lesson naming a built-in opens
     good = LESSON.format(ref="king").encode()
-    hp.send(king_state(lesson={"name": "probe", "sha256": P.sha256(good), "step": 0}, seq=2))
+    hp.send(king_state(lesson={"name": "probe", "sha256": P.sha256(good), "step": 0, "poll": None}, seq=2))
     await until(lambda: any(m["type"] == "need_lesson" and m["sha256"] == P.sha256(good)
                             for m in hp.requests()), "asked for the good lesson")
     hp.send(blob("lesson", good))
@@ -594,3 +598,167 @@ async def test_hostile_connections_are_not_counted_as_following_and_are_capped(m
         for w in socks:
             w.transport.abort()
         await pres.stop()
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 19: the answers channel (a follower's answers for the presented lesson's poll)
+
+LESSON_SHA = "ab" * 32
+STEPS = 3  # a stand-in lesson: step 0 a task, step 1 a question of 3 choices, step 2 nothing
+
+
+def _answer_ok(msg: dict) -> bool:
+    """What PresenterRole._answer_ok checks, for the stand-in lesson above."""
+    if msg["lesson"] != LESSON_SHA or msg["step"] >= STEPS:
+        return False
+    if msg["done"] and msg["step"] != 0:
+        return False
+    return msg["pick"] is None or (msg["step"] == 1 and msg["pick"] <= 3)
+
+
+def _ans(step: int, done: bool = False, pick=None, lesson: str = LESSON_SHA) -> bytes:
+    return P.encode({"type": "answer", "lesson": lesson, "step": step, "done": done,
+                     "pick": pick})
+
+
+async def _polling(**kw):
+    token = new_token()
+    changed = []
+    pres = Presenter(token, host=HOST, port=0, answer_ok=_answer_ok,
+                     on_answers=lambda: changed.append(1), **kw)
+    await pres.start()
+    return pres, token, changed
+
+
+async def _taken(pres, n: int) -> None:
+    await until(lambda: pres.answers_taken + pres.answers_ignored >= n, f"{n} answers read")
+
+
+async def test_answers_for_steps_or_choices_that_do_not_exist_change_nothing():
+    pres, token, changed = await _polling()
+    try:
+        r, w = await asyncio.open_connection(HOST, pres.port)
+        w.write(_hello(token) + BEAT)
+        await until(lambda: pres.followers == 1, "counted")
+        w.write(_ans(STEPS) + _ans(99_999, True) + _ans(2, True) + _ans(0, pick=1) +
+                _ans(1, pick=4) + _ans(1, pick=2, lesson="cd" * 32))
+        await _taken(pres, 6)
+        assert pres.answers_taken == 0 and not changed
+        assert pres.tally(LESSON_SHA, 1, 3) == (1, 0, [0, 0, 0])
+        # out of the schema's range (a step past 100,000, a pick of 5): the connection closes
+        w.write(_ans(1, pick=1).replace(b'"pick":1', b'"pick":5'))
+        assert await asyncio.wait_for(r.read(), BOUND) is not None
+        await until(lambda: pres.connections == 0, "that connection closed")
+        assert pres.tally(LESSON_SHA, 1, 3) == (0, 0, [0, 0, 0])
+        w.close()
+    finally:
+        await pres.stop()
+
+
+async def test_a_repeated_answer_replaces_the_earlier_and_counts_stay_within_the_followers():
+    pres, token, changed = await _polling()
+    try:
+        conns = []
+        for _ in range(2):
+            r, w = await asyncio.open_connection(HOST, pres.port)
+            w.write(_hello(token) + BEAT)
+            conns.append((r, w))
+        await until(lambda: pres.followers == 2, "two counted")
+        w0, w1 = conns[0][1], conns[1][1]
+        w0.write(_ans(1, pick=1) + _ans(1, pick=2) + _ans(1, pick=3) + _ans(0, True) * 3)
+        w1.write(_ans(1, pick=3))
+        await _taken(pres, 7)
+        assert pres.tally(LESSON_SHA, 1, 3) == (2, 0, [0, 0, 2])  # the last pick of each
+        assert pres.tally(LESSON_SHA, 0, 0) == (2, 1, [])
+        # one goes: its answers no longer count, and the presenter is told
+        told = len(changed)
+        w0.transport.abort()
+        await until(lambda: pres.followers == 1, "one left")
+        await until(lambda: len(changed) > told, "the poll told of it")
+        assert pres.tally(LESSON_SHA, 1, 3) == (1, 0, [0, 0, 1])
+        assert pres.tally(LESSON_SHA, 0, 0) == (1, 0, [])
+        w1.close()
+    finally:
+        await pres.stop()
+
+
+async def test_a_million_answers_cost_bounded_time_and_memory():
+    """A follower sending answers far past its rate is taken for a flood and closed: the
+    presenter reads a few dozen of a million, its memory does not grow, its loop stays free."""
+    import tracemalloc
+    pres, token, changed = await _polling()
+    lag = []
+
+    async def ticker():  # the presenter's loop must keep turning
+        while True:
+            t0 = time.monotonic()
+            await asyncio.sleep(0.01)
+            lag.append(time.monotonic() - t0)
+    tick = asyncio.ensure_future(ticker())
+    tracemalloc.start()
+    try:
+        r, w = await asyncio.open_connection(HOST, pres.port)
+        w.write(_hello(token) + BEAT)
+        await until(lambda: pres.followers == 1, "counted")
+        batch = _ans(1, pick=2) * 10_000
+        sent = 0
+        t0 = time.monotonic()
+        with pytest.raises((ConnectionError, OSError)):
+            for _ in range(100):  # a million answers, unless closed before
+                w.write(batch)
+                await w.drain()
+                sent += 10_000
+            await asyncio.wait_for(r.read(), BOUND)
+            raise ConnectionResetError  # (read to the end: closed by the presenter)
+        elapsed = time.monotonic() - t0
+        await until(lambda: pres.connections == 0, "the flood closed")
+        read = pres.answers_taken + pres.answers_ignored
+        assert pres.answers_taken <= presenter_mod.ANSWER_BURST + \
+            presenter_mod.ANSWER_RATE * elapsed + 1
+        assert read <= presenter_mod.FLOOD + presenter_mod.ANSWER_BURST + \
+            presenter_mod.ANSWER_RATE * elapsed + 1, read
+        assert sent < 1_000_000 and pres.dropped >= 1
+        peak = tracemalloc.get_traced_memory()[1]
+        assert peak < 64 * 1024 * 1024, peak
+        assert max(lag) < 1.0, max(lag)
+        assert pres.tally(LESSON_SHA, 1, 3) == (0, 0, [0, 0, 0])
+    finally:
+        tracemalloc.stop()
+        tick.cancel()
+        await pres.stop()
+
+
+async def test_answers_from_a_connection_with_a_wrong_token_are_never_read():
+    pres, token, changed = await _polling()
+    try:
+        r, w = await asyncio.open_connection(HOST, pres.port)
+        w.write(_hello(new_token()) + _ans(1, pick=2) * 100)
+        got = await asyncio.wait_for(r.read(), BOUND)
+        assert got == P.encode({"type": "refused"})
+        assert pres.answers_taken == pres.answers_ignored == 0 and not changed
+        assert pres.tally(LESSON_SHA, 1, 3) == (0, 0, [0, 0, 0]) and pres.refused == 1
+        w.close()
+    finally:
+        await pres.stop()
+
+
+async def test_a_follower_that_cannot_connect_names_host_and_port_and_what_to_check():
+    """Issue 19: a wrong port said 'connecting… · 127.0.0.1' for ever."""
+    import socket
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind((HOST, 0))
+        port = s.getsockname()[1]
+    role = FollowerRole(Join(HOST, port, new_token()))
+    screen = FakeScreen()
+    role.start(screen)
+    try:
+        await until(lambda: role.unreachable is not None, "the connection refused")
+        where = f"{HOST}:{port}"
+        assert screen.status.shown[-1] == f"no presenter at · {where} · check host and port"
+        note = [n for n in screen.notes if where in n]
+        assert len(note) == 1 and "Check the host and port" in note[0]
+        attempts = role.follower.attempts
+        await until(lambda: role.follower.attempts > attempts + 1, "tried again")
+        assert len([n for n in screen.notes if where in n]) == 1  # said once, not each time
+    finally:
+        await role.stop()
