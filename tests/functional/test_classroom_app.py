@@ -243,6 +243,32 @@ def strip(app) -> str:
     return card.room or "" if card is not None else ""
 
 
+async def join_string_stays(pres, pp, prole) -> None:
+    """The join string on one line at 80x24: whole in the status line, behind j, and at the
+    top of ? help."""
+    from rnntui.screens.help import HelpScreen
+    from rnntui.screens.join import JoinScreen
+    line = prole.join_line
+    assert line == f"rnntui follow {prole.join}" and f"{prole.token}." in line
+    await until(lambda: str(prole.join) in status(pres)[:79], "the join string in the status")
+    await pp.press("j")
+    await until(lambda: isinstance(pres.screen, JoinScreen), "the join string dialog")
+    await pp.pause()
+    shown = pres.screen.query_one("#join-line")
+    assert shown.size.width >= len(line) and shown.size.height == 1
+    assert line in shown.render().plain
+    await pp.press("escape")
+    await until(lambda: pres.screen is pres.main_screen, "back")
+    await pp.press("question_mark")
+    await until(lambda: isinstance(pres.screen, HelpScreen), "help")
+    await pp.pause()
+    top = pres.screen.query_one("#help-join")
+    assert line in top.render().plain and top.region.y <= 2 and \
+        top.region.width >= len(line)
+    await pp.press("escape")
+    await until(lambda: pres.screen is pres.main_screen, "back from help")
+
+
 async def test_a_presented_lesson_is_a_sync_point_and_answers_come_back(monkeypatch):
     """Issue 19, done when: two followers at 80x24 go through a presented lesson, one doing
     the tasks and one not; both end on the presenter's last step, and the presenter's strip
@@ -253,6 +279,7 @@ async def test_a_presented_lesson_is_a_sync_point_and_answers_come_back(monkeypa
         assert recurrence.steps[1].task and recurrence.steps[2].question and \
             recurrence.steps[3].task and len(recurrence) == 5
         pres, pp, prole = await room.present(size=(80, 24))
+        await join_string_stays(pres, pp, prole)
         ls = pres.main_screen.lessons
         ls.open(recurrence, 0)
         doer, dp, drole = await room.follow(size=(80, 24))

@@ -323,3 +323,25 @@ def test_no_pickle_anywhere():
 def test_json_is_exact():
     msg = dict(STATE, position="scenario=king,text=\"é \\\" ,\"")
     assert json.loads(P.encode(msg)[5:]) == msg
+
+
+def test_the_presenters_status_line_shows_the_whole_join_string_at_80_columns():
+    """Issue 19: the join string stays in the status line, first and never cut (the rest of
+    the line gives way), for tokens up to 40 characters at 80 columns."""
+    from engine import History, initial_params, load
+    from rnntui.screens.main import status_text
+    from rnntui.view import View
+    sc = load("king")
+    view = View.open(sc, History(losses=[1.0], epochs=[0], weights=[initial_params(sc)]),
+                     source="king")
+    for token in (new_token(), "a" * 40):
+        join = str(Join("127.0.0.1", 65535, token))
+        parts = (("presenting", "reverse", 10), (join, "bold", 11), ("200 following", "", 11))
+        for width in (80, 120):
+            line = status_text(view, width, parts).plain
+            seen = line if len(line) <= width else line[:width - 1]  # (then an ellipsis)
+            assert join in seen and "200 following" in seen, line
+        assert status_text(view, 80, parts).plain.startswith(" presenting" if len(token) < 30
+                                                              else f" {join}")
+    # without the classroom's parts the line is as before
+    assert status_text(view, 80).plain.startswith(" king")
