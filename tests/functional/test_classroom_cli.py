@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from rnntui.classroom.join import new_token
+from rnntui.classroom.join import new_token, token_check
 from rnntui.classroom.session import check_bind
 
 BOUND = 90.0
@@ -142,8 +142,12 @@ def test_present_and_follow_on_real_terminals():
     presenter = Term("present", "king", "--port", str(port), "--token", token)
     follower = None
     try:
-        presenter.wait_for(f"rnntui follow 127.0.0.1:{port}/{token}")
+        printed = f"rnntui follow 127.0.0.1:{port}/{token}.{token_check(token)}"
+        presenter.wait_for(printed)
         presenter.wait_for("presenting")
+        # issue 19: printed whole on its own line before the app opens (to paste in a chat)
+        before = bytes(presenter.out).split(b"\x1b[?1049h", 1)[0]
+        assert printed.encode() + b"\r\n" in before
         follower = Term("follow", f"127.0.0.1:{port}/{token}")
         follower.wait_for("following")
         presenter.wait_for("1 following")
