@@ -90,7 +90,8 @@ BINDINGS: list[Binding] = [
             tooltip="Maximise the focused pane, or restore it (Esc also restores)."),
     Binding("f", "follow", "follow", id="follow", show=False,
             tooltip="Classroom: follow the presenter again, jumping to where the presenter "
-                    "is (any navigation key stops following)."),
+                    "is (a navigation key stops following; in a presented lesson your own "
+                    "keys keep you with the class, and only L or o leave it)."),
     Binding("j", "join", "join string", id="join", show=False,
             tooltip="Classroom: show the join string students type to follow you (rnntui "
                     "follow HOST:PORT/TOKEN.CHECK), whole on one line."),

@@ -38,9 +38,10 @@ def add_arguments(cmd: str, p: argparse.ArgumentParser) -> None:
                        help="start at a position (docs/position.md)")
     elif cmd == "follow":
         p.description = ("Open the app following a presenter: it shows what the presenter "
-                         "shows; any navigation key stops following, f follows again.")
-        p.add_argument("join", metavar="JOIN", help="HOST:PORT/TOKEN, as 'rnntui present' "
-                                                    "printed it")
+                         "shows; a navigation key stops following (in a presented lesson, "
+                         "only L or o do), f follows again.")
+        p.add_argument("join", metavar="JOIN", help="HOST:PORT/TOKEN.CHECK, as 'rnntui "
+                                                    "present' printed it")
     elif cmd == "serve":
         p.description = ("Serve the app to web browsers (textual-serve; each tab its own app). "
                          "Needs the web extra: pip install 'rnntui[web]'.")
