@@ -3,8 +3,10 @@
 It runs in the app's asyncio loop. Sending never waits: :meth:`Presenter.broadcast` encodes a
 message once and puts it on each follower's bounded queue; a follower whose queue is full (it
 reads too slowly, or not at all) is dropped. Followers only ever ask for data (a scenario's
-text, weights): nothing they send changes the presenter's state, and their requests are
-rate-limited (a follower asking for made-up weights cannot keep the presenter busy). A
+text, weights) and answer the presented lesson's steps (counted per step, never who: the
+poll); nothing they send changes the presenter's state but those counts, and their requests
+and answers are rate-limited (a follower asking for made-up weights cannot keep the presenter
+busy; one flooding past the limits is dropped). A
 connection counts as following once it has given the token and then spoken (its first
 heartbeat); at most :data:`MAX_FOLLOWERS` connections are let in.
 """
