@@ -44,13 +44,8 @@ def head_text(card, width: int) -> Text:
 
 
 def card_text(card) -> Text:
-    """The strip's body: the class's line (classroom), narration, then the task or the
-    question."""
-    out = Text()
-    if getattr(card, "room", None):
-        out.append(card.room, "bold")
-        out.append("\n")
-    out.append(card.narration)
+    """The strip's body: narration, then the task or the question."""
+    out = Text(card.narration)
     if card.do is not None:
         out.append("\n")
         if card.done:
@@ -99,6 +94,8 @@ class LessonStrip(Vertical):
     }
     LessonStrip.-shown { display: block; }
     LessonStrip #lesson-head { height: 1; background: $panel; padding: 0 1; }
+    LessonStrip #lesson-room { height: 1; padding: 0 1; display: none; text-style: bold; }
+    LessonStrip #lesson-room.-shown { display: block; }
     LessonStrip #lesson-scroll { padding: 0 1; }
     LessonStrip #lesson-scroll { height: 1fr; scrollbar-size-vertical: 1; }
     LessonStrip #lesson-body { height: auto; }
@@ -112,6 +109,7 @@ class LessonStrip(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(id="lesson-head")
+        yield Static(id="lesson-room")  # the classroom's line: never scrolled away
         with VerticalScroll(id="lesson-scroll"):
             yield Static(id="lesson-body")
 
@@ -134,6 +132,10 @@ class LessonStrip(Vertical):
             return
         width = max((self.size.width or self.app.size.width) - 2, 10)
         self.query_one("#lesson-head", Static).update(head_text(card, width))
+        room = getattr(card, "room", None)
+        line = self.query_one("#lesson-room", Static)
+        line.set_class(bool(room), "-shown")
+        line.update(Text(room or "", no_wrap=True, overflow="ellipsis"))
         self.query_one("#lesson-body", Static).update(card_text(card))
 
     def on_resize(self) -> None:

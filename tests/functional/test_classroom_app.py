@@ -311,6 +311,11 @@ async def test_a_presented_lesson_is_a_sync_point_and_answers_come_back(monkeypa
         await pp.press("a")  # the teacher shows the counts to the class
         await until(lambda: "picked 1:0 2:1 3:1" in strip(doer) and
                     "picked 1:0 2:1 3:1" in strip(idle), "the poll on the class's strips")
+        await dp.pause()
+        for app in (doer, idle, pres):  # on its own line, not scrolled away by the pick
+            line = app.main_screen.query_one("#lesson-room")
+            assert line.display and line.region.height == 1 and \
+                "picked 1:0 2:1 3:1" in line.render().plain
         await pp.press("full_stop")
         await until(lambda: at(doer, 3) and at(idle, 3), "both at the second task")
         await dp.press("G")
