@@ -426,11 +426,11 @@ class FollowerRole:
             parts = (("connection lost", "reverse", 9), ("reconnecting…", "", 5))
         elif self.link == "refused":
             parts = (("refused by the presenter", "reverse", 9), ("check the join string", "", 5))
-        elif self.unreachable:
-            parts = (("no presenter at", "reverse", 9), (f" {self._address}", "reverse", 9),
-                     ("check host and port", "", 5))
+        elif self.unreachable:  # first, and never cut (as the presenter's join string)
+            parts = (("no presenter at", "reverse", 11), (f" {self._address}", "reverse", 11),
+                     ("check host and port", "", 10))
         else:
-            parts = (("connecting…", "reverse", 9), (self._address, "", 8))
+            parts = (("connecting…", "reverse", 11), (self._address, "", 11))
         status = self.screen.status
         status.extra = parts
         status.show(self.screen.view)

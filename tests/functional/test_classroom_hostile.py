@@ -755,6 +755,7 @@ async def test_a_follower_that_cannot_connect_names_host_and_port_and_what_to_ch
         await until(lambda: role.unreachable is not None, "the connection refused")
         where = f"{HOST}:{port}"
         assert screen.status.shown[-1] == f"no presenter at · {where} · check host and port"
+        assert all(keep >= 10 for _, _, keep in screen.status.extra)  # first, never cut
         note = [n for n in screen.notes if where in n]
         assert len(note) == 1 and "Check the host and port" in note[0]
         attempts = role.follower.attempts
