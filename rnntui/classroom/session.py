@@ -417,15 +417,18 @@ class FollowerRole:
 
     # -- status --------------------------------------------------------------------------------
     def _show(self) -> None:
+        # (keep 10 and 11: first on the line and never cut, see rnntui.screens.main.status_text;
+        # only "following" is at the end, as all is well)
         if self.link == "connected":
             parts = (("following", "reverse", 9),) if self.attached else \
-                (("not following", "reverse", 9), ("f follows", "", 5))
+                (("not following", "reverse", 11), ("f follows", "", 11))
         elif self.link == "left":
-            parts = (("presenter left", "reverse", 9), ("reconnecting…", "", 5))
+            parts = (("presenter left", "reverse", 11), ("reconnecting…", "", 10))
         elif self.link == "lost":
-            parts = (("connection lost", "reverse", 9), ("reconnecting…", "", 5))
+            parts = (("connection lost", "reverse", 11), ("reconnecting…", "", 10))
         elif self.link == "refused":
-            parts = (("refused by the presenter", "reverse", 9), ("check the join string", "", 5))
+            parts = (("refused by the presenter", "reverse", 11),
+                     ("check the join string", "", 10))
         elif self.unreachable:  # first, and never cut (as the presenter's join string)
             parts = (("no presenter at", "reverse", 11), (f" {self._address}", "reverse", 11),
                      ("check host and port", "", 10))
@@ -452,6 +455,8 @@ class FollowerRole:
             self.latest = detail
             if self.attached:
                 self._apply(detail)
+                if self._in_lesson():
+                    self._send_answer()  # (once per change: again after a reconnection)
         elif event in ("scenario", "lesson"):
             self._received_text(event, detail)
         elif event == "weights":
