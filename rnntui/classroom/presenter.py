@@ -51,12 +51,31 @@ MAX_FOLLOWERS = 200
 ANSWERS_KEPT = 2
 
 
+class _Allowance:
+    """A token bucket: ``burst`` at once, then ``rate`` a second."""
+
+    __slots__ = ("burst", "rate", "tokens", "stamp")
+
+    def __init__(self, burst: int, rate: float) -> None:
+        self.burst, self.rate = float(burst), rate
+        self.tokens, self.stamp = float(burst), time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
 class _Conn:
     """One follower: its queue and the task writing it out."""
 
     __slots__ = ("writer", "queue", "queued", "blob_left", "next_blob", "wake", "closed",
-                 "task", "peer", "heard", "spoke", "tokens", "stamp", "answers", "answered_in",
-                 "answer_tokens", "answer_stamp", "over")
+                 "task", "peer", "heard", "spoke", "requests", "answers", "answered_in",
+                 "answer_allowance", "over")
 
     def __init__(self, writer: asyncio.StreamWriter) -> None:
         self.writer = writer
@@ -72,11 +91,11 @@ class _Conn:
         self.heard = time.monotonic()
         #: It has sent something after its hello: it counts as following.
         self.spoke = False
-        self.tokens, self.stamp = float(REQUEST_BURST), time.monotonic()
+        self.requests = _Allowance(REQUEST_BURST, REQUEST_RATE)
         #: Its answers for the lesson ``answered_in`` (a file digest): step -> (done, pick).
         self.answers: dict[int, tuple[bool, int | None]] = {}
         self.answered_in: str | None = None
-        self.answer_tokens, self.answer_stamp = float(ANSWER_BURST), time.monotonic()
+        self.answer_allowance = _Allowance(ANSWER_BURST, ANSWER_RATE)
         self.over = 0  # messages over its rates so far
 
     def offer(self, frames: list[bytes]) -> bool:
@@ -107,24 +126,11 @@ class _Conn:
 
     def may_ask(self) -> bool:
         """Take one request from its allowance (False: over the rate, not answered)."""
-        now = time.monotonic()
-        self.tokens = min(float(REQUEST_BURST), self.tokens + (now - self.stamp) * REQUEST_RATE)
-        self.stamp = now
-        if self.tokens < 1:
-            return self._over()
-        self.tokens -= 1
-        return True
+        return self.requests.take() or self._over()
 
     def may_answer(self) -> bool:
         """Take one answer from its allowance (False: over the rate, not counted)."""
-        now = time.monotonic()
-        self.answer_tokens = min(float(ANSWER_BURST),
-                                 self.answer_tokens + (now - self.answer_stamp) * ANSWER_RATE)
-        self.answer_stamp = now
-        if self.answer_tokens < 1:
-            return self._over()
-        self.answer_tokens -= 1
-        return True
+        return self.answer_allowance.take() or self._over()
 
     def _over(self) -> bool:
         self.over += 1
