@@ -763,3 +763,27 @@ async def test_a_follower_that_cannot_connect_names_host_and_port_and_what_to_ch
         assert len([n for n in screen.notes if where in n]) == 1  # said once, not each time
     finally:
         await role.stop()
+
+
+def test_the_presenters_range_check_of_answers_against_the_lesson_presented():
+    """PresenterRole._answer_ok (what the stand-in above mirrors), on the built-in lesson 1:
+    step 1 has a task, step 2 a question of 3 choices, step 4 neither."""
+    from types import SimpleNamespace
+
+    from rnntui.classroom.session import PresenterRole
+    from rnntui.lessons import builtin_lessons
+    lesson = builtin_lessons()[0]
+    role = PresenterRole(new_token())
+    role.screen = SimpleNamespace(lessons=SimpleNamespace(lesson=lesson, active=True, index=0))
+    sha = P.sha256(open(lesson.source, "rb").read())
+
+    def ok(step, done=False, pick=None, lesson_sha=sha):
+        return role._answer_ok({"type": "answer", "lesson": lesson_sha, "step": step,
+                                "done": done, "pick": pick})
+    assert ok(1, True) and ok(2, pick=3) and ok(2, pick=1) and ok(4)
+    assert not ok(len(lesson)) and not ok(99_999, True)  # no such step
+    assert not ok(2, True) and not ok(4, True)  # no task there
+    assert not ok(1, pick=1) and not ok(2, pick=4)  # no question there, no 4th choice
+    assert not ok(1, True, lesson_sha="cd" * 32)  # another lesson
+    role.screen.lessons.active = False  # no lesson presented: nothing is counted
+    assert not ok(1, True)
