@@ -330,7 +330,8 @@ async def test_a_sent_lesson_names_only_builtin_scenarios(hostile, secrets, ref,
     assert "only built-in" in said
     # the same lesson naming a built-in opens
     good = LESSON.format(ref="king").encode()
-    hp.send(king_state(lesson={"name": "probe", "sha256": P.sha256(good), "step": 0, "poll": None}, seq=2))
+    hp.send(king_state(lesson={"name": "probe", "sha256": P.sha256(good), "step": 0,
+                               "poll": None}, seq=2))
     await until(lambda: any(m["type"] == "need_lesson" and m["sha256"] == P.sha256(good)
                             for m in hp.requests()), "asked for the good lesson")
     hp.send(blob("lesson", good))
