@@ -7,13 +7,14 @@ The parent sets OMP/MKL/OPENBLAS_NUM_THREADS; the torch worker also calls
 torch.set_num_threads with the same number. NumPy and PyTorch never share a process: their
 thread pools would compete. Each request is one JSON object per line, each answer too:
 
-    {"op": "rnn", "H": 64, "T": 1000, "V": 65, "backward": true, "n": 5, "warmup": 1}
+    {"op": "vanilla", "H": 64, "T": 1000, "V": 65, "backward": true, "n": 5, "warmup": 1}
       -> {"times": [seconds, ...], "loss": float}
     {"op": "trace", "H": 64, "T": 1000, "V": 65, "n": 5}          (numpy only)
     {"op": "jacobian", "H": 64, "T": 1000, "n": 5}                (numpy only)
     {"op": "series", "H": 64, "T": 100000, "n": 1}                (numpy only)
-    {"op": "cell", "cell": "lstm", "H": 64, "T": 1000, "V": 65, "backward": true, "n": 5}
-      -> the same for a gated cell (torch: nn.LSTM / nn.GRU; "onednn": false turns off
+    {"op": "cell", "cell": NAME, "H": 64, "T": 1000, "V": 65, "backward": true, "n": 5}
+      -> the same for a gated cell, NAME from engine.cells.CELLS (torch: the module its
+         ``torch`` names, nn.LSTM / nn.GRU; "onednn": false turns off
          torch's fused oneDNN kernels, for the context row only)
     {"op": "quit"}
 
@@ -95,7 +96,7 @@ _np_cache: dict = {}
 
 def np_rnn(req: dict) -> dict:
     H, T, V, backward = req["H"], req["T"], req.get("V", 65), bool(req["backward"])
-    key = ("rnn", H, T, V)
+    key = ("vanilla", H, T, V)
     if key not in _np_cache:
         m = model()
         ids = tokens(T, V)
@@ -273,16 +274,17 @@ def torch_cell(req: dict) -> dict:
         ids = torch.from_numpy(tokens(T, V))
         X = F.one_hot(ids[:-1], V).to(torch.float32)[:, None, :]
         Y = ids[1:]
-        w = get_cell(name).init(H, V, V, seed=0).named()
-        order = "ifgo" if name == "lstm" else "rzn"
-        rnn = (torch.nn.LSTM if name == "lstm" else torch.nn.GRU)(V, H)
+        cell = get_cell(name)
+        w = cell.init(H, V, V, seed=0).named()
+        module, order = cell.torch  # the PyTorch module with the same equations, its stacking
+        rnn = getattr(torch.nn, module)(V, H)
         lin = torch.nn.Linear(H, V)
         with torch.no_grad():
             rnn.weight_ih_l0.copy_(torch.from_numpy(np.vstack([w[f"W_x{g}"] for g in order])))
             rnn.weight_hh_l0.copy_(torch.from_numpy(np.vstack([w[f"W_h{g}"] for g in order])))
             rnn.bias_ih_l0.copy_(torch.from_numpy(np.concatenate([w[f"b_{g}"] for g in order])))
             rnn.bias_hh_l0.zero_()
-            if name == "gru":
+            if "b_hn" in w:  # the candidate's own recurrent bias (PyTorch's n block)
                 rnn.bias_hh_l0[2 * H:] = torch.from_numpy(w["b_hn"])
             lin.weight.copy_(torch.from_numpy(w["W_y"]))
             lin.bias.copy_(torch.from_numpy(w["b_y"]))
@@ -323,11 +325,11 @@ def main() -> int:
             pass
         hello = {"backend": "torch", "version": torch.__version__,
                  "threads": torch.get_num_threads()}
-        handlers = {"rnn": torch_rnn, "cell": torch_cell}
+        handlers = {"vanilla": torch_rnn, "cell": torch_cell}
     else:
         hello = {"backend": "numpy", "version": np.__version__, "threads": THREADS,
                  "model_file": model().__file__}
-        handlers = {"rnn": np_rnn, "trace": np_trace, "jacobian": np_jacobian,
+        handlers = {"vanilla": np_rnn, "trace": np_trace, "jacobian": np_jacobian,
                     "series": np_series, "cell": np_cell}
     print(json.dumps(hello), flush=True)
     np.seterr(all="ignore")

@@ -15,6 +15,8 @@ import tempfile
 
 from _common import BENCH_DIR, REPO, fmt_time, median, percentile, thread_env
 
+from engine.cells import cells_where
+
 T_STEPS = 1000
 VOCAB = 65
 #: (H, target ratio torch/engine) for forward + full BPTT.
@@ -22,9 +24,10 @@ FB_TARGETS = [(64, 6.0), (128, 3.5), (256, 2.0), (512, 1.0)]
 #: forward only (engine backward=False vs torch.no_grad()), H <= 64.
 F_TARGETS = [(4, 2.0), (8, 2.0), (16, 2.0), (64, 2.0)]
 #: gated cells, forward + full BPTT: (cell, H, target ratio torch/engine).
-CELL_TARGETS = [("lstm", 64, 3.0), ("lstm", 256, 1.0), ("gru", 64, 3.0), ("gru", 256, 1.0)]
+CELL_TARGETS = [(name, H, target) for name in cells_where(lambda c: c.torch is not None)
+                for H, target in ((64, 3.0), (256, 1.0))]
 #: context rows: nn.LSTM with torch's fused oneDNN kernel turned off (no target).
-CELL_CONTEXT = [("lstm", 64), ("lstm", 256)]
+CELL_CONTEXT = [(CELL_TARGETS[0][0], 64), (CELL_TARGETS[0][0], 256)]
 #: per-step overhead, forward + backward, microseconds per time step.
 STEP_HS, STEP_TARGET_US = (4, 8, 16), 3.0
 
@@ -137,7 +140,7 @@ def run_engine(args, emit) -> dict:
         cases = ([("fb", H, tgt) for H, tgt in FB_TARGETS]
                  + [("f", H, tgt) for H, tgt in F_TARGETS]
                  + [("fb", H, None) for H in STEP_HS])
-        reqs = [{"op": "rnn", "H": H, "T": T_STEPS, "V": VOCAB, "backward": mode == "fb"}
+        reqs = [{"op": "vanilla", "H": H, "T": T_STEPS, "V": VOCAB, "backward": mode == "fb"}
                 for mode, H, _ in cases]
         results = side_by_side(workers, reqs, rounds, per_round,
                                progress=lambda r, n: print(f"  round {r}/{n}", flush=True))
@@ -199,7 +202,7 @@ def run_engine(args, emit) -> dict:
     try:
         tr = w.ask(op="trace", H=64, T=T_STEPS, V=VOCAB, n=n, warmup=1)
         jac = w.ask(op="jacobian", H=64, T=T_STEPS, n=n, warmup=1)
-        fb = w.ask(op="rnn", H=64, T=T_STEPS, V=VOCAB, backward=True, n=n, warmup=1)
+        fb = w.ask(op="vanilla", H=64, T=T_STEPS, V=VOCAB, backward=True, n=n, warmup=1)
     finally:
         w.close()
     sec = "engine: what a knob turn costs (H=64, T=1000, text V=65)"

@@ -15,10 +15,11 @@ It never imports textual, rich or plotext.
 
 from .analysis import (jacobian_log10_norms, retention, seed_power_estimate, spectral_norm,
                        spectral_radius)
-from .cells import CELLS, GatedParams, get_cell, weights_note, with_cell
-from .model import Params, Pass, init_params, run, sine_matrix
+from .cells import CELLS, GatedParams, get_cell
+from .cells.numerics import sine_matrix
+from .cells.rnn import Params, Pass, init_params, run
 from .predict import knob_scale, prediction
-from .scenario import builtin_names, encode_text, load, loads
+from .scenario import builtin_names, encode_text, load, loads, weights_note, with_cell
 from .trace import Trace, run_trace
 from .train import History, fit, initial_params
 from .types import ModelConfig, Scenario, ScenarioError, Sequence, TrainConfig

@@ -1,12 +1,25 @@
-"""Numbers that explain memory: spectral norm and radius, step-Jacobian norms, cosine retention."""
+"""Numbers that explain memory, for every cell: spectral norm and radius, the exact norms of
+products of step Jacobians (one loop for all cells), the gated carry path, cosine retention.
+
+``||ds_{T-1}/ds_t||_2`` is the spectral norm of the true product J_{T-1} ... J_{t+1} of step
+Jacobians of the whole state (h and c together for the LSTM). The carry path is the part of
+that product that goes straight along the state without passing through any weight matrix:
+for the LSTM dc_t/dc_{t-1} = diag(f_t), so it is ||diag(f_{T-1} ... f_{t+1})||_2 = the largest
+product of forget gates over the units (the "conveyor belt"); for the GRU the same with the
+update gate z.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 
-from .model import Params, activate
+from .budget import jacobian_chunk
+from .cells.numerics import activate
+from .cells.rnn import Params
+from .types import Cancelled
 
 
 def spectral_norm(W: np.ndarray) -> float:
@@ -40,10 +53,6 @@ def seed_power_estimate(W: np.ndarray, iterations: int = 20) -> float:
     return float(np.linalg.norm(W @ v))
 
 
-class Cancelled(Exception):
-    """A long computation was asked to stop (its ``should_stop`` callback returned True)."""
-
-
 #: How often (seconds) the Jacobian loop asks its ``should_stop`` callback (and before its
 #: first step): a cancelled worker gives the interpreter back to the UI within this.
 POLL_SECONDS = 0.01
@@ -51,40 +60,54 @@ POLL_SECONDS = 0.01
 
 def jacobian_log10_norms(W_h: np.ndarray, slope: np.ndarray, chunk: int | None = None,
                          should_stop=None) -> np.ndarray:
-    """log10 ||dh_{T-1}/dh_t||_2 for every t (0 at the last step; -inf where it is exactly 0).
-
-    dh_{T-1}/dh_t is the product J_{T-1} ... J_{t+1} of step Jacobians J_k = diag(f'(a_k)) W_h,
-    with ``slope[k]`` = f'(a_k) of shape (T, H). The running product is renormalised at every
-    step and its scale kept as a logarithm, so products far below 1e-308 or above 1e308 still get
-    their true exponent. ``should_stop()``, if given, is asked every ~50 ms (by the clock, so as
-    often at H = 1024 as at H = 4, and before the first step); when it says True the computation
-    raises :class:`Cancelled`
-    (so quitting never waits for it). Up to ``chunk`` products wait for one batched SVD
-    (default: as many as fit in ``budget.JACOBIAN_STACK_BYTES``, at most 256).
-
-    The largest singular value comes from a few warm-started power steps on M M^T when they can
-    be *certified* (see :func:`_certified_top`), else from a full SVD (batched in chunks). Long
-    products quickly become nearly rank one, where the certificate holds after a step or two.
+    """log10 ||dh_{T-1}/dh_t||_2 for every t of a cell without gates (0 at the last step; -inf
+    where it is exactly 0): :func:`state_jacobian_log10` with the step Jacobians
+    J_k = diag(f'(a_k)) W_h, ``slope[k]`` = f'(a_k) of shape (T, H), and the largest singular
+    values of the products that the power steps cannot certify from batched SVDs. Up to
+    ``chunk`` products wait for one batched SVD (default: as many as fit in
+    ``budget.JACOBIAN_STACK_BYTES``, at most 256).
     """
-    from .budget import jacobian_chunk
     T, H = slope.shape
     chunk = jacobian_chunk(H) if chunk is None else max(1, int(chunk))
+    return state_jacobian_log10(lambda M, k: (M * slope[k]) @ W_h, T, H, chunk=chunk,
+                                should_stop=should_stop, top=_svd_tops)
+
+
+def state_jacobian_log10(mul: Callable[[np.ndarray, int], np.ndarray], T: int, S: int,
+                         chunk: int = 64, should_stop=None, top=None) -> np.ndarray:
+    """log10 ||ds_{T-1}/ds_t||_2 for t = 0..T-1 (0 at the last step, -inf where exactly 0): the
+    one loop every cell's exact gradient-flow norms come from.
+
+    ds_{T-1}/ds_t is the product J_{T-1} ... J_{t+1} of step Jacobians of the whole state (h
+    and c together for the LSTM); ``mul(M, k)`` returns M @ J_k for an (S, S) matrix M. The
+    running product is renormalised at every step and its scale kept as a logarithm, so
+    products far below 1e-308 or above 1e308 still get their true exponent. Its largest
+    singular value comes from a few warm-started power steps on M M^T when they can be
+    *certified* (see :func:`_certified_top`); the others wait, up to ``chunk`` of them, for one
+    batched ``top(stack, scales, pending, out)`` (default: the largest eigenvalue of M M^T,
+    :func:`_eig_tops`). Long products of a vanilla cell quickly become nearly rank one, where
+    the certificate holds after a step or two; a gated cell's keep many directions of similar
+    size (every unit forgets at a similar rate), so the batched eigenvalues do most of its work.
+    ``should_stop()``, if given, is asked every ~10 ms (by the clock, so as often at H = 1024
+    as at H = 4, and before the first step); when it says True the computation raises
+    :class:`Cancelled` (so quitting never waits for it).
+    """
+    flush = _eig_tops if top is None else top
     out = np.full(T, -np.inf)
     if T == 0:
         return out
     clock = time.monotonic
     next_poll = clock()
     out[T - 1] = 0.0
-    M = np.eye(H)
+    M = np.eye(S)
     log_scale = 0.0
-    u = np.full(H, 1.0 / np.sqrt(H))
-    stack = np.empty((min(chunk, max(T - 1, 1)), H, H))
+    u = np.full(S, 1.0 / np.sqrt(S))
+    stack = np.empty((min(chunk, max(T - 1, 1)), S, S))
     scales = np.empty(len(stack))
     pending: list[int] = []
     with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
         for t in range(T - 2, -1, -1):
-            # d h_{T-1} / d h_t = (d h_{T-1} / d h_{t+1}) J_{t+1};  M J = (M * f'(a)) @ W_h
-            M = (M * slope[t + 1]) @ W_h
+            M = mul(M, t + 1)  # d s_{T-1} / d s_t = (d s_{T-1} / d s_{t+1}) J_{t+1}
             size = float(np.max(np.abs(M)))
             if not np.isfinite(size) or size == 0.0:
                 if size == 0.0:
@@ -97,17 +120,17 @@ def jacobian_log10_norms(W_h: np.ndarray, slope: np.ndarray, chunk: int | None =
                 if should_stop():
                     raise Cancelled()
                 next_poll = clock() + POLL_SECONDS
-            top = _certified_top(M, u)
-            if top is not None:
-                out[t] = log_scale + 0.5 * np.log10(top)
+            top1 = _certified_top(M, u)
+            if top1 is not None:
+                out[t] = log_scale + 0.5 * np.log10(top1)
                 continue
             i = len(pending)
             stack[i] = M
             scales[i] = log_scale
             pending.append(t)
             if len(pending) == len(stack):
-                _flush(stack, scales, pending, out)
-        _flush(stack, scales, pending, out)
+                flush(stack, scales, pending, out)
+        flush(stack, scales, pending, out)
     return out
 
 
@@ -137,13 +160,29 @@ def _certified_top(M: np.ndarray, u: np.ndarray, steps: int = 4, tol: float = 1e
     return None
 
 
-def _flush(stack: np.ndarray, scales: np.ndarray, pending: list[int], out: np.ndarray) -> None:
+def _svd_tops(stack: np.ndarray, scales: np.ndarray, pending: list[int],
+              out: np.ndarray) -> None:
+    """log10 sigma_1 of the pending products, from one batched SVD."""
     if not pending:
         return
     k = len(pending)
     s = np.linalg.svd(stack[:k], compute_uv=False)[:, 0]
     with np.errstate(divide="ignore"):
         out[pending] = scales[:k] + np.log10(s)
+    pending.clear()
+
+
+def _eig_tops(stack: np.ndarray, scales: np.ndarray, pending: list[int],
+              out: np.ndarray) -> None:
+    """log10 sigma_1 of the pending products: half the log10 of the top eigenvalue of M M^T
+    (batched ``eigvalsh``, about 1.5x faster than an SVD and as exact for sigma_1)."""
+    if not pending:
+        return
+    k = len(pending)
+    M = stack[:k]
+    top = np.linalg.eigvalsh(M @ M.transpose(0, 2, 1))[:, -1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[pending] = scales[:k] + 0.5 * np.log10(np.maximum(top, 0.0))
     pending.clear()
 
 
@@ -166,3 +205,40 @@ def retention(params: Params, first_input: np.ndarray, steps: int = 15,
             out[j] = float(h1 @ h / (n1 * nj)) if n1 > 0 and nj > 0 and np.isfinite(n1 * nj) else 0.0
     return out
 
+
+def carry_log10(gate: np.ndarray) -> np.ndarray:
+    """log10 of max over units of gate_{t+1} * ... * gate_{T-1}, for t = 0..T-1 (0 at T-1).
+
+    ``gate`` is (T, H) in [0, 1]: the forget gates f of an LSTM (or the update gates z of a
+    GRU). Summed as logarithms, so a product far below 1e-308 keeps its exponent.
+    """
+    T = gate.shape[0]
+    out = np.zeros(T)
+    if T <= 1:
+        return out
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log10(gate[1:])
+        tail = np.cumsum(logs[::-1], axis=0)[::-1]  # tail[t] = sum_{k=t+1}^{T-1}
+        out[:T - 1] = tail.max(axis=1)
+    return out
+
+
+def cell_retention(cell, params, first_input: np.ndarray, steps: int = 15,
+              activation: str = "tanh") -> np.ndarray:
+    """cos(s_1, s_{1+j}) for j = 1..steps: the state after the first input (from s = 0) and
+    after j more blank (zero) inputs. The whole state is used (h and c for the LSTM); a state
+    of norm 0 has no direction and gives 0."""
+    x = np.asarray(first_input, dtype=np.float64)
+    blank = np.zeros_like(x)
+    S = cell.state_size(params.hidden_size)
+    out = np.empty(steps)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        s1 = cell.step(params, x, np.zeros(S), activation)
+        n1 = np.linalg.norm(s1)
+        s = s1
+        for j in range(steps):
+            s = cell.step(params, blank, s, activation)
+            nj = np.linalg.norm(s)
+            ok = n1 > 0 and nj > 0 and np.isfinite(n1 * nj)
+            out[j] = float(s1 @ s / (n1 * nj)) if ok else 0.0
+    return out

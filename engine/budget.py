@@ -16,7 +16,7 @@ the interpreter costs per step, counted as the operations it could have done mea
 At the ~40 G operations a second measured here, the trace budget is about 60 s of work at worst
 (an SVD every step; ~20 s measured for a 100,000-step series at H = 64), most of it the Jacobian
 sweep, which for any big trace runs in a background worker while the screen shows the rest. A
-compact trace (engine.trace.COMPACT_CELLS cells or more) is counted at what it keeps and what
+compact trace (COMPACT_CELLS cells or more) is counted at what it keeps and what
 engine.rows.compact_pass allocates, not at the full pass's size.
 """
 
@@ -26,6 +26,7 @@ import math
 import os
 from dataclasses import dataclass
 
+from .cells import DEFAULT, get_cell
 from .types import Scenario, ScenarioError
 
 __all__ = ["BUDGET_ENV", "DEFAULTS", "Estimate", "Sizes", "budgets", "check", "estimate",
@@ -66,6 +67,12 @@ JACOBIAN_STEP_OPS = 5e6
 BATCH_OVERHEAD_OPS = 1.6e7
 
 _F = 8  # bytes per float64
+#: Traces of a cell without gates of at least this many cells (T x H) are compact (see
+#: engine.trace.run_trace): h and dL/dh kept, the rest recomputed a window at a time.
+COMPACT_CELLS = 1_000_000
+#: Rows of the pass's working arrays (a, f'(a), the flow) made at a time by
+#: engine.rows.compact_pass.
+PASS_CHUNK = 4096
 _SUFFIX = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
            "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
            "KI": 1024, "MI": 1024 ** 2, "GI": 1024 ** 3, "TI": 1024 ** 4,
@@ -203,8 +210,8 @@ class Sizes:
     lengths: dict
     epochs: int
     batch_size: int
-    #: The recurrent cell: an LSTM has 4 gate blocks and a state of 2H, a GRU 3 and H.
-    cell: str = "rnn"
+    #: The recurrent cell (its name): an LSTM has 4 gate blocks and a state of 2H, a GRU 3 and H.
+    cell: str = DEFAULT
     #: Where the data comes from, for the advice of a refusal: "file" (a text file, [data]
     #: file), "csv" (a series read from a CSV file, [data] csv), or "" (the scenario's own).
     source: str = ""
@@ -219,7 +226,7 @@ class Sizes:
         return cls(scenario.kind, scenario.model.hidden_size, scenario.input_size,
                    scenario.output_size, len(scenario.sequence), by_len,
                    scenario.train.epochs if epochs is None else int(epochs),
-                   scenario.train.batch_size, getattr(scenario.model, "cell", "rnn"), source)
+                   scenario.train.batch_size, scenario.model.cell, source)
 
 
 def _sizes(what, epochs: int | None) -> Sizes:
@@ -229,9 +236,8 @@ def _sizes(what, epochs: int | None) -> Sizes:
 
 
 def _compact(z: Sizes) -> bool:
-    """Whether the trace of ``z``'s sequence is a compact one (engine.trace.COMPACT_CELLS)."""
-    from .trace import COMPACT_CELLS
-    return z.cell == "rnn" and z.steps > 0 and z.steps * z.hidden >= COMPACT_CELLS
+    """Whether the trace of ``z``'s sequence is a compact one (see COMPACT_CELLS)."""
+    return not get_cell(z.cell).gated and z.steps > 0 and z.steps * z.hidden >= COMPACT_CELLS
 
 
 def estimate(scenario: Scenario | Sizes, epochs: int | None = None) -> Estimate:
@@ -241,7 +247,8 @@ def estimate(scenario: Scenario | Sizes, epochs: int | None = None) -> Estimate:
     H, I, O, T, epochs = z.hidden, z.inputs, z.outputs, z.steps, z.epochs
     # A gated cell: G gate blocks in every matrix product, a state of S units whose step
     # Jacobians are S x S and need an eigenvalue computation each (no certified power step).
-    G, S, eig = {"lstm": (4, 2 * H, 2.0), "gru": (3, H, 2.0)}.get(z.cell, (1, H, 1.0))
+    cell = get_cell(z.cell)
+    G, S, eig = cell.blocks, cell.state_size(H), 2.0 if cell.gated else 1.0
     n_params = G * (H * I + H * H + H) + O * H + O
     params = _F * n_params
 
@@ -253,7 +260,6 @@ def estimate(scenario: Scenario | Sizes, epochs: int | None = None) -> Estimate:
         # kept: h (with h0), dL/dh, y, out, dy, the losses, x, ||dL/dh||, the norms; while the
         # pass runs: dL/da (for the gradients), the read-out's T x O temporaries, blocks of
         # rows; the Jacobian sweep: f'(a) and what it is made from (a for relu), 3 T x H
-        from .rows import PASS_CHUNK
         jacobian += _F * 3 * T * H
         trace_bytes = (_F * (T * (3 * H + 5 * O + I + 5) + H + 2 * min(PASS_CHUNK, T) * H)
                        + jacobian + 2 * params)

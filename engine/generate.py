@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .cells import run
-from .model import Params, activate
+from .cells.numerics import activate
+from .cells.rnn import Params
 from .types import Scenario, ScenarioError, Sequence
 
 __all__ = ["MAX_LENGTH", "TEMPERATURE_RANGE", "Generated", "check_settings", "forecast",
@@ -106,7 +107,7 @@ POLL_EVERY = 32
 
 def _stopper(should_stop):
     """A function raising engine.analysis.Cancelled when ``should_stop()`` says True."""
-    from .analysis import Cancelled
+    from .types import Cancelled
 
     def check() -> None:
         if should_stop is not None and should_stop():

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .model import Params, activate, activation_slope, output_gradient
+from .cells import cell_of, get_cell
+from .cells.numerics import activate, activation_slope, output_gradient
+from .cells.rnn import Params
 from .trace import Trace
 
 
@@ -99,7 +101,7 @@ def reach(trace: Trace, tau: int, first: int = 0, *, inputs: bool = True,
     tau = max(0, min(int(tau), T - 1))
     first = max(0, min(int(first), tau))
     p = trace.params
-    if getattr(trace, "cell", "rnn") != "rnn":
+    if get_cell(trace.cell).gated:
         return _gated_reach(trace, tau, first, should_stop)
     slopes = activation_slope(trace.activation, trace.a, trace.h)
     has = bool(trace.mask[tau])
@@ -142,7 +144,6 @@ def _gated_reach(trace: Trace, tau: int, first: int, should_stop=None) -> Reach:
     """:func:`reach` for an LSTM or a GRU: ∂ℓ_τ/∂s_t by exact vector-Jacobian products of the
     cell's step Jacobians (engine.cells), renormalised as it walks back; the carry path from
     the gates."""
-    from .cells import get_cell
     cell = get_cell(trace.cell)
     p = trace.params
     seq = trace.sequence
@@ -168,7 +169,7 @@ def _gated_reach(trace: Trace, tau: int, first: int, should_stop=None) -> Reach:
                 if m > 0 and np.isfinite(m):
                     g /= m
                     scale += float(np.log10(m))
-        gate = trace.gates["f" if trace.cell == "lstm" else "z"][first: tau + 1]
+        gate = trace.gates[cell.carry_gate_name][first: tau + 1]
         logs = np.log10(gate[1:])
         carry = np.zeros(n)
         if n > 1:
@@ -198,14 +199,14 @@ def first_input_effect(params, first_input: np.ndarray, steps: int,
     """See :class:`FirstInputEffect`. For a gated cell the state is the whole state (h and c
     for the LSTM), stepped by the cell's own formulas."""
     x = np.asarray(first_input, dtype=np.float64)
-    cell_name = getattr(params, "cell", "rnn")
-    if cell_name == "rnn":
+    cell = cell_of(params)
+    if not cell.gated:
+        act = cell.activation_for(activation)
+
         def step(x_in, s):
-            return activate(activation, params.W_h @ s + params.W_x @ x_in + params.b)
+            return activate(act, params.W_h @ s + params.W_x @ x_in + params.b)
         S = params.hidden_size
     else:
-        from .cells import get_cell
-        cell = get_cell(cell_name)
         S = cell.state_size(params.hidden_size)
 
         def step(x_in, s):

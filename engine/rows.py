@@ -24,6 +24,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .budget import PASS_CHUNK
+
 
 class RecomputedRows:
     """A (T, H) float64 array whose rows ``make(rows)`` (an index array) computes on demand."""
@@ -95,7 +97,7 @@ RecomputedRows.__hash__ = None  # (as an ndarray: == is elementwise)
 def pre_activations(params, inputs: np.ndarray, hs: np.ndarray) -> Callable:
     """``make(rows)`` for a_t: the input projection of engine.model.run for those rows, plus
     b, then h_{t-1} W_h^T added row by row (``hs[t]`` is h_{t-1})."""
-    from .model import _dot, _input_projection
+    from .cells.numerics import _dot, _input_projection
     WhT = np.ascontiguousarray(params.W_h.T)
     H = params.hidden_size
 
@@ -149,7 +151,7 @@ def pre_activation_grads(dh: np.ndarray, slope: Callable) -> Callable:
 
 def flows(W_h: np.ndarray, da: RecomputedRows) -> Callable:
     """``make(rows)`` for W_h^T da_t, one gemv per row as the backward pass."""
-    from .model import _dot
+    from .cells.numerics import _dot
 
     def make(rows: np.ndarray) -> np.ndarray:
         d = da[rows]
@@ -162,8 +164,6 @@ def flows(W_h: np.ndarray, da: RecomputedRows) -> Callable:
     return make
 
 
-#: Rows of the pass's working arrays (a, f'(a), the flow) made at a time by :func:`compact_pass`.
-PASS_CHUNK = 4096
 
 
 def compact_pass(params, inputs: np.ndarray, targets: np.ndarray | None,
@@ -200,7 +200,8 @@ def compact_forward(params, inputs: np.ndarray, targets: np.ndarray | None,
     projection, then the forward loop on that block, carrying h), then the read-out and the
     losses for all steps as engine.model.run makes them. Returns (the Pass without its
     backward part, hs)."""
-    from .model import Pass, _forward_loop, _input_projection, _read_out_and_losses
+    from .cells.numerics import _input_projection, _read_out_and_losses
+    from .cells.rnn import Pass, _forward_loop
     from .types import ACTIVATIONS, OUTPUTS, ScenarioError
     if activation not in ACTIVATIONS:
         raise ScenarioError(f"unknown activation {activation!r}")
@@ -246,8 +247,8 @@ def compact_backward(params, p, hs: np.ndarray, inputs: np.ndarray, targets, mas
     whole (the weight gradients sum it over all steps in one product each, as the pass does)
     and dropped after them. ``should_stop()`` is asked between blocks (raises
     :class:`engine.analysis.Cancelled`)."""
-    from .analysis import Cancelled
-    from .model import Params, _backward_loop
+    from .types import Cancelled
+    from .cells.rnn import Params, _backward_loop
     X = np.asarray(inputs, dtype=np.float64)
     T, I = X.shape
     H, O = params.hidden_size, params.output_size

@@ -11,6 +11,7 @@ Loading only reads and checks; it never trains. The keys are described in docs/s
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.resources
 import os
 import re
@@ -25,8 +26,8 @@ from . import _toml_fast, budget
 from ._scenario_checks import (LIMITS, MISSING, VALUE_BOUND, Checker, describe, quote, show,
                               suggest)
 from ._scenario_data import display_token, tokenize
-from .cells import get_cell, weight_shapes
-from .types import (ACTIVATIONS, CELLS, DEFAULT_OUTPUT, INITS, KINDS, OPTIMIZERS,
+from .cells import CELLS, DEFAULT, cells_where, get_cell, weight_shapes
+from .types import (ACTIVATIONS, DEFAULT_OUTPUT, INITS, KINDS, OPTIMIZERS,
                     OUTPUTS, ModelConfig, Scenario, ScenarioError, Sequence, TrainConfig)
 
 __all__ = ["DEFAULT_SCENARIO", "LIMITS", "builtin_descriptions", "builtin_names",
@@ -311,7 +312,7 @@ def _parse(text: str, source: str, files: bool = True) -> Scenario:
         # "file" or "csv" when the data is read from a file, for the advice of a refusal)
         budget.check(budget.Sizes(kind, model.hidden_size, inputs, outputs, steps, lengths,
                                   train.epochs, train.batch_size,
-                                  getattr(model, "cell", "rnn"), data_source), path=source)
+                                  model.cell, data_source), path=source)
 
     built = build[kind](ck, data_t, precheck)
 
@@ -357,18 +358,23 @@ def _misplaced(section: str) -> dict[str, str]:
 
 def _model(ck: Checker, t: dict, kind: str) -> ModelConfig:
     m = ("model",)
-    cell = ck.choice(t, m + ("cell",), CELLS, "rnn")
-    if cell != "rnn" and "activation" in t:
-        ck.fail(m + ("activation",), f"applies to the vanilla cell only; the {cell} cell's "
-                                     f"gates use sigmoid and tanh by definition (remove this "
-                                     f'line, or set cell = "rnn")')
-    if cell != "lstm" and "forget_bias" in t:
-        ck.fail(m + ("forget_bias",), f'only the lstm cell has a forget gate (cell is "{cell}")')
+    cell = ck.choice(t, m + ("cell",), CELLS, DEFAULT)
+    the = get_cell(cell)
+    if not the.takes_activation and "activation" in t:
+        takes = " or ".join(f'cell = "{c}"' for c in cells_where(lambda c: c.takes_activation))
+        why = (f" is always {the.activation}" if the.activation
+               else "'s gates use sigmoid and tanh by definition")
+        ck.fail(m + ("activation",), f"applies to the vanilla cell only; the {cell} cell{why} "
+                                     f"(remove this line, or set {takes})")
+    if not the.has_forget_bias and "forget_bias" in t:
+        which = " and ".join(cells_where(lambda c: c.has_forget_bias))
+        ck.fail(m + ("forget_bias",), f'only the {which} cell has a forget gate (cell is '
+                                      f'"{cell}")')
     cfg = ModelConfig(
         cell=cell,
         forget_bias=ck.number(t, m + ("forget_bias",), 1.0, lo=-VALUE_BOUND, hi=VALUE_BOUND),
         hidden_size=ck.integer(t, m + ("hidden_size",), 16, lo=1, hi=LIMITS["hidden_size"]),
-        activation=ck.choice(t, m + ("activation",), ACTIVATIONS, "tanh"),
+        activation=the.activation_for(ck.choice(t, m + ("activation",), ACTIVATIONS, "tanh")),
         output=ck.choice(t, m + ("output",), OUTPUTS, DEFAULT_OUTPUT[kind]),
         init=ck.choice(t, m + ("init",), INITS, "xavier"),
         seed=ck.integer(t, m + ("seed",), 0, lo=0, hi=None),
@@ -406,7 +412,7 @@ def _train(ck: Checker, t: dict) -> TrainConfig:
 
 
 def _weights(ck: Checker, raw, hidden: int, inputs: int, outputs: int,
-             cell: str = "rnn") -> dict:
+             cell: str = DEFAULT) -> dict:
     path = ("model", "weights")
     if not isinstance(raw, dict):
         ck.fail(path, f"must be a table ([model.weights]), got {describe(raw)}")
@@ -433,3 +439,39 @@ def _weights(ck: Checker, raw, hidden: int, inputs: int, outputs: int,
             matrix.append(ck.number_list(row, p + (i,), bound=VALUE_BOUND))
         out[name] = np.asarray(matrix, dtype=np.float64).reshape(rows, cols)
     return out
+
+
+def with_cell(scenario: Scenario, cell: str) -> Scenario:
+    """The same scenario (data, sizes, training) with another cell.
+
+    The file's hand-chosen weights (``[model.weights]``, or the ``sine`` pattern with its
+    scales) were made for the file's cell: another cell starts from seeded xavier weights
+    instead, and ``model.weights_seeded`` says so. Switching back gives the file's model
+    exactly (``model.origin`` keeps it). A cell that always uses one activation (the IRNN's
+    relu) gets it. Raises ScenarioError when the scenario with that cell would go over a
+    budget (engine.budget).
+    """
+    new = get_cell(cell)
+    base = scenario.model.origin or scenario.model
+    if cell == base.cell:
+        return dataclasses.replace(scenario, model=base)
+    hand_made = bool(base.weights) or base.init == "sine"
+    model = dataclasses.replace(
+        base, cell=cell, origin=base, weights_seeded=hand_made,
+        weights=None if hand_made else base.weights,
+        init="xavier" if hand_made else base.init,
+        init_scale={k: None for k in base.init_scale} if hand_made else dict(base.init_scale),
+        activation=new.activation_for(base.activation))
+    out = dataclasses.replace(scenario, model=model)
+    budget.check(out)  # a gated cell does several times the work: ScenarioError when too much
+    return out
+
+
+def weights_note(scenario: Scenario) -> str | None:
+    """One line for the screen when the weights are not the file's own, else None."""
+    m = scenario.model
+    if not m.weights_seeded:
+        return None
+    origin = m.origin.cell if m.origin is not None else DEFAULT
+    return (f"the file's weights are for the {origin} cell; the {m.cell} starts from seeded "
+            f"xavier weights (seed {m.seed})")

@@ -23,17 +23,11 @@ import numpy as np
 
 from . import budget
 from .cells import run
+from .cells.numerics import onehot
 from .corpus import Corpus, corpus_of
 from .types import Scenario, ScenarioError, TrainConfig
 
 __all__ = ["carried_state", "end_state", "fit_tbptt", "onehot", "stream_loss", "window_step"]
-
-
-def onehot(ids: np.ndarray, V: int) -> np.ndarray:
-    """(..., V) one-hot rows of the integer array ``ids``."""
-    out = np.zeros(ids.shape + (V,))
-    np.put_along_axis(out, ids[..., None], 1.0, axis=-1)
-    return out
 
 
 def end_state(p):
@@ -52,7 +46,7 @@ _CARRIED_LOCK = threading.Lock()
 
 def _digest(params) -> str:
     h = hashlib.blake2b(digest_size=16)
-    h.update(str(getattr(params, "cell", "rnn")).encode())
+    h.update(str(params.cell).encode())
     for a in params.arrays():
         h.update(np.ascontiguousarray(a, dtype=np.float64).tobytes())
     return h.hexdigest()

@@ -8,7 +8,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import analysis
-from .model import Params, run
+from .budget import COMPACT_CELLS
+from .cells import DEFAULT, cell_of, get_cell
+from .cells.base import GatedParams
+from .cells.numerics import row_norms
+from .cells.rnn import Params, run
 from .types import Sequence
 
 
@@ -47,10 +51,10 @@ class Trace:
     spectral_radius: float
     retention: np.ndarray
     # -- gated cells (docs/cells.md); for the vanilla cell these keep their defaults ------------
-    #: "rnn", "lstm" or "gru". For a gated cell ``a`` and ``da`` are None (there is no single
-    #: pre-activation: see ``gate_pre``), ``flow[t]`` is everything step t sends back into
-    #: dL/dh_{t-1}, and ``jacobian_log10`` is of the whole state s (h and c for the LSTM).
-    cell: str = "rnn"
+    #: the cell's name (engine.cells.CELLS). For a gated cell ``a`` and ``da`` are None (there is
+    #: no single pre-activation: see ``gate_pre``), ``flow[t]`` is everything step t sends back
+    #: into dL/dh_{t-1}, and ``jacobian_log10`` is of the whole state s (h and c for the LSTM).
+    cell: str = DEFAULT
     #: LSTM: c_t and c_{t-1} (zeros at t = 0), each (T, H); else None. ``dc[t]`` is BPTT's
     #: dL/dc_t = dh_t o_t tanh'(c_t) + f_{t+1} dc_{t+1} (h_t recomputed from c_t), and
     #: ``dc_carry[t]`` = f_{t+1} dc_{t+1} (0 at the last step) is dL/dc_t with h_t held: what
@@ -103,26 +107,6 @@ class Trace:
         return bool(np.isfinite(self.loss) and np.isfinite(self.h).all())
 
 
-#: Rows :func:`row_norms` works on at a time (its temporaries are a block, not the whole).
-NORM_ROWS = 4096
-
-
-def row_norms(v: np.ndarray) -> np.ndarray:
-    """Euclidean norm of each row, scaled first so 1e-300 or 1e300 entries neither underflow to
-    0 nor overflow to inf when squared. (Row by row arithmetic: blocks of rows give the numbers
-    the whole gives.)"""
-    if len(v) > NORM_ROWS:
-        return np.concatenate([row_norms(v[s:s + NORM_ROWS])
-                               for s in range(0, len(v), NORM_ROWS)])
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        big = np.max(np.abs(v), axis=1, keepdims=True) if v.size else np.zeros((len(v), 1))
-        safe = np.where((big > 0) & np.isfinite(big), big, 1.0)
-        out = np.linalg.norm(v / safe, axis=1) * safe[:, 0]
-        return np.where(np.isfinite(big[:, 0]), out, big[:, 0])
-
-
-#: Vanilla traces of at least this many cells (T x H) are compact (see :func:`run_trace`).
-COMPACT_CELLS = 1_000_000
 
 
 def run_trace(params: Params, sequence: Sequence, *, activation: str = "tanh",
@@ -143,12 +127,13 @@ def run_trace(params: Params, sequence: Sequence, *, activation: str = "tanh",
     ``backward=False`` (compact traces only; ignored otherwise) leaves the backward part for
     :func:`with_backward` too: the forward quantities around t are there first.
     """
-    if getattr(params, "cell", "rnn") != "rnn":
-        from .cells.gated_trace import gated_trace
-        tr = gated_trace(params, sequence, output=output, retention_steps=retention_steps,
-                         jacobians=jacobians, should_stop=should_stop, activation=activation)
+    cell = cell_of(params)
+    if cell.gated:
+        tr = _gated_trace(params, sequence, output=output, retention_steps=retention_steps,
+                          jacobians=jacobians, should_stop=should_stop, activation=activation)
         tr.jacobians_done = bool(jacobians)
         return tr
+    activation = cell.activation_for(activation)
     from .tbptt import carried_state  # a text file's window starts from the carried state
     T = len(sequence)
     first = sequence.inputs[0] if T else np.zeros(params.input_size)
@@ -177,7 +162,7 @@ def run_trace(params: Params, sequence: Sequence, *, activation: str = "tanh",
         spectral_norm=analysis.spectral_norm(params.W_h),
         spectral_radius=analysis.spectral_radius(params.W_h),
         retention=analysis.retention(params, first, retention_steps, activation),
-        jacobians_done=bool(jacobians),
+        jacobians_done=bool(jacobians), cell=params.cell,
     )
 
 
@@ -188,12 +173,12 @@ def jacobians_of(trace: Trace, should_stop=None) -> np.ndarray:
     ``should_stop()`` says so."""
     if trace.jacobians_done:
         return trace.jacobian_log10
-    if trace.cell != "rnn":  # the gated pass's right multipliers are not kept: run it again
+    if get_cell(trace.cell).gated:  # the gated pass's right multipliers are not kept: again
         again = run_trace(trace.params, trace.sequence, activation=trace.activation,
                           output=trace.output, retention_steps=len(trace.retention),
                           should_stop=should_stop)
         return again.jacobian_log10
-    from .model import activation_slope
+    from .cells.numerics import activation_slope
     with np.errstate(over="ignore", invalid="ignore"):
         slope = activation_slope(trace.activation, trace.a, trace.h)
     return analysis.jacobian_log10_norms(trace.params.W_h, slope, should_stop=should_stop)
@@ -285,7 +270,7 @@ def _compact_trace(params, sequence, h0, activation, output, retention_steps, fi
         dh = da = flow = rows.RecomputedRows(T, H, lambda r: np.full((len(r), H), np.nan))
         dy = np.full((T, params.output_size), np.nan)
         grad_h = np.full(T, np.nan)
-        grads = Params(*(np.full_like(w, np.nan) for w in params.arrays()))
+        grads = Params(*(np.full_like(w, np.nan) for w in params.arrays()), cell=params.cell)
     return Trace(
         params=params, activation=activation, output=output, sequence=sequence,
         x=x, a=a, h=h, h_prev=hs[:-1],
@@ -295,5 +280,56 @@ def _compact_trace(params, sequence, h0, activation, output, retention_steps, fi
         spectral_norm=analysis.spectral_norm(params.W_h),
         spectral_radius=analysis.spectral_radius(params.W_h),
         retention=analysis.retention(params, first, retention_steps, activation),
-        jacobians_done=False,
+        jacobians_done=False, cell=params.cell,
+    )
+
+
+def _gated_trace(params: GatedParams, sequence: Sequence, *, output: str = "softmax",
+                 retention_steps: int = 15, jacobians: bool = True, should_stop=None,
+                 activation: str = "tanh") -> Trace:
+    """Every per-step array of the gated pass, for the first (only) sequence, as a Trace.
+
+    ``spectral_norm`` is ||W_h||_2 of the stacked recurrent blocks (G*H x H) and
+    ``spectral_radius`` is nan: a non-square matrix has no eigenvalues.
+    """
+    cell = get_cell(params.cell)
+    from .tbptt import carried_state  # a text file's window starts from the carried state
+    p = cell.run(params, sequence.inputs, sequence.targets, sequence.mask, output=output,
+                 state0=carried_state(params, sequence, activation, output))
+    T = len(sequence)
+    H = params.hidden_size
+    h = np.ascontiguousarray(p.h[:, 0])
+    h_prev = np.vstack([p.h0, h[:-1]]) if T else np.zeros((0, H))
+    gates = {k: np.ascontiguousarray(p.gates[k][:, 0]) for k in cell.gates}
+    pre = {k: np.ascontiguousarray(v[:, 0]) for k, v in cell.pre_activations(p).items()}
+    dpre = {k: np.ascontiguousarray(p.dpre[k][:, 0]) for k in pre}
+    c = c_prev = dc = dc_carry = grad_c = None
+    with np.errstate(over="ignore", invalid="ignore"):
+        dh = p.dh[:, 0]
+        grad_h = row_norms(dh)
+        if p.c is not None:
+            c = np.ascontiguousarray(p.c[:, 0])
+            c_prev = np.vstack([p.c0, c[:-1]]) if T else np.zeros((0, H))
+            dc = p.dc[:, 0]
+            grad_c = row_norms(dc)
+            dc_carry = np.zeros_like(dc)
+            np.multiply(gates[cell.carry_gate_name][1:], dc[1:], out=dc_carry[:-1])
+            grad_state = row_norms(np.hstack([dh, dc_carry]))
+        else:
+            grad_state = grad_h.copy()
+    S = cell.state_size(H)
+    jac = (analysis.state_jacobian_log10(cell.right_multiplier(params, p), T, S, should_stop=should_stop)
+           if jacobians else np.full(T, np.nan))
+    first = sequence.inputs[0] if T else np.zeros(params.input_size)
+    return Trace(
+        params=params, activation=activation, output=output, sequence=sequence,
+        x=np.asarray(sequence.inputs, dtype=np.float64), a=None, h=h, h_prev=h_prev,
+        y=p.y[:, 0], out=p.out[:, 0], step_loss=p.losses[:, 0], loss=p.loss,
+        dy=p.dy[:, 0], dh=dh, da=None, flow=p.flow[:, 0], grads=p.grads,
+        grad_h=grad_h, jacobian_log10=jac,
+        spectral_norm=analysis.spectral_norm(params.W_h), spectral_radius=float("nan"),
+        retention=analysis.cell_retention(cell, params, first, retention_steps),
+        cell=params.cell, c=c, c_prev=c_prev, dc=dc, dc_carry=dc_carry, gates=gates, gate_pre=pre, gate_grad=dpre,
+        carry_log10=analysis.carry_log10(cell.carry_gate(p)) if T else np.zeros(0),
+        grad_c=grad_c, grad_state=grad_state,
     )

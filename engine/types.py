@@ -13,7 +13,6 @@ KINDS = ("text", "series", "echo")
 INITS = ("xavier", "normal", "zeros", "sine")
 OPTIMIZERS = ("sgd", "adam")
 MATRICES = ("W_x", "W_h", "b", "W_y", "b_y")
-CELLS = ("rnn", "lstm", "gru")
 
 #: The output function each kind uses unless the scenario file says otherwise.
 DEFAULT_OUTPUT = {"text": "softmax", "series": "identity", "echo": "sigmoid"}
@@ -77,8 +76,8 @@ class ModelConfig:
     init_scale: dict[str, float | None] = field(default_factory=dict)
     seed: int = 0
     weights: dict[str, np.ndarray] | None = None
-    #: the cell: "rnn" (the vanilla one, the only one ``activation`` applies to), "lstm", "gru"
-    cell: str = "rnn"
+    #: the cell's name, one of engine.cells.CELLS (engine.scenario always sets it)
+    cell: str = ""
     #: the LSTM's initial forget-gate bias (unused by the other cells)
     forget_bias: float = 1.0
     #: True when the file's hand-chosen weights (``[model.weights]`` or the ``sine`` pattern)
@@ -126,3 +125,7 @@ class Scenario:
     token_vectors: dict[str, np.ndarray] | None = None
     unit: str | None = None
     data: dict = field(default_factory=dict)
+
+
+class Cancelled(Exception):
+    """A long computation was asked to stop (its ``should_stop`` callback returned True)."""

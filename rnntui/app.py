@@ -153,7 +153,7 @@ def make_app(scenario: str | os.PathLike | Scenario = "king", *,
         scenario = source = at.scenario
     sc = load_scenario(scenario)
     if at is not None and at.cell is not None and at.cell != sc.model.cell:
-        from engine.cells import with_cell
+        from engine.scenario import with_cell
         sc = with_cell(sc, at.cell)
     if at is not None:
         check_epoch(at, sc)  # an epoch past the limit or budget: refused, not trained

@@ -9,6 +9,8 @@ import sys
 
 import numpy as np
 
+from engine.cells import CELLS
+
 from . import __version__
 from .cli_guard import Output, TerminalGuard, end_process
 from .safe_text import visible
@@ -18,7 +20,6 @@ COMMANDS += ("learn",)
 #: The classroom's commands (rnntui/classroom/commands.py).
 CLASSROOM = ("present", "follow", "serve")
 COMMANDS += CLASSROOM
-CELLS = ("rnn", "lstm", "gru")
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 #: The largest --size a screenshot may ask for (columns, rows): more than any terminal shows.
 MAX_SIZE = (500, 200)
@@ -225,7 +226,7 @@ def cmd_trace(name: str, epochs: int | None, as_json: bool, cell: str | None = N
         except ScenarioError as e:
             return _fail(f"--epochs {epochs}: {e}")
     if cell is not None and cell != sc.model.cell:
-        from engine.cells import with_cell
+        from engine.scenario import with_cell
         from engine.types import ScenarioError
         try:
             sc = with_cell(sc, cell)
@@ -342,7 +343,7 @@ def _with_cell(sc, pos):
     """``sc`` with the cell ``pos`` names (None when it cannot have it)."""
     if pos is None or pos.cell is None or pos.cell == sc.model.cell:
         return sc
-    from engine.cells import with_cell
+    from engine.scenario import with_cell
     from engine.types import ScenarioError
     try:
         return with_cell(sc, pos.cell)

@@ -12,6 +12,8 @@ import difflib
 import re
 from dataclasses import dataclass, replace
 
+from engine.cells import CELLS  # the cells a position may name: the registry's
+
 FORWARD, BACKWARD = "forward", "backward"
 #: |knob| at most: W_h x1024 or x1/1024.
 KNOB_LIMIT = 40
@@ -28,8 +30,6 @@ GEN_KEYS = ("temp", "seed", "from", "genepoch", "genwh", "prime")
 WINDOW_PARTS = ("val", "train")
 #: The largest seed a position may give (the generation dialog takes up to 18 digits).
 MAX_SEED = 10 ** 18 - 1
-#: The cells a position may name (engine.types.CELLS).
-CELLS = ("rnn", "lstm", "gru")
 _BARE = re.compile(r"[A-Za-z0-9_.+\-/~:]+")
 
 
@@ -170,7 +170,7 @@ class Position:
             pair = tuple(c.strip() for c in raw.split(","))
             if len(pair) != 2 or any(c not in CELLS for c in pair) or pair[0] == pair[1]:
                 raise PositionError(f"cells={_show(raw)}: cells is two different cells of "
-                                    f"{', '.join(CELLS)}, e.g. cells=\"rnn,lstm\"")
+                                    f"{', '.join(CELLS)}, e.g. cells=\"{','.join(CELLS[:2])}\"")
             pos = replace(pos, cells=pair)  # type: ignore[arg-type]
         if "epoch" in values:
             pos = replace(pos, epoch=_int("epoch", values.pop("epoch"), low=0))

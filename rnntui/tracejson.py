@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from engine import History, Scenario, Trace
+from engine.cells import get_cell
 from engine.predict import (exact_input, exact_target, knob_scale, predicted_value,
                             prediction)
 
@@ -50,6 +51,7 @@ def trace_to_json(scenario: Scenario, trace: Trace,
     sc, tr, epoch, knob = scenario, trace, int(epoch), int(knob)
     params = tr.params
     seq = tr.sequence
+    gated = get_cell(tr.cell).gated
     steps = []
     for t in range(len(tr)):
         _, p = prediction(tr, sc, t)
@@ -68,7 +70,7 @@ def trace_to_json(scenario: Scenario, trace: Trace,
             "jacobian_log10": (_num(tr.jacobian_log10[t])
                                if not np.isneginf(tr.jacobian_log10[t]) else None),
         }
-        if tr.cell != "rnn":
+        if gated:
             if tr.c is not None:
                 step["c"] = _arr(tr.c[t])
             step["gates"] = {k: _arr(v[t]) for k, v in tr.gates.items()}

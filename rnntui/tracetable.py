@@ -8,6 +8,7 @@ import numpy as np
 
 from engine import History, Scenario, Trace
 from engine.analysis import seed_power_estimate
+from engine.cells import get_cell
 from engine.predict import knob_scale, prediction
 from engine.scenario import display_token
 
@@ -73,15 +74,19 @@ def format_trace(scenario: Scenario, trace: Trace, history: History | None = Non
     p = tr.params
     T = len(tr)
     lines = []
-    gated = tr.cell != "rnn"
-    cell = tr.cell.upper() if gated else sc.model.activation
+    the = get_cell(tr.cell)
+    gated = the.gated
+    # a gated cell by its name; a vanilla one by its activation (and its name when it is not
+    # the scenario's choice: the IRNN is always relu)
+    cell = the.title if gated else (f"{the.title} {tr.activation}" if the.activation
+                                    else sc.model.activation)
     title = f"{visible(sc.name)}: {sc.kind} scenario, hidden {p.hidden_size}, " \
             f"{cell} -> {sc.model.output}"
     trained = f"trained {epoch} epochs" if epoch else "untrained"
     if knob:
         trained += f", W_h x{knob_scale(knob):.4g}"
     lines.append(f"{title}; {trained}; sequence loss L = {tr.loss:.4f}")
-    from engine.cells import weights_note
+    from engine.scenario import weights_note
     note = weights_note(sc)
     if note:
         lines.append(f"note: {note}")
@@ -123,11 +128,10 @@ def format_trace(scenario: Scenario, trace: Trace, history: History | None = Non
     lines += table
     lines.append("")
     if gated:
-        lines.append(f"||W_h||_2 of the {tr.cell.upper()} gate blocks stacked = "
+        lines.append(f"||W_h||_2 of the {the.title} gate blocks stacked = "
                      f"{tr.spectral_norm:.4f} (not square: no eigenvalues)")
         if tr.carry_log10 is not None and T:
-            gate = "forget" if tr.cell == "lstm" else "update"
-            lines.append(f"{gate}-gate path from t={T - 1} back to t=0 (largest over units) = "
+            lines.append(f"{the.carry_word}-gate path from t={T - 1} back to t=0 (largest over units) = "
                          f"{jac(tr.carry_log10[0])}")
     else:
         lines.append(f"||W_h||_2 (largest singular value)       = {tr.spectral_norm:.4f}")

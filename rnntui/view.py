@@ -177,7 +177,7 @@ class View:
 
     @property
     def cell(self) -> str:
-        """The recurrent cell: "rnn", "lstm" or "gru"."""
+        """The recurrent cell's name (one of engine.cells.CELLS)."""
         return self.scenario.model.cell
 
     @property

@@ -1,4 +1,4 @@
-"""The recurrent cells behind one interface: the vanilla RNN, the LSTM and the GRU.
+"""The recurrent cells, one module each, and the registry everything else asks about them.
 
     from engine.cells import get_cell
     cell = get_cell("lstm")
@@ -6,52 +6,88 @@
     p = cell.run(params, X, Y, M)      # forward + BPTT, (T, B, .) arrays
     p.gates["f"], p.c, p.grads.named()["W_hf"]
 
-See docs/cells.md for the equations and conventions.
+A cell is one module here (``rnn.py``, ``lstm.py``, ...) that defines ``CELL``, an instance of
+:class:`engine.cells.base.Cell`: its parameters, init, forward/BPTT, Jacobians, gates, display
+names, Step-pane rows and capabilities. Adding one is that module plus one line in ``CELLS``
+below (docs/architecture.md). Outside this folder no code names a cell: the CLI's choices,
+positions, panes, lessons and compare mode ask the registry. See docs/cells.md for the
+equations and conventions.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import importlib
 
 import numpy as np
 
-from ..model import Params
-from ..model import run as _run_rnn
-from ..types import CELLS, ModelConfig, Scenario, ScenarioError
+from ..types import ModelConfig, ScenarioError
 from .base import Cell, GatedParams, GatedPass
 
-__all__ = ["CELLS", "Cell", "GatedParams", "GatedPass", "cell_of", "gate_saturation",
-           "get_cell", "init_for", "run", "weight_shapes", "weights_note", "with_cell"]
+#: The registry: one line per cell, the name of its module in this folder (which defines CELL).
+#: This is the order of ``--cell`` choices; the ``c`` key cycles, in this order, through the
+#: cells whose ``cycles`` is set. The first is the default cell of a scenario.
+CELLS = (
+    "rnn",
+    "lstm",
+    "gru",
+)
+
+#: The cell a scenario has when its file names none.
+DEFAULT = CELLS[0]
+
+__all__ = ["CELLS", "DEFAULT", "Cell", "GatedParams", "GatedPass", "cell_of", "cells_where",
+           "compare_pair", "cycle_after", "gate_saturation", "get_cell", "init_for", "run", "weight_shapes"]
 
 _CELLS: dict[str, Cell] = {}
 
 
 def get_cell(name: str) -> Cell:
-    """The cell called ``name`` ("rnn", "lstm" or "gru")."""
-    if not _CELLS:
-        from .gru import CELL as gru
-        from .lstm import CELL as lstm
-        from .rnn import CELL as rnn
-        _CELLS.update(rnn=rnn, lstm=lstm, gru=gru)
-    try:
-        return _CELLS[name]
-    except KeyError:
-        raise ScenarioError(f"unknown cell {name!r}; choose one of {', '.join(CELLS)}") from None
+    """The cell called ``name`` (one of :data:`CELLS`); ScenarioError for any other name."""
+    cell = _CELLS.get(name)
+    if cell is None:
+        if name not in CELLS:
+            raise ScenarioError(f"unknown cell {name!r}; choose one of {', '.join(CELLS)}")
+        cell = importlib.import_module(f"{__name__}.{name}").CELL
+        if cell.name != name:
+            raise ScenarioError(f"engine/cells/{name}.py defines the cell {cell.name!r}")
+        _CELLS[name] = cell
+    return cell
 
 
 def cell_of(params) -> Cell:
     """The cell these parameters belong to."""
-    return get_cell(getattr(params, "cell", "rnn"))
+    return get_cell(params.cell)
+
+
+def cells_where(test) -> tuple[str, ...]:
+    """The names of the cells for which ``test(cell)`` is true, in registry order."""
+    return tuple(name for name in CELLS if test(get_cell(name)))
+
+
+def cycle_after(name: str) -> str:
+    """The cell the ``c`` key goes to from ``name``: the next one that cycles (from a cell that
+    does not cycle, the first that does)."""
+    ring = cells_where(lambda c: c.cycles)
+    if name not in ring:
+        return ring[0]
+    return ring[(ring.index(name) + 1) % len(ring)]
+
+
+def compare_pair(name: str) -> tuple[str, str]:
+    """The two cells compare mode shows by default for cell ``name``: it and its ``partner``;
+    two cells that are each other's partner in registry order, so either opens the same."""
+    partner = get_cell(name).partner
+    if get_cell(partner).partner == name and CELLS.index(partner) < CELLS.index(name):
+        return partner, name
+    return name, partner
 
 
 def run(params, inputs, targets=None, mask=None, *, activation: str = "tanh",
         output: str = "softmax", h0=None, backward: bool = True):
-    """:func:`engine.model.run` for any cell's parameters (vanilla ones go straight there)."""
-    if isinstance(params, Params):
-        return _run_rnn(params, inputs, targets, mask, activation=activation, output=output,
-                        h0=h0, backward=backward)
-    return get_cell(params.cell).run(params, inputs, targets, mask, output=output,
-                                     activation=activation, state0=h0, backward=backward)
+    """Forward (and unless ``backward`` is False, BPTT) for any cell's parameters: the cell's
+    own ``run`` (for the vanilla cell, :func:`engine.model.run`)."""
+    return cell_of(params).run(params, inputs, targets, mask, output=output,
+                               activation=activation, state0=h0, backward=backward)
 
 
 def init_for(model: ModelConfig, inputs: int, outputs: int):
@@ -74,51 +110,11 @@ def weight_shapes(cell: str, hidden: int, inputs: int, outputs: int) -> dict:
     return out
 
 
-def with_cell(scenario: Scenario, cell: str) -> Scenario:
-    """The same scenario (data, sizes, training) with another cell.
-
-    The file's hand-chosen weights (``[model.weights]``, or the ``sine`` pattern with its
-    scales) were made for the file's cell: another cell starts from seeded xavier weights
-    instead, and ``model.weights_seeded`` says so. Switching back gives the file's model
-    exactly (``model.origin`` keeps it). Raises ScenarioError when the scenario with that
-    cell would go over a budget (engine.budget).
-    """
-    get_cell(cell)
-    base = scenario.model.origin or scenario.model
-    if cell == base.cell:
-        return dataclasses.replace(scenario, model=base)
-    hand_made = bool(base.weights) or base.init == "sine"
-    model = dataclasses.replace(
-        base, cell=cell, origin=base, weights_seeded=hand_made,
-        weights=None if hand_made else base.weights,
-        init="xavier" if hand_made else base.init,
-        init_scale={k: None for k in base.init_scale} if hand_made else dict(base.init_scale))
-    out = dataclasses.replace(scenario, model=model)
-    from .. import budget
-    budget.check(out)  # a gated cell does several times the work: ScenarioError when too much
-    return out
-
-
-def weights_note(scenario: Scenario) -> str | None:
-    """One line for the screen when the weights are not the file's own, else None."""
-    m = scenario.model
-    if not m.weights_seeded:
-        return None
-    origin = m.origin.cell if m.origin is not None else "rnn"
-    return (f"the file's weights are for the {origin} cell; the {m.cell} starts from seeded "
-            f"xavier weights (seed {m.seed})")
-
-
-#: The gates that read as shares in [0, 1] (keep / write / reveal; reset / update); the
-#: candidates g and n are in [-1, 1] and are not gates.
-SIGMOID_GATES = {"lstm": ("i", "f", "o"), "gru": ("r", "z")}
-
-
 def gate_saturation(trace, t: int, low: float = 0.1, high: float = 0.9) -> dict[str, float]:
     """For each sigmoid gate at step ``t``: the share of units below ``low`` or above
-    ``high`` (nearly shut or nearly open). Empty for the vanilla cell."""
+    ``high`` (nearly shut or nearly open). Empty for a cell without gates."""
     out = {}
-    for name in SIGMOID_GATES.get(getattr(trace, "cell", "rnn"), ()):
+    for name in get_cell(trace.cell).sigmoid_gates:
         v = trace.gates[name][t]
         out[name] = float(np.count_nonzero((v < low) | (v > high)) / v.size) if v.size else 0.0
     return out

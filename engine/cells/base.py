@@ -16,26 +16,84 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..model import _carve, _input_projection, _read_out_and_losses
+from .numerics import _carve, _input_projection, _read_out_and_losses, sine_matrix
 from ..types import OUTPUTS, ScenarioError
 
 
+@dataclass(frozen=True)
+class StepRow:
+    """One row the Step pane shows for a gated cell's forward step: ``quantity`` names the
+    per-step array (``gate:f`` is ``trace.gates["f"]``; otherwise a Trace field such as ``c``
+    or ``h_prev``). Labels may say ``{t}`` and ``{p}`` (t - 1); ``short``/``tiny`` are for narrow
+    panes, ``column`` heads the table view, lower ``rank`` is kept first when the pane is short,
+    and a ``spare`` row may be left out of the table."""
+
+    rank: int
+    quantity: str
+    label: str
+    short: str = ""
+    tiny: str = ""
+    column: str = ""
+    spare: bool = False
+
+
 class Cell:
-    """What a cell is: its parameters, state, internals, and how to run it forward and back.
+    """What a cell is: its parameters, state, internals, and how to run it forward and back,
+    and everything the rest of the program asks about it (see engine/cells/__init__.py).
 
     Subclasses set the class attributes and implement the methods below. ``name`` is what
-    ``[model].cell`` says; ``state`` names the parts of the state (``("h",)``, or ``("h", "c")``
-    for the LSTM: the state vector s is their concatenation, of size ``state_size(H)``);
-    ``gates`` names the internals a pane shows, in reading order; ``recurrent`` names the
-    parameter blocks the W_h knob scales.
+    ``[model].cell``, ``--cell`` and a position's ``cell=`` say; ``state`` names the parts of
+    the state (``("h",)``, or ``("h", "c")`` for the LSTM: the state vector s is their
+    concatenation, of size ``state_size(H)``); ``gates`` names the internals a pane shows, in
+    reading order; ``recurrent`` names the parameter blocks the W_h knob scales.
     """
 
     name: str = ""
+    #: what the status line, the panes and messages call it, and the longer name of a sentence
+    title: str = ""
+    long_title: str = ""
     state: tuple[str, ...] = ("h",)
     gates: tuple[str, ...] = ()
+    #: the gates that read as shares in [0, 1] (sigmoids); the candidates are in [-1, 1]
+    sigmoid_gates: tuple[str, ...] = ()
+    #: the gates the Hidden pane shows beside each unit, in reading order
+    shown_gates: tuple[str, ...] = ()
+    #: the gate whose product over steps is the carry path (the "belt"), and its word
+    carry_gate_name: str | None = None
+    carry_word: str = ""
     recurrent: tuple[str, ...] = ()
     #: names accepted in ``[model].init_scale`` (each scales every block of that kind)
     scale_names: tuple[str, ...] = ("W_x", "W_h", "b", "W_y", "b_y")
+    #: whether ``[model].activation`` applies; ``activation``: the one the cell always uses
+    takes_activation: bool = False
+    activation: str | None = None
+    #: whether ``[model].forget_bias`` applies (a forget gate whose bias starts at it)
+    has_forget_bias: bool = False
+    #: the cell compare mode puts beside this one by default
+    partner: str = ""
+    #: whether the ``c`` key cycles through this cell (the others: --cell, --at, a file)
+    cycles: bool = True
+    #: the PyTorch module with the same equations and its gate stacking (for the benchmarks)
+    torch: tuple[str, str] | None = None
+    #: a gated cell's Step pane: its formula (long, short, tiny) and its rows after x_t
+    step_formulas: tuple[str, str, str] = ("", "", "")
+    step_rows: tuple[StepRow, ...] = ()
+
+    @property
+    def gated(self) -> bool:
+        """True for a cell with gates: no single pre-activation a_t, a state Jacobian that is
+        not diag(f'(a)) W_h, gate blocks stacked in W_h (not square, no eigenvalues)."""
+        return bool(self.gates)
+
+    @property
+    def blocks(self) -> int:
+        """The blocks stacked in each weight matrix: one per gate (and candidate), 1 without
+        gates; about the work of a step relative to the vanilla cell's."""
+        return max(1, len(self.gates))
+
+    def activation_for(self, requested: str) -> str:
+        """The activation this cell runs with when ``requested`` is asked for."""
+        return self.activation or requested
 
     def state_size(self, hidden: int) -> int:
         return len(self.state) * hidden
@@ -87,6 +145,8 @@ class GatedParams:
     W_y: np.ndarray
     b_y: np.ndarray
     b_hn: np.ndarray | None = None
+    #: the gates in their public order (the cell's ``gates``): the order :meth:`named` lists
+    gates: tuple[str, ...] = ()
 
     @property
     def hidden_size(self) -> int:
@@ -112,13 +172,13 @@ class GatedParams:
         return getattr(self, kind)[k * H:(k + 1) * H]
 
     def named(self) -> dict[str, np.ndarray]:
-        """Every parameter under the name a scenario file uses (views into the stacks)."""
-        from . import get_cell
-        cell = get_cell(self.cell)
-        out = {}
-        for name in cell.shapes(self.hidden_size, self.input_size, self.output_size):
-            out[name] = self._by_name(name)
-        return out
+        """Every parameter under the name a scenario file uses (views into the stacks), in the
+        order a file lists them (the cell's ``shapes``)."""
+        gates = self.gates or self.order
+        names = ([f"W_x{g}" for g in gates] + [f"W_h{g}" for g in gates]
+                 + [f"b_{g}" for g in gates] + (["b_hn"] if self.b_hn is not None else [])
+                 + ["W_y", "b_y"])
+        return {name: self._by_name(name) for name in names}
 
     def _by_name(self, name: str) -> np.ndarray:
         if name in ("W_y", "b_y", "b_hn"):
@@ -137,7 +197,7 @@ class GatedParams:
         return GatedParams(self.cell, self.order, *(a.copy() for a in
                                                     (self.W_x, self.W_h, self.b, self.W_y,
                                                      self.b_y)),
-                           b_hn=None if self.b_hn is None else self.b_hn.copy())
+                           b_hn=None if self.b_hn is None else self.b_hn.copy(), gates=self.gates)
 
     def with_wh_scale(self, factor: float) -> "GatedParams":
         """A copy whose recurrent matrices (every gate block of W_h) are multiplied by
@@ -162,7 +222,6 @@ def init_gated(cell: Cell, order: tuple[str, ...], hidden: int, inputs: int, out
     Blocks are drawn in the public order of ``cell.gates``, so the numbers do not depend on
     how the cell stacks them. Any named array in ``weights`` replaces the initialised one.
     """
-    from ..model import sine_matrix
     from ..types import INITS
     if init not in INITS:
         raise ScenarioError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
@@ -208,7 +267,7 @@ def init_gated(cell: Cell, order: tuple[str, ...], hidden: int, inputs: int, out
         W_y[...] = sine_matrix(outputs, H, 1.0 if s is None else s)
     for gate, value in (bias_fill or {}).items():
         rows(b, gate)[...] = value
-    p = GatedParams(cell.name, order, W_x, W_h, b, W_y, b_y, bhn)
+    p = GatedParams(cell.name, order, W_x, W_h, b, W_y, b_y, bhn, gates=cell.gates)
     shapes = cell.shapes(hidden, inputs, outputs)
     for name, arr in (weights or {}).items():
         if name not in shapes:
@@ -282,7 +341,7 @@ def start_state(given, B: int, H: int) -> np.ndarray:
 
 def carve(shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
     """Uninitialised float64 arrays of these shapes, views of ONE new block (see
-    engine.model._carve: one allocation a pass lets malloc reuse the memory next time instead of
+    engine.cells.numerics._carve: one allocation a pass lets malloc reuse the memory next time instead of
     page-faulting on fresh pages, which cost more than the arithmetic of a small pass)."""
     return _carve(shapes)
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model import _dot
-from .base import (Cell, GatedParams, GatedPass, carve, init_gated, input_part,
+from .numerics import _dot
+from .base import (Cell, GatedParams, GatedPass, StepRow, carve, init_gated, input_part,
                    output_backward, prepare, read_out, sigmoid, start_state)
 
 ORDER = ("r", "z", "n")
@@ -25,8 +25,23 @@ class GRUCell(Cell):
     """The gated recurrent unit, one layer."""
 
     name = "gru"
+    title = long_title = "GRU"
     state = ("h",)
     gates = ("r", "z", "n")
+    sigmoid_gates = ("r", "z")
+    shown_gates = ("r", "z")  # reset, update
+    carry_gate_name, carry_word = "z", "update"
+    partner = "lstm"
+    torch = ("GRU", "rzn")
+    step_formulas = ("  h_t = (1-z)⊙n + z⊙h_t-1,  n = tanh(W_in x + r⊙(W_hn h + b_hn))",
+                     " h=(1-z)⊙n+z⊙h", " h=(1-z)⊙n+z⊙h")
+    step_rows = (
+        StepRow(5, "gate:r", "r reset", short="r reset", tiny="r", column="r"),
+        StepRow(6, "gate:z", "z update", short="z keep", tiny="z", column="z"),
+        StepRow(4, "gate:n", "n candidate", short="n new", tiny="n", column="n"),
+        StepRow(10, "h_prev", "h_{p}", column="h_{p}", spare=True),
+        StepRow(1, "h", "h_{t}", column="h_{t}"),
+    )
     recurrent = ("W_hr", "W_hz", "W_hn")
     scale_names = ("W_x", "W_h", "b", "b_hn", "W_y", "b_y")
 
@@ -209,7 +224,7 @@ def _backward(p: GatedPass, params: GatedParams, X, Y, M, n, output, bufs) -> No
             params.cell, params.order,
             W_x=dA2.T @ X.reshape(T * B, -1), W_h=dG2.T @ hp, b=dA2.sum(axis=0),
             W_y=dy2.T @ p.h.reshape(T * B, H), b_y=dy2.sum(axis=0),
-            b_hn=dG2[:, 2 * H:].sum(axis=0))
+            b_hn=dG2[:, 2 * H:].sum(axis=0), gates=params.gates)
     p.dy, p.dh, p.flow, p.grads = dy, dh, flow, grads
     p.dpre = {"r": dA[..., :H], "z": dA[..., H:2 * H], "n": dA[..., 2 * H:],
               "hn": dGH[..., 2 * H:]}

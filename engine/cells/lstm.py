@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model import _dot
-from .base import (Cell, GatedParams, GatedPass, carve, init_gated, input_part,
+from .numerics import _dot
+from .base import (Cell, GatedParams, GatedPass, StepRow, carve, init_gated, input_part,
                    output_backward, prepare, read_out, sigmoid, start_state)
 
 ORDER = ("o", "i", "f", "g")
@@ -27,9 +27,27 @@ class LSTMCell(Cell):
     """The long short-term memory cell (the PyTorch ``nn.LSTM`` equations, one layer)."""
 
     name = "lstm"
+    title = long_title = "LSTM"
     state = ("h", "c")
     gates = ("i", "f", "o", "g")
+    sigmoid_gates = ("i", "f", "o")
+    shown_gates = ("f", "i", "o")  # keep, write, reveal
+    carry_gate_name, carry_word = "f", "forget"
     recurrent = ("W_hi", "W_hf", "W_ho", "W_hg")
+    has_forget_bias = True
+    torch = ("LSTM", "ifgo")
+    partner = "rnn"
+    step_formulas = ("  c_t = f⊙c_t-1 + i⊙g   h_t = o⊙tanh(c_t)", " c=f⊙c+i⊙g h=o⊙tanh(c)",
+                     " c=f⊙c+i⊙g")
+    step_rows = (
+        StepRow(5, "gate:f", "f forget", short="f keep", tiny="f", column="f"),
+        StepRow(6, "gate:i", "i input", short="i write", tiny="i", column="i"),
+        StepRow(7, "gate:g", "g candidate", short="g new", tiny="g", column="g"),
+        StepRow(8, "gate:o", "o output", short="o show", tiny="o", column="o"),
+        StepRow(10, "c_prev", "c_{p}", column="c_{p}", spare=True),
+        StepRow(3, "c", "= c_{t}", short="=c_{t}", column="c_{t}"),
+        StepRow(1, "h", "h_{t}", column="h_{t}"),
+    )
 
     def shapes(self, hidden: int, inputs: int, outputs: int) -> dict[str, tuple[int, ...]]:
         out: dict[str, tuple[int, ...]] = {}
@@ -226,7 +244,8 @@ def _backward(p: GatedPass, params: GatedParams, X, Y, M, n, output, bufs) -> No
     grads = GatedParams(
         params.cell, params.order,
         W_x=dZ2.T @ X.reshape(T * B, -1), W_h=dZ2.T @ p.aux["hs"][:-1].reshape(T * B, H),
-        b=dZ2.sum(axis=0), W_y=dy2.T @ p.h.reshape(T * B, H), b_y=dy2.sum(axis=0))
+        b=dZ2.sum(axis=0), W_y=dy2.T @ p.h.reshape(T * B, H), b_y=dy2.sum(axis=0),
+        gates=params.gates)
     p.dy, p.dh, p.dc, p.flow, p.grads = dy, dh, dc, flow, grads
     p.dpre = {"o": dZ[..., :H], "i": dZ[..., H:2 * H], "f": dZ[..., 2 * H:3 * H],
               "g": dZ[..., 3 * H:]}

@@ -633,7 +633,7 @@ class FollowerRole:
 
     def _switch(self, base, sha: str, pos: Position) -> None:
         """Open the presenter's scenario (and cell) unless this screen shows it already."""
-        from engine.cells import with_cell
+        from engine.scenario import with_cell
         from engine.types import ScenarioError
         screen = self.screen
         view = screen.view

@@ -20,7 +20,8 @@ from pathlib import Path
 from engine._scenario_checks import MISSING, Checker, describe, quote, show, suggest
 from engine._toml_lines import key_lines
 from engine.scenario import _TOML_AT, builtin_names
-from engine.types import CELLS, ScenarioError
+from engine.cells import CELLS
+from engine.types import ScenarioError
 
 from ..position import BACKWARD, FORWARD, GRAD_VIEWS, KNOB_LIMIT
 from .conditions import ConditionError
@@ -269,7 +270,7 @@ class _Scenarios:
             if got is not None:
                 self._kept.move_to_end(key)
                 return got[0]
-        from engine.cells import with_cell
+        from engine.scenario import with_cell
         from engine.scenario import load
         sc = load(source)
         if cell is not None and cell != sc.model.cell:

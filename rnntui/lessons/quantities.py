@@ -18,7 +18,8 @@ from typing import Callable
 import numpy as np
 
 from engine import analysis
-from engine.model import activate
+from engine.cells import CELLS, cells_where, get_cell
+from engine.cells.numerics import activate
 
 from .conditions import NUMBER, TEXT, TRUTH
 
@@ -184,7 +185,7 @@ def _step_ops(view) -> float:
     """One step walked back through the cell: its matrix products and the interpreter."""
     from engine.budget import STEP_OVERHEAD_OPS
     H = view.scenario.model.hidden_size
-    G = {"lstm": 4, "gru": 3}.get(view.cell, 1)
+    G = get_cell(view.cell).blocks
     return 6.0 * G * H * H + 2 * STEP_OVERHEAD_OPS
 
 
@@ -251,7 +252,10 @@ def _seed_scalar(view):
 
 
 _TEXT = ("text",)
-_RNN = ("rnn",)
+#: The cells without gates: one square W_h (eigenvalues, a rotation) and one a_t.
+_SQUARE = cells_where(lambda c: not c.gated)
+#: The cells with a carry path (a gate whose product over the steps keeps the state).
+_CARRY = cells_where(lambda c: c.carry_gate_name is not None)
 
 QUANTITIES: dict[str, Quantity] = {q.name: q for q in [
     Quantity("input_word", TEXT, "the input at step t, as the Sequence pane writes it",
@@ -280,7 +284,7 @@ QUANTITIES: dict[str, Quantity] = {q.name: q for q in [
     Quantity("h_unit0", NUMBER, "the first hidden unit of h_t (h0 in the Hidden pane)",
              lambda v: float(v.trace.h[v.t][0])),
     Quantity("a_unit0", NUMBER, "the first unit of the pre-activation a_t = W_x x_t + W_h "
-             "h_(t-1) + b", lambda v: float(v.trace.a[v.t][0]), None, _RNN),
+             "h_(t-1) + b", lambda v: float(v.trace.a[v.t][0]), None, _SQUARE),
     Quantity("repeat_distance", NUMBER, "‖h_t − h_s‖ where s is the last earlier step with the "
              "same input as t: how different the memory makes two identical inputs",
              _repeat_distance, cost=_repeat_cost, depends=("t",)),
@@ -289,15 +293,15 @@ QUANTITIES: dict[str, Quantity] = {q.name: q for q in [
              lambda v: float(v.trace.spectral_norm)),
     Quantity("spectral_radius", NUMBER, "ρ(W_h), the largest |eigenvalue| of W_h: how fast "
              "W_h^k grows or shrinks for large k", lambda v: float(v.trace.spectral_radius),
-             None, _RNN),
+             None, _SQUARE),
     Quantity("seed_power_figure", NUMBER, "seed 000's 'approximate spectral norm': ‖W_h v‖ "
              "after 20 power iterations on W_h from v = (1, …, 1)/√H",
-             lambda v: analysis.seed_power_estimate(v.params.W_h), None, _RNN),
+             lambda v: analysis.seed_power_estimate(v.params.W_h), None, _SQUARE),
     Quantity("rotation_degrees", NUMBER, "the angle of W_h's largest eigenvalue in the complex "
              "plane, in degrees (0 for a real one): how far W_h turns the state per step",
-             _rotation, None, _RNN, cost=_eigen_cost),
+             _rotation, None, _SQUARE, cost=_eigen_cost),
     Quantity("rotation_period", NUMBER, "360 / rotation_degrees: steps for one full turn",
-             _period, None, _RNN, cost=_eigen_cost),
+             _period, None, _SQUARE, cost=_eigen_cost),
     Quantity("jacobian", NUMBER, "‖∂h_last/∂h_t‖₂ at the cursor: how much a nudge to h_t still "
              "moves the last state", _jacobian_at, norms=True),
     Quantity("min_jacobian", NUMBER, "the smallest ‖∂h_last/∂h_t‖₂ over the sequence (usually "
@@ -326,7 +330,7 @@ QUANTITIES: dict[str, Quantity] = {q.name: q for q in [
              ("echo",), cost=_accuracy_cost),
     Quantity("carry", NUMBER, "the conveyor belt: the product of forget (LSTM) or update (GRU) "
              "gates from the first step to the last, for the unit that keeps most",
-             _carry, None, ("lstm", "gru"), cost=_sweep_cost),
+             _carry, None, _CARRY, cost=_sweep_cost),
     Quantity("seed_scalar_step", NUMBER, "seed 001's one-number step: tanh(0.9·0.5 + 1.0·1.0 + "
              "0.1)", _seed_scalar, trace=False),
 ]}
@@ -334,7 +338,7 @@ QUANTITIES: dict[str, Quantity] = {q.name: q for q in [
 #: Position fields and what the screen is doing: name -> (kind, what it is).
 FIELDS: dict[str, tuple[str, str]] = {
     "scenario": (TEXT, "the scenario's name"),
-    "cell": (TEXT, '"rnn", "lstm" or "gru"'),
+    "cell": (TEXT, ", ".join(f'"{c}"' for c in CELLS[:-1]) + f' or "{CELLS[-1]}"'),
     "epoch": (NUMBER, "the epoch whose weights are shown"),
     "trained": (NUMBER, "the epochs trained so far"),
     "t": (NUMBER, "the time step, from 0"),
@@ -379,7 +383,8 @@ def applies(q: Quantity, kind: str, cell: str) -> str | None:
     if q.kinds is not None and kind not in q.kinds:
         return f"applies to {' and '.join(q.kinds)} scenarios, not {kind}"
     if q.cells is not None and cell not in q.cells:
-        return f"applies to the {' and '.join(c.upper() for c in q.cells)} cell, not {cell}"
+        names = " and ".join(get_cell(c).title for c in q.cells)
+        return f"applies to the {names} cell{'s' if len(q.cells) > 1 else ''}, not {cell}"
     return None
 
 

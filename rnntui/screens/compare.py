@@ -20,7 +20,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from engine import History, Scenario, initial_params
-from engine.cells import with_cell
+from engine.cells import get_cell
+from engine.scenario import with_cell
 
 from ..jobs import Jobs, LossReady, TraceReady, TrainDone, TrainProgress
 from ..safe_text import visible
@@ -28,7 +29,7 @@ from ..view import BACKWARD, View
 from ..widgets import GradientPane, LossPane, OutputPane, SequencePane
 from ..widgets.gradients import scale
 from .guard import QuitGuard
-from .status import CELL_NAMES, join_parts
+from .status import join_parts
 
 _G = Binding.Group("step", compact=True)
 BINDINGS = [
@@ -72,7 +73,7 @@ def compare_status(views: list[View], share: int, width: int) -> Text:
             L = f" L={loss:.4g}" if math.isfinite(loss) and level == 0 else ""
             busy = f" training {v.training.epoch}/{v.training.last}" if v.training else ""
             epochs = f"epoch {v.epoch}/{v.trained_epochs}" if level < 2 else f"e{v.epoch}"
-            parts.append((f"{CELL_NAMES[v.cell]} {epochs}{L}{busy}",
+            parts.append((f"{get_cell(v.cell).title} {epochs}{L}{busy}",
                           "reverse" if busy else ""))
         parts.append((f"t={a.t} (0–{a.T - 1})", "bold"))
         parts.append((f"{a.phase} {'←' if a.phase == BACKWARD else '→'}", "bold"))
@@ -171,7 +172,7 @@ class CompareScreen(QuitGuard, Screen):
                               ("loss", LossPane)):
                 for i, cell in enumerate(self.cells):
                     pane = cls(id=f"cmp-{kind}-{i}", classes=f"cmp-{i} cmp-{kind}")
-                    pane.title_prefix = CELL_NAMES[cell]
+                    pane.title_prefix = get_cell(cell).title
                     if isinstance(pane, LossPane):
                         # Two curves redrawn as either column trains: plotext's one global
                         # figure is slow (and its tick rows came out differently here

@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from engine import History, Scenario, initial_params
+from engine.cells import compare_pair, cycle_after, get_cell
 
 from ..jobs import Jobs, LossReady, TraceReady, TrainDone, TrainProgress
 from ..keys import BINDINGS
@@ -33,7 +34,7 @@ from ..served import in_browser
 from .compare import CompareScreen
 from .guard import QuitGuard
 from .lessons import LessonListScreen
-from .status import CELL_NAMES, join_parts
+from .status import join_parts
 from .too_small import check_size
 
 #: Steps per second while playing.
@@ -61,7 +62,7 @@ def status_text(view: View, width: int = 120, extra: tuple = ()) -> Text:
     # the one before it instead of getting a separator
     parts: list[tuple[str, str, int]] = [
         (visible(sc.name), "bold", 9), (f" ({sc.kind})", "", 1),
-        (CELL_NAMES.get(view.cell, view.cell), "bold", 7),
+        (get_cell(view.cell).title, "bold", 7),
         (f"epoch {view.epoch}/{view.trained_epochs}", "", 9),
         *([(which, "bold", 8)] if (which := sequence_title(view, short=True)) else []),
         (f"t={view.t}", "bold", 9), (f" (0–{view.T - 1})", "", 2),
@@ -633,17 +634,16 @@ class MainScreen(QuitGuard, Screen):
     def action_cell(self) -> None:
         """The next cell on the same data, keeping where you are (t, pass, knob, sequence);
         each cell's training is kept, so coming back to one is instant."""
-        from engine.cells import weights_note, with_cell
-        from engine.types import CELLS
+        from engine.scenario import weights_note, with_cell
         view = self._view
         if view.training is None:
             self._trained[view.cell] = view.history
-        nxt = CELLS[(CELLS.index(view.cell) + 1) % len(CELLS)]
+        nxt = cycle_after(view.cell)
         from engine.types import ScenarioError
         try:  # a gated cell does several times the vanilla one's work: checked again
             sc = with_cell(view.scenario, nxt)
         except ScenarioError as err:
-            self.notify(visible(f"The {nxt.upper()} is not opened: {err.message}"),
+            self.notify(visible(f"The {get_cell(nxt).title} is not opened: {err.message}"),
                         title="Over budget", severity="warning", markup=False, timeout=10)
             return
         self._cancel_work()
@@ -664,22 +664,23 @@ class MainScreen(QuitGuard, Screen):
             self.view = new
             self._start_scenario_work()
         note = weights_note(sc)
-        self.notify(f"Cell: {nxt.upper() if nxt != 'rnn' else 'vanilla RNN'}"
+        self.notify(f"Cell: {get_cell(nxt).long_title}"
                     + (f" ({note})" if note else "")
                     + ("" if kept is not None or self._view.training is None
                        else "; training it now…"),
                     markup=False, timeout=5)
 
     def action_compare(self, cells: tuple[str, str] | None = None, share: int = 100) -> None:
-        """Two cells side by side on this scenario (default: this one and the LSTM, or the
-        vanilla RNN and the LSTM), starting where you are."""
+        """Two cells side by side on this scenario (default: this one and its partner, as the
+        registry says: the LSTM beside the others, the vanilla RNN beside the LSTM), starting
+        where you are."""
         view = self._view
         if cells is None:
-            cells = (view.cell, "lstm") if view.cell != "lstm" else ("rnn", "lstm")
+            cells = compare_pair(view.cell)
         trained = dict(self._trained)
         if view.training is None and view.trained_epochs > 0:
             trained[view.cell] = view.history
-        from engine.cells import with_cell
+        from engine.scenario import with_cell
         from engine.types import ScenarioError
         try:
             for cell in cells:

@@ -1,12 +1,9 @@
-"""What the status lines of the screens share: the cells' names and how parts are joined."""
+"""What the status lines of the screens share: how parts are joined (a cell's name is its
+``title`` in the registry, engine.cells)."""
 
 from __future__ import annotations
 
 from rich.text import Text
-
-#: How status lines name each cell.
-CELL_NAMES = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
-
 
 def join_parts(parts) -> Text:
     """(text, style) parts as one line, `` · `` between them; a part that starts with a space

@@ -9,6 +9,7 @@ import numpy as np
 from rich.text import Text
 
 from engine import knob_scale
+from engine.cells import get_cell
 from engine.influence import reach
 
 from ._draw import (DIM, POS, TARGET, WARN, block, first_fitting, fmt_abs, fmt_pow10, join,
@@ -108,7 +109,8 @@ class GradientPane(Pane):
     def _charts(self, view) -> tuple[Chart, Chart]:
         tr = view.trace
         T = len(tr)
-        gated = tr.cell != "rnn"
+        cell = get_cell(tr.cell)
+        gated = cell.gated
         back = not getattr(tr, "backward_done", True)  # a long trace's backward part to come
         if view.grads != "loss":
             g, j = self._series(tr)
@@ -131,7 +133,7 @@ class GradientPane(Pane):
         blank = np.zeros(T, dtype=bool)
         blank[tau + 1:] = True
         if gated:
-            gate = "f" if tr.cell == "lstm" else "z"
+            gate = cell.carry_gate_name
             return (Chart("‖∂L_τ/∂s_t‖", "∂Lτ/∂s", g, POS, blank),
                     Chart(f"belt ∏{gate} t→τ", f"belt ∏{gate}", x, JAC, blank))
         return (Chart("‖∂L_τ/∂h_t‖", "∂Lτ/∂h", g, POS, blank),
@@ -208,9 +210,10 @@ class GradientPane(Pane):
         clicks = view.trace_key.knob if view.trace_key is not None else 0  # the trace's own
         k = fmt_abs(knob_scale(clicks))
         knob = ("", "") if clicks == 0 else ("", TARGET)
-        if tr.cell != "rnn":  # the gate blocks stacked: not square, so no eigenvalues
+        cell = get_cell(tr.cell)
+        if cell.gated:  # the gate blocks stacked: not square, so no eigenvalues
             return first_fitting([
-                join(f"‖W_h‖₂ = {sn} (all {tr.cell.upper()} gate blocks stacked)  ",
+                join(f"‖W_h‖₂ = {sn} (all {cell.title} gate blocks stacked)  ",
                      (f"W_h ×{k}", knob[1])),
                 join(f"‖W_h‖₂ {sn} (gate blocks)  ", (f"W_h×{k}", knob[1])),
                 join(f"‖W_h‖₂ {sn} ", (f"×{k}", knob[1])),
@@ -261,7 +264,7 @@ class GradientPane(Pane):
             style = WARN
         tr = view.trace
         if tr.carry_log10 is not None and len(tr.carry_log10):
-            gate = "forget" if tr.cell == "lstm" else "update"
+            gate = get_cell(tr.cell).carry_word
             belt = fmt_pow10(float(tr.carry_log10[0]))
             return first_fitting([
                 join(long, (word, style), f"; the {gate}-gate belt keeps {belt}×"),

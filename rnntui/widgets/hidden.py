@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from rich.text import Text
 
+from engine.cells import get_cell
+
 from ._draw import (quoted, DIM, Line, NEG, POS, TARGET, block, first_fitting, fmt, fmt_abs, join, safe_norm,
                     signed_bar_parts)
 from .base import Pane
@@ -170,7 +172,7 @@ class HiddenPane(Pane):
             bar_total = max(rest, 0)
         half = max((bar_total - 1) // 2, 0)
         bar_w = 2 * half + 1 if bar_total >= 3 else 0
-        gates = GATE_ORDER.get(tr.cell, ())
+        gates = get_cell(tr.cell).shown_gates
         cells = {}  # the gated part of each row: the gates as levels, c_t
         gate_w = 0
         if gates:
@@ -228,8 +230,6 @@ class HiddenPane(Pane):
         return block(lines, width, height)
 
 
-#: The gates shown per unit, in reading order: keep (f), write (i), reveal (o); reset, update.
-GATE_ORDER = {"lstm": ("f", "i", "o"), "gru": ("r", "z")}
 #: A gate is saturated below LOW or above HIGH: (nearly) shut or (nearly) open.
 LOW, HIGH = 0.1, 0.9
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from rich.cells import cell_len
 from rich.text import Text
 
-from engine.model import activation_slope
+from engine.cells import get_cell
+from engine.cells.numerics import activation_slope
 from rnntui.view import BACKWARD
 
 from ._draw import (quoted, token, DIM, Line, TARGET, block, colour_numbers, first_fitting, fmt, fmt_abs,
@@ -61,7 +63,7 @@ class StepPane(Pane):
                 Text("dL/dh, dL/da: not yet computed (computing…)", style=DIM),
                 Text("not yet computed (computing…)", style=DIM),
                 Text("not yet computed", style=DIM)], width)], width, height)
-        if view.trace.cell != "rnn":
+        if get_cell(view.trace.cell).gated:
             title, rows = (self._backward_gated(view, width) if back
                            else self._forward_gated(view, width))
         else:
@@ -142,43 +144,24 @@ class StepPane(Pane):
 
     # -- gated cells -----------------------------------------------------------------------
     def _forward_gated(self, view, width: int) -> tuple[Text, list[Row]]:
-        """An LSTM's or a GRU's step: each gate, the candidate, the state, the prediction."""
+        """A gated cell's step: the rows its module lists (each gate, the candidate, the
+        state), then the prediction."""
         tr, t = view.trace, view.t
-        G = tr.gates
-        prev = f"h_{t - 1}" if t > 0 else "h_-1"
+        cell = get_cell(tr.cell)
+        long, short, tiny = cell.step_formulas
+        title = first_fitting([
+            join((cell.title, "bold"), f" t={t}:{long}"),
+            join((cell.title, "bold"), f" t={t}:{short}"),
+            join(f"{cell.title} t={t}{tiny}"),
+            join(f"{cell.title} t={t}")], width)
         rows = [Row(9, f"x_{t}", self._input(view, t), tiny=f"x_{t}")]
-        if tr.cell == "lstm":
-            cprev = f"c_{t - 1}" if t > 0 else "c_-1"
-            title = first_fitting([
-                join(("LSTM", "bold"), f" t={t}:  c_t = f⊙c_t-1 + i⊙g   h_t = o⊙tanh(c_t)"),
-                join(("LSTM", "bold"), f" t={t}: c=f⊙c+i⊙g h=o⊙tanh(c)"),
-                join(f"LSTM t={t} c=f⊙c+i⊙g"),
-                join(f"LSTM t={t}")], width)
-            rows += [
-                Row(5, "f forget", G["f"][t], short="f keep", tiny="f", quantity="gate:f", column="f"),
-                Row(6, "i input", G["i"][t], short="i write", tiny="i", quantity="gate:i", column="i"),
-                Row(7, "g candidate", G["g"][t], short="g new", tiny="g", quantity="gate:g",
-                    column="g"),
-                Row(8, "o output", G["o"][t], short="o show", tiny="o", quantity="gate:o", column="o"),
-                Row(10, cprev, tr.c_prev[t], column=cprev, spare=True, quantity="c_prev"),
-                Row(3, f"= c_{t}", tr.c[t], column=f"c_{t}", short=f"=c_{t}", quantity="c"),
-                Row(1, f"h_{t}", tr.h[t], column=f"h_{t}", quantity="h"),
-            ]
-        else:
-            title = first_fitting([
-                join(("GRU", "bold"), f" t={t}:  h_t = (1-z)⊙n + z⊙h_t-1,  "
-                                      "n = tanh(W_in x + r⊙(W_hn h + b_hn))"),
-                join(("GRU", "bold"), f" t={t}: h=(1-z)⊙n+z⊙h"),
-                join(f"GRU t={t} h=(1-z)⊙n+z⊙h"),
-                join(f"GRU t={t}")], width)
-            rows += [
-                Row(5, "r reset", G["r"][t], short="r reset", tiny="r", quantity="gate:r", column="r"),
-                Row(6, "z update", G["z"][t], short="z keep", tiny="z", quantity="gate:z", column="z"),
-                Row(4, "n candidate", G["n"][t], short="n new", tiny="n", quantity="gate:n",
-                    column="n"),
-                Row(10, prev, tr.h_prev[t], column=prev, spare=True, quantity="h_prev"),
-                Row(1, f"h_{t}", tr.h[t], column=f"h_{t}", quantity="h"),
-            ]
+        for r in cell.step_rows:
+            q = r.quantity
+            values = tr.gates[q[5:]] if q.startswith("gate:") else getattr(tr, q)
+            label = partial(str.format, t=t, p=t - 1)
+            rows.append(Row(r.rank, label(r.label), values[t], column=label(r.column),
+                            short=label(r.short), tiny=label(r.tiny), spare=r.spare,
+                            quantity=q))
         rows.append(Row(2, "ŷ", lambda w: self._prediction(view, t, w)))
         return title, rows
 
@@ -191,7 +174,7 @@ class StepPane(Pane):
         to = f"h_{t - 1}" if t > 0 else "h_-1"
         title = first_fitting([
             join(("backward", "bold magenta"), f" t={t}:  dL/dh_t = W_yᵀ dL/dy_t + from t+1"
-                 + ("   dL/dc_t: along the cell state" if tr.cell == "lstm" else "")),
+                 + ("   dL/dc_t: along the cell state" if tr.dc is not None else "")),
             join(("◀", "bold magenta"), f" t={t}: dL/dh = W_yᵀdL/dy + from t+1"),
             join(f"◀ t={t} dh=W_yᵀdy+later")], width)
         nxt = (f"+ from t={t + 1}", f"+from {t + 1}") if t + 1 < T else ("+ 0 (last step)",
@@ -203,7 +186,7 @@ class StepPane(Pane):
             Row(2, nxt[0], later, column=nxt[1], short=nxt[1], quantity="later"),
             Row(3, f"= dL/dh_{t}", tr.dh[t], column=f"=dL/dh_{t}", short="=dL/dh", quantity="dh"),
         ]
-        if tr.cell == "lstm":
+        if tr.dc is not None:
             rows.append(Row(4, f"dL/dc_{t}", tr.dc[t], column=f"dL/dc_{t}", short="dL/dc",
                             quantity="dc"))
         rows.append(Row(5, f"→ {to}", tr.flow[t], column=f"→{to}", spare=True, quantity="flow"))

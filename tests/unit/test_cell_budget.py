@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine import budget
-from engine.cells import with_cell
+from engine.scenario import with_cell
 from engine.scenario import loads
 from engine.types import ScenarioError
 

@@ -8,8 +8,9 @@ import pytest
 
 from engine import ScenarioError, fit, initial_params, load, loads, trace_for, with_cell
 from engine.analysis import Cancelled
-from engine.cells import gate_saturation, get_cell, weights_note
-from engine.cells.flow import carry_log10
+from engine.cells import gate_saturation, get_cell
+from engine.scenario import weights_note
+from engine.analysis import carry_log10
 from engine.model import run as run_rnn
 from engine.model import step_losses
 from engine.scenario import encode_text
@@ -521,3 +522,34 @@ def test_on_the_long_gap_the_lstm_gets_the_verb_right_and_the_rnn_does_not():
     # and the gradient view says why: the noun's state still reaches the verb in the LSTM
     t_noun = base.sequence.labels.index("cat")
     assert tr_rnn.jacobian_norm[t_noun] < 1e-2 < tr_lstm.jacobian_norm[t_noun]
+
+
+# ---------------------------------------------------------------------------------------------
+# the registry: what the rest of the program asks about a cell
+
+
+def test_the_registry_answers_what_the_program_asks_about_every_cell():
+    from engine.cells import CELLS as REGISTERED
+    from engine.cells import DEFAULT, compare_pair, cycle_after
+    from engine.scenario import ScenarioError
+    assert REGISTERED[:3] == ("rnn", "lstm", "gru") and DEFAULT == "rnn"
+    # the c key cycles rnn -> lstm -> gru -> rnn (lesson 9 relies on it)
+    assert [cycle_after(c) for c in ("rnn", "lstm", "gru")] == ["lstm", "gru", "rnn"]
+    # compare mode: the LSTM on the right, beside the vanilla RNN when it is the LSTM itself
+    assert compare_pair("rnn") == compare_pair("lstm") == ("rnn", "lstm")
+    assert compare_pair("gru") == ("gru", "lstm")
+    assert [get_cell(c).title for c in ("rnn", "lstm", "gru")] == ["RNN", "LSTM", "GRU"]
+    assert get_cell("lstm").carry_gate_name == "f" and get_cell("gru").carry_word == "update"
+    assert get_cell("lstm").has_forget_bias and not get_cell("gru").has_forget_bias
+    for name in REGISTERED:
+        cell = get_cell(name)
+        assert cell.name == name and cell.title and cell.long_title
+        assert cell.partner in REGISTERED and cell.partner != name
+        assert set(cell.sigmoid_gates) <= set(cell.gates) >= set(cell.shown_gates)
+        assert cell.gated == bool(cell.step_rows)  # a gated cell lists its Step rows
+        for row in cell.step_rows:
+            q = row.quantity
+            assert q[5:] in cell.gates if q.startswith("gate:") else q in ("h", "h_prev", "c",
+                                                                             "c_prev")
+    with pytest.raises(ScenarioError, match="unknown cell 'lstn'"):
+        get_cell("lstn")

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from engine import fit, initial_params
-from engine.cells import run, with_cell
+from engine.cells import run
+from engine.scenario import with_cell
 from engine.generate import (check_settings, forecast, forecast_sequence, generate_text,
                              sample_index)
 from engine.model import softmax

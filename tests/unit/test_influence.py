@@ -139,7 +139,8 @@ def test_sine_at_a_small_knob_forgets_although_the_seed_cosine_stays_high():
 def test_gated_loss_gradient_matches_nudging_the_whole_state(cell):
     """For an LSTM the state is h and c together; ‖∂ℓ_τ/∂s_t‖ by nudging each entry of s_t and
     running the cell's plain step formulas on to τ."""
-    from engine.cells import get_cell, with_cell
+    from engine.cells import get_cell
+    from engine.scenario import with_cell
     sc = with_cell(load("long"), cell)
     p = fit(sc, 15).weights[-1]
     tr = trace_for(sc, p)

@@ -5,6 +5,7 @@ it back."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,32 @@ def test_no_import_cycle_among_rnntui_modules():
         "rnntui.screens" in graph["rnntui.app"]
     cycle = find_cycle(graph)
     assert cycle is None, " -> ".join(cycle)
+
+
+def quoted_cell_names(text: str, names) -> list[str]:
+    """Each place ``text`` spells one of the cell ``names`` in quotes ("lstm", 'GRU', any case),
+    code, comment or docstring alike."""
+    pattern = re.compile(r"""(["'])\s*(%s)\s*\1""" % "|".join(map(re.escape, names)),
+                         re.IGNORECASE)
+    return [m.group(0) for m in pattern.finditer(text)]
+
+
+def test_the_quoted_name_finder_finds_names_in_code_comments_and_docstrings():
+    names = ("rnn", "lstm", "gru")
+    assert quoted_cell_names('if cell == "lstm":', names) == ['"lstm"']
+    assert quoted_cell_names("# the 'GRU' keeps\n", names) == ["'GRU'"]
+    assert quoted_cell_names('"""cell: "rnn" or "gru"."""', names) == ['"rnn"', '"gru"']
+    assert quoted_cell_names('"lstm_x", "rnntui", "the rnn"', names) == []
+
+
+def test_no_code_outside_the_cells_names_a_cell():
+    """Adding a cell is its module plus one registry line: nothing else may name one (CLI
+    choices, positions, panes, lessons and compare mode ask engine.cells)."""
+    from engine.cells import CELLS
+    cells_dir = ROOT / "engine" / "cells"
+    files = [p for folder in ("engine", "rnntui", "benchmarks") for p in sources(folder)
+             if cells_dir not in p.parents]
+    assert len(files) > 50 and ROOT / "rnntui" / "widgets" / "step.py" in files
+    bad = [f"{path.relative_to(ROOT)}: {', '.join(found)}" for path in files
+           if (found := quoted_cell_names(path.read_text(encoding="utf-8"), CELLS))]
+    assert not bad, "\n".join(bad)

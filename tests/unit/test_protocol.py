@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from engine import initial_params, load
-from engine.cells import with_cell
+from engine.scenario import with_cell
 from rnntui.classroom import protocol as P
 from rnntui.classroom.join import (Join, JoinError, is_loopback, new_token, parse_join,
                                    token_check)

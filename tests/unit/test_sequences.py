@@ -8,7 +8,8 @@ import pytest
 from helpers import make_view
 
 from engine import initial_params, load, trace_for
-from engine.cells import run, with_cell
+from engine.cells import run
+from engine.scenario import with_cell
 from engine.generate import forecast_sequence, generate_text
 from engine.scenario import encode_text
 from engine.tbptt import carried_state
