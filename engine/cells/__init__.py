@@ -30,6 +30,7 @@ CELLS = (
     "rnn",
     "lstm",
     "gru",
+    "irnn",
 )
 
 #: The cell a scenario has when its file names none.

@@ -17,7 +17,7 @@ from engine.scenario import encode_text
 from engine.trace import run_trace
 from engine.types import Sequence
 
-CELLS = ["rnn", "lstm", "gru"]
+CELLS = ["rnn", "lstm", "gru", "irnn"]
 GATED = ["lstm", "gru"]
 OUTS = ["softmax", "identity", "sigmoid"]
 ALL_SCALES = {k: 0.7 for k in ("W_x", "W_h", "b", "W_y", "b_y", "b_hn")}
@@ -425,7 +425,8 @@ def test_cell_key_and_its_errors():
     assert loads(BASE.format(model=""), "f.toml").model.cell == "rnn"
     assert loads(BASE.format(model='cell = "gru"'), "f.toml").model.cell == "gru"
     assert _err('cell = "lstn"') == ('f.toml:8: [model].cell: must be one of "rnn", "lstm", '
-                                     '"gru", got "lstn" (a string); did you mean \'lstm\'?')
+                                     '"gru", "irnn", got "lstn" (a string); did you mean '
+                                     '\'lstm\'?')
     msg = _err('cell = "lstm"\nactivation = "relu"')
     assert msg.startswith("f.toml:9: [model].activation: applies to the vanilla cell only")
     assert _err('cell = "gru"\nforget_bias = 2').startswith(
@@ -553,3 +554,55 @@ def test_the_registry_answers_what_the_program_asks_about_every_cell():
                                                                              "c_prev")
     with pytest.raises(ScenarioError, match="unknown cell 'lstn'"):
         get_cell("lstn")
+
+
+# ---------------------------------------------------------------------------------------------
+# the IRNN (Le, Jaitly and Hinton 2015): one module and one registry line
+
+
+def test_irnn_starts_from_the_identity_with_zero_bias_and_the_vanilla_draws():
+    irnn, rnn = get_cell("irnn"), get_cell("rnn")
+    p = irnn.init(5, 3, 4, seed=2)
+    q = rnn.init(5, 3, 4, seed=2)
+    assert p.cell == "irnn" and q.cell == "rnn"
+    assert np.array_equal(p.W_h, np.eye(5)) and np.array_equal(p.b, np.zeros(5))
+    # the other weights are the scenario's init, the same numbers the vanilla cell draws
+    assert np.array_equal(p.W_x, q.W_x) and np.array_equal(p.W_y, q.W_y)
+    assert np.array_equal(p.b_y, q.b_y)
+    # init_scale's W_h scales the identity; a normal init's bias scale leaves b at zero
+    s = irnn.init(5, 3, 4, init="normal", scales={"W_h": 0.5, "b": 1.0}, seed=2)
+    assert np.array_equal(s.W_h, 0.5 * np.eye(5)) and not s.b.any()
+    # a file's own arrays win, and are checked
+    w = np.full((5, 5), 0.25)
+    assert np.array_equal(irnn.init(5, 3, 4, weights={"W_h": w}).W_h, w)
+    with pytest.raises(ScenarioError, match="W_h must have shape"):
+        irnn.init(5, 3, 4, weights={"W_h": np.zeros((4, 4))})
+    assert p.copy().cell == "irnn" and p.with_wh_scale(2.0).cell == "irnn"
+
+
+def test_irnn_is_always_relu_whatever_activation_is_asked_for():
+    params, X, Y, M = _problem("irnn", "softmax", T=5, seed=4)
+    c = get_cell("irnn")
+    a = c.run(params, X, Y, M, activation="tanh")
+    b = run_rnn(params, X, Y, M, activation="relu")
+    assert np.array_equal(a.h, b.h) and a.loss == b.loss
+    assert (a.h >= 0).all() and not np.array_equal(a.h, run_rnn(params, X, Y, M).h)
+    assert np.array_equal(c.step(params, X[1, 0], a.h[0, 0], "tanh"), a.h[1, 0])
+
+
+def test_irnn_in_a_scenario_its_trace_and_the_registry():
+    sc = loads(BASE.format(model='cell = "irnn"'), "f.toml")
+    assert sc.model.cell == "irnn" and sc.model.activation == "relu"
+    assert _err('cell = "irnn"\nactivation = "tanh"') == (
+        'f.toml:9: [model].activation: applies to the vanilla cell only; the irnn cell is '
+        'always relu (remove this line, or set cell = "rnn")')
+    tr = trace_for(sc, initial_params(sc))
+    assert tr.cell == "irnn" and tr.activation == "relu" and tr.a is not None
+    assert np.array_equal(tr.params.W_h, np.eye(sc.model.hidden_size))
+    # a cell switch gives relu, and switching back gives the file's model
+    king = load("king")
+    assert with_cell(king, "irnn").model.activation == "relu"
+    assert with_cell(with_cell(king, "irnn"), "rnn").model == king.model
+    from engine.cells import compare_pair, cycle_after
+    assert compare_pair("irnn") == ("irnn", "lstm")
+    assert cycle_after("gru") == "rnn" and cycle_after("irnn") == "rnn"  # c never reaches it

@@ -424,3 +424,29 @@ def test_loss_pane_uses_a_log_axis_across_decades():
     text = draw_pane(view, LossPane, 50, 16)
     assert "0.01" in text and "0.1" in text  # decade ticks
     assert f"epoch {view.trained_epochs}/{view.trained_epochs}" in text
+
+
+def test_the_irnn_shows_in_the_cli_positions_panes_json_and_compare_mode(capsys):
+    """A cell added with one module and one registry line reaches every place that lists or
+    draws cells: --cell, --at, the Step, Hidden and Gradients panes, trace --json (compare
+    mode's default pair: test_cells)."""
+    import json
+
+    from engine import with_cell
+    from engine.scenario import load
+    from rnntui.cli import _command_parser, main
+    from rnntui.position import Position
+    assert _command_parser("trace").parse_args(["king", "--cell", "irnn"]).cell == "irnn"
+    pos = Position.parse('cell=irnn,cells="irnn,lstm"', scenario="king")
+    assert pos.cell == "irnn" and pos.cells == ("irnn", "lstm")
+    assert main(["trace", "king", "--cell", "irnn", "--epochs", "0", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["cell"] == "irnn" and doc["model"]["activation"] == "relu"
+    assert "gates" not in doc["steps"][0] and doc["params"]["W_h"][0][0] == 1.0
+    view = make_view(with_cell(load("king"), "irnn"), t=1)
+    step = draw_pane(view, StepPane, 90, 12)
+    assert "relu(W_h h_t-1 + W_x x_t + b)" in step and "= a_1" in step
+    assert "h0" in draw_pane(view, HiddenPane, 60, 12)
+    grads = draw_pane(view, GradientPane, 90, 14)
+    # one square W_h = I: its eigenvalues, and at the start nothing vanishes
+    assert "spectral radius ρ = 1.000" in grads and "steady" in grads
