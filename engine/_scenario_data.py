@@ -6,14 +6,15 @@ Scenario fields (sizes, sequences, vocabulary, resolved settings). Nothing here 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 
 from ._scenario_checks import LIMITS, VALUE_BOUND, Checker, describe, quote, suggest
+from ._data_common import (PUNCTUATION, UNITS, OneHotVectors, _series_sequence, display_token,
+                           tokenize)
+from .cells.numerics import onehot
 from .types import Sequence
 
-PUNCTUATION = ".,!?;:"
+
 TEXT_KEYS = ("text", "unit", "vocab", "prompt", "vectors",
              "file", "vocab_size", "validation", "window")  # the last four: engine/corpus.py
 SERIES_KEYS = ("function", "points", "step", "amplitude", "frequency", "noise", "window", "seed",
@@ -21,12 +22,10 @@ SERIES_KEYS = ("function", "points", "step", "amplitude", "frequency", "noise", 
 ECHO_KEYS = ("delay", "length", "sequences", "seed", "bits")
 KIND_KEYS = {"text": TEXT_KEYS, "series": SERIES_KEYS, "echo": ECHO_KEYS}
 FUNCTIONS = ("sin", "cos", "sawtooth", "square")
-UNITS = ("word", "char")
 #: Held-out echo sequences made for measuring accuracy.
 ECHO_TEST_SEQUENCES = 100
 
 _D = ("data",)
-_SHOWN = {" ": "␣", "\n": "⏎", "\t": "⇥", "\r": "␍"}
 
 
 def check_data_keys(ck: Checker, data: dict, kind: str, misplaced: dict[str, str]) -> None:
@@ -44,45 +43,6 @@ def check_data_keys(ck: Checker, data: dict, kind: str, misplaced: dict[str, str
 # text
 
 
-def tokenize(text: str, unit: str) -> list[str]:
-    """Split ``text`` the way scenario data is split: lowercase, then words or characters.
-
-    Words: split on whitespace and strip ``.,!?;:`` from both ends of each word (a word that is
-    only punctuation disappears). Characters: every character is a token, spaces included.
-    """
-    text = text.lower()
-    if unit == "char":
-        return list(text)
-    return [w for w in (raw.strip(PUNCTUATION) for raw in text.split()) if w]
-
-
-def display_token(token: str) -> str:
-    """A token as it is shown on screen: a space reads "␣", a newline "⏎", a tab "⇥"."""
-    if token in _SHOWN:
-        return _SHOWN[token]
-    if len(token) == 1 and not token.isprintable():
-        return f"\\x{ord(token):02x}" if ord(token) < 256 else f"\\u{ord(token):04x}"
-    return token
-
-
-class OneHotVectors(Mapping):
-    """token -> its one-hot input vector, made on demand (a V x V table could be 200 MB)."""
-
-    def __init__(self, vocab: list[str]):
-        self._index = {t: i for i, t in enumerate(vocab)}
-
-    def __getitem__(self, token: str) -> np.ndarray:
-        row = np.zeros(len(self._index))
-        row[self._index[token]] = 1.0
-        return row
-
-    def __iter__(self):
-        return iter(self._index)
-
-    def __len__(self) -> int:
-        return len(self._index)
-
-
 def text_sequence(tokens: list[str], index: dict[str, int],
                   vectors: tuple[np.ndarray, dict[str, int]] | None = None) -> Sequence:
     """Inputs are one-hot rows in ``index`` order, or with ``vectors = (table, rows)`` the row
@@ -91,14 +51,13 @@ def text_sequence(tokens: list[str], index: dict[str, int],
     n, vocab = len(tokens), len(index)
     ids = np.fromiter((index[t] for t in tokens), dtype=np.intp, count=n)
     if vectors is None:
-        inputs = np.zeros((n, vocab))
-        inputs[np.arange(n), ids] = 1.0
+        inputs = onehot(ids, vocab)
     else:
         table, rows = vectors
         picks = np.fromiter((rows[t] for t in tokens), dtype=np.intp, count=n)
         inputs = np.ascontiguousarray(table[picks], dtype=np.float64)
     targets = np.zeros((n, vocab))
-    targets[np.arange(n - 1), ids[1:]] = 1.0
+    targets[:-1] = onehot(ids[1:], vocab)
     mask = np.ones(n, dtype=bool)
     mask[-1] = False
     labels = [display_token(t) for t in tokens]
@@ -285,18 +244,6 @@ def wave(function: str, theta: np.ndarray) -> np.ndarray:
     if function == "sawtooth":  # rises from -1 to 1 over a period, 0 at theta = 0
         return 2.0 * (cycles - np.floor(cycles + 0.5))
     return np.where(cycles - np.floor(cycles) < 0.5, 1.0, -1.0)  # square: +1 then -1
-
-
-def value_label(v: float) -> str:
-    return f"{v:+.3f}"
-
-
-def _series_sequence(values: np.ndarray, labels: list[str] | None = None) -> Sequence:
-    n = len(values) - 1
-    if labels is None:
-        labels = [f"{v:+.3f}" for v in values.tolist()]
-    return Sequence(inputs=values[:-1].reshape(n, 1).copy(), targets=values[1:].reshape(n, 1).copy(),
-                    mask=np.ones(n, dtype=bool), labels=labels[:-1], target_labels=labels[1:])
 
 
 def build_series(ck: Checker, data: dict, precheck=_no_check) -> dict:

@@ -103,7 +103,7 @@ class Corpus:
 def make_corpus(text: str, unit: str = "char", *, vocab_size: int | None = None,
                 validation: float = 0.1, window: int | None = None) -> Corpus:
     """The corpus of ``text`` (ValueError with a reason when it is too short or too big)."""
-    from ._scenario_data import tokenize
+    from ._data_common import tokenize
     from ._scenario_checks import LIMITS
     tokens = tokenize(text, unit)
     word = "character" if unit == "char" else "word"
@@ -214,7 +214,7 @@ def _window_sequences(corpus: Corpus, E: np.ndarray, labels: list[str], start: i
 
 def build_text(ck, data: dict, precheck) -> dict:
     """The Scenario fields of ``kind = "text"`` with ``[data] file = "corpus.txt"``."""
-    from ._scenario_data import UNITS, display_token
+    from ._data_common import UNITS, display_token
     from .csvdata import data_path, decode_utf8, read_bytes
     d = ("data",)
     for key in ("text", "vocab", "prompt", "vectors"):
@@ -249,7 +249,7 @@ def build_text(ck, data: dict, precheck) -> dict:
     labels = [display_token(corpus.vocab[i]) for i in corpus.ids.tolist()]
     train = _window_sequences(corpus, E, labels, 0, split, "train")
     val = _window_sequences(corpus, E, labels, split, n, "validation")
-    from ._scenario_data import OneHotVectors
+    from ._data_common import OneHotVectors
     return {
         "input_size": V, "output_size": V, "vocab": corpus.vocab, "unit": unit,
         "token_vectors": OneHotVectors(corpus.vocab),

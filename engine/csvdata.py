@@ -281,7 +281,7 @@ def data_path(source: str, name: str) -> Path:
 
 def build_series(ck, data: dict, precheck) -> dict:
     """The Scenario fields of ``kind = "series"`` with ``[data] csv = "file.csv"``."""
-    from ._scenario_data import _series_sequence
+    from ._data_common import _series_sequence
     d = ("data",)
     for key in _GENERATED:
         if key in data:

@@ -200,7 +200,7 @@ def compact_forward(params, inputs: np.ndarray, targets: np.ndarray | None,
     projection, then the forward loop on that block, carrying h), then the read-out and the
     losses for all steps as engine.model.run makes them. Returns (the Pass without its
     backward part, hs)."""
-    from .cells.numerics import _input_projection, _read_out_and_losses
+    from .cells.numerics import _input_projection, read_out_and_loss
     from .cells.rnn import Pass, _forward_loop
     from .types import ACTIVATIONS, OUTPUTS, ScenarioError
     if activation not in ACTIVATIONS:
@@ -226,12 +226,7 @@ def compact_forward(params, inputs: np.ndarray, targets: np.ndarray | None,
             _input_projection(X3[s:e], params.W_x, a)
             a += params.b
             _forward_loop(a, hs[s:e + 1], params.W_h, activation)
-        np.matmul(h, params.W_y.T, out=y)
-        y += params.b_y
-        _read_out_and_losses(output, y, Y_t, out, per)
-        np.copyto(per, 0.0, where=~M)
-        n = int(np.count_nonzero(M))
-        loss = float(per.sum() / n) if n else 0.0
+        y, out, per, loss, _ = read_out_and_loss(h, params, output, Y_t, M, (y, out, per))
     return Pass(a=None, h=h, y=y, out=out, losses=per, loss=loss, h0=hp), hs
 
 

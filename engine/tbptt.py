@@ -25,7 +25,8 @@ from . import budget
 from .cells import run
 from .cells.numerics import onehot
 from .corpus import Corpus, corpus_of
-from .types import Scenario, ScenarioError, TrainConfig
+from .epochs import History, _Optimizer, _Poll, initial_params, run_epochs
+from .types import Cancelled, Scenario, ScenarioError, TrainConfig
 
 __all__ = ["carried_state", "end_state", "fit_tbptt", "onehot", "stream_loss", "window_step"]
 
@@ -113,8 +114,6 @@ def stream_loss(params, scenario: Scenario, part: str = "train", batch: int | No
     forward only, in the layout training uses (``batch`` streams, default the scenario's
     batch size) with the state carried from window to window. ``should_stop()`` is asked
     between windows; True raises :class:`engine.analysis.Cancelled`."""
-    from .analysis import Cancelled
-    from .train import _Poll
     corpus = _corpus(scenario)
     B = scenario.train.batch_size if batch is None else batch
     V = len(corpus.vocab)
@@ -139,8 +138,6 @@ def fit_tbptt(scenario: Scenario, epochs: int | None = None, *, history=None,
     """Train a corpus scenario by truncated BPTT for ``epochs`` more epochs (default: the
     scenario's); the arguments and the returned History are those of engine.train.fit, with
     ``History.val_losses`` filled in."""
-    from .analysis import Cancelled
-    from .train import History, _Optimizer, _Poll, initial_params, run_epochs
     corpus = _corpus(scenario)
     cfg = config or scenario.train
     n_epochs = cfg.epochs if epochs is None else int(epochs)

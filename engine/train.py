@@ -1,115 +1,26 @@
-"""Training: SGD or Adam with gradient-norm clipping, keeping the weights of every epoch."""
+"""Training: fit a scenario's weights (SGD or Adam with gradient-norm clipping), keeping the
+weights of every epoch. The epoch loop, the History and the optimiser are engine.epochs's
+(re-exported here); a text file's scenario is handed to engine.tbptt."""
 
 from __future__ import annotations
 
-import time
-from contextlib import nullcontext as _nothing
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import budget
 from .budget import MAX_SNAPSHOTS
-from .cells import init_for, run
+from .cells import run
+from .cells.rnn import Params
 from .corpus import corpus_of as _corpus_of
-from .model import Params
-from .types import Scenario, Sequence, TrainConfig
+from .epochs import (NON_FINITE, POLL_SECONDS, History, _keep, _Optimizer, _Poll, batches,
+                     eval_batches, initial_params, run_epochs)
+from .tbptt import fit_tbptt, stream_loss
+from .types import Cancelled, Scenario, Sequence, TrainConfig
 
-__all__ = ["MAX_SNAPSHOTS", "POLL_SECONDS", "History", "batches", "dataset_loss", "fit",
-           "initial_params"]
-
-#: How often (seconds) long loops ask their ``should_stop`` callback.
-POLL_SECONDS = 0.05
-
-
-@dataclass
-class History:
-    """What training did: the loss at every epoch and the weights at kept epochs.
-
-    ``losses[e]`` is the mean sequence loss over the training set under the weights after e
-    epochs (``losses[0]``: the initial weights). ``epochs`` lists the kept epochs in order, with
-    ``weights[i]`` the weights after ``epochs[i]`` epochs. ``stopped`` says why training ended
-    early (a non-finite loss, or a request to stop), else None.
-    """
-
-    losses: list[float]
-    epochs: list[int]
-    weights: list[Params]
-    every: int = 1
-    stopped: str | None = None
-    opt_state: dict = field(default_factory=dict)
-    tip: Params | None = None  # the newest weights, where continued training picks up
-    #: Held-out loss per epoch, like ``losses`` (text read from a file, engine/tbptt.py);
-    #: empty when the scenario has no validation part.
-    val_losses: list[float] = field(default_factory=list)
-
-    @property
-    def trained_epochs(self) -> int:
-        return len(self.losses) - 1
-
-    @property
-    def last_epoch(self) -> int:
-        return self.epochs[-1]
-
-    def params_at(self, epoch: int) -> Params:
-        """The weights at the latest kept epoch not after ``epoch``."""
-        i = int(np.searchsorted(self.epochs, epoch, side="right")) - 1
-        return self.weights[max(i, 0)]
-
-    def nearest_epoch(self, epoch: int) -> int:
-        i = int(np.searchsorted(self.epochs, epoch, side="right")) - 1
-        return self.epochs[max(i, 0)]
-
-
-def initial_params(scenario: Scenario) -> Params:
-    """The scenario's seeded starting weights for its cell (the same numbers every time).
-
-    ``scenario.model.weights_seeded`` tells when these are seeded instead of the file's own
-    (the file's weights were for another cell, see ``engine.with_cell``).
-    """
-    return init_for(scenario.model, scenario.input_size, scenario.output_size)
-
-
-def batches(sequences: list[Sequence], size: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Stack sequences of equal length into (T, B, .) arrays, at most ``size`` per batch."""
-    by_len: dict[int, list[Sequence]] = {}
-    for s in sequences:
-        by_len.setdefault(len(s), []).append(s)
-    out = []
-    for group in by_len.values():
-        for i in range(0, len(group), max(size, 1)):
-            part = group[i:i + size]
-            out.append((np.stack([s.inputs for s in part], axis=1),
-                        np.stack([s.targets for s in part], axis=1),
-                        np.stack([s.mask for s in part], axis=1)))
-    return out
-
-
-def eval_batches(scenario: Scenario, sequences: list[Sequence] | None = None):
-    """The batches :func:`dataset_loss` runs: up to 256 sequences each, fewer for long ones so
-    one batch stays within ``budget.EVAL_BATCH_BYTES``."""
-    seqs = scenario.train_sequences if sequences is None else sequences
-    longest = max((len(s) for s in seqs), default=1)
-    size = budget.eval_batch_size(longest, scenario.model.hidden_size, scenario.output_size)
-    return batches(seqs, size)
-
-
-class _Poll:
-    """Calls ``should_stop`` at most every POLL_SECONDS (by the clock, not by step count)."""
-
-    def __init__(self, should_stop: Callable[[], bool] | None):
-        self.should_stop = should_stop
-        self.next = time.monotonic() + POLL_SECONDS
-
-    def __call__(self) -> bool:
-        if self.should_stop is None:
-            return False
-        now = time.monotonic()
-        if now < self.next:
-            return False
-        self.next = now + POLL_SECONDS
-        return bool(self.should_stop())
+__all__ = ["MAX_SNAPSHOTS", "NON_FINITE", "POLL_SECONDS", "History", "batches", "dataset_loss",
+           "eval_batches", "fit", "initial_params", "run_epochs"]
+_SHARED = (_keep, _Optimizer, _Poll)  # re-exported for callers of the old names
 
 
 def dataset_loss(params: Params, scenario: Scenario, sequences: list[Sequence] | None = None,
@@ -119,9 +30,7 @@ def dataset_loss(params: Params, scenario: Scenario, sequences: list[Sequence] |
     ``should_stop()`` is asked between batches (every ~50 ms); when it says True this raises
     :class:`engine.analysis.Cancelled`.
     """
-    from .analysis import Cancelled
     if sequences is None and prepared is None and _corpus_of(scenario) is not None:
-        from .tbptt import stream_loss  # the training stream, its state carried (as trained)
         return stream_loss(params, scenario, "train", should_stop=should_stop)
     poll = _Poll(should_stop)
     total, count = 0.0, 0
@@ -155,7 +64,6 @@ def fit(scenario: Scenario, epochs: int | None = None, *, history: History | Non
     would go over keeps every other one (``History.every`` doubles).
     """
     if _corpus_of(scenario) is not None:  # a text file: truncated BPTT over its windows
-        from .tbptt import fit_tbptt
         return fit_tbptt(scenario, epochs, history=history, config=config, progress=progress,
                          should_stop=should_stop)
     cfg = config or scenario.train
@@ -179,7 +87,6 @@ def fit(scenario: Scenario, epochs: int | None = None, *, history: History | Non
                           tip=history.tip)
     act, outf = scenario.model.activation, scenario.model.output
     poll = _Poll(should_stop)
-    from .analysis import Cancelled
 
     def passes(params):
         for X, Y, M in data:
@@ -192,129 +99,3 @@ def fit(scenario: Scenario, epochs: int | None = None, *, history: History | Non
 
     return run_epochs(history, _Optimizer(cfg, history.opt_state), n_epochs=n_epochs,
                       cap=cap, passes=passes, evaluate=evaluate, progress=progress)
-
-
-NON_FINITE = "the loss became non-finite (try a smaller learning rate or clipping)"
-
-
-def run_epochs(history: History, opt: "_Optimizer", *, n_epochs: int, cap: int, passes,
-               evaluate, progress=None, quiet: bool = False) -> History:
-    """The epoch loop both trainers share (``fit`` and ``engine.tbptt.fit_tbptt``), continuing
-    ``history`` in place for ``n_epochs`` epochs and returning it.
-
-    ``passes(params)`` yields one pass per minibatch of an epoch, each computed for the weights
-    as they are at that moment (they are updated in place after each pass), and raises
-    :class:`engine.analysis.Cancelled` when a stop was asked for. ``evaluate(params)`` gives
-    the epoch's (loss, validation loss or None). A stop, a non-finite loss or running out of
-    memory undoes the epoch under way; ``quiet`` silences NumPy's floating-point warnings
-    during the passes (the loss is checked for finiteness anyway)."""
-    from .analysis import Cancelled
-    params = (history.tip or history.weights[-1]).copy()
-    start = len(history.losses) - 1
-    for epoch in range(start + 1, start + n_epochs + 1):
-        before, opt_before = params.copy(), opt.snapshot()
-        try:
-            with np.errstate(all="ignore") if quiet else _nothing():
-                for p in passes(params):
-                    if not np.isfinite(p.loss) or not p.grads.is_finite():
-                        history.stopped = f"stopped at epoch {epoch}: {NON_FINITE}"
-                        params = before
-                        break
-                    opt.step(params, p.grads)
-                    del p
-            if history.stopped:
-                break
-            loss, val = evaluate(params)
-        except Cancelled:
-            params, opt = before, opt.restored(opt_before)
-            history.stopped = f"stopped during epoch {epoch} on request"
-            break
-        except MemoryError:
-            params, opt = before, opt.restored(opt_before)
-            history.stopped = (f"stopped during epoch {epoch}: out of memory (the epochs before "
-                               f"it are kept; use smaller batches or a smaller model)")
-            break
-        if not np.isfinite(loss) or not params.is_finite():
-            history.stopped = f"stopped at epoch {epoch}: {NON_FINITE}"
-            params = before
-            break
-        history.losses.append(loss)
-        if val is not None:
-            history.val_losses.append(val)
-        if epoch % history.every == 0 or epoch == start + n_epochs:
-            _keep(history, epoch, params, cap)
-        if progress is not None and progress(epoch, loss) is False:
-            history.stopped = f"stopped at epoch {epoch} on request"
-            _keep(history, epoch, params, cap)  # (nothing when this epoch is kept already)
-            break
-    if history.epochs[-1] != len(history.losses) - 1 and history.stopped:
-        # stopped early: the last whole epoch is kept, so the history ends where training did
-        _keep(history, len(history.losses) - 1, params, cap)
-    opt.save(history.opt_state)
-    history.tip = params.copy()
-    return history
-
-
-def _keep(history: History, epoch: int, params: Params, cap: int) -> None:
-    """Keep the weights of ``epoch``; past ``cap`` snapshots, drop every other kept one (the
-    first and the newest stay) and double the spacing."""
-    if history.epochs and history.epochs[-1] == epoch:
-        return
-    history.epochs.append(epoch)
-    history.weights.append(params.copy())
-    while len(history.weights) > cap:
-        history.every *= 2
-        keep = [i for i, e in enumerate(history.epochs)
-                if i == 0 or i == len(history.epochs) - 1 or e % history.every == 0]
-        if len(keep) == len(history.epochs):  # spacing cannot thin more: drop the middle ones
-            keep = [0, len(history.epochs) - 1]
-        history.epochs = [history.epochs[i] for i in keep]
-        history.weights = [history.weights[i] for i in keep]
-
-
-class _Optimizer:
-    """SGD or Adam on the five parameter arrays, with optional global gradient-norm clipping."""
-
-    def __init__(self, cfg: TrainConfig, state: dict):
-        self.cfg = cfg
-        self.t = int(state.get("t", 0))
-        self.m = state.get("m")
-        self.v = state.get("v")
-
-    def step(self, params: Params, grads: Params) -> None:
-        g = grads.arrays()
-        if self.cfg.clip:
-            norm = float(np.sqrt(sum(float(np.sum(x * x)) for x in g)))
-            if norm > self.cfg.clip:
-                g = [x * (self.cfg.clip / norm) for x in g]
-        lr = self.cfg.learning_rate
-        if self.cfg.optimizer == "adam":
-            if self.m is None:
-                self.m = [np.zeros_like(x) for x in g]
-                self.v = [np.zeros_like(x) for x in g]
-            self.t += 1
-            b1, b2, eps = 0.9, 0.999, 1e-8
-            c1, c2 = 1 - b1 ** self.t, 1 - b2 ** self.t
-            for w, gi, m, v in zip(params.arrays(), g, self.m, self.v):
-                m *= b1
-                m += (1 - b1) * gi
-                v *= b2
-                v += (1 - b2) * gi * gi
-                w -= lr * (m / c1) / (np.sqrt(v / c2) + eps)
-        else:
-            for w, gi in zip(params.arrays(), g):
-                w -= lr * gi
-
-    def snapshot(self) -> tuple:
-        """The optimiser's state, to undo an epoch that was cut short."""
-        copy = (lambda xs: None if xs is None else [x.copy() for x in xs])
-        return self.t, copy(self.m), copy(self.v)
-
-    def restored(self, snap: tuple) -> "_Optimizer":
-        self.t, self.m, self.v = snap
-        return self
-
-    def save(self, state: dict) -> None:
-        state["t"] = self.t
-        if self.m is not None:
-            state["m"], state["v"] = self.m, self.v

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .numerics import _carve, _input_projection, _read_out_and_losses, sine_matrix
+from .numerics import _carve, _input_projection, sine_matrix
 from ..types import OUTPUTS, ScenarioError
 
 
@@ -353,20 +353,6 @@ def input_part(X: np.ndarray, params: GatedParams, out: np.ndarray | None = None
     _input_projection(X, params.W_x, A)
     A += params.b
     return A
-
-
-def read_out(h: np.ndarray, params, output: str, Y: np.ndarray, M: np.ndarray, bufs=None):
-    """y, out, per-step losses (0 where masked), the mean loss and the count of targets.
-    ``bufs`` = (y, out, per) arrays to fill, else new ones."""
-    T, B, _ = h.shape
-    O = params.output_size
-    y, out, per = bufs or (np.empty((T, B, O)), np.empty((T, B, O)), np.empty((T, B)))
-    np.matmul(h, params.W_y.T, out=y)
-    y += params.b_y
-    _read_out_and_losses(output, y, Y, out, per)
-    np.copyto(per, 0.0, where=~M)
-    n = int(np.count_nonzero(M))
-    return y, out, per, (float(per.sum() / n) if n else 0.0), n
 
 
 def output_backward(y, out, Y, M, n, output: str, W_y: np.ndarray, bufs=None):

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .numerics import _dot
+from .numerics import _dot, read_out_and_loss
 from .base import (Cell, GatedParams, GatedPass, StepRow, carve, init_gated, input_part,
-                   output_backward, prepare, read_out, sigmoid, start_state)
+                   output_backward, prepare, sigmoid, start_state)
 
 ORDER = ("r", "z", "n")
 
@@ -90,7 +90,7 @@ class GRUCell(Cell):
             # GH: the recurrent parts (GH[..., 2H:] is hn); G: r, z, n; NP: n's pre-activation
             _forward_loop(A, GH, G, NP, hs, Wa, H)
             h = hs[1:, :, :H]
-            y, out, per, loss, n = read_out(h, params, output, Y, M, bufs[:3])
+            y, out, per, loss, n = read_out_and_loss(h, params, output, Y, M, bufs[:3])
             gates = {"r": G[..., :H], "z": G[..., H:2 * H], "n": G[..., 2 * H:]}
             p = GatedPass(h=h, h0=h0, gates=gates, pre={}, y=y, out=out, losses=per, loss=loss,
                           aux={"A": A, "GH": GH, "NP": NP, "hs": hs})

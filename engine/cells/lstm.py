@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .numerics import _dot
+from .numerics import _dot, read_out_and_loss
 from .base import (Cell, GatedParams, GatedPass, StepRow, carve, init_gated, input_part,
-                   output_backward, prepare, read_out, sigmoid, start_state)
+                   output_backward, prepare, sigmoid, start_state)
 
 ORDER = ("o", "i", "f", "g")
 
@@ -91,7 +91,7 @@ class LSTMCell(Cell):
             hs[0] = h0
             _forward_loop(A, R, hs, TC, WhT, H)
             h = hs[1:]
-            y, out, per, loss, n = read_out(h, params, output, Y, M, bufs[:3])
+            y, out, per, loss, n = read_out_and_loss(h, params, output, Y, M, bufs[:3])
             gates = {"i": R[:-1, :, H:2 * H], "f": R[:-1, :, 2 * H:3 * H],
                      "o": R[:-1, :, :H], "g": R[:-1, :, 3 * H:4 * H]}
             p = GatedPass(h=h, h0=h0, gates=gates, pre={}, y=y, out=out, losses=per, loss=loss,

@@ -156,6 +156,23 @@ def _read_out_and_losses(output: str, y: np.ndarray, targets: np.ndarray, out: n
     np.subtract(lse, np.sum(ty, axis=-1), out=per)
 
 
+def read_out_and_loss(h: np.ndarray, params, output: str, Y: np.ndarray, M: np.ndarray,
+                      bufs=None):
+    """The tail of every cell's forward pass: y = h W_y^T + b_y, what the output function makes
+    of it, the per-step losses (0 where ``M`` has no target), their mean over the targets and
+    the count of targets: (y, out, per, loss, n). ``bufs`` = (y, out, per) arrays to fill,
+    else new ones."""
+    T, B, _ = h.shape
+    O = params.output_size
+    y, out, per = bufs or (np.empty((T, B, O)), np.empty((T, B, O)), np.empty((T, B)))
+    np.matmul(h, params.W_y.T, out=y)
+    y += params.b_y
+    _read_out_and_losses(output, y, Y, out, per)
+    np.copyto(per, 0.0, where=~M)
+    n = int(np.count_nonzero(M))
+    return y, out, per, (float(per.sum() / n) if n else 0.0), n
+
+
 #: np.dot without its __array_function__ dispatch wrapper (~0.15 us per call): the loops only
 #: ever pass it plain float64 ndarrays.
 _dot = getattr(np.dot, "_implementation", np.dot)

@@ -18,8 +18,8 @@ import numpy as np
 
 from ..types import ACTIVATIONS, INITS, MATRICES, OUTPUTS, ScenarioError
 from .base import Cell
-from .numerics import (_carve, _dot, _input_projection, _read_out_and_losses, _sigmoid, activate,
-                       activation_slope, sine_matrix)
+from .numerics import (_carve, _dot, _input_projection, _sigmoid, activate, activation_slope,
+                       read_out_and_loss, sine_matrix)
 
 # ---------------------------------------------------------------------------------------------
 # Parameters
@@ -181,12 +181,7 @@ def run(params: Params, inputs: np.ndarray, targets: np.ndarray | None = None,
         hs[0] = hp
         _forward_loop(a, hs, params.W_h, activation)
         # Output projection, read-out and losses for all steps at once, after the loop.
-        np.matmul(h, params.W_y.T, out=y)
-        y += params.b_y
-        _read_out_and_losses(output, y, Y_t, out, per)
-        np.copyto(per, 0.0, where=~M)
-        n = int(np.count_nonzero(M))
-        loss = float(per.sum() / n) if n else 0.0
+        y, out, per, loss, n = read_out_and_loss(h, params, output, Y_t, M, (y, out, per))
     result = Pass(a=a, h=h, y=y, out=out, losses=per, loss=loss, h0=hp)
     if backward:
         _backward(result, params, X, Y_t, M, n, activation, output, hs, grad_bufs)

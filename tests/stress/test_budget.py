@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import engine.epochs as epochs_mod
 import engine.train as train_mod
 from engine import fit, initial_params, load, loads
 from engine.analysis import Cancelled, jacobian_log10_norms
@@ -201,7 +202,7 @@ def test_memory_error_mid_training_keeps_every_whole_epoch(monkeypatch):
 
 
 def test_should_stop_ends_training_between_batches_and_undoes_the_partial_epoch(monkeypatch):
-    monkeypatch.setattr(train_mod, "POLL_SECONDS", 0.0)
+    monkeypatch.setattr(epochs_mod, "POLL_SECONDS", 0.0)
     sc = load("echo")
     asked = {"n": 0}
     per_epoch = len(train_mod.batches(sc.train_sequences, sc.train.batch_size))
@@ -257,7 +258,7 @@ def test_the_jacobian_sweep_asks_to_stop_by_the_clock_not_every_256_steps(monkey
 
 
 def test_dataset_loss_can_be_cancelled(monkeypatch):
-    monkeypatch.setattr(train_mod, "POLL_SECONDS", 0.0)
+    monkeypatch.setattr(epochs_mod, "POLL_SECONDS", 0.0)
     sc = load("echo")
     with pytest.raises(Cancelled):
         train_mod.dataset_loss(initial_params(sc), sc, should_stop=lambda: True)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from engine import fit, initial_params
+from engine import epochs as epochs_mod
 from engine import train as train_mod
 from engine.cells import run
 from engine.corpus import corpus_of, unigram_loss
@@ -137,7 +138,7 @@ def test_continuing_equals_one_run(tmp_path):
 
 
 def test_should_stop_between_batches(tmp_path, monkeypatch):
-    monkeypatch.setattr(train_mod, "POLL_SECONDS", 0.0)
+    monkeypatch.setattr(epochs_mod, "POLL_SECONDS", 0.0)
     sc = small(tmp_path)
     calls = []
 
