@@ -11,6 +11,8 @@ thread pools would compete. Each request is one JSON object per line, each answe
       -> {"times": [seconds, ...], "loss": float}
     {"op": "trace", "H": 64, "T": 1000, "V": 65, "n": 5}          (numpy only)
     {"op": "jacobian", "H": 64, "T": 1000, "n": 5}                (numpy only)
+    {"op": "norms", "cell": NAME, "H": 64, "T": 1000, "n": 5}     (numpy only: vanilla and
+      gated exact norms timed in turns -> {"vanilla": [...], "gated": [...]})
     {"op": "series", "H": 64, "T": 100000, "n": 1}                (numpy only)
     {"op": "cell", "cell": NAME, "H": 64, "T": 1000, "V": 65, "backward": true, "n": 5}
       -> the same for a gated cell, NAME from engine.cells.CELLS (torch: the module its
@@ -153,6 +155,36 @@ def np_jacobian(req: dict) -> dict:
     times, _ = timed(lambda: jacobian_log10_norms(p.W_h, slope), req.get("n", 5),
                      req.get("warmup", 1))
     return {"times": times}
+
+
+def np_norms_side_by_side(req: dict) -> dict:
+    """The exact step-Jacobian norms of the vanilla cell and of a gated one (``cell``, NAME),
+    H, T, seed-0 weights, one-hot inputs: timed in turns, one of each per round, so both see
+    the same machine. -> {"vanilla": [seconds, ...], "gated": [seconds, ...]}"""
+    from engine.analysis import jacobian_log10_norms, state_jacobian_log10
+    from engine.cells import get_cell
+    from engine.model import run
+    H, T, V, n = req["H"], req["T"], req.get("V", 65), req.get("n", 5)
+    ids = tokens(T, V)
+    eye = np.eye(V)
+    X, Y = eye[ids[:-1]], eye[ids[1:]]
+    p = init_params(H, V, V, init="xavier", seed=0)
+    slope = np.ascontiguousarray(run(p, X, Y, activation="tanh", output="softmax").slope[:, 0])
+    cell = get_cell(req["cell"])
+    gp = cell.init(H, V, V, seed=0)
+    mul = cell.right_multiplier(gp, cell.run(gp, X, Y))
+    S = cell.state_size(H)
+    fns = {"vanilla": lambda: jacobian_log10_norms(p.W_h, slope),
+           "gated": lambda: state_jacobian_log10(mul, T, S)}
+    out: dict = {name: [] for name in fns}
+    for fn in fns.values():
+        fn()  # warm-up
+    for _ in range(n):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            out[name].append(time.perf_counter() - t0)
+    return out
 
 
 def np_series(req: dict) -> dict:
@@ -330,6 +362,7 @@ def main() -> int:
         hello = {"backend": "numpy", "version": np.__version__, "threads": THREADS,
                  "model_file": model().__file__}
         handlers = {"vanilla": np_rnn, "trace": np_trace, "jacobian": np_jacobian,
+                    "norms": np_norms_side_by_side,
                     "series": np_series, "cell": np_cell}
     print(json.dumps(hello), flush=True)
     np.seterr(all="ignore")

@@ -15,7 +15,7 @@ import tempfile
 
 from _common import BENCH_DIR, REPO, fmt_time, median, percentile, thread_env
 
-from engine.cells import cells_where
+from engine.cells import cells_where, get_cell
 
 T_STEPS = 1000
 VOCAB = 65
@@ -203,6 +203,8 @@ def run_engine(args, emit) -> dict:
         tr = w.ask(op="trace", H=64, T=T_STEPS, V=VOCAB, n=n, warmup=1)
         jac = w.ask(op="jacobian", H=64, T=T_STEPS, n=n, warmup=1)
         fb = w.ask(op="vanilla", H=64, T=T_STEPS, V=VOCAB, backward=True, n=n, warmup=1)
+        gated = CELL_TARGETS[0][0]  # the LSTM: a state of 2H, the widest
+        norms = w.ask(op="norms", cell=gated, H=64, T=T_STEPS, V=VOCAB, n=n)
     finally:
         w.close()
     sec = "engine: what a knob turn costs (H=64, T=1000, text V=65)"
@@ -215,6 +217,12 @@ def run_engine(args, emit) -> dict:
               compare=f"run {fmt_time(t_fb)}", ratio="", target="", status=""))
     emit(dict(section=sec, name="jacobian_log10_norms alone", value=fmt_time(t_jac),
               compare=f"{t_jac / t_tr * 100:.0f}% of trace", ratio="", target="", status=""))
+    t_nv, t_ng = median(norms["vanilla"]), median(norms["gated"])
+    out["trace"]["norms_side_by_side"] = {"cell": gated, "vanilla_s": t_nv, "gated_s": t_ng,
+                                          "samples": norms}
+    emit(dict(section=sec, name=f"exact norms, {get_cell(gated).title} / vanilla",
+              value=fmt_time(t_ng), compare=f"vanilla {fmt_time(t_nv)}",
+              ratio=f"{t_ng / t_nv:.2f}x", target="", status=""))
     emit(dict(section=sec, name="trace memory", value=f"{tr['mb']:.2f} MB", compare="",
               ratio="", target="", status=""))
 

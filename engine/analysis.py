@@ -11,13 +11,14 @@ update gate z.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
 import numpy as np
 
 from .budget import jacobian_chunk
-from .cells.numerics import activate
+from .cells.numerics import _dot, activate
 from .cells.rnn import Params
 from .types import Cancelled
 
@@ -85,9 +86,10 @@ def state_jacobian_log10(mul: Callable[[np.ndarray, int], np.ndarray], T: int, S
     singular value comes from a few warm-started power steps on M M^T when they can be
     *certified* (see :func:`_certified_top`); the others wait, up to ``chunk`` of them, for one
     batched ``top(stack, scales, pending, out)`` (default: the largest eigenvalue of M M^T,
-    :func:`_eig_tops`). Long products of a vanilla cell quickly become nearly rank one, where
-    the certificate holds after a step or two; a gated cell's keep many directions of similar
-    size (every unit forgets at a similar rate), so the batched eigenvalues do most of its work.
+    :func:`_eig_tops`). Long products quickly have one direction ahead of the others, where the
+    certificate holds after a few products (for a 1000-step LSTM at H = 64, about 97% of the
+    steps); the first steps back, whose directions are still of similar size, wait for the
+    batched eigenvalues.
     ``should_stop()``, if given, is asked every ~10 ms (by the clock, so as often at H = 1024
     as at H = 4, and before the first step); when it says True the computation raises
     :class:`Cancelled` (so quitting never waits for it).
@@ -134,28 +136,67 @@ def state_jacobian_log10(mul: Callable[[np.ndarray, int], np.ndarray], T: int, S
     return out
 
 
-def _certified_top(M: np.ndarray, u: np.ndarray, steps: int = 4, tol: float = 1e-13):
+def _certified_top(M: np.ndarray, u: np.ndarray, steps: int = 16, tol: float = 1e-13):
     """The largest eigenvalue of G = M M^T (= sigma_1(M)^2), or None if it cannot be certified.
 
-    Power steps on G from the unit vector ``u`` (updated in place, so the next, longer product
-    starts from this one's top direction). With rho = u.G u and r = ||G u - rho u||, G has an
-    eigenvalue within r of rho; if rho - r exceeds half the trace of G (= ||M||_F^2), that
-    eigenvalue must be the largest, because two eigenvalues above trace/2 cannot both fit in the
-    trace. We accept rho when also r <= tol * rho, i.e. sigma_1 to about 13 significant digits.
+    From the unit vector ``u`` (updated in place, so the next, longer product starts from this
+    one's top direction), rounds of two products with G: the best vector of the plane of v and
+    its residual (a two-step Lanczos), then one power step, at most ``steps`` products in all.
+    For a unit vector y with rho = y.G y and r = ||G y - rho y||, G has an eigenvalue within r
+    of rho; if rho - r exceeds half the trace of G (= ||M||_F^2), that eigenvalue must be the
+    largest, because two eigenvalues above trace/2 cannot both fit in the trace. We accept rho
+    when also its error is at most tol * rho, i.e. sigma_1 to about 13 significant digits: when
+    r <= tol * rho, or by the Kato-Temple bound. Every other eigenvalue is at most
+    mu = trace - (rho - r) (all are >= 0 and sum to the trace), below rho, and then
+    rho <= lambda_1 <= rho + r^2 / (rho - mu): the error is second order in r, so a product
+    whose top direction is a little ahead of the others (an LSTM's, typically) is certified
+    after a few products instead of waiting for an eigenvalue computation.
     """
-    half_trace = 0.5 * float(np.einsum("ij,ij->", M, M))
+    trace = float(np.einsum("ij,ij->", M, M))
+    half_trace = 0.5 * trace
+    dot, sqrt = _dot, math.sqrt
+
+    def certified(rho: float, r: float) -> bool:
+        return rho - r > half_trace and (r <= tol * rho
+                                         or r * r <= tol * rho * (rho - (trace - (rho - r))))
+
     v = u
-    for _ in range(steps):
-        g = M @ (v @ M)  # G v = M (M^T v)
-        rho = float(v @ g)
-        r = float(np.linalg.norm(g - rho * v))
-        if rho - r > half_trace and r <= tol * rho:
+    g = dot(M, dot(v, M))  # G v = M (M^T v)
+    done = 1
+    while True:
+        rho = float(dot(v, g))
+        d = g - rho * v
+        r = sqrt(float(dot(d, d)))
+        if certified(rho, r):
             u[:] = v
             return rho
-        n = float(np.linalg.norm(g))
-        if not n > 0 or not np.isfinite(n):
+        if done + 2 > steps or not r > 0 or not math.isfinite(r):
+            break
+        # the best vector of span{v, q}, q = d / r (orthogonal to v): G's 2 x 2 projection
+        # [[rho, r], [r, c]] has its top eigenvector (r, theta - rho)
+        q = d / r
+        gq = dot(M, dot(q, M))
+        c = float(dot(q, gq))
+        theta = 0.5 * (rho + c) + math.hypot(0.5 * (rho - c), r)
+        s0, s1 = r, theta - rho
+        y, gy = s0 * v + s1 * q, s0 * g + s1 * gq
+        n = sqrt(float(dot(y, y)))
+        if not n > 0 or not math.isfinite(n):
             return None
-        v = g / n
+        y /= n
+        gy /= n
+        rho = float(dot(y, gy))
+        d = gy - rho * y
+        r = sqrt(float(dot(d, d)))
+        if certified(rho, r):
+            u[:] = y
+            return rho
+        n = sqrt(float(dot(gy, gy)))  # then a power step from y: G y is already there
+        if not n > 0 or not math.isfinite(n):
+            return None
+        v = gy / n
+        g = dot(M, dot(v, M))
+        done += 2
     u[:] = v
     return None
 

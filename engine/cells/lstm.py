@@ -145,24 +145,29 @@ class LSTMCell(Cell):
         return J
 
     def right_multiplier(self, params: GatedParams, p: GatedPass):
-        """A function (M, t) -> M @ J_t for (rows, 2H) matrices M, without building J_t (a
-        row vector gives a vector-Jacobian product: one loss's gradient one step back)."""
+        """A function (M, t) -> M @ J_t for (rows, 2H) matrices M (a row vector gives a
+        vector-Jacobian product: one loss's gradient one step back).
+
+        J_t's h columns are the stack K_t = [dh_t/dh_{t-1}; dc_t/dh_{t-1}] (2H x H, built from
+        the gate blocks in O(H^2)), so M J_t is one (rows x 2H) @ (2H x H) product plus the
+        diagonal c columns: half the multiplications of applying the four gate blocks to M."""
         H = p.h.shape[-1]
         OT, P3, Po = (a[:, 0] for a in _derivatives(p))
         f = p.gates["f"][:, 0]
-        # [W_ho; W_hi; W_hf; W_hg] is W_h in its internal order o, i, f, g
-        W = params.W_h
+        # the gate blocks of W_h (internal order o, i, f, g), each H x H
+        Wo, Wifg = params.W_h[:H], params.W_h[H:].reshape(3, H, H)
 
         def mul(Mx: np.ndarray, t: int) -> np.ndarray:
-            rows = Mx.shape[0]
-            buf = np.empty((rows, 4 * H))
-            Mh, Mc = Mx[:, :H], Mx[:, H:]
-            N = Mh * OT[t] + Mc  # row factor of C_t
-            np.multiply(Mh, Po[t], out=buf[:, :H])
-            np.multiply(N[:, None, :], P3[t], out=buf[:, H:].reshape(rows, 3, H))
+            K = np.empty((2 * H, H))
+            C = K[H:]  # dc_t/dh_{t-1} = sum over i, f, g of diag(factor) W_h(gate)
+            np.einsum("kh,khj->hj", P3[t], Wifg, out=C)
+            np.multiply(Po[t][:, None], Wo, out=K[:H])  # dh_t/dh_{t-1} = diag(.) W_ho
+            K[:H] += OT[t][:, None] * C  # + diag(o tanh'(c_t)) C
             out = np.empty_like(Mx)
-            np.matmul(buf, W, out=out[:, :H])
-            np.multiply(N, f[t], out=out[:, H:])
+            np.matmul(Mx, K, out=out[:, :H])
+            np.multiply(Mx[:, :H], OT[t], out=out[:, H:])  # the c columns: diagonal
+            out[:, H:] += Mx[:, H:]
+            out[:, H:] *= f[t]
             return out
 
         return mul

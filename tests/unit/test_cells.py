@@ -292,6 +292,37 @@ def test_state_jacobian_norms_equal_explicit_products(cell):
     assert tr.jacobian_log10[T - 1] == 0.0
 
 
+def test_a_long_lstm_product_is_certified_without_eigenvalues_and_exact(monkeypatch):
+    """The exact norms of a 300-step LSTM product: almost every step certified by power steps
+    (the Kato-Temple bound), not left to a batched eigenvalue computation, and every norm the
+    one of the explicit product to 1e-12."""
+    import engine.analysis as analysis
+    H, T, V = 16, 300, 7
+    rng = np.random.default_rng(5)
+    ids = rng.integers(0, V, size=T + 1)
+    X, Y = np.eye(V)[ids[:-1]], np.eye(V)[ids[1:]]
+    c = get_cell("lstm")
+    params = c.init(H, V, V, seed=5)
+    p = c.run(params, X, Y)
+    left = []
+    real = analysis._eig_tops
+
+    def counted(stack, scales, pending, out):
+        left.extend(pending)
+        real(stack, scales, pending, out)
+
+    monkeypatch.setattr(analysis, "_eig_tops", counted)
+    got = analysis.state_jacobian_log10(c.right_multiplier(params, p), T, 2 * H)
+    assert len(left) < T // 5  # (198 of the 299 steps before the Kato-Temple bound)
+    J = c.step_jacobians(params, p)
+    prod, scale = np.eye(2 * H), 0.0
+    for t in range(T - 2, -1, -1):
+        prod = prod @ J[t + 1]
+        m = np.abs(prod).max()
+        prod, scale = prod / m, scale + np.log10(m)
+        assert got[t] == pytest.approx(scale + np.log10(np.linalg.norm(prod, 2)), abs=1e-12)
+
+
 def test_lstm_carry_path_is_the_product_of_forget_gates():
     params, X, Y, M = _problem("lstm", "softmax", T=8, seed=4)
     seq = Sequence(inputs=X[:, 0], targets=Y[:, 0], mask=M[:, 0], labels=["x"] * 8,
