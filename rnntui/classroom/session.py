@@ -660,7 +660,7 @@ class FollowerRole:
             return base
         key = (sha, cell)
         if key not in self._variants:
-            from engine.cells import with_cell
+            from engine.scenario import with_cell
             from engine.types import ScenarioError
             try:
                 self._variants[key] = with_cell(base, cell)
