@@ -156,18 +156,21 @@ def _certified_top(M: np.ndarray, u: np.ndarray, steps: int = 16, tol: float = 1
     half_trace = 0.5 * trace
     dot, sqrt = _dot, math.sqrt
 
-    def certified(rho: float, r: float) -> bool:
-        return rho - r > half_trace and (r <= tol * rho
-                                         or r * r <= tol * rho * (rho - (trace - (rho - r))))
+    def certified(y: np.ndarray, gy: np.ndarray):
+        """(rho, d, r) for the unit vector y and G y, and whether rho is certified."""
+        rho = float(dot(y, gy))
+        d = gy - rho * y
+        r = sqrt(float(dot(d, d)))
+        ok = rho - r > half_trace and (r <= tol * rho
+                                       or r * r <= tol * rho * (rho - (trace - (rho - r))))
+        return rho, d, r, ok
 
     v = u
     g = dot(M, dot(v, M))  # G v = M (M^T v)
     done = 1
     while True:
-        rho = float(dot(v, g))
-        d = g - rho * v
-        r = sqrt(float(dot(d, d)))
-        if certified(rho, r):
+        rho, d, r, ok = certified(v, g)
+        if ok:
             u[:] = v
             return rho
         if done + 2 > steps or not r > 0 or not math.isfinite(r):
@@ -185,10 +188,8 @@ def _certified_top(M: np.ndarray, u: np.ndarray, steps: int = 16, tol: float = 1
             return None
         y /= n
         gy /= n
-        rho = float(dot(y, gy))
-        d = gy - rho * y
-        r = sqrt(float(dot(d, d)))
-        if certified(rho, r):
+        rho, _, _, ok = certified(y, gy)
+        if ok:
             u[:] = y
             return rho
         n = sqrt(float(dot(gy, gy)))  # then a power step from y: G y is already there

@@ -125,11 +125,39 @@ class Cell:
 
 
 # ---------------------------------------------------------------------------------------------
-# Parameters of a gated cell
+# Parameters
+
+
+class Weights:
+    """What every cell's parameters answer (``W_x``, ``W_h``, ``W_y`` and ``arrays`` and
+    ``copy`` are the subclass's): the sizes, the W_h knob, whether all is finite."""
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.W_h.shape[1])
+
+    @property
+    def input_size(self) -> int:
+        return int(self.W_x.shape[1])
+
+    @property
+    def output_size(self) -> int:
+        return int(self.W_y.shape[0])
+
+    def with_wh_scale(self, factor: float):
+        """A copy whose recurrent matrices (every gate block of W_h) are multiplied by
+        ``factor``: the W_h knob. Biases (the GRU's b_hn included) are left as they are."""
+        p = self.copy()
+        p.W_h *= factor
+        return p
+
+    def is_finite(self) -> bool:
+        return all(bool(np.isfinite(a).all()) for a in self.arrays())
+
 
 
 @dataclass
-class GatedParams:
+class GatedParams(Weights):
     """The weights of a gated cell (stacked gate blocks) and its read-out, all float64.
 
     ``W_x`` (G*H, I), ``W_h`` (G*H, H) and ``b`` (G*H,) hold the gate blocks in the cell's
@@ -147,18 +175,6 @@ class GatedParams:
     b_hn: np.ndarray | None = None
     #: the gates in their public order (the cell's ``gates``): the order :meth:`named` lists
     gates: tuple[str, ...] = ()
-
-    @property
-    def hidden_size(self) -> int:
-        return int(self.W_h.shape[1])
-
-    @property
-    def input_size(self) -> int:
-        return int(self.W_x.shape[1])
-
-    @property
-    def output_size(self) -> int:
-        return int(self.W_y.shape[0])
 
     def arrays(self) -> list[np.ndarray]:
         """The trainable arrays in a fixed order (the optimiser's view)."""
@@ -198,16 +214,6 @@ class GatedParams:
                                                     (self.W_x, self.W_h, self.b, self.W_y,
                                                      self.b_y)),
                            b_hn=None if self.b_hn is None else self.b_hn.copy(), gates=self.gates)
-
-    def with_wh_scale(self, factor: float) -> "GatedParams":
-        """A copy whose recurrent matrices (every gate block of W_h) are multiplied by
-        ``factor``: the W_h knob. Biases, b_hn included, are left as they are."""
-        p = self.copy()
-        p.W_h *= factor
-        return p
-
-    def is_finite(self) -> bool:
-        return all(bool(np.isfinite(a).all()) for a in self.arrays())
 
 
 def init_gated(cell: Cell, order: tuple[str, ...], hidden: int, inputs: int, outputs: int, *,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..types import ACTIVATIONS, INITS, MATRICES, OUTPUTS, ScenarioError
-from .base import Cell
+from .base import Cell, Weights
 from .numerics import (_carve, _dot, _input_projection, _sigmoid, activate, activation_slope,
                        read_out_and_loss, sine_matrix)
 
@@ -26,7 +26,7 @@ from .numerics import (_carve, _dot, _input_projection, _sigmoid, activate, acti
 
 
 @dataclass
-class Params:
+class Params(Weights):
     """The five weight arrays of the cell and its read-out, all float64, and the name of the
     cell they belong to (a vanilla cell; gated cells have :class:`engine.cells.GatedParams`)."""
 
@@ -36,18 +36,6 @@ class Params:
     W_y: np.ndarray  # (O, H)
     b_y: np.ndarray  # (O,)
     cell: str = "rnn"
-
-    @property
-    def hidden_size(self) -> int:
-        return int(self.W_h.shape[0])
-
-    @property
-    def input_size(self) -> int:
-        return int(self.W_x.shape[1])
-
-    @property
-    def output_size(self) -> int:
-        return int(self.W_y.shape[0])
 
     def arrays(self) -> list[np.ndarray]:
         """The arrays in the fixed order W_x, W_h, b, W_y, b_y."""
@@ -59,14 +47,6 @@ class Params:
     def copy(self) -> "Params":
         return Params(*(a.copy() for a in self.arrays()), cell=self.cell)
 
-    def with_wh_scale(self, factor: float) -> "Params":
-        """A copy whose recurrent matrix is multiplied by ``factor`` (the W_h knob)."""
-        p = self.copy()
-        p.W_h *= factor
-        return p
-
-    def is_finite(self) -> bool:
-        return all(bool(np.isfinite(a).all()) for a in self.arrays())
 
 
 def init_params(hidden: int, inputs: int, outputs: int, *, init: str = "xavier",
