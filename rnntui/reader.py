@@ -26,7 +26,8 @@ from typing import Callable, Iterable
 import numpy as np
 
 from engine import History, Scenario, initial_params
-from engine.types import CELLS, ScenarioError
+from engine.cells import CELLS, cycle_after, get_cell
+from engine.types import ScenarioError
 
 from .position import KNOB_LIMIT, Position, PositionError, check_epoch
 from .safe_text import clip, visible
@@ -148,8 +149,7 @@ def _pow10(lv: float) -> str:
 
 
 def _cell_name(cell: str) -> str:
-    from .screens.status import CELL_NAMES
-    return "vanilla RNN" if cell == CELLS[0] else CELL_NAMES.get(cell, cell)
+    return get_cell(cell).long_title
 
 
 def status_sentences(view: View) -> list[str]:
@@ -218,7 +218,7 @@ def hidden_sentences(view: View) -> list[str]:
     out = [f"The hidden state after {_token(view.label(t))} has {len(h)} units and size "
            f"{_abs(safe_norm(h))}; the largest now: {units}."]
     if tr.c is not None:
-        out.append(f"The {tr.cell.upper()}'s cell state has size "
+        out.append(f"The {get_cell(tr.cell).title}'s cell state has size "
                    f"{_abs(safe_norm(np.asarray(tr.c[t])))}.")
     return out
 
@@ -228,7 +228,7 @@ def gradient_sentences(view: View, *, verdict: bool = True) -> list[str]:
     the Gradients pane's numbers, in its view (every loss, or the loss at tau)."""
     from .widgets._draw import log10_safe
     tr, t, T = view.trace, view.t, len(view.trace)
-    whole = "whole state" if tr.cell != CELLS[0] else "state"
+    whole = "whole state" if get_cell(tr.cell).gated else "state"
     if view.grads == "loss":
         return _loss_view_sentences(view, verdict)
     grad = tr.grad_state if tr.grad_state is not None else tr.grad_h
@@ -261,7 +261,7 @@ def verdict_sentence(view: View) -> str:
     else:
         text = f"Back from step {T - 1} to step 0 a gradient can grow {x} times: {word}."
     if tr.carry_log10 is not None and len(tr.carry_log10):
-        gate = "forget" if tr.c is not None else "update"  # (an LSTM has a cell state)
+        gate = get_cell(tr.cell).carry_word
         text += f" The {gate}-gate belt keeps a factor {_pow10(float(tr.carry_log10[0]))}."
     return text
 
@@ -360,8 +360,8 @@ def why_sentences(view: View) -> list[str]:
     Gradients pane's header), the knob, and the slope of the activation."""
     tr = view.trace
     knob = f"W_h is scaled by {_abs(view.wh_scale)}" if view.knob else "W_h is not scaled"
-    if tr.cell != CELLS[0]:
-        head = (f"The largest singular value of W_h, all {tr.cell.upper()} gate blocks "
+    if get_cell(tr.cell).gated:
+        head = (f"The largest singular value of W_h, all {get_cell(tr.cell).title} gate blocks "
                 f"stacked, is {_abs(tr.spectral_norm)}; {knob}.")
         how = ("Each step back multiplies the gradient by the gates' Jacobian; where the "
                "forget or update gates stay open, the state is carried along the belt and the "
@@ -806,7 +806,7 @@ class Reader:
                  *output_sentences(self.view))
 
     def _cmd_cell(self, args):
-        from engine.cells import weights_note, with_cell
+        from engine.scenario import weights_note, with_cell
         view = self.view
         if len(args) > 1:
             raise CommandError(f"cell takes one name: {', '.join(CELLS)}.")
@@ -816,7 +816,7 @@ class Reader:
                 raise CommandError(f"Unknown cell '{clip(args[0], 20)}'; choose one of "
                                    f"{', '.join(CELLS)}.")
         else:
-            name = CELLS[(CELLS.index(view.cell) + 1) % len(CELLS)]
+            name = cycle_after(view.cell)  # as the c key: RNN, LSTM, GRU
         if name == view.cell:
             self.say(f"The cell is already the {_cell_name(name)}.")
             return
@@ -1091,7 +1091,7 @@ def run_reader(scenario: Scenario | None, *, source: str | None = None,
             scenario, source = _scenario(first.scenario, first.cell), first.scenario
         if at is not None:
             if at.cell is not None and at.cell != scenario.model.cell:
-                from engine.cells import with_cell
+                from engine.scenario import with_cell
                 scenario = with_cell(scenario, at.cell)
             check_epoch(at, scenario)
             from .sequences import check_position
