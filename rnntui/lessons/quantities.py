@@ -8,6 +8,7 @@ quantity that does not apply at a step (no target at t, a series scenario) is No
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import weakref
@@ -69,6 +70,9 @@ class Quantity:
     depends: tuple[str, ...] = ()
     #: Whether ``fn`` takes ``should_stop`` (a long walk a worker can abandon).
     stoppable: bool = False
+    #: How a placeholder with no format spec writes it: the form of the pane that shows it
+    #: (one of FORMS), so ``{p_target}`` reads exactly as the Output pane's ``0.9991``.
+    form: str | None = None
 
 
 def _softmax_text(view) -> bool:
@@ -121,6 +125,12 @@ def _vector(v: np.ndarray) -> str:
 
 #: Steps compared at a time when looking back for the same input.
 _REPEAT_BLOCK = 4096
+
+
+def _units(v: np.ndarray) -> str:
+    """Every unit of a state as the Hidden state pane writes it: ``+0.2352, +0.3075``."""
+    from ..widgets._draw import fmt
+    return ", ".join(fmt(float(x)) for x in v)
 
 
 def _repeat_distance(view):
@@ -210,6 +220,39 @@ def _accuracy_cost(view) -> float:
     from engine import budget
     est = budget.estimate(view.scenario, epochs=0)
     return est.train_ops  # (one pass over the data, forward and back: more than is needed)
+
+
+def _gradient_share(view):
+    """‖∂h_T/∂h_0‖₂: the share of a gradient at the last step that reaches the first state
+    (the Gradients pane's total-view verdict, ``≤0.0066×``)."""
+    lv = float(np.asarray(view.trace.jacobian_log10, dtype=np.float64)[0])
+    return None if math.isnan(lv) or len(view.trace) < 2 else 10.0 ** lv
+
+
+def _reach_share(view, should_stop=None):
+    """‖∂ℓ_τ/∂h_0‖ / ‖∂ℓ_τ/∂h_τ‖: the share of the loss at τ's gradient that reaches the first
+    state (the Gradients pane's per-loss verdict, ``0.0078×``)."""
+    from engine.influence import reach
+    tau = min(view.tau, len(view.trace) - 1)
+    if tau == 0 or not bool(view.trace.mask[tau]):
+        return None
+    g = reach(view.trace, tau, inputs=False, should_stop=should_stop).grad_log10
+    return 10.0 ** float(g[0] - g[tau])
+
+
+def _effect_left(view):
+    """What the first input changed in the state, left after the K blank steps, relative to
+    the start (the Retention pane's verdict, ``1.3e-6× left``)."""
+    from engine.influence import first_input_effect
+    tr = view.trace
+    first = tr.x[0] if len(tr) else np.zeros(tr.params.input_size)
+    eff = first_input_effect(tr.params, first, len(tr.retention), tr.activation)
+    return float(eff.ratio[-1]) if eff.start_norm > 0 else None
+
+
+def _effect_cost(view) -> float:
+    return (len(view.trace.retention) + 1) * 2 * _step_ops(view) if view.trace is not None \
+        else 0.0
 
 
 def _value_out(view):
@@ -334,6 +377,51 @@ QUANTITIES: dict[str, Quantity] = {q.name: q for q in [
     Quantity("seed_scalar_step", NUMBER, "seed 001's one-number step: tanh(0.9·0.5 + 1.0·1.0 + "
              "0.1)", _seed_scalar, trace=False),
 ]}
+
+QUANTITIES.update({q.name: q for q in [
+    Quantity("units", TEXT, "every unit of h_t, as the Hidden state pane writes them "
+             "(+0.2352, +0.3075, ...)", lambda v: _units(v.trace.h[v.t])),
+    Quantity("gradient_share", NUMBER, "the share of a gradient at the last step that reaches "
+             "t=0, ‖∂h_last/∂h_0‖₂: the Gradients pane's verdict (≤0.0066×)", _gradient_share,
+             norms=True, form="share"),
+    Quantity("reach_share", NUMBER, "the share of the gradient of the loss at τ that reaches "
+             "t=0, ‖∂ℓ_τ/∂h_0‖ / ‖∂ℓ_τ/∂h_τ‖: the per-loss view's verdict (0.0078×)",
+             _reach_share, backward=True, cost=_reach_cost, depends=("tau",), stoppable=True,
+             form="share"),
+    Quantity("effect_left", NUMBER, "what the first input changed in the state, still left "
+             "after the blank steps (relative to the start): Retention's verdict (2.4× left)",
+             _effect_left, cost=_effect_cost, form="share"),
+]})
+
+#: How each quantity is written when its placeholder has no format spec: as its pane does.
+_FORM_OF = {
+    "p_top": "abs", "p_target": "abs", "p_input": "abs", "loss": "abs", "step_loss": "abs",
+    "h_norm": "abs", "h_unit0": "signed", "a_unit0": "signed", "repeat_distance": "abs",
+    "spectral_norm": "abs", "spectral_radius": "abs", "jacobian": "abs",
+    "min_jacobian": "abs", "max_jacobian": "abs", "grad_h": "abs", "wh_scale": "abs",
+    "predicted": "abs", "truth": "abs", "error": "abs", "carry": "share",
+    "accuracy": "percent",
+}
+QUANTITIES.update({name: dataclasses.replace(QUANTITIES[name], form=form)
+                   for name, form in _FORM_OF.items()})
+
+#: The forms: ``abs`` 4 significant digits (0.9991, 4.443e-4), ``signed`` the same with a sign
+#: (+0.2352), ``share`` a ratio to 2 significant digits (0.0078, 1.2e-5), as a verdict writes it
+#: before its ×, ``percent`` a share as the Output pane's held-out line writes it (35.9%, 100%).
+FORMS = ("abs", "signed", "share", "percent")
+
+
+def _formed(value: float, form: str) -> str:
+    from ..widgets._draw import fmt, fmt_abs, fmt_pow10
+    if form == "signed":
+        return fmt(value)
+    if form == "percent":
+        return f"{100 * value:.1f}%" if value < 1 else "100%"
+    if form == "share":
+        return "0" if value == 0 else fmt_pow10(math.log10(value)) if value > 0 else \
+            fmt_abs(value, 2)
+    return fmt_abs(value)
+
 
 #: Position fields and what the screen is doing: name -> (kind, what it is).
 FIELDS: dict[str, tuple[str, str]] = {
@@ -558,8 +646,12 @@ def compute_values(view, names, store: QuantityStore, should_stop=None) -> None:
         store.put(view, name, value)
 
 
-def fmt_value(value, spec: str) -> str:
-    """A value written with a format spec ('' gives 4 significant digits for a float)."""
+def fmt_value(value, spec: str, form: str | None = None) -> str:
+    """A value written with a format spec ('' gives the quantity's ``form`` (FORMS) when it has
+    one, else 4 significant digits for a float)."""
+    if not spec and form is not None and isinstance(value, (int, float)) \
+            and not isinstance(value, bool) and math.isfinite(value):
+        return _formed(float(value), form)
     if value is None:
         return "n/a"
     if value is TOO_COSTLY:

@@ -31,6 +31,9 @@ __all__ = ["Card", "LessonQuantities", "LessonSession", "StepRun", "step_view"]
 RETRY = 0.05
 #: The subtitle a pointed-at pane carries (visible without colour).
 POINT_MARK = "◀ look here"
+#: On a screen smaller than this (columns, rows) a step that quotes numbers maximises the pane
+#: it points at: a grid pane there is too small to show every number whole.
+ROOM_FOR_NUMBERS = (80, 24)
 
 
 @dataclass
@@ -81,6 +84,28 @@ class Card:
 
 def own_cell(step: Step) -> str:
     return step.cell or _scenario(step.scenario, None).model.cell
+
+
+def quotes_numbers(step: Step) -> bool:
+    """Whether any of a step's words quote a number (a number placeholder or a decimal)."""
+    from .conditions import NUMBER
+    from .quantities import FIELDS, QUANTITIES
+    from .text import placeholders
+    from .truth import decimals
+    texts = [step.narration]
+    if step.task is not None:
+        texts += [step.task.do, step.task.then or ""]
+    if step.question is not None:
+        texts += [step.question.prompt, step.question.why or "", *step.question.choices]
+    for text in texts:
+        for name, _ in placeholders(text):
+            kind = QUANTITIES[name].kind if name in QUANTITIES else FIELDS[name][0]
+            if (kind == NUMBER or name in ("h", "h_prev", "units")) and \
+                    name not in ("t", "tau", "T", "epoch", "trained", "knob"):
+                return True
+        if decimals(text.replace("{{", "").replace("}}", "")):
+            return True
+    return False
 
 
 def step_view(view, step: Step, *, compute: bool = True):
@@ -528,9 +553,28 @@ class LessonSession:
         pane.border_subtitle = POINT_MARK
         self._pointed = pane
         pane.focus()
-        if step.maximize:
+        if self._wants_maximized(step):
             screen.maximize(pane)
             self._maximized_by_us = True
+
+    def _wants_maximized(self, step: Step) -> bool:
+        size = self.screen.app.size
+        small = size.width < ROOM_FOR_NUMBERS[0] or size.height < ROOM_FOR_NUMBERS[1]
+        return step.maximize or (small and quotes_numbers(step))
+
+    def resized(self) -> None:
+        """The terminal changed size: a step that quotes numbers maximises its pane on a small
+        screen and gives the others their room back on a big one."""
+        step, pane, screen = self.step, self._pointed, self.screen
+        if not self.active or step is None or pane is None or not self.run.arrived:
+            return
+        want = self._wants_maximized(step)
+        if want and screen.maximized is None:
+            screen.maximize(pane)
+            self._maximized_by_us = True
+        elif not want and self._maximized_by_us and screen.maximized is pane:
+            screen.minimize()
+            self._maximized_by_us = False
 
     def _unpoint(self) -> None:
         pane, self._pointed = self._pointed, None

@@ -69,7 +69,8 @@ def fill(text: str, facts) -> str:
             if value is None and (pending(name) if pending is not None else not facts.ready):
                 piece = "…"
             else:
-                piece = fmt_value(value, spec or "")
+                q = QUANTITIES.get(name)  # (no spec: as the pane showing it writes it)
+                piece = fmt_value(value, spec or "", q.form if q is not None else None)
                 if isinstance(value, str) or len(piece) > MAX_VALUE:
                     piece = clip(piece, MAX_VALUE)
             out.append(piece)

@@ -303,6 +303,9 @@ class MainScreen(QuitGuard, Screen):
     def on_key_footer_ready(self) -> None:
         self.call_after_refresh(self._after_first_frame)
 
+    def on_resize(self, event) -> None:
+        self.lessons.resized()
+
     def _after_first_frame(self) -> None:
         if self._started:
             return

@@ -9,10 +9,12 @@ words are filled from the engine. Progress goes to a temporary data folder.
 from __future__ import annotations
 
 import pytest
-from helpers import quiet_app, settle, wait_until
+from helpers import pane_text, quiet_app, settle, wait_until
 
 from rnntui.lessons import builtin_lessons
 from rnntui.lessons.quantities import Facts
+from rnntui.lessons.text import placeholders
+from rnntui.lessons.truth import TEXT_FIGURES, unseen
 
 LESSONS = builtin_lessons()
 #: How a task's words write a key.
@@ -36,6 +38,49 @@ def lesson_app(lesson, size=(80, 24)):
     return app
 
 
+#: The sizes every step's numbers are checked at: the usual terminal and the documented minimum.
+SIZES = ((80, 24), (60, 20))
+
+
+def screen_of(app) -> str:
+    """What the panes above the strip show now: the maximised pane alone, else every pane with
+    room on screen, each with its title."""
+    screen = app.main_screen
+    shown = [screen.maximized] if screen.maximized is not None else [
+        p for p in screen.panes if p.region.area > 0]
+    return "\n".join(f"{p.border_title}\n{pane_text(p)}" for p in shown)
+
+
+def text_figures(step, facts) -> tuple[str, ...]:
+    """The texts' own figures a step quotes, as its words write them (they stand alone)."""
+    from rnntui.lessons.quantities import fmt_value
+    texts = [step.narration] + ([step.task.do, step.task.then] if step.task else []) + (
+        [step.question.prompt, step.question.why, *step.question.choices] if step.question
+        else [])
+    return tuple(fmt_value(facts(n), spec) for t in texts for n, spec in placeholders(t)
+                 if n in TEXT_FIGURES)
+
+
+async def numbers_on_screen(pilot, app, where: str, words: str, allowed=()) -> list[str]:
+    """Each decimal number of ``words`` not on the panes, at each of SIZES (the app is left at
+    the first), as ``'lesson step 3 at 60x20: 0.0078'``."""
+    out = []
+    for size in SIZES:
+        if app.size != size:
+            await pilot.resize_terminal(*size)
+            await wait_until(pilot, lambda: tuple(app.size) == size, f"resized to {size}")
+            await settle(pilot)
+        missing = unseen(words, screen_of(app), allowed)
+        if missing:
+            out.append(f"{where} at {size[0]}x{size[1]}: {', '.join(missing)} not on screen "
+                       f"in {words!r}")
+    if app.size != SIZES[0]:
+        await pilot.resize_terminal(*SIZES[0])
+        await wait_until(pilot, lambda: tuple(app.size) == SIZES[0], "resized back")
+        await settle(pilot)
+    return out
+
+
 async def arrive(pilot, session, index: int) -> None:
     await wait_until(pilot, lambda: session.index == index and session.run.arrived,
                      f"step {index + 1} opened")
@@ -45,12 +90,18 @@ async def arrive(pilot, session, index: int) -> None:
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.name)
 async def test_walk_every_step_with_the_keys_it_names(lesson):
     app = lesson_app(lesson)
+    untrue: list[str] = []  # every number of the words that the screen does not show
     async with app.run_test(size=(80, 24)) as pilot:
         session = app.main_screen.lessons
         strip = app.main_screen.lesson_strip
         for i, step in enumerate(lesson.steps):
             await arrive(pilot, session, i)
             card = strip.card
+            where = f"{lesson.name} step {i + 1}"
+            figures = text_figures(step, Facts(app.view, session._extra()))
+            words = "\n".join([card.narration, card.do or "", card.prompt or "",
+                               *card.choices, session.run.words.get("why") or ""])
+            untrue += await numbers_on_screen(pilot, app, where, words, figures)
             assert card is not None and card.index == i and card.count == len(lesson)
             assert "…" not in card.narration and "n/a" not in card.narration, card.narration
             view = app.view
@@ -77,6 +128,8 @@ async def test_walk_every_step_with_the_keys_it_names(lesson):
                 card = strip.card
                 assert card.done and card.then, card
                 assert "n/a" not in card.then and "…" not in card.then, card.then
+                untrue += await numbers_on_screen(pilot, app, f"{where} after the task",
+                                                  card.then, figures)
             if step.question is not None:
                 q = step.question
                 assert strip.card.why is None  # nothing revealed before the pick
@@ -94,6 +147,7 @@ async def test_walk_every_step_with_the_keys_it_names(lesson):
         assert session.progress.entry(lesson.name)["finished"]
         assert app.main_screen.maximized is None  # the lesson's emphasis went with it
         assert not any(p.has_class("-pointed") for p in app.main_screen.panes)
+    assert not untrue, "\n".join(untrue)
 
 
 async def test_leaving_keeps_the_state_and_coming_back_resumes():
@@ -171,13 +225,22 @@ async def test_the_strip_fits_and_the_panes_keep_room(size):
         strip = app.main_screen.lesson_strip
         assert strip.region.height == (9 if size[1] >= 36 else 5)
         assert strip.region.bottom <= size[1] - 1  # the key footer stays under it
-        for pane in app.main_screen.panes:  # the grid's panes keep three lines or more
-            if pane.id != "sequence":
-                assert pane.region.height >= 5 and pane.region.width >= 18, (pane.id,
-                                                                             pane.region)
+        screen = app.main_screen
+        if size[1] < 24:  # the step quotes numbers: its pane is maximised to show them whole
+            assert screen.maximized is screen.query_one("#gradients")
+        else:
+            assert screen.maximized is None
+            for pane in screen.panes:  # the grid's panes keep three lines or more
+                if pane.id != "sequence":
+                    assert pane.region.height >= 5 and pane.region.width >= 18, (pane.id,
+                                                                                 pane.region)
         head = app.main_screen.query_one("#lesson-head")
         text = head.render()
         assert "step 1/6" in str(text) and head.region.width <= size[0]
+        other = (80, 24) if size[1] < 24 else (60, 20)  # and the other way when resized
+        await pilot.resize_terminal(*other)
+        await wait_until(pilot, lambda: (screen.maximized is None) == (other[1] >= 24),
+                         f"the pane maximised as {other} wants")
 
 
 async def test_a_teachers_lesson_file_with_its_own_scenario_and_a_later_epoch(tmp_path):

@@ -200,6 +200,23 @@ def expected(name, step, sc, p):
     if name == "h_prev":
         prev = hand.h_of(states[t - 1]) if t else np.zeros(hand.H)
         return "[" + ", ".join(f"{x:+.3f}" for x in prev) + "]"
+    if name == "units":  # as the Hidden state pane writes each unit (its own formatter)
+        from rnntui.widgets._draw import fmt
+        return ", ".join(fmt(float(x)) for x in h)
+    if name == "gradient_share":
+        return jacobian_norms(hand, states, extra)[0]
+    if name == "reach_share":  # the loss at τ alone: at h_0 over at h_τ
+        return fd_grad_norm(hand, states, seq, 0, only=tau) / \
+            fd_grad_norm(hand, states, seq, tau, only=tau)
+    if name == "effect_left":  # with and without the first input, then blanks
+        blank = np.zeros_like(seq.inputs[0])
+        a, _ = hand.step(np.zeros(len(states[0])), seq.inputs[0])
+        b, _ = hand.step(np.zeros(len(states[0])), blank)
+        start = np.linalg.norm(a - b)
+        for _ in range(sc.retention_steps):
+            a, _ = hand.step(a, blank)
+            b, _ = hand.step(b, blank)
+        return float(np.linalg.norm(a - b) / start)
     if name == "h_unit0":
         return float(h[0])
     if name == "a_unit0":
@@ -271,7 +288,7 @@ def retention(hand, seq):
 def step_texts(step):
     texts = [step.narration]
     if step.task:
-        texts.append(step.task.do)
+        texts.append(step.task.do)  # (its "then" is filled at another state: the walk checks it)
     if step.question:
         texts += [step.question.prompt, step.question.why, *step.question.choices]
     return texts
@@ -295,7 +312,7 @@ def test_every_quoted_number_is_the_engines(lesson, step):
         if isinstance(want, str):
             assert got == want, (name, got, want)
         else:
-            tol = 1e-5 if name in ("grad_h", "reach_first") else 1e-9
+            tol = 1e-5 if name in ("grad_h", "reach_first", "reach_share") else 1e-9
             assert got == pytest.approx(want, rel=tol, abs=1e-12), (name, got, want)
 
     class Mine:  # the same texts filled from the values computed here
@@ -331,7 +348,7 @@ def fits_at_80x24(lesson, step, words) -> bool:
 def test_every_lesson_quotes_numbers_and_each_has_a_check():
     used = {n for _, step in STEPS for text in step_texts(step) for n, _ in placeholders(text)}
     assert {"p_target", "spectral_norm", "spectral_radius", "seed_power_figure",
-            "min_jacobian", "retention"} <= used
+            "gradient_share", "reach_share", "effect_left", "units"} <= used
 
 
 def test_the_seed_power_figure_is_neither_norm_nor_radius():
