@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
-__all__ = ["LessonStrip", "card_text", "head_text"]
+__all__ = ["LessonStrip", "card_parts", "card_text", "head_text"]
 
 TODO, DONE, WRONG, ASK = "☐", "✓", "✗", "?"
 
@@ -23,14 +23,16 @@ def head_text(card, width: int) -> Text:
     """``Lesson 3 · Next-word prediction     step 3/7 · . next , back · L leave``, fitted."""
     keys = "  . next  , back  L leave" if card.index < card.count - 1 else \
         "  . finish  , back  L leave"
-    if card.prompt is not None and card.picked is None:
-        keys = f"  1-{len(card.choices)} answer" + keys
+    tails = [keys, ""]
+    if card.prompt is not None and card.picked is None:  # the answer keys go last
+        answer = f"  1-{len(card.choices)} answer"
+        tails = [answer + keys, answer, ""]
     right = f"step {card.index + 1}/{card.count}"
     name = f"Lesson {card.number}: " if card.number else "Lesson: "
     title = card.title + (f" · {card.step_title}" if card.step_title else "")
-    for tail in (keys, ""):
+    for tail in tails:
         room = width - len(name) - len(right) - len(tail) - 3
-        if room >= 8 or tail == "":
+        if room >= 8 or tail == tails[-1]:
             break
     room = max(room, 1)
     if len(title) > room:
@@ -43,8 +45,49 @@ def head_text(card, width: int) -> Text:
     return text
 
 
-def card_text(card) -> Text:
-    """The strip's body: narration, then the task or the question."""
+def card_parts(card, width: int | None = None) -> tuple[Text, Text | None]:
+    """The strip's scrolling body and the part pinned under it: a task still to do (its
+    ``☐ Task:`` line) or a question not yet answered (prompt and choices) stays in view on the
+    smallest screen, and only the narration scrolls. Once done or answered, all of it scrolls
+    (the reveal below the narration)."""
+    if card.do is not None and not card.done:
+        pinned = Text.assemble((f"{TODO} Task: ", "bold"), card.do)
+    elif card.prompt is not None and card.picked is None:
+        pinned = _question(card, width)
+    else:
+        return card_text(card, width), None
+    body = Text(card.narration)
+    if card.pending:
+        body.append("\n")
+        body.append("(the screen is getting there: training or computing…)", "dim")
+    return body, pinned
+
+
+def _question(card, width: int | None = None) -> Text:
+    """The prompt and its choices: on one line when they fit ``width``, else one a line (a
+    choice's number never ends a line without its words)."""
+    out = Text()
+    out.append(f"{ASK} ", "bold")
+    out.append(card.prompt, "bold")
+    out.append("\n")
+    marks = 2 if card.picked is not None else 0
+    one_line = sum(len(c) + 2 + marks for c in card.choices) + 3 * (len(card.choices) - 1)
+    gap = "   " if width is None or one_line <= width else "\n"
+    for i, choice in enumerate(card.choices, start=1):
+        if i > 1:
+            out.append(gap)
+        if card.picked is not None and i == card.answer:
+            out.append(f"{DONE} ", "bold")
+        elif card.picked is not None and i == card.picked:
+            out.append(f"{WRONG} ", "bold")
+        out.append(f"{i}", "bold reverse" if i == card.picked else "bold")
+        out.append(f" {choice}")
+    return out
+
+
+def card_text(card, width: int | None = None) -> Text:
+    """The strip's body: narration, then the task or the question (its choices on one line
+    when they fit ``width``)."""
     out = Text(card.narration)
     if card.do is not None:
         out.append("\n")
@@ -59,18 +102,7 @@ def card_text(card) -> Text:
             out.append(card.do)
     if card.prompt is not None:
         out.append("\n")
-        out.append(f"{ASK} ", "bold")
-        out.append(card.prompt, "bold")
-        out.append("\n")
-        for i, choice in enumerate(card.choices, start=1):  # on one line when they fit
-            if i > 1:
-                out.append("   ")
-            if card.picked is not None and i == card.answer:
-                out.append(f"{DONE} ", "bold")
-            elif card.picked is not None and i == card.picked:
-                out.append(f"{WRONG} ", "bold")
-            out.append(f"{i}", "bold reverse" if i == card.picked else "bold")
-            out.append(f" {choice}")
+        out.append_text(_question(card, width))
         if card.picked is not None:
             right = card.picked == card.answer
             out.append("\n")
@@ -99,6 +131,7 @@ class LessonStrip(Vertical):
     LessonStrip #lesson-scroll { padding: 0 1; }
     LessonStrip #lesson-scroll { height: 1fr; scrollbar-size-vertical: 1; }
     LessonStrip #lesson-body { height: auto; }
+    LessonStrip #lesson-pinned { height: auto; padding: 0 1; }
     """
 
     BINDINGS = [
@@ -112,6 +145,7 @@ class LessonStrip(Vertical):
         yield Static(id="lesson-room")  # the classroom's line: never scrolled away
         with VerticalScroll(id="lesson-scroll"):
             yield Static(id="lesson-body")
+        yield Static(id="lesson-pinned")
 
     def show(self, card) -> None:
         """Draw ``card`` (None hides the strip)."""
@@ -136,7 +170,24 @@ class LessonStrip(Vertical):
         line = self.query_one("#lesson-room", Static)
         line.set_class(bool(room), "-shown")
         line.update(Text(room or "", no_wrap=True, overflow="ellipsis"))
-        self.query_one("#lesson-body", Static).update(card_text(card))
+        body, pinned = card_parts(card, width - 2)
+        self.query_one("#lesson-body", Static).update(body)
+        bottom = self.query_one("#lesson-pinned", Static)
+        bottom.display = pinned is not None
+        bottom.update(pinned if pinned is not None else "")
+        # The strip grows (never shrinks below its own height) so that the pinned part and
+        # one line of narration fit: on a narrow screen a question's prompt and choices can
+        # take four lines.
+        need = 0
+        if pinned is not None:
+            from rich.console import Console
+            console = Console(width=width, color_system=None, legacy_windows=False)
+            need = 2 + len(console.render_lines(pinned, pad=False)) + bool(room)
+        base = 9 if self.screen.has_class("-tall") else 5  # (app.tcss and DEFAULT_CSS)
+        want = need if need > base else None  # None: the stylesheet's height
+        now = self.styles.inline.height
+        if (now.value if now is not None else None) != want:
+            self.styles.height = want
 
     def on_resize(self) -> None:
         self._draw()

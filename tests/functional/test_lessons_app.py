@@ -61,6 +61,27 @@ def text_figures(step, facts) -> tuple[str, ...]:
                  if n in TEXT_FIGURES)
 
 
+def task_in_view(app) -> list[str]:
+    """What of a task to do or a question to answer is not in view in the strip: its
+    ``☐ Task:`` line, its prompt and every choice, whole, above the key footer."""
+    strip = app.main_screen.lesson_strip
+    card = strip.card
+    pinned = app.main_screen.query_one("#lesson-pinned")
+    wants = []
+    if card.do is not None and not card.done:
+        wants = ["☐ Task: " + card.do.split()[0]]
+    elif card.prompt is not None and card.picked is None:
+        wants = [f"{i} {c.split()[0]}" for i, c in enumerate(card.choices, 1)]
+    if not wants:
+        return []
+    region = pinned.region
+    text = " ".join(pane_text(pinned).split()) if pinned.display else ""
+    if not pinned.display or region.bottom > strip.region.bottom or region.height < \
+            len(pane_text(pinned).rstrip("\n").split("\n")):
+        return [f"the task or question is cut: {region} in {strip.region}"]
+    return [f"{w!r} not in view in {text!r}" for w in wants if w not in text]
+
+
 async def numbers_on_screen(pilot, app, where: str, words: str, allowed=()) -> list[str]:
     """Each decimal number of ``words`` not on the panes, at each of SIZES (the app is left at
     the first), as ``'lesson step 3 at 60x20: 0.0078'``."""
@@ -74,6 +95,7 @@ async def numbers_on_screen(pilot, app, where: str, words: str, allowed=()) -> l
         if missing:
             out.append(f"{where} at {size[0]}x{size[1]}: {', '.join(missing)} not on screen "
                        f"in {words!r}")
+        out += [f"{where} at {size[0]}x{size[1]}: {m}" for m in task_in_view(app)]
     if app.size != SIZES[0]:
         await pilot.resize_terminal(*SIZES[0])
         await wait_until(pilot, lambda: tuple(app.size) == SIZES[0], "resized back")

@@ -323,6 +323,10 @@ def test_the_head_line_fits_and_keeps_the_step(width):
     if width >= 78:
         assert ". next" in text.plain and "L leave" in text.plain
     assert head_text(card(index=5), 120).plain.count(". finish") == 1
+    asking = head_text(card(prompt="Which?", choices=("a", "b", "c")), width)
+    assert asking.cell_len <= width and "step 3/6" in asking.plain
+    if width >= 58:  # (60x20: the answer keys stay when the others go)
+        assert "1-3 answer" in asking.plain
     asking = head_text(card(prompt="Which?", choices=("a", "b", "c")), 100).plain
     assert "1-3 answer" in asking and ". next" in asking
 
