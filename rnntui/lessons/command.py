@@ -89,6 +89,8 @@ def check_file(path: str) -> tuple[str | None, str | None]:
         lesson = load_lesson(Path(path))
     except LessonError as err:
         return None, str(err)
+    from .truth import screen_warnings
     asks = sum(1 for s in lesson.steps if s.task or s.question)
-    return (f"{visible(path)}: ok (lesson '{visible(lesson.title)}', {len(lesson)} steps, "
-            f"{asks} with a task or question)"), None
+    ok = (f"{visible(path)}: ok (lesson '{visible(lesson.title)}', {len(lesson)} steps, "
+          f"{asks} with a task or question)")
+    return "\n".join([ok, *(visible(w) for w in screen_warnings(lesson))]), None

@@ -46,3 +46,75 @@ def unseen(words: str, screen: str, allowed: tuple[str, ...] = ()) -> list[str]:
         if not ok:
             missing.append(f"{sign}{digits}")
     return missing
+
+
+#: Where each quantity stands at 80x24: (the panes that show it in the grid, the panes that
+#: show it maximised). A quantity not named here is on no pane: a step that quotes it asks
+#: the learner to take the number on trust. The course's walk test holds the built-in lessons
+#: to the real screen; this table lets ``rnntui check`` warn about a teacher's lesson without
+#: training anything.
+SHOWN_AT_80x24: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "p_top": (("output",), ("output",)),
+    "p_target": (("output",), ("output",)),
+    "p_input": ((), ("output",)),
+    "step_loss": ((), ("output", "step")),
+    "loss": (("loss",), ("loss",)),
+    "h_unit0": (("hidden",), ("hidden", "step")),
+    "units": (("hidden",), ("hidden",)),
+    "a_unit0": ((), ("step",)),
+    "h_norm": ((), ("hidden",)),
+    "spectral_norm": (("gradients",), ("gradients",)),
+    "spectral_radius": (("gradients",), ("gradients",)),
+    "gradient_share": (("gradients",), ("gradients",)),
+    "reach_share": (("gradients",), ("gradients",)),
+    "effect_left": (("retention",), ("retention",)),
+    "retention": ((), ("retention",)),
+    "grad_h": (("step",), ()),
+    "predicted": (("output",), ("output",)),
+    "truth": ((), ("output",)),
+    "accuracy": ((), ("output",)),
+    "wh_scale": ((), ("gradients",)),
+}
+#: Numbers a step may quote that are counts, not measurements (or the texts' own figures).
+_COUNTS = ("t", "T", "tau", "epoch", "trained", "knob", "retention_swings") + TEXT_FIGURES
+
+
+def screen_warnings(lesson) -> list[str]:
+    """One line per quantity a step quotes that the pane it points at does not show at 80x24
+    (``lesson.toml:12: step 3 quotes {step_loss}, which ...``)."""
+    from .conditions import NUMBER
+    from .quantities import QUANTITIES
+    from .text import placeholders
+    out = []
+    for step in lesson.steps:
+        texts = [step.narration]
+        if step.task is not None:
+            texts += [step.task.do, step.task.then or ""]
+        if step.question is not None:
+            texts += [step.question.prompt, step.question.why or "", *step.question.choices]
+        quoted = []
+        for text in texts:
+            for name, _ in placeholders(text):
+                q = QUANTITIES.get(name)
+                if (q is not None and (q.kind == NUMBER or name == "units") and name not in _COUNTS
+                        and name not in quoted):
+                    quoted.append(name)
+        where = f"{lesson.source}:{step.line}" if step.line else str(lesson.source)
+        for name in quoted:
+            grid, maxed = SHOWN_AT_80x24.get(name, ((), ()))
+            panes = maxed if step.maximize else grid
+            if step.point in panes or (step.point is None and panes):
+                continue
+            if not grid and not maxed:
+                why = "which no pane shows: the learner has to take it on trust"
+            elif step.point is None:
+                why = f"and points at no pane ({' or '.join(grid + maxed)} shows it)"
+            elif step.point in maxed and not step.maximize:
+                why = f"which the {step.point} pane shows only maximised: add maximize = true"
+            else:
+                shown = " or ".join(dict.fromkeys((grid if not step.maximize else maxed)
+                                                  or (grid + maxed)))
+                why = f"which the {step.point} pane does not show (the {shown} pane does)"
+            out.append(f"{where}: warning: step {step.index + 1} quotes {{{name}}}, {why} "
+                       f"at 80x24")
+    return out

@@ -49,7 +49,10 @@ PANE_HELP = [
                   "first state; a curve that swings is W_h rotating the state (complex "
                   "eigenvalues). The verdict compares the runs with and without the first "
                   "input: how much of what it changed is left after the last blank (kept, "
-                  "fading, forgotten), since a bias alone can keep the cosine high."),
+                  "fading, forgotten), since a bias alone can keep the cosine high; narrow, "
+                  "it reads 'x₀: 1.3e-6× forgotten'. It is about blank inputs after x₀, not "
+                  "the sentence: the Gradients pane's verdict (vanishing, fading) measures the "
+                  "gradient along the sentence itself, so the two can differ."),
     ("loss", "The training loss at every epoch (a log axis says so), with a marker at the "
              "epoch whose weights you are looking at ([ ] { } < > move it); it grows live "
              "while training runs. 'on screen' is the loss of the sequence shown, under these "
@@ -67,6 +70,8 @@ GLYPHS = [
     ("│  «  »  ?", "a bar's axis; a value beyond the bar; NaN"),
     ("·  ↑", "a gradient column below the chart's min / overflowed"),
     ("≤0.070×", "a gradient from the last step shrinks to at most 0.070 of its size"),
+    ("x₀: 2.4×", "Retention: what the first input x₀ changed in the state, left after the "
+                 "blank inputs (2.4 times its first size)"),
     ("τ", "the target step of the per-loss gradient view"),
     ("‖v‖  ‖v‖ (12)", "a vector's length; that of a 12-entry vector too long to show"),
     ("ρ", "the spectral radius of W_h: its largest |eigenvalue|"),
@@ -131,7 +136,7 @@ class HelpScreen(Dialog, ModalScreen[None]):
         table.add_column("key", no_wrap=True)
         table.add_column("what it does", ratio=1)
         for b in self.bindings:
-            table.add_row(keys_text(b.key), b.tooltip or b.description)
+            table.add_row(Text(keys_text(b.key)), Text(b.tooltip or b.description))
         table.add_row("tab shift+tab", "Move the focus from pane to pane (m then maximises it).")
         table.add_row("ctrl+q ctrl+c", "Quit, also from inside a dialog (in a browser tab, "
                                        "ctrl+c only says how to quit).")
@@ -143,7 +148,7 @@ class HelpScreen(Dialog, ModalScreen[None]):
         table.add_column("pane", no_wrap=True, style="bold")
         table.add_column("what it shows", ratio=1)
         for pane_id, text in PANE_HELP:
-            table.add_row(self.titles.get(pane_id, pane_id), text)
+            table.add_row(Text(self.titles.get(pane_id, pane_id)), Text(text))  # (not markup)
         return table
 
     def _glyphs(self) -> Table:
@@ -152,7 +157,7 @@ class HelpScreen(Dialog, ModalScreen[None]):
         table.add_column("sign", no_wrap=True, style="bold")
         table.add_column("meaning", ratio=1)
         for glyph, meaning in GLYPHS:
-            table.add_row(glyph, meaning)
+            table.add_row(Text(glyph), Text(meaning))
         return table
 
     def action_close(self) -> None:

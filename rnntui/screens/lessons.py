@@ -76,8 +76,12 @@ class LessonListScreen(Dialog, ModalScreen):
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
+        want = self.resume
+        if want is None:  # no lesson open: the first one not finished yet
+            want = next((name for name in self._lessons
+                         if not self.progress.entry(name)["finished"]), None)
         for i in range(options.option_count):
-            if options.get_option_at_index(i).id == self.resume:
+            if options.get_option_at_index(i).id == want:
                 options.highlighted = i
         options.focus()
         broken = getattr(self, "_broken", None)

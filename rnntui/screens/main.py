@@ -60,17 +60,19 @@ def status_text(view: View, width: int = 120, extra: tuple = ()) -> Text:
     arrow = "←" if view.phase == BACKWARD else "→"
     # (text, style, keep): lower keeps are dropped first; a text starting with " " sticks to
     # the one before it instead of getting a separator
+    training = view.training is not None
     parts: list[tuple[str, str, int]] = [
         (visible(sc.name), "bold", 9), (f" ({sc.kind})", "", 1),
-        (get_cell(view.cell).title, "bold", 7),
-        (f"epoch {view.epoch}/{view.trained_epochs}", "", 9),
+        (get_cell(view.cell).title, "bold", 8 if training else 7),
+        # (while training, its own progress says the epoch better than 'epoch 0/0')
+        (f"epoch {view.epoch}/{view.trained_epochs}", "", 4 if training else 9),
         *([(which, "bold", 8)] if (which := sequence_title(view, short=True)) else []),
         (f"t={view.t}", "bold", 9), (f" (0–{view.T - 1})", "", 2),
         (f"{view.phase} {arrow}", "bold", 9), (f"W_h ×{view.wh_scale:.3g}", "", 9),
     ]
     if view.training is not None:
         tr = view.training
-        parts.append((f"training {tr.epoch}/{tr.last}", "reverse", 8))
+        parts.append((f"training {tr.epoch}/{tr.last}", "reverse", 9))
         if math.isfinite(tr.loss):  # (not yet known when training starts from a fresh session)
             parts.append((f"loss {tr.loss:.4g}", "reverse", 3))
     if view.needs_trace:

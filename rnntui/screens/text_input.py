@@ -20,6 +20,22 @@ from .guard import Dialog
 MAX_TEXT = 2000
 #: Known words listed in the dialog at most (a 5000-word vocabulary would fill the screen).
 MAX_WORDS = 300
+#: ... and at most this many characters of them: three lines of an 80x24 dialog, so the box
+#: and its error line stay on screen.
+MAX_LISTED = 200
+
+
+def known_list(words: list[str]) -> str:
+    """The known words that fit MAX_WORDS and MAX_LISTED, then how many more there are."""
+    shown, used = [], 0
+    for w in words[:MAX_WORDS]:
+        s = _shown(w)
+        if used + len(s) + 1 > MAX_LISTED:
+            break
+        shown.append(s)
+        used += len(s) + 1
+    more = len(words) - len(shown)
+    return " ".join(shown) + (f" … and {more} more" if more else "")
 
 
 def _shown(word: str) -> str:
@@ -52,12 +68,9 @@ class TextInputScreen(Dialog, ModalScreen[Typed | None]):
         with Vertical(id="input-box", classes="dialog") as box:
             box.border_title = "Type your own input"
             box.border_subtitle = "Enter steps through it · empty restores · Esc cancels"
-            yield Static(Text.assemble((f"Known {unit}: ", "bold"),
-                                       " ".join(_shown(w) for w in words[:MAX_WORDS]) +
-                                       (f" … and {len(words) - MAX_WORDS} more"
-                                        if len(words) > MAX_WORDS else "")),
+            yield Static(Text.assemble((f"Known {unit}: ", "bold"), known_list(words)),
                          id="input-vocab", classes="label")
-            yield Input(placeholder="a sentence of known words", id="input-text",
+            yield Input(placeholder=f"a text of known {unit}", id="input-text",
                         max_length=MAX_TEXT)
             yield Static("", id="input-error")
         yield Footer(compact=True, show_command_palette=False)

@@ -169,7 +169,10 @@ class GradientPane(Pane):
             labels = [chart.name if wide else chart.short]
             if rows >= 4 or (wide and rows >= 2):
                 labels.append(("t: " if wide else "t ") + now)
-            if rows >= 2:
+            if rows == 2:  # name on the top row, and the floor the bars stand on below it
+                labels = [labels[0], "not yet" if chart.pending else
+                          _scale_label("min", llo, lw - 1)]
+            elif rows > 2:
                 labels += [""] * max(rows - 2 - len(labels) + 1, 0)
                 labels = labels[: max(rows - 2, 1)] + (
                     ["not yet", "computed"] if chart.pending else

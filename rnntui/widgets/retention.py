@@ -112,9 +112,12 @@ class RetentionPane(Pane):
         short_turn = f" swings {flips}×" if flips >= 2 else ""
         return first_fitting([
             join(cos, f"  what the first input changed: {share}× left{turn}: ", (word, style)),
-            join(cos, f"  its change: {share}× left{short_turn} ", (word, style)),
-            join(cos, f"  change {share}× ", (word, style)),
-            join(f"change {share}× left ", (word, style)),
-            join(f"{share}× ", (word, style)),
-            join((word, style)),
+            join(cos, f"  x₀'s change: {share}× left{short_turn} ", (word, style)),
+            join(cos, f"  x₀: {share}× ", (word, style)),
+            join(f"x₀: {share}× left ", (word, style)),
+            # (narrow: x₀'s change, so it never reads as the Gradients pane's verdict on the
+            # sentence's own gradient, which measures something else)
+            join(f"x₀: {share}× ", (word, style)),
+            join(f"x₀: {share}×"),
+            join(("x₀ ", DIM), (word, style)),
         ], width)

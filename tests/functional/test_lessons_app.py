@@ -349,3 +349,22 @@ async def test_every_other_key_still_works_inside_a_lesson():
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is app.main_screen, "about closed")
         assert session.active
+
+
+async def test_the_list_highlights_the_first_lesson_not_finished():
+    """Item 10 of issue 20: with lesson 1 finished and no lesson open, L highlights lesson 2."""
+    from textual.widgets import OptionList
+
+    from rnntui.lessons.progress import Progress
+    progress = Progress()
+    progress.record(LESSONS[0].name, step=len(LESSONS[0]) - 1, finished=True)
+    assert progress.save()
+    app = quiet_app("cat", draw_ahead=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("L")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "LessonListScreen",
+                         "the list opened")
+        options = app.screen.query_one(OptionList)
+        await wait_until(pilot, lambda: options.highlighted is not None, "a lesson highlighted")
+        assert options.get_option_at_index(options.highlighted).id == LESSONS[1].name

@@ -70,3 +70,90 @@ def test_a_helper_that_breaks_a_format_breaks_the_rule(monkeypatch, broken):
         monkeypatch.setattr(output, "fmt_abs", lambda x, digits=4: _draw.fmt_abs(x, 3))
     words, pane = _words_and_pane(3, 1)
     assert unseen(words, pane), (words, pane)
+
+
+# -- the panes a lesson points at, at their lesson sizes (80x24: 22x5, 60x20: 16x3) ------------
+def test_item5_the_gradients_pane_keeps_its_min_label_in_a_lesson():
+    """With five rows (80x24 under the strip) each chart has two rows or fewer: the floor the
+    bars stand on is written, so a short bar reads against a known bottom."""
+    from rnntui.widgets import GradientPane
+    view = make_view("long").with_grads("loss").at(9)
+    for grads in ("loss", "total"):
+        text = draw_pane(view.with_grads(grads), GradientPane, 22, 5)
+        assert "min " in text, text
+        assert "max " not in text.split("\n")[2], text  # (not on a bottom row)
+
+
+def test_item6_retention_says_its_verdict_is_about_the_first_input():
+    """On 'long' the Gradients pane's verdict (the sentence's own gradient) and Retention's
+    (blank inputs after x₀) measure different things: the narrow Retention line names x₀."""
+    from rnntui.widgets import RetentionPane
+    view = make_view("long")
+    for width, height in ((22, 5), (16, 3)):
+        last = draw_pane(view, RetentionPane, width, height).split("\n")[-1]
+        assert last.startswith("x₀"), last
+
+
+# -- rnntui check: a teacher's lesson held to the same rule ------------------------------------
+def test_check_warns_when_a_step_quotes_what_its_pane_does_not_show(tmp_path):
+    from rnntui.lessons.command import check_file
+    from rnntui.lessons.truth import screen_warnings
+    f = tmp_path / "mine.toml"
+    f.write_text('''
+[lesson]
+title = "Mine"
+summary = "Numbers."
+minutes = 2
+scenario = "king"
+
+[[step]]
+point = "loss"
+narration = "The loss at this step is {step_loss}."
+
+[[step]]
+point = "output"
+narration = "After 'the', {p_target} on the target; {reach_first:.2e} reaches h_0."
+
+[[step]]
+point = "output"
+maximize = true
+narration = "The loss at this step is {step_loss}, at t = {t}."
+''')
+    ok, err = check_file(str(f))
+    assert err is None and ok.startswith(f"{f}: ok")
+    warnings = ok.split("\n")[1:]
+    assert warnings == [
+        f"{f}:8: warning: step 1 quotes {{step_loss}}, which the loss pane does not show (the "
+        "output or step pane does) at 80x24",
+        f"{f}:12: warning: step 2 quotes {{reach_first}}, which no pane shows: the learner has "
+        "to take it on trust at 80x24"], warnings
+    assert all(screen_warnings(lesson) == [] for lesson in LESSONS)  # the course keeps it
+
+
+# -- item 10, the smaller ones -----------------------------------------------------------------
+def test_item10_help_writes_brackets_instead_of_swallowing_them_as_markup():
+    from helpers import render_text
+
+    from rnntui.keys import BINDINGS
+    from rnntui.screens.help import HelpScreen
+    help_screen = HelpScreen(BINDINGS, {})
+    assert "in [brackets]" in " ".join(render_text(help_screen._panes(), 100).split())
+    assert "[tok]" in render_text(help_screen._glyphs(), 100)
+
+
+def test_item10_the_input_dialog_lists_known_words_in_three_lines_at_most():
+    from rnntui.screens.text_input import MAX_LISTED, known_list
+    listed = known_list([f"word{i}" for i in range(800)])
+    head, _, tail = listed.partition(" … and ")
+    assert len(head) <= MAX_LISTED and tail.endswith(" more")
+    assert int(tail.split()[0]) + len(head.split()) == 800
+    assert known_list(["a", "b"]) == "a b"
+
+
+@pytest.mark.parametrize("width", [58, 60, 80])
+def test_item10_while_training_the_top_line_keeps_the_progress_and_the_cell(width):
+    from rnntui.screens.main import status_text
+    from rnntui.view import Training
+    view = make_view("king").at(3).with_training(Training(epoch=12, last=200, losses=(1.5,)))
+    text = status_text(view, width).plain
+    assert "training 12/200" in text and "RNN" in text and len(text) <= width, text
