@@ -17,6 +17,7 @@ from textual.containers import Grid
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
+from textual.widgets._footer import FooterKey
 
 from engine import History, Scenario, initial_params
 from engine.cells import compare_pair, cycle_after, get_cell
@@ -139,6 +140,27 @@ class KeyFooter(Footer):
             self._shown = shown if self.children else None  # (empty until bindings are ready)
             if first and self._shown is not None:
                 self.post_message(self.Ready())
+            self.call_after_refresh(self._fit)
+
+    #: The keys left out, in this order, when the footer is too narrow for all of them: so
+    #: '? help' and 'q quit' (at the end) always show (help lists every key).
+    DROP_FIRST = ("o", "c", "t", "b", "space")
+
+    def on_resize(self) -> None:
+        for key in self.query(FooterKey):
+            key.display = True  # (measured again at the new width)
+        self.call_after_refresh(self._fit)
+
+    def _fit(self) -> None:
+        keys = {k.key: k for k in self.query(FooterKey) if k.parent is self}
+        width = self.size.width
+        for name in self.DROP_FIRST:
+            shown = [c for c in self.children if c.display]
+            used = sum(c.outer_size.width for c in shown) + len(shown) - 1  # (1-cell gutters)
+            if used <= width or not width:
+                return
+            if name in keys:
+                keys[name].display = False
 
 
 class MainScreen(QuitGuard, Screen):

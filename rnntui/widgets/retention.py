@@ -118,6 +118,7 @@ class RetentionPane(Pane):
             # (narrow: x₀'s change, so it never reads as the Gradients pane's verdict on the
             # sentence's own gradient, which measures something else)
             join(f"x₀: {share}× ", (word, style)),
+            join(f"x₀ {share}× ", (word, style)),
             join(f"x₀: {share}×"),
             join(("x₀ ", DIM), (word, style)),
         ], width)

@@ -368,3 +368,23 @@ async def test_the_list_highlights_the_first_lesson_not_finished():
         options = app.screen.query_one(OptionList)
         await wait_until(pilot, lambda: options.highlighted is not None, "a lesson highlighted")
         assert options.get_option_at_index(options.highlighted).id == LESSONS[1].name
+
+
+@pytest.mark.parametrize("size", [(60, 20), (80, 24)])
+async def test_the_footer_keeps_help_and_quit(size):
+    """Item 9 of issue 20: at 60x20 the footer leaves out other keys, never '? help' and
+    'q quit'; at 80x24 it shows them all."""
+    from textual.widgets._footer import FooterKey
+
+    from rnntui.screens.main import KeyFooter
+    app = quiet_app("cat", draw_ahead=False)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        footer = app.main_screen.query_one(KeyFooter)
+
+        def whole() -> set[str]:
+            return {k.key for k in footer.query(FooterKey)
+                    if k.display and k.region.width and k.region.right <= size[0]}
+        await wait_until(pilot, lambda: {"question_mark", "q"} <= whole(), "help and quit shown")
+        if size[0] >= 80:
+            assert {"o", "c", "t", "b", "space"} <= whole()
