@@ -86,6 +86,8 @@ BINDINGS: list[Binding] = [
             tooltip="Type your own sentence (text scenarios) and step through it."),
     Binding("e", "export", "export", id="export", show=False,
             tooltip="Save this screen as SVG and the trace as JSON in the current folder."),
+    Binding("k", "legend", "legend", id="legend", show=False,
+            tooltip="What the signs of the focused pane mean (its legend), for a moment."),
     Binding("m", "maximize", "max", id="maximize", show=False,
             tooltip="Maximise the focused pane, or restore it (Esc also restores)."),
     Binding("f", "follow", "follow", id="follow", show=False,

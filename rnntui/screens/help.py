@@ -82,7 +82,51 @@ GLYPHS = [
                     "answer and ✗ a wrong pick"),
     ("◀ look here", "the pane a lesson step points at (double border)"),
     ("overflow  nan", "a number too big for the machine / not a number"),
+    ("▁▂▃▄▅▆▇█", "a gradient column's height on its log scale: from the min label (bottom) to "
+                 "the max label (top)"),
+    ("▏▎▍▌▋▊▉█  ▐", "a bar's length, in eighths of a cell (probabilities, hidden units)"),
+    ("⣿ ⡀ ⠉", "braille dots: a plotted line (Retention's curve, the loss, a series)"),
+    ("ŷ  ᵀ", "the output at t / a transposed matrix (W_yᵀ)"),
+    ("∂  ⊙  ∏", "a partial derivative / times, entry by entry / the product of (belt ∏f: "
+                "the forget gates multiplied)"),
+    ("₀  ₂  ²", "h₀, x₀: the first state and input / ‖W_h‖₂: the largest singular value / "
+                "squared"),
+    ("×  −  –", "times (W_h ×2; 0.070× of its size) / minus / a range of steps (0–4)"),
+    ("°", "degrees of turn per step"),
+    ("← → ↑ ↓", "the arrow keys (← → step t, ↑ ↓ scroll)"),
+    ("⋮", "more units below, not shown"),
+    ("⏎", "a newline token in a text"),
+    ("x₀: 2.4×", "Retention: what the first input x₀ changed, left after the blanks"),
+    ("4/12  (12)", "4 of the 12 hidden units shown / a vector of 12 entries"),
+    ("tgt  ep  tr", "target / epoch / training (short forms in narrow panes)"),
+    ("s  ∂Lτ/∂s", "s: a gated cell's whole state (h and the cell state c of an LSTM); the "
+                  "loss at τ followed back to it"),
 ]
+
+#: What the k key shows for the focused pane: its signs, in one paragraph (at 80x24 a pane has
+#: no room for a legend line).
+PANE_LEGENDS = {
+    "sequence": "[tok] the step t · ▶ forward, ◀ backward pass · ◀ at the start: the pass runs "
+                "backward · ␣ a space, ⏎ a newline token",
+    "step": "a = W_h h + W_x x + b, h = f(a) · ‖v‖ (12): the length of a vector of 12 entries "
+            "too long to show · ŷ the output · ᵀ transposed · ⊙ times, entry by entry · ⋮ more "
+            "units · maximise (m) for the numbers unit by unit",
+    "hidden": "one row per unit: its value, a bar (+ right of │, − left) and its history up to "
+              "t: +█▒░ positive, big to small; −●•· negative, big to small · h_3 4/12: at t = 3,"
+              " 4 of 12 units shown",
+    "output": "★ the most probable word, ◀ the target, bars: probabilities · tgt: the target · "
+              "series: ⣿ the prediction, • the truth · echo: P(1), the probability of a 1",
+    "gradients": "bars on a log scale from min (bottom) to max (top) · dL/dh: the gradient of the "
+                 "loss reaching h_t · ∂hT/∂h: how much of a gradient at the last step reaches t · "
+                 "≤0.070×: the share left at t=0 · v: the loss at one step τ alone (∂Lτ/∂h; s is a"
+                 " gated cell's whole state) · belt ∏f: the forget gates multiplied · · below "
+                 "min, ↑ overflow",
+    "retention": "cos(h₀, h_j): the state after j blank inputs against the first · x₀: 2.4× "
+                 "left: what the first input changed in the state, left after the blanks "
+                 "(kept, fading, forgotten) · x₀ changes nothing: the first input moves nothing",
+    "loss": "ep 40/100: epoch 40 of 100 · the training loss per epoch · on screen L=: the loss "
+            "of the sequence shown · ⣿ the curve",
+}
 
 ABOUT = ("The status line at the top says which scenario this is, the epoch whose weights you "
          "see, the time step t and the steps there are (0–4), the pass (forward or "

@@ -748,6 +748,17 @@ class MainScreen(QuitGuard, Screen):
             pane.focus()
         self.maximize(pane)
 
+    def action_legend(self) -> None:
+        """k: the focused pane's legend (what its signs mean) as a notice."""
+        from .help import PANE_LEGENDS
+        pane = self.focused if isinstance(self.focused, Pane) else None
+        if pane is None:
+            self.notify("Focus a pane first (Tab), then k tells what its signs mean.",
+                        markup=False, timeout=4)
+            return
+        legend = PANE_LEGENDS.get(pane.id or "", "")
+        self.notify(legend, title=f"{pane.TITLE}: signs", markup=False, timeout=12)
+
     def action_help(self) -> None:
         from .help import HelpScreen
         titles = {p.id: p.TITLE for p in self.panes if p.id}

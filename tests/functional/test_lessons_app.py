@@ -388,3 +388,14 @@ async def test_the_footer_keeps_help_and_quit(size):
         await wait_until(pilot, lambda: {"question_mark", "q"} <= whole(), "help and quit shown")
         if size[0] >= 80:
             assert {"o", "c", "t", "b", "space"} <= whole()
+
+
+async def test_k_shows_the_legend_of_the_focused_pane():
+    """Issue 20: at 80x24 no pane has room for a legend line; k shows the focused one's."""
+    app = quiet_app("cat", draw_ahead=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.main_screen.query_one("#gradients").focus()
+        await pilot.press("k")
+        await wait_until(pilot, lambda: any("min (bottom)" in n.message and "Gradients" in n.title
+                                            for n in app._notifications), "the legend shown")

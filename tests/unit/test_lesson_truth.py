@@ -157,3 +157,46 @@ def test_item10_while_training_the_top_line_keeps_the_progress_and_the_cell(widt
     view = make_view("king").at(3).with_training(Training(epoch=12, last=200, losses=(1.5,)))
     text = status_text(view, width).plain
     assert "training 12/200" in text and "RNN" in text and len(text) <= width, text
+
+
+# -- signs on screen ---------------------------------------------------------------------------
+def snapshot_glyphs() -> dict[str, str]:
+    """Every sign in the committed snapshots' text that is not ASCII, a border or frame line
+    (box drawing) or a braille dot (one entry stands for them all), with a file it is in."""
+    import glob
+    import html
+    import os
+    import re
+    root = os.path.join(os.path.dirname(__file__), "..", "snapshots", "__snapshots__")
+    found: dict[str, str] = {}
+    for path in sorted(glob.glob(os.path.join(root, "*", "*.svg"))):
+        with open(path, encoding="utf-8") as f:
+            svg = f.read()
+        for text in re.findall(r">([^<>]*)</text>", svg):
+            for c in html.unescape(text):
+                if ord(c) > 127 and c != "\xa0" and not 0x2500 <= ord(c) <= 0x257F \
+                        and not 0x2800 <= ord(c) <= 0x28FF:
+                    found.setdefault(c, os.path.basename(path))
+    return found
+
+
+def test_every_sign_in_a_snapshot_is_in_helps_table():
+    from rnntui.screens.help import GLYPHS
+    table = "".join(glyph for glyph, _ in GLYPHS)
+    found = snapshot_glyphs()
+    assert len(found) > 30  # (the scan reads the snapshots' text)
+    missing = {c: where for c, where in found.items() if c not in table}
+    assert not missing, missing
+    assert "⣿" in table  # braille, one entry for every dot pattern
+
+
+def test_every_pane_has_a_legend_naming_the_signs_issue_20_found_unexplained():
+    from rnntui.screens.help import PANE_LEGENDS
+    from rnntui.screens.main import MainScreen
+    ids = {"sequence", "step", "hidden", "output", "gradients", "retention", "loss"}
+    assert set(PANE_LEGENDS) == ids
+    assert any(b.key == "k" and b.action == "legend" for b in MainScreen.BINDINGS)
+    said = " ".join(PANE_LEGENDS.values())
+    for sign in ("(12)", "4/12", "+█▒░", "−●•·", "≤0.070×", "x₀: 2.4×", "x₀ changes nothing",
+                 "∂Lτ/∂h", "s is a", "belt ∏f", "tgt", "ep 40"):
+        assert sign in said, sign
