@@ -208,6 +208,7 @@ class LessonSession:
             self._pending_open = (lesson, index)
             return
         self._watch()
+        self.screen.app.clear_notifications()  # ('Lesson finished' would cover the strip)
         if self.lesson is None or lesson.source != self.lesson.source:
             self.lesson, self.runs = lesson, {}
             if index is None:

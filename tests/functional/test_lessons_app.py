@@ -399,3 +399,20 @@ async def test_k_shows_the_legend_of_the_focused_pane():
         await pilot.press("k")
         await wait_until(pilot, lambda: any("min (bottom)" in n.message and "Gradients" in n.title
                                             for n in app._notifications), "the legend shown")
+
+
+async def test_opening_a_lesson_clears_the_notice_that_would_cover_its_strip():
+    """Item 10 of issue 20: 'Lesson finished' no longer hides the next lesson's first words."""
+    lesson = LESSONS[0]
+    app = lesson_app(lesson)
+    async with app.run_test(size=(80, 24)) as pilot:
+        session = app.main_screen.lessons
+        await arrive(pilot, session, 0)
+        session.go(len(lesson) - 1)
+        await arrive(pilot, session, len(lesson) - 1)
+        await pilot.press("full_stop")  # finished: a notice says so
+        await wait_until(pilot, lambda: any("finished" in n.message for n in app._notifications),
+                         "the lesson finished")
+        session.open(LESSONS[1], 0)
+        await arrive(pilot, session, 0)
+        assert not list(app._notifications)
