@@ -28,6 +28,19 @@ if TYPE_CHECKING:
 READY_PICTURES = 8
 
 
+#: A pane with this many rows or more (120x40's grid, a maximised pane) gives its last row to a
+#: legend line: what its signs mean (k shows a longer one at any size; help lists them all).
+LEGEND_ROOM = (0, 14)
+LEGEND_LINES = {
+    "StepPane": "‖v‖ (12): length of 12 entries",
+    "HiddenPane": "+█▒░ −●•·: sign, big to small",
+    "OutputPane": "★ most probable · ◀ target",
+    "GradientPane": "log bars: min (bottom) to max (top)",
+    "RetentionPane": "x₀: first input's change, left",
+    "LossPane": "L=: loss of the sequence on screen",
+}
+
+
 class Pane(Widget, can_focus=True):
     """A bordered pane drawn from the :class:`~rnntui.view.View` it is handed (:meth:`show`).
 
@@ -176,8 +189,16 @@ class Pane(Widget, can_focus=True):
             return Text("")
         if self.NEEDS_TRACE and view.trace is None:
             return Text("computing…", style="dim")
-        return self.draw(view.reading(self.READS, type(self).__name__),
-                         self.content_size.width, self.content_size.height)
+        width, height = self.content_size.width, self.content_size.height
+        legend = LEGEND_LINES.get(type(self).__name__, "")
+        if not (legend and height >= LEGEND_ROOM[1] and width >= len(legend)):
+            return self.draw(view.reading(self.READS, type(self).__name__), width, height)
+        picture = self.draw(view.reading(self.READS, type(self).__name__), width, height - 1)
+        picture = picture.copy()
+        picture.rstrip()
+        lines = picture.split("\n", allow_blank=True)[: height - 1]
+        lines += [Text("")] * (height - 1 - len(lines))
+        return Text("\n").join([*lines, Text(legend, style="dim italic")])
 
     def render(self) -> Text:
         return self.picture()

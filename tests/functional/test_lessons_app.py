@@ -416,3 +416,15 @@ async def test_opening_a_lesson_clears_the_notice_that_would_cover_its_strip():
         session.open(LESSONS[1], 0)
         await arrive(pilot, session, 0)
         assert not list(app._notifications)
+
+
+async def test_each_pane_has_a_legend_line_at_120x40():
+    """Issue 20: at 120x40 every grid pane gives its last row to what its signs mean."""
+    from rnntui.widgets.base import LEGEND_LINES
+    app = quiet_app("cat", draw_ahead=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        for pane in app.main_screen.panes:
+            if pane.id != "sequence":
+                last = pane_text(pane).rstrip("\n").split("\n")[-1].strip()
+                assert last == LEGEND_LINES[type(pane).__name__], (pane.id, last)
