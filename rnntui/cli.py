@@ -16,7 +16,7 @@ from .cli_guard import Output, TerminalGuard, end_process
 from .safe_text import visible
 
 COMMANDS = ("list", "check", "trace", "screenshot", "compare", "generate")
-COMMANDS += ("learn",)
+COMMANDS += ("learn", "replay")
 #: The classroom's commands (rnntui/classroom/commands.py).
 CLASSROOM = ("present", "follow", "serve")
 COMMANDS += CLASSROOM
@@ -83,6 +83,7 @@ def _main_parser() -> _Parser:
                 "  rnntui present [SCENARIO]    present: followers see every step you take\n"
                 "  rnntui follow HOST:PORT/TOKEN   follow a presenter\n"
                 "  rnntui serve [SCENARIO]      serve the app to web browsers\n"
+                "  rnntui replay FILE           replay a recording (--record FILE)\n"
                 "Run 'rnntui COMMAND --help' for a command's options." % DEFAULT_SCENARIO),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO,
@@ -93,6 +94,7 @@ def _main_parser() -> _Parser:
     p.add_argument("--cell", choices=CELLS, default=None,
                    help="open with this recurrent cell instead of the scenario's own")
     _reader_option(p)
+    _record_option(p)
     _no_cache_option(p)
     p.add_argument("--version", action="version", version=f"rnntui {__version__}")
     return p
@@ -102,6 +104,16 @@ def _no_cache_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-cache", action="store_true",
                    help="train instead of reading trained weights from the cache folder, and "
                         "write nothing there (also: RNNTUI_NO_CACHE=1; docs/cache.md)")
+
+
+def _record_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--record", default=None, metavar="FILE",
+                   help="record the session to FILE (a new file: NAME-1.EXT when it exists), "
+                        "for 'rnntui replay FILE' (docs/recording.md)")
+
+
+#: The file --record names (read by run_interactive, whichever command opens the app).
+RECORD_TO: list[str] = []
 
 
 def _reader_option(p: argparse.ArgumentParser) -> None:
@@ -117,6 +129,8 @@ def _command_parser(cmd: str) -> _Parser:
         add_arguments(cmd, p)
     if cmd in ("trace", "screenshot", "compare"):
         _no_cache_option(p)
+    if cmd in ("present", "learn"):
+        _record_option(p)
     if cmd == "list":
         p.description = "List the built-in scenarios with their descriptions."
     elif cmd == "learn":
@@ -126,6 +140,16 @@ def _command_parser(cmd: str) -> _Parser:
         p.add_argument("--reset", action="store_true",
                        help="forget the progress marks (of NAME only, when given)")
         _reader_option(p)
+    elif cmd == "replay":
+        p.description = ("Replay a recording (--record FILE): at its pace, space pauses, * and "
+                         "/ change the speed, j and k step one event, J and K jump between "
+                         "markers and lesson steps; any other key explores from there and f "
+                         "comes back. With --asciicast, write each event's screen to an "
+                         "asciicast v2 file instead (asciinema's player).")
+        p.add_argument("file", metavar="FILE")
+        p.add_argument("--asciicast", default=None, metavar="OUT.cast")
+        p.add_argument("--size", default="100x32", metavar="COLSxROWS",
+                       help="the screen size of --asciicast (default 100x32)")
     elif cmd == "check":
         p.description = "Validate scenario files; exit 0 when all are valid, else 2."
         p.add_argument("files", nargs="+", metavar="FILE")
@@ -292,15 +316,52 @@ def _position(text: str | None, scenario: str):
         return None, f"--at: {err}"
 
 
-def cmd_screenshot(name: str, output: str, size: str, press: str,
-                   at: str | None = None) -> int:
+def _size(size: str) -> tuple[int, int] | None:
+    """--size COLSxROWS, or None when it is not one."""
     try:
         cols, rows = (int(v) for v in size.lower().split("x"))
-        if not (1 <= cols <= MAX_SIZE[0] and 1 <= rows <= MAX_SIZE[1]):
-            raise ValueError
     except ValueError:
-        return _fail(f"--size must be COLSxROWS from 1x1 to {MAX_SIZE[0]}x{MAX_SIZE[1]}, "
-                     f"e.g. 100x32, got {visible(size[:40])!r}")
+        return None
+    if not (1 <= cols <= MAX_SIZE[0] and 1 <= rows <= MAX_SIZE[1]):
+        return None
+    return cols, rows
+
+
+def _size_error(size: str) -> int:
+    return _fail(f"--size must be COLSxROWS from 1x1 to {MAX_SIZE[0]}x{MAX_SIZE[1]}, "
+                 f"e.g. 100x32, got {visible(size[:40])!r}")
+
+
+def cmd_replay(file: str, asciicast: str | None, size: str) -> int:
+    """Replay a recording in the app, or write it as an asciicast (rnntui.replay)."""
+    from .recording import RecordingError
+    from .replay import open_replay
+    cells = _size(size)
+    if cells is None:
+        return _size_error(size)
+    try:
+        sc, pos, role = open_replay(file, play=asciicast is None)
+    except RecordingError as err:
+        return _fail(str(err))
+    if asciicast is None:
+        return run_interactive(sc, at=pos, source=pos.scenario, classroom=role)
+    from .castfile import write_cast
+    try:
+        path, frames = write_cast(role, sc, pos, asciicast, cells)
+    except FileExistsError:
+        return _fail(f"{asciicast}: already exists; choose another name")
+    except OSError as err:
+        return _fail(f"{asciicast}: could not write: {err.strerror or err}")
+    OUT.print(f"wrote {visible(str(path))} ({frames} screens)")
+    return EXIT_OK
+
+
+def cmd_screenshot(name: str, output: str, size: str, press: str,
+                   at: str | None = None) -> int:
+    got = _size(size)
+    if got is None:
+        return _size_error(size)
+    cols, rows = got
     keys = [k.strip() for k in press.split(",") if k.strip()]
     err = check_keys(keys)
     if err:
@@ -375,6 +436,8 @@ def _main(argv: list[str] | None = None) -> int:
             args = _command_parser(cmd).parse_args(rest)
             if cmd not in CLASSROOM:
                 _use_cache(args)
+            if getattr(args, "record", None):
+                RECORD_TO[:] = [args.record]
             err = _settings_error()
             if err:
                 return _fail(err)
@@ -388,6 +451,8 @@ def _main(argv: list[str] | None = None) -> int:
                              _read_lesson if args.reader else _run_lesson)
             if cmd == "check":
                 return cmd_check(args.files)
+            if cmd == "replay":
+                return cmd_replay(args.file, args.asciicast, args.size)
             if cmd == "trace":
                 return cmd_trace(args.scenario, args.epochs, args.json, args.cell,
                                  args.target_step)
@@ -399,6 +464,8 @@ def _main(argv: list[str] | None = None) -> int:
             return cmd_screenshot(args.scenario, args.output, args.size, args.press, args.at)
         args = _main_parser().parse_args(argv)
         _use_cache(args)
+        if args.record:
+            RECORD_TO[:] = [args.record]
         err = _settings_error()
         if err:
             return _fail(err)
@@ -518,13 +585,36 @@ def run_interactive(sc, *, at=None, source: str | None = None, classroom=None,
         app.main_screen.classroom = classroom
     if lesson is not None:  # rnntui learn NAME: the lesson opens with the screen
         app.main_screen.lessons.open(lesson)
+    recorder = None
+    if RECORD_TO:
+        from .recording import Recorder
+        try:
+            recorder = Recorder(RECORD_TO[0], command=_command_name(classroom, lesson))
+        except OSError as err:
+            return _fail(f"--record {RECORD_TO[0]}: cannot write: {err.strerror or err}")
+        recorder.attach(app.main_screen)
     with TerminalGuard(app) as guard:
         app.run()
+    if recorder is not None:
+        recorder.close()
+        try:
+            print(f"rnntui: recorded {recorder.events} events to {visible(str(recorder.path))}"
+                  + (f" ({visible(recorder.error)})" if recorder.error else ""),
+                  file=sys.stderr)
+        except OSError:
+            pass
     code = guard.exit_code
     if code is None:
         code = 0 if app.return_code is None else int(app.return_code)
     end_process(OUT.code(code) if not OUT.flush() else code)
     return code
+
+
+def _command_name(classroom, lesson) -> str:
+    """What a recording's header says was run: present, learn or app."""
+    if classroom is not None and hasattr(classroom, "presenter"):
+        return "present"
+    return "learn" if lesson is not None else "app"
 
 
 if __name__ == "__main__":

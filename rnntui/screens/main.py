@@ -196,8 +196,11 @@ class MainScreen(QuitGuard, Screen):
         self._at = at
         #: Called as hook(old, new) after each new View is shown (the classroom broadcasts).
         self.view_hooks: list = []
-        #: The classroom role (rnntui.classroom.session), when presenting or following.
+        #: The classroom role (rnntui.classroom.session), when presenting or following, or
+        #: replaying a recording (rnntui.replay).
         self.classroom = None
+        #: The recording being written (rnntui.recording), with --record.
+        self.recorder = None
         if at is not None:  # a sequence the scenario cannot have: one line, before it opens
             from ..sequences import check_position
             check_position(scenario, at)
@@ -477,6 +480,23 @@ class MainScreen(QuitGuard, Screen):
         else:
             self.classroom.reattach()
 
+    def action_marker(self) -> None:
+        """M: drop a marker in the recording (--record)."""
+        if self.recorder is None:
+            self.notify("M drops a marker in a recording; this app records none (see "
+                        "--record FILE).", markup=False, timeout=5)
+            return
+        label = self.recorder.marker()
+        self.notify(f"Recording: {label} dropped.", markup=False, timeout=3)
+
+    def action_replay(self, what: str, arg: int = 0) -> None:
+        """j k J K * / : a replay's keys (rnntui.replay)."""
+        if not hasattr(self.classroom, "replay"):
+            self.notify("j, k, J, K, * and / move through a replay: see 'rnntui replay "
+                        "--help'.", markup=False, timeout=5)
+            return
+        self.classroom.replay(what, arg)
+
     # -- workers' answers ----------------------------------------------------------------------
     def on_trace_ready(self, msg: TraceReady) -> None:
         new = self.jobs.take(self._view, msg)
@@ -556,6 +576,9 @@ class MainScreen(QuitGuard, Screen):
         self.view = self._view.to_end()
 
     def action_play(self) -> None:
+        if getattr(self.classroom, "takes_space", False):  # a replay, attached: its own pause
+            self.classroom.replay("pause")
+            return
         view = self._view
         if view.playing:
             self._set_playing(False)

@@ -1,0 +1,251 @@
+"""``rnntui replay FILE``: a recording (rnntui.recording) played back as a presenter that is a file.
+
+:class:`ReplayRole` is the classroom's follower role (rnntui.classroom.session.FollowerRole) fed
+from a recording instead of the network: each event's state is applied through the very path a
+follower applies a presenter's (the scenario and lesson opened from the text the recording
+carries, the position through ``apply_position``), so every number on screen is recomputed from
+positions. It plays at the recorded pace (space pauses, * and / double and halve the speed), j
+and k step one event back and on, J and K jump between markers and lesson steps; any
+navigation key detaches to explore from there with every key of the app, and f comes back to
+the event it left. Weights that differ from the recorded ones (another engine) are said, never
+shown silently.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .classroom.session import FollowerRole
+from .recording import Recording
+from .safe_text import visible
+
+#: Seconds between two looks at the replay clock while playing.
+TICK = 0.1
+#: The speeds * and / reach (x1/8 to x8).
+SPEEDS = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+def clock(seconds: float) -> str:
+    """0:07, 12:30, 1:02:03."""
+    s = int(seconds)
+    h, m, s = s // 3600, s // 60 % 60, s % 60
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class _FileFeed:
+    """Stands in for the network follower: what the role asks for comes from the recording."""
+
+    def __init__(self, role: "ReplayRole") -> None:
+        self.role = role
+
+    def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+    def request(self, msg: dict, arrays=None) -> bool:
+        what = msg["type"].removeprefix("need_")
+        data = self.role.recording.texts.get(msg.get("sha256"))
+        if what not in ("scenario", "lesson") or data is None:
+            return False  # (weights are never carried: a difference is said instead)
+        self.role.screen.call_later(self.role._event, what, data)
+        return True
+
+
+class ReplayRole(FollowerRole):
+    """Show a recording's events on the main screen (see the module docstring)."""
+
+    def __init__(self, recording: Recording, *, play: bool = True) -> None:
+        super().__init__(join=None)  # type: ignore[arg-type]
+        self.recording = recording
+        self.follower = _FileFeed(self)
+        self.index = -1  # the event shown (-1: none yet)
+        self.elapsed = 0.0
+        self.speed = 1.0
+        self.playing = play
+        self._said_weights: set = set()
+        for sha, sc in recording.scenarios.items():  # (opened already: never asked for)
+            self._scenarios[sha] = sc
+        for sha, lesson in recording.lessons.items():
+            self._lessons[sha] = lesson
+
+    @property
+    def takes_space(self) -> bool:
+        return self.attached
+
+    # -- the main screen's hooks ---------------------------------------------------------------
+    def start(self, screen) -> None:
+        from .cache import engine_version
+        self.screen = screen
+        screen.draw_ahead = False
+        screen.view_hooks.append(self._changed)
+        self.link = "connected"
+        rec = self.recording
+        if rec.header.get("engine") != engine_version():
+            screen.notify("This recording was made with another version of the engine: the "
+                          "numbers shown are this engine's and may differ from what was seen "
+                          "(each event whose weights differ says so).", severity="warning",
+                          markup=False, timeout=12)
+        if rec.note:
+            screen.notify(visible(rec.note), severity="warning", markup=False, timeout=8)
+        screen.set_interval(TICK, self._tick)
+        self.go(self._first())
+
+    def _first(self) -> int:
+        """The first event with something to show."""
+        for i, state in enumerate(self.recording.states):
+            if state is not None:
+                return i
+        return -1
+
+    def _show(self) -> None:
+        if self.screen is None or not hasattr(self, "recording"):
+            return
+        rec = self.recording
+        total = clock(rec.duration)
+        state = ("▶" if self.playing else "paused") if self.attached else "not replaying"
+        parts = [(f"replay {state}", "reverse", 9),
+                 (f"{clock(self.elapsed)}/{total}", "", 9),
+                 (f"event {self.index + 1}/{len(rec.events)}", "", 6)]
+        if self.speed != 1:
+            parts.append((f"×{self.speed:g}", "", 7))
+        if not self.attached:
+            parts.append(("f replays", "", 5))
+        status = self.screen.status
+        status.extra = tuple(parts)
+        status.show(self.screen.view)
+
+    def reattach(self) -> None:
+        if self.attached:
+            self.screen.notify("Already replaying: j and k step, space pauses.", markup=False,
+                               timeout=3)
+            return
+        self.attached = True
+        self.screen.notify("Back to the replay.", markup=False, timeout=3)
+        self.go(self.index)
+
+    def _changed(self, old, new) -> None:
+        was = self.attached
+        super()._changed(old, new)
+        if was and not self.attached:
+            self.playing = False  # detached: the replay waits at its event
+            self._show()
+
+    # -- moving through the recording ----------------------------------------------------------
+    def go(self, index: int) -> None:
+        """Show event ``index`` (its state: the last position before it included)."""
+        rec = self.recording
+        if not rec.events:
+            self._show()
+            return
+        index = max(0, min(index, len(rec.events) - 1))
+        self.index = index
+        self.elapsed = rec.events[index]["t"]
+        state = rec.states[index]
+        if state is not None:
+            self.latest = state
+            self._apply(state)
+            self._apply_answer(state)
+        self._show()
+
+    def _apply_answer(self, state: dict) -> None:
+        ls = getattr(self.screen, "lessons", None)
+        if ls is None or not ls.active or state.get("lesson") is None:
+            return
+        if ls.index == state["lesson"]["step"] and ls.run.picked != state.get("answer"):
+            ls.run.picked = state.get("answer")
+            ls._show()
+
+    def replay(self, what: str, arg: int = 0) -> None:
+        """A replay key: pause, step (j k), mark (J K) or speed (* /)."""
+        if not self.attached:
+            if what != "speed":
+                self.attached = True
+                self.screen.notify("Back to the replay.", markup=False, timeout=3)
+            else:
+                self._set_speed(arg)
+                return
+        rec = self.recording
+        if what == "pause":
+            if not self.playing and self.index >= len(rec.events) - 1:
+                self.go(self._first())  # at the end: from the start again
+            self.playing = not self.playing
+        elif what == "step":
+            self.playing = False
+            self.go(self.index + arg)
+        elif what == "mark":
+            self.playing = False
+            marks = rec.marks
+            later = [i for i in marks if i > self.index] if arg > 0 else \
+                [i for i in marks if i < self.index]
+            if not later:
+                self.screen.notify("No marker or lesson step " +
+                                   ("after" if arg > 0 else "before") + " this event.",
+                                   markup=False, timeout=3)
+            else:
+                self.go(later[0] if arg > 0 else later[-1])
+        elif what == "speed":
+            self._set_speed(arg)
+        self._show()
+
+    def _set_speed(self, arg: int) -> None:
+        i = SPEEDS.index(self.speed)
+        i = min(i + 1, len(SPEEDS) - 1) if arg > 0 else max(i - 1, 0)
+        self.speed = SPEEDS[i]
+        self._show()
+
+    def _tick(self) -> None:
+        if not self.playing or not self.attached:
+            return
+        rec = self.recording
+        self.elapsed += TICK * self.speed
+        nxt = self.index + 1
+        while nxt < len(rec.events) and rec.events[nxt]["t"] <= self.elapsed:
+            nxt += 1
+        if nxt - 1 > self.index:
+            self.go(nxt - 1)
+        if self.index >= len(rec.events) - 1:
+            self.elapsed = min(self.elapsed, rec.duration)
+            self.playing = False
+        self._show()
+
+    # -- weights -------------------------------------------------------------------------------
+    def _check_weights(self) -> None:
+        """Say (once per epoch) when this engine's weights differ from the recorded ones."""
+        from .classroom import protocol as P
+        state = self.latest
+        if not self.attached or state is None:
+            return
+        w = state["weights"]
+        view = self.screen.view
+        if view.training is not None or view.epoch != w["epoch"] or \
+                view.scenario is not self._applied:
+            return
+        key = (id(view.history), view.epoch)
+        if key not in self._checked:
+            self._checked[key] = P.weights_digest(P.weight_arrays(view.base_params))
+        if self._checked[key] != w["sha256"] and (w["epoch"], w["sha256"]) not in \
+                self._said_weights:
+            self._said_weights.add((w["epoch"], w["sha256"]))
+            self.screen.notify(f"The weights at epoch {w['epoch']} differ from the recorded "
+                               f"ones: the numbers shown are not what was seen then.",
+                               severity="warning", markup=False, timeout=10)
+
+
+def open_replay(path: str | os.PathLike, *, play: bool = True):
+    """(scenario, position, role) to open the app on the recording at ``path``: its first
+    state's scenario and position; RecordingError when it cannot be read."""
+    from .position import Position
+    from .recording import RecordingError, read_recording
+    rec = read_recording(path)
+    first = next((s for s in rec.states if s is not None), None)
+    if first is None:
+        raise RecordingError(f"{rec.path}: the recording shows nothing (no position)")
+    role = ReplayRole(rec, play=play)
+    sha = first["scenario"]["sha256"]
+    sc = rec.scenarios[sha]
+    pos = Position.parse(first["position"])
+    if pos.cell is None or pos.cell == sc.model.cell:
+        role._applied, role._applied_sha = sc, sha
+    return sc, pos, role
