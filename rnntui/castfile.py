@@ -11,6 +11,8 @@ import io
 import json
 import os
 
+from .safe_text import visible
+
 #: Clear the screen and go to its top-left corner before each screen is drawn.
 CLEAR = "\x1b[H\x1b[2J"
 
@@ -35,7 +37,7 @@ def cast_lines(role, scenario, pos, size: tuple[int, int]) -> list[str]:
     app = make_app(scenario, at=pos, source=pos.scenario, cursor_blink=False, draw_ahead=False)
     app.main_screen.classroom = role
     header = {"version": 2, "width": size[0], "height": size[1],
-              "title": f"rnntui replay: {rec.path}"[:200],
+              "title": visible(f"rnntui replay: {rec.path}"[:200]),
               "env": {"TERM": "xterm-256color"}}
     lines = [json.dumps(header, ensure_ascii=False)]
 
@@ -45,10 +47,10 @@ def cast_lines(role, scenario, pos, size: tuple[int, int]) -> list[str]:
             last = None
             for i, event in enumerate(rec.events):
                 if event["type"] in ("marker", "step"):
-                    label = event.get("label") or _step_label(event)
+                    label = visible(event.get("label") or _step_label(event))
                     lines.append(json.dumps([event["t"], "m", label], ensure_ascii=False))
-                if rec.states[i] is None:
-                    continue
+                if rec.states[i] is None or event["type"] in ("marker", "poll"):
+                    continue  # (nothing on screen changes: no new screen)
                 role.go(i)
                 await settle(pilot)
                 text = screen_text(app)

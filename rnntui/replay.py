@@ -104,8 +104,9 @@ class ReplayRole(FollowerRole):
             return
         rec = self.recording
         total = clock(rec.duration)
-        state = ("▶" if self.playing else "paused") if self.attached else "not replaying"
-        parts = [(f"replay {state}", "reverse", 9),
+        state = ("replay ▶" if self.playing else "replay paused") if self.attached else \
+            "exploring"
+        parts = [(state, "reverse", 9),
                  (f"{clock(self.elapsed)}/{total}", "", 9),
                  (f"event {self.index + 1}/{len(rec.events)}", "", 6)]
         if self.speed != 1:

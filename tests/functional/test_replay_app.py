@@ -1,0 +1,153 @@
+"""Recording a session driven by keys, and replaying it: the same positions and pane numbers at
+every event, stepping both ways, detaching and coming back, lessons' steps and answers, and the
+asciicast of it (rnntui.recording, rnntui.replay, rnntui.castfile)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from _recordings import recording_bytes
+from helpers import pane_texts, press_and_settle, quiet_app, settle, status, wait_until
+from rnntui.recording import Recorder, read_recording
+from rnntui.replay import open_replay
+
+pytestmark = pytest.mark.usefixtures("_own_data")
+
+
+@pytest.fixture
+def _own_data(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # (lesson progress)
+
+
+async def _record(app, path, keys):
+    """Drive ``app`` with ``keys`` while recording to ``path``; what the screen showed after
+    each key, by the number of events written by then: (position, pane texts)."""
+    rec = Recorder(path)
+    rec.attach(app.main_screen)
+    seen = {}
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        for key in [None, *keys]:
+            if key is not None:
+                await press_and_settle(pilot, [key])
+            rec.flush()
+            seen[rec.events] = (str(app.view.position), pane_texts(app))
+    rec.close()
+    return rec, seen
+
+
+def _replay_app(path):
+    sc, pos, role = open_replay(path, play=False)
+    app = quiet_app(sc, at=pos, source=pos.scenario, draw_ahead=False)
+    app.main_screen.classroom = role
+    return app, role
+
+
+async def test_a_replay_shows_each_event_as_the_recorder_saw_it(tmp_path):
+    keys = ["right", "right", "M", "b", "left", "plus", "plus", "v", "right_square_bracket",
+            "less_than_sign"]
+    rec, seen = await _record(quiet_app("king", draw_ahead=False), tmp_path / "k.rec", keys)
+    recording = read_recording(rec.path)
+    assert [e["type"] for e in recording.events].count("marker") == 1
+    app, role = _replay_app(rec.path)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        compared = 0
+        for count, (position, panes) in sorted(seen.items()):
+            role.go(count - 1)
+            await settle(pilot)
+            assert str(app.view.position) == position, count
+            assert pane_texts(app) == panes, count
+            compared += 1
+        assert compared >= 8  # (every key but M and the marker made its own event)
+        # k and j step one event each way; J and K jump to the marker
+        role.go(0)
+        await press_and_settle(pilot, ["k", "k"])
+        assert role.index == 2 and "event 3/" in status(app)
+        await press_and_settle(pilot, ["j"])
+        assert role.index == 1
+        marker = recording.marks[0]
+        await press_and_settle(pilot, ["K"])
+        assert role.index == marker
+        await press_and_settle(pilot, ["k", "k", "J"])
+        assert role.index == marker
+        # a navigation key explores from there; f comes back to the event
+        at = str(app.view.position)
+        await press_and_settle(pilot, ["right"])
+        assert not role.attached and "exploring" in status(app)
+        assert str(app.view.position) != at
+        await press_and_settle(pilot, ["f"])
+        assert role.attached and str(app.view.position) == at
+
+
+async def test_replay_plays_at_its_pace_and_space_pauses(tmp_path):
+    rec, seen = await _record(quiet_app("cat", draw_ahead=False), tmp_path / "c.rec",
+                              ["right", "right", "right"])
+    app, role = _replay_app(rec.path)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        await press_and_settle(pilot, ["asterisk", "asterisk", "slash"])
+        assert role.speed == 2 and "×2" in status(app)
+        await press_and_settle(pilot, ["space"])
+        assert role.playing
+        last = len(role.recording.events) - 1
+        await wait_until(pilot, lambda: role.index == last, "the replay reaches its end")
+        await wait_until(pilot, lambda: not role.playing, "the replay stops at its end")
+        assert str(app.view.position) == seen[max(seen)][0]
+        total = role.recording.duration
+        assert f"/{int(total) // 60}:{int(total) % 60:02d}" in status(app)
+
+
+async def test_a_lesson_replays_its_steps_and_answers(tmp_path):
+    from rnntui.lessons import builtin_lessons
+    lesson = builtin_lessons()[0]
+    asks = next(i for i, s in enumerate(lesson.steps) if s.question is not None)
+    first = lesson.steps[0]
+    app = quiet_app(first.scenario, at=first.position, source=first.scenario, draw_ahead=False)
+    app.main_screen.lessons.open(lesson, 0)
+    keys = ["full_stop"] * asks + ["2", "full_stop"]
+    rec, _ = await _record(app, tmp_path / "l.rec", keys)
+    recording = read_recording(rec.path)
+    answer = next(i for i, e in enumerate(recording.events) if e["type"] == "answer")
+    app, role = _replay_app(rec.path)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        ls = app.main_screen.lessons
+        role.go(answer - 1)
+        await settle(pilot)
+        assert ls.active and ls.index == asks and ls.run.picked is None
+        await press_and_settle(pilot, ["k"])
+        assert ls.index == asks and ls.run.picked == 2
+        await press_and_settle(pilot, ["k"])
+        assert ls.index == asks + 1
+        await press_and_settle(pilot, ["j", "j"])
+        assert ls.index == asks and ls.run.picked is None
+
+
+def test_the_asciicast_is_a_v2_file_with_a_screen_per_event_and_markers(tmp_path):
+    from rnntui.cli import main
+    path = tmp_path / "c.rec"
+    events = [
+        {"t": 1.5, "type": "position", "position": "scenario=cat,epoch=0,t=1"},
+        {"t": 2.0, "type": "marker", "label": "look \x1b[31mhere"},
+        {"t": 3.25, "type": "position", "position": "scenario=cat,epoch=0,t=2,phase=backward"},
+    ]
+    path.write_bytes(recording_bytes(events))
+    assert main(["replay", str(path), "--asciicast", str(tmp_path / "o.cast"),
+                 "--size", "80x24"]) == 0
+    lines = (tmp_path / "o.cast").read_text(encoding="utf-8").splitlines()
+    header = json.loads(lines[0])
+    assert header["version"] == 2 and (header["width"], header["height"]) == (80, 24)
+    body = [json.loads(line) for line in lines[1:]]
+    assert all(isinstance(e, list) and len(e) == 3 and isinstance(e[0], float) and
+               e[1] in ("o", "m") and isinstance(e[2], str) for e in body)
+    times = [e[0] for e in body]
+    assert times == sorted(times)
+    screens = [e for e in body if e[1] == "o"]
+    assert [e[0] for e in screens] == [0.0, 1.5, 3.25]
+    assert "t=1" in screens[1][2] and "backward" in screens[2][2]
+    assert [e for e in body if e[1] == "m"] == [[2.0, "m", "look ␛[31mhere"]]
+    # never over an existing file
+    assert main(["replay", str(path), "--asciicast", str(tmp_path / "o.cast")]) == 2
