@@ -151,3 +151,19 @@ def test_the_asciicast_is_a_v2_file_with_a_screen_per_event_and_markers(tmp_path
     assert [e for e in body if e[1] == "m"] == [[2.0, "m", "look ␛[31mhere"]]
     # never over an existing file
     assert main(["replay", str(path), "--asciicast", str(tmp_path / "o.cast")]) == 2
+
+
+async def test_another_engine_and_other_weights_are_said_not_shown_silently(tmp_path):
+    path = tmp_path / "old.rec"
+    path.write_bytes(recording_bytes([
+        {"t": 1.0, "type": "position", "position": "scenario=cat,epoch=0,t=1",
+         "weights": {"epoch": 0, "sha256": "c" * 64}}], engine="0" * 64))
+    app, role = _replay_app(path)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        said = lambda: " ".join(n.message for n in app._notifications)  # noqa: E731
+        assert "made with another version of the engine" in said()
+        assert "differ from the recorded" not in said()  # (event 2's weights are the same)
+        await press_and_settle(pilot, ["k"])
+        assert str(app.view.position) == "scenario=cat,epoch=0,t=1"
+        assert "The weights at epoch 0 differ from the recorded ones" in said()
