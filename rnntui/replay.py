@@ -53,6 +53,21 @@ class _FileFeed:
         return True
 
 
+def _kept_in_memory():
+    """Lesson progress that is neither read from nor written to this machine: a replay opens
+    the recorded lessons, which are not the replayer's own progress."""
+    from .lessons.progress import Progress
+
+    class InMemory(Progress):
+        def _read(self) -> None:
+            pass
+
+        def save(self) -> bool:
+            return True
+
+    return InMemory(path=os.devnull)
+
+
 class ReplayRole(FollowerRole):
     """Show a recording's events on the main screen (see the module docstring)."""
 
@@ -79,6 +94,7 @@ class ReplayRole(FollowerRole):
         from .cache import engine_version
         self.screen = screen
         screen.draw_ahead = False
+        screen.lessons._progress = _kept_in_memory()
         screen.view_hooks.append(self._changed)
         self.link = "connected"
         rec = self.recording
@@ -174,7 +190,7 @@ class ReplayRole(FollowerRole):
             self.playing = not self.playing
         elif what == "step":
             self.playing = False
-            self.go(self.index + arg)
+            self.go(max(self.index + arg, self._first()))
         elif what == "mark":
             self.playing = False
             marks = rec.marks
@@ -186,6 +202,10 @@ class ReplayRole(FollowerRole):
                                    markup=False, timeout=3)
             else:
                 self.go(later[0] if arg > 0 else later[-1])
+                event = rec.events[self.index]
+                if event["type"] == "marker":
+                    self.screen.notify(f"Marker: {visible(event['label'])}", markup=False,
+                                       timeout=3)
         elif what == "speed":
             self._set_speed(arg)
         self._show()

@@ -167,3 +167,20 @@ async def test_another_engine_and_other_weights_are_said_not_shown_silently(tmp_
         await press_and_settle(pilot, ["k"])
         assert str(app.view.position) == "scenario=cat,epoch=0,t=1"
         assert "The weights at epoch 0 differ from the recorded ones" in said()
+
+
+async def test_a_replayed_lesson_leaves_the_replayers_progress_alone(tmp_path):
+    from rnntui.lessons import builtin_lessons
+    from rnntui.lessons.progress import progress_path
+    lesson = builtin_lessons()[0]
+    first = lesson.steps[0]
+    app = quiet_app(first.scenario, at=first.position, source=first.scenario, draw_ahead=False)
+    app.main_screen.lessons.open(lesson, 0)
+    rec, _ = await _record(app, tmp_path / "l.rec", ["full_stop", "full_stop"])
+    progress_path().unlink()  # (the recording learner's own)
+    app, role = _replay_app(rec.path)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        await press_and_settle(pilot, ["K", "K", "K"])
+        assert app.main_screen.lessons.index == 2
+    assert not progress_path().exists()
