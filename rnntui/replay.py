@@ -143,11 +143,18 @@ class ReplayRole(FollowerRole):
         self.go(self.index)
 
     def _changed(self, old, new) -> None:
-        was = self.attached
-        super()._changed(old, new)
-        if was and not self.attached:
-            self.playing = False  # detached: the replay waits at its event
+        """A key that moved the screen detaches (the follower's rule, FollowerRole._own_work:
+        training reaching an epoch is the app's own work); the replay waits at its event."""
+        if self._applying or not self.attached:
+            return
+        po, pn = old.position, new.position
+        if po != pn and self.latest is not None and not self._own_work(old, new, po, pn):
+            self.attached = self.playing = False
+            self.screen.notify("Exploring from this event; press f to go back to the replay.",
+                               markup=False, timeout=5)
             self._show()
+            return
+        self._check_weights()
 
     # -- moving through the recording ----------------------------------------------------------
     def go(self, index: int) -> None:

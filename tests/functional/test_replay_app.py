@@ -38,6 +38,11 @@ async def _record(app, path, keys):
     return rec, seen
 
 
+def _said(app) -> str:
+    """Every notification the app has up, as one text."""
+    return " ".join(n.message for n in app._notifications)
+
+
 def _replay_app(path):
     sc, pos, role = open_replay(path, play=False)
     app = quiet_app(sc, at=pos, source=pos.scenario, draw_ahead=False)
@@ -77,6 +82,7 @@ async def test_a_replay_shows_each_event_as_the_recorder_saw_it(tmp_path):
         at = str(app.view.position)
         await press_and_settle(pilot, ["right"])
         assert not role.attached and "exploring" in status(app)
+        assert "Exploring from this event; press f" in _said(app)
         assert str(app.view.position) != at
         await press_and_settle(pilot, ["f"])
         assert role.attached and str(app.view.position) == at
@@ -161,12 +167,11 @@ async def test_another_engine_and_other_weights_are_said_not_shown_silently(tmp_
     app, role = _replay_app(path)
     async with app.run_test(size=(100, 32)) as pilot:
         await settle(pilot)
-        said = lambda: " ".join(n.message for n in app._notifications)  # noqa: E731
-        assert "made with another version of the engine" in said()
-        assert "differ from the recorded" not in said()  # (event 2's weights are the same)
+        assert "made with another version of the engine" in _said(app)
+        assert "differ from the recorded" not in _said(app)  # (event 2's are the same)
         await press_and_settle(pilot, ["k"])
         assert str(app.view.position) == "scenario=cat,epoch=0,t=1"
-        assert "The weights at epoch 0 differ from the recorded ones" in said()
+        assert "The weights at epoch 0 differ from the recorded ones" in _said(app)
 
 
 async def test_a_replayed_lesson_leaves_the_replayers_progress_alone(tmp_path):
