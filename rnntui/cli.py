@@ -142,7 +142,7 @@ def _command_parser(cmd: str) -> _Parser:
         _reader_option(p)
     elif cmd == "replay":
         p.description = ("Replay a recording (--record FILE): at its pace, space pauses, * and "
-                         "/ change the speed, j and k step one event, J and K jump between "
+                         "/ change the speed, ( and ) step one event, J and K jump between "
                          "markers and lesson steps; any other key explores from there and f "
                          "comes back. With --asciicast, write each event's screen to an "
                          "asciicast v2 file instead (asciinema's player).")

@@ -4,8 +4,8 @@
 from a recording instead of the network: each event's state is applied through the very path a
 follower applies a presenter's (the scenario and lesson opened from the text the recording
 carries, the position through ``apply_position``), so every number on screen is recomputed from
-positions. It plays at the recorded pace (space pauses, * and / double and halve the speed), j
-and k step one event back and on, J and K jump between markers and lesson steps; any
+positions. It plays at the recorded pace (space pauses, * and / double and halve the speed), (
+and ) step one event back and on, J and K jump between markers and lesson steps; any
 navigation key detaches to explore from there with every key of the app, and f comes back to
 the event it left. Weights that differ from the recorded ones (another engine) are said, never
 shown silently.
@@ -135,7 +135,7 @@ class ReplayRole(FollowerRole):
 
     def reattach(self) -> None:
         if self.attached:
-            self.screen.notify("Already replaying: j and k step, space pauses.", markup=False,
+            self.screen.notify("Already replaying: ( and ) step, space pauses.", markup=False,
                                timeout=3)
             return
         self.attached = True
@@ -182,7 +182,7 @@ class ReplayRole(FollowerRole):
             ls._show()
 
     def replay(self, what: str, arg: int = 0) -> None:
-        """A replay key: pause, step (j k), mark (J K) or speed (* /)."""
+        """A replay key: pause, step (( and )), mark (J K) or speed (* /)."""
         if not self.attached:
             if what != "speed":
                 self.attached = True

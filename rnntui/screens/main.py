@@ -490,9 +490,9 @@ class MainScreen(QuitGuard, Screen):
         self.notify(f"Recording: {label} dropped.", markup=False, timeout=3)
 
     def action_replay(self, what: str, arg: int = 0) -> None:
-        """j k J K * / : a replay's keys (rnntui.replay)."""
+        """( ) J K * / : a replay's keys (rnntui.replay)."""
         if not hasattr(self.classroom, "replay"):
-            self.notify("j, k, J, K, * and / move through a replay: see 'rnntui replay "
+            self.notify("( ) J K * and / move through a replay: see 'rnntui replay "
                         "--help'.", markup=False, timeout=5)
             return
         self.classroom.replay(what, arg)

@@ -67,16 +67,16 @@ async def test_a_replay_shows_each_event_as_the_recorder_saw_it(tmp_path):
             assert pane_texts(app) == panes, count
             compared += 1
         assert compared >= 8  # (every key but M and the marker made its own event)
-        # k and j step one event each way; J and K jump to the marker
+        # ) and ( step one event each way; J and K jump to the marker
         role.go(0)
-        await press_and_settle(pilot, ["k", "k"])
+        await press_and_settle(pilot, ["right_parenthesis", "right_parenthesis"])
         assert role.index == 2 and "event 3/" in status(app)
-        await press_and_settle(pilot, ["j"])
+        await press_and_settle(pilot, ["left_parenthesis"])
         assert role.index == 1
         marker = recording.marks[0]
         await press_and_settle(pilot, ["K"])
         assert role.index == marker
-        await press_and_settle(pilot, ["k", "k", "J"])
+        await press_and_settle(pilot, ["right_parenthesis", "right_parenthesis", "J"])
         assert role.index == marker
         # a navigation key explores from there; f comes back to the event
         at = str(app.view.position)
@@ -124,11 +124,11 @@ async def test_a_lesson_replays_its_steps_and_answers(tmp_path):
         role.go(answer - 1)
         await settle(pilot)
         assert ls.active and ls.index == asks and ls.run.picked is None
-        await press_and_settle(pilot, ["k"])
+        await press_and_settle(pilot, ["right_parenthesis"])
         assert ls.index == asks and ls.run.picked == 2
-        await press_and_settle(pilot, ["k"])
+        await press_and_settle(pilot, ["right_parenthesis"])
         assert ls.index == asks + 1
-        await press_and_settle(pilot, ["j", "j"])
+        await press_and_settle(pilot, ["left_parenthesis", "left_parenthesis"])
         assert ls.index == asks and ls.run.picked is None
 
 
@@ -169,7 +169,7 @@ async def test_another_engine_and_other_weights_are_said_not_shown_silently(tmp_
         await settle(pilot)
         assert "made with another version of the engine" in _said(app)
         assert "differ from the recorded" not in _said(app)  # (event 2's are the same)
-        await press_and_settle(pilot, ["k"])
+        await press_and_settle(pilot, ["right_parenthesis"])
         assert str(app.view.position) == "scenario=cat,epoch=0,t=1"
         assert "The weights at epoch 0 differ from the recorded ones" in _said(app)
 
