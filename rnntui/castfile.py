@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import os
 
 from .safe_text import visible
 
@@ -69,11 +68,7 @@ def _step_label(event: dict) -> str:
     return f"{lesson['name']}: step {lesson['step'] + 1}"
 
 
-def write_cast(role, scenario, pos, out: str | os.PathLike,
-               size: tuple[int, int]) -> tuple[os.PathLike, int]:
-    """Write the asciicast to ``out`` (never over an existing file: FileExistsError); the path
-    written and the number of screens."""
-    from .export import write_new_file
+def cast_text(role, scenario, pos, size: tuple[int, int]) -> tuple[str, int]:
+    """The asciicast's text and its number of screens."""
     lines = cast_lines(role, scenario, pos, size)
-    path = write_new_file(out, "\n".join(lines) + "\n", overwrite=False)
-    return path, sum(1 for line in lines[1:] if json.loads(line)[1] == "o")
+    return "\n".join(lines) + "\n", sum(1 for line in lines[1:] if json.loads(line)[1] == "o")

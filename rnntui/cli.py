@@ -345,14 +345,23 @@ def cmd_replay(file: str, asciicast: str | None, size: str) -> int:
         return _fail(str(err))
     if asciicast is None:
         return run_interactive(sc, at=pos, source=pos.scenario, classroom=role)
-    from .castfile import write_cast
-    try:
-        path, frames = write_cast(role, sc, pos, asciicast, cells)
-    except FileExistsError:
+    from .castfile import cast_text
+    if os.path.lexists(asciicast):  # (said before the screens are drawn)
         return _fail(f"{asciicast}: already exists; choose another name")
+    text, frames = cast_text(role, sc, pos, cells)
+    return _write_output(asciicast, text, f" ({frames} screens)")
+
+
+def _write_output(output: str, text: str, note: str = "") -> int:
+    """Write ``text`` to the new file ``output`` (never over one) and say so."""
+    from .export import write_new_file
+    try:
+        path = write_new_file(output, text, overwrite=False)
+    except FileExistsError:
+        return _fail(f"{output}: already exists; choose another name")
     except OSError as err:
-        return _fail(f"{asciicast}: could not write: {err.strerror or err}")
-    OUT.print(f"wrote {visible(str(path))} ({frames} screens)")
+        return _fail(f"{output}: could not write: {err.strerror or err}")
+    OUT.print(f"wrote {visible(str(path))}{note}")
     return EXIT_OK
 
 
@@ -381,7 +390,6 @@ def cmd_screenshot(name: str, output: str, size: str, press: str,
         except PositionError as err:
             return _fail(f"--at: {err}")
     child = _train_in_child(sc, pos)  # (before the UI is loaded: a fork with no threads yet)
-    from .export import write_new_file
     from .screenshot import render_svg
     if child is not None:
         child.wait()  # its run is in the cache now: the app opens trained from it
@@ -390,14 +398,7 @@ def cmd_screenshot(name: str, output: str, size: str, press: str,
         svg = render_svg(sc, size=(cols, rows), press=keys, at=pos, source=name)
     except ScenarioError as err:  # a position the scenario cannot have (window=, gen=, text=)
         return _fail(f"--at: {err}")
-    try:
-        path = write_new_file(output, svg, overwrite=False)
-    except FileExistsError:
-        return _fail(f"{output}: already exists; choose another name")
-    except OSError as err:
-        return _fail(f"{output}: could not write: {err.strerror or err}")
-    OUT.print(f"wrote {visible(str(path))}")
-    return EXIT_OK
+    return _write_output(output, svg)
 
 
 def _with_cell(sc, pos):

@@ -46,9 +46,15 @@ class _FileFeed:
 
     def request(self, msg: dict, arrays=None) -> bool:
         what = msg["type"].removeprefix("need_")
+        if what == "weights":  # this app's own weights differ from the recorded ones: said
+            self.role.screen.notify(
+                f"The weights at epoch {msg['epoch']} differ from the recorded ones: the "
+                f"numbers shown are not what was seen then.", severity="warning",
+                markup=False, timeout=10)
+            return True  # (asked: said once for these weights)
         data = self.role.recording.texts.get(msg.get("sha256"))
         if what not in ("scenario", "lesson") or data is None:
-            return False  # (weights are never carried: a difference is said instead)
+            return False
         self.role.screen.call_later(self.role._event, what, data)
         return True
 
@@ -79,7 +85,6 @@ class ReplayRole(FollowerRole):
         self.elapsed = 0.0
         self.speed = 1.0
         self.playing = play
-        self._said_weights: set = set()
         for sha, sc in recording.scenarios.items():  # (opened already: never asked for)
             self._scenarios[sha] = sc
         for sha, lesson in recording.lessons.items():
@@ -237,28 +242,6 @@ class ReplayRole(FollowerRole):
             self.elapsed = min(self.elapsed, rec.duration)
             self.playing = False
         self._show()
-
-    # -- weights -------------------------------------------------------------------------------
-    def _check_weights(self) -> None:
-        """Say (once per epoch) when this engine's weights differ from the recorded ones."""
-        from .classroom import protocol as P
-        state = self.latest
-        if not self.attached or state is None:
-            return
-        w = state["weights"]
-        view = self.screen.view
-        if view.training is not None or view.epoch != w["epoch"] or \
-                view.scenario is not self._applied:
-            return
-        key = (id(view.history), view.epoch)
-        if key not in self._checked:
-            self._checked[key] = P.weights_digest(P.weight_arrays(view.base_params))
-        if self._checked[key] != w["sha256"] and (w["epoch"], w["sha256"]) not in \
-                self._said_weights:
-            self._said_weights.add((w["epoch"], w["sha256"]))
-            self.screen.notify(f"The weights at epoch {w['epoch']} differ from the recorded "
-                               f"ones: the numbers shown are not what was seen then.",
-                               severity="warning", markup=False, timeout=10)
 
 
 def open_replay(path: str | os.PathLike, *, play: bool = True):
