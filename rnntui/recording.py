@@ -40,8 +40,10 @@ MAX_EVENTS = 200_000
 MAX_SECONDS = 7 * 24 * 3600
 #: The longest marker label and name kept.
 MAX_LABEL = 200
-#: Event types: "poll" is written by presenting's poll counts (a hook: Recorder.poll).
+#: Event types ("poll": the class's answers to a presented lesson's step, as counts).
 TYPES = ("scenario", "lesson_text", "position", "step", "answer", "marker", "poll")
+#: Seconds between two looks at the class's answers while presenting.
+POLL_EVERY = 1.0
 #: How many names NAME-1.EXT ... a recording tries when its file exists.
 MAX_SUFFIX = 99
 _SHA = re.compile(r"[0-9a-f]{64}")
@@ -149,6 +151,8 @@ class Recorder:
         if not self._watching:
             self._watching = True
             screen.watch(screen, "maximized", lambda *_: self.changed(), init=False)
+            if hasattr(screen.classroom, "_poll"):  # presenting: answers come without a key
+                screen.set_interval(POLL_EVERY, self.flush)
         self._pending = True
         screen.call_after_refresh(screen.call_later, self.flush)
 
@@ -190,11 +194,23 @@ class Recorder:
                  "weights": {"epoch": view.epoch, "sha256": self._digest(view.base_params, P)},
                  "maximized": _maximized(screen)}
         last = self._last.get("position")
+        poll = self._poll(lesson)
+        if poll is not None and poll != self._last.get("poll"):
+            self._last["poll"] = poll
+            self.event("poll", counts=poll)
         if view.training is None and state != last:
             self._last["position"] = state
             # (what is as it was in the last position event is left out: it carries on)
             self.event("position", **{k: v for k, v in state.items()
                                       if k == "position" or last is None or last[k] != v})
+
+    def _poll(self, lesson: dict | None) -> dict | None:
+        """Presenting a lesson: the class's answers to its step, as counts
+        ({step, of, done, picks}: rnntui.classroom.session.PresenterRole), else None."""
+        role = getattr(self.screen, "classroom", None)
+        if lesson is None or not hasattr(role, "_poll") or role._presented() is None:
+            return None
+        return role._poll(lesson)
 
     def _digest(self, params, P) -> str:
         got = self._digests.get(id(params))
@@ -231,10 +247,6 @@ class Recorder:
         self.event("marker", label=label)
         return label
 
-    def poll(self, counts: dict) -> None:
-        """The hook for presenting's poll counts (the class-ready work): one "poll" event with
-        ``counts`` as they are (a JSON object of small numbers and labels)."""
-        self.event("poll", counts=counts)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -366,6 +378,7 @@ class _States:
         self.state: dict | None = None
         self.lesson: dict | None = None
         self.answers: dict[int, int] = {}
+        self.poll: dict | None = None
         self.t = 0.0
 
     def bad(self, n: int, what: str) -> RecordingError:
@@ -390,10 +403,14 @@ class _States:
         elif kind == "step":
             clean["lesson"] = self.lesson
         self.events.append(clean)
+        lesson = self.lesson
+        if lesson is not None:
+            poll = self.poll if self.poll is not None and \
+                self.poll["step"] == lesson["step"] else None
+            lesson = {**lesson, "poll": poll}
         self.states.append(None if self.state is None else
-                           {**self.state, "lesson": self.lesson,
-                            "answer": self.answers.get(self.lesson["step"])
-                            if self.lesson else None})
+                           {**self.state, "lesson": lesson,
+                            "answer": self.answers.get(lesson["step"]) if lesson else None})
 
     def _text_event(self, n: int, ev: dict) -> tuple[str, str, bytes]:
         name = _text(ev, "name", n, self.shown)
@@ -513,5 +530,15 @@ class _States:
         _text(ev, "label", n, self.shown)
 
     def _poll(self, n: int, ev: dict) -> None:
-        if not isinstance(ev.get("counts"), dict):
-            raise self.bad(n, "counts: not a JSON object")
+        from .classroom.protocol import MAX_CHOICES, MAX_COUNT, MAX_STEP
+
+        def count(v, high=MAX_COUNT, null=True) -> bool:
+            return (v is None and null) or (type(v) is int and 0 <= v <= high)
+        c = ev.get("counts")
+        if not isinstance(c, dict) or set(c) != {"step", "of", "done", "picks"} or \
+                not count(c["step"], MAX_STEP, False) or not count(c["of"], null=False) or \
+                not count(c["done"]) or not (c["picks"] is None or (
+                    isinstance(c["picks"], list) and len(c["picks"]) <= MAX_CHOICES and
+                    all(count(p, null=False) for p in c["picks"]))):
+            raise self.bad(n, "counts: not {step, of, done, picks} of small whole numbers")
+        self.poll = dict(c)

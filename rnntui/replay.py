@@ -100,6 +100,7 @@ class ReplayRole(FollowerRole):
         self.screen = screen
         screen.draw_ahead = False
         screen.lessons._progress = _kept_in_memory()
+        screen.lessons.room = self._room
         screen.view_hooks.append(self._changed)
         self.link = "connected"
         rec = self.recording
@@ -137,6 +138,15 @@ class ReplayRole(FollowerRole):
         status = self.screen.status
         status.extra = tuple(parts)
         status.show(self.screen.view)
+
+    def _room(self) -> str | None:
+        """The lesson strip's line: the class's recorded answers to this step (counts)."""
+        from .classroom.session import poll_line
+        lesson = (self.latest or {}).get("lesson")
+        poll = lesson.get("poll") if lesson is not None and self.attached else None
+        if poll is None or poll["step"] != self.screen.lessons.index:
+            return None
+        return "Recorded: " + poll_line(poll["of"], poll["done"], poll["picks"])
 
     def reattach(self) -> None:
         if self.attached:
@@ -185,6 +195,8 @@ class ReplayRole(FollowerRole):
         if ls.index == state["lesson"]["step"] and ls.run.picked != state.get("answer"):
             ls.run.picked = state.get("answer")
             ls._show()
+        else:
+            ls.redraw()  # (the class's recorded answers may have changed)
 
     def replay(self, what: str, arg: int = 0) -> None:
         """A replay key: pause, step (( and )), mark (J K) or speed (* /)."""

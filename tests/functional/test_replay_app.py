@@ -189,3 +189,25 @@ async def test_a_replayed_lesson_leaves_the_replayers_progress_alone(tmp_path):
         await press_and_settle(pilot, ["K", "K", "K"])
         assert app.main_screen.lessons.index == 2
     assert not progress_path().exists()
+
+
+async def test_the_class_answers_recorded_show_on_the_lesson_strip(tmp_path):
+    from pathlib import Path
+
+    from rnntui.classroom.protocol import sha256
+    from rnntui.lessons import builtin_lessons
+    lesson = builtin_lessons()[0]
+    ref = {"name": lesson.name, "sha256": sha256(Path(lesson.source).read_bytes()), "step": 0}
+    path = tmp_path / "p.rec"
+    path.write_bytes(recording_bytes([
+        {"t": 1, "type": "step", "lesson": ref},
+        {"t": 2, "type": "poll", "counts": {"step": 0, "of": 3, "done": 2, "picks": None}}]))
+    app, role = _replay_app(path)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        role.go(2)
+        await settle(pilot)
+        assert app.main_screen.lessons.card().room is None
+        role.go(3)
+        await settle(pilot)
+        assert app.main_screen.lessons.card().room == "Recorded: Class of 3: task done 2"

@@ -182,3 +182,33 @@ def test_a_class_hour_stays_well_under_a_megabyte(tmp_path):
     size = os.path.getsize(rec.path)
     assert rec.events > 3600
     assert size - texts < 400_000, size - texts  # (measured: 340 KB, 4,000 events)
+
+
+def _lesson_events(*after):
+    from rnntui.classroom.protocol import sha256
+    from rnntui.lessons import builtin_lessons
+    from pathlib import Path
+    lesson = builtin_lessons()[0]
+    sha = sha256(Path(lesson.source).read_bytes())
+    step = {"t": 1, "type": "step", "lesson": {"name": lesson.name, "sha256": sha, "step": 2}}
+    return [step, *after]
+
+
+def test_the_class_answers_presented_are_kept_with_their_step():
+    counts = {"step": 2, "of": 3, "done": None, "picks": [1, 2, 0]}
+    rec = parse_recording(recording_bytes(_lesson_events(
+        {"t": 2, "type": "poll", "counts": counts},
+        {"t": 3, "type": "answer", "step": 2, "choice": 2})))
+    assert rec.states[-1]["lesson"]["poll"] == counts and rec.states[-1]["answer"] == 2
+    assert rec.states[-3]["lesson"]["poll"] is None  # (before the counts came)
+
+
+@pytest.mark.parametrize("counts", [
+    [1], {"step": 2, "of": 3}, {"step": 2, "of": -1, "done": None, "picks": None},
+    {"step": 2, "of": 3, "done": None, "picks": [1, 2, 3, 4, 5]},
+    {"step": 2, "of": 10 ** 6, "done": None, "picks": None},
+    {"step": 2, "of": 3, "done": "\x1b[2J", "picks": None},
+])
+def test_bad_class_answers_are_refused(counts):
+    why = _error(recording_bytes(_lesson_events({"t": 2, "type": "poll", "counts": counts})))
+    assert "line 5: counts: not {step, of, done, picks}" in why
