@@ -472,7 +472,7 @@ class _States:
             raise self.bad(n, "scenario: names no scenario the recording carried before it")
         info, sc = self.scenarios[sha]
         if pos.cell is not None and pos.cell != sc.model.cell:
-            from engine.cells import with_cell
+            from engine.scenario import with_cell
             from engine.types import ScenarioError
             try:
                 sc = with_cell(sc, pos.cell)

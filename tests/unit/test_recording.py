@@ -212,3 +212,11 @@ def test_the_class_answers_presented_are_kept_with_their_step():
 def test_bad_class_answers_are_refused(counts):
     why = _error(recording_bytes(_lesson_events({"t": 2, "type": "poll", "counts": counts})))
     assert "line 5: counts: not {step, of, done, picks}" in why
+
+
+def test_a_position_naming_another_cell_is_checked_with_that_cell():
+    rec = parse_recording(recording_bytes([
+        {"t": 1, "type": "position", "position": "scenario=cat,cell=lstm,epoch=0,t=1"}]))
+    assert rec.states[-1]["position"] == "scenario=cat,cell=lstm,epoch=0,t=1"
+    assert "past the limit" in _bad_event(
+        {"t": 1, "type": "position", "position": "scenario=cat,cell=gru,epoch=200000,t=1"})
