@@ -101,6 +101,7 @@ class ReplayRole(FollowerRole):
         screen.draw_ahead = False
         screen.lessons._progress = _kept_in_memory()
         screen.lessons.room = self._room
+        screen.lessons.hooks.append(self._lesson_moved)
         screen.view_hooks.append(self._changed)
         self.link = "connected"
         rec = self.recording
@@ -164,12 +165,23 @@ class ReplayRole(FollowerRole):
             return
         po, pn = old.position, new.position
         if po != pn and self.latest is not None and not self._own_work(old, new, po, pn):
-            self.attached = self.playing = False
-            self.screen.notify("Exploring from this event; press f to go back to the replay.",
-                               markup=False, timeout=5)
-            self._show()
+            self._detach()
             return
         self._check_weights()
+
+    def _lesson_moved(self) -> None:
+        """A lesson key (. , L) that took the screen off the recorded step detaches too."""
+        if self._applying or not self.attached or self.latest is None:
+            return
+        ls, lesson = self.screen.lessons, self.latest["lesson"]
+        if lesson is not None and (not ls.active or ls.index != lesson["step"]):
+            self._detach()
+
+    def _detach(self) -> None:
+        self.attached = self.playing = False
+        self.screen.notify("Exploring from this event; press f to go back to the replay.",
+                           markup=False, timeout=5)
+        self._show()
 
     # -- moving through the recording ----------------------------------------------------------
     def go(self, index: int) -> None:
@@ -184,6 +196,12 @@ class ReplayRole(FollowerRole):
         state = rec.states[index]
         if state is not None:
             self.latest = state
+            # the recorded step is opened again whatever this screen did meanwhile (a learner
+            # exploring may have moved the lesson), and never told as the class moving on
+            self._lesson_applied = None
+            ls = getattr(self.screen, "lessons", None)
+            if state["lesson"] is None and ls is not None and ls.active:
+                ls.leave()
             self._apply(state)
             self._apply_answer(state)
         self._show()

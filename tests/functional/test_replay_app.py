@@ -129,6 +129,12 @@ async def test_a_lesson_replays_its_steps_and_answers(tmp_path):
         assert ls.index == asks + 1
         await press_and_settle(pilot, ["left_parenthesis", "left_parenthesis"])
         assert ls.index == asks and ls.run.picked is None
+        # a lesson key explores too; f opens the recorded step again
+        await press_and_settle(pilot, ["comma"])
+        assert not role.attached and ls.index == asks - 1
+        await press_and_settle(pilot, ["f"])
+        assert role.attached and ls.index == asks
+        assert "class" not in _said(app)  # (a replay is no class moving on)
 
 
 def test_the_asciicast_is_a_v2_file_with_a_screen_per_event_and_markers(tmp_path):
