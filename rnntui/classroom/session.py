@@ -74,15 +74,24 @@ def lesson_state(screen, texts: dict) -> dict | None:
         return None
     known = texts.get(id(lesson))
     if known is None or known[0] is not lesson:
-        try:
-            text = Path(lesson.source).read_bytes()
-        except (OSError, ValueError, TypeError):
-            text = None
+        text = _lesson_bytes(lesson)
         digest = P.sha256(text) if text is not None else None
         known = texts[id(lesson)] = (lesson, digest)
         if digest is not None:
             texts[digest] = text
     return {"name": str(lesson.name)[:4096], "sha256": known[1], "step": int(ls.index)}
+
+
+def _lesson_bytes(lesson) -> bytes | None:
+    """The text of ``lesson``'s file as a lesson file is read (a regular file, up to the
+    loader's size cap), or None: the UI thread never waits on a FIFO or reads a device."""
+    from engine.files import FileReadError, read_regular
+
+    from ..lessons.loader import MAX_BYTES
+    try:
+        return read_regular(lesson.source, MAX_BYTES)
+    except (FileReadError, TypeError, ValueError):
+        return None
 
 
 def builtin_lesson(name: str, digest: str | None):
@@ -91,7 +100,7 @@ def builtin_lesson(name: str, digest: str | None):
         from ..lessons import builtin_lessons
         for lesson in builtin_lessons():
             if lesson.name == name and (digest is None or
-                                        P.sha256(Path(lesson.source).read_bytes()) == digest):
+                                        P.sha256(_lesson_bytes(lesson) or b"") == digest):
                 return lesson
     except Exception:  # noqa: BLE001 - no course here (or a broken one): ask for the text
         return None
@@ -113,10 +122,13 @@ def _maximized(screen) -> str | None:
 
 
 def _scenario_bytes(scenario) -> bytes | None:
-    """The text of the file a scenario was loaded from (None when it came from no file)."""
+    """The text of the file a scenario was loaded from, read as a scenario file is (a regular
+    file, up to its size cap); None when it came from no file or cannot be read so."""
+    from engine.files import FileReadError, read_regular
+    from engine.scenario import LIMITS
     try:
-        return Path(scenario.source).read_bytes()
-    except (OSError, ValueError, TypeError):
+        return read_regular(scenario.source, LIMITS["file_bytes"])
+    except (FileReadError, TypeError, ValueError):
         return None
 
 
