@@ -23,6 +23,7 @@ from typing import Callable
 
 from . import protocol as P
 from .join import Join
+from .presenter import _Allowance
 
 HEARTBEAT = 1.0
 #: Seconds of silence from the presenter after which the connection counts as lost.
@@ -31,6 +32,13 @@ CONNECT_WAIT = 3.0
 MAX_BACKOFF = 4.0
 #: Requests waiting for their answer at most (the oldest is forgotten past it).
 MAX_PENDING = 8
+#: This follower's own pace for requests: REQUEST_BURST at once, then REQUEST_RATE a second,
+#: under the presenter's allowance (presenter.REQUEST_BURST, REQUEST_RATE) with room for the
+#: network bunching them, so an honest follower is never over the presenter's rate (a request
+#: over it goes unanswered, and a follower far over it is dropped as a flood). A request held
+#: back returns False and is asked again later (rnntui.classroom.session).
+REQUEST_BURST = 4
+REQUEST_RATE = 1.5
 
 #: Events handed to ``on_event(event, detail)``: "connected", "state" (the message),
 #: "scenario"/"lesson" (the text's bytes), "weights" ((epoch, arrays)), "left" (the presenter
@@ -53,6 +61,7 @@ class Follower:
         self._stopping = False
         #: sha256 -> (what, expected (epoch, [(name, shape)]) for weights, else None)
         self._pending: OrderedDict[str, tuple] = OrderedDict()
+        self._pace = _Allowance(REQUEST_BURST, REQUEST_RATE)
         self._state: dict | None = None  # the newest state not handed on yet
         self._state_soon = False
 
@@ -71,8 +80,9 @@ class Follower:
     def request(self, msg: dict, arrays: list[tuple[str, tuple]] | None = None) -> bool:
         """Ask the presenter for something (need_scenario, need_lesson, need_weights); the
         answer is taken only while it is awaited. ``arrays``: the (name, shape) of every
-        weight array a need_weights answer must have. False when not connected."""
-        if self._writer is None or not self.connected:
+        weight array a need_weights answer must have. False when not connected, or when it
+        is held back to keep this follower's pace (ask again later)."""
+        if self._writer is None or not self.connected or not self._pace.take():
             return False
         msg = P.check(msg, P.TO_PRESENTER)
         what = msg["type"].removeprefix("need_")

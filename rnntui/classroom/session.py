@@ -31,6 +31,8 @@ STATE_POLL = 0.25
 SENT_KEPT = 4
 #: Digests a follower remembers having asked for, failed to open, or checked weights of.
 REMEMBERED = 64
+#: Seconds after which a request held back by the follower's pace is asked again.
+RETRY = 1.0
 
 
 class Lru(OrderedDict):
@@ -410,6 +412,9 @@ class FollowerRole:
         self._own_in_step = False
         self._answers_sent = Lru(REMEMBERED)  # (lesson digest, step) -> (done, pick) sent
         self.unreachable: str | None = None  # why no presenter answers at the address
+        #: What a request held back by the follower's pace wanted ("text" or "weights"): it
+        #: is asked again in RETRY seconds.
+        self._held: str | None = None
 
     def start(self, screen) -> None:
         self.screen = screen
@@ -713,8 +718,7 @@ class FollowerRole:
             from engine.scenario import load
             sc = self._scenarios[sha] = load(info["name"])
             return sc
-        if sha not in self._asked and \
-                self.follower.request({"type": "need_scenario", "sha256": sha}):
+        if sha not in self._asked and self._ask({"type": "need_scenario", "sha256": sha}):
             self._asked[sha] = True
             self.screen.notify("Fetching the presenter's scenario…", markup=False, timeout=3)
         return None
@@ -747,7 +751,7 @@ class FollowerRole:
                 self._lesson_applied = lesson  # said why already: follow the rest
                 return True
             if sha and sha not in self._asked:
-                if self.follower.request({"type": "need_lesson", "sha256": sha}):
+                if self._ask({"type": "need_lesson", "sha256": sha}):
                     self._asked[sha] = True
                 return False
             if not sha:
@@ -833,8 +837,29 @@ class FollowerRole:
         ask = (w["epoch"], w["sha256"])
         shapes = [(n, a.shape) for n, a in P.weight_arrays(view.base_params)]
         if self._checked[key] != w["sha256"] and ask not in self._asked and \
-                self.follower.request({"type": "need_weights", **w}, shapes):
+                self._ask({"type": "need_weights", **w}, shapes):
             self._asked[ask] = True
+
+    def _ask(self, msg: dict, arrays=None) -> bool:
+        """Ask the presenter for something; a request held back by the follower's pace is
+        asked again once there is room (the newest state's, then)."""
+        if self.follower.request(msg, arrays):
+            return True
+        if self.link == "connected":
+            if self._held is None:
+                asyncio.get_running_loop().call_later(RETRY, self._retry)
+            if self._held != "text":  # (a text held back: the state is applied again)
+                self._held = "weights" if msg["type"] == "need_weights" else "text"
+        return False
+
+    def _retry(self) -> None:
+        held, self._held = self._held, None
+        if not self.attached or self.latest is None or self.link != "connected":
+            return
+        if held == "weights":
+            self._check_weights()  # (the state is shown: only its weights were wanted)
+        else:
+            self._apply(self.latest)  # (not shown: its scenario's or lesson's text was wanted)
 
     def _received_weights(self, epoch: int, arrays: list) -> None:
         screen = self.screen

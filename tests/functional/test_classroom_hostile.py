@@ -788,3 +788,20 @@ def test_the_presenters_range_check_of_answers_against_the_lesson_presented():
     assert not ok(1, True, lesson_sha="cd" * 32)  # another lesson
     role.screen.lessons.active = False  # no lesson presented: nothing is counted
     assert not ok(1, True)
+
+
+# ---------------------------------------------------------------------------------------------
+# an honest follower keeps its own pace under the presenter's allowance (test_follower_pace)
+
+
+async def test_a_request_held_back_by_the_followers_pace_is_asked_again(hostile):
+    hp, follow = hostile
+    role, screen = await follow()
+    role.follower._pace.tokens = 0.0  # (as after a burst of requests)
+    data = _inline(7)
+    sha = P.sha256(data)
+    hp.send(state("scenario=s7.toml,t=0", "s7.toml", sha))
+    await until(lambda: any(m.get("sha256") == sha for m in hp.requests()),
+                "the scenario asked for once the pace allows")
+    hp.send(blob("scenario", data))
+    await until(lambda: screen.opened, "the scenario open")
