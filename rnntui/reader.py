@@ -594,8 +594,10 @@ class Reader:
     def start(self) -> None:
         """What is said first: where we are, or the lesson's first step."""
         if self.lesson is not None:
-            self.say(f"Lesson {self.lesson.number or ''}: {self.lesson.title}. "
-                     f"{len(self.lesson)} steps. Type help for the commands.")
+            number = f" {self.lesson.number}" if self.lesson.number else ""
+            n = len(self.lesson)
+            self.say(f"Lesson{number}: {self.lesson.title}. "
+                     f"{n} step{'s' if n != 1 else ''}. Type help for the commands.")
             self.go(self._start_index())
             return
         self.say("rnntui reader mode. Type help for the commands, quit to end.")

@@ -91,6 +91,7 @@ def check_file(path: str) -> tuple[str | None, str | None]:
         return None, str(err)
     from .truth import screen_warnings
     asks = sum(1 for s in lesson.steps if s.task or s.question)
-    ok = (f"{visible(path)}: ok (lesson '{visible(lesson.title)}', {len(lesson)} steps, "
-          f"{asks} with a task or question)")
+    n = len(lesson)
+    ok = (f"{visible(path)}: ok (lesson '{visible(lesson.title)}', {n} step"
+          f"{'s' if n != 1 else ''}, {asks} with a task or question)")
     return "\n".join([ok, *(visible(w) for w in screen_warnings(lesson))]), None

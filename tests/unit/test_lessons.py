@@ -348,3 +348,12 @@ def test_a_task_shows_its_box_then_its_tick():
     assert "☐ Task: Press b." in todo
     done = card_text(card(do="Press b.", done=True, then="It walked back.")).plain
     assert "✓ Press b." in done and done.endswith("It walked back.")
+
+
+def test_check_counts_one_step_in_the_singular(tmp_path):
+    from rnntui.lessons.command import check_file
+    one = tmp_path / "one.toml"
+    one.write_text('[lesson]\ntitle = "One"\nsummary = "s"\nminutes = 1\nscenario = "king"\n'
+                   '[[step]]\ntitle = "only"\nnarration = "hi"\n')
+    assert check_file(str(one)) == (f"{one}: ok (lesson 'One', 1 step, 0 with a task or "
+                                    f"question)", None)

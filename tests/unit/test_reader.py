@@ -248,3 +248,12 @@ def test_tasks_say_the_reader_commands_that_do_them(tmp_path):
     assert typed == " In reader mode, type: type the king."
     reader.handle("type the king")
     assert reader.view.typed == "the king" and reader.view.T == 2
+
+
+def test_a_lesson_of_ones_own_with_one_step_is_introduced_in_plain_english(tmp_path):
+    from rnntui.lessons import loads_lesson
+    lesson = loads_lesson('[lesson]\ntitle = "Mine"\nsummary = "s"\nminutes = 1\n'
+                          'scenario = "king"\n[[step]]\ntitle = "one"\nnarration = "hi"\n',
+                          str(tmp_path / "mine.toml"))
+    _, lines = session([], lesson=lesson, tmp_path=tmp_path, train=False)
+    assert lines[0] == "Lesson: Mine. 1 step. Type help for the commands."
