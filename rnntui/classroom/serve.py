@@ -287,7 +287,7 @@ class RnnServer(Server):
                 continue
             try:
                 envelope = json.loads(message.data)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
             if not isinstance(envelope, list) or not envelope:
                 continue

@@ -275,6 +275,16 @@ async def test_sizes_from_the_tab_are_kept_in_range(monkeypatch):
         await ws.close()
 
 
+async def test_a_deeply_nested_message_from_the_tab_is_skipped_like_any_malformed_one():
+    async with Served() as s:
+        ws = await s.socket()
+        assert "served=" in await output(ws, "size=")
+        await ws.send_str("[" * 100_000)  # (json.loads recurses once per bracket)
+        await ws.send_json(["stdin", "y"])
+        assert "key=y;" in await output(ws, "key=")
+        await ws.close()
+
+
 def _free_port() -> int:
     import socket
     with socket.socket() as s:
