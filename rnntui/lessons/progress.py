@@ -124,14 +124,18 @@ class Progress:
     furthest reached (``seen``, a count), whether it was finished, when it was last recorded
     (``at``, seconds). ``lessons`` are the learner's own, ``presented`` a presenter's."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, *, memory: bool = False) -> None:
         self.path = Path(path) if path is not None else progress_path()
         #: One line when the file could not be read and was set aside (else None).
         self.problem: str | None = None
         self._writable = True
+        #: Kept in this process only: never read from nor written to a file (a browser tab of
+        #: ``rnntui serve``, whose app runs as the teacher: one file would mix every student's).
+        self.memory = memory
         self.lessons: dict[str, dict] = {}
         self.presented: dict[str, dict] = {}
-        self._read()
+        if not memory:
+            self._read()
 
     def _read(self) -> None:
         try:
@@ -253,6 +257,8 @@ class Progress:
 
     def save(self) -> bool:
         """Write the file atomically; False (and nothing changed on disk) when it cannot be."""
+        if self.memory:
+            return True
         if not self._writable:
             return False
         data = json.dumps({"version": VERSION, "lessons": self.lessons,

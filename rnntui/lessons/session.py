@@ -185,7 +185,9 @@ class LessonSession:
     @property
     def progress(self) -> Progress:
         if self._progress is None:
-            self._progress = Progress()
+            from ..served import in_browser
+            # a browser tab's app runs as the teacher: its marks stay in the tab's process
+            self._progress = Progress(memory=in_browser())
             if self._progress.problem is not None:  # set aside: one line says so
                 from ..safe_text import visible
                 self.screen.notify(visible(self._progress.problem), markup=False,

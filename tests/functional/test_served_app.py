@@ -91,3 +91,25 @@ async def test_export_in_a_tab_is_a_pair_of_downloads_and_writes_nothing(app_fac
                    in str(n.message) for n in app._notifications)
     # nothing written on the server: not in the export folder (the test's, also the cwd)
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".svg", ".json")) == []
+
+
+@pytest.mark.parametrize("served", ["", "browser"])
+def test_a_tabs_lesson_marks_stay_in_its_own_process(tmp_path, monkeypatch, served):
+    """Every tab's app runs as the teacher: one progress.json would mix (and overwrite) every
+    student's marks, so a tab keeps its marks in memory; a terminal app keeps the file."""
+    from rnntui.lessons.progress import Progress, progress_path
+    from rnntui.lessons.session import LessonSession
+
+    monkeypatch.setenv("RNNTUI_SERVED", served)
+    teacher = Progress()
+    teacher.record("recurrence", step=4, done=4, finished=True)
+    before = progress_path().read_bytes()
+    progress = LessonSession(screen=None).progress
+    progress.record("memory", step=1, done=0)
+    if served:
+        assert progress.entry("recurrence")["finished"] is False  # the teacher's not read
+        assert progress.entry("memory")["done"] == [0]
+        assert progress_path().read_bytes() == before  # nor written
+    else:
+        assert progress.entry("recurrence")["finished"] is True
+        assert Progress().entry("memory")["done"] == [0]
