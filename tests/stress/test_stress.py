@@ -52,6 +52,11 @@ from rnntui.app import MIN_SIZE, RnnApp
 from rnntui.screens import HelpScreen, MainScreen, PickerScreen, TextInputScreen, TooSmallScreen
 from rnntui.view import BACKWARD, FORWARD, KNOB_LIMIT, View
 
+#: Every scenario opens trained, as from a warm training cache (conftest.py: trained once per
+#: test process, not once per test), except in the tests of training on open (cold_cache);
+#: t still trains during the mash.
+pytestmark = pytest.mark.warm_cache
+
 try:  # dialogs added since (their keys are mashed too)
     from rnntui.screens.about import AboutScreen
 except ImportError:  # pragma: no cover
@@ -605,6 +610,7 @@ async def test_an_overflowed_network_is_not_called_vanishing(app_factory, tmp_pa
         assert "overflow" in gradients or "nan" in gradients
 
 
+@pytest.mark.cold_cache
 async def test_a_huge_learning_rate_stops_training_with_a_clear_message(app_factory, tmp_path):
     path = write_scenario(tmp_path, "wild.toml", "sine", name="wild", learning_rate=10,
                           optimizer="sgd", clip=0, epochs=100)
@@ -813,6 +819,7 @@ async def event_set(event: threading.Event, rounds: int = 3000) -> bool:
     return event.is_set()
 
 
+@pytest.mark.cold_cache
 @pytest.mark.parametrize("where", ["main", "help"])
 def test_quit_mid_training_is_prompt(app_factory, tmp_path, where):
     path = write_scenario(tmp_path, "long-echo.toml", "echo", name="long-echo", epochs=2000)
