@@ -90,14 +90,16 @@ RELU_SINE = dict(name="relu-sine", activation="relu")
 
 # -- keys -------------------------------------------------------------------------------------
 
-QUIT_ACTIONS = {"quit", "app.quit"}
+#: Actions that end the app (Ctrl+C's "interrupt" quits outside a browser tab).
+QUIT_ACTIONS = {"quit", "app.quit", "interrupt"}
 #: ctrl+p opens Textual's command palette, whose entries quit or write screenshots to the
 #: current folder: a different app, so it is left out of the mash.
 NEVER_PRESSED = {"ctrl+p"}
 
 
 def binding_keys(*classes) -> list[str]:
-    """Every key bound in ``classes`` (and their bases), except the ones that quit."""
+    """Every key bound in ``classes`` (and their bases), except the ones that quit (bound to
+    quit anywhere: the app's priority binding of Ctrl+C wins over Textual's own)."""
     keys: list[str] = []
     for cls in classes:
         for klass in cls.__mro__:
@@ -105,7 +107,7 @@ def binding_keys(*classes) -> list[str]:
                 for key in b.key.split(","):
                     key = key.strip()
                     if b.action not in QUIT_ACTIONS and key not in NEVER_PRESSED \
-                            and key not in keys:
+                            and key not in QUIT_KEYS and key not in keys:
                         keys.append(key)
     return keys
 
@@ -116,11 +118,11 @@ def quit_keys(*classes) -> set[str]:
             if b.action in QUIT_ACTIONS for k in b.key.split(",")}
 
 
-APP_KEYS = binding_keys(MainScreen, RnnApp)
 DIALOG_CLASSES = tuple(c for c in (HelpScreen, PickerScreen, TextInputScreen, TooSmallScreen,
                                    AboutScreen) if c is not None)
-SCREEN_KEYS = [k for k in binding_keys(*DIALOG_CLASSES) if k not in APP_KEYS]
 QUIT_KEYS = quit_keys(MainScreen, RnnApp, App, *DIALOG_CLASSES)
+APP_KEYS = binding_keys(MainScreen, RnnApp)
+SCREEN_KEYS = [k for k in binding_keys(*DIALOG_CLASSES) if k not in APP_KEYS]
 #: The keys the dialogs' widgets use (option list, input field, scrolling).
 WIDGET_KEYS = ["up", "down", "pageup", "pagedown", "tab", "shift+tab", "enter", "backspace",
                "escape", "home", "end", "left", "right"]
