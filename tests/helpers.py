@@ -74,7 +74,9 @@ def trained_run(scenario: Scenario, epochs: int | None = None) -> History | None
 def trained_history(name: str) -> History:
     """A built-in (or file) scenario trained as it says, once per test process (fit copies the
     history it continues, so sharing it is safe)."""
-    return trained_run(load(name))
+    sc = load(name)
+    history = trained_run(sc)
+    return history if history is not None else fit(sc)  # (raises what training raised)
 
 
 def make_view(scenario: str | Scenario, *, train: bool = False, t: int = 0,
