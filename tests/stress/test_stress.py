@@ -98,8 +98,7 @@ NEVER_PRESSED = {"ctrl+p"}
 
 
 def binding_keys(*classes) -> list[str]:
-    """Every key bound in ``classes`` (and their bases), except the ones that quit (bound to
-    quit anywhere: the app's priority binding of Ctrl+C wins over Textual's own)."""
+    """Every key bound in ``classes`` (and their bases), except the ones that quit."""
     keys: list[str] = []
     for cls in classes:
         for klass in cls.__mro__:
@@ -107,7 +106,7 @@ def binding_keys(*classes) -> list[str]:
                 for key in b.key.split(","):
                     key = key.strip()
                     if b.action not in QUIT_ACTIONS and key not in NEVER_PRESSED \
-                            and key not in QUIT_KEYS and key not in keys:
+                            and key not in keys:
                         keys.append(key)
     return keys
 
@@ -136,8 +135,14 @@ DIALOG_OPENERS = {"question_mark": HelpScreen, "o": PickerScreen, "i": TextInput
 KEY_WEIGHT = {"e": 1, "r": 2, "t": 2, "o": 2, "i": 2, "question_mark": 2}
 
 
+#: What is pressed for a key that another binding makes quit (Textual binds Ctrl+C too, below
+#: the app's priority binding): a key nothing is bound to, so the seeded plans stay the same.
+STAND_IN = "ctrl+x"
+
+
 def _pool(keys: list[str], weight: int = 4) -> list[str]:
-    return [k for k in keys for _ in range(KEY_WEIGHT.get(k, weight))]
+    return [STAND_IN if k in QUIT_KEYS else k for k in keys
+            for _ in range(KEY_WEIGHT.get(k, weight))]
 
 
 #: What a mash draws from on the main screen, and in a dialog (more typing and widget keys).
