@@ -43,6 +43,9 @@ def _empty_training_cache(request, monkeypatch, tmp_path_factory):
     """A fresh, empty training cache folder for every test (see the top of this file); a warm
     one for tests marked ``warm_cache`` (below)."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+    # (--no-cache run in this process sets RNNTUI_NO_CACHE for the rest of it: not for the next
+    # test, which found its cache off or not depending on which tests its worker ran before)
+    monkeypatch.delenv("RNNTUI_NO_CACHE", raising=False)
     if request.node.get_closest_marker("warm_cache") is not None \
             and request.node.get_closest_marker("cold_cache") is None:
         from rnntui import cache
