@@ -16,6 +16,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 # The training cache (rnntui/cache.py) never touches the real ~/.cache from a test: the whole
 # run gets a folder of its own here (subprocesses inherit it), and every test a fresh empty one
 # (the fixture below), so each test trains as if for the first time, whatever ran before it.
+# A test marked ``warm_cache`` opens every scenario trained instead (as a second start does):
+# training on open is then trained once per test process, not once per test.
 import atexit  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
@@ -25,7 +27,7 @@ atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], ignore_errors=True)
 os.environ.pop("RNNTUI_NO_CACHE", None)
 
 import pytest  # noqa: E402
-from helpers import quiet_app  # noqa: E402
+from helpers import quiet_app, trained_run  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -37,9 +39,44 @@ def _plain_colour_environment(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def _empty_training_cache(monkeypatch, tmp_path_factory):
-    """A fresh, empty training cache folder for every test (see the top of this file)."""
+def _empty_training_cache(request, monkeypatch, tmp_path_factory):
+    """A fresh, empty training cache folder for every test (see the top of this file); a warm
+    one for tests marked ``warm_cache`` (below)."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+    # (--no-cache run in this process sets RNNTUI_NO_CACHE for the rest of it: not for the next
+    # test, which found its cache off or not depending on which tests its worker ran before)
+    monkeypatch.delenv("RNNTUI_NO_CACHE", raising=False)
+    if request.node.get_closest_marker("warm_cache") is not None \
+            and request.node.get_closest_marker("cold_cache") is None:
+        from rnntui import cache
+        monkeypatch.setattr(cache, "load", _warm_load(cache.load))
+
+
+#: Longer runs than this (epochs) are left to training on open even in a ``warm_cache`` test
+#: (a test that sets a million epochs means to stop them).
+WARM_MAX_EPOCHS = 500
+
+
+def _warm_load(real_load):
+    """``rnntui.cache.load`` as if every run had been trained and cached before the test: on a
+    miss the run is trained here (once per test process: helpers.trained_run, the same ``fit``
+    that training on open calls), stored in this test's own cache folder and read back by the
+    real ``load`` (so each test gets its own copy, as a second start of the app does)."""
+    from rnntui import cache
+
+    def load(scenario, epochs=None):
+        history = real_load(scenario, epochs)
+        if history is not None or not cache.enabled():
+            return history
+        n = scenario.train.epochs if epochs is None else int(epochs)
+        if not 0 < n <= WARM_MAX_EPOCHS or cache.key_for(scenario, n) is None:
+            return None
+        history = trained_run(scenario, n)
+        if history is None or not cache.store(scenario, history, n):  # (refuses runs stopped
+            return None  # on request or for memory: training on open meets them as before)
+        return real_load(scenario, n)
+
+    return load
 
 
 @pytest.fixture

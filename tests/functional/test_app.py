@@ -20,6 +20,10 @@ from rnntui.screens import HelpScreen, MainScreen, PickerScreen, TextInputScreen
 from rnntui.view import BACKWARD, FORWARD
 from rnntui.widgets import Pane, StepPane
 
+#: Every scenario opens trained, as from a warm training cache (conftest.py), except in the
+#: tests of training on open (marked cold_cache).
+pytestmark = pytest.mark.warm_cache
+
 #: A bound on how long quitting may take that only a hang exceeds, however busy the machine
 #: (the latency itself is a benchmark figure, not a test).
 QUIT_BOUND = 30.0
@@ -110,6 +114,7 @@ async def test_play_walks_to_the_end_and_stops(app_factory):
 # -- epochs, training, reset -----------------------------------------------------------------
 
 
+@pytest.mark.cold_cache
 async def test_opens_at_epoch_zero_then_training_jumps_to_the_trained_epoch(app_factory):
     app = app_factory("king")
     assert app.view.epoch == 0 and app.view.trained_epochs == 0
@@ -124,6 +129,7 @@ async def test_opens_at_epoch_zero_then_training_jumps_to_the_trained_epoch(app_
         assert s.history.losses[-1] < s.history.losses[0]
 
 
+@pytest.mark.cold_cache
 async def test_t_trains_and_shows_progress_and_keys_still_work(app_factory):
     from engine import load
     sc = load("king")
@@ -147,6 +153,7 @@ async def test_t_trains_and_shows_progress_and_keys_still_work(app_factory):
         assert "on request" in (s.history.stopped or "")
 
 
+@pytest.mark.cold_cache
 async def test_t_trains_to_the_end_and_continues(app_factory):
     app = app_factory("king", train=False)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -195,6 +202,7 @@ async def test_reset_goes_back_to_the_initial_weights(app_factory):
         assert params_equal(s.trace.params, initial_params(s.scenario))
 
 
+@pytest.mark.cold_cache
 async def test_reset_during_training_drops_the_run(app_factory):
     from engine import load
     sc = load("king")
@@ -208,6 +216,7 @@ async def test_reset_during_training_drops_the_run(app_factory):
         assert app.view.trained_epochs == 0 and app.view.epoch == 0
 
 
+@pytest.mark.cold_cache
 def test_quit_mid_training_is_prompt_with_exit_code_zero(app_factory):
     import asyncio
 

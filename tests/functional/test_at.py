@@ -15,6 +15,10 @@ from engine.scenario import builtin_names, load
 from rnntui.position import Position
 from rnntui.view import BACKWARD
 
+#: Every scenario opens trained, as from a warm training cache (conftest.py: trained once per
+#: test process, not once per test).
+pytestmark = pytest.mark.warm_cache
+
 SIZE = (100, 32)
 #: An earlier kept epoch, two steps on, the backward pass, W_h up three clicks.
 KEYS = ["left_square_bracket", "left_square_bracket", "right", "right", "b", "plus", "plus",

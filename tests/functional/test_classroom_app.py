@@ -19,6 +19,11 @@ from rnntui.classroom import protocol as P
 from rnntui.classroom.join import new_token
 from rnntui.classroom.session import FollowerRole, PresenterRole
 
+#: Every scenario opens trained, as from a warm training cache (conftest.py: trained once per
+#: test process, not once per test), except where training is the point (cold_cache).
+pytestmark = pytest.mark.warm_cache
+
+
 BOUND = 60.0
 SIZE = (120, 40)
 
@@ -205,6 +210,7 @@ async def test_a_lesson_step_follows(monkeypatch):
         await until(lambda: settled(pres) and room.same(f), "in step at the lesson's step")
 
 
+@pytest.mark.cold_cache
 async def test_the_presenter_training_on_is_followed(monkeypatch):
     """t on the presenter trains further; each follower trains itself up to that epoch."""
     async with classroom(monkeypatch) as room:

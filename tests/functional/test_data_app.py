@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from helpers import pane_text, press_and_settle, settle, status, wait_until
 from textual.widgets import Input
 
@@ -12,6 +13,10 @@ from rnntui.cli import main
 from rnntui.position import Generation
 from rnntui.screens.generate import GenerateScreen
 from rnntui.screens.main import MainScreen
+
+#: Every scenario opens trained, as from a warm training cache (conftest.py: trained once per
+#: test process, not once per test), except where training on open is the point (cold_cache).
+pytestmark = pytest.mark.warm_cache
 
 
 def _pane(app, ident):
@@ -29,6 +34,7 @@ async def _set(pilot, ident: str, value: str) -> None:
     await pilot.pause()
 
 
+@pytest.mark.cold_cache
 async def test_rhymes_trains_shows_both_losses_and_steps_window_by_window(app_factory):
     app = app_factory("rhymes")
     async with app.run_test(size=(120, 40)) as pilot:

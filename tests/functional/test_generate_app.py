@@ -7,6 +7,7 @@ import json
 import threading
 
 import numpy as np
+import pytest
 from helpers import press_and_settle, settle, status, wait_until
 from textual.widgets import Input, Static
 
@@ -15,6 +16,10 @@ from engine.analysis import Cancelled
 from rnntui.position import Generation, Position
 from rnntui.screens.generate import GenerateScreen
 from rnntui.screens.main import MainScreen
+
+#: Every scenario opens trained, as from a warm training cache (conftest.py: trained once per
+#: test process, not once per test).
+pytestmark = pytest.mark.warm_cache
 
 
 def _trained(app) -> bool:

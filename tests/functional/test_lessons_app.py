@@ -16,6 +16,11 @@ from rnntui.lessons.quantities import Facts
 from rnntui.lessons.text import placeholders
 from rnntui.lessons.truth import TEXT_FIGURES, unseen
 
+#: Every scenario opens trained, as from a warm training cache (conftest.py: trained once per
+#: test process, not once per test), except where training on open is the point (cold_cache).
+pytestmark = pytest.mark.warm_cache
+
+
 LESSONS = builtin_lessons()
 #: How a task's words write a key.
 SHOWN = {"right": "→", "left": "←", "plus": "+", "minus": "-", "escape": "Esc",
@@ -265,6 +270,7 @@ async def test_the_strip_fits_and_the_panes_keep_room(size):
                          f"the pane maximised as {other} wants")
 
 
+@pytest.mark.cold_cache
 async def test_a_teachers_lesson_file_with_its_own_scenario_and_a_later_epoch(tmp_path):
     """A scenario path relative to the lesson file, an epoch past the scenario's own training
     (trained on up to), and a cell switch, all reached before the words are filled."""

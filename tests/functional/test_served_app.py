@@ -70,6 +70,7 @@ async def test_a_tab_opens_a_lesson_file_only_when_serve_allows_it(app_factory, 
         assert app.screen is app.main_screen and session.lesson is not None
 
 
+@pytest.mark.warm_cache  # (king opens trained: conftest.py)
 async def test_export_in_a_tab_is_a_pair_of_downloads_and_writes_nothing(app_factory, tmp_path,
                                                                          monkeypatch):
     monkeypatch.setenv("RNNTUI_SERVED", "browser")

@@ -13,6 +13,11 @@ from helpers import Nav, press_and_settle, quiet_app, settle
 
 from engine.scenario import builtin_names
 
+#: Every scenario opens trained, as from a warm training cache (conftest.py: trained once per
+#: test process, not once per test): the pictures are the same.
+pytestmark = pytest.mark.warm_cache
+
+
 SMALL, LARGE = (80, 24), (120, 40)
 SIZES = {"80x24": SMALL, "120x40": LARGE}
 

@@ -11,6 +11,10 @@ from __future__ import annotations
 import pytest
 from helpers import press_and_settle, quiet_app, settle
 
+#: Every scenario opens trained, as from a warm training cache (conftest.py: trained once per
+#: test process, not once per test): the pictures are the same.
+pytestmark = pytest.mark.warm_cache
+
 TINY, SMALL, LARGE = (60, 20), (80, 24), (120, 40)
 SIZES = {"80x24": SMALL, "120x40": LARGE}
 

@@ -4,6 +4,7 @@ from functools import lru_cache
 
 import numpy as np
 import pytest
+from helpers import trained_history
 from seed000 import seed000_reference
 
 from engine import fit, load, run, trace_for
@@ -13,7 +14,7 @@ from engine.scenario import builtin_names, encode_text
 @lru_cache(maxsize=None)
 def trained(name):
     sc = load(name)
-    hist = fit(sc)
+    hist = trained_history(name)  # fit(sc), shared with the other tests of this process
     assert hist.stopped is None
     return sc, hist, trace_for(sc, hist.weights[-1])
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import trained_history
 
 from engine import fit, initial_params, load, trace_for
 from engine.influence import first_input_effect, reach
@@ -86,7 +87,7 @@ def test_the_loss_at_the_last_step_of_long_hardly_reaches_the_noun():
     """The per-loss view shows the story `long` tells: ‖∂ℓ_verb/∂h_cat‖ is tiny next to the
     gradient at the verb itself, although the total dL/dh at "cat" is not small."""
     sc = load("long")
-    tr = trace_for(sc, fit(sc).weights[-1])
+    tr = trace_for(sc, trained_history("long").weights[-1])  # fit(sc), shared
     labels = tr.sequence.labels
     verb = labels.index("runs")
     cat = labels.index("cat")
@@ -127,7 +128,7 @@ def test_sine_at_a_small_knob_forgets_although_the_seed_cosine_stays_high():
     any other input's change is gone within a few blank steps."""
     from engine.analysis import retention
     sc = load("sine")
-    p = fit(sc).weights[-1].with_wh_scale(0.125)
+    p = trained_history("sine").weights[-1].with_wh_scale(0.125)  # fit(sc), shared
     x0 = sc.sequence.inputs[0]
     assert retention(p, x0, 15, "tanh")[-1] > 0.9
     assert first_input_effect(p, x0, 15, "tanh").start_norm == 0.0

@@ -15,8 +15,9 @@ from functools import lru_cache
 
 import numpy as np
 import pytest
+from helpers import trained_run
 
-from engine import fit, initial_params, load, with_cell
+from engine import initial_params, load, with_cell
 from engine.scenario import encode_text
 from rnntui.lessons import builtin_lessons
 from rnntui.lessons.quantities import Facts
@@ -36,7 +37,7 @@ def scenario(source: str, cell: str | None):
 @lru_cache(maxsize=None)
 def history(source: str, cell: str | None):
     sc = scenario(source, cell)
-    return fit(sc) if sc.train.epochs else None
+    return trained_run(sc) if sc.train.epochs else None  # fit(sc), shared in this process
 
 
 def weights(step):
