@@ -27,6 +27,7 @@ from ._scenario_checks import (LIMITS, MISSING, VALUE_BOUND, Checker, describe, 
                               suggest)
 from ._scenario_data import display_token, tokenize
 from .cells import CELLS, DEFAULT, cells_where, get_cell, weight_shapes
+from .files import FileReadError, read_regular
 from .types import (ACTIVATIONS, DEFAULT_OUTPUT, INITS, KINDS, OPTIMIZERS,
                     OUTPUTS, ModelConfig, Scenario, ScenarioError, Sequence, TrainConfig)
 
@@ -205,9 +206,10 @@ def _load_file(path: Path) -> Scenario:
             problem = "is not a regular file"
         elif st.st_size > limit:
             problem = _too_big(st.st_size)
-        else:
-            with open(path, "rb") as f:
-                data = f.read(limit + 1)
+        else:  # read_regular checks the opened file again: one swapped in meanwhile is refused
+            data = read_regular(path, limit)
+    except FileReadError as e:
+        problem = str(e)
     except FileNotFoundError:
         problem = f"no such file (built-in scenarios: {', '.join(builtin_names())})"
     except PermissionError:

@@ -39,3 +39,25 @@ def test_symlink_to_dev_zero_is_refused(tmp_path):
 def test_missing_and_directory(tmp_path, name, words):
     with pytest.raises(FileReadError, match=words):
         read_regular(tmp_path / name if name else tmp_path, 10)
+
+
+def test_a_scenario_file_swapped_for_a_fifo_after_its_check_is_refused(tmp_path, monkeypatch):
+    """engine.scenario checks a path with stat and then reads it: the read itself refuses a
+    FIFO put in the file's place between the two (it blocked for ever)."""
+    import engine.scenario as scenario_module
+    from engine.types import ScenarioError
+
+    path = tmp_path / "mine.toml"
+    path.write_text("[scenario]\nname = 'mine'\n")
+    real_stat = type(path).stat
+
+    def stat_then_swap(self, *a, **k):
+        st = real_stat(self, *a, **k)
+        if self == path:
+            path.unlink()
+            os.mkfifo(path)
+        return st
+
+    monkeypatch.setattr(type(path), "stat", stat_then_swap)
+    with pytest.raises(ScenarioError, match="not a regular file"):
+        scenario_module.load(str(path))
