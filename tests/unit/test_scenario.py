@@ -842,8 +842,9 @@ def test_read_failures_become_scenario_errors(tmp_path, monkeypatch, exc, fragme
     def failing_open(*args, **kwargs):
         raise exc
 
-    monkeypatch.setattr(S, "open", failing_open, raising=False)
-    with pytest.raises(ScenarioError) as info:
+    # the file is read by engine.files.read_regular, which opens it with os.open
+    with monkeypatch.context() as m, pytest.raises(ScenarioError) as info:
+        m.setattr(os, "open", failing_open)
         load(path)
     assert str(info.value) == f"{path}: {fragment}"
 
