@@ -20,23 +20,11 @@ TEXT_KEYS = ("text", "unit", "vocab", "prompt", "vectors",
 SERIES_KEYS = ("function", "points", "step", "amplitude", "frequency", "noise", "window", "seed",
                "csv", "column", "normalize")  # the last three: engine/csvdata.py
 ECHO_KEYS = ("delay", "length", "sequences", "seed", "bits")
-KIND_KEYS = {"text": TEXT_KEYS, "series": SERIES_KEYS, "echo": ECHO_KEYS}
 FUNCTIONS = ("sin", "cos", "sawtooth", "square")
 #: Held-out echo sequences made for measuring accuracy.
 ECHO_TEST_SEQUENCES = 100
 
 _D = ("data",)
-
-
-def check_data_keys(ck: Checker, data: dict, kind: str, misplaced: dict[str, str]) -> None:
-    """Reject unknown keys, naming the kind or the section a misplaced key belongs to."""
-    elsewhere = dict(misplaced)
-    for other, keys in KIND_KEYS.items():
-        for key in keys:
-            if other != kind and key not in KIND_KEYS[kind]:
-                elsewhere.setdefault(key, f"'{key}' is a key for kind = \"{other}\", and this "
-                                          f"scenario's kind is \"{kind}\"")
-    ck.known_keys(data, _D, KIND_KEYS[kind], elsewhere=elsewhere)
 
 
 # ---------------------------------------------------------------------------------------------

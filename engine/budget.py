@@ -27,6 +27,7 @@ import os
 from dataclasses import dataclass
 
 from .cells import DEFAULT, get_cell
+from .kinds import get_kind
 from .types import Scenario, ScenarioError
 
 __all__ = ["BUDGET_ENV", "DEFAULTS", "Estimate", "Sizes", "budgets", "check", "estimate",
@@ -298,30 +299,9 @@ def estimate(scenario: Scenario | Sizes, epochs: int | None = None) -> Estimate:
                     snapshots=kept, batch_bytes=data_batches, jacobian_bytes=jacobian)
 
 
-#: What to change, by (kind, where the data comes from) and by what is over its budget: the
-#: trace (of the sequence stepped through), training, or memory.
-_MORE = {
-    ("text", ""): {"trace": "a shorter prompt (or first sentence)",
-                   "train": "fewer or shorter sentences",
-                   "memory": "fewer sentences, a shorter prompt or a smaller vocabulary"},
-    ("text", "file"): {"trace": "a smaller [data].window",
-                       "train": "a shorter text file",
-                       "memory": "a shorter text file, a smaller [data].vocab_size or a smaller "
-                                 "[data].window"},
-    ("series", ""): {"trace": "fewer [data].points", "train": "fewer [data].points",
-                     "memory": "fewer [data].points or a smaller [data].window"},
-    ("series", "csv"): {"trace": "a CSV file with fewer rows",
-                        "train": "a CSV file with fewer rows",
-                        "memory": "a CSV file with fewer rows or a smaller [data].window"},
-    ("echo", ""): {"trace": "a shorter [data].length",
-                   "train": "fewer [data].sequences or a shorter [data].length",
-                   "memory": "fewer [data].sequences or a shorter [data].length"},
-}
-
-
 def _advice(kind: str, what: str, source: str = "") -> str:
     size = "a smaller [model].hidden_size"
-    more = _MORE.get((kind, source), _MORE[(kind, "")])[what]
+    more = get_kind(kind).more(what, source)
     if what == "trace":
         return f"use {more} or {size}"
     if what == "train":

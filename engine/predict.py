@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from .kinds import get_kind
 from .trace import Trace
 from .types import Scenario, Sequence
 
@@ -24,12 +23,9 @@ def knob_scale(k: int) -> float:
     return 2.0 ** (k / KNOB_STEPS_PER_DOUBLING)
 
 
-def _is_text(scenario: Scenario) -> bool:
-    return scenario.kind == "text" and bool(scenario.vocab)
-
-
 def prediction(trace: Trace, scenario: Scenario, t: int) -> tuple[str, float]:
-    """The model's guess at step ``t`` and how sure it is, for display.
+    """The model's guess at step ``t`` and how sure it is, for display, as the scenario's kind
+    reads it (engine/kinds/):
 
     - text (any output): the token with the largest output, exactly as in ``vocab``, with its
       probability (softmax), its own P (sigmoid), or nan (identity, which is not a probability);
@@ -38,52 +34,25 @@ def prediction(trace: Trace, scenario: Scenario, t: int) -> tuple[str, float]:
 
     :func:`predicted_value` gives the same guess as exact data (for JSON).
     """
-    out = trace.out[t]
-    if _is_text(scenario):
-        i = int(np.argmax(out))
-        name = scenario.vocab[i] if i < len(scenario.vocab) else str(i)
-        p = float(out[i]) if scenario.model.output != "identity" else math.nan
-        return name, p
-    if scenario.kind == "echo" and scenario.model.output == "sigmoid":
-        p1 = float(out[0])
-        return ("1", p1) if p1 >= 0.5 else ("0", 1.0 - p1)
-    return f"{float(out[0]):+.3f}", math.nan
+    return get_kind(scenario.kind).prediction(trace.out[t], scenario)
 
 
 def predicted_value(trace: Trace, scenario: Scenario, t: int) -> str | int | float:
     """The guess of :func:`prediction` as data: the vocab token, the bit as an int, or the
     output value as an unrounded float."""
-    label, _ = prediction(trace, scenario, t)
-    if _is_text(scenario):
-        return label
-    if scenario.kind == "echo" and scenario.model.output == "sigmoid":
-        return int(label)
-    return float(trace.out[t][0])
-
-
-def _token_of_row(scenario: Scenario, row: np.ndarray) -> str:
-    return scenario.vocab[int(np.argmax(row))]
+    return get_kind(scenario.kind).predicted_value(trace.out[t], scenario)
 
 
 def exact_input(scenario: Scenario, sequence: Sequence, t: int) -> str | int | float:
     """Input t as data: the token as in ``vocab`` (text), the value (series), the bit (echo)."""
-    if scenario.kind == "text":
-        if sequence.tokens is not None:
-            return sequence.tokens[t]
-        return sequence.labels[t]
-    x = float(sequence.inputs[t][0])
-    return int(x) if scenario.kind == "echo" else x
+    return get_kind(scenario.kind).exact_input(scenario, sequence, t)
 
 
 def exact_target(scenario: Scenario, sequence: Sequence, t: int) -> str | int | float | None:
     """Target t as data (None where step t has none): token, value or bit, unrounded."""
     if not bool(sequence.mask[t]):
         return None
-    row = sequence.targets[t]
-    if scenario.kind == "text" and scenario.vocab:
-        return _token_of_row(scenario, row)
-    v = float(row[0])
-    return int(v) if scenario.kind == "echo" else v
+    return get_kind(scenario.kind).exact_target(scenario, sequence.targets[t])
 
 
 def held_out_accuracy(scenario: Scenario, params) -> tuple[int, int]:

@@ -28,8 +28,9 @@ from ._scenario_checks import (LIMITS, MISSING, VALUE_BOUND, Checker, describe, 
 from ._scenario_data import display_token, tokenize
 from .cells import CELLS, DEFAULT, cells_where, get_cell, weight_shapes
 from .files import FileReadError, read_regular
-from .types import (ACTIVATIONS, DEFAULT_OUTPUT, INITS, KINDS, OPTIMIZERS,
-                    OUTPUTS, ModelConfig, Scenario, ScenarioError, Sequence, TrainConfig)
+from .kinds import KINDS, check_data_keys, data_keys, get_kind
+from .types import (ACTIVATIONS, INITS, OPTIMIZERS, OUTPUTS, ModelConfig, Scenario,
+                    ScenarioError, Sequence, TrainConfig)
 
 __all__ = ["DEFAULT_SCENARIO", "LIMITS", "builtin_descriptions", "builtin_names",
            "display_token", "encode_text", "load", "loads", "tokenize"]
@@ -42,7 +43,7 @@ SECTIONS = {
               "cell", "forget_bias"),
     "train": ("epochs", "learning_rate", "optimizer", "clip", "batch_size"),
     "analysis": ("retention_steps",),
-    "data": tuple(dict.fromkeys(k for keys in _data.KIND_KEYS.values() for k in keys)),
+    "data": data_keys(),
 }
 _OWNER = {key: section for section, keys in reversed(SECTIONS.items()) for key in keys}
 INIT_SCALE_MAX = 100.0
@@ -260,12 +261,11 @@ def _load_bytes(data: bytes, source: str) -> Scenario:
 FILE_KEYS = ("file", "csv")
 
 
-def _parse(text: str, source: str, files: bool = True) -> Scenario:
-    if not text.strip():
-        raise ScenarioError("the file is empty; a scenario needs at least [scenario] with "
-                            "name and kind", path=source)
+def parse_toml(text: str, source: str) -> dict:
+    """The TOML document in ``text``; a syntax error is one ScenarioError naming ``source``,
+    the line and the column (scenario and lab files alike)."""
     try:
-        doc = _toml_fast.loads(text)  # tomllib's answer, big number arrays read faster
+        return _toml_fast.loads(text)  # tomllib's answer, big number arrays read faster
     except ValueError as e:  # TOMLDecodeError, and bad dates tomllib lets through
         msg, line = str(e), None
         m = _TOML_AT.search(msg)
@@ -279,6 +279,12 @@ def _parse(text: str, source: str, files: bool = True) -> Scenario:
         raise ScenarioError("TOML syntax error: arrays or tables nested too deeply",
                             path=source) from None
 
+
+def _parse(text: str, source: str, files: bool = True) -> Scenario:
+    if not text.strip():
+        raise ScenarioError("the file is empty; a scenario needs at least [scenario] with "
+                            "name and kind", path=source)
+    doc = parse_toml(text, source)
     ck = Checker(source, text)
     _check_sections(ck, doc)
     head = ck.table(doc, ("scenario",), required=True)
@@ -300,13 +306,12 @@ def _parse(text: str, source: str, files: bool = True) -> Scenario:
                            hi=LIMITS["retention_steps"])
 
     data_t = ck.table(doc, ("data",), required=(kind == "text"))
-    _data.check_data_keys(ck, data_t, kind, _misplaced("data"))
+    check_data_keys(ck, data_t, kind, _misplaced("data"))
     for key in () if files else FILE_KEYS:
         if key in data_t:
             ck.fail(("data", key), "names a file; a scenario sent over the network carries "
                                    "its data in its own text, and no file of this machine is "
                                    "read for it")
-    build = {"text": _data.build_text, "series": _data.build_series, "echo": _data.build_echo}
 
     def precheck(inputs: int, outputs: int, steps: int, lengths: dict,
                  data_source: str = "") -> None:
@@ -316,14 +321,14 @@ def _parse(text: str, source: str, files: bool = True) -> Scenario:
                                   train.epochs, train.batch_size,
                                   model.cell, data_source), path=source)
 
-    built = build[kind](ck, data_t, precheck)
+    built = get_kind(kind).build(ck, data_t, precheck)
 
     if model.output == "softmax" and built["output_size"] < 2:
         if kind == "text":
             ck.fail(("data", "text"), "the text uses only one word; predicting the next word "
                                       "needs at least two different ones")
         ck.fail(("model", "output"), f'"softmax" needs at least 2 outputs and a {kind} '
-                                     f'scenario has 1; use "{DEFAULT_OUTPUT[kind]}"')
+                                     f'scenario has 1; use "{get_kind(kind).default_output}"')
     if "weights" in model_t:
         model.weights = _weights(ck, model_t["weights"], model.hidden_size,
                                  built["input_size"], built["output_size"], model.cell)
@@ -377,7 +382,7 @@ def _model(ck: Checker, t: dict, kind: str) -> ModelConfig:
         forget_bias=ck.number(t, m + ("forget_bias",), 1.0, lo=-VALUE_BOUND, hi=VALUE_BOUND),
         hidden_size=ck.integer(t, m + ("hidden_size",), 16, lo=1, hi=LIMITS["hidden_size"]),
         activation=the.activation_for(ck.choice(t, m + ("activation",), ACTIVATIONS, "tanh")),
-        output=ck.choice(t, m + ("output",), OUTPUTS, DEFAULT_OUTPUT[kind]),
+        output=ck.choice(t, m + ("output",), OUTPUTS, get_kind(kind).default_output),
         init=ck.choice(t, m + ("init",), INITS, "xavier"),
         seed=ck.integer(t, m + ("seed",), 0, lo=0, hi=None),
     )

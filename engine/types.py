@@ -9,13 +9,9 @@ import numpy as np
 
 ACTIVATIONS = ("tanh", "sigmoid", "relu")
 OUTPUTS = ("softmax", "identity", "sigmoid")
-KINDS = ("text", "series", "echo")
 INITS = ("xavier", "normal", "zeros", "sine")
 OPTIMIZERS = ("sgd", "adam")
 MATRICES = ("W_x", "W_h", "b", "W_y", "b_y")
-
-#: The output function each kind uses unless the scenario file says otherwise.
-DEFAULT_OUTPUT = {"text": "softmax", "series": "identity", "echo": "sigmoid"}
 
 
 class ScenarioError(ValueError):

@@ -75,7 +75,9 @@ def cmd_generate(args, out, fail, load) -> int:
     sc, err = load(args.scenario)
     if err:
         return fail(err)
-    if sc.kind not in ("text", "series") or (sc.kind == "series" and sc.input_size != 1):
+    from engine.kinds import generation
+    makes = generation(sc)
+    if not makes:
         return fail(f"'{sc.name}' is an {sc.kind} scenario; generate works on text "
                     f"(sampling) and series (forecasting) scenarios")
     try:
@@ -83,7 +85,7 @@ def cmd_generate(args, out, fail, load) -> int:
             budget.check(sc, epochs=epochs)
         history = fit(sc, epochs)
         params = history.params_at(history.trained_epochs)
-        if sc.kind == "text":
+        if makes == "text":
             return _text(sc, params, args.prime, length, temp, seed, out)
         return _series(sc, params, args.prime, length, out, fail)
     except ScenarioError as err:

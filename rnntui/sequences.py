@@ -132,17 +132,29 @@ def generation_params(view, gen: Generation):
     return p if knob == 0 else p.with_wh_scale(knob_scale(knob))
 
 
+def can_generate(scenario, gen: Generation) -> None:
+    """ScenarioError (one line) when ``scenario``'s kind cannot make what ``gen`` asks for:
+    text (``prime=``) or a forecast (``from=``); the kind says what it makes
+    (engine.kinds.generation)."""
+    from engine.kinds import generation
+    makes = generation(scenario)
+    if gen.is_text and makes != "text":
+        raise ScenarioError(f"gen= with prime=: '{scenario.name}' is a {scenario.kind} "
+                            f"scenario; text is written by text scenarios")
+    if not gen.is_text and makes != "forecast":
+        raise ScenarioError(f"gen= with from=: '{scenario.name}' is a {scenario.kind} "
+                            f"scenario; a forecast needs a series of one value a step")
+
+
 def generated(view, gen: Generation, should_stop=None):
     """(the sequence, its text or None, the step to put the cursor on, one line saying what
     was done) for ``gen`` made with ``view``'s scenario and weights (see generation_params);
     a forecast starts from ``view``'s sequence up to ``gen.start``. ScenarioError with a
     reason when it cannot be made; engine.analysis.Cancelled when ``should_stop()`` says so."""
     sc = view.scenario
+    can_generate(sc, gen)
     params = generation_params(view, gen)
     if gen.is_text:
-        if sc.kind != "text":
-            raise ScenarioError(f"gen= with prime=: '{sc.name}' is a {sc.kind} scenario; text "
-                                f"is written by text scenarios")
         from engine.generate import generate_text
         from engine.scenario import encode_text
         g = generate_text(sc, params, gen.prime, gen.length, gen.temperature or 0.0,
@@ -154,9 +166,6 @@ def generated(view, gen: Generation, should_stop=None):
         shown = sep.join(g.generated).replace("\n", "⏎")
         return (sequence, g.text, g.prime - 1,
                 f"Wrote {gen.length} tokens ({how}): {shown[:160]}")
-    if sc.kind != "series" or sc.input_size != 1:
-        raise ScenarioError(f"gen= with from=: '{sc.name}' is a {sc.kind} scenario; a "
-                            f"forecast needs a series of one value a step")
     from engine.csvdata import normalization_of
     from engine.generate import forecast_sequence
     norm = normalization_of(sc)
@@ -205,19 +214,14 @@ def check_position(scenario, pos) -> None:
     gen = pos.gen
     if gen is None:
         return
+    can_generate(scenario, gen)
     if gen.is_text:
-        if scenario.kind != "text":
-            raise ScenarioError(f"gen= with prime=: '{scenario.name}' is a {scenario.kind} "
-                                f"scenario; text is written by text scenarios")
         from engine.generate import prime_tokens
         try:
             prime_tokens(scenario, gen.prime)
         except ScenarioError as err:
             raise ScenarioError(f"prime=: {err.message}") from None
         return
-    if scenario.kind != "series" or scenario.input_size != 1:
-        raise ScenarioError(f"gen= with from=: '{scenario.name}' is a {scenario.kind} "
-                            f"scenario; a forecast needs a series of one value a step")
     base = scenario.sequence
     if pos.example is not None and scenario.train_sequences:
         base = scenario.train_sequences[min(pos.example, len(scenario.train_sequences) - 1)]

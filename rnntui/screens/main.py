@@ -627,7 +627,8 @@ class MainScreen(QuitGuard, Screen):
         from .generate import GenerateScreen
         view = self._view
         sc = view.scenario
-        if sc.kind not in ("text", "series") or (sc.kind == "series" and sc.input_size != 1):
+        from engine.kinds import generation
+        if not generation(sc):
             self.notify(f"The network writes in text scenarios and forecasts series; "
                         f"'{visible(sc.name)}' is an {sc.kind} scenario.", severity="warning",
                         markup=False)

@@ -120,6 +120,8 @@ def import_graph(package: str = "rnntui", extra: tuple[str, ...] = ()) -> dict[s
     if package == "engine":  # the cell registry imports its modules by name (importlib)
         from engine.cells import CELLS
         graph["engine.cells"] |= {f"engine.cells.{name}" for name in CELLS}
+        from engine.kinds import KINDS  # and the kind registry its kinds
+        graph["engine.kinds"] |= {f"engine.kinds.{name}" for name in KINDS}
     return graph
 
 

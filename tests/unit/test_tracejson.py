@@ -9,7 +9,8 @@ import pytest
 
 from engine import History, initial_params, loads, trace_for
 from engine.predict import knob_scale, predicted_value, prediction
-from engine.types import ACTIVATIONS, KINDS, OUTPUTS, ScenarioError
+from engine.kinds import KINDS
+from engine.types import ACTIVATIONS, OUTPUTS, ScenarioError
 from rnntui.cli import main
 from rnntui.tracejson import trace_to_json
 from rnntui.tracetable import format_trace

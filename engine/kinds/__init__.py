@@ -1,0 +1,63 @@
+"""The data kinds, one module each, and the registry everything else asks about them.
+
+A kind (``[scenario].kind``) is one module here (``text.py``, ``series.py``, ``echo.py``) that
+defines ``KIND``, an instance of :class:`engine.kinds.base.Kind`: its ``[data]`` keys and
+builder, its default output, the budget's advice, how a step's prediction, input and target
+read as data, and what it can generate. Adding one is that module plus one line in ``KINDS``
+below (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from ..types import ScenarioError
+from .base import Kind
+
+#: The registry: one line per kind, the name of its module in this folder (which defines KIND).
+KINDS = (
+    "text",
+    "series",
+    "echo",
+)
+
+__all__ = ["KINDS", "Kind", "check_data_keys", "data_keys", "generation", "get_kind"]
+
+_KINDS: dict[str, Kind] = {}
+
+
+def get_kind(name: str) -> Kind:
+    """The kind called ``name`` (one of :data:`KINDS`); ScenarioError for any other name."""
+    kind = _KINDS.get(name)
+    if kind is None:
+        if name not in KINDS:
+            raise ScenarioError(f"unknown kind {name!r}; choose one of {', '.join(KINDS)}")
+        kind = importlib.import_module(f"{__name__}.{name}").KIND
+        if kind.name != name:
+            raise ScenarioError(f"engine/kinds/{name}.py defines the kind {kind.name!r}")
+        _KINDS[name] = kind
+    return kind
+
+
+def generation(scenario) -> str:
+    """What a network trained on ``scenario`` generates: "text", "forecast" or "" (nothing).
+    The one rule behind key ``w``, ``rnntui generate`` and a position's ``gen=``."""
+    return get_kind(scenario.kind).generation(scenario)
+
+
+def data_keys() -> tuple[str, ...]:
+    """Every key ``[data]`` may hold, for any kind, in registry order."""
+    return tuple(dict.fromkeys(k for name in KINDS for k in get_kind(name).keys))
+
+
+def check_data_keys(ck, data: dict, kind: str, misplaced: dict[str, str]) -> None:
+    """Reject unknown keys in ``[data]``, naming the kind or the section a misplaced key
+    belongs to (``ck`` is the scenario's Checker)."""
+    elsewhere = dict(misplaced)
+    mine = get_kind(kind).keys
+    for other in KINDS:
+        for key in get_kind(other).keys:
+            if other != kind and key not in mine:
+                elsewhere.setdefault(key, f"'{key}' is a key for kind = \"{other}\", and this "
+                                          f"scenario's kind is \"{kind}\"")
+    ck.known_keys(data, ("data",), mine, elsewhere=elsewhere)
