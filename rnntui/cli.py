@@ -16,7 +16,7 @@ from .cli_guard import Output, TerminalGuard, end_process
 from .safe_text import visible
 
 COMMANDS = ("list", "check", "trace", "screenshot", "compare", "generate")
-COMMANDS += ("learn", "replay")
+COMMANDS += ("learn", "replay", "lab")
 #: The classroom's commands (rnntui/classroom/commands.py).
 CLASSROOM = ("present", "follow", "serve")
 COMMANDS += CLASSROOM
@@ -80,6 +80,7 @@ def _main_parser() -> _Parser:
                 "  rnntui trace SCENARIO        train and print the per-step table\n"
                 "  rnntui screenshot SCENARIO -o FILE.svg   render the app to SVG\n"
                 "  rnntui generate SCENARIO     train, then print text the model writes\n"
+                "  rnntui lab NAME|PATH         run a memory lab's sweep (docs/lab.md)\n"
                 "  rnntui present [SCENARIO]    present: followers see every step you take\n"
                 "  rnntui follow HOST:PORT/TOKEN   follow a presenter\n"
                 "  rnntui serve [SCENARIO]      serve the app to web browsers\n"
@@ -177,6 +178,10 @@ def _command_parser(cmd: str) -> _Parser:
     elif cmd == "generate":
         from .generate_cli import add_arguments
         add_arguments(p)
+    elif cmd == "lab":
+        from .lab import add_arguments
+        add_arguments(p)
+        _no_cache_option(p)
     elif cmd == "screenshot":
         p.description = "Render the app headless to an SVG file and exit."
         p.add_argument("scenario", metavar="SCENARIO")
@@ -462,6 +467,9 @@ def _main(argv: list[str] | None = None) -> int:
             if cmd == "generate":
                 from .generate_cli import cmd_generate
                 return cmd_generate(args, OUT, _fail, _load)
+            if cmd == "lab":
+                from .lab import cmd_lab
+                return cmd_lab(args, OUT, _fail)
             return cmd_screenshot(args.scenario, args.output, args.size, args.press, args.at)
         args = _main_parser().parse_args(argv)
         _use_cache(args)

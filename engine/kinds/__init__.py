@@ -19,6 +19,9 @@ KINDS = (
     "text",
     "series",
     "echo",
+    "adding",
+    "copy",
+    "agreement",
 )
 
 __all__ = ["KINDS", "Kind", "check_data_keys", "data_keys", "generation", "get_kind"]

@@ -19,7 +19,12 @@ DATA = {
     "text": '[data]\nunit = "char"\ntext = ["ab ba", "a b"]\nprompt = "ab a"\n',
     "series": "[data]\npoints = 30\nwindow = 9\nstep = 0.37\nnoise = 0.05\n",
     "echo": "[data]\ndelay = 2\nlength = 7\nsequences = 5\n",
+    "adding": "[data]\nlength = 6\nsequences = 4\n",
+    "copy": "[data]\nsymbols = 2\ngap = 3\nsequences = 4\n",
+    "agreement": "[data]\ngap = 3\nsequences = 4\n",
 }
+#: The kinds whose steps are tokens of a vocabulary.
+TOKENS = ("text", "copy", "agreement")
 
 
 def scenario_text(kind, output, activation, epochs=0):
@@ -64,7 +69,7 @@ def loss_from_json(doc):
 @pytest.mark.parametrize("kind,output,activation", GRID)
 def test_every_kind_output_activation_gives_a_table_and_exact_json(kind, output, activation):
     text = scenario_text(kind, output, activation)
-    if output == "softmax" and kind != "text":
+    if output == "softmax" and kind not in TOKENS:
         with pytest.raises(ScenarioError, match="softmax"):
             loads(text)
         return
@@ -78,9 +83,12 @@ def test_every_kind_output_activation_gives_a_table_and_exact_json(kind, output,
     assert doc["loss"] == pytest.approx(tr.loss, rel=1e-12)
     assert loss_from_json(doc) == pytest.approx(tr.loss, rel=1e-9, abs=1e-12)
     for t, step in enumerate(doc["steps"]):
-        if kind == "text":
+        if kind in TOKENS:
             assert step["input"] == seq.tokens[t] and step["input"] in sc.vocab
             assert step["prediction"] in sc.vocab
+        elif kind == "adding":  # a value and a marker a step
+            assert step["input"] == [float(x) for x in seq.inputs[t]]
+            assert step["prediction"] == float(tr.out[t][0])
         elif kind == "series":
             assert step["input"] == float(seq.inputs[t][0])  # unrounded, bit for bit
             assert step["prediction"] == float(tr.out[t][0])
@@ -94,7 +102,7 @@ def test_every_kind_output_activation_gives_a_table_and_exact_json(kind, output,
                 assert step["prediction"] == float(tr.out[t][0])
         if seq.mask[t]:
             want = seq.targets[t]
-            if kind == "text":
+            if kind in TOKENS:
                 assert step["target"] == sc.vocab[int(np.argmax(want))]
             else:
                 assert float(step["target"]) == float(want[0])
