@@ -16,10 +16,9 @@ equations and conventions.
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 
+from .._registry import member
 from ..types import ModelConfig, ScenarioError
 from .base import Cell, GatedParams, GatedPass
 
@@ -44,15 +43,7 @@ _CELLS: dict[str, Cell] = {}
 
 def get_cell(name: str) -> Cell:
     """The cell called ``name`` (one of :data:`CELLS`); ScenarioError for any other name."""
-    cell = _CELLS.get(name)
-    if cell is None:
-        if name not in CELLS:
-            raise ScenarioError(f"unknown cell {name!r}; choose one of {', '.join(CELLS)}")
-        cell = importlib.import_module(f"{__name__}.{name}").CELL
-        if cell.name != name:
-            raise ScenarioError(f"engine/cells/{name}.py defines the cell {cell.name!r}")
-        _CELLS[name] = cell
-    return cell
+    return member(__name__, CELLS, _CELLS, name, "cell", "CELL")
 
 
 def cell_of(params) -> Cell:

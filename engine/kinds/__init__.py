@@ -9,8 +9,7 @@ below (docs/architecture.md).
 
 from __future__ import annotations
 
-import importlib
-
+from .._registry import member
 from ..types import ScenarioError
 from .base import Kind
 
@@ -31,15 +30,7 @@ _KINDS: dict[str, Kind] = {}
 
 def get_kind(name: str) -> Kind:
     """The kind called ``name`` (one of :data:`KINDS`); ScenarioError for any other name."""
-    kind = _KINDS.get(name)
-    if kind is None:
-        if name not in KINDS:
-            raise ScenarioError(f"unknown kind {name!r}; choose one of {', '.join(KINDS)}")
-        kind = importlib.import_module(f"{__name__}.{name}").KIND
-        if kind.name != name:
-            raise ScenarioError(f"engine/kinds/{name}.py defines the kind {kind.name!r}")
-        _KINDS[name] = kind
-    return kind
+    return member(__name__, KINDS, _KINDS, name, "kind", "KIND")
 
 
 def generation(scenario) -> str:
