@@ -108,8 +108,9 @@ def test_the_installed_command_runs_outside_the_source_tree(cli, venv, dist):
     names = zipfile.ZipFile(dist[1]).namelist()
 
     assert re.fullmatch(r"rnntui \S+\n", cli("--version"))
-    builtins = sorted(Path(n).stem for n in names
-                      if n.startswith("engine/scenarios/") and n.endswith(".toml"))
+    builtins = sorted(Path(n).stem for n in names  # (labs/ holds the built-in labs)
+                      if n.startswith("engine/scenarios/") and n.endswith(".toml")
+                      and n.count("/") == 2)
     listed = [ln.split()[0] for ln in cli("list").splitlines() if ln and not ln[0].isspace()]
     assert sorted(listed) == builtins
 
@@ -131,6 +132,7 @@ def test_the_installed_command_runs_outside_the_source_tree(cli, venv, dist):
         assert re.search(r"^ *0 +the ", out, re.M), out
 
     assert cli("generate", "king", "--epochs", "2", "--length", "5").strip()
+    assert 'kind = "adding"' in cli("lab", "adding", "--scenario", "length=10")  # labs/
     assert "usage: rnntui serve" in cli("serve", "--help")
     assert "usage: rnntui present" in cli("present", "--help")
     cli("screenshot", "king", "-o", "king.svg", "--size", "80x24")
