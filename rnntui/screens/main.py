@@ -24,7 +24,6 @@ from engine.cells import compare_pair, cycle_after, get_cell
 
 from ..jobs import Jobs, LossReady, TraceReady, TrainDone, TrainProgress
 from ..keys import BINDINGS
-from ..lessons.session import LessonSession
 from ..position import Position, WindowRef
 from ..view import BACKWARD, Training, View
 from ..widgets import (GradientPane, HiddenPane, LossPane, OutputPane, Pane, RetentionPane,
@@ -32,9 +31,7 @@ from ..widgets import (GradientPane, HiddenPane, LossPane, OutputPane, Pane, Ret
 from ..widgets.lesson_strip import LessonStrip
 from ..safe_text import visible
 from ..served import in_browser
-from .compare import CompareScreen
 from .guard import QuitGuard
-from .lessons import LessonListScreen
 from .status import join_parts
 from .too_small import check_size
 
@@ -188,9 +185,8 @@ class MainScreen(QuitGuard, Screen):
         self._play_timer = None
         self._started = False  # the work that waits for the first full frame has started
         self._ahead_pending = False  # _draw_ahead is scheduled
-        #: The lesson open on this screen, if any (rnntui.lessons.session).
-        self.lessons = LessonSession(self, list_screen=LessonListScreen,
-                                     compare_screen=CompareScreen)
+        self._lessons = None  # made when first asked for (see lessons)
+        self._lessons_mounted = False
         self._wanted_epoch: int | None = None  # an epoch to show once training reaches it
         self._trained: dict[str, History] = {}  # each cell's training, kept while switching
         self._at = at
@@ -231,6 +227,20 @@ class MainScreen(QuitGuard, Screen):
         view = View.open(scenario, history, source=source, loss_pending=True)
         return view.with_training(Training(0, epochs, (float("nan"),))) if epochs > 0 else view
 
+    @property
+    def lessons(self):
+        """The lesson open on this screen, if any (rnntui.lessons.session): made, and the
+        lesson modules imported, the first time something asks (start-up needs none of it)."""
+        if self._lessons is None:
+            from ..lessons.session import LessonSession
+            from .compare import CompareScreen
+            from .lessons import LessonListScreen
+            self._lessons = LessonSession(self, list_screen=LessonListScreen,
+                                          compare_screen=CompareScreen)
+            if self._lessons_mounted:
+                self._lessons.mounted()
+        return self._lessons
+
     # -- the View ------------------------------------------------------------------------------
     @property
     def view(self) -> View:
@@ -248,7 +258,8 @@ class MainScreen(QuitGuard, Screen):
         for pane in self.panes:
             pane.show(new)
         self.status.show(new)
-        self.lessons.on_view(new)
+        if self._lessons is not None:
+            self._lessons.on_view(new)
         if self.draw_ahead and not self._ahead_pending:
             self._ahead_pending = True
             # Once the screen is updated, and a moment later, when its output is written (the
@@ -315,7 +326,9 @@ class MainScreen(QuitGuard, Screen):
         if self._at is not None:
             self._go_to(self._at)
         self.view = self._view  # the first picture
-        self.lessons.mounted()
+        self._lessons_mounted = True
+        if self._lessons is not None:
+            self._lessons.mounted()
         if self.classroom is not None:
             self.classroom.start(self)
         check_size(self.app, self.app.size)
@@ -733,6 +746,8 @@ class MainScreen(QuitGuard, Screen):
             trained[view.cell] = view.history
         from engine.scenario import with_cell
         from engine.types import ScenarioError
+
+        from .compare import CompareScreen
         try:
             for cell in cells:
                 with_cell(view.scenario, cell)
@@ -867,13 +882,16 @@ class MainScreen(QuitGuard, Screen):
         self.lessons.answer(choice)
 
     def on_lesson_quantities(self, _msg) -> None:
-        self.lessons.computed()  # (the lesson's worker computed what a step waited for)
+        if self._lessons is not None:
+            self._lessons.computed()  # (the lesson's worker computed what a step waited for)
 
     def on_screen_suspend(self) -> None:
-        self.lessons.suspended()
+        if self._lessons is not None:  # (no lesson was ever asked for: nothing to do)
+            self._lessons.suspended()
 
     def on_screen_resume(self) -> None:
-        self.lessons.resumed()
+        if self._lessons is not None:
+            self._lessons.resumed()
 
     async def action_quit(self) -> None:
         self.app.quitting = True  # type: ignore[attr-defined]
