@@ -24,6 +24,7 @@ import struct
 import numpy as np
 
 from ..position import MAX_LENGTH as MAX_POSITION
+from ..widgets import PANES  # a maximised pane's id is one of these
 
 VERSION = 1
 CONTROL, DATA = b"C", b"D"
@@ -44,7 +45,6 @@ _HEADER = struct.Struct(">cI")
 HEADER_BYTES = _HEADER.size
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,15}")
-PANES = ("sequence", "step", "hidden", "output", "gradients", "retention", "loss")
 
 
 class ProtocolError(ValueError):

@@ -5,10 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..position import Position
+from ..widgets import PANES  # the panes a step may point at (their ids on the main screen)
 from .conditions import Condition
-
-#: The panes a step may point at (their ids on the main screen).
-PANES = ("sequence", "step", "hidden", "output", "gradients", "retention", "loss")
 
 
 @dataclass(frozen=True)

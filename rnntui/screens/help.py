@@ -11,54 +11,19 @@ from textual.keys import format_key
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
+from ..widgets import PANES, pane_class
 from .guard import Dialog
 
+
+def pane_help() -> list[tuple[str, str]]:
+    """(pane id, what the pane shows) for every pane, in the pane list's order: the words are
+    each pane's own ``HELP`` (rnntui.widgets)."""
+    return [(pane_id, pane_class(pane_id).HELP) for pane_id in PANES]
+
+
 #: What each pane shows, in the words the help screen uses (keyed by the pane's id).
-PANE_HELP = [
-    ("sequence", "The inputs, one per time step t (counted from 0), with the step you are at "
-                 "in [brackets]. At 80x24 it is one line; on taller terminals (36 rows and up) "
-                 "each input has its target under it (· where a step has none) and the line "
-                 "under the steps names the input and target at t."),
-    ("step", "The cell's arithmetic at step t with the real numbers. Forward: a_t = W_x x_t + "
-             "W_h h_(t-1) + b, then h_t = f(a_t), then the output y_t = W_y h_t + b_y. "
-             "Backward: how the loss's gradient arrives at step t and flows on to step t-1. A "
-             "vector that does not fit shows its first entries, then … and its length ‖v‖; "
-             "‖v‖ (12) is the length of a vector of 12 entries when none fits."),
-    ("hidden", "The hidden state h_t, the network's memory, one row per unit: its value, a "
-               "bar (+ to the right of the axis │, - to the left) and its history up to t "
-               "(+ as █▒░, - as ●•·, big to small). 6/12 means 6 of 12 units are shown: those "
-               "with the largest |h| anywhere in the sequence, the same set at every t. "
-               "Maximised (m), it also draws h's path on its two main directions (PCA)."),
-    ("output", "The prediction at step t: the probability of each token, ★ on the most "
-               "probable and ◀ target on the right answer; or the predicted value beside the "
-               "true one; or P(1), the predicted and target bits (✓ right, ✗ wrong) and the "
-               "accuracy on held-out sequences."),
-    ("gradients", "One column per step, log scale, each chart labelled with its max and min. "
-                  "Press v to switch views. Every loss: dL/dh, the whole gradient reaching h_t "
-                  "(its own step's loss included), and ∂hT/∂h, how much a nudge to h_t still "
-                  "moves the last state. The loss at τ: ∂Lτ/∂h, the loss of one target step τ "
-                  "(the cursor, or pinned with x) followed back alone, and ∂yτ/∂x, how much "
-                  "each input moves that prediction. ≤0.070× means a gradient shrinks to at "
-                  "most 0.070 of its size; vanishing below 1e-3, exploding above 1e3. ‖W_h‖₂ "
-                  "is how far W_h can stretch a vector (its largest singular value), ρ its "
-                  "spectral radius (largest |eigenvalue|): different numbers. + and - scale "
-                  "W_h: with relu (count) the gradients explode; with tanh or sigmoid the "
-                  "units saturate, f'(a) = 1 - h² goes to 0, and they vanish instead."),
-    ("retention", "Memory with no new input: feed the first input, then only blank (zero) "
-                  "inputs. The curve is cos(h_0, h_j), the state after j blanks against the "
-                  "first state; a curve that swings is W_h rotating the state (complex "
-                  "eigenvalues). The verdict compares the runs with and without the first "
-                  "input: how much of what it changed is left after the last blank (kept, "
-                  "fading, forgotten), since a bias alone can keep the cosine high; narrow, "
-                  "it reads 'x₀: 1.3e-6× forgotten'. It is about blank inputs after x₀, not "
-                  "the sentence: the Gradients pane's verdict (vanishing, fading) measures the "
-                  "gradient along the sentence itself, so the two can differ."),
-    ("loss", "The training loss at every epoch (a log axis says so), with a marker at the "
-             "epoch whose weights you are looking at ([ ] { } < > move it); it grows live "
-             "while training runs. 'on screen' is the loss of the sequence shown, under these "
-             "weights and this W_h scale. A text file's scenario also draws the validation "
-             "loss (• dots, the held-out end of the file) beside the training loss (⣿)."),
-]
+PANE_HELP = pane_help()
+
 
 GLYPHS = [
     ("[tok]  ^  reverse", "the step you are at (t)"),

@@ -26,8 +26,10 @@ from ..jobs import Jobs, LossReady, TraceReady, TrainDone, TrainProgress
 from ..keys import BINDINGS
 from ..position import Position, WindowRef
 from ..view import BACKWARD, Training, View
-from ..widgets import (GradientPane, HiddenPane, LossPane, OutputPane, Pane, RetentionPane,
-                       SequencePane, StepPane)
+from ..widgets import PANES, pane_class
+from ..widgets.base import Pane
+from ..widgets.sequence import SequencePane
+from ..widgets.step import StepPane
 from ..widgets.lesson_strip import LessonStrip
 from ..safe_text import visible
 from ..served import in_browser
@@ -309,14 +311,14 @@ class MainScreen(QuitGuard, Screen):
     def compose(self) -> ComposeResult:
         self.status = StatusLine(id="status")
         yield self.status
-        yield SequencePane(id="sequence")
+        panes = [pane_class(pane_id) for pane_id in PANES]  # (rnntui.widgets: the pane list)
+        for cls in panes:
+            if cls.PLACE == "top":
+                yield cls(id=cls.ID)
         with Grid(id="panes"):
-            yield StepPane(id="step")
-            yield HiddenPane(id="hidden")
-            yield OutputPane(id="output")
-            yield GradientPane(id="gradients")
-            yield RetentionPane(id="retention")
-            yield LossPane(id="loss")
+            for cls in panes:
+                if cls.PLACE == "grid":
+                    yield cls(id=cls.ID)
         self.lesson_strip = LessonStrip(id="lesson-strip")
         yield self.lesson_strip
         yield KeyFooter(compact=True, show_command_palette=False)

@@ -1,5 +1,10 @@
 """The panes of the rnntui screen, one widget per module, each drawn from the Session's trace.
 
+A pane is one module here that defines ``PANE``, a :class:`~rnntui.widgets.base.Pane` with its
+``ID``, ``TITLE``, ``HELP`` (the help screen's words), ``READS`` (the View fields it draws from)
+and ``draw``, plus one line in :data:`PANES` below. The main screen's layout, the help screen and
+the lesson schema (``point = "..."``) read that list (docs/architecture.md).
+
 This front door imports lazily (as Textual's ``textual.widgets`` does): ``from rnntui.widgets
 import LossPane`` loads the loss pane's module (and plotext) and no other pane's.
 """
@@ -8,6 +13,31 @@ from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING
+
+#: The pane registry: one line per pane, its id on the main screen, which is also the name of
+#: its module in this folder. Order: the panes whose ``PLACE`` is "top" across the top, then
+#: the grid (app.tcss's ``#panes``: 3 columns, 2 rows) left to right, top to bottom; the help
+#: screen lists them in this order too.
+PANES = (
+    "sequence",
+    "step",
+    "hidden",
+    "output",
+    "gradients",
+    "retention",
+    "loss",
+)
+
+
+def pane_class(pane_id: str) -> type[Pane]:
+    """The pane class of ``pane_id`` (one of :data:`PANES`); KeyError for any other id."""
+    if pane_id not in PANES:
+        raise KeyError(f"no pane {pane_id!r}; the panes are {', '.join(PANES)}")
+    cls = importlib.import_module(f"{__name__}.{pane_id}").PANE
+    if cls.ID != pane_id:
+        raise KeyError(f"rnntui/widgets/{pane_id}.py defines the pane {cls.ID!r}")
+    return cls
+
 
 #: Where each name lives, a module of this folder.
 _WHERE = {
@@ -26,7 +56,7 @@ if TYPE_CHECKING:
     from .sequence import SequencePane
     from .step import StepPane
 
-__all__ = ["GradientPane", "HiddenPane", "LossPane", "OutputPane", "Pane", "RetentionPane",
+__all__ = ["PANES", "pane_class", "GradientPane", "HiddenPane", "LossPane", "OutputPane", "Pane", "RetentionPane",
            "SequencePane", "StepPane"]
 
 

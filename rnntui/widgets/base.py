@@ -62,6 +62,12 @@ class Pane(Widget, can_focus=True):
     renderer is used: it draws the selection.
     """
 
+    #: The pane's id on the main screen (and the name of its module, rnntui.widgets.PANES).
+    ID = ""
+    #: Where the main screen puts it: "top" (across the top) or "grid" (the grid of panes).
+    PLACE = "grid"
+    #: What the pane shows, in the help screen's words.
+    HELP = ""
     TITLE = ""
     #: A shorter title for narrow panes (a title is shown whole, never cut).
     SHORT_TITLE = ""

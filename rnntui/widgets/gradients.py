@@ -75,6 +75,19 @@ class GradientPane(Pane):
     (largest singular value) and the spectral radius ρ (largest |eigenvalue|), which are
     different numbers, and the knob."""
 
+    ID = "gradients"
+    #: What the pane shows, in the help screen's words.
+    HELP = ("One column per step, log scale, each chart labelled with its max and min. "
+            "Press v to switch views. Every loss: dL/dh, the whole gradient reaching h_t "
+            "(its own step's loss included), and ∂hT/∂h, how much a nudge to h_t still "
+            "moves the last state. The loss at τ: ∂Lτ/∂h, the loss of one target step τ "
+            "(the cursor, or pinned with x) followed back alone, and ∂yτ/∂x, how much "
+            "each input moves that prediction. ≤0.070× means a gradient shrinks to at "
+            "most 0.070 of its size; vanishing below 1e-3, exploding above 1e3. ‖W_h‖₂ "
+            "is how far W_h can stretch a vector (its largest singular value), ρ its "
+            "spectral radius (largest |eigenvalue|): different numbers. + and - scale "
+            "W_h: with relu (count) the gradients explode; with tanh or sigmoid the "
+            "units saturate, f'(a) = 1 - h² goes to 0, and they vanish instead.")
     TITLE = "Gradients (log)"
     SHORT_TITLE = "Gradients"
     READS = ("trace", "trace_key", "t", "grads", "target", "sequence")
@@ -358,3 +371,7 @@ def axis_row(a: int, b: int, t: int, cw: int, tau: int | None = None) -> Text:
     out.append("^", style=f"bold {TARGET}")
     out.append("".join(cells[pos + 1:]), style=DIM)
     return out
+
+
+#: The pane this module adds (rnntui.widgets.PANES names the module).
+PANE = GradientPane

@@ -54,6 +54,13 @@ class HiddenPane(Pane):
     history up to t as a strip of glyphs (see :func:`glyph_rows`); the legend is in the header.
     With more units than rows it shows the units with the largest |h_t|, in unit order."""
 
+    ID = "hidden"
+    #: What the pane shows, in the help screen's words.
+    HELP = ("The hidden state h_t, the network's memory, one row per unit: its value, a "
+            "bar (+ to the right of the axis │, - to the left) and its history up to t "
+            "(+ as █▒░, - as ●•·, big to small). 6/12 means 6 of 12 units are shown: those "
+            "with the largest |h| anywhere in the sequence, the same set at every t. "
+            "Maximised (m), it also draws h's path on its two main directions (PCA).")
     TITLE = "Hidden state h_t"
     SHORT_TITLE = "Hidden h_t"
     READS = ("trace", "t", "sequence")
@@ -332,3 +339,7 @@ def _style(x: float) -> str:
     if not np.isfinite(x):
         return "bold red"
     return POS if x > 0 else NEG if x < 0 else ""
+
+
+#: The pane this module adds (rnntui.widgets.PANES names the module).
+PANE = HiddenPane

@@ -26,6 +26,13 @@ class LossPane(Pane):
     model's validation loss (no context) to beat. It does not depend on t, so stepping never
     redraws it."""
 
+    ID = "loss"
+    #: What the pane shows, in the help screen's words.
+    HELP = ("The training loss at every epoch (a log axis says so), with a marker at the "
+            "epoch whose weights you are looking at ([ ] { } < > move it); it grows live "
+            "while training runs. 'on screen' is the loss of the sequence shown, under these "
+            "weights and this W_h scale. A text file's scenario also draws the validation "
+            "loss (• dots, the held-out end of the file) beside the training loss (⣿).")
     TITLE = "Training loss"
     SHORT_TITLE = "Loss"
     #: The loss curve needs no trace: draw it even while a trace is being computed.
@@ -236,3 +243,7 @@ def _log_axis(losses: np.ndarray) -> bool:
     """A log axis when the positive losses span more than a decade."""
     pos = losses[np.isfinite(losses) & (losses > 0)]
     return bool(pos.size > 1 and pos.max() / pos.min() > 10)
+
+
+#: The pane this module adds (rnntui.widgets.PANES names the module).
+PANE = LossPane

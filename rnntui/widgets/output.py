@@ -27,6 +27,12 @@ class OutputPane(Pane):
     predicted vs target bits around t with ✓/✗.
     """
 
+    ID = "output"
+    #: What the pane shows, in the help screen's words.
+    HELP = ("The prediction at step t: the probability of each token, ★ on the most "
+            "probable and ◀ target on the right answer; or the predicted value beside the "
+            "true one; or P(1), the predicted and target bits (✓ right, ✗ wrong) and the "
+            "accuracy on held-out sequences.")
     TITLE = "Output"
     READS = ("trace", "t", "scenario", "sequence")
 
@@ -295,3 +301,7 @@ def fit_legend(legend: Text, width: int) -> Text:
         return short
     return first_fitting([join(("⣿", POS), " predicted ", ("•", TARGET), " true"),
                           join(("⣿", POS), " ŷ ", ("•", TARGET), " y")], width)
+
+
+#: The pane this module adds (rnntui.widgets.PANES names the module).
+PANE = OutputPane

@@ -39,6 +39,17 @@ class RetentionPane(Pane):
     (engine.influence.first_input_effect), its size after K blanks relative to the start. It
     depends on the weights only, not on t."""
 
+    ID = "retention"
+    #: What the pane shows, in the help screen's words.
+    HELP = ("Memory with no new input: feed the first input, then only blank (zero) "
+            "inputs. The curve is cos(h_0, h_j), the state after j blanks against the "
+            "first state; a curve that swings is W_h rotating the state (complex "
+            "eigenvalues). The verdict compares the runs with and without the first "
+            "input: how much of what it changed is left after the last blank (kept, "
+            "fading, forgotten), since a bias alone can keep the cosine high; narrow, "
+            "it reads 'x₀: 1.3e-6× forgotten'. It is about blank inputs after x₀, not "
+            "the sentence: the Gradients pane's verdict (vanishing, fading) measures the "
+            "gradient along the sentence itself, so the two can differ.")
     TITLE = "Retention"
     SHORT_TITLE = "Retention"
     READS = ("trace",)
@@ -122,3 +133,7 @@ class RetentionPane(Pane):
             join(f"x₀: {share}×"),
             join(("x₀ ", DIM), (word, style)),
         ], width)
+
+
+#: The pane this module adds (rnntui.widgets.PANES names the module).
+PANE = RetentionPane

@@ -26,6 +26,13 @@ class SequencePane(Pane):
     the middle; only the visible rows are formatted, so 100,000 steps draw as fast as 10.
     """
 
+    ID = "sequence"
+    PLACE = "top"
+    #: What the pane shows, in the help screen's words.
+    HELP = ("The inputs, one per time step t (counted from 0), with the step you are at "
+            "in [brackets]. At 80x24 it is one line; on taller terminals (36 rows and up) "
+            "each input has its target under it (· where a step has none) and the line "
+            "under the steps names the input and target at t.")
     TITLE = "Sequence"
     #: The sequence needs no trace: show it even while a new trace is being computed.
     NEEDS_TRACE = False
@@ -249,3 +256,7 @@ def _row(labels: list[str], mask, t: int, a: int, b: int, width: int, width_of) 
             out.add(" " + lab + " ", "" if bool(mask[i]) else DIM)
         used += w + 2
     return out.text()
+
+
+#: The pane this module adds (rnntui.widgets.PANES names the module).
+PANE = SequencePane

@@ -51,6 +51,13 @@ class StepPane(Pane):
     t-1. Vectors are printed in full when they fit, else their first entries and their norm; a
     tall, wide pane shows them as columns, one row per hidden unit."""
 
+    ID = "step"
+    #: What the pane shows, in the help screen's words.
+    HELP = ("The cell's arithmetic at step t with the real numbers. Forward: a_t = W_x x_t + "
+            "W_h h_(t-1) + b, then h_t = f(a_t), then the output y_t = W_y h_t + b_y. "
+            "Backward: how the loss's gradient arrives at step t and flows on to step t-1. A "
+            "vector that does not fit shows its first entries, then … and its length ‖v‖; "
+            "‖v‖ (12) is the length of a vector of 12 entries when none fits.")
     TITLE = "Step"
     READS = ("trace", "t", "phase", "scenario", "sequence")
 
@@ -473,3 +480,7 @@ def _sign_style(s: str) -> str:
     if "overflow" in s or s == "nan":
         return "bold red"
     return "cyan" if s.startswith("+") else "red" if s.startswith("-") else ""
+
+
+#: The pane this module adds (rnntui.widgets.PANES names the module).
+PANE = StepPane

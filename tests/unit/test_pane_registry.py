@@ -1,0 +1,39 @@
+"""The pane registry: a pane is one module (ID, TITLE, HELP, READS, draw) plus one line in
+rnntui.widgets.PANES, which the main screen, the help screen, lessons and the classroom read."""
+
+from __future__ import annotations
+
+import pytest
+
+from rnntui.widgets import PANES, pane_class
+from rnntui.widgets.base import Pane
+
+
+@pytest.mark.parametrize("pane_id", PANES)
+def test_each_pane_module_says_all_about_its_pane(pane_id):
+    cls = pane_class(pane_id)
+    assert issubclass(cls, Pane) and cls is not Pane
+    assert cls.ID == pane_id
+    assert cls.TITLE and cls.READS and cls.PLACE in ("top", "grid")
+    assert len(cls.HELP) > 40 and cls.HELP.endswith(".")
+    assert "draw" in vars(cls)
+
+
+def test_an_unknown_pane_is_refused_by_name():
+    with pytest.raises(KeyError, match="no pane 'nope'"):
+        pane_class("nope")
+
+
+def test_help_lessons_and_the_classroom_read_the_pane_list():
+    from rnntui.classroom import protocol
+    from rnntui.lessons import schema
+    from rnntui.screens.help import pane_help
+    assert [pane_id for pane_id, _ in pane_help()] == list(PANES)
+    assert dict(pane_help())["loss"] == pane_class("loss").HELP
+    assert schema.PANES is PANES and protocol.PANES is PANES
+
+
+def test_the_grid_holds_six_panes_under_one_across_the_top():
+    """app.tcss's #panes grid is 3 x 2: a pane added to the grid needs a cell there."""
+    places = [pane_class(pane_id).PLACE for pane_id in PANES]
+    assert places.count("top") == 1 and places.count("grid") == 6
