@@ -264,15 +264,14 @@ def cmd_trace(name: str, epochs: int | None, as_json: bool, cell: str | None = N
     if target_step is not None and not 0 <= target_step < len(sc.sequence):
         return _fail(f"--target-step must be a step of the sequence, 0 to "
                      f"{len(sc.sequence) - 1}")
-    from engine import History, initial_params, trace_for
-    from engine.train import dataset_loss
+    from engine import trace_for
     n = sc.train.epochs if epochs is None else epochs
     if n > 0:
         from .cache import trained
         history = trained(sc, n)  # from the cache when it has this run (fit's very numbers)
     else:
-        p0 = initial_params(sc)
-        history = History(losses=[dataset_loss(p0, sc)], epochs=[0], weights=[p0])
+        from .training import untrained
+        history = untrained(sc)
     epoch = history.nearest_epoch(history.trained_epochs)
     trace = trace_for(sc, history.params_at(epoch))
     if as_json:

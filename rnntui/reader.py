@@ -25,7 +25,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from engine import History, Scenario, initial_params
+from engine import History, Scenario
 from engine.cells import CELLS, cycle_after, get_cell
 from engine.types import ScenarioError
 
@@ -500,18 +500,14 @@ class Reader:
     def _open(self, scenario: Scenario, source: str, wanted: int | None = None) -> View:
         """The first View of ``scenario``: trained as the app trains it on open (the training
         cache first), at its last epoch, with its trace."""
-        epochs = scenario.train.epochs if self.train_on_open else 0
-        if wanted is not None and wanted > epochs:
-            epochs = wanted
+        from .training import cached, open_epochs, untrained
+        epochs = open_epochs(scenario, self.train_on_open, wanted)
         if epochs > 0:
-            from .cache import load
-            history = load(scenario, epochs)
+            history = cached(scenario, epochs)
             if history is None:
                 history = self._fit(scenario, epochs, None)
         else:
-            from engine.train import dataset_loss
-            p0 = initial_params(scenario)
-            history = History(losses=[dataset_loss(p0, scenario)], epochs=[0], weights=[p0])
+            history = untrained(scenario)
         view = View.open(scenario, history, source=source).with_history(history)
         return self._traced(view)
 
@@ -764,11 +760,8 @@ class Reader:
         if args != ["yes"] and self.view.trained_epochs:
             raise CommandError(f"reset throws away {self.view.trained_epochs} trained epochs; "
                                f"type reset yes to do it.")
-        from engine.train import dataset_loss
-        sc = self.view.scenario
-        p0 = initial_params(sc)
-        history = History(losses=[dataset_loss(p0, sc)], epochs=[0], weights=[p0])
-        self.view = self._traced(self.view.with_history(history, epoch=0))
+        from .training import untrained
+        self.view = self._traced(self.view.with_history(untrained(self.view.scenario), epoch=0))
         self.say("Back to the initial weights, epoch 0.")
         self._weights_changed()
 

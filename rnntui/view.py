@@ -346,3 +346,32 @@ class ViewReader:
             raise AttributeError(f"{self._who} reads View.{name} but does not declare "
                                  f"{missing} in its READS")
         return getattr(self._view, name)
+
+
+def view_at(view: View, pos: Position, *, warn=None) -> View:
+    """``view`` moved to ``pos`` within its scenario, cell and weights: the position's sequence
+    (typed text, a training example, a text file's window, else the scenario's own), then its
+    knob, pass, t, gradient view and target step. The one place a Position becomes a View: the
+    main screen's ``--at`` and jumps, lessons' steps and reader mode use it; the epoch (which
+    may still be training) is the caller's. A window that cannot be had goes to
+    ``warn(message)`` and the rest still applies (without ``warn``: ScenarioError)."""
+    if pos.text is not None:
+        if view.typed != pos.text or view.origin is not None or view.example is not None:
+            from engine.scenario import encode_text
+            view = view.with_sequence(encode_text(view.scenario, pos.text), pos.text)
+    elif pos.example is not None:
+        view = view.with_example(pos.example)
+    elif pos.window is not None:
+        from engine.types import ScenarioError
+
+        from .sequences import with_window
+        try:
+            view = with_window(view, pos.window)
+        except ScenarioError as err:
+            if warn is None:
+                raise
+            warn(err.message)
+    elif view.typed is not None or view.origin is not None or view.example is not None:
+        view = view.with_example(None)  # a position naming no sequence: the scenario's own
+    return (view.with_knob(pos.knob).with_phase(pos.phase).at(pos.t)
+            .with_grads(pos.grads).with_target(pos.target))

@@ -112,17 +112,9 @@ def step_view(view, step: Step, *, compute: bool = True):
     """``view`` (the right scenario, cell and epoch) moved to exactly the step's position, with
     the trace for it (computed here when the screen does not have it, unless ``compute`` is
     False: then it may need one)."""
-    from engine.scenario import encode_text
-
     from ..jobs import compute_trace
-    v = view
-    if step.text is not None:
-        if v.typed != step.text:
-            v = v.with_sequence(encode_text(v.scenario, step.text), step.text)
-    elif v.typed is not None or v.example is not None or v.origin is not None:
-        v = v.with_example(None)
-    v = (v.with_knob(step.knob).with_phase(step.phase).at(step.t).with_grads(step.grads)
-         .with_target(step.tau).with_epoch(step.epoch))
+    from ..view import view_at
+    v = view_at(view, step.position).with_epoch(step.epoch)
     if v.needs_trace and compute:
         v = v.with_trace(*compute_trace(v))
     return v

@@ -19,12 +19,13 @@ from textual.containers import Grid
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from engine import History, Scenario, initial_params
+from engine import History, Scenario
 from engine.cells import get_cell
 from engine.scenario import with_cell
 
 from ..jobs import Jobs, LossReady, TraceReady, TrainDone, TrainProgress
 from ..safe_text import visible
+from ..training import untrained, with_first_loss
 from ..view import BACKWARD, View
 from ..widgets import GradientPane, LossPane, OutputPane, SequencePane
 from ..widgets.gradients import scale
@@ -113,8 +114,7 @@ class CompareScreen(QuitGuard, Screen):
         trained = trained or {}
         for cell in cells:
             sc = with_cell(scenario, cell)
-            p0 = initial_params(sc)
-            hist = trained.get(cell) or History(losses=[math.nan], epochs=[0], weights=[p0])
+            hist = trained.get(cell) or untrained(sc, exact=False)
             v = View.open(sc, hist, source=source, loss_pending=cell not in trained)
             if at is not None:
                 v = v.with_knob(at.knob).with_phase(at.phase).with_grads("loss")
@@ -212,8 +212,7 @@ class CompareScreen(QuitGuard, Screen):
         if i is None or msg.history is not self._views[i].history:
             return
         views = self.views
-        views[i] = views[i].with_history(History(losses=[msg.loss], epochs=[0],
-                                                 weights=msg.history.weights), epoch=0)
+        views[i] = views[i].with_history(with_first_loss(msg.history, msg.loss), epoch=0)
         self.show(views)
 
     def on_train_progress(self, msg: TrainProgress) -> None:

@@ -19,19 +19,20 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.widgets._footer import FooterKey
 
-from engine import History, Scenario, initial_params
+from engine import History, Scenario
 from engine.cells import compare_pair, cycle_after, get_cell
 
 from ..jobs import Jobs, LossReady, TraceReady, TrainDone, TrainProgress
 from ..keys import BINDINGS
 from ..position import Position, WindowRef
-from ..view import BACKWARD, Training, View
+from ..view import BACKWARD, Training, View, view_at
 from ..widgets import PANES, pane_class
 from ..widgets.base import Pane
 from ..widgets.sequence import SequencePane
 from ..widgets.step import StepPane
 from ..widgets.lesson_strip import LessonStrip
 from ..safe_text import visible
+from ..training import cached, open_epochs, untrained, with_first_loss
 from ..served import in_browser
 from .guard import QuitGuard
 from .status import join_parts
@@ -206,10 +207,8 @@ class MainScreen(QuitGuard, Screen):
         self._view = self._first_view(scenario, source, wanted)
 
     def _open_epochs(self, scenario: Scenario, wanted: int | None = None) -> int:
-        """The epochs training on open trains ``scenario`` from its initial weights: its own
-        number (when training on open), or more when a position wants a later epoch."""
-        epochs = scenario.train.epochs if self.train_on_open else 0
-        return wanted if wanted is not None and wanted > epochs else epochs
+        """The epochs training on open trains ``scenario`` (rnntui.training)."""
+        return open_epochs(scenario, self.train_on_open, wanted)
 
     def _first_view(self, scenario: Scenario, source: str | None,
                     wanted: int | None = None) -> View:
@@ -218,14 +217,10 @@ class MainScreen(QuitGuard, Screen):
         the first frame when training on open will start; the loss of the initial weights (a
         forward pass over the training set) is then computed after the first frame."""
         epochs = self._open_epochs(scenario, wanted)
-        if epochs > 0:
-            from ..cache import load as cached
-            history = cached(scenario, epochs)
-            if history is not None:
-                return View.open(scenario, history, source=source).with_history(
-                    history, epoch=wanted)
-        p0 = initial_params(scenario)
-        history = History(losses=[float("nan")], epochs=[0], weights=[p0])
+        history = cached(scenario, epochs)
+        if history is not None:
+            return View.open(scenario, history, source=source).with_history(history, epoch=wanted)
+        history = untrained(scenario, exact=False)
         view = View.open(scenario, history, source=source, loss_pending=True)
         return view.with_training(Training(0, epochs, (float("nan"),))) if epochs > 0 else view
 
@@ -378,25 +373,10 @@ class MainScreen(QuitGuard, Screen):
     def _go_to(self, pos: Position) -> None:
         """Move to ``pos`` within this scenario: the typed text, knob, phase and t at once; an
         epoch not trained yet once training reaches it (training is started for it)."""
-        view = self._view
         self._pending_gen = None
-        if pos.text is not None:
-            from engine.scenario import encode_text
-            view = view.with_sequence(encode_text(view.scenario, pos.text), pos.text)
-        elif pos.example is not None:
-            view = view.with_example(pos.example)
-        elif pos.window is not None:
-            from engine.types import ScenarioError
-
-            from ..sequences import with_window
-            try:
-                view = with_window(view, pos.window)
-            except ScenarioError as err:  # (a presenter's or a lesson's: --at is checked)
-                self.notify(visible(err.message), severity="error", markup=False, timeout=8)
-        elif view.typed is not None or view.origin is not None or view.example is not None:
-            view = view.with_example(None)  # a position naming no sequence: the scenario's own
-        view = (view.with_knob(pos.knob).with_phase(pos.phase).at(pos.t)
-                .with_grads(pos.grads).with_target(pos.target))
+        # (a window that cannot be had is a presenter's or a lesson's: --at is checked)
+        view = view_at(self._view, pos, warn=lambda message: self.notify(
+            visible(message), severity="error", markup=False, timeout=8))
         # An epoch (0 included) is shown once training on open (or up to it) has run; an
         # epoch not named is the last one trained.
         self._wanted_epoch = pos.epoch if pos.cells is None else None
@@ -526,8 +506,7 @@ class MainScreen(QuitGuard, Screen):
         view = self._view
         if msg.history is not view.history or not view.loss_pending:
             return  # training replaced the history meanwhile
-        history = History(losses=[msg.loss], epochs=[0], weights=msg.history.weights)
-        self.view = view.with_history(history, epoch=view.epoch)
+        self.view = view.with_history(with_first_loss(msg.history, msg.loss), epoch=view.epoch)
 
     # -- training ------------------------------------------------------------------------------
     @property
@@ -684,11 +663,7 @@ class MainScreen(QuitGuard, Screen):
         self._reset_armed = False
         if self.is_training:
             self._cancel_work()
-        sc = self._view.scenario
-        p0 = initial_params(sc)
-        from engine.train import dataset_loss
-        history = History(losses=[dataset_loss(p0, sc)], epochs=[0], weights=[p0])
-        self.view = self._view.with_history(history, epoch=0)
+        self.view = self._view.with_history(untrained(self._view.scenario), epoch=0)
         self.notify("Back to the initial weights (epoch 0).")
 
     def action_knob(self, clicks: int) -> None:
