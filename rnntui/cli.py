@@ -419,17 +419,14 @@ def _with_cell(sc, pos):
 
 def _train_in_child(sc, pos):
     """A cold cache: the training the app would do on open, started in a child process
-    (rnntui.cache.train_in_child) so it runs on the other core while the UI loads."""
-    from .cache import train_in_child
+    (rnntui.training.start_in_child) so it runs on the other core while the UI loads."""
+    from .training import start_in_child
     if pos is not None and pos.cells is not None:
         return None  # compare mode trains its own two cells
     sc = _with_cell(sc, pos)
     if sc is None:
         return None  # (make_app reports it)
-    epochs = sc.train.epochs
-    if pos is not None and pos.epoch is not None and pos.epoch > epochs:
-        epochs = pos.epoch
-    return train_in_child(sc, epochs)
+    return start_in_child(sc, None if pos is None else pos.epoch)
 
 
 def _main(argv: list[str] | None = None) -> int:

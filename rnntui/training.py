@@ -45,3 +45,12 @@ def cached(scenario: Scenario, epochs: int) -> History | None:
         return None
     from .cache import load
     return load(scenario, epochs)
+
+
+def start_in_child(scenario: Scenario, wanted: int | None = None):
+    """Start the training opening ``scenario`` does (training on open, up to ``wanted`` when it
+    is later) in a forked child that fills the cache (rnntui.cache.train_in_child): call it
+    before the UI is loaded, while the process has no threads; None when there is nothing to
+    train or no fork. The caller waits for it (``.wait()``), then opens from the cache."""
+    from .cache import train_in_child
+    return train_in_child(scenario, open_epochs(scenario, True, wanted))

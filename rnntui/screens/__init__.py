@@ -6,8 +6,9 @@ when it is first asked for, not when the app starts.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from .._lazy import front_door
 
 #: Where each name lives, a module of this folder.
 _WHERE = {
@@ -27,14 +28,4 @@ __all__ = ["HelpScreen", "MIN_SIZE", "MainScreen", "PickerScreen", "TextInputScr
            "TooSmallScreen", "check_size"]
 
 
-def __getattr__(name: str):
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{where}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = front_door(__name__, _WHERE, __all__)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from .._lazy import front_door
+
 #: The pane registry: one line per pane, its id on the main screen, which is also the name of
 #: its module in this folder. Order: the panes whose ``PLACE`` is "top" across the top, then
 #: the grid (app.tcss's ``#panes``: 3 columns, 2 rows) left to right, top to bottom; the help
@@ -60,14 +62,4 @@ __all__ = ["PANES", "pane_class", "GradientPane", "HiddenPane", "LossPane", "Out
            "SequencePane", "StepPane"]
 
 
-def __getattr__(name: str):
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{where}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = front_door(__name__, _WHERE, __all__)
