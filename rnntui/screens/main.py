@@ -341,7 +341,8 @@ class MainScreen(QuitGuard, Screen):
         self.call_after_refresh(self._after_first_frame)
 
     def on_resize(self, event) -> None:
-        self.lessons.resized()
+        if self._lessons is not None:  # (no lesson was ever asked for: nothing to resize)
+            self._lessons.resized()
 
     def _after_first_frame(self) -> None:
         if self._started:
