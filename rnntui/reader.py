@@ -64,6 +64,8 @@ _MINUS = re.compile(r"(?<![\w.)])-(?=\.?\d)")
 _INDEX_MINUS = re.compile(r"(?<=\b[A-Za-z])-(?=\d)")
 _UNDERSCORE = re.compile(r"(?<=\w)_(?=[\w(-])")
 _SPACES = re.compile(r"[ \t]{2,}")
+#: A sign shown in brackets after its words for a sighted reader ("at most (≤)"): said once.
+_GLOSS = re.compile(r"\s*\((?:≤|≥|×|τ|ρ)\)")
 #: A share written as the panes write it, ``0.0078×`` or ``≤0.0066×``: said "a factor 0.0078".
 _FACTOR = re.compile(r"(≤)?([+-]?\d+(?:\.\d+)?(?:e[+-]?\d+)?)×")
 
@@ -96,6 +98,7 @@ def say(text: str) -> str:
     text = _NORM.sub(lambda m: f"the size of {m.group(1)}", text.replace("‖₂", "‖"))
     text = _KEY_ARROW.sub(_key_arrow, text)
     text = _KEY_DOT.sub("Type next step", text)
+    text = _GLOSS.sub("", text)
     text = _FACTOR.sub(lambda m: ("at most " if m.group(1) else "") + f"a factor {m.group(2)}",
                        text)
     for symbol, words in _SYMBOLS:
