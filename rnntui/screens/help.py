@@ -69,29 +69,8 @@ GLYPHS = [
 ]
 
 #: What the k key shows for the focused pane: its signs, in one paragraph (at 80x24 a pane has
-#: no room for a legend line).
-PANE_LEGENDS = {
-    "sequence": "[tok] the step t · ▶ forward, ◀ backward pass · ◀ at the start: the pass runs "
-                "backward · ␣ a space, ⏎ a newline token",
-    "step": "a = W_h h + W_x x + b, h = f(a) · ‖v‖ (12): the length of a vector of 12 entries "
-            "too long to show · ŷ the output · ᵀ transposed · ⊙ times, entry by entry · ⋮ more "
-            "units · maximise (m) for the numbers unit by unit",
-    "hidden": "one row per unit: its value, a bar (+ right of │, − left) and its history up to "
-              "t: +█▒░ positive, big to small; −●•· negative, big to small · h_3 4/12: at t = 3,"
-              " 4 of 12 units shown",
-    "output": "★ the most probable word, ◀ the target, bars: probabilities · tgt: the target · "
-              "series: ⣿ the prediction, • the truth · echo: P(1), the probability of a 1",
-    "gradients": "bars on a log scale from min (bottom) to max (top) · dL/dh: the gradient of the "
-                 "loss reaching h_t · ∂hT/∂h: how much of a gradient at the last step reaches t · "
-                 "≤0.070×: the share left at t=0 · v: the loss at one step τ alone (∂Lτ/∂h; s is a"
-                 " gated cell's whole state) · belt ∏f: the forget gates multiplied · · below "
-                 "min, ↑ overflow",
-    "retention": "cos(h₀, h_j): the state after j blank inputs against the first · x₀: 2.4× "
-                 "left: what the first input changed in the state, left after the blanks "
-                 "(kept, fading, forgotten) · x₀ changes nothing: the first input moves nothing",
-    "loss": "ep 40/100: epoch 40 of 100 · the training loss per epoch · on screen L=: the loss "
-            "of the sequence shown · ⣿ the curve",
-}
+#: no room for a legend line). The words are each pane's own ``LEGEND`` (rnntui.widgets).
+PANE_LEGENDS = {pane_id: pane_class(pane_id).LEGEND for pane_id in PANES}
 
 ABOUT = ("The status line at the top says which scenario this is, the epoch whose weights you "
          "see, the time step t and the steps there are (0–4), the pass (forward or "

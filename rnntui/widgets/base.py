@@ -68,6 +68,8 @@ class Pane(Widget, can_focus=True):
     PLACE = "grid"
     #: What the pane shows, in the help screen's words.
     HELP = ""
+    #: What its signs mean: the paragraph the ``k`` key shows for the focused pane.
+    LEGEND = ""
     TITLE = ""
     #: A shorter title for narrow panes (a title is shown whole, never cut).
     SHORT_TITLE = ""

@@ -90,6 +90,10 @@ class GradientPane(Pane):
             "units saturate, f'(a) = 1 - h² goes to 0, and they vanish instead.")
     TITLE = "Gradients (log)"
     SHORT_TITLE = "Gradients"
+    LEGEND = ('bars on a log scale from min (bottom) to max (top) · dL/dh: the gradient of the loss '
+              'reaching h_t · ∂hT/∂h: how much of a gradient at the last step reaches t · ≤0.070×: '
+              "the share left at t=0 · v: the loss at one step τ alone (∂Lτ/∂h; s is a gated cell's "
+              'whole state) · belt ∏f: the forget gates multiplied · · below min, ↑ overflow')
     READS = ("trace", "trace_key", "t", "grads", "target", "sequence")
 
     _series_of: tuple | None = None

@@ -63,6 +63,9 @@ class HiddenPane(Pane):
             "Maximised (m), it also draws h's path on its two main directions (PCA).")
     TITLE = "Hidden state h_t"
     SHORT_TITLE = "Hidden h_t"
+    LEGEND = ('one row per unit: its value, a bar (+ right of │, − left) and its history up to t: '
+              '+█▒░ positive, big to small; −●•· negative, big to small · h_3 4/12: at t = 3, 4 of '
+              '12 units shown')
     READS = ("trace", "t", "sequence")
 
     _scale_of: tuple[object, float] | None = None

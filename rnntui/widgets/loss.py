@@ -37,6 +37,8 @@ class LossPane(Pane):
     SHORT_TITLE = "Loss"
     #: The loss curve needs no trace: draw it even while a trace is being computed.
     NEEDS_TRACE = False
+    LEGEND = ('ep 40/100: epoch 40 of 100 · the training loss per epoch · on screen L=: the loss of '
+              'the sequence shown · ⣿ the curve')
     READS = ("history", "epoch", "loss_pending", "training", "trace", "trace_key", "scenario")
     #: Draw the curve as a quick braille line always (compare mode's two panes), not only
     #: while training.

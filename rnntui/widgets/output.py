@@ -34,6 +34,8 @@ class OutputPane(Pane):
             "true one; or P(1), the predicted and target bits (✓ right, ✗ wrong) and the "
             "accuracy on held-out sequences.")
     TITLE = "Output"
+    LEGEND = ('★ the most probable word, ◀ the target, bars: probabilities · tgt: the target · '
+              'series: ⣿ the prediction, • the truth · echo: P(1), the probability of a 1')
     READS = ("trace", "t", "scenario", "sequence")
 
     def draw(self, view, width: int, height: int):

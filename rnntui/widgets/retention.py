@@ -52,6 +52,9 @@ class RetentionPane(Pane):
             "gradient along the sentence itself, so the two can differ.")
     TITLE = "Retention"
     SHORT_TITLE = "Retention"
+    LEGEND = ('cos(h₀, h_j): the state after j blank inputs against the first · x₀: 2.4× left: what '
+              'the first input changed in the state, left after the blanks (kept, fading, '
+              'forgotten) · x₀ changes nothing: the first input moves nothing')
     READS = ("trace",)
 
     _effect_of: tuple | None = None

@@ -36,6 +36,8 @@ class SequencePane(Pane):
     TITLE = "Sequence"
     #: The sequence needs no trace: show it even while a new trace is being computed.
     NEEDS_TRACE = False
+    LEGEND = ('[tok] the step t · ▶ forward, ◀ backward pass · ◀ at the start: the pass runs '
+              'backward · ␣ a space, ⏎ a newline token')
     READS = ("sequence", "t", "phase", "epoch", "history", "scenario", "training", "origin",
              "typed", "example")
 

@@ -59,6 +59,9 @@ class StepPane(Pane):
             "vector that does not fit shows its first entries, then … and its length ‖v‖; "
             "‖v‖ (12) is the length of a vector of 12 entries when none fits.")
     TITLE = "Step"
+    LEGEND = ('a = W_h h + W_x x + b, h = f(a) · ‖v‖ (12): the length of a vector of 12 entries too '
+              'long to show · ŷ the output · ᵀ transposed · ⊙ times, entry by entry · ⋮ more units '
+              '· maximise (m) for the numbers unit by unit')
     READS = ("trace", "t", "phase", "scenario", "sequence")
 
     def draw(self, view, width: int, height: int):
