@@ -29,16 +29,9 @@ READY_PICTURES = 8
 
 
 #: A pane with this many rows or more (120x40's grid, a maximised pane) gives its last row to a
-#: legend line: what its signs mean (k shows a longer one at any size; help lists them all).
+#: legend line (the pane's :meth:`Pane.legend_line`): what its signs mean (k shows a longer one
+#: at any size; help lists them all).
 LEGEND_ROOM = (0, 14)
-LEGEND_LINES = {
-    "StepPane": "‖v‖ (12): length of 12 entries",
-    "HiddenPane": "+█▒░ −●•·: sign, big to small",
-    "OutputPane": "★ most probable · ◀ target",
-    "GradientPane": "log bars: min (bottom) to max (top)",
-    "RetentionPane": "x₀: first input's change, left",
-    "LossPane": "L=: loss of the sequence on screen",
-}
 
 
 class Pane(Widget, can_focus=True):
@@ -70,6 +63,8 @@ class Pane(Widget, can_focus=True):
     HELP = ""
     #: What its signs mean: the paragraph the ``k`` key shows for the focused pane.
     LEGEND = ""
+    #: The one-line legend a tall pane draws on its last row (see :meth:`legend_line`).
+    LEGEND_LINE = ""
     TITLE = ""
     #: A shorter title for narrow panes (a title is shown whole, never cut).
     SHORT_TITLE = ""
@@ -198,15 +193,21 @@ class Pane(Widget, can_focus=True):
         if self.NEEDS_TRACE and view.trace is None:
             return Text("computing…", style="dim")
         width, height = self.content_size.width, self.content_size.height
-        legend = LEGEND_LINES.get(type(self).__name__, "")
+        seen = view.reading(self.READS, type(self).__name__)
+        legend = self.legend_line(seen)
         if not (legend and height >= LEGEND_ROOM[1] and width >= len(legend)):
-            return self.draw(view.reading(self.READS, type(self).__name__), width, height)
-        picture = self.draw(view.reading(self.READS, type(self).__name__), width, height - 1)
+            return self.draw(seen, width, height)
+        picture = self.draw(seen, width, height - 1)
         picture = picture.copy()
         picture.rstrip()
         lines = picture.split("\n", allow_blank=True)[: height - 1]
         lines += [Text("")] * (height - 1 - len(lines))
         return Text("\n").join([*lines, Text(legend, style="dim italic")])
+
+    def legend_line(self, view: "View") -> str:
+        """The legend line for ``view`` (a pane whose signs depend on the scenario says so
+        here); it reads only what the pane's ``READS`` name, so the picture's key covers it."""
+        return self.LEGEND_LINE
 
     def render(self) -> Text:
         return self.picture()

@@ -94,6 +94,7 @@ class GradientPane(Pane):
               'reaching h_t · ∂hT/∂h: how much of a gradient at the last step reaches t · ≤0.070×: '
               "the share left at t=0 · v: the loss at one step τ alone (∂Lτ/∂h; s is a gated cell's "
               'whole state) · belt ∏f: the forget gates multiplied · · below min, ↑ overflow')
+    LEGEND_LINE = 'log bars: min (bottom) to max (top)'
     READS = ("trace", "trace_key", "t", "grads", "target", "sequence")
 
     _series_of: tuple | None = None

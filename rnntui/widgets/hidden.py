@@ -66,6 +66,7 @@ class HiddenPane(Pane):
     LEGEND = ('one row per unit: its value, a bar (+ right of │, − left) and its history up to t: '
               '+█▒░ positive, big to small; −●•· negative, big to small · h_3 4/12: at t = 3, 4 of '
               '12 units shown')
+    LEGEND_LINE = '+█▒░ −●•·: sign, big to small'
     READS = ("trace", "t", "sequence")
 
     _scale_of: tuple[object, float] | None = None

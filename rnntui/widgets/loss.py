@@ -39,6 +39,7 @@ class LossPane(Pane):
     NEEDS_TRACE = False
     LEGEND = ('ep 40/100: epoch 40 of 100 · the training loss per epoch · on screen L=: the loss of '
               'the sequence shown · ⣿ the curve')
+    LEGEND_LINE = 'L=: loss of the sequence on screen'
     READS = ("history", "epoch", "loss_pending", "training", "trace", "trace_key", "scenario")
     #: Draw the curve as a quick braille line always (compare mode's two panes), not only
     #: while training.

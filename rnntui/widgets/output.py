@@ -38,6 +38,11 @@ class OutputPane(Pane):
               'series: ⣿ the prediction, • the truth · echo: P(1), the probability of a 1')
     READS = ("trace", "t", "scenario", "sequence")
 
+    def legend_line(self, view) -> str:
+        return {"softmax": "★ most probable · ◀ target",
+                "identity": "ŷ: the prediction at t",
+                }.get(view.trace.output, "P(1): the probability of a 1")
+
     def draw(self, view, width: int, height: int):
         out = view.trace.output
         if out == "softmax":

@@ -55,6 +55,7 @@ class RetentionPane(Pane):
     LEGEND = ('cos(h₀, h_j): the state after j blank inputs against the first · x₀: 2.4× left: what '
               'the first input changed in the state, left after the blanks (kept, fading, '
               'forgotten) · x₀ changes nothing: the first input moves nothing')
+    LEGEND_LINE = "x₀: first input's change, left"
     READS = ("trace",)
 
     _effect_of: tuple | None = None

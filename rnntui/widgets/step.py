@@ -64,6 +64,10 @@ class StepPane(Pane):
               '· maximise (m) for the numbers unit by unit')
     READS = ("trace", "t", "phase", "scenario", "sequence")
 
+    def legend_line(self, view) -> str:
+        size = view.trace.h.shape[1]
+        return f"‖v‖ ({size}): length of {size} entries"
+
     def draw(self, view, width: int, height: int):
         back = view.phase == BACKWARD
         if back and not getattr(view.trace, "backward_done", True):  # a long trace's, to come

@@ -424,13 +424,28 @@ async def test_opening_a_lesson_clears_the_notice_that_would_cover_its_strip():
         assert not list(app._notifications)
 
 
-async def test_each_pane_has_a_legend_line_at_120x40():
-    """Issue 20: at 120x40 every grid pane gives its last row to what its signs mean."""
-    from rnntui.widgets.base import LEGEND_LINES
-    app = quiet_app("cat", draw_ahead=False)
+#: The legend lines at 120x40: the same for every scenario, but the Output pane's (its signs
+#: differ by output) and the Step pane's (the vector size it counts).
+LEGEND_LINES = {
+    "hidden": "+█▒░ −●•·: sign, big to small",
+    "gradients": "log bars: min (bottom) to max (top)",
+    "retention": "x₀: first input's change, left",
+    "loss": "L=: loss of the sequence on screen",
+}
+
+
+@pytest.mark.parametrize("scenario, output, step", [
+    ("cat", "★ most probable · ◀ target", "‖v‖ (3): length of 3 entries"),
+    ("sine", "ŷ: the prediction at t", "‖v‖ (16): length of 16 entries"),
+])
+async def test_each_pane_has_a_legend_line_at_120x40(scenario, output, step):
+    """Issue 20: at 120x40 every grid pane gives its last row to what its signs mean, in the
+    signs that scenario's panes draw (a series' Output pane has no ★ or ◀ target)."""
+    expected = {**LEGEND_LINES, "output": output, "step": step}
+    app = quiet_app(scenario, draw_ahead=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         for pane in app.main_screen.panes:
             if pane.id != "sequence":
                 last = pane_text(pane).rstrip("\n").split("\n")[-1].strip()
-                assert last == LEGEND_LINES[type(pane).__name__], (pane.id, last)
+                assert last == expected[pane.id], (pane.id, last)
