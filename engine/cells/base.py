@@ -109,10 +109,43 @@ class Cell:
         raise NotImplementedError
 
     def run(self, params, inputs, targets=None, mask=None, *, output: str = "softmax",
-            activation: str = "tanh", state0=None, backward: bool = True):
+            activation: str = "tanh", state0=None, backward: bool = True,
+            readout: bool = True):
         """Forward pass over T steps (with a batch axis) and, unless ``backward`` is False,
-        backpropagation through time. Returns a Pass-like object (see :class:`GatedPass`)."""
+        backpropagation through time. Returns a Pass-like object (see :class:`GatedPass`).
+        ``readout=False``: the states alone (see :meth:`forward`)."""
         raise NotImplementedError
+
+    # -- the composite interface: a cell inside a bigger model --------------------------------
+    def forward(self, params, inputs, *, state0=None, activation: str = "tanh"):
+        """The states alone over T steps: a pass without read-out, loss or backward part (its
+        ``y`` and ``out`` are (T, B, 0), its loss 0). A model that owns the read-out (both
+        directions of a bidirectional model, an encoder) runs its cells this way, then
+        :meth:`backward_from` with the gradients it computed. ``params``' W_y and b_y are not
+        used (they may have 0 rows)."""
+        return self.run(params, inputs, None, None, activation=activation, state0=state0,
+                        backward=False, readout=False)
+
+    def backward_from(self, params, p, inputs, dh, ds_last=None, *, activation: str = "tanh"):
+        """BPTT through the pass ``p`` (from :meth:`forward` or :meth:`run`) from gradients
+        supplied from outside: ``dh`` (T, B, H) is the direct dL/dh_t of every step (what the
+        caller's read-out or attention sends into h_t), ``ds_last`` (B, S) optionally dL/ds on
+        the final state s_{T-1} (for the LSTM [dh, dc]). Fills ``p``'s backward arrays as
+        :meth:`run` does (``p.dy`` stays None) and returns ``(grads, ds0)``: the cell's
+        parameter gradients (W_y and b_y zero) and dL/ds_0, the gradient reaching the initial
+        state (B, S). With ``dh`` = dy W_y from the read-out, the numbers are those of
+        :meth:`run`, bit for bit."""
+        raise NotImplementedError
+
+    def final_state(self, p) -> np.ndarray:
+        """The state vector after the last step of every sequence of pass ``p``: (B, S), the
+        ``state0`` that continues the pass (the initial state when T = 0)."""
+        c = getattr(p, "c", None)
+        if len(p.h) == 0:
+            parts = [p.h0] + ([p.c0] if c is not None else [])
+        else:
+            parts = [p.h[-1]] + ([c[-1]] if c is not None else [])
+        return np.concatenate(parts, axis=-1)
 
     def step(self, params, x: np.ndarray, s: np.ndarray, activation: str = "tanh") -> np.ndarray:
         """One step for one sequence: the state vector s_t from x_t and s_{t-1} (plain formulas,

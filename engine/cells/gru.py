@@ -64,12 +64,13 @@ class GRUCell(Cell):
 
     # -- forward and back -------------------------------------------------------------------
     def run(self, params: GatedParams, inputs, targets=None, mask=None, *, output="softmax",
-            activation="tanh", state0=None, backward=True) -> GatedPass:
-        X, Y, M = prepare(inputs, targets, mask, output, params.output_size)
+            activation="tanh", state0=None, backward=True, readout=True) -> GatedPass:
+        O = params.output_size if readout else 0
+        backward = backward and readout
+        X, Y, M = prepare(inputs, targets, mask, output, O)
         T, B, _ = X.shape
         H = params.hidden_size
         h0 = start_state(state0, B, H)
-        O = params.output_size
         shapes = [(T, B, 3 * H), (T + 1, B, H + 1), (T, B, 3 * H), (T, B, 3 * H), (T, B, H),
                   (T, B, O), (T, B, O), (T, B)]
         if backward:  # dy, direct dh, dGH, dh, flow, the derivative factors, dA
@@ -90,13 +91,34 @@ class GRUCell(Cell):
             # GH: the recurrent parts (GH[..., 2H:] is hn); G: r, z, n; NP: n's pre-activation
             _forward_loop(A, GH, G, NP, hs, Wa, H)
             h = hs[1:, :, :H]
-            y, out, per, loss, n = read_out_and_loss(h, params, output, Y, M, bufs[:3])
+            y, out, per = bufs[:3]
+            if readout:
+                y, out, per, loss, n = read_out_and_loss(h, params, output, Y, M, bufs[:3])
+            else:
+                per[...], loss = 0.0, 0.0
             gates = {"r": G[..., :H], "z": G[..., H:2 * H], "n": G[..., 2 * H:]}
             p = GatedPass(h=h, h0=h0, gates=gates, pre={}, y=y, out=out, losses=per, loss=loss,
                           aux={"A": A, "GH": GH, "NP": NP, "hs": hs})
             if backward:
                 _backward(p, params, X, Y, M, n, output, bufs[3:])
         return p
+
+    def backward_from(self, params: GatedParams, p: GatedPass, inputs, dh, ds_last=None, *,
+                      activation="tanh"):
+        X = prepare(inputs, None, None, "softmax", 0)[0]
+        T, B, H = p.h.shape
+        bufs = carve([(T, B, H), (T, B, 3 * H), (T, B, H), (T, B, H), (T, B, 3, H), (T, B, H),
+                      (T, B, 3 * H)])
+        bufs[0][...] = np.asarray(dh, dtype=np.float64).reshape(T, B, H)
+        if ds_last is not None and T:
+            bufs[0][-1] += np.asarray(ds_last, dtype=np.float64).reshape(B, H)
+        _bptt(p, params, X, bufs)
+        if T:
+            ds0 = p.flow[0].copy()
+        else:
+            ds0 = (np.zeros((B, H)) if ds_last is None
+                   else np.array(ds_last, dtype=np.float64).reshape(B, H))
+        return p.grads, ds0
 
     def pre_activations(self, p: GatedPass) -> dict[str, np.ndarray]:
         """z_r, z_z, z_n and hn = W_hn h_{t-1} + b_hn (T, B, H)."""
@@ -207,9 +229,21 @@ def _derivatives(p: GatedPass, bufs=None) -> np.ndarray:
 
 def _backward(p: GatedPass, params: GatedParams, X, Y, M, n, output, bufs) -> None:
     T, B, H = p.h.shape
-    # dGH: dL/d(W_hr h), dL/d(W_hz h), dL/d(hn); dA: dL/d pre-activations r, z, n
-    dy, dhd, dGH, dh, flow, q3, qn, dA = bufs
+    dy, dhd = bufs[:2]
     output_backward(p.y, p.out, Y, M, n, output, params.W_y, (dy, dhd))
+    _bptt(p, params, X, bufs[1:])
+    with np.errstate(all="ignore"):
+        dy2 = dy.reshape(T * B, -1)
+        p.grads.W_y, p.grads.b_y = dy2.T @ p.h.reshape(T * B, H), dy2.sum(axis=0)
+    p.dy = dy
+
+
+def _bptt(p: GatedPass, params: GatedParams, X, bufs) -> None:
+    """BPTT from the direct dL/dh_t in ``bufs[0]``: fills p's backward arrays and ``p.grads``
+    (W_y and b_y zero)."""
+    T, B, H = p.h.shape
+    # dGH: dL/d(W_hr h), dL/d(W_hz h), dL/d(hn); dA: dL/d pre-activations r, z, n
+    dhd, dGH, dh, flow, q3, qn, dA = bufs
     Q3 = _derivatives(p, (q3, qn))
     z = p.gates["z"]
     if T:
@@ -218,14 +252,13 @@ def _backward(p: GatedPass, params: GatedParams, X, Y, M, n, output, bufs) -> No
         dA[..., :2 * H] = dGH[..., :2 * H]
         np.multiply(dh, p.aux["qn"], out=dA[..., 2 * H:])
         dA2, dG2 = dA.reshape(T * B, 3 * H), dGH.reshape(T * B, 3 * H)
-        dy2 = dy.reshape(T * B, -1)
         hp = p.aux["hs"][:-1, :, :H].reshape(T * B, H)
         grads = GatedParams(
             params.cell, params.order,
-            W_x=dA2.T @ X.reshape(T * B, -1), W_h=dG2.T @ hp, b=dA2.sum(axis=0),
-            W_y=dy2.T @ p.h.reshape(T * B, H), b_y=dy2.sum(axis=0),
+            W_x=dA2.T @ X.reshape(T * B, X.shape[-1]), W_h=dG2.T @ hp, b=dA2.sum(axis=0),
+            W_y=np.zeros_like(params.W_y), b_y=np.zeros_like(params.b_y),
             b_hn=dG2[:, 2 * H:].sum(axis=0), gates=params.gates)
-    p.dy, p.dh, p.flow, p.grads = dy, dh, flow, grads
+    p.dh, p.flow, p.grads = dh, flow, grads
     p.dpre = {"r": dA[..., :H], "z": dA[..., H:2 * H], "n": dA[..., 2 * H:],
               "hn": dGH[..., 2 * H:]}
 

@@ -67,12 +67,13 @@ class LSTMCell(Cell):
 
     # -- forward and back -------------------------------------------------------------------
     def run(self, params: GatedParams, inputs, targets=None, mask=None, *, output="softmax",
-            activation="tanh", state0=None, backward=True) -> GatedPass:
-        X, Y, M = prepare(inputs, targets, mask, output, params.output_size)
+            activation="tanh", state0=None, backward=True, readout=True) -> GatedPass:
+        O = params.output_size if readout else 0
+        backward = backward and readout
+        X, Y, M = prepare(inputs, targets, mask, output, O)
         T, B, _ = X.shape
         H = params.hidden_size
         h0, c0 = _split(state0, B, H)
-        O = params.output_size
         shapes = [(T, B, 4 * H), (T + 1, B, 5 * H), (T + 1, B, H), (T, B, H), (T, B, O),
                   (T, B, O), (T, B)]
         if backward:  # dy, direct dh, dZ, dh, dc, flow, and the derivative factors
@@ -91,7 +92,11 @@ class LSTMCell(Cell):
             hs[0] = h0
             _forward_loop(A, R, hs, TC, WhT, H)
             h = hs[1:]
-            y, out, per, loss, n = read_out_and_loss(h, params, output, Y, M, bufs[:3])
+            y, out, per = bufs[:3]
+            if readout:
+                y, out, per, loss, n = read_out_and_loss(h, params, output, Y, M, bufs[:3])
+            else:
+                per[...], loss = 0.0, 0.0
             gates = {"i": R[:-1, :, H:2 * H], "f": R[:-1, :, 2 * H:3 * H],
                      "o": R[:-1, :, :H], "g": R[:-1, :, 3 * H:4 * H]}
             p = GatedPass(h=h, h0=h0, gates=gates, pre={}, y=y, out=out, losses=per, loss=loss,
@@ -100,6 +105,26 @@ class LSTMCell(Cell):
             if backward:
                 _backward(p, params, X, Y, M, n, output, bufs[3:])
         return p
+
+    def backward_from(self, params: GatedParams, p: GatedPass, inputs, dh, ds_last=None, *,
+                      activation="tanh"):
+        X = prepare(inputs, None, None, "softmax", 0)[0]
+        T, B, H = p.h.shape
+        bufs = carve([(T, B, H), (T, B, 4 * H), (T, B, H), (T, B, H), (T, B, H), (T, B, H),
+                      (T, B, 3, H), (T, B, H)])
+        bufs[0][...] = np.asarray(dh, dtype=np.float64).reshape(T, B, H)
+        dc_last = None
+        if ds_last is not None:
+            ds_last = np.asarray(ds_last, dtype=np.float64).reshape(B, 2 * H)
+            dc_last = ds_last[:, H:]
+            if T:
+                bufs[0][-1] += ds_last[:, :H]
+        carry_c = _bptt(p, params, X, bufs, dc_last)
+        if T:
+            ds0 = np.concatenate([p.flow[0], carry_c.reshape(B, H)], axis=-1)
+        else:
+            ds0 = np.zeros((B, 2 * H)) if ds_last is None else ds_last.copy()
+        return p.grads, ds0
 
     def pre_activations(self, p: GatedPass) -> dict[str, np.ndarray]:
         """z_i, z_f, z_o, z_g: what went into each gate (T, B, H)."""
@@ -238,27 +263,41 @@ def _derivatives(p: GatedPass, bufs=None):
 
 def _backward(p: GatedPass, params: GatedParams, X, Y, M, n, output, bufs) -> None:
     T, B, H = p.h.shape
-    dy, dhd, dZ, dh, dc, flow, *dbufs = bufs
+    dy, dhd = bufs[:2]
     output_backward(p.y, p.out, Y, M, n, output, params.W_y, (dy, dhd))
+    _bptt(p, params, X, bufs[1:])
+    dy2 = dy.reshape(T * B, -1)
+    p.grads.W_y, p.grads.b_y = dy2.T @ p.h.reshape(T * B, H), dy2.sum(axis=0)
+    p.dy = dy
+
+
+def _bptt(p: GatedPass, params: GatedParams, X, bufs, dc_last=None):
+    """BPTT from the direct dL/dh_t in ``bufs[0]`` (and dL/dc_{T-1} = ``dc_last``, given from
+    outside): fills p's backward arrays and ``p.grads`` (W_y and b_y zero); returns
+    dL/dc_{-1}, what reaches the initial cell state."""
+    T, B, H = p.h.shape
+    dhd, dZ, dh, dc, flow, *dbufs = bufs
     OT, P3, Po = _derivatives(p, dbufs)
     f = p.gates["f"]
+    carry_c = None
     if T:
-        _backward_loop(dhd, OT, P3, Po, f, dZ, dh, dc, flow, params.W_h, H)
+        carry_c = _backward_loop(dhd, OT, P3, Po, f, dZ, dh, dc, flow, params.W_h, H, dc_last)
     dZ2 = dZ.reshape(T * B, 4 * H)
-    dy2 = dy.reshape(T * B, -1)
     grads = GatedParams(
         params.cell, params.order,
-        W_x=dZ2.T @ X.reshape(T * B, -1), W_h=dZ2.T @ p.aux["hs"][:-1].reshape(T * B, H),
-        b=dZ2.sum(axis=0), W_y=dy2.T @ p.h.reshape(T * B, H), b_y=dy2.sum(axis=0),
+        W_x=dZ2.T @ X.reshape(T * B, X.shape[-1]), W_h=dZ2.T @ p.aux["hs"][:-1].reshape(T * B, H),
+        b=dZ2.sum(axis=0), W_y=np.zeros_like(params.W_y), b_y=np.zeros_like(params.b_y),
         gates=params.gates)
-    p.dy, p.dh, p.dc, p.flow, p.grads = dy, dh, dc, flow, grads
+    p.dh, p.dc, p.flow, p.grads = dh, dc, flow, grads
     p.dpre = {"o": dZ[..., :H], "i": dZ[..., H:2 * H], "f": dZ[..., 2 * H:3 * H],
               "g": dZ[..., 3 * H:]}
+    return carry_c
 
 
-def _backward_loop(dhd, OT, P3, Po, f, dZ, dh, dc, flow, W_h, H):
+def _backward_loop(dhd, OT, P3, Po, f, dZ, dh, dc, flow, W_h, H, dc_last=None):
     """From t = T-1 down to 0: dh_t = direct + flow_{t+1}; dc_t = dh_t o tanh'(c_t) + f_{t+1}
-    dc_{t+1}; the gate gradients dZ_t; flow_t = W_h^T dZ_t (into dh_{t-1})."""
+    dc_{t+1} (at the last step: + ``dc_last``); the gate gradients dZ_t; flow_t = W_h^T dZ_t
+    (into dh_{t-1}). Returns f_0 dc_0 = dL/dc_{-1}."""
     T, B, _ = dh.shape
     dZ4 = dZ.reshape(T, B, 4, H)
     if B == 1:
@@ -272,6 +311,8 @@ def _backward_loop(dhd, OT, P3, Po, f, dZ, dh, dc, flow, W_h, H):
     dot, add, mul = _dot, np.add, np.multiply
     carry_h = np.zeros(dh.shape[1:])
     carry_c = np.zeros(dh.shape[1:])
+    if dc_last is not None:
+        carry_c[...] = dc_last.reshape(carry_c.shape)
     tmp = np.empty(dh.shape[1:])
     steps = zip(dhd[::-1], OT[::-1], P3[::-1], Po[::-1], f[::-1], dZ[::-1], dz_o[::-1],
                 dz_ifg[::-1], dh[::-1], dc[::-1], dc_b[::-1], flow[::-1])
@@ -284,6 +325,7 @@ def _backward_loop(dhd, OT, P3, Po, f, dZ, dh, dc, flow, W_h, H):
         mul(dct, ft, carry_c)
         dot(dz, W_h, fl)
         carry_h = fl
+    return carry_c
 
 
 CELL = LSTMCell()

@@ -118,8 +118,10 @@ class Pass:
 
 def run(params: Params, inputs: np.ndarray, targets: np.ndarray | None = None,
         mask: np.ndarray | None = None, *, activation: str = "tanh", output: str = "softmax",
-        h0: np.ndarray | None = None, backward: bool = True) -> Pass:
+        h0: np.ndarray | None = None, backward: bool = True, readout: bool = True) -> Pass:
     """Forward pass, and unless ``backward`` is False, backpropagation through time.
+    ``readout=False`` runs the states alone (no y, no loss, no backward: see
+    :func:`backward_from`); y and out are then (T, B, 0).
 
     ``inputs`` is (T, I) or (T, B, I); ``targets`` (T[, B], O); ``mask`` (T[, B]) marks the steps
     that have a target. Results always carry the batch axis. Overflow gives inf/nan values, never
@@ -147,6 +149,8 @@ def run(params: Params, inputs: np.ndarray, targets: np.ndarray | None = None,
 
     # The per-step arrays of the pass are views into one block, allocated once (see _carve);
     # slope, which a trace does not keep, has its own so that it is not kept alive with them.
+    if not readout:
+        O, backward = 0, False
     shapes = [(T, B, H), (T + 1, B, H), (T, B, O), (T, B, O), (T, B)]
     if backward:
         shapes += [(T, B, O), (T, B, H), (T, B, H), (T, B, H)]
@@ -161,7 +165,10 @@ def run(params: Params, inputs: np.ndarray, targets: np.ndarray | None = None,
         hs[0] = hp
         _forward_loop(a, hs, params.W_h, activation)
         # Output projection, read-out and losses for all steps at once, after the loop.
-        y, out, per, loss, n = read_out_and_loss(h, params, output, Y_t, M, (y, out, per))
+        if readout:
+            y, out, per, loss, n = read_out_and_loss(h, params, output, Y_t, M, (y, out, per))
+        else:
+            per[...], loss = 0.0, 0.0
     result = Pass(a=a, h=h, y=y, out=out, losses=per, loss=loss, h0=hp)
     if backward:
         _backward(result, params, X, Y_t, M, n, activation, output, hs, grad_bufs)
@@ -298,11 +305,9 @@ def _backward(p: Pass, params: Params, X: np.ndarray, Y_t: np.ndarray, M: np.nda
     preallocated dy, dh, da, flow and slope arrays (both made here when not given)."""
     T, B, H = p.h.shape
     O = p.y.shape[-1]
-    if hs is None:
-        hs = np.concatenate([p.h0[None], p.h], axis=0)
     if not bufs:
         bufs = [np.empty((T, B, O))] + [np.empty((T, B, H)) for _ in range(4)]
-    dy, dh, da, flow, slope = bufs
+    dy, dh = bufs[:2]
     with np.errstate(all="ignore"):
         # dy = output_gradient(output, y, out, targets), written in place
         if output == "identity":
@@ -313,6 +318,23 @@ def _backward(p: Pass, params: Params, X: np.ndarray, Y_t: np.ndarray, M: np.nda
         dy *= (M / n)[..., None] if n else 0.0
         # the direct part of dL/dh_t; the loop adds what comes back from t+1
         np.matmul(dy, params.W_y, out=dh)
+        _bptt(p, params, X, activation, hs, bufs[1:])
+        dy2 = dy.reshape(T * B, O)
+        p.grads.W_y = dy2.T @ p.h.reshape(T * B, H)
+        p.grads.b_y = dy2.sum(axis=0)
+    p.dy = dy
+
+
+def _bptt(p: Pass, params: Params, X: np.ndarray, activation: str, hs: np.ndarray | None,
+          bufs: list[np.ndarray]) -> None:
+    """BPTT from the direct dL/dh_t already in ``bufs[0]`` (dh, da, flow, slope): fills
+    ``p.dh``, ``p.da``, ``p.flow``, ``p.slope`` and ``p.grads`` (W_y and b_y zero: the read-out's
+    gradients are its caller's)."""
+    T, B, H = p.h.shape
+    if hs is None:
+        hs = np.concatenate([p.h0[None], p.h], axis=0)
+    dh, da, flow, slope = bufs
+    with np.errstate(all="ignore"):
         # slope = activation_slope(activation, a, h), in place
         if activation == "tanh":
             np.multiply(p.h, p.h, out=slope)
@@ -325,16 +347,38 @@ def _backward(p: Pass, params: Params, X: np.ndarray, Y_t: np.ndarray, M: np.nda
             np.copyto(slope, np.nan, where=np.isnan(p.a))  # overflowed stays visibly overflowed
         _backward_loop(dh, slope, da, flow, params.W_h)
         da2 = da.reshape(T * B, H)
-        dy2 = dy.reshape(T * B, O)
         grads = Params(
-            W_x=da2.T @ X.reshape(T * B, -1),
+            W_x=da2.T @ X.reshape(T * B, X.shape[-1]),
             W_h=da2.T @ hs[:-1].reshape(T * B, H),
             b=da2.sum(axis=0),
-            W_y=dy2.T @ p.h.reshape(T * B, H),
-            b_y=dy2.sum(axis=0),
+            W_y=np.zeros_like(params.W_y),
+            b_y=np.zeros_like(params.b_y),
             cell=params.cell,
         )
-    p.dy, p.dh, p.da, p.flow, p.grads, p.slope = dy, dh, da, flow, grads, slope
+    p.dh, p.da, p.flow, p.grads, p.slope = dh, da, flow, grads, slope
+
+
+def backward_from(params: Params, p: Pass, inputs, dh, ds_last=None, *,
+                  activation: str = "tanh"):
+    """BPTT of a forward pass ``p`` (made with ``readout=False`` or not) from gradients given
+    from outside: ``dh`` (T, B, H) the direct dL/dh_t of every step, ``ds_last`` (B, H) an extra
+    dL/dh_{T-1} on the final state. Fills ``p``'s backward arrays (``p.dy`` stays None) and
+    returns (grads, dL/dh0): the cell's parameter gradients (W_y and b_y zero) and the gradient
+    that reaches the initial state, (B, H)."""
+    X = np.asarray(inputs, dtype=np.float64)
+    if X.ndim == 2:
+        X = X[:, None, :]
+    T, B, H = p.h.shape
+    bufs = [np.empty((T, B, H)) for _ in range(4)]
+    bufs[0][...] = np.asarray(dh, dtype=np.float64).reshape(T, B, H)
+    if ds_last is not None and T:
+        bufs[0][-1] += np.asarray(ds_last, dtype=np.float64).reshape(B, H)
+    _bptt(p, params, X, activation, None, bufs)
+    if T:
+        ds0 = p.flow[0].copy()
+    else:
+        ds0 = np.zeros((B, H)) if ds_last is None else np.array(ds_last, dtype=np.float64)
+    return p.grads, ds0
 
 
 def _backward_loop(dh: np.ndarray, slope: np.ndarray, da: np.ndarray, flow: np.ndarray,
@@ -410,9 +454,14 @@ class RNNCell(Cell):
                            weights=weights, cell=self.name)
 
     def run(self, params: Params, inputs, targets=None, mask=None, *, output="softmax",
-            activation="tanh", state0=None, backward=True) -> Pass:
+            activation="tanh", state0=None, backward=True, readout=True) -> Pass:
         return run(params, inputs, targets, mask, activation=self.activation_for(activation),
-                   output=output, h0=state0, backward=backward)
+                   output=output, h0=state0, backward=backward, readout=readout)
+
+    def backward_from(self, params: Params, p: Pass, inputs, dh, ds_last=None, *,
+                      activation="tanh"):
+        return backward_from(params, p, inputs, dh, ds_last,
+                             activation=self.activation_for(activation))
 
     def pre_activations(self, p: Pass) -> dict[str, np.ndarray]:
         return {"a": p.a}
