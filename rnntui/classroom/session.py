@@ -469,7 +469,10 @@ class FollowerRole:
             if before in ("left", "lost"):
                 self.screen.notify("The presenter is back.", markup=False, timeout=4)
         elif event == "state":
-            self.latest = detail
+            first, self.latest = self.latest is None, detail
+            if first and not self.attached:  # (its learner moved before the class was here)
+                self.screen.notify("The presenter is here; press f to follow it.",
+                                   markup=False, timeout=8)
             if self.attached:
                 self._apply(detail)
                 if self._in_lesson():
@@ -592,10 +595,15 @@ class FollowerRole:
                 self._own_in_step = True
             return
         po, pn = old.position, new.position
-        if po != pn and self.latest is not None and not self._own_work(old, new, po, pn):
+        # (a key before the presenter's first state detaches too: with a warm training cache
+        # the screen takes keys before the connection is made, and the first state would
+        # otherwise take the learner's move back without a word)
+        if po != pn and not self._own_work(old, new, po, pn):
             self.attached = False
-            self.screen.notify("Stopped following the presenter; press f to follow again.",
-                               markup=False, timeout=5)
+            self.screen.notify("Stopped following the presenter; press f to follow again."
+                               if self.latest is not None else
+                               "You moved on your own: this screen will not follow the "
+                               "presenter until you press f.", markup=False, timeout=5)
             self._show()
             return
         self._check_weights()

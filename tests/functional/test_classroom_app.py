@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import socket
 import time
 from pathlib import Path
 
@@ -63,16 +64,21 @@ class Class:
         self.app, self.pilot, self.role = app, pilot, role
         return app, pilot, role
 
-    async def follow(self, size=SIZE):
+    async def follow(self, size=SIZE, join=None):
         app = quiet_app("king")
-        role = FollowerRole(self.role.join)
+        role = FollowerRole(join or self.role.join)
         app.main_screen.classroom = role
         pilot = await self.stack.enter_async_context(app.run_test(size=size))
         self.followers.append((app, pilot, role))
         return app, pilot, role
 
     def same(self, app) -> bool:
-        return str(app.view.position) == str(self.app.view.position) and settled(app)
+        """``app`` shows the presenter's position, having been sent it: a follower opens at the
+        same first position as the presenter, and with a warm cache it is settled there before
+        it has heard from the presenter at all."""
+        role = next(r for a, _, r in self.followers if a is app)
+        return role.applied > 0 and str(app.view.position) == str(self.app.view.position) \
+            and settled(app)
 
 
 @contextlib.asynccontextmanager
@@ -102,9 +108,6 @@ async def test_followers_show_each_step_and_knob_turn(monkeypatch):
         assert f1.view.epoch == pres.view.epoch < pres.view.trained_epochs
 
 
-# cold: with every run warm the follower's first key after joining is not acted on (under
-# investigation; these passed cold at every commit before the warm_cache mark)
-@pytest.mark.cold_cache
 async def test_a_navigation_key_detaches_and_f_follows_again(monkeypatch):
     async with classroom(monkeypatch) as room:
         pres, pp, prole = await room.present()
@@ -123,9 +126,6 @@ async def test_a_navigation_key_detaches_and_f_follows_again(monkeypatch):
         assert "following" in status(f) and "not following" not in status(f)
 
 
-# cold: with every run warm the follower's first key after joining is not acted on (under
-# investigation; these passed cold at every commit before the warm_cache mark)
-@pytest.mark.cold_cache
 async def test_the_presenter_leaves_and_comes_back(monkeypatch):
     async with classroom(monkeypatch) as room:
         pres, pp, prole = await room.present()
@@ -142,6 +142,32 @@ async def test_the_presenter_leaves_and_comes_back(monkeypatch):
         await until(lambda: role.link == "connected" and settled(pres2) and room.same(f),
                     "following the returned presenter")
         assert "following" in status(f) and f.view.t == 2
+
+
+async def test_a_key_before_the_presenters_first_state_is_kept(monkeypatch):
+    """With a warm cache the follower takes keys before it has heard from the presenter (here:
+    one not started yet). Its learner's move detaches it, and the first state neither takes
+    the move back nor passes without a word."""
+    from rnntui.classroom.join import Join
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # (nothing listens there until the presenter below)
+    async with classroom(monkeypatch) as room:
+        token = new_token()
+        f, fp, role = await room.follow(join=Join("127.0.0.1", port, token))
+        await until(lambda: settled(f) and role.unreachable, "no presenter yet")
+        await fp.press("right")
+        await until(lambda: not role.attached, "detached by its learner's key")
+        assert f.view.t == 1 and told(f, "You moved on your own")
+        pres, pp, prole = await room.present(token=token, port=port)
+        await until(lambda: role.latest is not None and "not following" in status(f),
+                    "the presenter's first state")
+        assert f.view.t == 1 and told(f, "The presenter is here; press f to follow it.")
+        await pp.press("right", "right")
+        await until(lambda: "t=2" in role.latest["position"], "the presenter's next state")
+        assert f.view.t == 1
+        await fp.press("f")
+        await until(lambda: role.attached and room.same(f) and f.view.t == 2, "following")
 
 
 async def test_a_scenario_the_follower_lacks_is_sent_and_checked(monkeypatch, tmp_path):
