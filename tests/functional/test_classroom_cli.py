@@ -86,7 +86,11 @@ def test_help_lists_the_classroom(capsys):
 
 
 class Term:
-    """A program on a pty of its own, its output gathered."""
+    """A program on a pty of its own, its output gathered. Waiting on one terminal reads every
+    live terminal's output too: an app whose pty is not read blocks on its next write, and a
+    follower blocked so (with its heartbeats) was dropped by the presenter under load."""
+
+    live: list["Term"] = []
 
     def __init__(self, *args: str) -> None:
         import pty
@@ -100,24 +104,37 @@ class Term:
         import termios
         fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 0, 0))
         self.out = bytearray()
+        self.ended = False
+        Term.live.append(self)
 
     def text(self, since: int = 0) -> str:
         return ESCAPES.sub(b"", bytes(self.out[since:])).decode("utf-8", "replace")
+
+    @classmethod
+    def drain(cls, timeout: float) -> None:
+        """Read what every live terminal has written (waiting at most ``timeout`` seconds)."""
+        fds = {t.fd: t for t in cls.live if not t.ended}
+        if not fds:
+            return
+        ready, _, _ = select.select(list(fds), [], [], timeout)
+        for fd in ready:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                data = b""
+            if data:
+                fds[fd].out.extend(data)
+            else:
+                fds[fd].ended = True
 
     def wait_for(self, what: str, since: int = 0, bound: float = BOUND) -> None:
         end = time.monotonic() + bound
         while what not in self.text(since):
             if time.monotonic() > end:
                 raise AssertionError(f"no {what!r} after {bound:.0f} s: {self.text()[-600:]!r}")
-            r, _, _ = select.select([self.fd], [], [], 0.05)
-            if r:
-                try:
-                    data = os.read(self.fd, 65536)
-                except OSError:
-                    data = b""
-                if not data:
-                    raise AssertionError(f"ended before {what!r}: {self.text()[-600:]!r}")
-                self.out.extend(data)
+            if self.ended:
+                raise AssertionError(f"ended before {what!r}: {self.text()[-600:]!r}")
+            Term.drain(0.05)
 
     def send(self, keys: bytes) -> None:
         os.write(self.fd, keys)
@@ -129,6 +146,8 @@ class Term:
         except (ProcessLookupError, ChildProcessError):
             pass
         os.close(self.fd)
+        self.ended = True
+        Term.live.remove(self)
 
 
 def _free_port() -> int:
@@ -163,7 +182,7 @@ def test_present_and_follow_on_real_terminals():
             done, status = os.waitpid(presenter.pid, os.WNOHANG)
             if done:
                 break
-            time.sleep(0.05)
+            Term.drain(0.05)  # (the follower's output is read meanwhile)
         assert status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
         mark = len(follower.out)
         follower.send(b"\x1b[C")  # the follower stays usable
