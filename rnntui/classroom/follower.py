@@ -42,10 +42,11 @@ REQUEST_RATE = 1.5
 
 #: Events handed to ``on_event(event, detail)``: "connected", "state" (the message),
 #: "scenario"/"lesson" (the text's bytes), "weights" ((epoch, arrays)), "left" (the presenter
-#: said bye), "lost" (a reason), "refused", "error" (a protocol problem: the connection is
-#: closed and tried again).
+#: said bye), "lost" (a reason), "refused", "version" (the presenter speaks another version of
+#: the protocol: its number), "error" (a protocol problem: the connection is closed and tried
+#: again).
 EVENTS = ("connected", "state", "scenario", "lesson", "weights", "left", "lost", "refused",
-          "error")
+          "version", "error")
 
 
 class Follower:
@@ -141,8 +142,14 @@ class Follower:
             writer.write(P.encode({"type": "hello", "version": P.VERSION, "token": j.token}))
             async with asyncio.timeout(SILENCE):
                 first = await P.read_message(reader, P.TO_FOLLOWER)
+            if first["type"] == "wrong_version":
+                self._emit("version", first["version"])
+                return "refused"
             if first["type"] == "refused":
-                self._emit("refused", None)
+                # (a version-1 presenter refuses another version without saying so: asked
+                # again as version 1, it welcomes the token if that was all)
+                old = P.VERSION != P.FIRST_VERSION and await self._speaks_first_version()
+                self._emit(*(("version", P.FIRST_VERSION) if old else ("refused", None)))
                 return "refused"
             if first["type"] != "welcome":
                 raise P.ProtocolError(f"expected welcome, got {first['type']}")
@@ -198,6 +205,27 @@ class Follower:
         if ended is not None:
             self._emit(*ended)
         return "connected-then-lost" if was else "no-connection"
+
+    async def _speaks_first_version(self) -> bool:
+        """Whether the presenter welcomes this token in a version-1 hello (then closed at
+        once: nothing more is read)."""
+        j = self.join
+        writer = None
+        try:
+            async with asyncio.timeout(SILENCE):
+                reader, writer = await asyncio.open_connection(j.host, j.port)
+                writer.write(P.encode({"type": "hello", "version": P.FIRST_VERSION,
+                                       "token": j.token}))
+                first = await P.read_message(reader, frozenset({"welcome", "refused"}))
+            return first["type"] == "welcome" and first["version"] == P.FIRST_VERSION
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - no answer to the question: refused as it was
+            return False
+        finally:
+            if writer is not None:
+                with contextlib.suppress(Exception):
+                    writer.transport.abort()
 
     def _hand_on_state(self) -> None:
         """Hand on the newest state received (those before it are coalesced away)."""

@@ -159,7 +159,9 @@ class Presenter:
     """Serves the state that ``state()`` returns (a ``state`` message without its ``seq``).
 
     ``scenario_text(sha256)`` and ``weights(epoch, sha256)`` answer followers' requests (None
-    when the presenter has no such thing); ``on_count(n)`` is told the number of followers.
+    when the presenter has no such thing); ``on_count(n)`` is told the number of followers;
+    ``on_version(v)`` of a follower with the token that speaks another version ``v`` (it is
+    answered ``wrong_version`` and closed).
     """
 
     def __init__(self, token: str, *, host: str = "127.0.0.1", port: int = 0,
@@ -169,7 +171,8 @@ class Presenter:
                  weights: Callable[[int, str], object] | None = None,
                  on_count: Callable[[int], None] | None = None,
                  answer_ok: Callable[[dict], bool] | None = None,
-                 on_answers: Callable[[], None] | None = None, sock=None) -> None:
+                 on_answers: Callable[[], None] | None = None,
+                 on_version: Callable[[int], None] | None = None, sock=None) -> None:
         self.token = token.encode("utf-8")
         self.host, self.port = host, port
         self._state = state
@@ -179,6 +182,7 @@ class Presenter:
         self._on_count = on_count
         self._answer_ok = answer_ok
         self._on_answers = on_answers
+        self._on_version = on_version
         self._sock = sock  # a socket already listening (the CLI binds it to print the port)
         self._conns: set[_Conn] = set()
         self._server: asyncio.base_events.Server | None = None
@@ -268,17 +272,22 @@ class Presenter:
         conn = None
         try:
             try:
-                hello = await asyncio.wait_for(P.read_message(reader, P.TO_PRESENTER),
-                                               HELLO_WAIT)
+                hello = await asyncio.wait_for(P.read_hello(reader), HELLO_WAIT)
             except (P.ProtocolError, asyncio.IncompleteReadError, asyncio.TimeoutError,
                     ConnectionError, OSError):
                 self.refused += 1
                 return
-            if hello["type"] != "hello" or hello["version"] != P.VERSION or \
-                    not hmac.compare_digest(hello["token"].encode("utf-8"), self.token):
+            token_ok = hmac.compare_digest(hello["token"].encode("utf-8"), self.token)
+            if not token_ok or hello["version"] != P.VERSION:
                 self.refused += 1
+                # a wrong token is refused without detail; with the token, another version
+                # is told this presenter's (and the teacher is told the follower's)
+                reply = {"type": "refused"} if not token_ok else \
+                    {"type": "wrong_version", "version": P.VERSION}
+                if token_ok and self._on_version is not None:
+                    self._on_version(hello["version"])
                 with contextlib.suppress(Exception):
-                    writer.write(P.encode({"type": "refused"}))  # no detail: which was wrong
+                    writer.write(P.encode(reply))
                     await asyncio.wait_for(writer.drain(), 1.0)
                 return
             if len(self._conns) >= MAX_FOLLOWERS:

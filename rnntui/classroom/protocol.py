@@ -26,7 +26,15 @@ import numpy as np
 from ..position import MAX_LENGTH as MAX_POSITION
 from ..widgets import PANES  # a maximised pane's id is one of these
 
-VERSION = 1
+#: The classroom protocol's version. 2: a state's lesson carries the class's ``poll`` and
+#: followers send ``answer`` (a version-1 follower cannot read the one, a version-1 presenter
+#: closes the connection on the other). Only the same version is followed; the ``hello`` and
+#: the reply to a hello of another version (``wrong_version``) stay as they are in every
+#: version, so that each side can say which version the other runs.
+VERSION = 2
+#: The version a follower asks for when a presenter refuses it without saying why: only a
+#: version-1 presenter does that to a hello with the right token (rnntui.classroom.follower).
+FIRST_VERSION = 1
 CONTROL, DATA = b"C", b"D"
 #: The largest control frame (positions, heartbeats, headers): 64 KiB.
 CONTROL_CAP = 64 * 1024
@@ -132,6 +140,8 @@ SCHEMA: dict[str, dict] = {
     "hello": {"version": _int(1, 1000), "token": _str(128)},
     "welcome": {"version": _int(1, 1000)},
     "refused": {},
+    # the reply to a hello with the right token and another version: the presenter's
+    "wrong_version": {"version": _int(1, 1000)},
     "heartbeat": {},
     "bye": {},
     "state": {
@@ -162,7 +172,8 @@ SCHEMA: dict[str, dict] = {
 #: Which messages each side may receive.
 TO_PRESENTER = frozenset({"hello", "heartbeat", "need_scenario", "need_lesson", "need_weights",
                           "answer"})
-TO_FOLLOWER = frozenset({"welcome", "refused", "heartbeat", "state", "blob", "chunk", "bye"})
+TO_FOLLOWER = frozenset({"welcome", "refused", "wrong_version", "heartbeat", "state", "blob",
+                         "chunk", "bye"})
 
 
 def check(msg: object, allowed: frozenset[str], kind: bytes = CONTROL) -> dict:
@@ -217,23 +228,49 @@ def _no_duplicates(pairs):
     return out
 
 
-def decode(kind: bytes, body: bytes, allowed: frozenset[str]) -> dict:
-    """The checked message in a frame's body."""
+def _json(body: bytes):
     try:
-        msg = json.loads(body.decode("utf-8"), parse_constant=_no_constant,
-                         object_pairs_hook=_no_duplicates)
+        return json.loads(body.decode("utf-8"), parse_constant=_no_constant,
+                          object_pairs_hook=_no_duplicates)
     except ProtocolError:
         raise
     except (ValueError, RecursionError) as err:
         # (UnicodeDecodeError and JSONDecodeError are ValueErrors; so is a number of more
         # digits than int() converts, e.g. a seq of 5,000 digits)
         raise ProtocolError(f"not UTF-8 JSON ({type(err).__name__})") from None
-    return check(msg, allowed, kind)
+
+
+def decode(kind: bytes, body: bytes, allowed: frozenset[str]) -> dict:
+    """The checked message in a frame's body."""
+    return check(_json(body), allowed, kind)
+
+
+def decode_hello(kind: bytes, body: bytes) -> dict:
+    """A follower's hello: checked whole when it has this version; of another version only its
+    ``version`` and ``token`` are read (a later version's hello may say more), so that the
+    presenter can answer it with ``wrong_version``. Anything else: ProtocolError."""
+    msg = _json(body) if kind == CONTROL else None
+    fields = SCHEMA["hello"]
+    if isinstance(msg, dict) and msg.get("type") == "hello" and \
+            fields["version"](msg.get("version")) and msg["version"] != VERSION:
+        if not fields["token"](msg.get("token")):
+            raise ProtocolError(f"hello.token: expected {fields['token'].__doc__}")
+        return {"type": "hello", "version": msg["version"], "token": msg["token"]}
+    return check(msg, frozenset({"hello"}), kind)
 
 
 async def read_message(reader: asyncio.StreamReader, allowed: frozenset[str]) -> dict:
     """The next message from ``reader``: the header is read and its length checked against
     the frame kind's cap before the body is read (ProtocolError; EOF: IncompleteReadError)."""
+    return decode(*await _read_frame(reader, allowed), allowed)
+
+
+async def read_hello(reader: asyncio.StreamReader) -> dict:
+    """The first message of a connection, a hello of any version (decode_hello)."""
+    return decode_hello(*await _read_frame(reader, frozenset({"hello"})))
+
+
+async def _read_frame(reader: asyncio.StreamReader, allowed: frozenset[str]):
     head = await reader.readexactly(HEADER_BYTES)
     kind, length = _HEADER.unpack(head)
     if kind == CONTROL:
@@ -244,7 +281,7 @@ async def read_message(reader: asyncio.StreamReader, allowed: frozenset[str]) ->
         raise ProtocolError(f"unknown frame kind {kind!r}")
     if length > cap:
         raise ProtocolError(f"a frame of {length} bytes is over the {cap}-byte cap")
-    return decode(kind, await reader.readexactly(length), allowed)
+    return kind, await reader.readexactly(length)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -118,6 +118,18 @@ def poll_line(of: int, done: int | None, picks: list[int] | None) -> str:
     return f"Class of {of}: " + (" · ".join(parts) or "no task or question here")
 
 
+def version_line(theirs: int, presenter: bool = False) -> str:
+    """What a follower (or, ``presenter``, the teacher) is told when the other side speaks
+    version ``theirs`` of the classroom protocol and this app another (one line)."""
+    if presenter:
+        return (f"A follower with {'a newer' if theirs > P.VERSION else 'an older'} rnntui "
+                f"(classroom protocol {theirs}; yours is {P.VERSION}) was turned away: it "
+                f"can follow once it runs the same version of rnntui as yours.")
+    return (f"The presenter runs {'a newer' if theirs > P.VERSION else 'an older'} rnntui "
+            f"(classroom protocol {theirs}; this app's is {P.VERSION}): follow it with the "
+            f"same version of rnntui as the presenter's. This app keeps trying.")
+
+
 def _maximized(screen) -> str | None:
     w = getattr(screen, "maximized", None)
     return w.id if w is not None and w.id in P.PANES else None
@@ -163,7 +175,8 @@ class PresenterRole:
                                    scenario_text=self._text, lesson_text=self._text,
                                    weights=self._weights,
                                    on_count=lambda n: self._counted(),
-                                   answer_ok=self._answer_ok, on_answers=self._answers_came)
+                                   answer_ok=self._answer_ok, on_answers=self._answers_came,
+                                   on_version=self._other_version)
         self.token = token
         self.screen = None
         self._texts: dict[str, bytes] = {}
@@ -172,6 +185,7 @@ class PresenterRole:
         self._digests: dict[int, tuple] = {}
         self._sent: dict | None = None
         self._flush_pending = False
+        self._versions_told: set[int] = set()
         self.error: str | None = None
         #: The step whose answers the class is shown: (lesson file digest, step) or None.
         self.poll_shown: tuple[str, int] | None = None
@@ -221,6 +235,15 @@ class PresenterRole:
     def reattach(self) -> None:
         self.screen.notify(f"You are presenting: {self.presenter.followers} following. "
                            f"j shows the join string.", markup=False, timeout=8)
+
+    def _other_version(self, theirs: int) -> None:
+        """A follower with the token and another protocol was turned away: told once per
+        version (a class of thirty would say it thirty times)."""
+        if theirs in self._versions_told or self.screen is None:
+            return
+        self._versions_told.add(theirs)
+        self.screen.notify(version_line(theirs, presenter=True), severity="warning",
+                           markup=False, timeout=15)
 
     def _counted(self) -> None:
         self._show()
@@ -389,7 +412,8 @@ class FollowerRole:
         self.join = join
         self.screen = None
         self.attached = True
-        self.link = "connecting"  # connecting, connected, left, lost (unreadable), refused
+        # connecting, connected, left, lost (unreadable), refused, version (another protocol)
+        self.link = "connecting"
         self.latest: dict | None = None
         self._applying = False
         # What the presenter sent is kept in small caches (the least recently used go), and
@@ -412,6 +436,7 @@ class FollowerRole:
         self._own_in_step = False
         self._answers_sent = Lru(REMEMBERED)  # (lesson digest, step) -> (done, pick) sent
         self.unreachable: str | None = None  # why no presenter answers at the address
+        self.other_version: int | None = None  # the presenter's protocol, when not this one's
         #: What a request held back by the follower's pace wanted ("text" or "weights"): it
         #: is asked again in RETRY seconds.
         self._held: str | None = None
@@ -446,6 +471,10 @@ class FollowerRole:
         elif self.link == "refused":
             parts = (("refused by the presenter", "reverse", 11),
                      ("check the join string", "", 10))
+        elif self.link == "version":
+            newer = (self.other_version or 0) > P.VERSION
+            parts = ((f"the presenter's rnntui is {'newer' if newer else 'older'}", "reverse",
+                      11), ("the same version is needed", "", 10))
         elif self.unreachable:  # first, and never cut (as the presenter's join string)
             parts = (("no presenter at", "reverse", 11), (f" {self._address}", "reverse", 11),
                      ("check host and port", "", 10))
@@ -503,6 +532,11 @@ class FollowerRole:
                     f"port against the join string the presenter printed, and that the "
                     f"presenter is running; this app keeps trying."),
                     severity="warning", markup=False, timeout=12)
+        elif event == "version":
+            if before != "version" or detail != self.other_version:
+                self.screen.notify(version_line(detail), severity="error", markup=False,
+                                   timeout=12)
+            self.link, self.other_version = "version", detail
         elif event == "refused":
             if before != "refused":
                 self.screen.notify("The presenter refused this join string's token. Check "

@@ -174,7 +174,7 @@ async def test_a_wrong_token_is_refused_without_detail(presenting):
     b"C\x00\x00\x00\x02[]",
     b"D\x00\x00\x00\x02{}",
     P.encode({"type": "heartbeat"}),                 # not a hello
-    P.encode({"type": "hello", "version": 2, "token": "x" * 22}),
+    P.encode({"type": "hello", "version": 99, "token": "x" * 22}),
     bytes(np.random.default_rng(1).integers(0, 256, 5000, dtype=np.uint8)),
 ], ids=["zeros", "http", "not-json", "not-an-object", "data-frame", "no-hello",
         "wrong-version", "random"])
@@ -423,6 +423,54 @@ async def test_a_misbehaving_presenter_is_left_and_tried_again(monkeypatch, afte
     try:
         await until(lambda: e.count(says) >= 2, f"two {says} events (tried again)")
         assert not e.states()
+    finally:
+        await f.stop()
+        server.close()
+
+
+async def test_another_version_is_told_its_version_and_the_teacher_is_told(presenting):
+    """A follower of version 1 (before the poll) says hello as version 1: with the token it
+    is answered wrong_version and closed, never sent a state it cannot read (version 1 takes
+    that first message for an unreadable one: 'connection lost'); the presenter hears which
+    version came. Without the token nothing is said."""
+    pres, token, _ = presenting
+    heard = []
+    pres._on_version = heard.append
+    for who, reply in ((token, {"type": "wrong_version", "version": P.VERSION}),
+                       ("x" * 22, {"type": "refused"})):
+        reader, writer = await raw(pres)
+        writer.write(P.encode({"type": "hello", "version": 1, "token": who}))
+        assert await closed_by_peer(reader) == P.encode(reply)
+    assert heard == [1] and pres.followers == 0
+
+
+@pytest.mark.parametrize("presenter_version, token_ok, says", [
+    (1, True, ("version", 1)), (1, False, ("refused", None)), (3, True, ("version", 3))])
+async def test_a_follower_says_which_version_the_presenter_runs(presenter_version, token_ok,
+                                                                says):
+    """The reverse: a presenter of version 1 refuses a version-2 hello without saying why, so
+    the follower asks again as version 1 (welcomed: the version was all); a later presenter
+    says its version itself."""
+    token = new_token()
+
+    async def script(reader, writer):
+        kind, body = await P._read_frame(reader, frozenset({"hello"}))
+        hello = json.loads(body)
+        if presenter_version > P.VERSION:
+            reply = {"type": "wrong_version", "version": presenter_version}
+        elif hello["version"] == presenter_version and token_ok:
+            reply = {"type": "welcome", "version": presenter_version}
+        else:
+            reply = {"type": "refused"}
+        writer.write(P.encode(reply))
+        await writer.drain()
+    server, port = await _fake_presenter(script)
+    e = Events()
+    f = Follower(Join(HOST, port, token), e)
+    f.start()
+    try:
+        await until(lambda: e.count(says[0]), says[0])
+        assert e.seen[0] == says and not e.count("connected")
     finally:
         await f.stop()
         server.close()

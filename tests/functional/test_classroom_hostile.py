@@ -766,6 +766,50 @@ async def test_a_follower_that_cannot_connect_names_host_and_port_and_what_to_ch
         await role.stop()
 
 
+async def test_a_presenter_of_another_version_is_said_once_and_stays_in_the_status_line():
+    """A version-1 presenter (it refuses a version-2 hello without saying why): the follower
+    finds out it is version 1 and says so, not 'check the join string', and keeps trying."""
+    async def v1(reader, writer):
+        hello = json.loads((await P._read_frame(reader, frozenset({"hello"})))[1])
+        writer.write(P.encode({"type": "welcome", "version": 1} if hello["version"] == 1
+                              else {"type": "refused"}))
+        await writer.drain()
+        writer.close()
+    server = await asyncio.start_server(v1, HOST, 0)
+    role = FollowerRole(Join(HOST, server.sockets[0].getsockname()[1], new_token()))
+    screen = FakeScreen()
+    role.start(screen)
+    try:
+        await until(lambda: role.link == "version", "the presenter's version found")
+        assert screen.status.shown[-1] == \
+            "the presenter's rnntui is older · the same version is needed"
+        assert screen.notes == [
+            "The presenter runs an older rnntui (classroom protocol 1; this app's is 2): follow "
+            "it with the same version of rnntui as the presenter's. This app keeps trying."]
+        attempts = role.follower.attempts
+        await until(lambda: role.follower.attempts > attempts + 1, "tried again")
+        assert len(screen.notes) == 1 and role.link == "version"  # said once
+    finally:
+        await role.stop()
+        server.close()
+
+
+def test_the_teacher_is_told_once_per_version_turned_away():
+    from types import SimpleNamespace
+
+    from rnntui.classroom.session import PresenterRole
+    role = PresenterRole(new_token())
+    notes: list[str] = []
+    role.screen = SimpleNamespace(notify=lambda text, **_: notes.append(text))
+    for v in (1, 1, 1, 3):
+        role.presenter._on_version(v)
+    assert notes == [
+        "A follower with an older rnntui (classroom protocol 1; yours is 2) was turned away: it "
+        "can follow once it runs the same version of rnntui as yours.",
+        "A follower with a newer rnntui (classroom protocol 3; yours is 2) was turned away: it "
+        "can follow once it runs the same version of rnntui as yours."]
+
+
 def test_the_presenters_range_check_of_answers_against_the_lesson_presented():
     """PresenterRole._answer_ok (what the stand-in above mirrors), on the built-in lesson 1:
     step 1 has a task, step 2 a question of 3 choices, step 4 neither."""

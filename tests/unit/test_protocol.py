@@ -142,6 +142,29 @@ def test_schema_is_strict():
     assert P.check(chunk, P.TO_FOLLOWER, P.DATA) == chunk
 
 
+def _hello(msg) -> dict:
+    return P.decode_hello(P.CONTROL, json.dumps(msg).encode())
+
+
+def test_a_hello_of_another_version_is_read_for_its_version_and_token_only():
+    """Version 2 (a state's poll, a follower's answer) cannot be followed by version 1, nor
+    the reverse: the hello of another version is read for what every version's hello has, so
+    the presenter can answer wrong_version; this version's hello is checked whole."""
+    assert P.VERSION == 2 and P.FIRST_VERSION == 1
+    old = {"type": "hello", "version": 1, "token": TOKEN}
+    assert _hello(old) == old
+    later = {"type": "hello", "version": 3, "token": TOKEN, "wants": ["sound"]}
+    assert _hello(later) == {"type": "hello", "version": 3, "token": TOKEN}
+    with pytest.raises(P.ProtocolError, match="unknown key 'wants'"):
+        _hello({**later, "version": P.VERSION})
+    for bad in ({**old, "token": 7}, {**old, "token": "x" * 129}, {**old, "version": 0},
+                {**old, "version": True}, {"type": "heartbeat"}, [old]):
+        with pytest.raises(P.ProtocolError):
+            _hello(bad)
+    assert P.check({"type": "wrong_version", "version": 3}, P.TO_FOLLOWER)
+    assert "wrong_version" not in P.TO_PRESENTER
+
+
 @pytest.mark.parametrize("body", [
     b"\xff\xfe", b"not json", b"{", b"[" * 60000, b'{"type":"heartbeat","type":"bye"}',
     b'{"type":"state","seq":NaN}', b'{"type":"heartbeat"} trailing', b"null", b"123",
