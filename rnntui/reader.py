@@ -58,7 +58,7 @@ _SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 #: Box drawing, block elements, geometric shapes and braille: never printed as they are.
 _DRAWING = re.compile("[\u2500-\u25ff\u2800-\u28ff]")
 _NORM = re.compile(r"‖([^‖]{1,60})‖")
-_E_NUMBER = re.compile(r"(?<![\w.])([+-]?)(\d+(?:\.\d+)?)e([+-]?)0*(\d+)(?![\w.])")
+_E_NUMBER = re.compile(r"(?<![\w.])([+-]?)(\d+(?:\.\d+)?)e([+-]?)0*(\d+)(?!\w|\.\d)")
 _MINUS = re.compile(r"(?<![\w.)])-(?=\.?\d)")
 #: ``h_t-1``, ``t-2``: a one-letter name minus a number.
 _INDEX_MINUS = re.compile(r"(?<=\b[A-Za-z])-(?=\d)")

@@ -63,6 +63,8 @@ def test_say_writes_symbols_as_words():
     assert say("3.2e-07 and -0.53 and h_t-1 and τ") == \
         "3.2 times ten to the minus 7 and minus 0.53 and h t minus 1 and tau"
     assert say("‖W_h‖₂ × 2") == "the size of W h times 2"
+    # at the end of a sentence too (a lesson's "only 5.415e-5." was read "e 5")
+    assert say("only 5.415e-5.") == "only 5.415 times ten to the minus 5."
     assert say("predicts '␣'") == "predicts 'space'"
     assert say("‖∂ℓ_3/∂h_0‖ and the tanh slopes, 1/2") == \
         "the size of d l 3 by d h 0 and the tan h slopes, 1/2"
