@@ -151,6 +151,7 @@ def _command_parser(cmd: str) -> _Parser:
         p.add_argument("--asciicast", default=None, metavar="OUT.cast")
         p.add_argument("--size", default="100x32", metavar="COLSxROWS",
                        help="the screen size of --asciicast (default 100x32)")
+        _reader_option(p)
     elif cmd == "check":
         p.description = "Validate scenario files; exit 0 when all are valid, else 2."
         p.add_argument("files", nargs="+", metavar="FILE")
@@ -336,13 +337,23 @@ def _size_error(size: str) -> int:
                  f"e.g. 100x32, got {visible(size[:40])!r}")
 
 
-def cmd_replay(file: str, asciicast: str | None, size: str) -> int:
-    """Replay a recording in the app, or write it as an asciicast (rnntui.replay)."""
+def cmd_replay(file: str, asciicast: str | None, size: str, reader: bool = False) -> int:
+    """Replay a recording in the app or in reader mode, or write it as an asciicast
+    (rnntui.replay)."""
     from .recording import RecordingError
     from .replay import open_replay
     cells = _size(size)
     if cells is None:
         return _size_error(size)
+    if reader:
+        if asciicast is not None:
+            return _fail("replay: --reader and --asciicast do not go together")
+        from .reader_class import open_replay_reader, run_replay_reader
+        try:
+            role = open_replay_reader(file)
+        except RecordingError as err:
+            return _fail(str(err))
+        return run_replay_reader(role, out=OUT.print)
     try:
         sc, pos, role = open_replay(file, play=asciicast is None)
     except RecordingError as err:
@@ -454,7 +465,7 @@ def _main(argv: list[str] | None = None) -> int:
             if cmd == "check":
                 return cmd_check(args.files)
             if cmd == "replay":
-                return cmd_replay(args.file, args.asciicast, args.size)
+                return cmd_replay(args.file, args.asciicast, args.size, args.reader)
             if cmd == "trace":
                 return cmd_trace(args.scenario, args.epochs, args.json, args.cell,
                                  args.target_step)
@@ -553,7 +564,7 @@ def _classroom(cmd: str, args) -> int:
     if cmd == "present":
         return commands.cmd_present(args, _fail, _load, _position, run_interactive, OUT)
     if cmd == "follow":
-        return commands.cmd_follow(args, _fail, run_interactive)
+        return commands.cmd_follow(args, _fail, run_interactive, OUT.print)
     return commands.cmd_serve(args, _fail, _load)
 
 

@@ -274,16 +274,17 @@ class ReplayRole(FollowerRole):
         self._show()
 
 
-def open_replay(path: str | os.PathLike, *, play: bool = True):
+def open_replay(path: str | os.PathLike, *, play: bool = True, cls=None):
     """(scenario, position, role) to open the app on the recording at ``path``: its first
-    state's scenario and position; RecordingError when it cannot be read."""
+    state's scenario and position; RecordingError when it cannot be read. ``cls``: the role's
+    class (a ReplayRole's; reader mode's says what it shows)."""
     from .position import Position
     from .recording import RecordingError, read_recording
     rec = read_recording(path)
     first = next((s for s in rec.states if s is not None), None)
     if first is None:
         raise RecordingError(f"{rec.path}: the recording shows nothing (no position)")
-    role = ReplayRole(rec, play=play)
+    role = (cls or ReplayRole)(rec, play=play)
     sha = first["scenario"]["sha256"]
     sc = rec.scenarios[sha]
     pos = Position.parse(first["position"])

@@ -42,6 +42,9 @@ def add_arguments(cmd: str, p: argparse.ArgumentParser) -> None:
                          "only L or o do), f follows again.")
         p.add_argument("join", metavar="JOIN", help="HOST:PORT/TOKEN.CHECK, as 'rnntui "
                                                     "present' printed it")
+        p.add_argument("--reader", action="store_true",
+                       help="reader mode: the presenter's moves said as one sentence each, "
+                            "one command a line (docs/reader.md)")
     elif cmd == "serve":
         p.description = ("Serve the app to web browsers (textual-serve; each tab its own app). "
                          "Needs the web extra: pip install 'rnntui[web]'.")
@@ -128,7 +131,7 @@ def _lesson(name: str):
         return None
 
 
-def cmd_follow(args, fail, run_interactive) -> int:
+def cmd_follow(args, fail, run_interactive, out=None) -> int:
     from engine.scenario import DEFAULT_SCENARIO, load
 
     from .session import FollowerRole
@@ -136,6 +139,9 @@ def cmd_follow(args, fail, run_interactive) -> int:
         join = parse_join(args.join)
     except JoinError as err:
         return fail(f"follow: {err}")
+    if args.reader:
+        from ..reader_class import run_follow_reader
+        return run_follow_reader(join, out=out)
     return run_interactive(load(DEFAULT_SCENARIO), source=DEFAULT_SCENARIO,
                            classroom=FollowerRole(join))
 

@@ -26,13 +26,22 @@ def test_record_into_a_folder_that_is_not_there_fails_in_one_line(tmp_path, caps
     (b'{"format": "rnntui-recording", "version": 9}\n', "version 9"),
     (b'\x1b]0;title\x07\n', "not a JSON object"),
 ])
-def test_replay_refuses_a_bad_recording_in_one_line(tmp_path, capsys, content, why):
+@pytest.mark.parametrize("reader", [[], ["--reader"]])
+def test_replay_refuses_a_bad_recording_in_one_line(tmp_path, capsys, content, why, reader):
     path = tmp_path / "r.rec"
     if content is not None:
         path.write_bytes(content)
-    assert main(["replay", str(path)]) == 2
+    assert main(["replay", str(path), *reader]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and why in err[0] and "\x1b" not in err[0], err
+
+
+def test_reader_mode_is_an_option_of_follow_and_replay_but_not_with_asciicast(tmp_path, capsys):
+    for cmd in (["follow"], ["replay"]):
+        assert main([*cmd, "--help"]) == 0
+        assert "--reader" in capsys.readouterr().out
+    assert main(["replay", str(tmp_path / "r.rec"), "--reader", "--asciicast", "o.cast"]) == 2
+    assert "--reader and --asciicast do not go together" in capsys.readouterr().err
 
 
 def test_replay_refuses_a_bad_size(tmp_path, capsys):

@@ -16,25 +16,13 @@ import re
 import numpy as np
 import pytest
 
+from _spoken import check_plain, spoken
 from engine import load, trace_for
 from rnntui.lessons import find_lesson
 from rnntui.lessons.progress import Progress
 from rnntui.reader import MAX_LINE, Reader, run_reader, say
 from rnntui.widgets._draw import fmt, fmt_abs, fmt_pow10
 from rnntui.widgets.gradients import verdict_word
-
-#: What must never reach a listener: controls (ESC included), box drawing, blocks, geometric
-#: shapes, braille, and the symbols a synthesiser reads badly or not at all.
-BAD = re.compile("[\x00-\x1f\x7f-\x9f\u2500-\u25ff\u2800-\u28ff‖∂τ×⊙ρ₀₁₂₃₄₅₆₇₈₉ᵀ²−≤≥→←]")
-
-
-def spoken(s: str) -> str:
-    """A number as a pane formats it, as the transcript should say it (written out here)."""
-    if "e" in s:
-        mant, exp = s.split("e")
-        power = f"minus {exp[1:]}" if exp.startswith("-") else exp
-        return f"{spoken(mant)} times ten to the {power}"
-    return "minus " + s[1:] if s.startswith("-") else s.lstrip("+")
 
 
 def session(commands, scenario="king", *, lesson=None, tmp_path=None, train=True):
@@ -47,12 +35,6 @@ def session(commands, scenario="king", *, lesson=None, tmp_path=None, train=True
         if not reader.handle(c):
             break
     return reader, lines
-
-
-def check_plain(lines: list[str]) -> None:
-    for line in lines:
-        bad = BAD.findall(line)
-        assert not bad, f"{bad!r} in {line!r}"
 
 
 def test_say_writes_symbols_as_words():
