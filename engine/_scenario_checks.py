@@ -128,6 +128,9 @@ class Checker:
         self.source = source
         self._text = text
         self._lines: dict | None = None
+        #: The bytes of the data files, by the name [data] gives them, when they are carried
+        #: with the text (a recording's): then no path is made (engine.csvdata.data_bytes).
+        self.carried: dict[str, bytes] | None = None
 
     @property
     def lines(self) -> dict:

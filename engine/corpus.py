@@ -215,7 +215,7 @@ def _window_sequences(corpus: Corpus, E: np.ndarray, labels: list[str], start: i
 def build_text(ck, data: dict, precheck) -> dict:
     """The Scenario fields of ``kind = "text"`` with ``[data] file = "corpus.txt"``."""
     from ._data_common import UNITS, display_token
-    from .csvdata import data_path, decode_utf8, read_bytes
+    from .csvdata import data_bytes, decode_utf8
     d = ("data",)
     for key in ("text", "vocab", "prompt", "vectors"):
         if key in data:
@@ -228,9 +228,7 @@ def build_text(ck, data: dict, precheck) -> dict:
                   if "vocab_size" in data else None)
     validation = ck.number(data, d + ("validation",), 0.1, lo=0.01, hi=0.5)
     window = ck.integer(data, d + ("window",), DEFAULT_WINDOW[unit], lo=2, hi=1000)
-    path = data_path(ck.source, name)
-    shown = str(path)
-    raw = read_bytes(path, shown, MAX_TEXT_BYTES, "a text file")
+    raw, shown = data_bytes(ck, name, MAX_TEXT_BYTES, "a text file")
     text = decode_utf8(raw, shown)
     try:
         corpus = make_corpus(text, unit, vocab_size=vocab_size, validation=validation,

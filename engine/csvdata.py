@@ -157,14 +157,16 @@ def _is_number(cell: str) -> bool:
     return bool(_NUMBER.match(cell.strip()))
 
 
-def read_column(path: Path, column: str | int, shown: str | None = None) -> CsvColumn:
-    """The numbers of ``column`` (a header name, or a 0-based index) of the CSV file ``path``.
+def read_column(path: Path | None, column: str | int, shown: str | None = None,
+                data: bytes | None = None) -> CsvColumn:
+    """The numbers of ``column`` (a header name, or a 0-based index) of the CSV file ``path``
+    (or its bytes, ``data``).
 
     ``shown`` is how the file is named in errors (default: the path). Blank lines are skipped;
     every other row must have the column, holding a finite number with |value| <= MAX_ABS.
     """
     shown = str(path) if shown is None else shown
-    text = decode_utf8(read_bytes(path, shown), shown)
+    text = decode_utf8(read_bytes(path, shown) if data is None else data, shown)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         records = list(reader)
@@ -271,6 +273,23 @@ CSV_KEYS = ("csv", "column", "normalize", "window")
 _GENERATED = ("function", "points", "step", "amplitude", "frequency", "noise", "seed")
 
 
+def data_bytes(ck, name: str, max_bytes: int, what: str) -> tuple[bytes, str]:
+    """(the bytes of the data file ``name`` gives, how errors name it): the file next to the
+    scenario file, or the bytes carried with the text (``ck.carried``: a recording's), for
+    which no path is made."""
+    if ck.carried is None:
+        path = data_path(ck.source, name)
+        return read_bytes(path, str(path), max_bytes, what), str(path)
+    data = ck.carried.get(name)
+    if data is None:
+        raise ScenarioError(f"its data file {name[:80]!r} is not carried with it, and no "
+                            f"file of this machine is read for it", path=ck.source)
+    if len(data) > max_bytes:
+        raise ScenarioError(f"the file is {len(data)} bytes; {what} may be at most {max_bytes} "
+                            f"bytes", path=name)
+    return data, name
+
+
 def data_path(source: str, name: str) -> Path:
     """``name`` (from [data]) relative to the folder of the scenario file ``source``."""
     p = Path(name)
@@ -298,8 +317,8 @@ def build_series(ck, data: dict, precheck) -> dict:
         column = ck.string(data, d + ("column",), allow_empty=False, max_len=200)
     method = ck.choice(data, d + ("normalize",), NORMALIZE, "zscore")
     window = ck.integer(data, d + ("window",), 20, lo=2, hi=MAX_ROWS)
-    path = data_path(ck.source, name)
-    col = read_column(path, column, shown=str(path))
+    raw, path = data_bytes(ck, name, MAX_BYTES, "a data file")
+    col = read_column(None, column, shown=path, data=raw)
     n = len(col.values)
     if n - 1 < window:
         last = int(col.lines[-1]) if n else None

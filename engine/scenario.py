@@ -11,6 +11,8 @@ Loading only reads and checks; it never trains. The keys are described in docs/s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import dataclasses
 import importlib.resources
 import os
@@ -74,10 +76,13 @@ def load(name_or_path: str | os.PathLike) -> Scenario:
     return _load_file(path)
 
 
-def loads(text: str, source: str = "<string>", *, files: bool = True) -> Scenario:
+def loads(text: str, source: str = "<string>", *,
+          files: bool | Mapping[str, bytes] = True) -> Scenario:
     """The scenario written in ``text``; ``source`` names it in error messages. With
     ``files=False`` (a scenario from the network) data read from a file (``[data] file`` or
-    ``csv``) is refused before any path is made: such a text never reads this machine's files."""
+    ``csv``) is refused before any path is made: such a text never reads this machine's files.
+    ``files`` a mapping (a recording's, which carries the bytes of its data files): the
+    ``[data]`` file is the bytes given for its name as written, and no path is made either."""
     if not isinstance(text, str):
         raise ScenarioError(f"expected the text of a scenario, got {type(text).__name__}",
                             path=source)
@@ -280,12 +285,14 @@ def parse_toml(text: str, source: str) -> dict:
                             path=source) from None
 
 
-def _parse(text: str, source: str, files: bool = True) -> Scenario:
+def _parse(text: str, source: str, files: bool | Mapping[str, bytes] = True) -> Scenario:
     if not text.strip():
         raise ScenarioError("the file is empty; a scenario needs at least [scenario] with "
                             "name and kind", path=source)
     doc = parse_toml(text, source)
     ck = Checker(source, text)
+    if isinstance(files, Mapping):
+        ck.carried = dict(files)
     _check_sections(ck, doc)
     head = ck.table(doc, ("scenario",), required=True)
     ck.known_keys(head, ("scenario",), SECTIONS["scenario"], elsewhere=_misplaced("scenario"))
@@ -307,7 +314,7 @@ def _parse(text: str, source: str, files: bool = True) -> Scenario:
 
     data_t = ck.table(doc, ("data",), required=(kind == "text"))
     check_data_keys(ck, data_t, kind, _misplaced("data"))
-    for key in () if files else FILE_KEYS:
+    for key in () if files is not False else FILE_KEYS:
         if key in data_t:
             ck.fail(("data", key), "names a file; a scenario sent over the network carries "
                                    "its data in its own text, and no file of this machine is "

@@ -40,8 +40,12 @@ MAX_EVENTS = 200_000
 MAX_SECONDS = 7 * 24 * 3600
 #: The longest marker label and name kept.
 MAX_LABEL = 200
-#: Event types ("poll": the class's answers to a presented lesson's step, as counts).
-TYPES = ("scenario", "lesson_text", "position", "step", "answer", "marker", "poll")
+#: The largest data file (a scenario's ``[data] file`` or ``csv``) a recording carries; a
+#: bigger one is not carried, and the replay says the scenario cannot be opened without it.
+MAX_DATA = 4 * 1024 * 1024
+#: Event types ("poll": the class's answers to a presented lesson's step, as counts; "data":
+#: the bytes of a scenario's data file, written before the scenario).
+TYPES = ("data", "scenario", "lesson_text", "position", "step", "answer", "marker", "poll")
 #: Seconds between two looks at the class's answers while presenting.
 POLL_EVERY = 1.0
 #: How many names NAME-1.EXT ... a recording tries when its file exists.
@@ -232,8 +236,12 @@ class Recorder:
         sha = P.sha256(text) if text is not None else None
         if sha is not None and sha not in self._sent_texts and len(text) <= MAX_TEXT:
             self._sent_texts.add(sha)
+            own = builtin is not None and builtin == text  # (its data: the app's own files)
+            for name, data in [] if own else _data_files(view.scenario, text):
+                self.event("data", scenario=sha, name=name, sha256=P.sha256(data),
+                           text=data.decode("utf-8"))
             self.event("scenario", name=str(view.source)[:MAX_LABEL], sha256=sha,
-                       builtin=builtin is not None and builtin == text,
+                       builtin=own,
                        toml=text.decode("utf-8", "replace"))
         self._scenario = (view.scenario, view.source, sha)
         return sha
@@ -247,6 +255,32 @@ class Recorder:
         self.event("marker", label=label)
         return label
 
+
+
+def _data_files(scenario, text: bytes) -> list[tuple[str, bytes]]:
+    """(the name its [data] gives, the bytes) of the data file ``scenario`` was read with:
+    read again, as a data file is read, when it is UTF-8 and at most MAX_DATA bytes (else
+    nothing: the replay then says the file is not carried)."""
+    import tomllib
+
+    from engine.files import FileReadError, read_regular
+    from engine.scenario import FILE_KEYS
+    try:
+        data = tomllib.loads(text.decode("utf-8-sig")).get("data", {})
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return []
+    out = []
+    for key in FILE_KEYS:
+        name, path = data.get(key), (getattr(scenario, "data", None) or {}).get(key)
+        if not isinstance(name, str) or not isinstance(path, str):
+            continue
+        try:
+            raw = read_regular(path, MAX_DATA)
+            raw.decode("utf-8")
+        except (FileReadError, OSError, UnicodeDecodeError, ValueError):
+            continue
+        out.append((name, raw))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -373,6 +407,7 @@ class _States:
         self.events: list[dict] = []
         self.states: list[dict | None] = []
         self.texts: dict[str, bytes] = {}
+        self.data: dict[str, dict[str, bytes]] = {}  # scenario sha256 -> {name: bytes}
         self.scenarios: dict[str, tuple] = {}  # sha256 -> (info, Scenario)
         self.lessons: dict[str, object] = {}
         self.state: dict | None = None
@@ -439,12 +474,30 @@ class _States:
                 sc = load(name)
             else:
                 builtin = False
+                # (its data files: the bytes carried before it, never a file of this machine)
                 sc = loads(data.decode("utf-8"), source=f"recording:{_sent_name(name)}",
-                           files=False)
+                           files=self.data.get(sha, {}))
         except (ScenarioError, UnicodeDecodeError) as err:
             raise self.bad(n, f"the scenario {clip(name, 40)} cannot be opened: "
                               f"{clip(str(err), 200)}") from None
         self.scenarios[sha] = ({"name": name, "sha256": sha, "builtin": builtin}, sc)
+
+    def _data(self, n: int, ev: dict) -> None:
+        name = _text(ev, "name", n, self.shown, 4096)
+        scenario, sha = ev.get("scenario"), ev.get("sha256")
+        for key, value in (("scenario", scenario), ("sha256", sha)):
+            if not isinstance(value, str) or not _SHA.fullmatch(value):
+                raise self.bad(n, f"{key}: not a sha256 digest")
+        data = _text(ev, "text", n, self.shown, MAX_DATA).encode("utf-8", "surrogatepass")
+        if len(data) > MAX_DATA:
+            raise self.bad(n, f"text: {len(data)} bytes; at most {MAX_DATA}")
+        from .classroom import protocol as P
+        if P.sha256(data) != sha:
+            raise self.bad(n, "the data carried does not have the sha256 it names")
+        files = self.data.setdefault(scenario, {})
+        if name not in files and len(files) >= 2:
+            raise self.bad(n, "a scenario reads at most two data files")
+        files[name] = data
 
     def _lesson_text(self, n: int, ev: dict) -> None:
         from .classroom.session import _sent_name

@@ -94,6 +94,15 @@ def _bad_event(event) -> str:
     ({"t": 1, "type": "answer", "step": 0, "choice": 1}, "answer: not {step, choice}"),
     ({"t": 1, "type": "step", "lesson": {"name": "\x1b[31mrecurrence", "sha256": "0" * 64,
                                          "step": 0}}, "names no lesson"),
+    ('{"t": 1, "type": "marker", "label": ' + "[" * 100_000, "line 4: not a JSON object"),
+    ({"t": 1, "type": "data", "scenario": "0" * 64, "name": "d.csv", "sha256": "0" * 64,
+      "text": "v\n1\n"}, "line 4: the data carried does not have the sha256 it names"),
+    ({"t": 1, "type": "data", "scenario": "\x1b[2J", "name": "d.csv", "sha256": "0" * 64,
+      "text": ""}, "line 4: scenario: not a sha256 digest"),
+    ({"t": 1, "type": "data", "scenario": "0" * 64, "name": "x" * 4097, "sha256": "0" * 64,
+      "text": ""}, "line 4: name: 4097 characters; at most 4096"),
+    ({"t": 1, "type": "data", "scenario": "0" * 64, "name": "d.csv", "sha256": "0" * 64,
+      "text": "é" * (2 * 1024 * 1024 + 1)}, "line 4: text: 4194306 bytes; at most 4194304"),
 ])
 def test_a_bad_event_is_refused_naming_its_line(event, why):
     if isinstance(event, str):
@@ -125,6 +134,55 @@ def test_a_scenario_text_must_match_its_digest_and_never_reads_a_file():
     rec = parse_recording(_lines(header(), ev))
     (sc,) = rec.scenarios.values()
     assert sc.name == "cat"
+
+
+CSV_SCENARIO = """
+[scenario]
+name = "mine"
+kind = "series"
+[data]
+csv = "d.csv"
+column = "v"
+window = 3
+"""
+
+
+def test_a_csv_scenarios_data_is_carried_and_the_replay_reads_no_file(tmp_path, monkeypatch):
+    """The trust-boundaries rule: a recording carries its data files' bytes, and reading it
+    back never reads the replayer's disk (here a d.csv with other numbers lies where the name
+    would lead)."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from engine.scenario import load
+    from rnntui.classroom import protocol as P
+    made = tmp_path / "made"
+    made.mkdir()
+    (made / "d.csv").write_text("v\n" + "".join(f"{(i * 7) % 11}.5\n" for i in range(20)))
+    (made / "s.toml").write_text(CSV_SCENARIO)
+    sc = load(made / "s.toml")
+    csv_sha = P.sha256((made / "d.csv").read_bytes())
+    rec = Recorder(tmp_path / "r.rec")
+    sha = rec._scenario_sha(SimpleNamespace(scenario=sc, source=str(made / "s.toml")))
+    rec.event("position", position="scenario=s.toml,epoch=0,t=1", scenario=sha,
+              weights={"epoch": 0, "sha256": "a" * 64})
+    rec.close()
+    for f in made.iterdir():
+        f.unlink()
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d.csv").write_text("v\n" + "9\n" * 20)
+    got = read_recording(tmp_path / "r.rec")
+    assert [e["type"] for e in got.events] == ["data", "scenario", "position"]
+    (replayed,) = got.scenarios.values()
+    assert np.array_equal(replayed.data["original"], sc.data["original"])
+    assert replayed.data["csv"] == "d.csv" and replayed.source == "recording:s.toml"
+    # not carried (over the cap, or cut out): refused in one line, no file read instead
+    lines = (tmp_path / "r.rec").read_bytes().split(b"\n")
+    assert json.loads(lines[1])["sha256"] == csv_sha
+    why = _error(b"\n".join(lines[:1] + lines[2:]))
+    assert "line 2: the scenario " in why and " cannot be opened: recording:s.toml: " in why
+    assert "its data file 'd.csv' is not carried with it" in why
 
 
 def test_a_file_too_big_or_not_regular_is_refused_before_reading(tmp_path):
