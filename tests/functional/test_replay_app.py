@@ -5,6 +5,7 @@ asciicast of it (rnntui.recording, rnntui.replay, rnntui.castfile)."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -137,6 +138,69 @@ async def test_a_lesson_replays_its_steps_and_answers(tmp_path):
         assert "class" not in _said(app)  # (a replay is no class moving on)
 
 
+#: asciicast v2's header keys (https://docs.asciinema.org/manual/asciicast/v2/): each with a
+#: check of its value; version, width and height are required.
+_HEADER = {"version": lambda v: v == 2, "width": lambda v: type(v) is int and v > 0,
+           "height": lambda v: type(v) is int and v > 0,
+           "timestamp": lambda v: type(v) is int, "duration": lambda v: _number(v),
+           "idle_time_limit": lambda v: _number(v), "command": lambda v: isinstance(v, str),
+           "title": lambda v: isinstance(v, str),
+           "env": lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
+           "theme": lambda v: isinstance(v, dict)}
+
+
+def _number(v) -> bool:
+    return type(v) in (int, float) and v >= 0
+
+
+def asciicast_v2_problems(text: str) -> list[str]:
+    """What makes ``text`` not an asciicast v2 file, by the format's own description: a JSON
+    object header line, then one event a line, ``[time, code, data]`` with time a number of
+    seconds never going back, code o (output), i (input), m (marker) or r (resize: COLSxROWS)
+    and data a string."""
+    problems = []
+    if not text.endswith("\n"):
+        problems.append("the last line has no newline")
+    lines = text.splitlines()
+    try:
+        head = json.loads(lines[0])
+    except (IndexError, ValueError):
+        return ["no JSON header line"]
+    if not isinstance(head, dict):
+        return ["the header is not a JSON object"]
+    problems += [f"header: no {k}" for k in ("version", "width", "height") if k not in head]
+    problems += [f"header: {k}={v!r}" for k, v in head.items()
+                 if k not in _HEADER or not _HEADER[k](v)]
+    last = 0.0
+    for n, line in enumerate(lines[1:], start=2):
+        try:
+            ev = json.loads(line)
+        except ValueError:
+            problems.append(f"line {n}: not JSON")
+            continue
+        if not (isinstance(ev, list) and len(ev) == 3 and _number(ev[0]) and
+                ev[1] in ("o", "i", "m", "r") and isinstance(ev[2], str)):
+            problems.append(f"line {n}: not [time, code, data]: {line[:60]}")
+            continue
+        if ev[0] < last:
+            problems.append(f"line {n}: time {ev[0]} before {last}")
+        if ev[1] == "r" and not re.fullmatch(r"[0-9]+x[0-9]+", ev[2]):
+            problems.append(f"line {n}: resize {ev[2]!r}")
+        last = ev[0]
+    return problems
+
+
+def test_the_validator_finds_what_breaks_the_format():
+    good = '{"version": 2, "width": 80, "height": 24}\n[0.5, "o", "hi"]\n[1, "m", "x"]\n'
+    assert asciicast_v2_problems(good) == []
+    assert asciicast_v2_problems(good.replace('"version": 2', '"version": 1')) == \
+        ["header: version=1"]
+    assert asciicast_v2_problems(good.replace("[1,", "[0.1,")) == ["line 3: time 0.1 before 0.5"]
+    assert asciicast_v2_problems(good.replace('"m"', '"x"'))[0].startswith("line 3: not [time")
+    assert asciicast_v2_problems(good[:-1]) == ["the last line has no newline"]
+    assert asciicast_v2_problems('{"width": 80}\n') == ["header: no version", "header: no height"]
+
+
 def test_the_asciicast_is_a_v2_file_with_a_screen_per_event_and_markers(tmp_path):
     from rnntui.cli import main
     path = tmp_path / "c.rec"
@@ -148,7 +212,9 @@ def test_the_asciicast_is_a_v2_file_with_a_screen_per_event_and_markers(tmp_path
     path.write_bytes(recording_bytes(events))
     assert main(["replay", str(path), "--asciicast", str(tmp_path / "o.cast"),
                  "--size", "80x24"]) == 0
-    lines = (tmp_path / "o.cast").read_text(encoding="utf-8").splitlines()
+    cast = (tmp_path / "o.cast").read_text(encoding="utf-8")
+    assert asciicast_v2_problems(cast) == []
+    lines = cast.splitlines()
     header = json.loads(lines[0])
     assert header["version"] == 2 and (header["width"], header["height"]) == (80, 24)
     body = [json.loads(line) for line in lines[1:]]
