@@ -24,7 +24,7 @@ from typing import Callable
 from .classroom.session import FollowerRole
 from .reader import (MAX_LINE, Reader, _abs, _cell_name, _pow10, _prompt, _StepRun, _token,
                      read_lines)
-from .replay import ReplayRole, clock
+from .replay import ReplayRole
 from .view import BACKWARD, View, view_at
 
 __all__ = ["ReaderScreen", "move_sentence", "open_replay_reader", "run_follow_reader",
@@ -98,6 +98,15 @@ def move_sentence(old: View | None, new: View, who: str = "The presenter",
     if not parts:
         return f"{who} is {where}."
     return f"{who} " + ", ".join(parts) + f", and is {where}."
+
+
+def spoken_clock(seconds: float) -> str:
+    """A time in a recording, in words a synthesiser reads well ("0:02" is read "zero zero
+    two"): "2 seconds", "1 minute 5 seconds", "1 hour 2 minutes"."""
+    s = int(seconds)
+    parts = [(s // 3600, "hour"), (s // 60 % 60, "minute"), (s % 60, "second")]
+    words = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n]
+    return " ".join(words[:2]) or "0 seconds"
 
 
 _PICKS = re.compile(r"picked ((?:\d+:\d+ ?)+)")
@@ -357,8 +366,9 @@ class ReaderReplay(_Saying, ReplayRole):
             what = {"marker": f": the marker{label}",
                     "answer": f": answer {state.get('answer')} was picked",
                     "poll": ": the class's answers came in"}.get(event["type"], "")
-            self.screen.reader.say(f"Event {i + 1} of {len(rec.events)}, at {clock(event['t'])} "
-                                   f"of {clock(rec.duration)}{what}.")
+            self.screen.reader.say(f"Event {i + 1} of {len(rec.events)}, at "
+                                   f"{spoken_clock(event['t'])} of "
+                                   f"{spoken_clock(rec.duration)}{what}.")
         super().go(index)
         self.screen.lessons.redraw()
 
@@ -456,7 +466,7 @@ def run_replay_reader(role, *, stdin=None, out: Callable[[str], None] | None = N
     screen = ReaderScreen(reader)
     screen.classroom = role
     reader.say(f"rnntui reader mode, replaying a recording of {len(rec.events)} events, "
-               f"{clock(rec.duration)} long. Type event next to step, help for the commands, "
+               f"{spoken_clock(rec.duration)} long. Type event next to step, help for the commands, "
                f"quit to end.")
     role.start(screen)
     screen.run_later()

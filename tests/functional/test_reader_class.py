@@ -146,24 +146,27 @@ def test_replay_reader_steps_the_recording_and_explores(tmp_path):
     tr = trace_for(sc, initial_params(sc))
     tr2 = trace_for(sc, initial_params(sc).with_wh_scale(2 ** 0.5))
     p1, p2 = int(np.argmax(tr.out[1])), int(np.argmax(tr2.out[2]))
-    assert lines[0].startswith("rnntui reader mode, replaying a recording of 5 events, 1:05")
-    assert lines[1] == "Event 2 of 5, at 0:00 of 1:05."
+    assert lines[0].startswith("rnntui reader mode, replaying a recording of 5 events, 1 "
+                               "minute 5 seconds long.")
+    assert lines[1] == "Event 2 of 5, at 0 seconds of 1 minute 5 seconds."
     assert lines[2].startswith("The presenter shows cat, a text scenario, with the vanilla RNN "
                                "cell, at epoch 0 of 0")
     assert lines[3:5] == [
-        "Event 3 of 5, at 0:01 of 1:05.",
+        "Event 3 of 5, at 1 second of 1 minute 5 seconds.",
         f"The presenter is at step 1, forward, reading '{sc.sequence.labels[1]}': the model "
         f"predicts '{sc.vocab[p1]}' with probability {spoken(fmt_abs(tr.out[1][p1]))}."]
     # K jumps to the marker (its label said once), a command of the reader's explores from
     # there, f comes back to the event
-    assert lines[5:7] == ["Event 4 of 5, at 0:02 of 1:05: the marker.", "Marker: look ␛[31mhere"]
+    assert lines[5:7] == ["Event 4 of 5, at 2 seconds of 1 minute 5 seconds: the marker.",
+                          "Marker: look ␛[31mhere"]
     assert "Exploring from this event; type f to go back to the replay." in lines
     back = lines.index("Back to the replay.")
-    assert lines[back + 1] == "Event 4 of 5, at 0:02 of 1:05: the marker 'look ␛[31mhere'."
+    assert lines[back + 1] == \
+        "Event 4 of 5, at 2 seconds of 1 minute 5 seconds: the marker 'look ␛[31mhere'."
     assert lines[back + 2:] == [
         f"The presenter is at step 1, forward, reading '{sc.sequence.labels[1]}': the model "
         f"predicts '{sc.vocab[p1]}' with probability {spoken(fmt_abs(tr.out[1][p1]))}.",
-        "Event 5 of 5, at 1:05 of 1:05.",
+        "Event 5 of 5, at 1 minute 5 seconds of 1 minute 5 seconds.",
         f"The presenter scaled W h by 1.41 (2 clicks), and is at step 2, forward, reading "
         f"'{sc.sequence.labels[2]}': the model predicts '{sc.vocab[p2]}' with probability "
         f"{spoken(fmt_abs(tr2.out[2][p2]))}.", "The end of the recording.", "Bye."]
