@@ -466,8 +466,8 @@ def run_replay_reader(role, *, stdin=None, out: Callable[[str], None] | None = N
     screen = ReaderScreen(reader)
     screen.classroom = role
     reader.say(f"rnntui reader mode, replaying a recording of {len(rec.events)} events, "
-               f"{spoken_clock(rec.duration)} long. Type event next to step, help for the commands, "
-               f"quit to end.")
+               f"{spoken_clock(rec.duration)} long. Type event next to step, help for the "
+               f"commands, quit to end.")
     role.start(screen)
     screen.run_later()
     stream = stdin if stdin is not None else sys.stdin.buffer

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import io
 import math
 import os
-import time
 
 import numpy as np
 import pytest
+import helpers
 from helpers import quiet_app
 
 from _recordings import recording_bytes
@@ -27,15 +28,18 @@ from rnntui.reader_class import (ReaderFollower, _follow, open_replay_reader,
 from rnntui.widgets._draw import fmt_abs, fmt_pow10
 
 pytestmark = pytest.mark.warm_cache
-BOUND = 60.0
+BOUND = 60.0  # seconds: a bound for a busy machine, never a measurement
+until = functools.partial(helpers.until, bound=BOUND)
 
 
-async def until(cond, what: str, bound: float = BOUND) -> None:
-    t0 = time.monotonic()
-    while not cond():
-        if time.monotonic() - t0 > bound:
-            raise AssertionError(f"still waiting after {bound:.0f} s for {what}")
-        await asyncio.sleep(0.02)
+@contextlib.asynccontextmanager
+async def presenting(app):
+    """``app`` running as a presenter: (its pilot, its role)."""
+    role = PresenterRole(new_token())
+    app.main_screen.classroom = role
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(lambda: role.presenter._server is not None, "the presenter listening")
+        yield pilot, role
 
 
 @contextlib.asynccontextmanager
@@ -61,10 +65,7 @@ def said_since(lines: list[str], n: int) -> str:
 
 async def test_follow_reader_says_each_move_in_the_presenters_numbers():
     app = quiet_app("king")
-    role = PresenterRole(new_token())
-    app.main_screen.classroom = role
-    async with app.run_test(size=(120, 40)) as pilot:
-        await until(lambda: role.presenter._server is not None, "the presenter listening")
+    async with presenting(app) as (pilot, role):
         async with follower_reader(role.join) as (lines, type_, frole):
             await until(lambda: any("The presenter shows king" in s for s in lines), "joined")
             v = app.view
@@ -111,10 +112,7 @@ async def test_follow_reader_reads_the_lesson_step_and_the_class_answers():
     first = lesson.steps[0]
     app = quiet_app(first.scenario, at=first.position, source=first.scenario)
     app.main_screen.lessons.open(lesson, 0)
-    role = PresenterRole(new_token())
-    app.main_screen.classroom = role
-    async with app.run_test(size=(120, 40)) as pilot:
-        await until(lambda: role.presenter._server is not None, "the presenter listening")
+    async with presenting(app) as (pilot, role):
         async with follower_reader(role.join) as (lines, type_, frole):
             await until(lambda: any("Type next step to go on." in s for s in lines), "step 1")
             assert f"Lesson {lesson.number}: {lesson.title}. {len(lesson)} steps." in lines
