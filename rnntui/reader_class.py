@@ -15,6 +15,7 @@ own commands explore and detach as keys do in the app; ``f`` follows again.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import sys
 import threading
@@ -402,10 +403,10 @@ async def _follow(join, stdin, out, role: "ReaderFollower | None" = None) -> int
 
     def feed() -> None:  # (a thread: reading a line blocks)
         try:
-            for line in read_lines(stream):
+            for line in itertools.chain(read_lines(stream), [EOFError]):
                 loop.call_soon_threadsafe(lines.put_nowait, line)
-        finally:
-            loop.call_soon_threadsafe(lines.put_nowait, EOFError)
+        except RuntimeError:  # the loop is closed: quit was typed
+            pass
     role.start(screen)
     threading.Thread(target=feed, daemon=True, name="reader-input").start()
     _prompt(prompt)
