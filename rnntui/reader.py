@@ -307,7 +307,7 @@ def retention_sentences(view: View) -> list[str]:
     """The Retention pane: the last cosine, and what the first input changed, K blanks on."""
     from engine.influence import first_input_effect
 
-    from .widgets.retention import _start_is_zero, sign_changes
+    from .widgets.retention import _start_is_zero, retention_word, sign_changes
     tr = view.trace
     r = np.asarray(tr.retention, dtype=np.float64)
     K = len(r)
@@ -324,8 +324,7 @@ def retention_sentences(view: View) -> list[str]:
                 f"remember."]
     left = float(eff.ratio[-1])
     flips = sign_changes(eff.cosine[1:])
-    word = ("overflow" if not np.isfinite(left) else "forgotten" if left < 0.01 else
-            "fading" if left < 0.3 else "kept" if left <= 3 else "growing")
+    word = retention_word(left)[0]
     share = _pow10(float(np.log10(left))) if left > 0 else "0"
     turn = f", turning (it swings {flips} times: complex eigenvalues)" if flips >= 2 else ""
     return [f"Retention: {cos}; of what the first input changed, a factor {share} is left"
@@ -850,14 +849,12 @@ class Reader:
 
     def _cmd_pin(self, args):
         self._no_args(args, "pin")
-        view = self.view
-        if view.target is not None:
-            self.view = view.with_target(None)
+        self.view = self.view.pin_toggled()
+        if self.view.target is None:
             self.say("Tau follows the cursor again.")
         else:
-            self.view = view.with_target(view.t).with_grads("loss")
-            self.say(f"Target step tau pinned at step {view.t}: step elsewhere to see what "
-                     f"reaches it.")
+            self.say(f"Target step tau pinned at step {self.view.t}: step elsewhere to see "
+                     f"what reaches it.")
         self.say(*gradient_sentences(self.view))
 
     def _cmd_type(self, args):

@@ -323,8 +323,10 @@ def _int_text(text: str) -> int:
     return int(text)
 
 
-def _json(line: str):
-    return json.loads(line, parse_int=_int_text, parse_constant=_no_constant)
+def _json(line: bytes | str):
+    """One line of a recording, read as untrusted JSON (rnntui.safe_json)."""
+    from .safe_json import read_json
+    return read_json(line, parse_int=_int_text, parse_constant=_no_constant)
 
 
 def read_recording(path: str | os.PathLike) -> Recording:
@@ -346,7 +348,7 @@ def parse_recording(data: bytes, shown: str = "recording") -> Recording:
         lines.pop()
     elif len(lines) > 1:  # the last line was cut off (the recording ended mid-write)
         try:
-            _json(lines[-1].decode("utf-8"))
+            _json(lines[-1])
         except ValueError:
             lines.pop()
             note = "the recording's last event was cut off; it ends at the one before"
@@ -359,12 +361,12 @@ def parse_recording(data: bytes, shown: str = "recording") -> Recording:
         return RecordingError(f"{shown}: line {n}: {what}")
 
     def obj(n: int, raw: bytes) -> dict:
+        from .safe_json import JSONError
         try:
-            value = _json(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise bad(n, "not UTF-8 text") from None
-        except (ValueError, RecursionError) as err:
-            raise bad(n, f"not a JSON object ({clip(str(err), 80)})") from None
+            value = _json(raw)
+        except JSONError as err:
+            raise bad(n, "not UTF-8 text" if err.detail == "not UTF-8 text" else
+                      f"not a JSON object ({clip(err.detail, 80)})") from None
         if not isinstance(value, dict):
             raise bad(n, "not a JSON object")
         return value

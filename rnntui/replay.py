@@ -63,15 +63,7 @@ def _kept_in_memory():
     """Lesson progress that is neither read from nor written to this machine: a replay opens
     the recorded lessons, which are not the replayer's own progress."""
     from .lessons.progress import Progress
-
-    class InMemory(Progress):
-        def _read(self) -> None:
-            pass
-
-        def save(self) -> bool:
-            return True
-
-    return InMemory(path=os.devnull)
+    return Progress(path=os.devnull, memory=True)
 
 
 class ReplayRole(FollowerRole):

@@ -233,6 +233,13 @@ class View:
             target = max(0, min(int(target), self.T - 1))
         return self if target == self.target else self._with(target=target)
 
+    def pin_toggled(self) -> "View":
+        """The x key: pin tau at the cursor (in the per-loss view), or, pinned, let it follow
+        the cursor again."""
+        if self.target is not None:
+            return self.with_target(None)
+        return self.with_target(self.t).with_grads("loss")
+
     # -- weights, knob, sequence ---------------------------------------------------------------
     def with_epoch(self, epoch: int) -> "View":
         """The nearest kept epoch at or before ``epoch`` (clamped to what was trained)."""

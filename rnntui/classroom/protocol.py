@@ -24,6 +24,7 @@ import struct
 import numpy as np
 
 from ..position import MAX_LENGTH as MAX_POSITION
+from ..safe_json import JSONError, read_json
 from ..widgets import PANES  # a maximised pane's id is one of these
 
 #: The classroom protocol's version. 2: a state's lesson carries the class's ``poll`` and
@@ -229,15 +230,12 @@ def _no_duplicates(pairs):
 
 
 def _json(body: bytes):
+    """A frame's body, read as untrusted JSON (rnntui.safe_json: nesting counted first; a
+    number of more digits than int() converts, e.g. a seq of 5,000 digits, refused)."""
     try:
-        return json.loads(body.decode("utf-8"), parse_constant=_no_constant,
-                          object_pairs_hook=_no_duplicates)
-    except ProtocolError:
-        raise
-    except (ValueError, RecursionError) as err:
-        # (UnicodeDecodeError and JSONDecodeError are ValueErrors; so is a number of more
-        # digits than int() converts, e.g. a seq of 5,000 digits)
-        raise ProtocolError(f"not UTF-8 JSON ({type(err).__name__})") from None
+        return read_json(body, parse_constant=_no_constant, object_pairs_hook=_no_duplicates)
+    except JSONError as err:
+        raise ProtocolError(f"not UTF-8 JSON ({err.detail[:60]})") from None
 
 
 def decode(kind: bytes, body: bytes, allowed: frozenset[str]) -> dict:

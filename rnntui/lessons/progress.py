@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from engine.files import FileReadError, read_regular
+
+from ..safe_json import JSONError, read_json
 
 __all__ = ["Progress", "data_dir", "is_presented", "progress_path"]
 
@@ -80,24 +81,6 @@ def _builtin_names() -> frozenset[str]:
         return frozenset()
 
 
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
-
-
-def _too_deep(data: bytes, limit: int = MAX_DEPTH) -> bool:
-    """Whether the JSON in ``data`` nests more than ``limit`` brackets deep (strings skipped),
-    checked before parsing: json.loads recurses once per level."""
-    depth = 0
-    for chunk in _STRING.split(data):
-        for byte in chunk:
-            if byte in b"[{":
-                depth += 1
-                if depth > limit:
-                    return True
-            elif byte in b"]}":
-                depth -= 1
-    return False
-
-
 def _entries(raw) -> dict[str, dict]:
     """The well-formed entries of one section (a malformed one starts afresh)."""
     out: dict[str, dict] = {}
@@ -144,16 +127,11 @@ class Progress:
             if os.path.lexists(self.path):
                 self._set_aside(str(err))
             return
-        if _too_deep(data):
-            self._set_aside(f"its JSON nests more than {MAX_DEPTH} deep")
-            return
         try:
-            doc = json.loads(data.decode("utf-8"))
-        except UnicodeDecodeError:
-            self._set_aside("it is not UTF-8 text")
-            return
-        except (ValueError, RecursionError) as err:
-            self._set_aside(f"it is not JSON ({str(err)[:80]})")
+            doc = read_json(data, max_depth=MAX_DEPTH)
+        except JSONError as err:
+            why = str(err)
+            self._set_aside(f"its JSON {why}" if why.startswith("nests") else f"it is {why}")
             return
         if not isinstance(doc, dict) or doc.get("version") != VERSION or \
                 not isinstance(doc.get("lessons"), dict):

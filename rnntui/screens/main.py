@@ -746,13 +746,11 @@ class MainScreen(QuitGuard, Screen):
         self.view = view.with_grads("loss" if view.grads == "total" else "total")
 
     def action_pin_target(self) -> None:
-        view = self._view
-        if view.target is not None:
-            self.view = view.with_target(None)
+        self.view = self._view.pin_toggled()
+        if self.view.target is None:
             self.notify("τ follows the cursor again.")
         else:
-            self.view = view.with_target(view.t).with_grads("loss")
-            self.notify(f"Target step pinned at τ={view.t}: step elsewhere to see what "
+            self.notify(f"Target step pinned at τ={self.view.t}: step elsewhere to see what "
                         f"reaches it.", markup=False)
 
     def action_maximize(self) -> None:

@@ -112,16 +112,7 @@ class RetentionPane(Pane):
                 join(("no change", DIM))], width)
         left = float(eff.ratio[-1])
         flips = sign_changes(eff.cosine[1:])
-        if not np.isfinite(left):
-            word, style = "overflow", WARN
-        elif left < 0.01:
-            word, style = "forgotten", "bold blue"
-        elif left < 0.3:
-            word, style = "fading", "blue"
-        elif left <= 3:
-            word, style = "kept", "bold green"
-        else:
-            word, style = "growing", "yellow"
+        word, style = retention_word(left)
         share = fmt_pow10(np.log10(left)) if left > 0 else "0"
         turn = f", turning (swings {flips}×: complex eigenvalues)" if flips >= 2 else ""
         short_turn = f" swings {flips}×" if flips >= 2 else ""
@@ -137,6 +128,20 @@ class RetentionPane(Pane):
             join(f"x₀: {share}×"),
             join(("x₀ ", DIM), (word, style)),
         ], width)
+
+
+def retention_word(left: float) -> tuple[str, str]:
+    """How much of the first input's change is left after the blanks, as the pane's verdict
+    (kept, fading, forgotten, growing, overflow) and its style; reader mode says the same."""
+    if not np.isfinite(left):
+        return "overflow", WARN
+    if left < 0.01:
+        return "forgotten", "bold blue"
+    if left < 0.3:
+        return "fading", "blue"
+    if left <= 3:
+        return "kept", "bold green"
+    return "growing", "yellow"
 
 
 #: The pane this module adds (rnntui.widgets.PANES names the module).
