@@ -203,6 +203,16 @@ class Checker:
                             f"{suggest(value, options)}")
         return value
 
+    def boolean(self, table: dict, path: tuple, default: Any = MISSING) -> bool:
+        value = table.get(path[-1], MISSING)
+        if value is MISSING:
+            if default is MISSING:
+                self.fail(path, "missing (this key is required)", at=path[:-1])
+            return default
+        if not isinstance(value, bool):
+            self.fail(path, f"must be true or false, got {describe(value)}")
+        return value
+
     def integer(self, table: dict, path: tuple, default: Any = MISSING, *,
                 lo: int | None = None, hi: int | None = None, value: Any = MISSING) -> int:
         if value is MISSING:

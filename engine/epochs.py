@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import budget
+from .batch import padded_batches
 from .cells import init_for
 from .cells.rnn import Params
 from .types import Cancelled, Scenario, Sequence, TrainConfig
@@ -84,6 +85,15 @@ def batches(sequences: list[Sequence], size: int) -> list[tuple[np.ndarray, np.n
                         np.stack([s.targets for s in part], axis=1),
                         np.stack([s.mask for s in part], axis=1)))
     return out
+
+
+def training_batches(sequences: list[Sequence], cfg: TrainConfig):
+    """The (X, Y, M) batches of one training epoch: sequences of one length each, or with
+    ``cfg.pad`` padded batches of ``cfg.batch_size`` (engine/batch.py, the mask and the sort
+    as ``cfg`` says)."""
+    if cfg.pad:
+        return padded_batches(sequences, cfg.batch_size, sort=cfg.sort, masked=cfg.mask)
+    return batches(sequences, cfg.batch_size)
 
 
 def eval_batches(scenario: Scenario, sequences: list[Sequence] | None = None):

@@ -43,7 +43,7 @@ SECTIONS = {
     "scenario": ("name", "kind", "description"),
     "model": ("hidden_size", "activation", "output", "init", "init_scale", "seed", "weights",
               "cell", "forget_bias"),
-    "train": ("epochs", "learning_rate", "optimizer", "clip", "batch_size"),
+    "train": ("epochs", "learning_rate", "optimizer", "clip", "batch_size", "pad", "mask", "sort"),
     "analysis": ("retention_steps",),
     "data": data_keys(),
 }
@@ -415,6 +415,11 @@ def _train(ck: Checker, t: dict) -> TrainConfig:
     s = ("train",)
     ck.known_keys(t, s, SECTIONS["train"], elsewhere=_misplaced("train"))
     clip = ck.number(t, s + ("clip",), 5.0, lo=0, hi=VALUE_BOUND)
+    if not t.get("pad", False):
+        for key in ("mask", "sort"):
+            if key in t:
+                ck.fail(s + (key,), "applies to padded batches only; add pad = true to [train] "
+                                    "(without it a batch holds sequences of one length)")
     return TrainConfig(
         epochs=ck.integer(t, s + ("epochs",), 0, lo=0, hi=LIMITS["epochs"]),
         learning_rate=ck.number(t, s + ("learning_rate",), 0.1, lo=0, hi=LEARNING_RATE_MAX,
@@ -422,6 +427,9 @@ def _train(ck: Checker, t: dict) -> TrainConfig:
         optimizer=ck.choice(t, s + ("optimizer",), OPTIMIZERS, "sgd"),
         clip=None if clip == 0 else clip,
         batch_size=ck.integer(t, s + ("batch_size",), 1, lo=1, hi=LIMITS["batch_size"]),
+        pad=ck.boolean(t, s + ("pad",), False),
+        mask=ck.boolean(t, s + ("mask",), True),
+        sort=ck.boolean(t, s + ("sort",), False),
     )
 
 

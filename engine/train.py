@@ -14,7 +14,7 @@ from .cells import run
 from .cells.rnn import Params
 from .corpus import corpus_of as _corpus_of
 from .epochs import (NON_FINITE, POLL_SECONDS, History, _keep, _Optimizer, _Poll, batches,
-                     eval_batches, initial_params, run_epochs)
+                     eval_batches, initial_params, run_epochs, training_batches)
 from .tbptt import fit_tbptt, stream_loss
 from .types import Cancelled, Scenario, Sequence, TrainConfig
 
@@ -71,7 +71,7 @@ def fit(scenario: Scenario, epochs: int | None = None, *, history: History | Non
     p0 = initial_params(scenario) if history is None else history.weights[0]
     n_params = sum(a.size for a in p0.arrays())
     cap = budget.snapshot_cap(n_params)
-    data = batches(scenario.train_sequences, cfg.batch_size)
+    data = training_batches(scenario.train_sequences, cfg)
     eval_data = eval_batches(scenario)
     if history is None:
         every = budget.snapshot_spacing(n_epochs, n_params)

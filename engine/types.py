@@ -93,6 +93,13 @@ class TrainConfig:
     optimizer: str = "sgd"
     clip: float | None = 5.0
     batch_size: int = 1
+    #: stack sequences of different lengths into one padded batch (engine/batch.py); False:
+    #: a batch holds sequences of one length only, as before
+    pad: bool = False
+    #: with ``pad``: the mask is on (a pad step counts for nothing) or off (pads are steps)
+    mask: bool = True
+    #: with ``pad``: batch the sequences sorted by length (fewer pads) instead of in order
+    sort: bool = False
 
 
 @dataclass

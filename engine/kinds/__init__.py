@@ -21,6 +21,7 @@ KINDS = (
     "adding",
     "copy",
     "agreement",
+    "majority",
 )
 
 __all__ = ["KINDS", "Kind", "check_data_keys", "data_keys", "generation", "get_kind"]
