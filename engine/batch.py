@@ -28,8 +28,8 @@ import numpy as np
 from .cells import get_cell, run
 from .types import Sequence
 
-__all__ = ["Batch", "BatchPass", "pad_batch", "padded_batches", "packing", "run_batch",
-           "batch_sequences"]
+__all__ = ["Batch", "BatchPass", "batch_indices", "batch_sequences", "pad_batch", "packing",
+           "padded_batches", "run_batch", "stepped_row", "training_batch"]
 
 
 @dataclass
@@ -92,13 +92,42 @@ def pad_batch(sequences: list[Sequence], masked: bool = True) -> Batch:
     return Batch(list(sequences), X, Y, M, lengths, masked)
 
 
+def batch_indices(sequences: list[Sequence], size: int, sort: bool = False
+                  ) -> list[list[int]]:
+    """The training set cut into batches of ``size`` (indices into ``sequences``): in order,
+    or with ``sort`` after a stable sort by length, longest first (neighbours then have nearly
+    the same length, so few pads)."""
+    order = list(range(len(sequences)))
+    if sort:
+        order.sort(key=lambda i: -len(sequences[i]))
+    size = max(size, 1)
+    return [order[i:i + size] for i in range(0, len(order), size)]
+
+
 def batch_sequences(sequences: list[Sequence], size: int, sort: bool = False
                     ) -> list[list[Sequence]]:
-    """The training set cut into batches of ``size`` in order, or with ``sort`` after a stable
-    sort by length (longest first: neighbours have nearly the same length, so few pads)."""
-    seqs = (sorted(sequences, key=len, reverse=True) if sort else list(sequences))
-    size = max(size, 1)
-    return [seqs[i:i + size] for i in range(0, len(seqs), size)]
+    """The batches of :func:`batch_indices`, as sequences."""
+    return [[sequences[i] for i in part] for part in batch_indices(sequences, size, sort)]
+
+
+def stepped_row(scenario, example: int | None) -> int | None:
+    """The training sequence a view steps through: ``example``, or when that is None (the
+    scenario's own sequence) 0 if the scenario's own is its first training sequence."""
+    if example is None and scenario.train_sequences \
+            and scenario.sequence is scenario.train_sequences[0]:
+        return 0
+    return example
+
+
+def training_batch(scenario, example: int | None) -> tuple[int, list[int], Batch]:
+    """(k, indices, batch): the training batch of ``scenario`` (its ``[train]`` batching and
+    mask) that holds training sequence ``example`` (None: the first batch), its place among
+    the epoch's batches and the indices of its rows."""
+    cfg = scenario.train
+    parts = batch_indices(scenario.train_sequences, cfg.batch_size, cfg.sort)
+    k = next((j for j, part in enumerate(parts) if example in part), 0)
+    seqs = scenario.train_sequences
+    return k, parts[k], pad_batch([seqs[i] for i in parts[k]], cfg.mask)
 
 
 def padded_batches(sequences: list[Sequence], size: int, *, sort: bool = False,

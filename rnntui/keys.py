@@ -74,6 +74,16 @@ BINDINGS: list[Binding] = [
                     "before it."),
     Binding("N", "example(-1)", "previous sequence", id="example-back", show=False,
             tooltip="Step through the previous sequence of the training set."),
+    Binding("B", "next_batch", "next batch", id="next-batch", show=False,
+            tooltip="Padded batches (pad = true under [train]): step through the next "
+                    "training batch, from its longest row (the Batch pane shows the batch "
+                    "that holds the sequence you step; n and N go row by row)."),
+    Binding("u", "mask", "mask", id="mask", show=False,
+            tooltip="Padded batches: switch the mask off or on. With it, a pad step counts "
+                    "for nothing; without it, the pads go in as inputs and each answer is "
+                    "read after them. Each setting trains in the background (a setting "
+                    "trained before comes back at once); the Output pane's held-out "
+                    "accuracy shows what the mask is worth."),
     Binding("w", "generate", "write", id="generate", show=False,
             tooltip="Let the network write: sample tokens after a prime (the sequence up to "
                     "t) with a temperature (0 = always the most probable) and a seed; a "

@@ -8,6 +8,7 @@ drawing the neighbouring steps ahead.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import math
 
@@ -192,6 +193,7 @@ class MainScreen(QuitGuard, Screen):
         self._lessons_mounted = False
         self._wanted_epoch: int | None = None  # an epoch to show once training reaches it
         self._trained: dict[str, History] = {}  # each cell's training, kept while switching
+        self._by_mask: dict = {}  # (cell, mask) -> training, kept while the mask is switched
         self._at = at
         #: Called as hook(old, new) after each new View is shown (the classroom broadcasts).
         self.view_hooks: list = []
@@ -252,6 +254,7 @@ class MainScreen(QuitGuard, Screen):
             return  # the first picture, shown there, is the first frame's)
         for hook in self.view_hooks:  # first: a presenter's followers start on it at once
             hook(old, new)
+        self.set_class(new.scenario.train.pad, "-batch")  # the Batch pane, not the Sequence
         for pane in self.panes:
             pane.show(new)
         self.status.show(new)
@@ -616,6 +619,59 @@ class MainScreen(QuitGuard, Screen):
         which = ("the scenario's own sequence" if new.example is None
                  else f"training sequence {new.example + 1} of {n}")
         self.notify(f"Now stepping through {which}.", markup=False, timeout=3)
+
+    def _padded(self) -> bool:
+        """True when the scenario has padded batches; else says so and returns False."""
+        if self._view.scenario.train.pad:
+            return True
+        self.notify("This scenario trains one length per batch; pad = true under [train] "
+                    "makes padded batches (try the built-in 'pads').", markup=False,
+                    timeout=5)
+        return False
+
+    def action_next_batch(self) -> None:
+        """Key B: the next training batch, stepped from its longest row."""
+        from engine.batch import batch_indices, stepped_row
+        if not self._padded():
+            return
+        view = self._view
+        sc = view.scenario
+        parts = batch_indices(sc.train_sequences, sc.train.batch_size, sc.train.sort)
+        row = stepped_row(sc, view.example)
+        here = next((j for j, part in enumerate(parts) if row in part), -1)
+        part = parts[(here + 1) % len(parts)]
+        longest = max(part, key=lambda i: len(sc.train_sequences[i]))
+        self.view = view.with_example(longest)
+        self.notify(f"Training batch {parts.index(part) + 1} of {len(parts)}: stepping its "
+                    f"longest row, training sequence {longest + 1}.", markup=False, timeout=3)
+
+    def action_mask(self) -> None:
+        """Key u: the same scenario with the mask switched, keeping where you are; each
+        setting's training is kept, so coming back to one is instant."""
+        if not self._padded():
+            return
+        view = self._view
+        sc = view.scenario
+        masked = not sc.train.mask
+        if view.training is None:
+            self._by_mask[(view.cell, sc.train.mask)] = view.history
+        new_sc = dataclasses.replace(sc, train=dataclasses.replace(sc.train, mask=masked))
+        self._cancel_work()
+        new = self._first_view(new_sc, view.source).with_knob(view.knob).with_phase(view.phase)
+        if view.example is not None:
+            new = new.with_example(view.example)
+        new = new.at(view.t)
+        kept = self._by_mask.get((view.cell, masked))
+        if kept is not None:
+            self.view = new.with_training(None).with_history(kept)
+        else:
+            self.view = new
+            self._start_scenario_work()
+        what = ("on: a pad step counts for nothing" if masked
+                else "off: the pads go in, and each answer is read after them")
+        self.notify(f"Mask {what}" + ("" if kept is not None or self._view.training is None
+                                      else "; training with it now…"),
+                    markup=False, timeout=5)
 
     def action_generate(self) -> None:
         """Key w: the generation dialog over the weights on screen (engine/generate.py)."""

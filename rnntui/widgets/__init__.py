@@ -22,6 +22,7 @@ from .._lazy import front_door
 #: screen lists them in this order too.
 PANES = (
     "sequence",
+    "batch",
     "step",
     "hidden",
     "output",
@@ -43,13 +44,14 @@ def pane_class(pane_id: str) -> type[Pane]:
 
 #: Where each name lives, a module of this folder.
 _WHERE = {
-    "GradientPane": "gradients", "HiddenPane": "hidden", "LossPane": "loss",
+    "BatchPane": "batch", "GradientPane": "gradients", "HiddenPane": "hidden", "LossPane": "loss",
     "OutputPane": "output", "Pane": "base", "RetentionPane": "retention",
     "SequencePane": "sequence", "StepPane": "step",
 }
 
 if TYPE_CHECKING:
     from .base import Pane
+    from .batch import BatchPane
     from .gradients import GradientPane
     from .hidden import HiddenPane
     from .loss import LossPane
@@ -58,7 +60,7 @@ if TYPE_CHECKING:
     from .sequence import SequencePane
     from .step import StepPane
 
-__all__ = ["PANES", "pane_class", "GradientPane", "HiddenPane", "LossPane", "OutputPane", "Pane", "RetentionPane",
+__all__ = ["PANES", "pane_class", "BatchPane", "GradientPane", "HiddenPane", "LossPane", "OutputPane", "Pane", "RetentionPane",
            "SequencePane", "StepPane"]
 
 

@@ -3,6 +3,8 @@ rnntui.widgets.PANES, which the main screen, the help screen, lessons and the cl
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from rnntui.widgets import PANES, pane_class
@@ -34,6 +36,14 @@ def test_help_lessons_and_the_classroom_read_the_pane_list():
 
 
 def test_the_grid_holds_six_panes_under_one_across_the_top():
-    """app.tcss's #panes grid is 3 x 2: a pane added to the grid needs a cell there."""
+    """app.tcss's #panes grid is 3 x 2: a pane added to the grid needs a cell there. Across
+    the top one pane shows at a time: the Sequence pane, or the Batch pane in its place when
+    the scenario has padded batches (app.tcss's -batch rules)."""
     places = [pane_class(pane_id).PLACE for pane_id in PANES]
-    assert places.count("top") == 1 and places.count("grid") == 6
+    assert places.count("grid") == 6
+    assert [p for p in PANES if pane_class(p).PLACE == "top"] == ["sequence", "batch"]
+    tcss = (Path(__file__).parents[2] / "rnntui" / "app.tcss").read_text(encoding="utf-8")
+    flat = " ".join(tcss.split())
+    assert "#batch { display: none;" in flat
+    assert "MainScreen.-batch #batch { display: block; }" in flat
+    assert "MainScreen.-batch #sequence { display: none; }" in flat

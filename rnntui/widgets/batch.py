@@ -1,0 +1,185 @@
+"""The Batch pane: the training batch that holds the sequence stepped through, padded, with its
+mask, h_t for every row at once (a B x H block), and what the padding costs."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.text import Text
+
+from engine.batch import packing, run_batch, stepped_row, training_batch
+
+from ._draw import (CURSOR, DIM, TARGET, WARN, block, first_fitting, fit, fmt, join, serial,
+                    token)
+from .base import Pane
+from .hidden import glyph_rows
+
+#: The pad token on screen (the input is the zero vector there).
+PAD = "░"
+#: The mask: a step the network counts (1) and one it is told to skip (0).
+REAL, SKIP = "1", "0"
+#: Marks the row that is the sequence stepped through in the other panes.
+STEPPED = "▸"
+
+
+class BatchPane(Pane):
+    """The padded batch: rows are sequences, columns time steps, the cursor's column on all
+    rows at once (see HELP)."""
+
+    ID = "batch"
+    PLACE = "top"
+    HELP = ("Only in scenarios with pad = true under [train] (it then takes the Sequence "
+            "pane's place): the training batch that holds the sequence you step (▸ marks "
+            "its row; B goes to the next batch). Left, each row's inputs padded on the right "
+            f"to the longest with the pad token {PAD} (the zero vector); the cursor's column "
+            "moves on every row at once, and a target the loss counts is yellow. Then the "
+            "mask: 1 at a real step, 0 at a pad, which the network skips: no loss there and "
+            "the row's final state is its last real one (an ended row shows its h_t dim, "
+            "carried). Without the mask (key u) every step reads 1: the pads go in, the "
+            "state runs on through them (red h_t) and each answer is read after the pads. "
+            "h_t: [B, H] is the block of every row's state at the cursor (+ as █▒░, - as "
+            "●•·). Below: the steps the rectangle runs against the real ones (what packing "
+            "saves) and the same with the epoch sorted by length.")
+    LEGEND = ("rows: the sequences of the training batch, ▸ the one you step · ░ the pad token "
+              "(the zero vector) · yellow: a target the loss counts · mask: 1 a step the "
+              "network takes, 0 a pad it skips · h_t: [4, 8]: the state of 4 rows of 8 units "
+              "at the cursor, +█▒░ −●•· as in Hidden; dim: a row that ended (its last state, "
+              "carried), red: a state the pads made (mask off) · N steps for M real: what the "
+              "rectangle runs against what packing would")
+    LEGEND_LINE = f"{PAD} pad · mask 1 real, 0 pad · {STEPPED} stepped"
+    TITLE = "Batch: padded rows, mask, h_t"
+    SHORT_TITLE = "Batch"
+    READS = ("scenario", "trace", "t", "example")
+
+    _run_of: tuple | None = None
+
+    def _run(self, view, example):
+        """The batch holding ``example`` and its pass under the weights on screen (kept for
+        the weights, batch and mask drawn last)."""
+        tr, sc = view.trace, view.scenario
+        key = (serial(tr), serial(sc), example)
+        if self._run_of is None or self._run_of[0] != key:
+            k, rows, batch = training_batch(sc, example)
+            with np.errstate(all="ignore"):
+                bp = run_batch(tr.params, batch, activation=tr.activation, output=tr.output,
+                               backward=False)
+            self._run_of = (key, (k, rows, batch, bp))
+        return self._run_of[1]
+
+    def draw(self, view, width: int, height: int) -> Text:
+        sc = view.scenario
+        cfg = sc.train
+        if not cfg.pad or not sc.train_sequences:
+            return block([Text("One length per batch here: pad = true under [train] makes "
+                               "padded batches.", style=DIM)], width, height)
+        example = stepped_row(sc, view.example)
+        k, rows, batch, bp = self._run(view, example)
+        T, B = batch.T, batch.B
+        t = min(view.t, T - 1)
+        H = bp.h.shape[-1]
+        real = batch.real
+        counted = batch.M
+        labels = [s.labels for s in batch.sequences]
+        cw = max(1, min(3, max((len(token(x)) for row in labels for x in row), default=1)))
+        gap = " " if width >= 2 + 3 + T * (cw + 1) + 2 + T + 2 + H + 8 else ""
+        name_w = len(str(B)) + 1
+        lines: list[Text] = []
+        head = Text(" " * name_w + " ", no_wrap=True)
+        head.append(f"x_t, t=0..{T - 1}".ljust(T * (cw + len(gap)) + 1)[:T * (cw + len(gap)) + 1],
+                    style=DIM)
+        head.append("mask".ljust(T + 1)[:T + 1], style=DIM)
+        head.append(f"h_t: [{B}, {H}]", style="bold")
+        # short: no header line, the block's shape goes into the one footer line
+        short = height < B + 3
+        if not short:
+            lines.append(head)
+        shown_rows = max(1, min(B, height - 1 - len(lines)))
+        scale = float(np.nanmax(np.abs(bp.h[t]))) if bp.h[t].size else 1.0
+        glyphs = glyph_rows(bp.h[t].T, scale if np.isfinite(scale) and scale > 0 else 1.0)
+        for b in range(shown_rows):
+            line = Text(no_wrap=True)
+            mark = STEPPED if rows[b] == example else " "
+            line.append(f"{mark}{b + 1}".rjust(name_w) + " ")
+            for s in range(T):
+                cell = (token(labels[b][s])[:cw] if real[s, b] else PAD).ljust(cw)
+                style = TARGET if counted[s, b] else ("" if real[s, b] else DIM)
+                if not real[s, b] and counted[s, b]:
+                    style = f"{TARGET} bold"
+                if s == t:
+                    style = f"{style} {CURSOR}".strip()
+                line.append(cell, style=style)
+                line.append(gap)
+            line.append(" ")
+            for s in range(T):
+                told = real[s, b] or not batch.masked
+                style = ("" if told else DIM) + (f" {CURSOR}" if s == t else "")
+                line.append(REAL if told else SKIP, style=style.strip())
+            line.append(" ")
+            ended = t >= batch.lengths[b]
+            for text, style in glyphs[b]:
+                if ended:
+                    style = DIM if batch.masked else WARN
+                line.append(text, style=style)
+            line.append(f" len {batch.lengths[b]}", style=DIM)
+            lines.append(line)
+        if shown_rows < B:
+            lines[-1] = Text(f"… {B - shown_rows + 1} more rows (m: maximise)", style=DIM)
+        footer = self._footer(view, k, batch, bp, width, f"h_t: [{B}, {H}]")
+        room = height - len(lines)
+        cost, mask_line, both, final = footer
+        lines.extend([cost, mask_line, final] if room >= 3 else [cost, mask_line] if room == 2
+                     else [both])
+        return block(lines, width, height)
+
+    def _footer(self, view, k: int, batch, bp, width: int, shape: str) -> list[Text]:
+        sc = view.scenario
+        cfg = sc.train
+        real, padded = batch.real_steps, batch.padded_steps
+        e_real, e_padded = packing(sc.train_sequences, cfg.batch_size, cfg.sort)
+        _, e_sorted = packing(sc.train_sequences, cfg.batch_size, True)
+        n_batches = -(-len(sc.train_sequences) // max(cfg.batch_size, 1))
+        cost = first_fitting([
+            join(("this batch ", DIM), (f"{padded} steps for {real} real", "bold"),
+                 (f" · epoch {e_padded} for {e_real}", DIM),
+                 (f", {e_sorted} sorted by length", DIM)),
+            join((f"{padded} steps for {real} real", "bold"),
+                 (f" · epoch {e_padded}/{e_real}, sorted {e_sorted}", DIM)),
+            join((f"{padded} steps for {real} real", "bold")),
+        ], width)
+        if batch.masked:
+            where = "final h at each row's last real step"
+            short = "final h: last real step"
+        else:
+            where = f"answers read at t={batch.T - 1}, after the pads"
+            short = f"answers at t={batch.T - 1}"
+        state = "on" if batch.masked else "off"
+        loss = fmt(bp.loss, 4, signed=False)
+        n = int(batch.M.sum())
+        mask_line = first_fitting([
+            join((f"mask {state} (u)", WARN if not batch.masked else "bold"), (f" · {where}", DIM),
+                 (f" · batch {k + 1}/{n_batches} (B)", DIM),
+                 (f" · L={loss} over {n} targets", DIM)),
+            join((f"mask {state} (u)", WARN if not batch.masked else "bold"), (f" · {where}", DIM),
+                 (f" · batch {k + 1}/{n_batches} (B)", DIM)),
+            join((f"mask {state} (u)", WARN if not batch.masked else "bold"), (f" · {short}", DIM)),
+        ], width)
+        both = first_fitting([
+            join((shape, "bold"), " · ", (f"mask {state} (u)", WARN if not batch.masked else "bold"),
+                 (f" · {short}", DIM), (f" · {padded} steps for {real} real", "bold"),
+                 (f" · batch {k + 1}/{n_batches} (B)", DIM)),
+            join((shape, "bold"), " · ", (f"mask {state} (u)", WARN if not batch.masked else "bold"),
+                 (f" · {padded} steps for {real} real", "bold")),
+            join((f"mask {state} (u)", WARN if not batch.masked else "bold"),
+                 (f" · {padded} steps for {real} real", "bold")),
+        ], width)
+        last = ", ".join(str(int(x)) for x in batch.last())
+        if batch.masked:
+            final = join(("final h read at t=", DIM), (last, "bold"),
+                         (": each row's last real step, as if run alone", DIM))
+        else:
+            pads = ", ".join(str(int(batch.T - n)) for n in batch.lengths)
+            final = join(("final h read at t=", DIM), (str(batch.T - 1), WARN),
+                         (f" in every row, after {pads} pads", DIM))
+        return [cost, mask_line, both, fit(final, width)]
+
+
+PANE = BatchPane

@@ -1,0 +1,113 @@
+"""The Batch pane (rnntui/widgets/batch.py) drawn from a View, with no app, and the keys B and u
+in the app once."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from helpers import draw_pane, make_view, settle, status, wait_until, pane_text
+
+from engine import scenario as S
+from engine.batch import run_batch, training_batch
+from rnntui.widgets.batch import PAD, BatchPane
+
+
+def _pads(mask=True):
+    sc = S.load("pads")
+    return dataclasses.replace(sc, train=dataclasses.replace(sc.train, mask=mask))
+
+
+def _first_batch(sc):
+    return [sc.train_sequences[i] for i in training_batch(sc, 0)[1]]
+
+
+@pytest.mark.parametrize("mask", [True, False])
+def test_the_pane_shows_the_padded_batch_its_mask_and_its_cost(mask):
+    sc = _pads(mask)
+    rows = _first_batch(sc)
+    lengths = [len(s) for s in rows]
+    T, B = max(lengths), len(rows)
+    view = make_view(sc, t=T - 1)
+    tall = draw_pane(view, BatchPane, 116, 8).splitlines()
+    assert f"h_t: [{B}, {sc.model.hidden_size}]" in tall[0]
+    for b, s in enumerate(rows):
+        line = tall[1 + b]
+        bits = "".join(s.labels) + PAD * (T - len(s))
+        assert " ".join(bits) in line and f"len {len(s)}" in line
+        told = "1" * T if not mask else "1" * len(s) + "0" * (T - len(s))
+        assert f" {told} " in line
+    assert tall[1].startswith("▸1")  # the scenario's own sequence is the batch's first row
+    assert f"this batch {T * B} steps for {sum(lengths)} real" in tall[5]
+    if mask:
+        ends = ", ".join(str(n - 1) for n in lengths)
+        assert f"final h read at t={ends}: each row's last real step" in tall[7]
+        assert "mask on (u)" in tall[6]
+    else:
+        pads = ", ".join(str(T - n) for n in lengths)
+        assert f"final h read at t={T - 1} in every row, after {pads} pads" in tall[7]
+        assert f"mask off (u) · answers read at t={T - 1}, after the pads" in tall[6]
+    # 80x24: no header; the shape and the counts share the one footer line
+    small = draw_pane(view, BatchPane, 76, 5).splitlines()
+    assert small[-1].startswith(f"h_t: [{B}, {sc.model.hidden_size}] · mask ")
+    assert f"{T * B} steps for {sum(lengths)} real" in small[-1]
+    for w, h in [(1, 1), (20, 4), (56, 5), (60, 20), (116, 8), (200, 3)]:
+        draw_pane(view, BatchPane, w, h)
+
+
+def test_the_epoch_counts_are_those_of_packing():
+    sc = _pads()
+    real = sum(len(s) for s in sc.train_sequences)
+    padded = sum(max(len(s) for s in sc.train_sequences[i:i + 4]) * len(sc.train_sequences[i:i + 4])
+                 for i in range(0, len(sc.train_sequences), 4))
+    text = draw_pane(make_view(sc), BatchPane, 116, 8)
+    assert f"epoch {padded} for {real}" in text
+
+
+def test_a_scenario_without_padding_says_how_to_get_it():
+    text = draw_pane(make_view("echo"), BatchPane, 76, 5)
+    assert "pad = true under [train]" in text
+
+
+def test_ended_rows_show_their_final_state():
+    """At the cursor, a row that ended holds its last real state (the pane draws it dim),
+    the state the single run ends in."""
+    sc = _pads()
+    _, _, batch = training_batch(sc, 0)
+    view = make_view(sc)
+    bp = run_batch(view.trace.params, batch, output=sc.model.output)
+    t = batch.T - 1
+    for b, n in enumerate(batch.lengths):
+        alone = run_batch(view.trace.params, dataclasses.replace(
+            batch, sequences=[batch.sequences[b]], X=batch.X[:n, b:b + 1],
+            Y=batch.Y[:n, b:b + 1], M=batch.M[:n, b:b + 1], lengths=batch.lengths[b:b + 1]),
+            output=sc.model.output)
+        assert np.abs(bp.h[t, b] - alone.h[-1, 0]).max() <= 1e-12
+
+
+@pytest.mark.warm_cache
+async def test_keys_b_and_u_move_through_batches_and_switch_the_mask(app_factory):
+    app = app_factory("pads")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.main_screen
+        pane = screen.query_one("#batch")
+        assert pane.display and not screen.query_one("#sequence").display
+        await pilot.press("B")
+        await settle(pilot)
+        view = screen.view
+        sc = view.scenario
+        _, rows, _ = training_batch(sc, 4)
+        assert view.example == max(rows, key=lambda i: len(sc.train_sequences[i]))
+        assert "mask on (u)" in pane_text(pane)
+        await pilot.press("u")
+        await wait_until(pilot, lambda: not screen.view.scenario.train.mask
+                         and screen.view.training is None, "the mask-off training")
+        await settle(pilot)
+        assert screen.view.example == view.example
+        assert "mask off (u)" in pane_text(pane)
+        await pilot.press("u")
+        await settle(pilot)
+        assert screen.view.scenario.train.mask and "mask on (u)" in pane_text(pane)
+        assert "epoch 30/30" in status(app)
