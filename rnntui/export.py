@@ -160,7 +160,8 @@ def export_files(view, svg: str) -> tuple[str, dict[str, str], str]:
     note = ""
     try:
         from .tracejson import trace_to_json
-        data = trace_to_json(view.scenario, view.trace, view.history, view.epoch, view.knob)
+        data = trace_to_json(view.scenario, view.trace, view.history, view.epoch, view.knob,
+                             view.example)
         data["position"] = str(view.position)
         files[".json"] = json.dumps(data, indent=1, allow_nan=False) + "\n"
     except Exception as err:  # never lose the picture because of the numbers

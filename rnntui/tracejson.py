@@ -32,7 +32,8 @@ def _arr(a: np.ndarray):
 
 
 def trace_to_json(scenario: Scenario, trace: Trace,
-                  history: History | None = None, epoch: int = 0, knob: int = 0) -> dict:
+                  history: History | None = None, epoch: int = 0, knob: int = 0,
+                  example: int | None = None) -> dict:
     """Everything ``rnntui trace --json`` prints for ``trace`` (of ``scenario``, under the
     weights after ``epoch`` epochs of ``history`` with the W_h knob at ``knob`` clicks).
 
@@ -47,6 +48,11 @@ def trace_to_json(scenario: Scenario, trace: Trace,
     ``normalization`` (a CSV series, else null) gives the file's column and units and
     ``x = (v - shift) / scale``: every series number here (x, y, out, input, target,
     prediction) is in the model's units x; ``v = shift + scale * x`` is the file's.
+
+    A scenario with padded batches (``[train] pad = true``) adds ``batch``: the training batch
+    that holds training sequence ``example`` (None: the scenario's own sequence, when it is the
+    first training sequence), run under the same weights (:func:`batch_to_json`). Every other
+    trace is unchanged.
     """
     sc, tr, epoch, knob = scenario, trace, int(epoch), int(knob)
     params = tr.params
@@ -83,7 +89,7 @@ def trace_to_json(scenario: Scenario, trace: Trace,
             step["out"] = _arr(tr.out[t])
         steps.append(step)
     losses = list(history.losses) if history is not None else []
-    return {
+    out = {
         "schema": SCHEMA,
         "scenario": {"name": sc.name, "kind": sc.kind, "source": sc.source},
         "cell": tr.cell,
@@ -108,6 +114,42 @@ def trace_to_json(scenario: Scenario, trace: Trace,
         "spectral_norm": _num(tr.spectral_norm),
         "spectral_radius": _num(tr.spectral_radius),
         "retention": _arr(tr.retention),
+    }
+    if sc.train.pad and sc.train_sequences:
+        out["batch"] = batch_to_json(sc, tr, example)
+    return out
+
+
+def batch_to_json(scenario: Scenario, trace: Trace, example: int | None = None) -> dict:
+    """The padded training batch holding ``example`` under ``trace``'s weights: enough for an
+    outside script to recompute every number from ``params`` (docs/trace-json.md, "Padded
+    batches")."""
+    from engine.batch import run_batch, stepped_row, training_batch
+    row = stepped_row(scenario, example)
+    _, rows, batch = training_batch(scenario, row)
+    with np.errstate(all="ignore"):
+        bp = run_batch(trace.params, batch, activation=trace.activation, output=trace.output)
+    T = batch.T
+    told = batch.real | (not batch.masked)
+    return {
+        "rows": [int(i) for i in rows],
+        "stepped": row,
+        "lengths": [int(n) for n in batch.lengths],
+        "T": T,
+        "masked": bool(batch.masked),
+        "mask": [[bool(told[t, b]) for t in range(T)] for b in range(batch.B)],
+        "counted": [[bool(batch.M[t, b]) for t in range(T)] for b in range(batch.B)],
+        "x": _arr(batch.X.transpose(1, 0, 2)),
+        "targets": _arr(batch.Y.transpose(1, 0, 2)),
+        "h": _arr(bp.h.transpose(1, 0, 2)),
+        "final_step": [int(s) for s in batch.last()],
+        "final": {name: _arr(v) for name, v in bp.final.items()},
+        "losses": [[_num(bp.losses[t, b]) if batch.M[t, b] else None for t in range(T)]
+                   for b in range(batch.B)],
+        "loss": _num(bp.loss),
+        "grads": {k: _arr(v) for k, v in bp.grads.as_dict().items()},
+        "real_steps": batch.real_steps,
+        "padded_steps": batch.padded_steps,
     }
 
 

@@ -22,6 +22,7 @@ DATA = {
     "adding": "[data]\nlength = 6\nsequences = 4\n",
     "copy": "[data]\nsymbols = 2\ngap = 3\nsequences = 4\n",
     "agreement": "[data]\ngap = 3\nsequences = 4\n",
+    "majority": "[data]\nshortest = 2\nlongest = 6\nsequences = 4\n",
 }
 #: The kinds whose steps are tokens of a vocabulary.
 TOKENS = ("text", "copy", "agreement")
@@ -228,3 +229,63 @@ def test_a_text_window_json_gives_the_carried_state_its_first_step_starts_from()
     h = np.tanh(P["W_x"] @ x0 + P["W_h"] @ h0 + P["b"])
     assert np.allclose(h, doc["steps"][0]["h"], rtol=0, atol=1e-12)
     assert loss_from_json(doc) == pytest.approx(tr.loss, rel=1e-12)
+
+
+PADDED = """
+[scenario]
+name = "p"
+kind = "majority"
+[model]
+hidden_size = 3
+init = "normal"
+init_scale = 0.8
+seed = 3
+[train]
+batch_size = 3
+pad = true
+mask = {mask}
+[data]
+shortest = 2
+longest = 7
+sequences = 5
+"""
+
+
+@pytest.mark.parametrize("mask", ["true", "false"])
+def test_a_padded_batch_json_lets_an_outside_script_recompute_it(mask):
+    """From the JSON alone (params, x, mask, targets, counted): every state at a step the
+    network takes, each row's final state, every counted loss and the batch loss."""
+    sc = loads(PADDED.format(mask=mask))
+    _, tr, hist, _, _ = engine_objects(sc)
+    data = json.loads(json.dumps(trace_to_json(sc, tr, hist, 0, 0)))
+    b = data["batch"]
+    P = {k: np.array(v) for k, v in data["params"].items()}
+    assert data["model"]["activation"] == "tanh" and data["model"]["output"] == "sigmoid"
+    assert b["masked"] is (mask == "true")
+    losses = []
+    for r, n in enumerate(b["lengths"]):
+        h = np.zeros(len(P["b"]))
+        taken = b["mask"][r]
+        assert taken == [t < n or mask == "false" for t in range(b["T"])]
+        for t in range(b["T"]):
+            if taken[t]:
+                h = np.tanh(P["W_x"] @ np.array(b["x"][r][t]) + P["W_h"] @ h + P["b"])
+            assert np.abs(np.array(b["h"][r][t]) - h).max() <= 1e-12
+            y = P["W_y"] @ h + P["b_y"]
+            if b["counted"][r][t]:
+                want = float(np.sum(np.logaddexp(0.0, y) - np.array(b["targets"][r][t]) * y))
+                assert abs(b["losses"][r][t] - want) <= 1e-12
+                losses.append(want)
+            else:
+                assert b["losses"][r][t] is None
+        assert np.abs(np.array(b["final"]["h"][r]) - h).max() <= 1e-12
+        assert b["final_step"][r] == (n - 1 if mask == "true" else b["T"] - 1)
+    assert abs(b["loss"] - float(np.mean(losses))) <= 1e-12
+    assert b["real_steps"] == sum(b["lengths"])
+    assert b["padded_steps"] == b["T"] * len(b["lengths"])
+
+
+def test_an_unpadded_trace_has_no_batch():
+    sc = loads(scenario_text("echo", "sigmoid", "tanh"))
+    _, tr, hist, _, _ = engine_objects(sc)
+    assert "batch" not in trace_to_json(sc, tr, hist, 0, 0)
