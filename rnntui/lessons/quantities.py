@@ -278,6 +278,19 @@ def _accuracy(view):
     return right / total if total else None
 
 
+def _batch_of(view):
+    """The padded training batch the Batch pane shows (the one holding the stepped sequence)."""
+    from engine.batch import stepped_row, training_batch
+    if not view.scenario.train.pad:
+        raise ValueError("no padded batches")  # (the value is then None: nothing to quote)
+    return training_batch(view.scenario, stepped_row(view.scenario, view.example))[2]
+
+
+def _batch_lengths(view):
+    n = [str(int(x)) for x in _batch_of(view).lengths]
+    return n[0] if len(n) == 1 else ", ".join(n[:-1]) + " and " + n[-1]
+
+
 def _carry(view):
     c = view.trace.carry_log10
     return None if c is None else float(10.0 ** np.min(c))
@@ -364,13 +377,22 @@ QUANTITIES: dict[str, Quantity] = {q.name: q for q in [
              _sign_changes),
     Quantity("wh_scale", NUMBER, "the W_h knob's factor, 2^(knob/4)", lambda v: v.wh_scale,
              trace=False),
-    Quantity("predicted", NUMBER, "the predicted value at t (series), or P(1) (echo)",
-             _value_out, ("series", "echo")),
-    Quantity("truth", NUMBER, "the true value (series) or bit (echo) at t", _truth,
-             ("series", "echo")),
-    Quantity("error", NUMBER, "|predicted − truth| at t", _error, ("series", "echo")),
-    Quantity("accuracy", NUMBER, "the share of held-out bits predicted right (echo)", _accuracy,
-             ("echo",), cost=_accuracy_cost),
+    Quantity("predicted", NUMBER, "the predicted value at t (series), or P(1) (echo, majority)",
+             _value_out, ("series", "echo", "majority")),
+    Quantity("truth", NUMBER, "the true value (series) or bit (echo, majority) at t", _truth,
+             ("series", "echo", "majority")),
+    Quantity("error", NUMBER, "|predicted − truth| at t", _error, ("series", "echo", "majority")),
+    Quantity("accuracy", NUMBER, "the share of held-out bits predicted right (echo, majority)",
+             _accuracy, ("echo", "majority"), cost=_accuracy_cost),
+    Quantity("masked", TRUTH, "padded batches: the mask is on (key u switches it)",
+             lambda v: bool(v.scenario.train.mask), trace=False),
+    Quantity("batch_lengths", TEXT, "padded batches: the lengths of the rows of the Batch "
+             "pane's batch, as '11, 9, 7 and 4'", _batch_lengths, trace=False),
+    Quantity("real_steps", NUMBER, "padded batches: the real steps of the Batch pane's batch "
+             "(what packing runs)", lambda v: _batch_of(v).real_steps, trace=False),
+    Quantity("padded_steps", NUMBER, "padded batches: the steps the Batch pane's padded "
+             "rectangle runs, rows x longest length", lambda v: _batch_of(v).padded_steps,
+             trace=False),
     Quantity("carry", NUMBER, "the conveyor belt: the product of forget (LSTM) or update (GRU) "
              "gates from the first step to the last, for the unit that keeps most",
              _carry, None, _CARRY, cost=_sweep_cost),
@@ -469,7 +491,9 @@ def names_and_kinds() -> dict[str, str]:
 def applies(q: Quantity, kind: str, cell: str) -> str | None:
     """None when ``q`` applies to a ``kind`` scenario with ``cell``, else why not."""
     if q.kinds is not None and kind not in q.kinds:
-        return f"applies to {' and '.join(q.kinds)} scenarios, not {kind}"
+        kinds = list(q.kinds)
+        listed = kinds[0] if len(kinds) == 1 else ", ".join(kinds[:-1]) + " and " + kinds[-1]
+        return f"applies to {listed} scenarios, not {kind}"
     if q.cells is not None and cell not in q.cells:
         names = " and ".join(get_cell(c).title for c in q.cells)
         return f"applies to the {names} cell{'s' if len(q.cells) > 1 else ''}, not {cell}"

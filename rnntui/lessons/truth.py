@@ -76,7 +76,8 @@ SHOWN_AT_80x24: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "wh_scale": ((), ("gradients",)),
 }
 #: Numbers a step may quote that are counts, not measurements (or the texts' own figures).
-_COUNTS = ("t", "T", "tau", "epoch", "trained", "knob", "retention_swings") + TEXT_FIGURES
+_COUNTS = ("t", "T", "tau", "epoch", "trained", "knob", "retention_swings", "real_steps",
+           "padded_steps") + TEXT_FIGURES
 
 
 def screen_warnings(lesson) -> list[str]:

@@ -270,6 +270,14 @@ def expected(name, step, sc, p):
                     total += 1
                     right += int((hand.output(s)[0][0] >= 0.5) == (test.targets[k][0] >= 0.5))
         return right / total
+    if name in ("batch_lengths", "real_steps", "padded_steps"):
+        # the batch_size training sequences in file order that hold the one stepped through
+        i = next(k for k, s in enumerate(sc.train_sequences) if s is seq)
+        size = sc.train.batch_size
+        lengths = [len(s) for s in sc.train_sequences[i // size * size:(i // size + 1) * size]]
+        return {"batch_lengths": ", ".join(map(str, lengths[:-1])) + f" and {lengths[-1]}",
+                "real_steps": sum(lengths),
+                "padded_steps": max(lengths) * len(lengths)}[name]
     if name == "carry":  # the best unit's product of forget gates f_1 ... f_(T-1)
         f = np.array(extra)
         return float(np.max(np.prod(f[1:], axis=0)))

@@ -193,7 +193,7 @@ def test_every_sign_in_a_snapshot_is_in_helps_table():
 def test_every_pane_has_a_legend_naming_the_signs_issue_20_found_unexplained():
     from rnntui.screens.help import PANE_LEGENDS
     from rnntui.screens.main import MainScreen
-    ids = {"sequence", "step", "hidden", "output", "gradients", "retention", "loss"}
+    ids = {"sequence", "batch", "step", "hidden", "output", "gradients", "retention", "loss"}
     assert set(PANE_LEGENDS) == ids
     assert any(b.key == "k" and b.action == "legend" for b in MainScreen.BINDINGS)
     said = " ".join(PANE_LEGENDS.values())

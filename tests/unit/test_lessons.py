@@ -93,7 +93,7 @@ def test_a_good_lesson_inherits_state_step_to_step():
      "unknown placeholder {p_targt}; did you mean 'p_target'"),
     (('{p_target:.3f}', '{p_target!r}'), "[[step]].narration (step 1)", "not a placeholder"),
     (('{p_target:.3f}', '{predicted}'), "[[step]].narration (step 1)",
-     "applies to series and echo scenarios"),
+     "applies to series, echo and majority scenarios"),
     (("'phase == \"backward\"'", "'phse == \"backward\"'"), ":17: [step.task].condition (step 2)",
      "unknown name 'phse'; did you mean phase?"),
     (("'phase == \"backward\"'", "'phase > 3'"), "[step.task].condition (step 2)",
