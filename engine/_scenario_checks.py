@@ -177,9 +177,7 @@ class Checker:
                max_len: int = 100_000, allow_empty: bool = True) -> str:
         value = table.get(path[-1], MISSING)
         if value is MISSING:
-            if default is MISSING:
-                self.fail(path, "missing (this key is required)", at=path[:-1])
-            return default
+            return self._absent(path, default)
         if not isinstance(value, str):
             self.fail(path, f"must be a string, got {describe(value)}")
         if not allow_empty and not value.strip():
@@ -203,12 +201,16 @@ class Checker:
                             f"{suggest(value, options)}")
         return value
 
+    def _absent(self, path: tuple, default: Any):
+        """The value of a key that is not there: ``default``, or an error when it is required."""
+        if default is MISSING:
+            self.fail(path, "missing (this key is required)", at=path[:-1])
+        return default
+
     def boolean(self, table: dict, path: tuple, default: Any = MISSING) -> bool:
         value = table.get(path[-1], MISSING)
         if value is MISSING:
-            if default is MISSING:
-                self.fail(path, "missing (this key is required)", at=path[:-1])
-            return default
+            return self._absent(path, default)
         if not isinstance(value, bool):
             self.fail(path, f"must be true or false, got {describe(value)}")
         return value
@@ -218,9 +220,7 @@ class Checker:
         if value is MISSING:
             value = table.get(path[-1], MISSING)
         if value is MISSING:
-            if default is MISSING:
-                self.fail(path, "missing (this key is required)", at=path[:-1])
-            return default
+            return self._absent(path, default)
         want = _range_text("an integer", lo, hi)
         if isinstance(value, bool) or not isinstance(value, int):
             hint = ""
@@ -238,9 +238,7 @@ class Checker:
         if value is MISSING:
             value = table.get(path[-1], MISSING)
         if value is MISSING:
-            if default is MISSING:
-                self.fail(path, "missing (this key is required)", at=path[:-1])
-            return default
+            return self._absent(path, default)
         want = _range_text("a number", lo, hi, lo_open)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             self.fail(path, f"must be {want}, got {describe(value)}")
