@@ -7,6 +7,7 @@ import numpy as np
 from rich.text import Text
 
 from engine.batch import packing, run_batch, stepped_row, training_batch
+from rnntui.view import BACKWARD
 
 from ._draw import (CURSOR, DIM, TARGET, WARN, block, first_fitting, fit, fmt, join, serial,
                     token)
@@ -37,18 +38,20 @@ class BatchPane(Pane):
             "carried). Without the mask (key u) every step reads 1: the pads go in, the "
             "state runs on through them (red h_t) and each answer is read after the pads. "
             "h_t: [B, H] is the block of every row's state at the cursor (+ as █▒░, - as "
-            "●•·). Below: the steps the rectangle runs against the real ones (what packing "
+            "●•·). In the backward pass (b) the block is dL/dh_t: exactly 0 at a masked pad, "
+            "and without the mask the gradient runs back through the pads (red). Below: the steps the rectangle runs against the real ones (what packing "
             "saves) and the same with the epoch sorted by length.")
     LEGEND = ("rows: the sequences of the training batch, ▸ the one you step · ░ the pad token "
               "(the zero vector) · yellow: a target the loss counts · mask: 1 a step the "
               "network takes, 0 a pad it skips · h_t: [4, 8]: the state of 4 rows of 8 units "
               "at the cursor, +█▒░ −●•· as in Hidden; dim: a row that ended (its last state, "
-              "carried), red: a state the pads made (mask off) · N steps for M real: what the "
+              "carried), red: a state the pads made (mask off) · backward (b): dL/dh_t: [4, 8], "
+              "0 at a masked pad · N steps for M real: what the "
               "rectangle runs against what packing would")
     LEGEND_LINE = f"{PAD} pad · mask 1 real, 0 pad · {STEPPED} stepped"
     TITLE = "Batch: padded rows, mask, h_t"
     SHORT_TITLE = "Batch"
-    READS = ("scenario", "trace", "t", "example")
+    READS = ("scenario", "trace", "t", "example", "phase")
 
     _run_of: tuple | None = None
 
@@ -60,8 +63,7 @@ class BatchPane(Pane):
         if self._run_of is None or self._run_of[0] != key:
             k, rows, batch = training_batch(sc, example)
             with np.errstate(all="ignore"):
-                bp = run_batch(tr.params, batch, activation=tr.activation, output=tr.output,
-                               backward=False)
+                bp = run_batch(tr.params, batch, activation=tr.activation, output=tr.output)
             self._run_of = (key, (k, rows, batch, bp))
         return self._run_of[1]
 
@@ -76,6 +78,9 @@ class BatchPane(Pane):
         T, B = batch.T, batch.B
         t = min(view.t, T - 1)
         H = bp.h.shape[-1]
+        back = view.phase == BACKWARD
+        state = bp.p.dh if back else bp.h
+        shape = f"{'dL/dh_t' if back else 'h_t'}: [{B}, {H}]"
         real = batch.real
         counted = batch.M
         labels = [s.labels for s in batch.sequences]
@@ -87,14 +92,15 @@ class BatchPane(Pane):
         head.append(f"x_t, t=0..{T - 1}".ljust(T * (cw + len(gap)) + 1)[:T * (cw + len(gap)) + 1],
                     style=DIM)
         head.append("mask".ljust(T + 1)[:T + 1], style=DIM)
-        head.append(f"h_t: [{B}, {H}]", style="bold")
+        head.append(shape, style="bold")
         # short: no header line, the block's shape goes into the one footer line
         short = height < B + 3
         if not short:
             lines.append(head)
         shown_rows = max(1, min(B, height - 1 - len(lines)))
-        scale = float(np.nanmax(np.abs(bp.h[t]))) if bp.h[t].size else 1.0
-        glyphs = glyph_rows(bp.h[t].T, scale if np.isfinite(scale) and scale > 0 else 1.0)
+        with np.errstate(all="ignore"):
+            scale = float(np.nanmax(np.abs(state[t]))) if state[t].size else 1.0
+        glyphs = glyph_rows(state[t].T, scale if np.isfinite(scale) and scale > 0 else 1.0)
         for b in range(shown_rows):
             line = Text(no_wrap=True)
             mark = STEPPED if rows[b] == example else " "
@@ -115,15 +121,18 @@ class BatchPane(Pane):
                 line.append(REAL if told else SKIP, style=style.strip())
             line.append(" ")
             ended = t >= batch.lengths[b]
-            for text, style in glyphs[b]:
-                if ended:
-                    style = DIM if batch.masked else WARN
-                line.append(text, style=style)
+            if ended and back and batch.masked and not state[t, b].any():
+                line.append("0".ljust(H), style=DIM)  # nothing flows back from a masked pad
+            else:
+                for text, style in glyphs[b]:
+                    if ended:
+                        style = DIM if batch.masked else WARN
+                    line.append(text, style=style)
             line.append(f" len {batch.lengths[b]}", style=DIM)
             lines.append(line)
         if shown_rows < B:
             lines[-1] = Text(f"… {B - shown_rows + 1} more rows (m: maximise)", style=DIM)
-        footer = self._footer(view, k, batch, bp, width, f"h_t: [{B}, {H}]")
+        footer = self._footer(view, k, batch, bp, width, shape)
         room = height - len(lines)
         cost, mask_line, both, final = footer
         lines.extend([cost, mask_line, final] if room >= 3 else [cost, mask_line] if room == 2

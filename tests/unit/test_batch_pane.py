@@ -126,3 +126,19 @@ async def test_keys_b_and_u_move_through_batches_and_switch_the_mask(app_factory
         await settle(pilot)
         assert screen.view.scenario.train.mask and screen.view.training is None
         assert "mask on (u)" in pane_text(pane) and "epoch 3/3" in status(app)
+
+
+@pytest.mark.parametrize("mask", [True, False])
+def test_backward_the_block_is_the_gradient_zero_at_a_masked_pad(mask):
+    """In the backward pass the block is dL/dh_t: nothing flows back from a masked pad (the
+    rows that ended show 0); without the mask the gradient reaches them through the pads."""
+    from rnntui.view import BACKWARD
+    sc = _pads(mask)
+    rows = _first_batch(sc)
+    T = max(len(s) for s in rows)
+    lines = draw_pane(make_view(sc, t=T - 1, phase=BACKWARD), BatchPane, 116, 8).splitlines()
+    assert f"dL/dh_t: [{len(rows)}, {sc.model.hidden_size}]" in lines[0]
+    for b, s in enumerate(rows):
+        block = lines[1 + b].split(" len ")[0].rstrip().rsplit(" ", 1)[-1]
+        ended = len(s) < T
+        assert (block == "0") == (ended and mask), (b, lines[1 + b])
