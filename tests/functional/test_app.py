@@ -477,7 +477,10 @@ async def test_too_small_message_comes_and_goes(app_factory):
         await pilot.resize_terminal(80, 24)
         await settle(pilot)
         assert app.screen is app.main_screen
-        assert all(p.outer_size.width > 10 and p.outer_size.height >= 3 for p in app.main_screen.panes)
+        # (the Batch pane shows only for padded batches, in the Sequence pane's place)
+        shown = [p for p in app.main_screen.panes if p.display]
+        assert [p.id for p in app.main_screen.panes if not p.display] == ["batch"]
+        assert all(p.outer_size.width > 10 and p.outer_size.height >= 3 for p in shown)
 
 
 async def test_too_small_over_a_dialog_restores_the_dialog(app_factory):

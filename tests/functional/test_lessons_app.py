@@ -258,7 +258,7 @@ async def test_the_strip_fits_and_the_panes_keep_room(size):
         else:
             assert screen.maximized is None
             for pane in screen.panes:  # the grid's panes keep three lines or more
-                if pane.id != "sequence":
+                if pane.PLACE == "grid":
                     assert pane.region.height >= 5 and pane.region.width >= 18, (pane.id,
                                                                                  pane.region)
         head = app.main_screen.query_one("#lesson-head")
@@ -446,6 +446,6 @@ async def test_each_pane_has_a_legend_line_at_120x40(scenario, output, step):
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         for pane in app.main_screen.panes:
-            if pane.id != "sequence":
+            if pane.PLACE == "grid":
                 last = pane_text(pane).rstrip("\n").split("\n")[-1].strip()
                 assert last == expected[pane.id], (pane.id, last)
