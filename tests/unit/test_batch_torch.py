@@ -15,7 +15,7 @@ from engine.cells import CELLS, get_cell
 torch = pytest.importorskip("torch")
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa: E402
 
-from tests.unit.test_batch import H, I, O, _params, _sequences  # noqa: E402
+from test_batch import H, I, O, _params, _sequences  # noqa: E402
 
 
 def _t(a):
