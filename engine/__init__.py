@@ -80,6 +80,10 @@ def trace_for(scenario: Scenario, params: Params, sequence: Sequence | None = No
     ``should_stop()`` is polled during the long part; when it says True the computation raises
     ``engine.analysis.Cancelled``.
     """
+    from . import seq2seq
+    if seq2seq.is_seq2seq(scenario):  # an encoder-decoder: its own trace (engine/seq2seq.py)
+        return seq2seq.trace(params, sequence if sequence is not None else scenario.sequence,
+                             scenario.vocab)
     from .trace import run_trace
     return run_trace(params, sequence if sequence is not None else scenario.sequence,
                      activation=scenario.model.activation, output=scenario.model.output,

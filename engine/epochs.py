@@ -69,6 +69,9 @@ def initial_params(scenario: Scenario) -> Params:
     ``scenario.model.weights_seeded`` tells when these are seeded instead of the file's own
     (the file's weights were for another cell, see ``engine.with_cell``).
     """
+    from . import seq2seq
+    if seq2seq.is_seq2seq(scenario):
+        return seq2seq.initial(scenario)
     return init_for(scenario.model, scenario.input_size, scenario.output_size)
 
 

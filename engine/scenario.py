@@ -30,6 +30,7 @@ from ._scenario_checks import (LIMITS, MISSING, VALUE_BOUND, Checker, describe, 
 from ._scenario_data import display_token, tokenize
 from .cells import CELLS, DEFAULT, cells_where, get_cell, weight_shapes
 from .files import FileReadError, read_regular
+from .seq2seq import ATTENTIONS
 from .kinds import KINDS, check_data_keys, data_keys, get_kind
 from .types import (ACTIVATIONS, INITS, OPTIMIZERS, OUTPUTS, ModelConfig, Scenario,
                     ScenarioError, Sequence, TrainConfig)
@@ -42,7 +43,7 @@ DEFAULT_SCENARIO = "king"
 SECTIONS = {
     "scenario": ("name", "kind", "description"),
     "model": ("hidden_size", "activation", "output", "init", "init_scale", "seed", "weights",
-              "cell", "forget_bias"),
+              "cell", "forget_bias", "attention"),
     "train": ("epochs", "learning_rate", "optimizer", "clip", "batch_size", "pad", "mask", "sort"),
     "analysis": ("retention_steps",),
     "data": data_keys(),
@@ -384,8 +385,16 @@ def _model(ck: Checker, t: dict, kind: str) -> ModelConfig:
         which = " and ".join(cells_where(lambda c: c.has_forget_bias))
         ck.fail(m + ("forget_bias",), f'only the {which} cell has a forget gate (cell is '
                                       f'"{cell}")')
+    attention = ""
+    if get_kind(kind).seq2seq:
+        attention = ck.choice(t, m + ("attention",), ATTENTIONS, "additive")
+    elif "attention" in t:
+        pairs = ", ".join(k for k in KINDS if get_kind(k).seq2seq)
+        ck.fail(m + ("attention",), f"applies to an encoder-decoder only (kind {pairs}); "
+                                    f"this scenario's kind is \"{kind}\"")
     cfg = ModelConfig(
         cell=cell,
+        attention=attention,
         forget_bias=ck.number(t, m + ("forget_bias",), 1.0, lo=-VALUE_BOUND, hi=VALUE_BOUND),
         hidden_size=ck.integer(t, m + ("hidden_size",), 16, lo=1, hi=LIMITS["hidden_size"]),
         activation=the.activation_for(ck.choice(t, m + ("activation",), ACTIVATIONS, "tanh")),

@@ -30,6 +30,10 @@ def dataset_loss(params: Params, scenario: Scenario, sequences: list[Sequence] |
     ``should_stop()`` is asked between batches (every ~50 ms); when it says True this raises
     :class:`engine.analysis.Cancelled`.
     """
+    from . import seq2seq
+    if seq2seq.is_seq2seq(scenario):
+        return seq2seq.dataset_loss(params, scenario.train_sequences if sequences is None
+                                    else sequences)
     if sequences is None and prepared is None and _corpus_of(scenario) is not None:
         return stream_loss(params, scenario, "train", should_stop=should_stop)
     poll = _Poll(should_stop)
@@ -63,6 +67,10 @@ def fit(scenario: Scenario, epochs: int | None = None, *, history: History | Non
     are kept and they fit the snapshot budget (:mod:`engine.budget`); a continued run that
     would go over keeps every other one (``History.every`` doubles).
     """
+    from . import seq2seq
+    if seq2seq.is_seq2seq(scenario):  # source -> target pairs: an encoder-decoder
+        return seq2seq.fit(scenario, epochs, history=history, config=config,
+                           progress=progress, should_stop=should_stop)
     if _corpus_of(scenario) is not None:  # a text file: truncated BPTT over its windows
         return fit_tbptt(scenario, epochs, history=history, config=config, progress=progress,
                          should_stop=should_stop)

@@ -76,6 +76,8 @@ class ModelConfig:
     cell: str = ""
     #: the LSTM's initial forget-gate bias (unused by the other cells)
     forget_bias: float = 1.0
+    #: an encoder-decoder's attention (engine.seq2seq.ATTENTIONS); "" for every other model
+    attention: str = ""
     #: True when the file's hand-chosen weights (``[model.weights]`` or the ``sine`` pattern)
     #: belong to another cell, so this cell starts from seeded xavier weights instead (set by
     #: ``engine.with_cell``; a screen should say so)

@@ -109,6 +109,9 @@ def compute_trace(view: View, key: TraceKey | None = None, should_stop=None, *,
         from engine import knob_scale
         params = params.with_wh_scale(knob_scale(key.knob))
     sc = view.scenario
+    if getattr(key.sequence.obj, "source", None) is not None:  # an encoder-decoder's pair
+        from engine.seq2seq import trace
+        return key, trace(params, key.sequence.obj, sc.vocab)  # type: ignore[arg-type]
     return key, run_trace(params, key.sequence.obj,  # type: ignore[arg-type]
                           activation=sc.model.activation, output=sc.model.output,
                           retention_steps=sc.retention_steps, jacobians=jacobians,

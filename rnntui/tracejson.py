@@ -54,6 +54,9 @@ def trace_to_json(scenario: Scenario, trace: Trace,
     first training sequence), run under the same weights (:func:`batch_to_json`). Every other
     trace is unchanged.
     """
+    if getattr(trace, "seq2seq", False):  # an encoder-decoder (rnntui/s2s_trace.py)
+        from .s2s_trace import to_json
+        return to_json(scenario, trace, history, epoch)
     sc, tr, epoch, knob = scenario, trace, int(epoch), int(knob)
     params = tr.params
     seq = tr.sequence

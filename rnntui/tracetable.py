@@ -69,6 +69,9 @@ def format_trace(scenario: Scenario, trace: Trace, history: History | None = Non
     Every token, label and name is passed through :func:`rnntui.safe_text.visible`, so text from
     a file can never put a control character on the terminal or split a row.
     """
+    if getattr(trace, "seq2seq", False):  # an encoder-decoder (rnntui/s2s_trace.py)
+        from .s2s_trace import table
+        return table(scenario, trace, epoch, width)
     sc, tr, epoch, knob = scenario, trace, int(epoch), int(knob)
     seq = tr.sequence
     p = tr.params

@@ -22,6 +22,10 @@ KINDS = (
     "copy",
     "agreement",
     "majority",
+    "reverse",
+    "repeat",
+    "sort",
+    "translate",
 )
 
 __all__ = ["KINDS", "Kind", "check_data_keys", "data_keys", "generation", "get_kind"]

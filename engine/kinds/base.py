@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, ClassVar
 
 import numpy as np
 
@@ -29,6 +29,9 @@ class Kind:
     #: what a trained network of this kind makes with key ``w`` and ``gen=``: "text" (sampling),
     #: "forecast" (one value a step fed back) or "" (nothing)
     generates: str = ""
+
+    #: sequences are source -> target pairs for an encoder-decoder (engine/seq2seq.py)
+    seq2seq: ClassVar[bool] = False
 
     # -- the memory lab (docs/lab.md): a kind with a baseline is a task a lab can sweep --------
 
