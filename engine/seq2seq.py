@@ -586,3 +586,17 @@ def trace(params: S2SParams, pair: Pair, vocab: list[str]) -> S2STrace:
         step_loss=p.losses[:, 0], loss=p.loss, enc_grad=np.linalg.norm(p.enc_dh[:, 0], axis=-1),
         dec_grad=np.linalg.norm(p.dec_dh[:, 0], axis=-1), loss_grad=per_loss,
         loss_grad_att=per_att, decoded=decoded)
+
+
+def with_attention(scenario, attention: str):
+    """``scenario`` with its encoder-decoder's attention set to ``attention``; ScenarioError
+    for a scenario that has no encoder-decoder or an unknown attention."""
+    import dataclasses
+    if not is_seq2seq(scenario):
+        raise ScenarioError(f"--attention applies to an encoder-decoder; the scenario "
+                            f"{scenario.name!r} is of kind {scenario.kind!r}")
+    if attention not in ATTENTIONS:
+        raise ScenarioError(f"unknown attention {attention!r}; choose one of "
+                            f"{', '.join(ATTENTIONS)}")
+    return dataclasses.replace(scenario, model=dataclasses.replace(scenario.model,
+                                                                   attention=attention))

@@ -173,6 +173,8 @@ def key_for(scenario, epochs: int | None = None) -> str | None:
     initial weights: a sha256 hex digest (see the module docstring); None when the scenario
     holds something this module cannot hash (it is then never cached)."""
     n = scenario.train.epochs if epochs is None else int(epochs)
+    if getattr(scenario.model, "attention", ""):  # an encoder-decoder: its weights are two
+        return None  # cells' and its own, which this module does not store (yet)
     h = hashlib.sha256()
     try:
         _feed(h, ["rnntui-train-cache", FORMAT, engine_version(), scenario.kind,

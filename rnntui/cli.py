@@ -94,11 +94,31 @@ def _main_parser() -> _Parser:
                         "(docs/position.md; the help screen shows the current one)")
     p.add_argument("--cell", choices=CELLS, default=None,
                    help="open with this recurrent cell instead of the scenario's own")
+    _attention_option(p)
     _reader_option(p)
     _record_option(p)
     _no_cache_option(p)
     p.add_argument("--version", action="version", version=f"rnntui {__version__}")
     return p
+
+
+def _attention_option(p: argparse.ArgumentParser) -> None:
+    from engine.seq2seq import ATTENTIONS
+    p.add_argument("--attention", choices=ATTENTIONS, default=None,
+                   help="an encoder-decoder scenario (reverse, translate): its attention "
+                        "(none shows the bottleneck)")
+
+
+def _with_attention(sc, attention):
+    """``sc`` with ``--attention`` applied, or the one-line error."""
+    if attention is None:
+        return sc, None
+    from engine.seq2seq import with_attention
+    from engine.types import ScenarioError
+    try:
+        return with_attention(sc, attention), None
+    except ScenarioError as err:
+        return None, str(err)
 
 
 def _no_cache_option(p: argparse.ArgumentParser) -> None:
@@ -165,6 +185,7 @@ def _command_parser(cmd: str) -> _Parser:
                        help="print one JSON object (see docs/trace-json.md)")
         p.add_argument("--cell", choices=CELLS, default=None,
                        help="the recurrent cell (default: the scenario's own)")
+        _attention_option(p)
         p.add_argument("--target-step", type=int, default=None, metavar="TAU",
                        help="add the per-loss view for step TAU: the gradient of the loss at "
                             "TAU at every earlier state, and each input's influence on it")
@@ -240,12 +261,14 @@ def cmd_check(files: list[str]) -> int:
 
 
 def cmd_trace(name: str, epochs: int | None, as_json: bool, cell: str | None = None,
-              target_step: int | None = None) -> int:
+              target_step: int | None = None, attention: str | None = None) -> int:
     from engine.scenario import LIMITS
     if epochs is not None and not 0 <= epochs <= LIMITS["epochs"]:
         return _fail(f"--epochs must be from 0 to {LIMITS['epochs']} (the limit of a "
                      f"scenario file), got {epochs}")
     sc, err = _load(name)
+    if not err:
+        sc, err = _with_attention(sc, attention)
     if err:
         return _fail(err)
     if epochs is not None:
@@ -468,7 +491,7 @@ def _main(argv: list[str] | None = None) -> int:
                 return cmd_replay(args.file, args.asciicast, args.size, args.reader)
             if cmd == "trace":
                 return cmd_trace(args.scenario, args.epochs, args.json, args.cell,
-                                 args.target_step)
+                                 args.target_step, args.attention)
             if cmd == "compare":
                 return cmd_compare(args.scenario, args.cells, args.at)
             if cmd == "generate":
@@ -495,6 +518,9 @@ def _main(argv: list[str] | None = None) -> int:
             pos = replace(pos or Position(scenario=args.scenario), cell=args.cell)
         name = pos.scenario if pos is not None else args.scenario
         sc, err = _load(name)
+        if err:
+            return _fail(err)
+        sc, err = _with_attention(sc, args.attention)
         if err:
             return _fail(err)
         if args.reader:

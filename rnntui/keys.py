@@ -61,6 +61,10 @@ BINDINGS: list[Binding] = [
             tooltip="Switch the cell: vanilla RNN → LSTM → GRU → RNN, on the same data. Each "
                     "new cell trains in the background; one trained before comes back at "
                     "once."),
+    Binding("A", "attention", "attention", id="attention", show=False,
+            tooltip="An encoder-decoder (reverse, translate): switch its attention off (the "
+                    "decoder then knows the source only through the encoder's last state, "
+                    "the bottleneck) and on again. Each trains in the background once."),
     Binding("C", "compare", "compare", id="compare", show=False,
             tooltip="Compare mode: this cell and the LSTM (or the RNN and the LSTM) side by "
                     "side on the same data, moved by one cursor; Esc or C comes back."),

@@ -93,8 +93,8 @@ def table(sc, tr, epoch: int = 0, width: int | None = None) -> str:
     the = get_cell(tr.cell)
     att = tr.attention
     trained = f"trained {epoch} epochs" if epoch else "untrained"
-    lines = [f"{visible(sc.name)}: {sc.kind} scenario, encoder-decoder ({the.title}, hidden "
-             f"{tr.params.hidden_size}, attention {att}); {trained}; loss L = {tr.loss:.4f}",
+    lines = [f"{visible(sc.name)}: encoder-decoder, {the.title}, hidden "
+             f"{tr.params.hidden_size}, attention {att}; {trained}; L = {tr.loss:.4f}",
              f"the rows: {TEACHER_FORCING}",
              f"decoded: {GREEDY}",
              "source:  " + " ".join(visible(x) for x in tr.sequence.source),

@@ -22,6 +22,7 @@ from textual.widgets._footer import FooterKey
 
 from engine import History, Scenario
 from engine.cells import compare_pair, cycle_after, get_cell
+from engine.seq2seq import is_seq2seq
 
 from ..jobs import Jobs, LossReady, TraceReady, TrainDone, TrainProgress
 from ..keys import BINDINGS
@@ -250,6 +251,7 @@ class MainScreen(QuitGuard, Screen):
     def view(self, new: View) -> None:
         new = self.jobs.trace(new)
         old, self._view = self._view, new
+        self.set_class(is_seq2seq(new.scenario), "-s2s")
         if not self.panes:  # not composed yet (on_mount runs before is_mounted is True, and
             return  # the first picture, shown there, is the first frame's)
         for hook in self.view_hooks:  # first: a presenter's followers start on it at once
@@ -767,6 +769,32 @@ class MainScreen(QuitGuard, Screen):
                     + ("" if kept is not None or self._view.training is None
                        else "; training it now…"),
                     markup=False, timeout=5)
+
+    def action_attention(self) -> None:
+        """An encoder-decoder's attention off, or back on (the scenario's own, else
+        additive), keeping where you are; each one's training is kept while switching."""
+        view = self._view
+        if not is_seq2seq(view.scenario):
+            self.notify("A switches attention in an encoder-decoder (reverse, translate); "
+                        "this scenario has none.", markup=False, timeout=5)
+            return
+        from engine.seq2seq import with_attention
+        now = view.scenario.model.attention
+        own = (view.scenario.model.origin or view.scenario.model).attention
+        nxt = "none" if now != "none" else (own if own != "none" else "additive")
+        if view.training is None:
+            self._trained[f"{view.cell}:{now}"] = view.history
+        sc = with_attention(view.scenario, nxt)
+        self._cancel_work()
+        new = self._first_view(sc, view.source).with_phase(view.phase).at(view.t)
+        kept = self._trained.get(f"{view.cell}:{nxt}")
+        if kept is not None:
+            self.view = new.with_training(None).with_history(kept)
+        else:
+            self.view = new
+            self._start_scenario_work()
+        self.notify(f"Attention: {nxt}" + ("" if kept is not None or self._view.training is None
+                                           else "; training it now…"), markup=False, timeout=5)
 
     def action_compare(self, cells: tuple[str, str] | None = None, share: int = 100) -> None:
         """Two cells side by side on this scenario (default: this one and its partner, as the

@@ -26,6 +26,7 @@ PANES = (
     "step",
     "hidden",
     "output",
+    "attention",
     "gradients",
     "retention",
     "loss",
@@ -44,12 +45,14 @@ def pane_class(pane_id: str) -> type[Pane]:
 
 #: Where each name lives, a module of this folder.
 _WHERE = {
-    "BatchPane": "batch", "GradientPane": "gradients", "HiddenPane": "hidden", "LossPane": "loss",
+    "AttentionPane": "attention", "BatchPane": "batch", "GradientPane": "gradients",
+    "HiddenPane": "hidden", "LossPane": "loss",
     "OutputPane": "output", "Pane": "base", "RetentionPane": "retention",
     "SequencePane": "sequence", "StepPane": "step",
 }
 
 if TYPE_CHECKING:
+    from .attention import AttentionPane
     from .base import Pane
     from .batch import BatchPane
     from .gradients import GradientPane
@@ -60,7 +63,8 @@ if TYPE_CHECKING:
     from .sequence import SequencePane
     from .step import StepPane
 
-__all__ = ["PANES", "pane_class", "BatchPane", "GradientPane", "HiddenPane", "LossPane", "OutputPane", "Pane", "RetentionPane",
+__all__ = ["PANES", "pane_class", "AttentionPane", "BatchPane", "GradientPane", "HiddenPane", "LossPane",
+           "OutputPane", "Pane", "RetentionPane",
            "SequencePane", "StepPane"]
 
 

@@ -76,6 +76,11 @@ class Pane(Widget, can_focus=True):
     READS: ClassVar[tuple[str, ...]] = ("trace", "t")
     #: Panes that can draw before the first trace exists set this to False.
     NEEDS_TRACE = True
+    #: Whether the pane draws an encoder-decoder's trace (engine/seq2seq.py); the main screen
+    #: hides the others on such a scenario (app.tcss, ``MainScreen.-s2s``), and ONLY_SEQ2SEQ
+    #: panes on every other.
+    SEQ2SEQ: ClassVar[bool] = False
+    ONLY_SEQ2SEQ: ClassVar[bool] = False
     DEFAULT_CSS = """
     Pane {
         border: round $primary 50%;
@@ -141,6 +146,14 @@ class Pane(Widget, can_focus=True):
         gives the pane, such as a log scale shared with another pane)."""
         return ()
 
+    @classmethod
+    def draws(cls, trace) -> bool:
+        """Whether this pane draws ``trace``: an encoder-decoder's only when SEQ2SEQ, a
+        cell's unless ONLY_SEQ2SEQ."""
+        if getattr(trace, "seq2seq", False):
+            return cls.SEQ2SEQ or cls.ONLY_SEQ2SEQ
+        return not cls.ONLY_SEQ2SEQ
+
     def draw(self, view, width: int, height: int) -> Text:
         """The picture of ``view`` (restricted to ``READS``) in ``width`` x ``height`` cells."""
         raise NotImplementedError
@@ -192,6 +205,8 @@ class Pane(Widget, can_focus=True):
             return Text("")
         if self.NEEDS_TRACE and view.trace is None:
             return Text("computing…", style="dim")
+        if view.trace is not None and not self.draws(view.trace):
+            return Text("(not drawn for this model)", style="dim")
         width, height = self.content_size.width, self.content_size.height
         seen = view.reading(self.READS, type(self).__name__)
         legend = self.legend_line(seen)

@@ -96,6 +96,7 @@ class GradientPane(Pane):
               'whole state) · belt ∏f: the forget gates multiplied · · below min, ↑ overflow')
     LEGEND_LINE = 'log bars: min (bottom) to max (top)'
     READS = ("trace", "trace_key", "t", "grads", "target", "sequence")
+    SEQ2SEQ = True
 
     _series_of: tuple | None = None
     _reach_of: tuple | None = None
@@ -159,6 +160,9 @@ class GradientPane(Pane):
 
     def draw(self, view, width: int, height: int):
         tr, t = view.trace, view.t
+        if getattr(tr, "seq2seq", False):  # an encoder-decoder (rnntui/widgets/_s2s_grads.py)
+            from ._s2s_grads import draw_s2s
+            return draw_s2s(tr, t, width, height)
         T = len(tr)
         charts = self._charts(view)
         lines: list[Text] = [self._header(view, width)]

@@ -41,6 +41,7 @@ class LossPane(Pane):
               'the sequence shown · ⣿ the curve')
     LEGEND_LINE = 'L=: loss of the sequence on screen'
     READS = ("history", "epoch", "loss_pending", "training", "trace", "trace_key", "scenario")
+    SEQ2SEQ = True
     #: Draw the curve as a quick braille line always (compare mode's two panes), not only
     #: while training.
     quick = False

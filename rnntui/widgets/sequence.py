@@ -9,7 +9,7 @@ from rich.text import Text
 
 from rnntui.view import BACKWARD
 
-from ._draw import token, CURSOR, DIM, Line, TARGET, block, first_fitting, join, window
+from ._draw import token, CURSOR, DIM, Line, TARGET, WARN, block, first_fitting, join, window
 from .base import Pane
 
 #: Longest label shown; longer ones are cut with "…".
@@ -39,11 +39,14 @@ class SequencePane(Pane):
     LEGEND = ('[tok] the step t · ▶ forward, ◀ backward pass · ◀ at the start: the pass runs '
               'backward · ␣ a space, ⏎ a newline token')
     READS = ("sequence", "t", "phase", "epoch", "history", "scenario", "training", "origin",
-             "typed", "example")
+             "typed", "example", "trace")
+    SEQ2SEQ = True
 
     def draw(self, view, width: int, height: int):
         s = view
         T = len(s.sequence)
+        if getattr(s.sequence, "source", None) is not None:  # an encoder-decoder's pair
+            return block(self._pair(s, width, height), width, height)
         if T == 0:
             return block([self._header(s, width), Text("(empty sequence)", style=DIM)], width, height)
         if height <= 1:  # one row: the steps themselves, after the pass direction
@@ -101,6 +104,44 @@ class SequencePane(Pane):
                        + [join((short, "bold"), " · ", o) for o in options[1:4]]
                        + [join((short, "bold"), " ", options[4]), options[4]])
         return first_fitting(options, width)
+
+    def _pair(self, s, width: int, height: int) -> list[Text]:
+        """A source -> target pair: the source (the encoder's steps), the target (the
+        decoder's, teacher-forced) with the cursor on one of them, and the greedy decode, its
+        first token that departs from the target marked."""
+        seq, t = s.sequence, s.t
+        S = seq.source_len
+        src = [token(x) for x in seq.source]
+        tgt = [token(y) for y in seq.target_labels[S:]]
+        lines = []
+        if height >= 4:
+            lines.append(self._header(s, width))
+        back = s.phase == BACKWARD
+        arrow = "◀" if back else "▶"
+
+        def row(name: str, words: list[str], at: int | None, mark: int | None = None,
+                tail: str = "") -> Text:
+            line = join((f"{name:<8}", "bold"))
+            for k, w in enumerate(words):
+                style = CURSOR if k == at else (WARN if k == mark else "")
+                line.append(f"[{w}]" if k == at else f" {w} ", style=style)
+            if tail:
+                line.append(tail, style=DIM)
+            return line
+
+        enc_at = t if t < S else None
+        dec_at = t - S if t >= S else None
+        lines.append(row(f"source{arrow if enc_at is not None else ' '}", src, enc_at))
+        lines.append(row(f"target{arrow if dec_at is not None else ' '}", tgt, dec_at))
+        tr = s.trace
+        if getattr(tr, "seq2seq", False) and tr.sequence is seq:
+            got = [token(x) for x in tr.decoded.tokens] + (["</s>"] if tr.decoded.ended else [])
+            off = tr.departs()
+            tail = "  = the target" if off is None else f"  departs at output {off}"
+            lines.append(row("greedy", got, None, off, tail))
+        else:
+            lines.append(Text("greedy  …", style=DIM))
+        return lines
 
     def _info(self, s, width: int) -> Text:
         t = s.t

@@ -1,0 +1,60 @@
+"""The Gradients pane on an encoder-decoder: one output's loss followed back into the encoder
+(at a decoder step), or every loss's gradient at each encoder state (at an encoder step)."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.text import Text
+
+from ._draw import CURSOR, DIM, TARGET, block, fmt, join, log_fraction, plain_bar, quoted, token
+
+#: The bars' log scale spans this many decades below the largest.
+DECADES = 3
+
+
+def draw_s2s(tr, t: int, width: int, height: int):
+    src = [token(x) for x in tr.sequence.source]
+    S = tr.S
+    lw = min(max(len(x) for x in src), 8)
+    bar = max(width - lw - 14, 4)
+    lines: list[Text] = []
+    if t < S:
+        g = tr.enc_grad
+        lines.append(Text("‖dL/dh_j‖ of the whole loss", style="bold"))
+        rows, att = g, None
+        marked, needed = t, None
+    else:
+        i = t - S
+        g, att = tr.loss_grad[i], tr.loss_grad_att[i]
+        words = tr.sequence.target + ["</s>"]
+        lines.append(join(("‖dL_i/dh_j‖", "bold"), f", i = {i} ({quoted(words[i])})"))
+        rows, marked = g, None
+        align = tr.sequence.align
+        needed = align[i] if align is not None and i < len(align) else None
+    top = float(np.max(rows)) if len(rows) and np.isfinite(rows).all() else 0.0
+    for j in range(S):
+        frac = log_fraction(rows[j], top / 10 ** DECADES, top) if top > 0 else 0.0
+        style = CURSOR if j == marked else (TARGET if j == needed else "")
+        line = join((f"{src[j][:lw]:>{lw}}", style), " ", plain_bar(frac, bar).ljust(bar), " ",
+                    fmt(rows[j], 2, signed=False))
+        lines.append(line)
+    notes: list[Text] = []
+    if t >= S:
+        total = float(np.sum(rows))
+        if att is not None and tr.weights is not None and total > 0:
+            direct = float(np.sum(att))
+            notes.append(Text(f"straight through the attention: "
+                              f"{fmt(direct / total * 100, 2, signed=False)}% of the sum",
+                              style=DIM))
+        elif tr.weights is None:
+            notes.append(Text(f"every path runs through h{S - 1}, then back along the "
+                              f"encoder", style=DIM))
+        if needed is not None and total > 0:
+            notes.insert(0, Text(f"{quoted(tr.sequence.source[needed])} (source {needed}, the "
+                                 f"token it needs): {fmt(rows[needed] / total * 100, 2, signed=False)}% "
+                                 f"of the sum"))
+    notes.append(Text(f"bars: log scale, {DECADES} decades", style=DIM))
+    from .attention import wrapped
+    for note in notes:
+        lines += wrapped(note.plain, width, str(note.style))
+    return block(lines, width, height)
