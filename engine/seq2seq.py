@@ -1,8 +1,7 @@
 """The encoder-decoder (sequence-to-sequence) model, with or without attention.
 
 An encoder cell reads the source x_0..x_{S-1} into states h_0..h_{S-1}. A decoder cell (the
-same kind of cell, its own weights) starts from the encoder's last h (the other parts of its
-state, the LSTM's c, start at zero) and reads the target shifted right: <s>, y_0, ..., y_{T-1}
+same kind of cell, its own weights) reads the target shifted right: <s>, y_0, ..., y_{T-1}
 (teacher forcing). At decoder step i, with decoder state s_i:
 
     none:      z_i = s_i
@@ -148,8 +147,8 @@ def init_params(cell: str, hidden: int, vocab: int, *, attention: str = "additiv
         raise ScenarioError(f"unknown attention {attention!r}; choose one of "
                             f"{', '.join(ATTENTIONS)}")
     the = get_cell(cell)
-    enc = the.init(hidden, vocab, 1, seed=seed, forget_bias=forget_bias)
-    dec = the.init(hidden, vocab, 1, seed=seed + 1, forget_bias=forget_bias)
+    enc = the.init(hidden, vocab, 0, seed=seed, forget_bias=forget_bias)
+    dec = the.init(hidden, vocab, 0, seed=seed + 1, forget_bias=forget_bias)
     rng = np.random.default_rng(seed + 2)
     width = hidden if attention == "none" else 2 * hidden
 
@@ -167,42 +166,26 @@ def init_params(cell: str, hidden: int, vocab: int, *, attention: str = "additiv
 
 
 # ---------------------------------------------------------------------------------------------
-# One cell run forward, and back from gradients given at its states
+# One cell run forward, and back from gradients given at its states (the cells' composite
+# interface: Cell.forward, Cell.backward_from, Cell.final_state)
 
 
-def cell_forward(params, X: np.ndarray, h0: np.ndarray | None = None):
-    """The cell's forward pass over X (T, B, I) from h0 (B, H; the rest of the state zero)."""
+def cell_forward(params, X: np.ndarray, s0: np.ndarray | None = None):
+    """The cell's states over X (T, B, I) from the whole state ``s0`` (B, S; None: zeros)."""
     the = get_cell(params.cell)
-    return the.run(params, X, None, None, output="identity", activation=the.activation_for("tanh"),
-                   state0=_state0(params, h0, X.shape[1]), backward=False)
+    return the.forward(params, X, state0=s0, activation=the.activation_for("tanh"))
 
 
-def _state0(params, h0, B: int):
-    if h0 is None:
-        return None
+def cell_backward(params, p, X: np.ndarray, dh: np.ndarray, ds_last=None):
+    """BPTT of a cell's pass ``p`` from dL/dh_t given at every step and dL/ds on its final
+    state: (grads, dL/ds_0); ``p.dh`` is then the full dL/dh_t."""
     the = get_cell(params.cell)
-    H = params.hidden_size
-    s = np.zeros((B, the.state_size(H)))
-    s[:, :H] = h0
-    return s
+    return the.backward_from(params, p, X, dh, ds_last, activation=the.activation_for("tanh"))
 
 
-def backward_from(params, X: np.ndarray, dh: np.ndarray, h0: np.ndarray | None = None):
-    """BPTT of a cell from dL/dh_t given at every step (``dh``: (T, B, H), each only the part
-    that reaches h_t from outside the cell): (grads, dL/dh0, the pass with its full dL/dh_t).
-
-    Each cell's own backward pass is reused: with the read-out W_y = I, b_y = 0, identity output
-    and the target y_t - dh_t n / 2 (n = T B), its loss's dL/dy_t is exactly dh_t."""
-    T, B, H = dh.shape
-    the = get_cell(params.cell)
-    q = params.copy()
-    q.W_y, q.b_y = np.eye(H), np.zeros(H)
-    s0 = _state0(params, h0, B)
-    act = the.activation_for("tanh")
-    fwd = the.run(q, X, None, None, output="identity", activation=act, state0=s0, backward=False)
-    Y = fwd.h - dh * (T * B / 2.0)
-    p = the.run(q, X, Y, None, output="identity", activation=act, state0=s0)
-    return p.grads, p.flow[0], p
+def final_state(params, p) -> np.ndarray:
+    """The whole state (B, S) after the last step of pass ``p`` (h, and the LSTM's c)."""
+    return get_cell(params.cell).final_state(p)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -255,8 +238,8 @@ class S2SPass:
     """One teacher-forced pass over B pairs: the encoder's and the decoder's cell passes, the
     attention (``weights`` (n, B, S), ``context`` (n, B, H)), probabilities (n, B, O), the
     per-step losses (n, B), the loss, and after the backward pass the gradients and the
-    encoder's and decoder's full dL/dh (``enc_dh`` (S, B, H), ``dec_dh`` (n, B, H)), the part of
-    the encoder's that came straight through the attention (``enc_dh_att``), dL/ds_0."""
+    encoder's and decoder's full dL/dh (``enc_dh`` (S, B, H), ``dec_dh`` (n, B, H)) and the
+    part of the encoder's that came straight through the attention (``enc_dh_att``)."""
 
     enc: object
     dec: object
@@ -286,7 +269,7 @@ def forward(params: S2SParams, X: np.ndarray, Y: np.ndarray, S: int) -> S2SPass:
     Xe, Xd = split(X, S)
     enc = cell_forward(params.enc, Xe)
     h = enc.h
-    dec = cell_forward(params.dec, Xd, h[-1])
+    dec = cell_forward(params.dec, Xd, final_state(params.enc, enc))
     s = dec.h
     if params.attention == "none":
         a = ctx = u = None
@@ -322,10 +305,8 @@ def backward(params: S2SParams, p: S2SPass, X: np.ndarray, Y: np.ndarray, S: int
     if params.attention != "none":
         ds_att, dh_att = attend_backward(params, p.s, p.h, p.weights, p.u, dz[..., H:], own)
         ds += ds_att
-    dec_grads, dh0, dec_bp = backward_from(params.dec, Xd, ds, p.h[-1])
-    dh_enc = dh_att.copy()
-    dh_enc[-1] += dh0
-    enc_grads, _, enc_bp = backward_from(params.enc, Xe, dh_enc)
+    dec_grads, ds0 = cell_backward(params.dec, p.dec, Xd, ds)
+    enc_grads, _ = cell_backward(params.enc, p.enc, Xe, dh_att, ds0)
     g = params.copy()
     for mine, theirs in ((g.enc, enc_grads), (g.dec, dec_grads)):
         for a, b in zip(_cell_arrays(mine), _cell_arrays(theirs)):
@@ -333,7 +314,7 @@ def backward(params: S2SParams, p: S2SPass, X: np.ndarray, Y: np.ndarray, S: int
     g.W_o, g.b_o = dW_o, db_o
     if params.attention == "additive":
         g.W_a, g.U_a, g.v = own["W_a"], own["U_a"], own["v"]
-    p.grads, p.enc_dh, p.enc_dh_att, p.dec_dh, p.dlogits = (g, enc_bp.dh, dh_att, dec_bp.dh,
+    p.grads, p.enc_dh, p.enc_dh_att, p.dec_dh, p.dlogits = (g, p.enc.dh, dh_att, p.dec.dh,
                                                             dlogits)
     return p
 
@@ -365,18 +346,17 @@ class Decoded:
 def greedy(params: S2SParams, source: np.ndarray, vocab: list[str], max_len: int) -> Decoded:
     """Decode ``source`` (S, V) one step at a time, feeding back the most likely token,
     until </s> or ``max_len`` tokens."""
-    the = get_cell(params.cell)
     X = np.asarray(source, dtype=np.float64)[:, None, :]
-    h = cell_forward(params.enc, X).h
+    enc = cell_forward(params.enc, X)
+    h = enc.h
     index = {t: i for i, t in enumerate(vocab)}
-    tok, state = index[START], _state0(params.dec, h[-1], 1)
+    tok, state = index[START], final_state(params.enc, enc)
     out, rows, ended = [], [], False
     for _ in range(max_len + 1):
         x = np.zeros((1, 1, len(vocab)))
         x[0, 0, tok] = 1.0
-        step = the.run(params.dec, x, None, None, output="identity", state0=state,
-                       activation=the.activation_for("tanh"), backward=False)
-        state = np.concatenate([getattr(step, part)[-1] for part in the.state], axis=-1)
+        step = cell_forward(params.dec, x, state)
+        state = final_state(params.dec, step)
         s = step.h
         if params.attention == "none":
             z = s
@@ -520,6 +500,8 @@ class S2STrace:
     loss_grad: np.ndarray
     loss_grad_att: np.ndarray
     decoded: Decoded
+    #: the encoder's whole final state, the decoder's start (h, and the LSTM's c): (state size,)
+    bottleneck: np.ndarray = field(default_factory=lambda: np.zeros(0))
     #: what the panes ask to tell this trace from a cell's (engine.trace.Trace)
     seq2seq: bool = True
     backward_done: bool = True
@@ -585,7 +567,8 @@ def trace(params: S2SParams, pair: Pair, vocab: list[str]) -> S2STrace:
         context=None if p.context is None else p.context[:, 0], out=p.out[:, 0],
         step_loss=p.losses[:, 0], loss=p.loss, enc_grad=np.linalg.norm(p.enc_dh[:, 0], axis=-1),
         dec_grad=np.linalg.norm(p.dec_dh[:, 0], axis=-1), loss_grad=per_loss,
-        loss_grad_att=per_att, decoded=decoded)
+        loss_grad_att=per_att, decoded=decoded,
+        bottleneck=final_state(params.enc, p.enc)[0])
 
 
 def with_attention(scenario, attention: str):

@@ -10,6 +10,7 @@ from ._draw import CURSOR, DIM, TARGET, block, fmt, join, log_fraction, plain_ba
 
 #: The bars' log scale spans this many decades below the largest.
 DECADES = 3
+LEGEND_LINE = f"log bars: {DECADES} decades below the largest"
 
 
 def draw_s2s(tr, t: int, width: int, height: int):
@@ -53,7 +54,6 @@ def draw_s2s(tr, t: int, width: int, height: int):
             notes.insert(0, Text(f"{quoted(tr.sequence.source[needed])} (source {needed}, the "
                                  f"token it needs): {fmt(rows[needed] / total * 100, 2, signed=False)}% "
                                  f"of the sum"))
-    notes.append(Text(f"bars: log scale, {DECADES} decades", style=DIM))
     from .attention import wrapped
     for note in notes:
         lines += wrapped(note.plain, width, str(note.style))

@@ -56,20 +56,24 @@ class AttentionPane(Pane):
 
     # -- without attention ---------------------------------------------------------------------
     def _bottleneck(self, tr, t: int, width: int, height: int) -> list[Text]:
-        H, S = tr.h.shape[1], tr.S
-        lines = wrapped(f"No attention. The decoder starts from h{S - 1}, the encoder's last "
-                        f"state: {H} numbers for all {S} source tokens.", width, "bold")
+        from engine.cells import get_cell
+        S, v = tr.S, tr.bottleneck
+        parts = get_cell(tr.cell).state  # ("h",), or ("h", "c")
+        name = f"h{S - 1}" if len(parts) == 1 else \
+            "[" + ", ".join(f"{x}{S - 1}" for x in parts) + "]"
+        lines = wrapped(f"No attention. The decoder starts from {name}, the encoder's last "
+                        f"state: {len(v)} numbers for all {S} source tokens.", width, "bold")
         if t < S:
-            now = (f"Encoder step {t} reads {quoted(tr.sequence.source[t])}; at h{S - 1} it "
-                   f"must still be in these {H} numbers.")
+            now = (f"Encoder step {t} reads {quoted(tr.sequence.source[t])}; at step {S - 1} "
+                   f"it must still be in these {len(v)} numbers.")
         else:
             i = t - S
-            now = (f"Decoder step {i} writes from s{i}, which began as h{S - 1}: nothing "
-                   f"else of the source reaches it.")
+            now = (f"Decoder step {i} writes from its state, which began as {name}: "
+                   f"nothing else of the source reaches it.")
         after = wrapped(now, width, DIM)
         room = max(height - len(lines) - len(after) - 2, 1)
-        lines.append(Text(f"h{S - 1} =", style="bold"))
-        lines += [colour_numbers(x) for x in fmt_vec_lines(tr.h[-1], width, room)]
+        lines.append(Text(f"{name} =", style="bold"))
+        lines += [colour_numbers(x) for x in fmt_vec_lines(v, width, room)]
         return lines + [Text("")] + after
 
     # -- with attention ------------------------------------------------------------------------

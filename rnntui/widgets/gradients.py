@@ -98,6 +98,12 @@ class GradientPane(Pane):
     READS = ("trace", "trace_key", "t", "grads", "target", "sequence")
     SEQ2SEQ = True
 
+    def legend_line(self, view) -> str:
+        if getattr(view.trace, "seq2seq", False):
+            from ._s2s_grads import LEGEND_LINE
+            return LEGEND_LINE
+        return self.LEGEND_LINE
+
     _series_of: tuple | None = None
     _reach_of: tuple | None = None
     #: Set by a screen that compares two panes: one (llo, lhi) log10 range per chart for
