@@ -1,0 +1,154 @@
+"""The encoder-decoder (engine/seq2seq.py): exact gradients through decoder, attention and
+encoder for every cell; the pair kinds; the built-in ``reverse`` learns the mirrored
+alignment; the trace JSON's attention rows; the scenario checks of ``[model].attention``."""
+
+import json
+
+import numpy as np
+import pytest
+
+from engine import seq2seq as m
+from engine.cells import CELLS
+from engine.scenario import load, loads
+from engine.types import ScenarioError
+
+VOCAB = list("abcde") + [m.START, m.END]
+
+
+def _batch(seed=1, S=4, B=3):
+    rng = np.random.default_rng(seed)
+    pairs = []
+    for _ in range(B):
+        src = [VOCAB[i] for i in rng.integers(0, 5, S)]
+        pairs.append(m.make_pair(src, src[::-1], VOCAB))
+    return (np.stack([q.inputs for q in pairs], 1), np.stack([q.targets for q in pairs], 1), S)
+
+
+@pytest.mark.parametrize("attention", m.ATTENTIONS)
+@pytest.mark.parametrize("cell", CELLS)
+def test_gradients_match_central_differences(cell, attention):
+    X, Y, S = _batch()
+    P = m.init_params(cell, 5, len(VOCAB), attention=attention, seed=3)
+    g = m.run(P, X, Y, S).grads
+    rng = np.random.default_rng(0)
+    worst, checked = 0.0, 0
+    for w, gw in zip(P.arrays(), g.arrays()):
+        assert w.shape == gw.shape
+        for flat in rng.choice(w.size, size=min(4, w.size), replace=False):
+            idx = np.unravel_index(flat, w.shape)
+            old, eps = w[idx], 1e-6
+            w[idx] = old + eps
+            up = m.forward(P, X, Y, S).loss
+            w[idx] = old - eps
+            down = m.forward(P, X, Y, S).loss
+            w[idx] = old
+            worst = max(worst, abs((up - down) / (2 * eps) - gw[idx]))
+            checked += 1
+    assert checked >= 4 * (7 if attention != "additive" else 10) - 4
+    assert worst < 1e-8, worst
+
+
+def test_the_decoder_starts_from_the_whole_final_state_of_the_encoder():
+    """A change to the encoder's last input changes every decoder state (the only way it can
+    without attention), and dL/d(encoder weights) is not zero without attention."""
+    X, Y, S = _batch()
+    for cell in CELLS:
+        P = m.init_params(cell, 5, len(VOCAB), attention="none", seed=3)
+        p = m.run(P, X, Y, S)
+        X2 = X.copy()
+        X2[S - 1] = np.roll(X2[S - 1], 1, axis=-1)
+        q = m.forward(P, X2, Y, S)
+        assert np.abs(q.s - p.s).min(axis=-1).max() > 0
+        assert np.abs(m._cell_arrays(p.grads.enc)[0]).max() > 1e-6
+
+
+@pytest.fixture(scope="module")
+def reverse_trained():
+    sc = load("reverse")
+    return sc, m.fit(sc)
+
+
+def test_greedy_decoding_feeds_back_its_own_guess(reverse_trained):
+    """Where every teacher-forced guess of the trained reverse is right, greedy decoding
+    (which feeds back its own guesses) writes the target; its attention rows sum to 1."""
+    sc, hist = reverse_trained
+    P = hist.weights[-1]
+    q = sc.sequence
+    tr = m.trace(P, q, sc.vocab)
+    assert tr.output_tokens() == q.target + [m.END]
+    assert tr.decoded.tokens == q.target and tr.decoded.ended and tr.departs() is None
+    rows = tr.decoded.weights
+    assert rows.shape == (len(q.target) + 1, q.source_len)
+    assert np.allclose(rows.sum(axis=1), 1.0)
+
+
+def test_reverse_attention_is_the_anti_diagonal(reverse_trained):
+    """The built-in reverse, trained as its file says: the argmax of every attention row of
+    its own sequence is the mirrored source position."""
+    sc, hist = reverse_trained
+    tr = m.trace(hist.weights[-1], sc.sequence, sc.vocab)
+    rows = tr.attention_rows()
+    S = sc.sequence.source_len
+    assert rows.shape == (S, S)
+    assert list(np.argmax(rows, axis=1)) == [S - 1 - j for j in range(S)]
+
+
+def test_reverse_without_attention_is_worse(reverse_trained):
+    """The bottleneck: the same training without attention leaves a higher loss."""
+    sc, hist = reverse_trained
+    none = m.fit(m.with_attention(sc, "none"))
+    assert none.losses[-1] > 10 * hist.losses[-1]
+
+
+def test_trace_json_attention_rows(reverse_trained):
+    from rnntui.tracejson import trace_to_json
+    from engine import trace_for
+    sc, hist = reverse_trained
+    tr = trace_for(sc, hist.weights[-1])
+    data = json.loads(json.dumps(trace_to_json(sc, tr, hist, hist.trained_epochs),
+                                 allow_nan=False))
+    att = np.array(data["attention"])
+    q = sc.sequence
+    assert att.shape == (len(q.target), q.source_len)  # no end-token row, no start/end column
+    assert np.allclose(att.sum(axis=1), 1.0, atol=1e-12)
+    assert np.array(data["context"]).shape == (len(q.target), sc.model.hidden_size)
+    assert data["source_tokens"] == q.source and data["target_tokens"] == q.target
+    assert data["model"]["attention"] == "additive"
+    assert len(data["steps"]) == q.source_len + len(q.target) + 1
+
+
+def test_pair_kinds_make_their_targets():
+    from engine.kinds.reverse import reverse
+    from engine.kinds.repeat import repeat
+    from engine.kinds.sort import sort
+    from engine.kinds.translate import translate
+    src = list("3141")
+    assert reverse(src) == (list("1413"), [3, 2, 1, 0])
+    assert repeat(src) == (list("3141"), [0, 1, 2, 3])
+    assert sort(src) == (list("1134"), [1, 3, 0, 2])
+    fr, align = translate("the red cat sees a dog".split())
+    assert fr == "le chat rouge voit un chien".split()
+    assert align == [0, 2, 1, 3, 4, 5]
+
+
+@pytest.mark.parametrize("kind", ["reverse", "repeat", "sort"])
+def test_symbol_kinds_build(kind):
+    sc = loads(f'[scenario]\nname = "x"\nkind = "{kind}"\n[data]\nlength = 4\nsymbols = 5\n'
+               f'sequences = 20\n')
+    assert sc.model.attention == "additive" and len(sc.train_sequences) == 20
+    q = sc.train_sequences[0]
+    assert q.source_len == 4 and len(q) == 4 + 5
+    assert set(q.source) <= set("01234")
+
+
+def test_scenario_errors_name_the_key():
+    with pytest.raises(ScenarioError) as err:
+        loads('[scenario]\nname = "x"\nkind = "reverse"\n[model]\nattention = "cosine"\n')
+    assert "[model].attention" in str(err.value) or "attention" in str(err.value)
+    assert ":5:" in str(err.value)
+    with pytest.raises(ScenarioError) as err:
+        loads('[scenario]\nname = "x"\nkind = "echo"\n[model]\nattention = "none"\n')
+    assert "encoder-decoder" in str(err.value) and ":5:" in str(err.value)
+    with pytest.raises(ScenarioError) as err:
+        loads('[scenario]\nname = "x"\nkind = "reverse"\n[data]\nlength = 0\n')
+    assert "length" in str(err.value) and ":5:" in str(err.value)
