@@ -31,50 +31,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .cells import get_cell
-from .cells.numerics import onehot, softmax
-from .types import ScenarioError, Sequence
+from .cells.numerics import softmax
+from .pairs import END, START, Pair, make_pair
+from .types import ScenarioError
+
+__all__ = ["ATTENTIONS", "END", "START", "Pair", "S2SParams", "S2STrace", "make_pair"]
 
 ATTENTIONS = ("none", "additive", "dot")
-START, END = "<s>", "</s>"
 #: What a screen says about how the model is run.
 TEACHER_FORCING = "teacher forcing (the decoder reads the target, as in training)"
 GREEDY = "greedy (the decoder reads its own best guess)"
-
-
-@dataclass
-class Pair(Sequence):
-    """A source and its target as one time line: ``source_len`` encoder steps, then the
-    decoder's steps (input <s>, y_0, ..; target y_0, .., </s>). ``align[i]`` is the source
-    position target token i comes from (None where none does), when the task knows it."""
-
-    source: list[str] = field(default_factory=list)
-    target: list[str] = field(default_factory=list)
-    align: list[int | None] | None = None
-
-    @property
-    def source_len(self) -> int:
-        return len(self.source)
-
-
-def make_pair(source: list[str], target: list[str], vocab: list[str],
-              align: list[int | None] | None = None) -> Pair:
-    """The Pair of ``source`` -> ``target`` over ``vocab`` (which holds START and END)."""
-    index = {t: i for i, t in enumerate(vocab)}
-    for tok in list(source) + list(target):
-        if tok not in index:
-            raise ScenarioError(f"the token {tok!r} is not in the vocabulary")
-    dec_in = [START] + list(target)
-    dec_out = list(target) + [END]
-    ids_in = np.array([index[t] for t in list(source) + dec_in], dtype=int)
-    S, n = len(source), len(dec_in)
-    targets = np.zeros((S + n, len(vocab)))
-    targets[S:] = onehot(np.array([index[t] for t in dec_out], dtype=int), len(vocab))
-    mask = np.zeros(S + n, dtype=bool)
-    mask[S:] = True
-    labels = list(source) + dec_in
-    return Pair(inputs=onehot(ids_in, len(vocab)), targets=targets, mask=mask, labels=labels,
-                target_labels=[None] * S + dec_out, tokens=labels, source=list(source),
-                target=list(target), align=None if align is None else list(align))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -429,42 +395,6 @@ def initial(scenario) -> S2SParams:
     return init_params(m.cell, m.hidden_size, scenario.output_size,
                        attention=m.attention or "additive", seed=m.seed,
                        forget_bias=m.forget_bias)
-
-
-def fit(scenario, epochs: int | None = None, *, history=None, config=None, progress=None,
-        should_stop=None):
-    """Train the encoder-decoder of ``scenario`` (teacher forcing), as engine.train.fit does
-    a cell: the same History, optimiser, snapshots and stops (engine/epochs.py)."""
-    from . import budget
-    from .epochs import History, _Optimizer, _Poll, run_epochs
-    from .types import Cancelled
-    cfg = config or scenario.train
-    n_epochs = cfg.epochs if epochs is None else int(epochs)
-    p0 = initial(scenario) if history is None else history.weights[0]
-    cap = budget.snapshot_cap(p0.size)
-    data = batches(scenario.train_sequences, cfg.batch_size)
-    poll = _Poll(should_stop)
-    if history is None:
-        history = History(losses=[dataset_loss(p0, scenario.train_sequences)], epochs=[0],
-                          weights=[p0], every=budget.snapshot_spacing(n_epochs, p0.size))
-    else:
-        history = History(losses=list(history.losses), epochs=list(history.epochs),
-                          weights=list(history.weights), every=history.every,
-                          opt_state={k: [a.copy() for a in v] if isinstance(v, list) else v
-                                     for k, v in history.opt_state.items()},
-                          tip=history.tip)
-
-    def passes(params):
-        for X, Y, S in data:
-            if poll():
-                raise Cancelled()
-            yield run(params, X, Y, S)
-
-    def evaluate(params):
-        return dataset_loss(params, scenario.train_sequences), None
-
-    return run_epochs(history, _Optimizer(cfg, history.opt_state), n_epochs=n_epochs,
-                      cap=cap, passes=passes, evaluate=evaluate, progress=progress, quiet=True)
 
 
 # ---------------------------------------------------------------------------------------------

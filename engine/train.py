@@ -69,8 +69,9 @@ def fit(scenario: Scenario, epochs: int | None = None, *, history: History | Non
     """
     from . import seq2seq
     if seq2seq.is_seq2seq(scenario):  # source -> target pairs: an encoder-decoder
-        return seq2seq.fit(scenario, epochs, history=history, config=config,
-                           progress=progress, should_stop=should_stop)
+        from .seq2seq_train import fit as fit_pairs
+        return fit_pairs(scenario, epochs, history=history, config=config,
+                         progress=progress, should_stop=should_stop)
     if _corpus_of(scenario) is not None:  # a text file: truncated BPTT over its windows
         return fit_tbptt(scenario, epochs, history=history, config=config, progress=progress,
                          should_stop=should_stop)

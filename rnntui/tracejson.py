@@ -54,9 +54,8 @@ def trace_to_json(scenario: Scenario, trace: Trace,
     first training sequence), run under the same weights (:func:`batch_to_json`). Every other
     trace is unchanged.
     """
-    if getattr(trace, "seq2seq", False):  # an encoder-decoder (rnntui/s2s_trace.py)
-        from .s2s_trace import to_json
-        return to_json(scenario, trace, history, epoch)
+    if getattr(trace, "seq2seq", False):  # an encoder-decoder (engine/seq2seq.py)
+        return _s2s_to_json(scenario, trace, history, epoch)
     sc, tr, epoch, knob = scenario, trace, int(epoch), int(knob)
     params = tr.params
     seq = tr.sequence
@@ -154,6 +153,71 @@ def batch_to_json(scenario: Scenario, trace: Trace, example: int | None = None) 
         "real_steps": batch.real_steps,
         "padded_steps": batch.padded_steps,
     }
+
+
+def _s2s_to_json(sc, tr, history=None, epoch: int = 0) -> dict:
+    """The trace JSON of an encoder-decoder: its source, target, greedy decode, states,
+    attention and gradients."""
+    from engine.seq2seq import GREEDY, TEACHER_FORCING
+    p = tr.params
+    target = tr.sequence.target
+    rows = tr.attention_rows()
+    ctx = None if tr.context is None else tr.context[:len(target)]
+    steps = []
+    for t in range(len(tr)):
+        enc = t < tr.S
+        i = t - tr.S
+        step = {"t": t, "part": "encoder" if enc else "decoder",
+                "input": tr.sequence.labels[t]}
+        if enc:
+            step["h"] = _arr(tr.h[t])
+            step["grad_h"] = _num(tr.enc_grad[t])
+        else:
+            step.update({
+                "s": _arr(tr.s[i]), "target": tr.sequence.target_labels[t],
+                "prediction": tr.vocab[int(np.argmax(tr.out[i]))],
+                "prediction_p": _num(np.max(tr.out[i])), "probs": _arr(tr.out[i]),
+                "loss": _num(tr.step_loss[i]), "grad_s": _num(tr.dec_grad[i]),
+                "loss_grad_encoder": _arr(tr.loss_grad[i]),
+                "loss_grad_encoder_attention": _arr(tr.loss_grad_att[i]),
+            })
+        steps.append(step)
+    losses = list(history.losses) if history is not None else []
+    return {
+        "schema": SCHEMA,
+        "scenario": {"name": sc.name, "kind": sc.kind, "source": sc.source},
+        "cell": tr.cell,
+        "model": {"seq2seq": True, "attention": tr.attention, "hidden_size": p.hidden_size,
+                  "encoder_cell": get_cell(tr.cell).title, "decoder_cell": get_cell(tr.cell).title,
+                  "output_size": p.output_size, "parameters": p.size,
+                  "training": TEACHER_FORCING, "decoded": GREEDY},
+        "epoch": int(epoch),
+        "epochs_trained": history.trained_epochs if history is not None else int(epoch),
+        "loss_history": [_num(v) for v in losses],
+        "vocab": list(sc.vocab),
+        "source_tokens": list(tr.sequence.source),
+        "target_tokens": list(target),
+        "decoded_tokens": list(tr.decoded.tokens),
+        "decoded_ended": tr.decoded.ended,
+        "departs_at": tr.departs(),
+        "align": tr.sequence.align,
+        "attention": None if rows is None else _arr(rows),
+        "context": None if ctx is None else _arr(ctx),
+        "bottleneck": _arr(tr.h[-1]),
+        "steps": steps,
+        "loss": _num(tr.loss),
+        "params": {**{f"encoder.{k}": _arr(v) for k, v in _named(p.enc).items()},
+                   **{f"decoder.{k}": _arr(v) for k, v in _named(p.dec).items()},
+                   **{k: _arr(getattr(p, k)) for k in _own(p)}},
+    }
+
+
+def _named(cell_params) -> dict:
+    return {k: v for k, v in cell_params.as_dict().items() if k not in ("W_y", "b_y")}
+
+
+def _own(p) -> tuple[str, ...]:
+    return ("W_o", "b_o") + (("W_a", "U_a", "v") if p.attention == "additive" else ())
 
 
 def _window(seq) -> dict | None:

@@ -1,5 +1,5 @@
 """What the sequence-to-sequence kinds share (``reverse``, ``repeat``, ``sort``, ``translate``):
-a source and a target as one :class:`engine.seq2seq.Pair` (the encoder's steps, then the
+a source and a target as one :class:`engine.pairs.Pair` (the encoder's steps, then the
 decoder's), their kind class and the ``[data]`` builder of the symbol tasks."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._scenario_checks import LIMITS, Checker
-from ..seq2seq import END, START, make_pair
+from ..pairs import END, START, make_pair
 from .text import Text
 
 #: The symbol tasks' keys: the source length, how many symbols, training pairs, the seed.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._scenario_checks import LIMITS, Checker
-from ..seq2seq import END, START, make_pair
+from ..pairs import END, START, make_pair
 from ._pairs import TEST_PAIRS, Pairs
 
 KEYS = ("sequences", "seed")

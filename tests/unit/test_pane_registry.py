@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+import rnntui
+
 from rnntui.widgets import PANES, pane_class
 from rnntui.widgets.base import Pane
 
@@ -38,12 +40,21 @@ def test_help_lessons_and_the_classroom_read_the_pane_list():
 def test_the_grid_holds_six_panes_under_one_across_the_top():
     """app.tcss's #panes grid is 3 x 2: a pane added to the grid needs a cell there. Across
     the top one pane shows at a time: the Sequence pane, or the Batch pane in its place when
-    the scenario has padded batches (app.tcss's -batch rules)."""
+    the scenario has padded batches (app.tcss's -batch rules). On an encoder-decoder
+    (MainScreen.-s2s) the grid is 2 x 2 and holds its three panes, the first (the Attention
+    pane) two rows high; the panes only it shows are hidden elsewhere."""
     places = [pane_class(pane_id).PLACE for pane_id in PANES]
-    assert places.count("grid") == 6
     assert [p for p in PANES if pane_class(p).PLACE == "top"] == ["sequence", "batch"]
     tcss = (Path(__file__).parents[2] / "rnntui" / "app.tcss").read_text(encoding="utf-8")
     flat = " ".join(tcss.split())
     assert "#batch { display: none;" in flat
     assert "MainScreen.-batch #batch { display: block; }" in flat
     assert "MainScreen.-batch #sequence { display: none; }" in flat
+    cell = [p for p in PANES if pane_class(p).PLACE == "grid" and not pane_class(p).ONLY_SEQ2SEQ]
+    s2s = [p for p in PANES if pane_class(p).PLACE == "grid" and pane_class(p).SEQ2SEQ]
+    assert places.count("grid") == len(cell) + 1 and len(cell) == 6 and len(s2s) == 3
+    assert pane_class(s2s[0]).ONLY_SEQ2SEQ
+    assert f"MainScreen.-s2s #{s2s[0]} {{ display: block; row-span: 2;" in flat
+    for p in PANES:
+        if pane_class(p).PLACE == "grid" and not pane_class(p).SEQ2SEQ:
+            assert f"MainScreen.-s2s #{p}" in flat  # hidden there

@@ -125,7 +125,7 @@ def check(doc: str, key: str | None, fragment: str, line_of: str | None = None) 
 def test_builtin_names_and_descriptions():
     names = S.builtin_names()
     assert set(names) == {"king", "cat", "count", "hello", "sine", "echo", "long", "pads", "rhymes",
-                          "weather"}
+                          "weather", "reverse", "translate"}
     assert names[0] == S.DEFAULT_SCENARIO == "king"
     assert names[1:] == sorted(names[1:])
     desc = dict(S.builtin_descriptions())

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from engine import seq2seq as m
+from engine.seq2seq_train import fit
 from engine.cells import CELLS
 from engine.scenario import load, loads
 from engine.types import ScenarioError
@@ -65,7 +66,7 @@ def test_the_decoder_starts_from_the_whole_final_state_of_the_encoder():
 @pytest.fixture(scope="module")
 def reverse_trained():
     sc = load("reverse")
-    return sc, m.fit(sc)
+    return sc, fit(sc)
 
 
 def test_greedy_decoding_feeds_back_its_own_guess(reverse_trained):
@@ -96,7 +97,7 @@ def test_reverse_attention_is_the_anti_diagonal(reverse_trained):
 def test_reverse_without_attention_is_worse(reverse_trained):
     """The bottleneck: the same training without attention leaves a higher loss."""
     sc, hist = reverse_trained
-    none = m.fit(m.with_attention(sc, "none"))
+    none = fit(m.with_attention(sc, "none"))
     assert none.losses[-1] > 10 * hist.losses[-1]
 
 
