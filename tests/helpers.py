@@ -189,6 +189,8 @@ def draw_pane(view: View, pane_cls, width: int, height: int) -> str:
         return ""
     if pane.NEEDS_TRACE and view.trace is None:
         return ""
+    if view.trace is not None and not pane_cls.draws(view.trace):
+        return ""  # (the main screen hides it on this model: an encoder-decoder's, or not)
     text = render_text(pane.draw(view.reading(pane.READS, pane_cls.__name__), width, height),
                        width).rstrip("\n")
     check_fits(text, width, height)
