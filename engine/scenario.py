@@ -121,8 +121,12 @@ def encode_text(scenario: Scenario, text: str) -> Sequence:
     """Tokenise ``text`` like the scenario's data and make it a Sequence to step through.
 
     Targets are the next token; the last step has none. A single token is allowed (it then has
-    no targets at all). Unknown tokens and empty text raise ScenarioError.
+    no targets at all). Unknown tokens and empty text raise ScenarioError. An encoder-decoder's
+    kind makes the typed source's pair (its target by the kind's rule).
     """
+    kind = get_kind(scenario.kind)
+    if kind.seq2seq:
+        return kind.encode(scenario, text if isinstance(text, str) else "")
     if scenario.kind != "text" or scenario.vocab is None:
         raise ScenarioError(f"only text scenarios take typed text; '{scenario.name}' is a "
                             f"{scenario.kind} scenario")

@@ -4,10 +4,14 @@ decoder's), their kind class and the ``[data]`` builder of the symbol tasks."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 import numpy as np
 
 from .._scenario_checks import LIMITS, Checker
 from ..pairs import END, START, make_pair
+from ..types import ScenarioError
 from .text import Text
 
 #: The symbol tasks' keys: the source length, how many symbols, training pairs, the seed.
@@ -17,14 +21,45 @@ DIGITS = tuple("0123456789")
 TEST_PAIRS = 200
 
 
+#: The longest source a person may type (`i`): longer than any training source, on purpose.
+TYPED_MOST = 40
+
+
+@dataclass(frozen=True)
 class Pairs(Text):
     """A kind whose sequences are source -> target pairs, read by an encoder and written by a
-    decoder (engine/seq2seq.py): tokens as text reads them, nothing to generate."""
+    decoder (engine/seq2seq.py): tokens as text reads them, nothing to generate. ``task``
+    makes a source's target and alignment: ``task(source) -> (target, align)``."""
 
+    task: Callable | None = None
     seq2seq = True
 
     def generation(self, scenario):
         return ""
+
+    def source_words(self, scenario) -> list[str]:
+        """The tokens a source may hold, in vocabulary order."""
+        seen = {t for q in scenario.train_sequences for t in q.source}
+        return [t for t in scenario.vocab if t in seen]
+
+    def encode(self, scenario, text: str):
+        """The pair of a typed source (tokens apart by spaces; digits may also be run
+        together), any length up to TYPED_MOST, its target made by the task's rule."""
+        words = self.source_words(scenario)
+        parts = text.split()
+        if scenario.unit == "char" and len(parts) == 1:
+            parts = list(parts[0])
+        if not parts:
+            raise ScenarioError("type at least one token of the source")
+        if len(parts) > TYPED_MOST:
+            raise ScenarioError(f"that is {len(parts)} tokens; the most a typed source takes "
+                                f"is {TYPED_MOST}")
+        for t in parts:
+            if t not in words:
+                raise ScenarioError(f"unknown token {t!r}; a source is made of "
+                                    f"{', '.join(words)}")
+        target, align = self.task(parts)
+        return make_pair(parts, target, scenario.vocab, align)
 
 
 def symbol_vocab(symbols: int) -> list[str]:

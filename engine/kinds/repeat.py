@@ -14,4 +14,5 @@ def build(ck, data, precheck):
     return build_symbols(repeat, ck, data, precheck)
 
 
-KIND = Pairs(name="repeat", keys=SYMBOL_KEYS, build=build, default_output="softmax", advice=ADVICE)
+KIND = Pairs(name="repeat", keys=SYMBOL_KEYS, build=build, default_output="softmax", advice=ADVICE,
+             task=repeat)

@@ -15,4 +15,5 @@ def build(ck, data, precheck):
     return build_symbols(reverse, ck, data, precheck)
 
 
-KIND = Pairs(name="reverse", keys=SYMBOL_KEYS, build=build, default_output="softmax", advice=ADVICE)
+KIND = Pairs(name="reverse", keys=SYMBOL_KEYS, build=build, default_output="softmax", advice=ADVICE,
+             task=reverse)

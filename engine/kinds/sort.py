@@ -16,4 +16,5 @@ def build(ck, data, precheck):
     return build_symbols(sort, ck, data, precheck)
 
 
-KIND = Pairs(name="sort", keys=SYMBOL_KEYS, build=build, default_output="softmax", advice=ADVICE)
+KIND = Pairs(name="sort", keys=SYMBOL_KEYS, build=build, default_output="softmax", advice=ADVICE,
+             task=sort)

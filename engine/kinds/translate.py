@@ -79,6 +79,6 @@ def pair(source: list[str]):
     return make_pair(source, target, VOCAB, align)
 
 
-KIND = Pairs(name="translate", keys=KEYS, build=build, default_output="softmax",
+KIND = Pairs(name="translate", keys=KEYS, build=build, default_output="softmax", task=translate,
              advice={"": {"trace": "a shorter sentence", "train": "fewer [data].sequences",
                           "memory": "fewer [data].sequences"}})

@@ -889,8 +889,8 @@ class MainScreen(QuitGuard, Screen):
     def action_type_text(self) -> None:
         from .text_input import TextInputScreen
         sc = self._view.scenario
-        if sc.kind != "text":
-            self.notify(f"Typing your own input works for text scenarios; "
+        if sc.kind != "text" and not is_seq2seq(sc):
+            self.notify(f"Typing your own input works for text and encoder-decoder scenarios; "
                         f"'{visible(sc.name)}' is a "
                         f"{sc.kind} scenario.", severity="warning", markup=False)
             return

@@ -63,7 +63,10 @@ class TextInputScreen(Dialog, ModalScreen[Typed | None]):
 
     def compose(self) -> ComposeResult:
         sc = self.scenario
-        words = sorted(sc.token_vectors or sc.vocab or [])
+        from engine.kinds import get_kind
+        kind = get_kind(sc.kind)
+        words = (kind.source_words(sc) if kind.seq2seq  # an encoder-decoder: its source's
+                 else sorted(sc.token_vectors or sc.vocab or []))
         unit = "characters" if (sc.unit or "word") == "char" else "words"
         with Vertical(id="input-box", classes="dialog") as box:
             box.border_title = "Type your own input"

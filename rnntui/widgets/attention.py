@@ -87,12 +87,12 @@ class AttentionPane(Pane):
         room = max(width - lw - 3, S)
         widest = max(len(x) for x in src) + 1
         cw = max(1, min(max(widest, 4), room // max(S, 1), 9))
-        name = "additive (Bahdanau score)" if tr.attention == "additive" else "dot (Luong)"
-        lines = [Text(f"{name}; rows: teacher forcing", style=DIM)]
+        name = "additive (Bahdanau)" if tr.attention == "additive" else "dot (Luong)"
+        lines = [Text(f"{name} · rows teacher-forced", style=DIM)]
         head = Text(" " * (lw + 3))
         for j, x in enumerate(src):
             style = CURSOR if (i_now is None and j == t) else "bold"
-            head.append(x[:cw - 1].rjust(cw - 1) + " " if cw > 1 else x[:1], style=style)
+            head.append(x[:cw - 1].center(cw - 1) + " " if cw > 1 else x[:1], style=style)
         lines.append(head)
         rows_room = max(height - 5, 1)
         first = 0 if len(outs) <= rows_room or i_now is None else \

@@ -153,3 +153,18 @@ def test_scenario_errors_name_the_key():
     with pytest.raises(ScenarioError) as err:
         loads('[scenario]\nname = "x"\nkind = "reverse"\n[data]\nlength = 0\n')
     assert "length" in str(err.value) and ":5:" in str(err.value)
+
+
+def test_a_typed_source_of_any_length_gets_its_target():
+    """`i` on an encoder-decoder: the typed source (longer than any in training too) is a
+    pair whose target the kind's rule makes; unknown tokens are refused in one line."""
+    from engine.scenario import encode_text
+    sc = load("reverse")
+    q = encode_text(sc, "1234567012")
+    assert q.source == list("1234567012") and q.target == list("2107654321")
+    assert encode_text(sc, "3 1 4").target == list("413")
+    with pytest.raises(ScenarioError, match="unknown token '9'"):
+        encode_text(sc, "1 9")  # (symbols = 8: digits 0 to 7)
+    tr = load("translate")
+    assert encode_text(tr, "a blue fox hears the cat").target == \
+        "un renard bleu entend le chat".split()
