@@ -203,7 +203,7 @@ def _s2s_to_json(sc, tr, history=None, epoch: int = 0) -> dict:
         "align": tr.sequence.align,
         "attention": None if rows is None else _arr(rows),
         "context": None if ctx is None else _arr(ctx),
-        "bottleneck": _arr(tr.h[-1]),
+        "bottleneck": _arr(tr.bottleneck),
         "steps": steps,
         "loss": _num(tr.loss),
         "params": {**{f"encoder.{k}": _arr(v) for k, v in _named(p.enc).items()},
