@@ -801,6 +801,10 @@ class MainScreen(QuitGuard, Screen):
         registry says: the LSTM beside the others, the vanilla RNN beside the LSTM), starting
         where you are."""
         view = self._view
+        if is_seq2seq(view.scenario):
+            self.notify("Compare mode shows two single cells; on an encoder-decoder press A "
+                        "to switch its attention off and on.", markup=False, timeout=6)
+            return
         if cells is None:
             cells = compare_pair(view.cell)
         trained = dict(self._trained)

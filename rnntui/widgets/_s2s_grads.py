@@ -33,7 +33,10 @@ def draw_s2s(tr, t: int, width: int, height: int):
         align = tr.sequence.align
         needed = align[i] if align is not None and i < len(align) else None
     top = float(np.max(rows)) if len(rows) and np.isfinite(rows).all() else 0.0
-    for j in range(S):
+    room = max(height - 1, 1)  # (the header's row)
+    focus = needed if needed is not None else (marked if marked is not None else 0)
+    first = max(0, min(focus - room // 2, S - room)) if S > room else 0
+    for j in range(first, min(S, first + room)):
         frac = log_fraction(rows[j], top / 10 ** DECADES, top) if top > 0 else 0.0
         style = CURSOR if j == marked else (TARGET if j == needed else "")
         line = join((f"{src[j][:lw]:>{lw}}", style), " ", plain_bar(frac, bar).ljust(bar), " ",
