@@ -53,6 +53,15 @@ class History:
     def last_epoch(self) -> int:
         return self.epochs[-1]
 
+    def continued(self) -> "History":
+        """A copy to train on from where this one ended (the optimiser's state too), leaving
+        this one as it is."""
+        return History(losses=list(self.losses), epochs=list(self.epochs),
+                       weights=list(self.weights), every=self.every,
+                       opt_state={k: [a.copy() for a in v] if isinstance(v, list) else v
+                                  for k, v in self.opt_state.items()},
+                       tip=self.tip)
+
     def params_at(self, epoch: int) -> Params:
         """The weights at the latest kept epoch not after ``epoch``."""
         i = int(np.searchsorted(self.epochs, epoch, side="right")) - 1

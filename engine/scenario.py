@@ -392,6 +392,12 @@ def _model(ck: Checker, t: dict, kind: str) -> ModelConfig:
     attention = ""
     if get_kind(kind).seq2seq:
         attention = ck.choice(t, m + ("attention",), ATTENTIONS, "additive")
+        if "activation" in t:
+            ck.fail(m + ("activation",), "an encoder-decoder's vanilla cells use tanh (remove "
+                                         "this line)")
+        if ck.choice(t, m + ("output",), OUTPUTS, "softmax") != "softmax":
+            ck.fail(m + ("output",), 'an encoder-decoder writes tokens: its output is '
+                                     '"softmax"')
     elif "attention" in t:
         pairs = ", ".join(k for k in KINDS if get_kind(k).seq2seq)
         ck.fail(m + ("attention",), f"applies to an encoder-decoder only (kind {pairs}); "

@@ -23,11 +23,7 @@ def fit(scenario, epochs: int | None = None, *, history=None, config=None, progr
         history = History(losses=[dataset_loss(p0, scenario.train_sequences)], epochs=[0],
                           weights=[p0], every=budget.snapshot_spacing(n_epochs, p0.size))
     else:
-        history = History(losses=list(history.losses), epochs=list(history.epochs),
-                          weights=list(history.weights), every=history.every,
-                          opt_state={k: [a.copy() for a in v] if isinstance(v, list) else v
-                                     for k, v in history.opt_state.items()},
-                          tip=history.tip)
+        history = history.continued()
 
     def passes(params):
         for X, Y, S in data:

@@ -89,11 +89,7 @@ def fit(scenario: Scenario, epochs: int | None = None, *, history: History | Non
                                                should_stop=should_stop)], epochs=[0],
                           weights=[p0], every=every)
     else:
-        history = History(losses=list(history.losses), epochs=list(history.epochs),
-                          weights=list(history.weights), every=history.every,
-                          opt_state={k: [a.copy() for a in v] if isinstance(v, list) else v
-                                     for k, v in history.opt_state.items()},
-                          tip=history.tip)
+        history = history.continued()
     act, outf = scenario.model.activation, scenario.model.output
     poll = _Poll(should_stop)
 

@@ -92,9 +92,7 @@ def trace_to_json(scenario: Scenario, trace: Trace,
         steps.append(step)
     losses = list(history.losses) if history is not None else []
     out = {
-        "schema": SCHEMA,
-        "scenario": {"name": sc.name, "kind": sc.kind, "source": sc.source},
-        "cell": tr.cell,
+        **_head(sc, tr),
         "weights_seeded": bool(getattr(sc.model, "weights_seeded", False)),
         "model": {"hidden_size": params.hidden_size, "input_size": params.input_size,
                   "output_size": params.output_size, "activation": tr.activation,
@@ -155,6 +153,12 @@ def batch_to_json(scenario: Scenario, trace: Trace, example: int | None = None) 
     }
 
 
+def _head(sc, tr) -> dict:
+    """The keys every trace's JSON starts with."""
+    return {"schema": SCHEMA, "scenario": {"name": sc.name, "kind": sc.kind, "source": sc.source},
+            "cell": tr.cell}
+
+
 def _s2s_to_json(sc, tr, history=None, epoch: int = 0) -> dict:
     """The trace JSON of an encoder-decoder: its source, target, greedy decode, states,
     attention and gradients."""
@@ -184,9 +188,7 @@ def _s2s_to_json(sc, tr, history=None, epoch: int = 0) -> dict:
         steps.append(step)
     losses = list(history.losses) if history is not None else []
     return {
-        "schema": SCHEMA,
-        "scenario": {"name": sc.name, "kind": sc.kind, "source": sc.source},
-        "cell": tr.cell,
+        **_head(sc, tr),
         "model": {"seq2seq": True, "attention": tr.attention, "hidden_size": p.hidden_size,
                   "encoder_cell": get_cell(tr.cell).title, "decoder_cell": get_cell(tr.cell).title,
                   "output_size": p.output_size, "parameters": p.size,

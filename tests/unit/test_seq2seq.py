@@ -150,6 +150,11 @@ def test_scenario_errors_name_the_key():
     with pytest.raises(ScenarioError) as err:
         loads('[scenario]\nname = "x"\nkind = "echo"\n[model]\nattention = "none"\n')
     assert "encoder-decoder" in str(err.value) and ":5:" in str(err.value)
+    with pytest.raises(ScenarioError, match="tanh") as err:
+        loads('[scenario]\nname = "x"\nkind = "reverse"\n[model]\nactivation = "relu"\n')
+    assert ":5:" in str(err.value)
+    with pytest.raises(ScenarioError, match="softmax"):
+        loads('[scenario]\nname = "x"\nkind = "sort"\n[model]\noutput = "identity"\n')
     with pytest.raises(ScenarioError) as err:
         loads('[scenario]\nname = "x"\nkind = "reverse"\n[data]\nlength = 0\n')
     assert "length" in str(err.value) and ":5:" in str(err.value)
