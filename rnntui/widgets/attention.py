@@ -86,7 +86,7 @@ class AttentionPane(Pane):
         lw = min(max((len(o) for o in outs), default=1), 8)
         room = max(width - lw - 3, S)
         widest = max(len(x) for x in src) + 1
-        cw = max(1, min(max(widest, 4), room // max(S, 1), 9))
+        cw = max(1, min(max(widest, room // max(S, 1) // 2, 4), room // max(S, 1), 9))
         name = "additive (Bahdanau)" if tr.attention == "additive" else "dot (Luong)"
         lines = [Text(f"{name} · rows teacher-forced", style=DIM)]
         head = Text(" " * (lw + 3))
