@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pytest
 
-import rnntui
-
 from rnntui.widgets import PANES, pane_class
 from rnntui.widgets.base import Pane
 
