@@ -316,7 +316,8 @@ def greedy(params: S2SParams, source: np.ndarray, vocab: list[str], max_len: int
     enc = cell_forward(params.enc, X)
     h = enc.h
     index = {t: i for i, t in enumerate(vocab)}
-    tok, state = index[START], final_state(params.enc, enc)
+    tok = start = index[START]
+    state = final_state(params.enc, enc)
     out, rows, ended = [], [], False
     for _ in range(max_len + 1):
         x = np.zeros((1, 1, len(vocab)))
@@ -330,7 +331,9 @@ def greedy(params: S2SParams, source: np.ndarray, vocab: list[str], max_len: int
             a, ctx, _ = attend(params, s, h)
             rows.append(a[0, 0])
             z = np.concatenate([s, ctx], axis=-1)
-        tok = int(np.argmax(z[0, 0] @ params.W_o.T + params.b_o))
+        logits = z[0, 0] @ params.W_o.T + params.b_o
+        logits[start] = -np.inf  # <s> is never a target: not a word to write
+        tok = int(np.argmax(logits))
         if vocab[tok] == END:
             ended = True
             break

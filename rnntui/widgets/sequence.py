@@ -122,7 +122,12 @@ class SequencePane(Pane):
         def row(name: str, words: list[str], at: int | None, mark: int | None = None,
                 tail: str = "") -> Text:
             line = join((f"{name:<8}", "bold"))
+            room, used = width - 8 - len(tail) - 2, 0
             for k, w in enumerate(words):
+                used += len(w) + 2
+                if used > room and k > max(at or 0, mark or 0):  # the tail says what matters
+                    line.append(" …")
+                    break
                 style = CURSOR if k == at else (WARN if k == mark else "")
                 line.append(f"[{w}]" if k == at else f" {w} ", style=style)
             if tail:

@@ -173,3 +173,50 @@ def test_a_typed_source_of_any_length_gets_its_target():
     tr = load("translate")
     assert encode_text(tr, "a blue fox hears the cat").target == \
         "un renard bleu entend le chat".split()
+
+
+def _view(name="reverse", attention=None, t=0):
+    from helpers import make_view
+    sc = load(name) if attention is None else m.with_attention(load(name), attention)
+    return make_view(sc, t=t)
+
+
+def test_attention_pane_marks_the_row_and_names_its_argmax():
+    from helpers import draw_pane
+    from rnntui.widgets import pane_class
+    view = _view(t=8)  # decoder step 2 of the untrained reverse
+    tr = view.trace
+    i = 8 - tr.S
+    text = draw_pane(view, pane_class("attention"), 44, 16)
+    marked = [line for line in text.splitlines() if line.lstrip().startswith("▶")]
+    assert len(marked) == 1 and marked[0].split()[:2] == ["▶", tr.sequence.target[i]]
+    j = int(np.argmax(tr.weights[i]))
+    assert f"looks most at '{tr.sequence.source[j]}' (source {j})" in " ".join(text.split())
+
+
+def test_without_attention_the_pane_shows_the_one_vector_and_its_size():
+    from helpers import draw_pane
+    from engine.cells import get_cell
+    from rnntui.widgets import pane_class
+    for cell in ("gru", "lstm"):
+        sc = m.with_attention(load("reverse"), "none")
+        from engine.scenario import with_cell
+        from helpers import make_view
+        view = make_view(with_cell(sc, cell), t=2)
+        size = get_cell(cell).state_size(sc.model.hidden_size)
+        text = " ".join(draw_pane(view, pane_class("attention"), 60, 16).split())
+        assert f"{size} numbers for all 6 source tokens" in text
+        assert len(view.trace.bottleneck) == size
+
+
+def test_sequence_pane_marks_where_greedy_departs():
+    from helpers import draw_pane
+    from rnntui.widgets import pane_class
+    view = _view(t=0)  # untrained: the greedy decode is not the target
+    tr = view.trace
+    off = tr.departs()
+    assert off is not None
+    text = draw_pane(view, pane_class("sequence"), 76, 3)
+    assert f"departs at output {off}" in text
+    assert [w.strip("[]") for w in text.splitlines()[0].split()[1:]] == tr.sequence.source
+    assert "<s>" not in tr.decoded.tokens  # never a word to write
