@@ -29,6 +29,49 @@ os.environ.pop("RNNTUI_NO_CACHE", None)
 import pytest  # noqa: E402
 from helpers import quiet_app, trained_run  # noqa: E402
 
+#: ``RNNTUI_TEST_CPU=FILE``: each test's CPU seconds (its process's threads and the child
+#: processes it waited for) are appended to FILE as JSON lines, and the run ends with the
+#: tests that took the most. On a shared machine wall times (--durations) swing with the load;
+#: CPU seconds say where the suite's time goes.
+CPU_LOG = os.environ.get("RNNTUI_TEST_CPU", "")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    if not CPU_LOG:
+        yield
+        return
+    import json
+    import resource
+    import time
+
+    def cpu():
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return time.process_time(), kids.ru_utime + kids.ru_stime, time.perf_counter()
+
+    before = cpu()
+    yield
+    after = cpu()
+    row = {"test": item.nodeid, "cpu": round(after[0] - before[0], 3),
+           "children": round(after[1] - before[1], 3), "wall": round(after[2] - before[2], 3)}
+    with open(CPU_LOG, "a", encoding="utf-8") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if not CPU_LOG or hasattr(config, "workerinput") or not os.path.exists(CPU_LOG):
+        return
+    import json
+    with open(CPU_LOG, encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    total = sum(r["cpu"] + r["children"] for r in rows)
+    terminalreporter.section(f"CPU seconds per test ({CPU_LOG}: {len(rows)} tests, "
+                             f"{total:.1f} s in all)")
+    for r in sorted(rows, key=lambda r: -(r["cpu"] + r["children"]))[:30]:
+        terminalreporter.write_line(f"{r['cpu'] + r['children']:8.2f} cpu "
+                                    f"({r['children']:6.2f} children) {r['wall']:8.2f} wall  "
+                                    f"{r['test']}")
+
 
 @pytest.fixture(autouse=True)
 def _plain_colour_environment(monkeypatch):
