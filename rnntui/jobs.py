@@ -185,6 +185,7 @@ class Jobs:
         self.kept: OrderedDict[TraceKey, object] = OrderedDict()  # traces made, newest last
         self._keys: dict[TraceKey, TraceKey] = {}  # each kept key's own object (panes compare
         # a View's trace_key by identity)
+        self._bytes: dict[TraceKey, int] = {}  # each kept trace's bytes (trace_bytes)
         self.run = 0  # numbers training runs; messages from older runs are ignored
         self.stop_requested = False
         self._deferred_loss: tuple | None = None  # an initial loss waiting for a trace worker
@@ -212,6 +213,7 @@ class Jobs:
             # shown is this one's; work under way for it goes on under the new key
             self._alias[old] = key
             if old in self.kept:
+                self._bytes.pop(old, None)
                 self._keep(key, self.kept.pop(old))
                 self._keys.pop(old, None)
             self.pending = key if self.pending == old else self.pending
@@ -400,13 +402,19 @@ class Jobs:
 
     def _keep(self, key: TraceKey, trace) -> None:
         key = self._keys.setdefault(key, key)
+        if self.kept:  # the trace shown until now: it may have grown (rows read on demand)
+            last = next(reversed(self.kept))
+            self._bytes[last] = trace_bytes(self.kept[last])
         self.kept[key] = trace
         self.kept.move_to_end(key)
-        total = sum(trace_bytes(t) for t in self.kept.values())
+        # (each trace measured when kept, not all of them at every keep: with hundreds of
+        # small traces kept that was a tenth of a knob turn's time)
+        self._bytes[key] = trace_bytes(trace)
+        total = sum(self._bytes[k] for k in self.kept)
         while len(self.kept) > 1 and total > KEEP_BYTES:
-            old_key, old = self.kept.popitem(last=False)
+            old_key, _old = self.kept.popitem(last=False)
             self._keys.pop(old_key, None)
-            total -= trace_bytes(old)
+            total -= self._bytes.pop(old_key)
 
     def take(self, view: View, msg: TraceReady) -> View | None:
         """The View with the worker's trace, or None if it is no longer wanted (a trace

@@ -563,7 +563,9 @@ async def test_cranking_w_h_never_raises_and_0_restores_the_numbers(app_factory,
                                                                     scenario):
     source = scenario if scenario == "king" else \
         write_scenario(tmp_path, "relu-sine.toml", "sine", **RELU_SINE)
-    app = app_factory(source)
+    # (no drawing ahead: at every click the panes of the next steps and settings were drawn
+    # too, most of this test's time; the mash runs press + and - with it on)
+    app = app_factory(source, draw_ahead=False)
     async with app.run_test(size=REFERENCE) as pilot:
         await press(pilot, "end")
         s = Nav(app=app)
