@@ -147,7 +147,7 @@ class TerminalGuard:
             if self._tty_attrs is not None:
                 import termios
                 termios.tcsetattr(self._tty_fd, termios.TCSADRAIN, self._tty_attrs)
-        except (ImportError, OSError, ValueError):
+        except Exception:  # noqa: BLE001 - termios.error (a hung-up terminal) is no OSError
             pass
         for stream in (sys.__stdout__, sys.__stderr__):
             try:
@@ -157,9 +157,12 @@ class TerminalGuard:
                 continue
 
     def force(self) -> None:
-        """Restore the terminal and end the process now."""
-        self.restore_terminal()
-        os._exit(self.exit_code or 1)
+        """Restore the terminal and end the process now (whatever restoring it raises: a
+        terminal that hung up cannot be restored, and the process must end all the same)."""
+        try:
+            self.restore_terminal()
+        finally:
+            os._exit(self.exit_code or 1)
 
 
 def end_process(code: int) -> None:

@@ -154,3 +154,44 @@ def test_a_signal_restores_the_terminal_and_exits_128_plus_n(tmp_path, sig):
         except (ProcessLookupError, ChildProcessError):
             pass
         os.close(fd)
+
+
+def test_the_app_ends_when_its_terminal_hangs_up():
+    """A dropped SSH connection: the terminal goes away under the app (its pty's other end is
+    closed), and the app must end on its own, not stay behind as a process nobody can see. It
+    used to hang for good when the terminal went away while it was drawing: Textual's writer
+    thread died on the dead terminal, the shutdown waited on its queue, and the guard's
+    fallback exit died too (restoring the modes of a hung-up terminal raises termios.error,
+    which is not an OSError)."""
+    import pty
+    import select
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the real program on the pty, drawing a frame a step
+        env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TEXTUAL")}
+        env["TERM"] = "xterm-256color"
+        os.execvpe(sys.executable, [sys.executable, "-m", "rnntui.cli", "sine"], env)
+    out = bytearray()
+    try:
+        end = time.monotonic() + 60
+        while b"sine" not in out and time.monotonic() < end:
+            if select.select([fd], [], [], 0.05)[0]:
+                out.extend(os.read(fd, 65536))
+        assert b"sine" in out, out[-300:]
+        os.write(fd, b" ")  # play: the app draws a frame a step from now on
+        os.close(fd)  # the connection drops
+        fd = None
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return
+            time.sleep(0.1)
+        pytest.fail("the app was still running 30 s after its terminal hung up")
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)  # only the process this test started
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        if fd is not None:
+            os.close(fd)
