@@ -216,6 +216,8 @@ class Sizes:
     #: Where the data comes from, for the advice of a refusal: "file" (a text file, [data]
     #: file), "csv" (a series read from a CSV file, [data] csv), or "" (the scenario's own).
     source: str = ""
+    #: 2 for a bidirectional model (two copies of the cell: twice its work and weights)
+    directions: int = 1
 
     @classmethod
     def of(cls, scenario: Scenario, epochs: int | None = None) -> "Sizes":
@@ -227,7 +229,8 @@ class Sizes:
         return cls(scenario.kind, scenario.model.hidden_size, scenario.input_size,
                    scenario.output_size, len(scenario.sequence), by_len,
                    scenario.train.epochs if epochs is None else int(epochs),
-                   scenario.train.batch_size, scenario.model.cell, source)
+                   scenario.train.batch_size, scenario.model.cell, source,
+                   2 if getattr(scenario.model, "bidirectional", False) else 1)
 
 
 def _sizes(what, epochs: int | None) -> Sizes:
@@ -249,8 +252,10 @@ def estimate(scenario: Scenario | Sizes, epochs: int | None = None) -> Estimate:
     # A gated cell: G gate blocks in every matrix product, a state of S units whose step
     # Jacobians are S x S and need an eigenvalue computation each (no certified power step).
     cell = get_cell(z.cell)
-    G, S, eig = cell.blocks, cell.state_size(H), 2.0 if cell.gated else 1.0
-    n_params = G * (H * I + H * H + H) + O * H + O
+    # (a bidirectional model: as many more blocks, Jacobians and read-out columns)
+    D = z.directions
+    G, S, eig = D * cell.blocks, cell.state_size(H), D * (2.0 if cell.gated else 1.0)
+    n_params = G * (H * I + H * H + H) + O * D * H + O
     params = _F * n_params
 
     # the trace: the pass, its copies (h, h_prev, norms), the Jacobian stack and the SVDs

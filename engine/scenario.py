@@ -31,7 +31,7 @@ from ._scenario_data import display_token, tokenize
 from .cells import CELLS, DEFAULT, cells_where, get_cell, weight_shapes
 from .files import FileReadError, read_regular
 from .seq2seq import ATTENTIONS
-from .kinds import KINDS, check_data_keys, data_keys, get_kind
+from .kinds import KINDS, check_data_keys, data_keys, get_kind, typing_kinds
 from .types import (ACTIVATIONS, INITS, OPTIMIZERS, OUTPUTS, ModelConfig, Scenario,
                     ScenarioError, Sequence, TrainConfig)
 
@@ -43,7 +43,8 @@ DEFAULT_SCENARIO = "king"
 SECTIONS = {
     "scenario": ("name", "kind", "description"),
     "model": ("hidden_size", "activation", "output", "init", "init_scale", "seed", "weights",
-              "cell", "forget_bias", "attention"),
+              "cell", "forget_bias", "attention",
+              "bidirectional"),
     "train": ("epochs", "learning_rate", "optimizer", "clip", "batch_size", "pad", "mask", "sort"),
     "analysis": ("retention_steps",),
     "data": data_keys(),
@@ -127,8 +128,8 @@ def encode_text(scenario: Scenario, text: str) -> Sequence:
     kind = get_kind(scenario.kind)
     if kind.seq2seq:
         return kind.encode(scenario, text if isinstance(text, str) else "")
-    if scenario.kind != "text" or scenario.vocab is None:
-        raise ScenarioError(f"only text scenarios take typed text; '{scenario.name}' is a "
+    if not kind.takes_text or scenario.vocab is None:
+        raise ScenarioError(f"only {typing_kinds()} scenarios take typed text; '{scenario.name}' is a "
                             f"{scenario.kind} scenario")
     unit = scenario.unit or "word"
     word = "character" if unit == "char" else "word"
@@ -140,6 +141,9 @@ def encode_text(scenario: Scenario, text: str) -> Sequence:
     if len(tokens) > most:
         raise ScenarioError(f"that is {len(tokens)} {word}s; the most this scenario takes "
                             f"at once is {most}")
+    typed = get_kind(scenario.kind).typed_sequence(scenario, tokens)
+    if typed is not None:
+        return typed
     index = {t: i for i, t in enumerate(scenario.vocab)}
     unknown = scenario.data.get("unknown") if isinstance(scenario.data, dict) else None
     if unknown is not None:  # a text file's capped vocabulary (engine/corpus.py)
@@ -311,6 +315,9 @@ def _parse(text: str, source: str, files: bool | Mapping[str, bytes] = True) -> 
     ck.known_keys(model_t, ("model",), SECTIONS["model"], elsewhere=_misplaced("model"))
     model = _model(ck, model_t, kind)
     train = _train(ck, ck.table(doc, ("train",)))
+    if model.bidirectional and train.pad:  # (engine/batch.py runs one direction's rows)
+        ck.fail(("model", "bidirectional"), "cannot be combined with [train] pad = true yet: "
+                                            "padded batches run one direction")
     analysis_t = ck.table(doc, ("analysis",))
     ck.known_keys(analysis_t, ("analysis",), SECTIONS["analysis"],
                   elsewhere=_misplaced("analysis"))
@@ -331,7 +338,8 @@ def _parse(text: str, source: str, files: bool | Mapping[str, bytes] = True) -> 
         # "file" or "csv" when the data is read from a file, for the advice of a refusal)
         budget.check(budget.Sizes(kind, model.hidden_size, inputs, outputs, steps, lengths,
                                   train.epochs, train.batch_size,
-                                  model.cell, data_source), path=source)
+                                  model.cell, data_source,
+                                  2 if model.bidirectional else 1), path=source)
 
     built = get_kind(kind).build(ck, data_t, precheck)
 
@@ -342,6 +350,9 @@ def _parse(text: str, source: str, files: bool | Mapping[str, bytes] = True) -> 
         ck.fail(("model", "output"), f'"softmax" needs at least 2 outputs and a {kind} '
                                      f'scenario has 1; use "{get_kind(kind).default_output}"')
     if "weights" in model_t:
+        if model.bidirectional:
+            ck.fail(("model", "weights"), "cannot be given for a bidirectional model (each "
+                                          "direction starts from seeded weights)")
         model.weights = _weights(ck, model_t["weights"], model.hidden_size,
                                  built["input_size"], built["output_size"], model.cell)
 
@@ -412,6 +423,14 @@ def _model(ck: Checker, t: dict, kind: str) -> ModelConfig:
         init=ck.choice(t, m + ("init",), INITS, "xavier"),
         seed=ck.integer(t, m + ("seed",), 0, lo=0, hi=None),
     )
+    both = t.get("bidirectional", False)
+    if not isinstance(both, bool):
+        ck.fail(m + ("bidirectional",), f"must be true or false, got {describe(both)}")
+    if both and not get_kind(kind).reads_both_ways:
+        can = " and ".join(k for k in KINDS if get_kind(k).reads_both_ways)
+        why = get_kind(kind).one_way_because or f"only {can} scenarios can"
+        ck.fail(m + ("bidirectional",), f"a {kind} scenario cannot be bidirectional: {why}")
+    cfg.bidirectional = both
     names = get_cell(cell).scale_names  # MATRICES for the vanilla cell; the GRU adds b_hn
     scales: dict[str, float | None] = {name: None for name in names}
     raw = t.get("init_scale", MISSING)

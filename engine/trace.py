@@ -9,7 +9,7 @@ import numpy as np
 
 from . import analysis
 from .budget import COMPACT_CELLS
-from .cells import DEFAULT, cell_of, get_cell
+from .cells import DEFAULT, bidir, cell_of, get_cell
 from .cells.base import GatedParams
 from .cells.numerics import row_norms
 from .cells.rnn import Params, run
@@ -83,6 +83,21 @@ class Trace:
     #: not computed yet (every entry NaN): a compact trace made with ``backward=False``, whose
     #: backward part :func:`with_backward` adds later (in a worker).
     backward_done: bool = True
+    #: A bidirectional model (engine/cells/bidir.py): this Trace's per-step arrays of the cell
+    #: (h, a, gates, dh, flow, the Jacobian norms ...) are the FORWARD direction's, ``params``
+    #: and ``grads`` the whole model's (BiParams: ``W_h`` is the forward direction's), y, out,
+    #: dy and the losses the model's; ``back`` is the backward direction's Trace, its arrays in
+    #: reading order too: ``back.h[t]`` is h←_t, ``back.h_prev[t]`` h←_{t+1} (zeros at the
+    #: last step), ``back.jacobian_log10[t]`` = log10 ||dh←_0/dh←_t||. None for one direction.
+    back: "Trace | None" = None
+
+    @property
+    def bidirectional(self) -> bool:
+        return self.back is not None
+
+    def direction(self, which: str) -> "Trace":
+        """The Trace of one direction: ``"fwd"`` (this one) or ``"bwd"`` (``back``)."""
+        return self.back if which == "bwd" and self.back is not None else self
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
@@ -128,6 +143,10 @@ def run_trace(params: Params, sequence: Sequence, *, activation: str = "tanh",
     :func:`with_backward` too: the forward quantities around t are there first.
     """
     cell = cell_of(params)
+    if bidir.is_bidirectional(params):
+        return _bidirectional_trace(cell, params, sequence, activation=activation,
+                                    output=output, retention_steps=retention_steps,
+                                    should_stop=should_stop)
     if cell.gated:
         tr = _gated_trace(params, sequence, output=output, retention_steps=retention_steps,
                           jacobians=jacobians, should_stop=should_stop, activation=activation)
@@ -146,6 +165,15 @@ def run_trace(params: Params, sequence: Sequence, *, activation: str = "tanh",
         return with_jacobians(tr, should_stop=should_stop) if jacobians else tr
     p = run(params, sequence.inputs, sequence.targets, sequence.mask,
             activation=activation, output=output, h0=h0)
+    return _vanilla_from_pass(params, p, sequence, activation, output, retention_steps,
+                              jacobians, should_stop)
+
+
+def _vanilla_from_pass(params: Params, p, sequence: Sequence, activation: str, output: str,
+                       retention_steps: int, jacobians: bool, should_stop) -> Trace:
+    """The vanilla cell's Trace of the first sequence of pass ``p`` (forward and back)."""
+    T = len(sequence)
+    first = sequence.inputs[0] if T else np.zeros(params.input_size)
     h = p.h[:, 0]
     with np.errstate(over="ignore", invalid="ignore"):
         grad_h = row_norms(p.dh[:, 0])
@@ -296,6 +324,14 @@ def _gated_trace(params: GatedParams, sequence: Sequence, *, output: str = "soft
     from .tbptt import carried_state  # a text file's window starts from the carried state
     p = cell.run(params, sequence.inputs, sequence.targets, sequence.mask, output=output,
                  state0=carried_state(params, sequence, activation, output))
+    return _gated_from_pass(cell, params, p, sequence, output, retention_steps, jacobians,
+                            should_stop, activation)
+
+
+def _gated_from_pass(cell, params: GatedParams, p, sequence: Sequence, output: str,
+                     retention_steps: int, jacobians: bool, should_stop,
+                     activation: str) -> Trace:
+    """A gated cell's Trace of the first sequence of pass ``p`` (forward and back)."""
     T = len(sequence)
     H = params.hidden_size
     h = np.ascontiguousarray(p.h[:, 0])
@@ -333,3 +369,66 @@ def _gated_trace(params: GatedParams, sequence: Sequence, *, output: str = "soft
         carry_log10=analysis.carry_log10(cell.carry_gate(p)) if T else np.zeros(0),
         grad_c=grad_c, grad_state=grad_state,
     )
+
+
+#: The per-step fields of a Trace (leading axis T), which a direction read backwards reverses.
+_STEP_FIELDS = ("x", "a", "h", "h_prev", "y", "out", "step_loss", "dy", "dh", "da", "flow",
+                "grad_h", "jacobian_log10", "c", "c_prev", "dc", "dc_carry", "carry_log10",
+                "grad_c", "grad_state")
+
+
+def _reading_order(tr: Trace, sequence: Sequence) -> Trace:
+    """A Trace made over a sequence reversed, with every per-step array put back in the
+    sequence's order (copies), and ``sequence`` the original."""
+    flip = {f: np.ascontiguousarray(getattr(tr, f)[::-1]) for f in _STEP_FIELDS
+            if getattr(tr, f) is not None}
+    for f in ("gates", "gate_pre", "gate_grad"):
+        flip[f] = {k: np.ascontiguousarray(v[::-1]) for k, v in getattr(tr, f).items()}
+    return dataclasses.replace(tr, sequence=sequence, **flip)
+
+
+def _bidirectional_trace(cell, params, sequence: Sequence, *, activation: str, output: str,
+                         retention_steps: int, should_stop) -> Trace:
+    """Both directions of a bidirectional model over one sequence (see ``Trace.back``): each
+    direction's pass, with the gradients the model's read-out sends into it, made into the
+    cell's Trace exactly as a one-way pass is; the backward one over the sequence reversed,
+    then put in reading order. The Jacobian norms are always computed."""
+    activation = cell.activation_for(activation)
+    p = bidir.run(cell, params, sequence.inputs, sequence.targets, sequence.mask,
+                  output=output, activation=activation)
+    rev_seq = Sequence(inputs=sequence.inputs[::-1], targets=sequence.targets[::-1],
+                       mask=sequence.mask[::-1], labels=sequence.labels[::-1],
+                       target_labels=sequence.target_labels[::-1],
+                       tokens=None if sequence.tokens is None else sequence.tokens[::-1])
+    traces = []
+    for which, part, seq, order in (("fwd", p.fwd, sequence, slice(None)),
+                                    ("bwd", p.bwd, rev_seq, slice(None, None, -1))):
+        # the model's read-out and loss, in this direction's reading order
+        part.y, part.out, part.losses, part.loss = p.y[order], p.out[order], p.losses[order], p.loss
+        part.dy = p.dy[order]
+        dp = params.direction(which)
+        if cell.gated:
+            tr = _gated_from_pass(cell, dp, part, seq, output, retention_steps, True,
+                                  should_stop, activation)
+        else:
+            tr = _vanilla_from_pass(dp, part, seq, activation, output, retention_steps, True,
+                                    should_stop)
+        traces.append(tr)
+    fwd, bwd = traces[0], _reading_order(traces[1], sequence)
+    return dataclasses.replace(fwd, params=params, grads=p.grads, back=bwd)
+
+
+def one_way(trace: Trace) -> Trace:
+    """A bidirectional model's forward direction as a one-way Trace: its own weights with its
+    half of the read-out (W_y's first H columns, b_y), its own gradients, no ``back``. What
+    reaches h→_t from a loss at τ >= t goes only through h→_τ and that half of W_y, so
+    engine.influence and the Jacobians read it as they read any cell's. ``trace`` itself when
+    it has one direction."""
+    if not trace.bidirectional:
+        return trace
+    H = trace.h.shape[1]
+    fwd = trace.params.fwd.copy()
+    fwd.W_y, fwd.b_y = trace.params.W_y[:, :H].copy(), trace.params.b_y.copy()
+    grads = trace.grads.fwd.copy()
+    grads.W_y, grads.b_y = trace.grads.W_y[:, :H].copy(), trace.grads.b_y.copy()
+    return dataclasses.replace(trace, params=fwd, grads=grads, back=None)

@@ -74,6 +74,9 @@ class ModelConfig:
     weights: dict[str, np.ndarray] | None = None
     #: the cell's name, one of engine.cells.CELLS (engine.scenario always sets it)
     cell: str = ""
+    #: a forward and a backward copy of the cell, their states side by side for the read-out
+    #: (engine/cells/bidir.py); only for kinds whose targets are not later inputs
+    bidirectional: bool = False
     #: the LSTM's initial forget-gate bias (unused by the other cells)
     forget_bias: float = 1.0
     #: an encoder-decoder's attention (engine.seq2seq.ATTENTIONS); "" for every other model

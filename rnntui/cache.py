@@ -45,6 +45,8 @@ import time
 import zipfile
 from pathlib import Path
 
+from engine.cells.base import weight_names, weight_of, with_weights
+
 import numpy as np
 
 from engine.budget import MAX_SNAPSHOTS, parse_amount
@@ -191,12 +193,6 @@ def key_for(scenario, epochs: int | None = None) -> str | None:
 
 # -- encoding a History -----------------------------------------------------------------------
 
-def _array_fields(params) -> list[str]:
-    """The names of the weight arrays of ``params`` (a dataclass), in field order."""
-    return [f.name for f in dataclasses.fields(params)
-            if isinstance(getattr(params, f.name), np.ndarray)]
-
-
 _KNOWN = ("losses", "epochs", "weights", "every", "stopped", "opt_state", "tip")
 
 
@@ -218,15 +214,15 @@ def _encode(history) -> tuple[dict[str, np.ndarray], dict] | None:
             return None  # a History with more in it than this format knows
         extra["x_" + name] = np.asarray(value, dtype=np.float64)
     p0 = history.weights[0]
-    names = _array_fields(p0)
+    names = weight_names(p0)
     arrays: dict[str, np.ndarray] = {
         "losses": np.asarray(history.losses, dtype=np.float64),
         "epochs": np.asarray(history.epochs, dtype=np.int64), **extra,
     }
     for name in names:
-        arrays["w_" + name] = np.stack([getattr(w, name) for w in history.weights])
+        arrays["w_" + name] = np.stack([weight_of(w, name) for w in history.weights])
         if history.tip is not None:
-            arrays["tip_" + name] = getattr(history.tip, name)
+            arrays["tip_" + name] = weight_of(history.tip, name)
     for part in ("m", "v"):
         value = history.opt_state.get(part)
         if value is not None:
@@ -253,8 +249,8 @@ def _wanted(meta: dict, p0, n_epochs: int) -> dict[str, tuple] | None:
     kept = min(rows, MAX_SNAPSHOTS + 2)  # the weights kept: spaced to at most this many
     want = {"losses": (f8, (-1,), 1, rows), "epochs": (i8, (-1,), 1, kept)}
     want |= {"x_" + n: (f8, (-1,), 0, rows) for n in _extra_fields(History)}
-    for n in _array_fields(p0):
-        shape = tuple(getattr(p0, n).shape)
+    for n in weight_names(p0):
+        shape = tuple(weight_of(p0, n).shape)
         want["w_" + n] = (f8, (-1, *shape), 1, kept)
         if meta.get("tip"):
             want["tip_" + n] = (f8, shape, 1, 1)
@@ -317,7 +313,7 @@ def _decode(arrays: dict[str, np.ndarray], meta: dict, p0, n_epochs: int):
     """The History the arrays hold, checked against the scenario's initial weights ``p0``;
     None when anything does not fit."""
     from engine import History
-    names = _array_fields(p0)
+    names = weight_names(p0)
     extra = _extra_fields(History)
     want = _wanted(meta, p0, n_epochs)
     if want is None or set(arrays) != set(want):
@@ -350,23 +346,22 @@ def _decode(arrays: dict[str, np.ndarray], meta: dict, p0, n_epochs: int):
 
     stacks = {}
     for n in names:
-        s = checked(arrays["w_" + n], (k, *getattr(p0, n).shape))
+        s = checked(arrays["w_" + n], (k, *weight_of(p0, n).shape))
         if s is None:
             return None
         stacks[n] = s
-    weights = [dataclasses.replace(p0, **{n: stacks[n][i].copy() for n in names})
-               for i in range(k)]
-    if not all(np.array_equal(getattr(weights[0], n), getattr(p0, n)) for n in names):
+    weights = [with_weights(p0, {n: stacks[n][i].copy() for n in names}) for i in range(k)]
+    if not all(np.array_equal(weight_of(weights[0], n), weight_of(p0, n)) for n in names):
         return None  # trained from other starting weights: not this scenario's run
     tip = None
     if meta.get("tip"):
-        parts = {n: checked(arrays["tip_" + n], getattr(p0, n).shape) for n in names}
+        parts = {n: checked(arrays["tip_" + n], weight_of(p0, n).shape) for n in names}
         if any(v is None for v in parts.values()):
             return None
-        tip = dataclasses.replace(p0, **{n: v.copy() for n, v in parts.items()})
+        tip = with_weights(p0, {n: v.copy() for n, v in parts.items()})
     opt_state: dict = {"t": opt_t}
     for part in opt:
-        vals = [checked(arrays[f"{part}_{n}"], getattr(p0, n).shape) for n in names]
+        vals = [checked(arrays[f"{part}_{n}"], weight_of(p0, n).shape) for n in names]
         if any(v is None for v in vals):
             return None
         opt_state[part] = [v.copy() for v in vals]

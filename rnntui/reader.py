@@ -860,8 +860,9 @@ class Reader:
     def _cmd_type(self, args):
         from engine.scenario import encode_text
         sc = self.view.scenario
-        if sc.kind != "text":
-            raise CommandError(f"Typing your own input works for text scenarios; this is a "
+        from engine.kinds import get_kind, typing_kinds
+        if not get_kind(sc.kind).takes_text:
+            raise CommandError(f"Typing your own input works for {typing_kinds()} scenarios; this is a "
                                f"{sc.kind} scenario.")
         text = " ".join(args)
         if not text:

@@ -85,12 +85,17 @@ def trace_to_json(scenario: Scenario, trace: Trace,
             step["grad_state"] = _num(tr.grad_state[t]) if tr.grad_state is not None else None
             step["carry_log10"] = (_num(tr.carry_log10[t])
                                    if np.isfinite(tr.carry_log10[t]) else None)
+        if tr.bidirectional:
+            step.update(_both_ways(tr, t))
         if sc.model.output == "softmax":
             step["probs"] = _arr(tr.out[t])
         else:
             step["out"] = _arr(tr.out[t])
         steps.append(step)
     losses = list(history.losses) if history is not None else []
+    both = {"bidirectional": True, "h0_bwd": _arr(tr.back.h_prev[-1]) if len(tr) else None,
+            **({"c0_bwd": _arr(tr.back.c_prev[-1]) if len(tr) else None}
+               if tr.back.c_prev is not None else {})} if tr.bidirectional else {}
     out = {
         **_head(sc, tr),
         "weights_seeded": bool(getattr(sc.model, "weights_seeded", False)),
@@ -114,6 +119,7 @@ def trace_to_json(scenario: Scenario, trace: Trace,
         "spectral_norm": _num(tr.spectral_norm),
         "spectral_radius": _num(tr.spectral_radius),
         "retention": _arr(tr.retention),
+        **both,
     }
     if sc.train.pad and sc.train_sequences:
         out["batch"] = batch_to_json(sc, tr, example)
@@ -222,6 +228,23 @@ def _own(p) -> tuple[str, ...]:
     return ("W_o", "b_o") + (("W_a", "U_a", "v") if p.attention == "additive" else ())
 
 
+def _both_ways(tr: Trace, t: int) -> dict:
+    """A bidirectional model's step: "h" becomes [h→_t ; h←_t], what the read-out reads (y =
+    W_y h + b_y), beside each direction's state and gradient norms (docs/trace-json.md)."""
+    back = tr.back
+    out = {"h": _arr(np.concatenate([tr.h[t], back.h[t]])), "h_fwd": _arr(tr.h[t]),
+           "h_bwd": _arr(back.h[t]), "grad_h_fwd": _num(tr.grad_h[t]),
+           "grad_h_bwd": _num(back.grad_h[t]),
+           "grad_h": _num(np.hypot(tr.grad_h[t], back.grad_h[t])),
+           "jacobian_log10_bwd": (_num(back.jacobian_log10[t])
+                                  if not np.isneginf(back.jacobian_log10[t]) else None)}
+    if back.c is not None:
+        out["c_bwd"] = _arr(back.c[t])
+    if back.gates:
+        out["gates_bwd"] = {k: _arr(v[t]) for k, v in back.gates.items()}
+    return out
+
+
 def _window(seq) -> dict | None:
     """Which window of a text file the trace is of, and where its state comes from."""
     part = getattr(seq, "part", None)
@@ -255,7 +278,8 @@ def reach_to_json(trace: Trace, tau: int) -> dict:
     vanilla cell; null for a gated one), as plain numbers (null where they under- or overflow
     a float) and as log10 (exact far beyond the float range)."""
     from engine.influence import reach
-    r = reach(trace, tau)
+    from engine.trace import one_way
+    r = reach(one_way(trace), tau)  # a bidirectional model's: along its forward direction
     steps = []
     for i in range(len(r.grad_log10)):
         g, x = float(r.grad_log10[i]), float(r.input_log10[i])

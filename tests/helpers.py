@@ -24,6 +24,22 @@ from rnntui.view import FORWARD, View
 TEST_THEME = "ansi-dark"
 
 
+def central_differences(arr, loss, eps: float = 1e-6):
+    """d loss() / d arr by central differences, one entry at a time (``arr`` is nudged in
+    place and put back)."""
+    import numpy as np
+    num = np.zeros_like(arr)
+    for idx in np.ndindex(arr.shape):
+        old = arr[idx]
+        arr[idx] = old + eps
+        up = loss()
+        arr[idx] = old - eps
+        down = loss()
+        arr[idx] = old
+        num[idx] = (up - down) / (2 * eps)
+    return num
+
+
 def quiet_app(scenario="king", **options):
     """An app with no blinking cursor, no animation and a fixed theme."""
     from rnntui.app import make_app

@@ -20,6 +20,7 @@ import numpy as np
 
 from .._registry import member
 from ..types import ModelConfig, ScenarioError
+from . import bidir
 from .base import Cell, GatedParams, GatedPass
 
 #: The registry: one line per cell, the name of its module in this folder (which defines CELL).
@@ -77,16 +78,22 @@ def compare_pair(name: str) -> tuple[str, str]:
 def run(params, inputs, targets=None, mask=None, *, activation: str = "tanh",
         output: str = "softmax", h0=None, backward: bool = True):
     """Forward (and unless ``backward`` is False, BPTT) for any cell's parameters: the cell's
-    own ``run`` (for the vanilla cell, :func:`engine.model.run`)."""
+    own ``run`` (for the vanilla cell, :func:`engine.model.run`), or both directions of a
+    bidirectional model (:func:`engine.cells.bidir.run`; it starts from zero states)."""
+    if bidir.is_bidirectional(params):
+        return bidir.run(cell_of(params), params, inputs, targets, mask, output=output,
+                         activation=activation, backward=backward)
     return cell_of(params).run(params, inputs, targets, mask, output=output,
                                activation=activation, state0=h0, backward=backward)
 
 
 def init_for(model: ModelConfig, inputs: int, outputs: int):
-    """The seeded initial parameters ``model`` describes, for its cell."""
-    return get_cell(model.cell).init(model.hidden_size, inputs, outputs, init=model.init,
-                                     scales=model.init_scale, seed=model.seed,
-                                     weights=model.weights, forget_bias=model.forget_bias)
+    """The seeded initial parameters ``model`` describes, for its cell (both directions'
+    when it is bidirectional)."""
+    init = bidir.init if model.bidirectional else (lambda cell, *a, **k: cell.init(*a, **k))
+    return init(get_cell(model.cell), model.hidden_size, inputs, outputs, init=model.init,
+                scales=model.init_scale, seed=model.seed, weights=model.weights,
+                forget_bias=model.forget_bias)
 
 
 def weight_shapes(cell: str, hidden: int, inputs: int, outputs: int) -> dict:

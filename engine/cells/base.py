@@ -12,6 +12,7 @@ order is internal (chosen so the time loop needs the fewest NumPy calls); the na
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -159,6 +160,40 @@ class Cell:
 
 # ---------------------------------------------------------------------------------------------
 # Parameters
+
+
+def weight_names(params, prefix: str = "") -> list[str]:
+    """The names of the weight arrays of ``params`` (a dataclass), in field order, which is
+    the order of ``params.arrays()``: ``W_x``, ``W_h``, ...; a part that is itself a dataclass
+    (a direction of a bidirectional model) gives ``part__name``; an array with no numbers (that
+    direction's read-out, which is the model's) is not a weight. What the training cache and
+    the classroom's weights name."""
+    out = []
+    for f in dataclasses.fields(params):
+        value = getattr(params, f.name)
+        if isinstance(value, np.ndarray) and value.size:
+            out.append(prefix + f.name)
+        elif dataclasses.is_dataclass(value):
+            out += weight_names(value, f"{prefix}{f.name}__")
+    return out
+
+
+def weight_of(params, name: str) -> np.ndarray:
+    """The array ``name`` (from :func:`weight_names`) of ``params``."""
+    for part in name.split("__"):
+        params = getattr(params, part)
+    return params
+
+
+def with_weights(params, arrays: dict):
+    """A copy of ``params`` with the arrays named in ``arrays`` (from :func:`weight_names`)
+    replaced."""
+    here = {n: a for n, a in arrays.items() if "__" not in n}
+    for part in {n.split("__", 1)[0] for n in arrays if "__" in n}:
+        inner = {n.split("__", 1)[1]: a for n, a in arrays.items()
+                 if n.startswith(part + "__")}
+        here[part] = with_weights(getattr(params, part), inner)
+    return dataclasses.replace(params, **here)
 
 
 class Weights:

@@ -26,9 +26,11 @@ KINDS = (
     "repeat",
     "sort",
     "translate",
+    "tagging",
 )
 
-__all__ = ["KINDS", "Kind", "check_data_keys", "data_keys", "generation", "get_kind"]
+__all__ = ["KINDS", "Kind", "check_data_keys", "data_keys", "generation", "get_kind",
+           "typing_kinds"]
 
 _KINDS: dict[str, Kind] = {}
 
@@ -42,6 +44,11 @@ def generation(scenario) -> str:
     """What a network trained on ``scenario`` generates: "text", "forecast" or "" (nothing).
     The one rule behind key ``w``, ``rnntui generate`` and a position's ``gen=``."""
     return get_kind(scenario.kind).generation(scenario)
+
+
+def typing_kinds() -> str:
+    """The kinds whose scenarios take typed words (key ``i``), in words: "text and tagging"."""
+    return " and ".join(k for k in KINDS if get_kind(k).takes_text)
 
 
 def data_keys() -> tuple[str, ...]:

@@ -29,6 +29,19 @@ class Kind:
     #: what a trained network of this kind makes with key ``w`` and ``gen=``: "text" (sampling),
     #: "forecast" (one value a step fed back) or "" (nothing)
     generates: str = ""
+    #: why a step has no target, as the Sequence pane says it ("no target here (...)")
+    no_target_because: str = "no bit yet"
+    #: whether the Output pane shows the accuracy on the held-out sequences under a softmax
+    #: (echo's bits show it whatever the kind says)
+    shows_held_out: bool = False
+    #: whether key ``i`` takes typed words (:meth:`typed_sequence`, engine.scenario.encode_text)
+    takes_text: bool = False
+    #: whether a bidirectional model (``[model].bidirectional``) may read this kind: only where
+    #: no target is a later input, since the backward direction reads every later input
+    reads_both_ways: bool = False
+    #: why not, in words that follow "a <kind> scenario cannot be bidirectional: " ("": the
+    #: loader names the kinds that can)
+    one_way_because: str = ""
 
     #: sequences are source -> target pairs for an encoder-decoder (engine/seq2seq.py)
     seq2seq: ClassVar[bool] = False
@@ -59,6 +72,12 @@ class Kind:
         if self.generates == "forecast" and scenario.input_size != 1:
             return ""
         return self.generates
+
+    def typed_sequence(self, scenario, tokens: list[str]):
+        """The Sequence of words typed with key ``i`` (``tokens``, split as the data is), or
+        None where the kind's own text rule applies (a text scenario's next-word targets);
+        ScenarioError for an unknown word."""
+        return None
 
     def more(self, what: str, source: str = "") -> str:
         """What to make smaller when ``what`` is over its budget, for data from ``source``."""

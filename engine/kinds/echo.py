@@ -30,6 +30,7 @@ class Echo(Kind):
 
 KIND = Echo(
     name="echo", keys=ECHO_KEYS, build=build_echo, default_output="sigmoid",
+    reads_both_ways=True,  # the target at t is the input at t - delay: never a later one
     advice={
         "": {"trace": "a shorter [data].length",
              "train": "fewer [data].sequences or a shorter [data].length",

@@ -9,6 +9,8 @@ from .base import Kind
 KIND = Kind(
     name="series", keys=SERIES_KEYS, build=build_series, default_output="identity",
     generates="forecast",
+    one_way_because="the target at step t is the value at step t+1, which the backward "
+                    "direction would already have read",
     advice={
         "": {"trace": "fewer [data].points", "train": "fewer [data].points",
              "memory": "fewer [data].points or a smaller [data].window"},

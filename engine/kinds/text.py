@@ -43,6 +43,9 @@ class Text(Kind):
 
 KIND = Text(
     name="text", keys=TEXT_KEYS, build=build_text, default_output="softmax", generates="text",
+    takes_text=True, no_target_because="the last step",
+    one_way_because="the target at step t is the word at step t+1, which the backward "
+                    "direction would already have read",
     advice={
         "": {"trace": "a shorter prompt (or first sentence)",
              "train": "fewer or shorter sentences",

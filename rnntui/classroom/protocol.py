@@ -291,9 +291,10 @@ def sha256(data: bytes) -> str:
 
 
 def weight_arrays(params) -> list[tuple[str, np.ndarray]]:
-    """(name, array) for every weight array of a Params or GatedParams, in a fixed order."""
-    names = ("W_x", "W_h", "b", "W_y", "b_y", "b_hn")
-    return [(n, getattr(params, n)) for n in names if getattr(params, n, None) is not None]
+    """(name, array) for every weight array of any cell's parameters (a bidirectional model's
+    directions as ``fwd__W_x`` ...), in a fixed order (engine.cells.base.weight_names)."""
+    from engine.cells.base import weight_names, weight_of
+    return [(n, weight_of(params, n)) for n in weight_names(params)]
 
 
 def weights_bytes(arrays: list[tuple[str, np.ndarray]]) -> bytes:

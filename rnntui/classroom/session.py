@@ -913,7 +913,8 @@ class FollowerRole:
         if [(n, a.shape) for n, a in mine] != [(n, a.shape) for n, a in arrays]:
             self._problem("the presenter's weights have other shapes than this scenario's")
             return
-        params = dataclasses.replace(own, **dict(arrays))
+        from engine.cells.base import with_weights
+        params = with_weights(own, dict(arrays))
         h = view.history
         weights = list(h.weights)
         weights[h.epochs.index(epoch)] = params

@@ -21,6 +21,7 @@ import numpy as np
 from engine import analysis
 from engine.cells import CELLS, cells_where, get_cell
 from engine.cells.numerics import activate
+from engine.kinds import KINDS, get_kind
 
 from .conditions import NUMBER, TEXT, TRUTH
 
@@ -76,7 +77,8 @@ class Quantity:
 
 
 def _softmax_text(view) -> bool:
-    return view.scenario.kind == "text" and view.scenario.model.output == "softmax"
+    """Words in, a probability for each word (or tag) out: a text or tagging scenario's."""
+    return view.scenario.kind in _TEXT and view.scenario.model.output == "softmax"
 
 
 def _probs(view):
@@ -307,7 +309,8 @@ def _seed_scalar(view):
                                             + s["b"]]))[0])
 
 
-_TEXT = ("text",)
+#: The kinds whose inputs are words (text and tagging: the kinds that take typed words).
+_TEXT = tuple(k for k in KINDS if get_kind(k).takes_text)
 #: The cells without gates: one square W_h (eigenvalues, a rotation) and one a_t.
 _SQUARE = cells_where(lambda c: not c.gated)
 #: The cells with a carry path (a gate whose product over the steps keeps the state).

@@ -67,6 +67,7 @@ def status_text(view: View, width: int = 120, extra: tuple = ()) -> Text:
     parts: list[tuple[str, str, int]] = [
         (visible(sc.name), "bold", 9), (f" ({sc.kind})", "", 1),
         (get_cell(view.cell).title, "bold", 8 if training else 7),
+        *([(" both ways", "bold", 6)] if view.scenario.model.bidirectional else []),
         # (while training, its own progress says the epoch better than 'epoch 0/0')
         (f"epoch {view.epoch}/{view.trained_epochs}", "", 4 if training else 9),
         *([(which, "bold", 8)] if (which := sequence_title(view, short=True)) else []),
@@ -893,8 +894,10 @@ class MainScreen(QuitGuard, Screen):
     def action_type_text(self) -> None:
         from .text_input import TextInputScreen
         sc = self._view.scenario
-        if sc.kind != "text" and not is_seq2seq(sc):
-            self.notify(f"Typing your own input works for text and encoder-decoder scenarios; "
+        from engine.kinds import get_kind, typing_kinds
+        if not get_kind(sc.kind).takes_text and not is_seq2seq(sc):
+            self.notify(f"Typing your own input works for {typing_kinds()} and encoder-decoder "
+                        f"scenarios; "
                         f"'{visible(sc.name)}' is a "
                         f"{sc.kind} scenario.", severity="warning", markup=False)
             return

@@ -11,6 +11,7 @@ from rich.text import Text
 from engine import knob_scale
 from engine.cells import get_cell
 from engine.influence import reach
+from engine.trace import one_way
 
 from ._draw import (DIM, POS, TARGET, WARN, block, first_fitting, fmt_abs, fmt_pow10, join,
                     log10_safe, log_fractions, window)
@@ -128,7 +129,7 @@ class GradientPane(Pane):
 
     def _reach(self, tr, tau: int):
         if self._reach_of is None or self._reach_of[0] is not tr or self._reach_of[1] != tau:
-            self._reach_of = (tr, tau, reach(tr, tau, max(0, tau - REACH_STEPS)))
+            self._reach_of = (tr, tau, reach(one_way(tr), tau, max(0, tau - REACH_STEPS)))
         return self._reach_of[2]
 
     def _charts(self, view) -> tuple[Chart, Chart]:
@@ -236,6 +237,14 @@ class GradientPane(Pane):
         return block(lines, width, height)
 
     def _header(self, view, width: int) -> Text:
+        if not view.trace.bidirectional:
+            return self._weights_header(view, width)
+        # the charts follow h→ only: said first, with what room is left for the weights
+        prefix = next(p for p in ("→ forward direction h→  ", "→ forward h→  ", "→ h→ ")
+                      if width - len(p) >= 18 or p == "→ h→ ")
+        return join((prefix, "bold"), self._weights_header(view, max(width - len(prefix), 1)))
+
+    def _weights_header(self, view, width: int) -> Text:
         tr = view.trace
         sn, sr = fmt_abs(tr.spectral_norm), fmt_abs(tr.spectral_radius)
         clicks = view.trace_key.knob if view.trace_key is not None else 0  # the trace's own

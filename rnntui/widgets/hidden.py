@@ -105,7 +105,16 @@ class HiddenPane(Pane):
 
     def draw(self, view, width: int, height: int):
         """The bars and history; beside them, when the pane is wide (maximised), the path of
-        h through time projected on its two main directions."""
+        h through time projected on its two main directions. A bidirectional model's two
+        states one above the other: h→ (read from the start) and h← (read from the end)."""
+        if view.trace.bidirectional:
+            top = max((height + 1) // 2, 1)
+            up = self._bars(Facing(view, view.trace), width, top, name="h→")
+            down = self._bars(Facing(view, view.trace.back), width, height - top, name="h←",
+                              ahead=True) if height > top else None
+            lines = _padded(up, width, top) + (_padded(down, width, height - top) if down
+                                               else [])
+            return block(lines, width, height)
         if width >= PATH_MIN[0] and height >= PATH_MIN[1] and len(view.trace) >= 3:
             right = max(min(width // 2, 60), 24)
             bars = self._bars(view, width - right - 2, height)
@@ -142,7 +151,9 @@ class HiddenPane(Pane):
         out.append(Text("● = h_t; the dots are the states before it", style=DIM))
         return out
 
-    def _bars(self, view, width: int, height: int):
+    def _bars(self, view, width: int, height: int, name: str = "h", ahead: bool = False):
+        """``name``: what the state is called; ``ahead``: the history strip runs from t to the
+        end (a backward direction's, which reads the sequence from its end)."""
         s = view
         tr = s.trace
         t = s.t
@@ -159,7 +170,7 @@ class HiddenPane(Pane):
         some = f" ({len(units)} of {H} units: largest |h| over the sequence)" \
             if len(units) < H else ""
         few = f" {len(units)}/{H}" if len(units) < H else ""
-        bold = (f"h_{t}", "bold")
+        bold = (f"{name}_{t}", "bold")
         header = first_fitting([
             join(bold, f" after {label}  ‖h‖={norm}{some}  ", ("bars: −│+  history: ", DIM),
                  LEGEND),
@@ -212,7 +223,8 @@ class HiddenPane(Pane):
         if strip:
             cw = 2 if strip >= 2 * len(s.sequence) else 1
             start = max(0, t - strip // cw + 1)
-            runs = glyph_rows(tr.h[start: t + 1][:, units], scale)
+            seen = tr.h[t: t + strip // cw] if ahead else tr.h[start: t + 1]
+            runs = glyph_rows(seen[:, units], scale)
             if cw > 1:
                 runs = [[("".join(c * cw for c in chars), st) for chars, st in r] for r in runs]
         for k, u in enumerate(units):
@@ -230,7 +242,7 @@ class HiddenPane(Pane):
             lines.append(line.text())
         if gates and len(lines) < height:
             lines.append(saturation_line(tr, t, gates, width))
-        if axis_row and strip and len(lines) < height:
+        if axis_row and strip and not ahead and len(lines) < height:
             pad = nw + 1 + vw + 1 + bar_w + gate_w + 1
             span = (t - start + 1) * cw
             left, right = f"t={start}", f"t={t}┘"
@@ -239,6 +251,17 @@ class HiddenPane(Pane):
             if pad + len(axis) <= width:
                 lines.append(join(" " * pad, (axis, DIM)))
         return block(lines, width, height)
+
+
+class Facing:
+    """A view whose trace is one direction of a bidirectional model's (``trace.back`` for the
+    backward one); everything else is the view's."""
+
+    def __init__(self, view, trace) -> None:
+        self._view, self.trace = view, trace
+
+    def __getattr__(self, name: str):
+        return getattr(self._view, name)
 
 
 #: A gate is saturated below LOW or above HIGH: (nearly) shut or (nearly) open.

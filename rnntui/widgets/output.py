@@ -6,6 +6,7 @@ import numpy as np
 from rich.cells import cell_len
 from rich.text import Text
 
+from engine.kinds import get_kind
 from engine.predict import held_out_accuracy
 
 from . import _plot
@@ -124,6 +125,10 @@ class OutputPane(Pane):
             lines.append(line)
         if V > len(shown) and len(lines) < height:
             lines.append(Text(f"  … {V - len(shown)} more of {V}", style=DIM))
+        if len(lines) < height and get_kind(s.scenario.kind).shows_held_out:
+            held = self._held_out(s, width, "targets")  # (apple's: one way 4/8, both 8/8)
+            if held is not None:
+                lines.append(held)
         return block(lines, width, height)
 
     # -- identity ------------------------------------------------------------------------------
@@ -238,7 +243,7 @@ class OutputPane(Pane):
 
     _held_of: tuple | None = None
 
-    def _held_out(self, s, width: int) -> Text | None:
+    def _held_out(self, s, width: int, unit: str = "bits") -> Text | None:
         """Accuracy on the scenario's held-out sequences under these weights (kept for the
         weights drawn last): the echo's promise, checked on data it never trained on."""
         sc = s.scenario
@@ -253,6 +258,13 @@ class OutputPane(Pane):
         pct = 100.0 * right / total
         share = f"{pct:.1f}%" if pct < 100 else "100%"
         n = len(sc.test_sequences)
+        if unit != "bits":  # a tag or token a target: the count fits where the share does
+            return first_fitting([
+                join(("held out: ", DIM), (share, "bold"), (f" right ({right}/{total} {unit} "
+                                                            f"of {n} unseen sequences)", DIM)),
+                join(("held out: ", DIM), (share, "bold"), (f" right ({right}/{total})", DIM)),
+                join(("held out ", DIM), (share, "bold"), (f" {right}/{total}", DIM)),
+                join(("held out ", DIM), (share, "bold"))], width)
         return first_fitting([
             join(("held out: ", DIM), (share, "bold"), (f" right ({right}/{total} bits of {n} "
                                                         "sequences never trained on)", DIM)),

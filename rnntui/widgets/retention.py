@@ -7,6 +7,7 @@ from rich.text import Text
 
 from . import _plot
 from engine.influence import first_input_effect
+from engine.trace import one_way
 
 from ._draw import DIM, POS, WARN, block, first_fitting, fmt_pow10, join, num_text, serial
 from .base import Pane
@@ -63,7 +64,9 @@ class RetentionPane(Pane):
     def _effect(self, tr, K: int):
         if self._effect_of is None or self._effect_of[0] is not tr:
             first = tr.x[0] if len(tr) else np.zeros(tr.params.input_size)
-            self._effect_of = (tr, first_input_effect(tr.params, first, K, tr.activation))
+            # (a bidirectional model's forward direction, whose retention this pane draws)
+            params = one_way(tr).params
+            self._effect_of = (tr, first_input_effect(params, first, K, tr.activation))
         return self._effect_of[1]
 
     def draw(self, view, width: int, height: int):

@@ -7,6 +7,7 @@ from functools import lru_cache
 from rich.cells import cell_len
 from rich.text import Text
 
+from engine.kinds import get_kind
 from rnntui.view import BACKWARD
 
 from ._draw import token, CURSOR, DIM, Line, TARGET, WARN, block, first_fitting, join, window
@@ -155,7 +156,7 @@ class SequencePane(Pane):
         y = None if y is None else token(y)
         kind = s.scenario.kind
         if y is None:
-            why = "the last step" if t == len(s.sequence) - 1 and kind == "text" else "no bit yet"
+            why = get_kind(kind).no_target_because
             return first_fitting([join("x_t = ", (x, "bold"), ("  no target here", DIM),
                                        (f" ({why})", DIM)),
                                   join("x_t = ", (x, "bold"), ("  no target", DIM))], width)

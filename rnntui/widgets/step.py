@@ -11,6 +11,7 @@ from rich.cells import cell_len
 from rich.text import Text
 
 from engine.cells import get_cell
+from engine.kinds import get_kind
 from engine.cells.numerics import activation_slope
 from rnntui.view import BACKWARD
 
@@ -36,12 +37,21 @@ class Row:
     quantity: str = ""  # which per-step array this row is a step of (for stable column widths)
 
 
-def backward_parts(trace, t: int) -> tuple[np.ndarray, np.ndarray]:
-    """dL/dh_t split in two: the direct part W_yᵀ dL/dy_t and what flowed back from t+1
-    (W_hᵀ dL/da_{t+1}, zero at the last step). They add up to ``trace.dh[t]``."""
+def backward_parts(trace, t: int, which: str = "fwd") -> tuple[np.ndarray, np.ndarray]:
+    """dL/dh_t split in two: the direct part W_yᵀ dL/dy_t and what flowed back from the step
+    read after t (W_hᵀ dL/da_{t+1}, zero at the last step). They add up to ``trace.dh[t]``.
+    A bidirectional model's ``which`` direction: its half of W_y, and for the backward one
+    (read from the end) what flowed back from t-1 into h←_t."""
+    W_y = trace.params.W_y
+    if trace.bidirectional:
+        H = trace.h.shape[1]
+        W_y = W_y[:, :H] if which == "fwd" else W_y[:, H:]
     with np.errstate(over="ignore", invalid="ignore"):
-        direct = trace.params.W_y.T @ trace.dy[t]
-    later = trace.flow[t + 1] if t + 1 < len(trace) else np.zeros_like(direct)
+        direct = W_y.T @ trace.dy[t]
+    if which == "bwd":
+        later = trace.back.flow[t - 1] if t > 0 else np.zeros_like(direct)
+    else:
+        later = trace.flow[t + 1] if t + 1 < len(trace) else np.zeros_like(direct)
     return direct, later
 
 
@@ -77,6 +87,10 @@ class StepPane(Pane):
                 Text("dL/dh, dL/da: not yet computed (computing…)", style=DIM),
                 Text("not yet computed (computing…)", style=DIM),
                 Text("not yet computed", style=DIM)], width)], width, height)
+        if view.trace.bidirectional:
+            title, rows = (self._backward_both(view, width) if back
+                           else self._forward_both(view, width))
+            return self._plain(title, rows, width, height)
         if get_cell(view.trace.cell).gated:
             title, rows = (self._backward_gated(view, width) if back
                            else self._forward_gated(view, width))
@@ -85,6 +99,10 @@ class StepPane(Pane):
         table = self._table(view, title, rows, width, height)
         if table is not None:
             return table
+        return self._plain(title, rows, width, height)
+
+    def _plain(self, title: Text, rows: list[Row], width: int, height: int):
+        """The rows one under another, the best ranked kept when the pane is short."""
         keep = sorted(rows, key=lambda r: r.rank)[: max(height - 1, 0)]
         shown = [r for r in rows if r in keep]
         if width < 30:
@@ -156,6 +174,78 @@ class StepPane(Pane):
         ]
         return title, rows
 
+    # -- both directions (a bidirectional model) ------------------------------------------
+    def _forward_both(self, view, width: int) -> tuple[Text, list[Row]]:
+        """Both recurrences at t: h→_t from h→_{t-1} (the past) and h←_t from h←_{t+1} (the
+        future), each with its own weights, then the read-out of the two side by side."""
+        tr, t = view.trace, view.t
+        T = len(tr)
+        cell = get_cell(tr.cell)
+        f = tr.activation
+        title = first_fitting([
+            join(("forward", "bold"), f" t={t}: h→ reads x_0..x_{t}, h← reads x_{T - 1}..x_{t}"
+                 f";  ŷ = W_y[h→;h←] + b_y"),
+            join(("▶", "bold"), f" t={t}: h→ from t-1, h← from t+1, ŷ=W_y[h→;h←]+b_y"),
+            join(("▶", "bold"), f" t={t} h→ from t-1, h← from t+1"),
+            join(f"t={t} h→ h←")], width)
+        rows = [Row(9, f"x_{t}", self._input(view, t), tiny=f"x_{t}")]
+        for arrow, d, near in (("→", tr, t - 1), ("←", tr.back, t + 1)):
+            prev = tr.back.h_prev[t] if arrow == "←" else tr.h_prev[t]
+            start = near < 0 or near >= T
+            name = f"{arrow}h_{near}" + (" (start)" if start else "")
+            rows.append(Row(7, name, prev, spare=True, short=f"{arrow}h_{near}"))
+            if cell.gated:
+                for r in cell.step_rows:
+                    if r.quantity in ("h", "h_prev", "c_prev"):
+                        continue
+                    q = r.quantity
+                    values = d.gates[q[5:]] if q.startswith("gate:") else getattr(d, q)
+                    label = partial(str.format, t=t, p=near)
+                    rows.append(Row(r.rank + 2, f"{arrow}{label(r.label)}", values[t],
+                                    short=f"{arrow}{label(r.short or r.label)}",
+                                    tiny=f"{arrow}{label(r.tiny or r.label)}"))
+            else:
+                rows.append(Row(5, f"{arrow}a_{t}", d.a[t], tiny=f"{arrow}a"))
+            rows.append(Row(1, f"h{arrow}_{t}", d.h[t]))
+        rows.append(Row(2, "ŷ", lambda w: self._prediction(view, t, w)))
+        if not cell.gated:
+            rows.append(Row(8, "", Text(f"h = {f}(a); →a from h→_t-1, ←a from h←_t+1",
+                                         style=DIM)))
+        one, both, read_out = weight_counts(tr.params)
+        rows.append(Row(10, "", Text(f"2 × {one} cell weights + {read_out} read-out = {both}",
+                                     style=DIM)))
+        return title, rows
+
+    def _backward_both(self, view, width: int) -> tuple[Text, list[Row]]:
+        """BPTT at t in both directions: the read-out sends dL/dy_t into h→_t and h←_t
+        (through its two halves of W_y); h→_t also gets what flowed back from t+1, h←_t what
+        flowed back from t-1 (the step it fed)."""
+        tr, t = view.trace, view.t
+        T = len(tr)
+        title = first_fitting([
+            join(("backward", "bold magenta"), f" t={t}:  dL/dh→_t = W_y→ᵀdL/dy_t + from t+1;"
+                 f"  dL/dh←_t = W_y←ᵀdL/dy_t + from t-1"),
+            join(("◀", "bold magenta"), f" t={t}: dh→ = W_y→ᵀdy + from t+1, dh← ... from t-1"),
+            join(("◀", "bold magenta"), f" t={t} dh→ from t+1, dh← from t-1"),
+            join(f"◀ t={t} dh→ dh←")], width)
+        dy = tr.dy[t]
+        dy_row: np.ndarray | Text = dy
+        if not tr.mask[t]:
+            dy_row = join(vec_text(dy, 20) if len(dy) <= 3 else Text("0"),
+                          ("  no target here: nothing to send back", DIM))
+        rows = [Row(6 if tr.mask[t] else 0, f"dL/dy_{t}", dy_row, short="dL/dy")]
+        for arrow, which, near, d in (("→", "fwd", t + 1, tr), ("←", "bwd", t - 1, tr.back)):
+            direct, later = backward_parts(tr, t, which)
+            here = 0 <= near < T
+            rows += [
+                Row(4, f"W_y{arrow}ᵀdL/dy_{t}", direct, short=f"W_y{arrow}ᵀdy", tiny=f"{arrow}dir"),
+                Row(5, f"+ from t={near}" if here else "+ 0 (last read)", later,
+                    short=f"+from {near}" if here else "+0 last", tiny=f"+t{near}" if here
+                    else "+0"),
+                Row(1, f"= dL/dh{arrow}_{t}", d.dh[t], short=f"=dL/dh{arrow}", tiny=f"dh{arrow}"),
+            ]
+        return title, rows
+
     # -- gated cells -----------------------------------------------------------------------
     def _forward_gated(self, view, width: int) -> tuple[Text, list[Row]]:
         """A gated cell's step: the rows its module lists (each gate, the candidate, the
@@ -210,7 +300,7 @@ class StepPane(Pane):
         """x_t: a vector as it is, or (a callable for the width left) a token's one-hot
         position or a single value."""
         x = s.trace.x[t]
-        if len(x) > 1 and not (s.scenario.kind == "text" and len(np.flatnonzero(x)) == 1
+        if len(x) > 1 and not (_words(s) and len(np.flatnonzero(x)) == 1
                                and not isinstance(s.scenario.token_vectors, dict)):
             return x
         return lambda width: self._input_text(s, t, width)
@@ -220,14 +310,14 @@ class StepPane(Pane):
         label = s.label(t)
         nz = np.flatnonzero(x)
         one_hot = not isinstance(s.scenario.token_vectors, dict)  # a dict: the file's vectors
-        if s.scenario.kind == "text" and one_hot and len(x) > 1 and len(nz) == 1:
+        if _words(s) and one_hot and len(x) > 1 and len(nz) == 1:
             return first_fitting([
                 join((quoted(label), "bold"), (f" one-hot #{nz[0]} of {len(x)}", DIM)),
                 join((quoted(label), "bold"), (f" #{nz[0]} of {len(x)}", DIM)),
                 join((quoted(label), "bold"), (f" #{nz[0]}", DIM)),
                 join((quoted(label), "bold"))], width)
         return join(num_text(x[0]), (f"  ({token(label)})", DIM)
-                    if s.scenario.kind == "text" else "")
+                    if _words(s) else "")
 
     def _prediction(self, s, t: int, width: int) -> Text:
         """The prediction at t, its target and the loss at t, as much as fits in ``width``."""
@@ -458,6 +548,20 @@ def _widest(v: np.ndarray) -> int:
     if np.isnan(rest).any():
         picks.append(np.nan)
     return max((len(fmt(x)) for x in picks), default=1)
+
+
+def weight_counts(params) -> tuple[int, int, int]:
+    """A bidirectional model's weights: (one direction's cell, the whole model, the read-out
+    W_y and b_y)."""
+    read_out = params.W_y.size + params.b_y.size
+    both = sum(a.size for a in params.arrays())
+    return (both - read_out) // 2, both, read_out
+
+
+def _words(view) -> bool:
+    """Whether the scenario's inputs are words typed as text reads them (a text or tagging
+    scenario: a one-hot input reads as its word)."""
+    return get_kind(view.scenario.kind).takes_text
 
 
 def _line(r: Row, lw: int, width: int, brackets: bool = True) -> Text:

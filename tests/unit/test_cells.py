@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers import central_differences
 
 from engine import ScenarioError, fit, initial_params, load, loads, trace_for, with_cell
 from engine.analysis import Cancelled
@@ -58,17 +59,9 @@ def test_every_gradient_matches_central_differences(cell, output, batch):
     params, X, Y, M = _problem(cell, output, B=batch, seed=CELLS.index(cell) + 3 * batch)
     c = get_cell(cell)
     p = c.run(params, X, Y, M, output=output)
-    eps = 1e-6
     for arr, grad in zip(params.arrays(), p.grads.arrays()):
-        num = np.zeros_like(arr)
-        for idx in np.ndindex(arr.shape):
-            old = arr[idx]
-            arr[idx] = old + eps
-            lp = c.run(params, X, Y, M, output=output, backward=False).loss
-            arr[idx] = old - eps
-            lm = c.run(params, X, Y, M, output=output, backward=False).loss
-            arr[idx] = old
-            num[idx] = (lp - lm) / (2 * eps)
+        num = central_differences(
+            arr, lambda: c.run(params, X, Y, M, output=output, backward=False).loss)
         assert _rel_err(num, grad) < 1e-6, (cell, output, arr.shape)
 
 

@@ -4,6 +4,7 @@ encoder runs its cells. Checked against central differences, and against ``run``
 
 import numpy as np
 import pytest
+from helpers import central_differences
 
 from engine.cells import CELLS, get_cell
 from engine.cells.numerics import read_out_and_loss
@@ -35,29 +36,16 @@ def test_backward_from_outside_gradients_matches_central_differences(name):
     p = cell.forward(params, X, state0=s0)
     assert p.y.shape[-1] == 0 and p.loss == 0.0 and p.dh is None
     grads, ds0 = cell.backward_from(params, p, X, G, g_last)
-    eps = 1e-6
+
+    def loss():
+        return _outside_loss(cell, params, X, s0, G, g_last)
+
     for arr, grad in zip(params.arrays(), grads.arrays()):
-        num = np.zeros_like(arr)
-        for idx in np.ndindex(arr.shape):
-            old = arr[idx]
-            arr[idx] = old + eps
-            lp = _outside_loss(cell, params, X, s0, G, g_last)
-            arr[idx] = old - eps
-            lm = _outside_loss(cell, params, X, s0, G, g_last)
-            arr[idx] = old
-            num[idx] = (lp - lm) / (2 * eps)
+        num = central_differences(arr, loss)
         scale = max(np.abs(num).max(), 1e-8)
         assert np.abs(num - grad).max() / scale < 1e-6, (name, arr.shape)
     assert not grads.W_y.any() and not grads.b_y.any()  # the read-out is the caller's
-    num0 = np.zeros_like(s0)
-    for idx in np.ndindex(s0.shape):
-        old = s0[idx]
-        s0[idx] = old + eps
-        lp = _outside_loss(cell, params, X, s0, G, g_last)
-        s0[idx] = old - eps
-        lm = _outside_loss(cell, params, X, s0, G, g_last)
-        s0[idx] = old
-        num0[idx] = (lp - lm) / (2 * eps)
+    num0 = central_differences(s0, loss)
     assert ds0.shape == s0.shape
     assert np.abs(num0 - ds0).max() / np.abs(num0).max() < 1e-6
 

@@ -10,6 +10,7 @@ strip's text, filled from the engine, must equal the same text filled from these
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from functools import lru_cache
 
@@ -69,6 +70,11 @@ class Hand:
     def __init__(self, sc, p, X, knob: int):
         self.sc, self.X, self.scale = sc, X, 2.0 ** (knob / 4)
         self.cell = sc.model.cell
+        self.both = bool(getattr(p, "bidirectional", False))  # two vanilla directions
+        if self.both:
+            assert self.cell == "rnn"
+            self.back = (p.bwd.W_x, p.bwd.W_h * self.scale, p.bwd.b)
+            p = dataclasses.replace(p.fwd, W_y=p.W_y, b_y=p.b_y)
         if self.cell == "rnn":
             self.Wx, self.Wh, self.b = p.W_x, p.W_h * self.scale, p.b
         else:
@@ -76,7 +82,7 @@ class Hand:
             self.g = {k: (n[f"W_x{k}"], n[f"W_h{k}"] * self.scale, n[f"b_{k}"])
                       for k in "ifog"}
         self.Wy, self.by = p.W_y, p.b_y
-        self.H = self.Wy.shape[1]
+        self.H = p.W_h.shape[1]
 
     def step(self, state, x):
         if self.cell == "rnn":
@@ -89,6 +95,19 @@ class Hand:
         return np.concatenate([o * np.tanh(c2), c2]), f
 
     def states(self, start=None, first=0):
+        """The states and, for a bidirectional network, [h→_t ; h←_t] with h← read from the
+        end of the sequence (the forward direction's pre-activations as ``extra``)."""
+        if self.both:
+            ahead, pre = self._states(start, first)
+            Wx, Wh, b = self.back
+            h, behind = np.zeros(self.H), []
+            for x in self.X[first:][::-1]:
+                h = act(self.sc.model.activation, Wx @ x + Wh @ h + b)
+                behind.append(h)
+            return [np.concatenate([f, r]) for f, r in zip(ahead, behind[::-1])], pre
+        return self._states(start, first)
+
+    def _states(self, start=None, first=0):
         size = self.H if self.cell == "rnn" else 2 * self.H
         s = np.zeros(size) if start is None else start
         out, extra = [], []
@@ -99,7 +118,7 @@ class Hand:
         return out, extra
 
     def h_of(self, s):
-        return s[: self.H]
+        return s if self.both else s[: self.H]
 
     def output(self, s):
         y = self.Wy @ self.h_of(s) + self.by

@@ -125,7 +125,7 @@ def check(doc: str, key: str | None, fragment: str, line_of: str | None = None) 
 def test_builtin_names_and_descriptions():
     names = S.builtin_names()
     assert set(names) == {"king", "cat", "count", "hello", "sine", "echo", "long", "pads", "rhymes",
-                          "weather", "reverse", "translate"}
+                          "weather", "reverse", "translate", "apple"}
     assert names[0] == S.DEFAULT_SCENARIO == "king"
     assert names[1:] == sorted(names[1:])
     desc = dict(S.builtin_descriptions())
@@ -967,7 +967,7 @@ def test_load_empty_name():
 
 
 def test_encode_text_rejects_other_kinds():
-    with pytest.raises(ScenarioError, match="only text scenarios"):
+    with pytest.raises(ScenarioError, match="only text and tagging scenarios take typed text"):
         encode_text(load("sine"), "1 2 3")
 
 

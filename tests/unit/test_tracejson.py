@@ -23,9 +23,10 @@ DATA = {
     "copy": "[data]\nsymbols = 2\ngap = 3\nsequences = 4\n",
     "agreement": "[data]\ngap = 3\nsequences = 4\n",
     "majority": "[data]\nshortest = 2\nlongest = 6\nsequences = 4\n",
+    "tagging": '[data]\ntext = ["b/x a", "a/y b/x"]\n',
 }
-#: The kinds whose steps are tokens of a vocabulary.
-TOKENS = ("text", "copy", "agreement")
+#: The kinds whose steps are tokens of a vocabulary (tagging: words in, tags in the vocabulary).
+TOKENS = ("text", "copy", "agreement", "tagging")
 
 
 def scenario_text(kind, output, activation, epochs=0):
@@ -89,7 +90,8 @@ def test_every_kind_output_activation_gives_a_table_and_exact_json(kind, output,
     assert loss_from_json(doc) == pytest.approx(tr.loss, rel=1e-9, abs=1e-12)
     for t, step in enumerate(doc["steps"]):
         if kind in TOKENS:
-            assert step["input"] == seq.tokens[t] and step["input"] in sc.vocab
+            assert step["input"] == seq.tokens[t]
+            assert step["input"] in (sc.token_vectors if kind == "tagging" else sc.vocab)
             assert step["prediction"] in sc.vocab
         elif kind == "adding":  # a value and a marker a step
             assert step["input"] == [float(x) for x in seq.inputs[t]]

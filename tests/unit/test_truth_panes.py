@@ -274,8 +274,8 @@ def probability_column(text: str) -> list[str]:
     """The probability printed on each token row of a softmax Output pane."""
     out = []
     for line in lines_of(text)[1:]:
-        if line.lstrip().startswith("…"):
-            continue  # "… 3 more of 9"
+        if line.lstrip().startswith(("…", "held out")):
+            continue  # "… 3 more of 9", "held out 100% 8/8" (a tagging scenario's)
         out.append(line.split("◀")[0].split()[-1])
     return out
 
