@@ -258,7 +258,14 @@ def run_job(job: dict, trained=None) -> dict:
                     backward=False)
             loss_sum += float(np.sum(p.losses[M]))
             targets += int(np.count_nonzero(M))
-        if sc.model.output == "softmax":
+        if sc.model.output == "sigmoid":  # bits: the guess is the likelier one
+            for X, Y, M in batches(sc.test_sequences, 256):
+                p = run(params, X, Y, M, activation=sc.model.activation,
+                        output=sc.model.output, backward=False)
+                guess = (p.out[..., 0] >= 0.5) == (Y[..., 0] >= 0.5)
+                right += int(np.count_nonzero(guess & M))
+                scored += int(np.count_nonzero(M))
+        elif sc.model.output == "softmax":
             for seq in sc.test_sequences:
                 p = run(params, seq.inputs[:, None, :], seq.targets[:, None, :],
                         seq.mask[:, None], activation=sc.model.activation,
