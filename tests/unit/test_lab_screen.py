@@ -185,3 +185,17 @@ async def test_the_lab_screen_opens_a_run_comes_back_and_exports(tiny, tmp_path,
         assert (tmp_path / "rnntui-lab-tiny-1.csv").read_text().count("\n") == len(records) + 1
         await pilot.press("q")
     assert sweep.stopped
+
+
+def test_a_presenter_and_a_recording_send_a_lab_runs_scenario(tiny):
+    """Followers and recordings get a scenario's file text: a lab run's is its scenario text,
+    which opens the same run (the same training data) where the name would not."""
+    from engine.scenario import loads
+    from rnntui.classroom.session import _scenario_bytes
+    name = labrun.run_name(tiny, tiny.job(6, tiny.cells[1], 4))
+    sc = labrun.load_any(name)
+    text = _scenario_bytes(sc)
+    assert text == labrun.run_text(name).encode("utf-8")
+    sent = loads(text.decode("utf-8"), "sent", files=False)
+    assert [s.inputs.tolist() for s in sent.train_sequences] == \
+        [s.inputs.tolist() for s in sc.train_sequences]
