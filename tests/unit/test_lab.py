@@ -82,7 +82,9 @@ def test_agreement_has_one_target_the_verb():
 
 
 def test_the_built_in_labs_load():
-    assert {"adding", "agreement-gap", "copy"} <= set(builtin_labs())
+    assert {"adding", "agreement-gap", "copy", "echo-gap", "memory"} <= set(builtin_labs())
+    for name in builtin_labs():
+        load_lab(name)  # every run's scenario checked against the budgets
     lab = load_lab("adding")
     assert lab.task == "adding" and lab.parameter == "length"
     assert len(lab.jobs()) == len(lab.values) * len(lab.cells) * len(lab.seeds)
