@@ -15,26 +15,9 @@ from engine.lab import load_lab, run_job
 from engine.types import ScenarioError
 from rnntui import lab as runner
 from rnntui import labplot, labrun
+from test_lab import TINY as ONE_SEED
 
-TINY = """[lab]
-name = "tiny"
-task = "adding"
-metric = "share"
-
-[task]
-sequences = 24
-
-[sweep]
-parameter = "length"
-values = [4, 6]
-
-[runs]
-cells = ["rnn", "gru"]
-seeds = [3, 4]
-hidden_size = 4
-epochs = 2
-batch_size = 8
-"""
+TINY = ONE_SEED.replace("seeds = [3]", "seeds = [3, 4]")  # 2 values x 2 cells x 2 seeds
 
 
 @pytest.fixture
