@@ -41,7 +41,9 @@ class RnnApp(App):
     #: browser tab (rnntui serve) Ctrl+C is the copy key, so a reflex must not end the session:
     #: there it only says how to quit.
     BINDINGS = [Binding("ctrl+c", "interrupt", "quit", show=False, priority=True,
-                        id="ctrl-c-quit")]
+                        id="ctrl-c-quit"),
+                # with a lab open (rnntui lab NAME): from the main screen back to the lab
+                Binding("escape", "back_to_lab", "lab", show=False, id="back-to-lab")]
     #: Textual's own default theme is textual-dark; starting in ours (rather than setting it in
     #: __init__) spares a second parse of every stylesheet at start-up (~10 ms).
     theme: Reactive[str] = Reactive(DEFAULT_THEME)
@@ -68,7 +70,16 @@ class RnnApp(App):
         #: Set by q: from then on no other action runs (keys queued behind q do nothing).
         self.quitting = False
         self._main = MainScreen(scenario, source=source, **screen_options)
+        #: The lab screen (rnntui.screens.lab), when a lab is open: Esc on the main screen
+        #: comes back to it.
+        self.lab = None
+        #: A lab screen to open as the app starts (rnntui lab NAME).
+        self.lab_at_start = None
         self.title = f"rnntui: {visible(scenario.name)}"
+
+    def on_mount(self) -> None:
+        if self.lab_at_start is not None:
+            self.open_lab(self.lab_at_start)
 
     def get_default_screen(self) -> Screen:
         return self._main
@@ -87,7 +98,48 @@ class RnnApp(App):
         quit_only = self.quitting or isinstance(self.screen, TooSmallScreen)
         if quit_only and action not in ("quit", "interrupt"):
             return False
+        if action == "back_to_lab":
+            return self.lab is not None and self.screen is self._main
         return super().check_action(action, parameters)
+
+    # -- a lab (rnntui lab NAME) ---------------------------------------------------------------
+    def open_lab(self, screen) -> None:
+        """Show the lab screen ``screen`` over the main screen, and keep it (with its sweep)
+        while a run is open on the main screen."""
+        if self.lab is None:
+            self.lab = screen
+            self.install_screen(screen, "lab")
+        if self.screen is not self.lab:
+            self.push_screen(self.lab)
+
+    def action_back_to_lab(self) -> None:
+        if self.lab is not None and self.screen is self._main:
+            self.push_screen(self.lab)
+
+    def open_lab_run(self, lab, job: dict) -> None:
+        """The main screen on the run ``job`` of ``lab`` (rnntui.labrun): its scenario, trained
+        as the lab trained it (from the training cache when the lab's worker kept it)."""
+        from engine.lab import scenario_text
+        from engine.scenario import loads
+
+        from .labrun import run_name
+        name = run_name(lab, job)
+        try:
+            sc = loads(scenario_text(job), name, files=False)
+        except ScenarioError as err:
+            self.notify(visible(str(err)), severity="error", markup=False, timeout=8)
+            return
+        if self.screen is self.lab:
+            self.pop_screen()
+        self._main.train_on_open = True
+        self._main.use_scenario(sc, name)
+        self.notify(visible(f"{sc.name}: every key works on this run; Esc comes back to the "
+                            f"lab."), markup=False, timeout=5)
+
+    def exit(self, *args, **kwargs) -> None:
+        if self.lab is not None:  # q stops everything at once: the sweep's workers too
+            self.lab.stop()
+        super().exit(*args, **kwargs)
 
     def on_resize(self, event) -> None:
         """The size policy for every screen, Textual's own (the command palette) included:
@@ -122,11 +174,12 @@ class RnnApp(App):
 
 
 def load_scenario(scenario: str | os.PathLike | Scenario) -> Scenario:
-    """A Scenario from a built-in name or a .toml path (raises ScenarioError), or as given."""
+    """A Scenario from a built-in name, a .toml path or a lab run's name (rnntui.labrun;
+    raises ScenarioError), or as given."""
     if isinstance(scenario, Scenario):
         return scenario
-    from engine.scenario import load
-    return load(str(scenario))
+    from .labrun import load_any
+    return load_any(str(scenario))
 
 
 def make_app(scenario: str | os.PathLike | Scenario = "king", *,

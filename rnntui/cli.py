@@ -37,11 +37,12 @@ def _fail(message: str) -> int:
 
 
 def _load(name: str):
-    """Load a scenario, or return the one-line error."""
-    from engine.scenario import load
+    """Load a scenario (or a lab run, rnntui.labrun), or return the one-line error."""
     from engine.types import ScenarioError
+
+    from .labrun import load_any
     try:
-        return load(name), None
+        return load_any(name), None
     except ScenarioError as err:
         return None, str(err)
 
@@ -80,7 +81,8 @@ def _main_parser() -> _Parser:
                 "  rnntui trace SCENARIO        train and print the per-step table\n"
                 "  rnntui screenshot SCENARIO -o FILE.svg   render the app to SVG\n"
                 "  rnntui generate SCENARIO     train, then print text the model writes\n"
-                "  rnntui lab NAME|PATH         run a memory lab's sweep (docs/lab.md)\n"
+                "  rnntui lab NAME|PATH         a memory lab: its sweep drawn as it runs\n"
+                "                               (docs/lab.md; a point opens its run)\n"
                 "  rnntui present [SCENARIO]    present: followers see every step you take\n"
                 "  rnntui follow HOST:PORT/TOKEN   follow a presenter\n"
                 "  rnntui serve [SCENARIO]      serve the app to web browsers\n"
@@ -499,7 +501,7 @@ def _main(argv: list[str] | None = None) -> int:
                 return cmd_generate(args, OUT, _fail, _load)
             if cmd == "lab":
                 from .lab import cmd_lab
-                return cmd_lab(args, OUT, _fail)
+                return cmd_lab(args, OUT, _fail, _open_lab)
             return cmd_screenshot(args.scenario, args.output, args.size, args.press, args.at)
         args = _main_parser().parse_args(argv)
         _use_cache(args)
@@ -594,6 +596,26 @@ def _classroom(cmd: str, args) -> int:
     return commands.cmd_serve(args, _fail, _load)
 
 
+def _open_lab(lab, args) -> int:
+    """The lab screen (rnntui lab NAME) over the main screen, which shows the lab's first run
+    until one is opened."""
+    from engine.lab import scenario_text
+    from engine.scenario import loads
+    from engine.types import ScenarioError
+
+    from .lab import Sweep
+    from .labrun import run_name
+    from .screens.lab import LabScreen
+    job = lab.jobs()[0]
+    name = run_name(lab, job)
+    try:
+        sc = loads(scenario_text(job), name, files=False)
+    except ScenarioError as err:
+        return _fail(str(err))
+    sweep = Sweep(lab, workers=args.workers, scheduler=args.scheduler)
+    return run_interactive(sc, source=name, lab=LabScreen(lab, sweep, workers=args.workers))
+
+
 def _run_lesson(lesson) -> int:
     """The app opened on a lesson's first step (rnntui learn NAME)."""
     first = lesson.steps[0]
@@ -610,15 +632,18 @@ def _read_lesson(lesson) -> int:
 
 
 def run_interactive(sc, *, at=None, source: str | None = None, classroom=None,
-                    lesson=None) -> int:
+                    lesson=None, lab=None) -> int:
     """Run the app on a loaded scenario with the terminal guarded (see cli_guard) and return
-    its exit code; ends the process at once if worker threads are still busy afterwards."""
+    its exit code; ends the process at once if worker threads are still busy afterwards.
+    ``lab``: a lab screen (rnntui.screens.lab) shown over the main screen from the start,
+    which then trains nothing until a run is opened."""
     from engine.types import ScenarioError
 
     from .app import make_app
     from .position import PositionError
     try:
-        app = make_app(sc, at=at, source=source)
+        app = make_app(sc, at=at, source=source, **({} if lab is None else {"train": False}))
+        app.lab_at_start = lab
     except ScenarioError as err:
         return _fail(str(err))
     except PositionError as err:  # (an epoch past the scenario's limit or budget)

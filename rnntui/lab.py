@@ -31,12 +31,20 @@ FIELDS = ("task", "parameter", "value", "cell", "seed", "metric", "baseline", "l
 #: The version of the records' layout: a change makes older records misses.
 FORMAT = 1
 _MAX_RECORD = 64 * 1024
+#: The lab records' folder is kept under this share of the training cache's size cap
+#: (RNNTUI_CACHE_MAX; 200 MiB / 16 = 12.5 MiB by default, some 10,000 records), dropping the
+#: least recently used first. It is a cap of its own: evicting weights never drops a record.
+SHARE_OF_CACHE = 16
 
 
 def add_arguments(p) -> None:
     p.description = ("Run a memory lab's sweep (each cell at each value of the swept "
-                     "parameter, each seed) and write its results (docs/lab.md).")
+                     "parameter, each seed) on the lab screen, where its curves fill in and "
+                     "any run opens in the stepping screen; with --table, --json or --csv, "
+                     "without a screen (docs/lab.md).")
     p.add_argument("lab", metavar="NAME|PATH", help="a built-in lab or a lab .toml file")
+    p.add_argument("--table", action="store_true",
+                   help="run the sweep without the lab screen and print the table of medians")
     p.add_argument("--json", default=None, metavar="PATH",
                    help="write the results as one JSON object ('-': standard output)")
     p.add_argument("--csv", default=None, metavar="PATH",
@@ -80,6 +88,10 @@ def cached(job: dict) -> dict | None:
     record = doc.get("record")
     if not isinstance(record, dict) or set(record) != set(FIELDS):
         return None
+    try:
+        os.utime(_folder() / f"{key}.json")  # recently used: pruned last
+    except OSError:
+        pass
     return record
 
 
@@ -98,10 +110,166 @@ def keep(job: dict, record: dict) -> None:
         pass
 
 
+def prune(folder: Path | None = None, limit: int | None = None) -> None:
+    """Keep the lab records' folder under ``limit`` bytes (default: the training cache's cap
+    / SHARE_OF_CACHE), dropping the least recently used records first, and any temporary file
+    a crash left once it is a minute old."""
+    import time
+
+    from .cache import CacheSettingError, enabled, max_bytes
+    if not enabled():
+        return
+    folder = folder or _folder()
+    if limit is None:
+        try:
+            limit = max_bytes() // SHARE_OF_CACHE
+        except CacheSettingError:
+            return
+    try:
+        files = list(folder.iterdir())
+    except OSError:
+        return
+    now, entries = time.time(), []
+    for f in files:
+        try:
+            st = f.stat()
+        except OSError:
+            continue
+        if f.name.startswith(".tmp-"):
+            if now - st.st_mtime > 60:
+                _unlink(f)
+        elif f.suffix == ".json":
+            entries.append((st.st_mtime, st.st_size, f))
+    total = sum(size for _, size, _ in entries)
+    for _, size, f in sorted(entries):
+        if total <= limit:
+            break
+        _unlink(f)
+        total -= size
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
+
+
 # -- running -----------------------------------------------------------------------------------
 
 def _pin_blas() -> None:
     os.environ.update(BLAS_ENV)
+
+
+def _keep_weights(scenario, history) -> None:
+    """A local worker keeps each run's training in the training cache (rnntui.cache), so the
+    lab screen opens a finished run at once (or retrains it, if the cap evicted it)."""
+    from .cache import store
+    store(scenario, history, scenario.train.epochs)
+
+
+def _work(job: dict) -> dict:
+    """One run in a local worker process: its record, its weights kept."""
+    from engine.lab import run_job
+    return run_job(job, _keep_weights)
+
+
+class Sweep:
+    """A lab's runs, run in the background of whoever calls :meth:`run`; :meth:`stop` (from
+    any thread) ends it at once: the runs not finished are dropped and the worker processes
+    ended, while every finished run's record is already kept."""
+
+    def __init__(self, lab, *, workers: int | None = None, scheduler: str | None = None) -> None:
+        self.lab = lab
+        self.workers = workers
+        self.scheduler = scheduler
+        self.stopped = False
+        self._pool = None
+        self._client = None
+        if scheduler is None:  # started now, while sys.stderr is the terminal's: under the lab
+            try:                # screen (Textual's stand-in stderr) starting it fails
+                from multiprocessing import resource_tracker
+                resource_tracker.ensure_running()
+            except (OSError, ValueError):
+                pass
+
+    def stop(self) -> None:
+        self.stopped = True
+        pool, client = self._pool, self._client
+        if pool is not None:
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                try:
+                    proc.terminate()
+                except (OSError, AttributeError):
+                    pass
+            pool.shutdown(wait=False, cancel_futures=True)
+        if client is not None:
+            try:
+                client.close(timeout=1)
+            except Exception:  # noqa: BLE001 - stopping: whatever the client says
+                pass
+
+    def run(self, done=None) -> list[dict | None]:
+        """Every run's record, in the lab's order (value, cell, seed); None for a run not
+        finished when the sweep was stopped. ``done(record, finished, total, cached)`` is
+        called as each run ends (``cached``: it was read from the cache)."""
+        from engine.lab import run_job
+        jobs = self.lab.jobs()
+        records: list[dict | None] = [cached(job) for job in jobs]
+        todo = [i for i, r in enumerate(records) if r is None]
+        finished = len(jobs) - len(todo)
+        for r in records:
+            if r is not None and done:
+                done(r, finished, len(jobs), True)
+
+        def land(i: int, record: dict) -> None:
+            nonlocal finished
+            records[i] = record
+            keep(jobs[i], record)
+            finished += 1
+            if done:
+                done(record, finished, len(jobs), False)
+
+        try:
+            if todo and self.scheduler and not self.stopped:
+                from distributed import Client
+                from distributed import as_completed as dask_completed
+                with Client(self.scheduler, timeout="10s") as client:
+                    self._client = client
+                    futures = {client.submit(run_job, jobs[i], pure=False): i for i in todo}
+                    for future in dask_completed(futures):
+                        if self.stopped:
+                            break
+                        land(futures[future], future.result())
+            elif todo and not self.stopped:
+                self._run_local(jobs, todo, land)
+        except Exception:
+            if not self.stopped:
+                raise
+        finally:
+            prune()
+        return records
+
+    def _run_local(self, jobs, todo, land) -> None:
+        import multiprocessing
+        _pin_blas()  # spawned workers start with it, before they import numpy
+        n = max(1, min(self.workers or os.cpu_count() or 1, len(todo)))
+        pool = self._pool = ProcessPoolExecutor(
+            n, mp_context=multiprocessing.get_context("spawn"))
+        futures: dict = {}
+        try:
+            futures = {pool.submit(_work, jobs[i]): i for i in todo}
+            for future in as_completed(futures):
+                if self.stopped:
+                    break
+                land(futures[future], future.result())
+        finally:
+            if self.stopped:
+                self.stop()
+            else:
+                for f in futures:
+                    f.cancel()
+                pool.shutdown(wait=True, cancel_futures=True)
 
 
 def run_lab(lab, *, workers: int | None = None, scheduler: str | None = None,
@@ -109,44 +277,26 @@ def run_lab(lab, *, workers: int | None = None, scheduler: str | None = None,
     """Every run's record, in the lab's order (value, cell, seed). Cached runs are read; the
     others run on ``workers`` local processes (spawned with BLAS pinned to one thread), or on a
     Dask scheduler's workers. ``done(record, finished, total)`` is called as each one ends."""
-    from engine.lab import run_job
-    jobs = lab.jobs()
-    records: list[dict | None] = [cached(job) for job in jobs]
-    todo = [i for i, r in enumerate(records) if r is None]
-    finished = len(jobs) - len(todo)
-    for r in records:
-        if r is not None and done:
-            done(r, finished, len(jobs))
+    sweep = Sweep(lab, workers=workers, scheduler=scheduler)
+    try:
+        return sweep.run(None if done is None else
+                         lambda record, finished, total, _cached: done(record, finished, total))
+    except BaseException:
+        sweep.stop()
+        raise
 
-    def land(i: int, record: dict) -> None:
-        nonlocal finished
-        records[i] = record
-        keep(jobs[i], record)
-        finished += 1
-        if done:
-            done(record, finished, len(jobs))
 
-    if todo and scheduler:
-        from distributed import Client
-        from distributed import as_completed as dask_completed
-        with Client(scheduler, timeout="10s") as client:
-            futures = {client.submit(run_job, jobs[i], pure=False): i for i in todo}
-            for future in dask_completed(futures):
-                land(futures[future], future.result())
-    elif todo:
-        import multiprocessing
-        _pin_blas()  # spawned workers start with it, before they import numpy
-        n = max(1, min(workers or os.cpu_count() or 1, len(todo)))
-        with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(run_job, jobs[i]): i for i in todo}
-            try:
-                for future in as_completed(futures):
-                    land(futures[future], future.result())
-            except BaseException:
-                for f in futures:
-                    f.cancel()
-                raise
-    return records  # type: ignore[return-value]
+def in_order(lab, records: dict) -> list[dict]:
+    """The finished runs of ``records`` ((value, cell, seed) -> record) in the lab's order."""
+    return [records[k] for k in ((j["value"], j["cell"], j["seed"]) for j in lab.jobs())
+            if k in records]
+
+
+def _openable(lab, records: list[dict]) -> list[dict]:
+    """``records`` with each ``position`` the name that opens the run (rnntui.labrun): a lab
+    file's runs are named by its path, a built-in's by its name."""
+    from .labrun import run_name
+    return [{**r, "position": run_name(lab, r)} for r in records]
 
 
 def document(lab, records: list[dict]) -> dict:
@@ -155,14 +305,16 @@ def document(lab, records: list[dict]) -> dict:
     return {"lab": lab.name, "task": lab.task, "parameter": lab.parameter,
             "values": list(lab.values), "cells": list(lab.cells), "seeds": list(lab.seeds),
             "metric": lab.metric, "metric_means": METRICS[lab.metric],
-            "train": dict(lab.train), "data": dict(lab.fixed), "runs": records}
+            "train": dict(lab.train), "data": dict(lab.fixed),
+            "runs": _openable(lab, records)}
 
 
-def csv_text(records: list[dict]) -> str:
+def csv_text(records: list[dict], lab=None) -> str:
+    """One CSV row a record (with ``lab``: each position the name that opens the run)."""
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\n")
     w.writeheader()
-    for r in records:
+    for r in records if lab is None else _openable(lab, records):
         w.writerow({k: "" if r[k] is None else r[k] for k in FIELDS})
     return buf.getvalue()
 
@@ -211,8 +363,9 @@ def _one_run(lab, spec: str, fail) -> dict | None:
     return lab.job(value, cell, seed)
 
 
-def cmd_lab(args, out, fail) -> int:
-    """``rnntui lab``: run the sweep, print its table and progress, write --json / --csv."""
+def cmd_lab(args, out, fail, open_screen=None) -> int:
+    """``rnntui lab``: the lab screen (``open_screen(lab, args)``, rnntui.cli's); with
+    --table, --json or --csv: run the sweep, print its table and progress, write the files."""
     import sys
 
     from engine.lab import load_lab, scenario_text
@@ -236,6 +389,8 @@ def cmd_lab(args, out, fail) -> int:
             import distributed  # noqa: F401
         except ImportError:
             return fail("--scheduler needs Dask's distributed (pip install 'rnntui[cluster]')")
+    if not (args.table or args.json or args.csv) and open_screen is not None:
+        return open_screen(lab, args)
 
     def done(record, finished, total):
         try:
@@ -255,7 +410,7 @@ def cmd_lab(args, out, fail) -> int:
         if args.json:
             _write(args.json, json.dumps(document(lab, records), indent=1) + "\n", out)
         if args.csv:
-            _write(args.csv, csv_text(records), out)
+            _write(args.csv, csv_text(records, lab), out)
     except OSError as err:
         return fail(f"could not write the results: {err}")
     return 0

@@ -140,6 +140,14 @@ def _scenario_bytes(scenario) -> bytes | None:
     file, up to its size cap); None when it came from no file or cannot be read so."""
     from engine.files import FileReadError, read_regular
     from engine.scenario import LIMITS
+    from engine.types import ScenarioError
+
+    from ..labrun import is_run, run_text
+    if is_run(scenario.source):  # a lab run: the scenario file its name stands for
+        try:
+            return run_text(scenario.source).encode("utf-8")
+        except ScenarioError:
+            return None
     try:
         return read_regular(scenario.source, LIMITS["file_bytes"])
     except (FileReadError, TypeError, ValueError):

@@ -82,7 +82,9 @@ def test_agreement_has_one_target_the_verb():
 
 
 def test_the_built_in_labs_load():
-    assert {"adding", "agreement-gap", "copy"} <= set(builtin_labs())
+    assert {"adding", "agreement-gap", "copy", "echo-gap", "memory"} <= set(builtin_labs())
+    for name in builtin_labs():
+        load_lab(name)  # every run's scenario checked against the budgets
     lab = load_lab("adding")
     assert lab.task == "adding" and lab.parameter == "length"
     assert len(lab.jobs()) == len(lab.values) * len(lab.cells) * len(lab.seeds)
@@ -189,3 +191,28 @@ def test_a_dask_cluster_gives_the_local_records(tmp_path, monkeypatch):
                                   host="127.0.0.1", dashboard_address=None) as cluster:
         there = runner.run_lab(lab, scheduler=cluster.scheduler_address)
     assert _no_seconds(there) == _no_seconds(here)
+
+
+def test_the_delayed_echo_is_a_lab_task_counting_bits_right():
+    """Echo: ln 2 and 1/2 for the memoryless guess; a run's accuracy is the share of target
+    bits its sigmoid output puts on the right side of 1/2 (here recounted by hand)."""
+    from engine.cells import run
+    from engine.train import fit
+    lab = loads_lab(TINY.replace('task = "adding"', 'task = "echo"')
+                    .replace('metric = "share"', 'metric = "error"')
+                    .replace("sequences = 24", "sequences = 40\nlength = 12")
+                    .replace('parameter = "length"', 'parameter = "delay"'))
+    job = lab.job(4, "rnn", 3)
+    record = run_job(job)
+    assert record["baseline"] == 0.5 and get_kind("echo").baseline({}) == math.log(2)
+    sc = loads(scenario_text(job))
+    params = fit(sc).params_at(sc.train.epochs)
+    right = total = 0
+    for seq in sc.test_sequences:
+        p = run(params, seq.inputs[:, None, :], seq.targets[:, None, :], seq.mask[:, None],
+                activation=sc.model.activation, output=sc.model.output, backward=False)
+        guess = (p.out[:, 0, 0] >= 0.5) == (seq.targets[:, 0] >= 0.5)
+        right += int(np.count_nonzero(guess & seq.mask))
+        total += int(np.count_nonzero(seq.mask))
+    assert record["accuracy"] == right / total and total == 100 * 8
+    assert record["metric"] == pytest.approx(1 - right / total)
