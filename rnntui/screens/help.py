@@ -51,12 +51,15 @@ GLYPHS = [
     ("▁▂▃▄▅▆▇█", "a gradient column's height on its log scale: from the min label (bottom) to "
                  "the max label (top)"),
     ("▏▎▍▌▋▊▉█  ▐", "a bar's length, in eighths of a cell (probabilities, hidden units)"),
+    ("█▓▒░", "Attention: the share of an output's weight on a source token (at least 7/8, "
+             "5/8, 3/8, 1/8; blank: less)"),
     ("⣿ ⡀ ⠉", "braille dots: a plotted line (Retention's curve, the loss, a series)"),
     ("ŷ  ᵀ", "the output at t / a transposed matrix (W_yᵀ)"),
     ("∂  ⊙  ∏", "a partial derivative / times, entry by entry / the product of (belt ∏f: "
                 "the forget gates multiplied)"),
     ("₀  ₂  ²", "h₀, x₀: the first state and input / ‖W_h‖₂: the largest singular value / "
                 "squared"),
+    ("÷", "divided by (the lab's test loss ÷ baseline)"),
     ("×  −  –", "times (W_h ×2; 0.070× of its size) / minus / a range of steps (0–4)"),
     ("°", "degrees of turn per step"),
     ("← → ↑ ↓", "the arrow keys (← → step t, ↑ ↓ scroll)"),

@@ -44,6 +44,12 @@ class AttentionPane(Pane):
             "token with the most weight are written under the map. Without attention it "
             "shows the one vector the decoder starts from: the encoder's last state, all "
             "it ever learns of the source.")
+    LEGEND = ("one row per output token, one column per source token · █ at least 7/8 of the "
+              "row's weight, ▓ at least 5/8, ▒ at least 3/8, ░ at least 1/8, blank less · ▶ "
+              "the output at the cursor · c: the context vector, the weighted sum of the "
+              "encoder states · without attention: the encoder's last state, the one vector "
+              "the decoder starts from")
+    LEGEND_LINE = "█▓▒░ weight ≥ 7/8, 5/8, 3/8, 1/8"
     READS = ("trace", "t", "phase")
     SEQ2SEQ = True
     ONLY_SEQ2SEQ = True
@@ -113,14 +119,14 @@ class AttentionPane(Pane):
         if i_now is None:
             col = tr.attention_rows()[:, t]
             return wrapped(f"Encoder step {t}: {quoted(tr.sequence.source[t])} gets at most "
-                           f"{fmt(col.max(), 2, signed=False)} of an output's weight.", width)
+                           f"{fmt(col.max(), signed=False)} of an output's weight.", width)
         if i_now >= len(tr.sequence.target):
             return wrapped("The end token's row is left out: it writes no word.", width, DIM)
         row = tr.weights[i_now]
         j = int(np.argmax(row))
         return wrapped(f"{quoted(tr.sequence.target[i_now])} looks most at "
                        f"{quoted(tr.sequence.source[j])} (source {j}): "
-                       f"{fmt(row[j], 2, signed=False)} of its weight", width)
+                       f"{fmt(row[j], signed=False)} of its weight", width)
 
 
 PANE = AttentionPane

@@ -193,10 +193,11 @@ def test_every_sign_in_a_snapshot_is_in_helps_table():
 def test_every_pane_has_a_legend_naming_the_signs_issue_20_found_unexplained():
     from rnntui.screens.help import PANE_LEGENDS
     from rnntui.screens.main import MainScreen
-    ids = {"sequence", "batch", "step", "hidden", "output", "gradients", "retention", "loss"}
+    ids = {"sequence", "batch", "step", "hidden", "output", "gradients", "retention", "loss",
+           "attention"}
     assert set(PANE_LEGENDS) == ids
     assert any(b.key == "k" and b.action == "legend" for b in MainScreen.BINDINGS)
     said = " ".join(PANE_LEGENDS.values())
     for sign in ("(12)", "4/12", "+█▒░", "−●•·", "≤0.070×", "x₀: 2.4×", "x₀ changes nothing",
-                 "∂Lτ/∂h", "s is a", "belt ∏f", "tgt", "ep 40"):
+                 "∂Lτ/∂h", "s is a", "belt ∏f", "tgt", "ep 40", "▓", "▒"):
         assert sign in said, sign
