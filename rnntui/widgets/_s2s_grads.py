@@ -32,16 +32,6 @@ def draw_s2s(tr, t: int, width: int, height: int):
         rows, marked = g, None
         align = tr.sequence.align
         needed = align[i] if align is not None and i < len(align) else None
-    top = float(np.max(rows)) if len(rows) and np.isfinite(rows).all() else 0.0
-    room = max(height - 1, 1)  # (the header's row)
-    focus = needed if needed is not None else (marked if marked is not None else 0)
-    first = max(0, min(focus - room // 2, S - room)) if S > room else 0
-    for j in range(first, min(S, first + room)):
-        frac = log_fraction(rows[j], top / 10 ** DECADES, top) if top > 0 else 0.0
-        style = CURSOR if j == marked else (TARGET if j == needed else "")
-        line = join((f"{src[j][:lw]:>{lw}}", style), " ", plain_bar(frac, bar).ljust(bar), " ",
-                    fmt(rows[j], 2, signed=False))
-        lines.append(line)
     notes: list[Text] = []
     if t >= S:
         total = float(np.sum(rows))
@@ -58,6 +48,22 @@ def draw_s2s(tr, t: int, width: int, height: int):
                                  f"token it needs): {fmt(rows[needed] / total * 100, 2, signed=False)}% "
                                  f"of the sum"))
     from .attention import wrapped
-    for note in notes:
-        lines += wrapped(note.plain, width, str(note.style))
+    # A note is shown whole or not at all: the bars keep at least three rows (or all of them),
+    # and the notes that do not fit under them are left out, the last first.
+    said = [wrapped(note.plain, width, str(note.style)) for note in notes]
+    least = min(S, 3)
+    while said and height - 1 - sum(len(x) for x in said) < least:
+        said.pop()
+    room = max(height - 1 - sum(len(x) for x in said), 1)  # (the header's row, the notes)
+    top = float(np.max(rows)) if len(rows) and np.isfinite(rows).all() else 0.0
+    focus = needed if needed is not None else (marked if marked is not None else 0)
+    first = max(0, min(focus - room // 2, S - room)) if S > room else 0
+    for j in range(first, min(S, first + room)):
+        frac = log_fraction(rows[j], top / 10 ** DECADES, top) if top > 0 else 0.0
+        style = CURSOR if j == marked else (TARGET if j == needed else "")
+        line = join((f"{src[j][:lw]:>{lw}}", style), " ", plain_bar(frac, bar).ljust(bar), " ",
+                    fmt(rows[j], 2, signed=False))
+        lines.append(line)
+    for note_lines in said:
+        lines += note_lines
     return block(lines, width, height)

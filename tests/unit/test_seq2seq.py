@@ -220,3 +220,18 @@ def test_sequence_pane_marks_where_greedy_departs():
     assert f"departs at output {off}" in text
     assert [w.strip("[]") for w in text.splitlines()[0].split()[1:]] == tr.sequence.source
     assert "<s>" not in tr.decoded.tokens  # never a word to write
+
+
+def test_the_gradient_views_sentences_are_whole_or_left_out():
+    """At 80x24 the Gradients pane of `reverse` has 7 rows: its sentence about the token an
+    output needs was cut after 'the token it' (the bars took every row before it)."""
+    from helpers import draw_pane
+    from rnntui.widgets import pane_class
+    view = _view(t=6)  # decoder step 0
+    needed = view.trace.sequence.align[0]
+    sentence = f"(source {needed}, the token it needs):"
+    for height in range(4, 16):
+        text = " ".join(draw_pane(view, pane_class("gradients"), 30, height).split())
+        assert ("(source" in text) == (sentence in text), (height, text)
+        if height >= 7:
+            assert sentence in text, (height, text)
