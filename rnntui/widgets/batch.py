@@ -15,7 +15,7 @@ from .base import Pane
 from .hidden import glyph_rows
 
 #: The pad token on screen (the input is the zero vector there).
-PAD = "░"
+PAD = "_"
 #: The mask: a step the network counts (1) and one it is told to skip (0).
 REAL, SKIP = "1", "0"
 #: Marks the row that is the sequence stepped through in the other panes.
@@ -29,10 +29,11 @@ class BatchPane(Pane):
     ID = "batch"
     PLACE = "top"
     HELP = ("Only in scenarios with pad = true under [train] (it then takes the Sequence "
-            "pane's place): the training batch that holds the sequence you step (▸ marks "
-            "its row; B goes to the next batch). Left, each row's inputs padded on the right "
-            f"to the longest with the pad token {PAD} (the zero vector); the cursor's column "
-            "moves on every row at once, and a target the loss counts is yellow. Then the "
+            "pane's place): the training batch that holds the sequence you step (#1, #2, … "
+            "number the rows, ▸ marks yours; B goes to the next batch). Left, each row's "
+            f"inputs padded on the right to the longest with the pad token {PAD} (the zero "
+            "vector); the cursor's column, in [brackets], moves on every row at once, and a "
+            "target the loss counts is yellow. Then the "
             "mask: 1 at a real step, 0 at a pad, which the network skips: no loss there and "
             "the row's final state is its last real one (an ended row shows its h_t dim, "
             "carried). Without the mask (key u) every step reads 1: the pads go in, the "
@@ -41,14 +42,14 @@ class BatchPane(Pane):
             "●•·). In the backward pass (b) the block is dL/dh_t: exactly 0 at a masked pad, "
             "and without the mask the gradient runs back through the pads (red). Below: the steps the rectangle runs against the real ones (what packing "
             "saves) and the same with the epoch sorted by length.")
-    LEGEND = ("rows: the sequences of the training batch, ▸ the one you step · ░ the pad token "
-              "(the zero vector) · yellow: a target the loss counts · mask: 1 a step the "
+    LEGEND = ("#1, #2, …: the rows, the sequences of the training batch, ▸ the one you step · "
+              f"{PAD} the pad token (the zero vector) · [ ]: the cursor's step t · yellow: a target the loss counts · mask: 1 a step the "
               "network takes, 0 a pad it skips · h_t: [4, 8]: the state of 4 rows of 8 units "
               "at the cursor, +█▒░ −●•· as in Hidden; dim: a row that ended (its last state, "
               "carried), red: a state the pads made (mask off) · backward (b): dL/dh_t: [4, 8], "
               "0 at a masked pad · N steps for M real: what the "
               "rectangle runs against what packing would")
-    LEGEND_LINE = f"{PAD} pad · mask 1 real, 0 pad · {STEPPED} stepped"
+    LEGEND_LINE = f"{PAD} pad · mask 1 real, 0 pad · {STEPPED} stepped · [t]"
     TITLE = "Batch: padded rows, mask, h_t"
     SHORT_TITLE = "Batch"
     READS = ("scenario", "trace", "t", "example", "phase")
@@ -85,13 +86,15 @@ class BatchPane(Pane):
         counted = batch.M
         labels = [s.labels for s in batch.sequences]
         cw = max(1, min(3, max((len(token(x)) for row in labels for x in row), default=1)))
-        gap = " " if width >= 2 + 3 + T * (cw + 1) + 2 + T + 2 + H + 8 else ""
-        name_w = len(str(B)) + 1
+        name_w = len(f"{STEPPED}#{B}")
+        # the row: name, the inputs, the mask, h_t, its length; the cursor's column in [brackets]
+        rest = 1 + T + 2 + 1 + H + len(f" len {T}")
+        gap = " " if width >= name_w + T * (cw + 1) + 2 + rest else ""
+        inputs_w = 1 + T * (cw + 1) + 1 if gap else 1 + T * cw + 2
         lines: list[Text] = []
-        head = Text(" " * name_w + " ", no_wrap=True)
-        head.append(f"x_t, t=0..{T - 1}".ljust(T * (cw + len(gap)) + 1)[:T * (cw + len(gap)) + 1],
-                    style=DIM)
-        head.append("mask".ljust(T + 1)[:T + 1], style=DIM)
+        head = Text(" " * name_w, no_wrap=True)
+        head.append(f"{' ' * (1 + bool(gap))}x_t, t=0..{T - 1}".ljust(inputs_w)[:inputs_w], style=DIM)
+        head.append(" mask".ljust(T + 4)[:T + 4], style=DIM)
         head.append(shape, style="bold")
         # short: no header line, the block's shape goes into the one footer line
         short = height < B + 3
@@ -104,21 +107,20 @@ class BatchPane(Pane):
         for b in range(shown_rows):
             line = Text(no_wrap=True)
             mark = STEPPED if rows[b] == example else " "
-            line.append(f"{mark}{b + 1}".rjust(name_w) + " ")
+            line.append(f"{mark}#{b + 1}".ljust(name_w), style="bold" if mark != " " else DIM)
+            cells = []
             for s in range(T):
                 cell = (token(labels[b][s])[:cw] if real[s, b] else PAD).ljust(cw)
                 style = TARGET if counted[s, b] else ("" if real[s, b] else DIM)
                 if not real[s, b] and counted[s, b]:
                     style = f"{TARGET} bold"
-                if s == t:
-                    style = f"{style} {CURSOR}".strip()
-                line.append(cell, style=style)
-                line.append(gap)
+                cells.append((cell, style))
             line.append(" ")
-            for s in range(T):
-                told = real[s, b] or not batch.masked
-                style = ("" if told else DIM) + (f" {CURSOR}" if s == t else "")
-                line.append(REAL if told else SKIP, style=style.strip())
+            _cursor_row(line, cells, t, bool(gap))
+            line.append(" ")
+            told = [(REAL if real[s, b] or not batch.masked else SKIP,
+                     "" if real[s, b] or not batch.masked else DIM) for s in range(T)]
+            _cursor_row(line, told, t, False)
             line.append(" ")
             ended = t >= batch.lengths[b]
             if ended and back and batch.masked and not state[t, b].any():
@@ -135,6 +137,15 @@ class BatchPane(Pane):
         footer = self._footer(view, k, batch, bp, width, shape)
         room = height - len(lines)
         cost, mask_line, both, final = footer
+        if room == 1 and short:
+            # one line left: the columns named under themselves when that fits
+            state_word = f"mask {'on' if batch.masked else 'off'} (u)"
+            under = Text(" " * name_w + f"  x_t, t=0..{T - 1}".ljust(inputs_w)
+                         + " " + state_word.ljust(T + 3), style=DIM, no_wrap=True)
+            under.append(shape, style="bold")
+            under.append(f" · {batch.padded_steps} steps for {batch.real_steps} real", style="bold")
+            if under.cell_len <= width and len(state_word) <= T + 2:
+                both = under
         lines.extend([cost, mask_line, final] if room >= 3 else [cost, mask_line] if room == 2
                      else [both])
         return block(lines, width, height)
@@ -189,6 +200,24 @@ class BatchPane(Pane):
             final = join(("final h read at t=", DIM), (str(batch.T - 1), WARN),
                          (f" in every row, after {pads} pads", DIM))
         return [cost, mask_line, both, fit(final, width)]
+
+
+def _cursor_row(line: Text, cells: list[tuple[str, str]], t: int, spaced: bool) -> None:
+    """Append ``cells`` to ``line`` with the cursor's column ``t`` in [brackets] as well as in
+    the cursor's colour, so that it reads without colour too. Spaced, a space goes before each
+    cell and after the last, and the brackets take the two beside the cursor's cell; side by
+    side, the brackets add two cells."""
+    for s, (cell, style) in enumerate(cells):
+        if spaced:
+            line.append("[" if s == t else "]" if s == t + 1 else " ",
+                        style="bold" if s in (t, t + 1) else "")
+        elif s == t:
+            line.append("[", style="bold")
+        line.append(cell, style=f"{style} {CURSOR}".strip() if s == t else style)
+        if not spaced and s == t:
+            line.append("]", style="bold")
+    if spaced:
+        line.append("]" if t == len(cells) - 1 else " ", style="bold")
 
 
 PANE = BatchPane

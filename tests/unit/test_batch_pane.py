@@ -34,11 +34,11 @@ def test_the_pane_shows_the_padded_batch_its_mask_and_its_cost(mask):
     assert f"h_t: [{B}, {sc.model.hidden_size}]" in tall[0]
     for b, s in enumerate(rows):
         line = tall[1 + b]
-        bits = "".join(s.labels) + PAD * (T - len(s))
-        assert " ".join(bits) in line and f"len {len(s)}" in line
+        bits = "".join(s.labels) + PAD * (T - len(s))  # the cursor at t = T - 1: [last]
+        assert " ".join(bits[:-1]) + f"[{bits[-1]}]" in line and f"len {len(s)}" in line
         told = "1" * T if not mask else "1" * len(s) + "0" * (T - len(s))
-        assert f" {told} " in line
-    assert tall[1].startswith("▸1")  # the scenario's own sequence is the batch's first row
+        assert f" {told[:-1]}[{told[-1]}] " in line
+    assert tall[1].startswith("▸#1 ")  # the scenario's own sequence is the batch's first row
     assert f"this batch {T * B} steps for {sum(lengths)} real" in tall[5]
     if mask:
         ends = ", ".join(str(n - 1) for n in lengths)
@@ -50,8 +50,11 @@ def test_the_pane_shows_the_padded_batch_its_mask_and_its_cost(mask):
         assert f"mask off (u) · answers read at t={T - 1}, after the pads" in tall[6]
     # 80x24: no header; the shape and the counts share the one footer line
     small = draw_pane(view, BatchPane, 76, 5).splitlines()
-    assert small[-1].startswith(f"h_t: [{B}, {sc.model.hidden_size}] · mask ")
-    assert f"{T * B} steps for {sum(lengths)} real" in small[-1]
+    assert f"h_t: [{B}, {sc.model.hidden_size}] · {T * B} steps for {sum(lengths)} real" \
+        in small[-1] and f"mask {'on' if mask else 'off'} (u)" in small[-1]
+    narrow = draw_pane(view, BatchPane, 56, 5).splitlines()
+    assert narrow[-1].startswith(f"h_t: [{B}, {sc.model.hidden_size}] · mask ")
+    assert f"{T * B} steps for {sum(lengths)} real" in narrow[-1]
     for w, h in [(1, 1), (20, 4), (56, 5), (60, 20), (116, 8), (200, 3)]:
         draw_pane(view, BatchPane, w, h)
 
@@ -142,3 +145,30 @@ def test_backward_the_block_is_the_gradient_zero_at_a_masked_pad(mask):
         block = lines[1 + b].split(" len ")[0].rstrip().rsplit(" ", 1)[-1]
         ended = len(s) < T
         assert (block == "0") == (ended and mask), (b, lines[1 + b])
+
+
+@pytest.mark.parametrize("size", [(56, 5), (76, 5), (116, 8), (40, 5)])
+def test_the_cursor_and_the_rows_read_without_colour(size):
+    """In plain text (a screen reader, tmux capture-pane, no colour) the cursor's step t is in
+    [brackets] on every row, in the inputs and in the mask; each row is named #1, #2, …
+    (▸ on the stepped one), so its name never reads as one more input; the columns are named
+    at 80x24 too, where the pane has no header line."""
+    import re
+    sc = _pads()
+    rows = _first_batch(sc)
+    T = max(len(s) for s in rows)
+    w, h = size
+    for t in (0, 3, T - 1):
+        lines = draw_pane(make_view(sc, t=t), BatchPane, w, h).splitlines()
+        body = [line for line in lines if re.match(r"[▸ ]#\d", line)]
+        assert len(body) == len(rows), lines
+        for b, line in enumerate(body):
+            assert line.startswith(f"{'▸' if b == 0 else ' '}#{b + 1} "), line
+            inputs, mask = re.findall(r"\[(.)\]", line)[:2]
+            bits = "".join(rows[b].labels) + PAD * (T - len(rows[b]))
+            assert inputs == bits[t]
+            before = line[3:].split("[", 1)[0].replace(" ", "")
+            assert before == bits[:t], (t, line)
+            assert mask == ("1" if t < len(rows[b]) else "0")
+        if size == (76, 5):
+            assert re.search(r"x_t, t=0\.\.\d+ +mask on \(u\) +h_t: \[4, 8\]", lines[-1])
