@@ -40,15 +40,19 @@ class BatchPane(Pane):
             "state runs on through them (red h_t) and each answer is read after the pads. "
             "h_t: [B, H] is the block of every row's state at the cursor (+ as █▒░, - as "
             "●•·). In the backward pass (b) the block is dL/dh_t: exactly 0 at a masked pad, "
-            "and without the mask the gradient runs back through the pads (red). Below: the steps the rectangle runs against the real ones (what packing "
-            "saves) and the same with the epoch sorted by length.")
+            "and without the mask the gradient runs back through the pads (red). Below (or beside the rows): the steps "
+            "the rectangle runs against the real ones (what packing saves), for this batch "
+            "and for the epoch, in the order it trains in and in the other: key s cuts the "
+            "epoch into batches sorted by length (like lengths together, fewer pads) or in "
+            "file order.")
     LEGEND = ("#1, #2, …: the rows, the sequences of the training batch, ▸ the one you step · "
               f"{PAD} the pad token (the zero vector) · [ ]: the cursor's step t · yellow: a target the loss counts · mask: 1 a step the "
               "network takes, 0 a pad it skips · h_t: [4, 8]: the state of 4 rows of 8 units "
               "at the cursor, +█▒░ −●•· as in Hidden; dim: a row that ended (its last state, "
               "carried), red: a state the pads made (mask off) · backward (b): dL/dh_t: [4, 8], "
               "0 at a masked pad · N steps for M real: what the "
-              "rectangle runs against what packing would")
+              "rectangle runs against what packing would · s: batches sorted by length or "
+              "in file order")
     LEGEND_LINE = f"{PAD} pad · mask 1 real, 0 pad · {STEPPED} stepped · [t]"
     TITLE = "Batch: padded rows, mask, h_t"
     SHORT_TITLE = "Batch"
@@ -89,15 +93,18 @@ class BatchPane(Pane):
         name_w = len(f"{STEPPED}#{B}")
         # the row: name, the inputs, the mask, h_t, its length; the cursor's column in [brackets]
         rest = 1 + T + 2 + 1 + H + len(f" len {T}")
-        gap = " " if width >= name_w + T * (cw + 1) + 2 + rest else ""
+        short = height < B + 3  # no header line: the block's shape goes into the footer
+        footer = self._footer(view, k, batch, bp, width, shape)
+        notes = footer[-1][:B] if short else []
+        beside = 3 + max(map(len, notes)) if notes else 0  # notes beside the rows (80x24)
+        spaced = name_w + T * (cw + 1) + 2 + rest
+        gap = " " if width >= spaced + beside or not notes and width >= spaced else ""
         inputs_w = 1 + T * (cw + 1) + 1 if gap else 1 + T * cw + 2
         lines: list[Text] = []
         head = Text(" " * name_w, no_wrap=True)
         head.append(f"{' ' * (1 + bool(gap))}x_t, t=0..{T - 1}".ljust(inputs_w)[:inputs_w], style=DIM)
         head.append(" mask".ljust(T + 4)[:T + 4], style=DIM)
         head.append(shape, style="bold")
-        # short: no header line, the block's shape goes into the one footer line
-        short = height < B + 3
         if not short:
             lines.append(head)
         shown_rows = max(1, min(B, height - 1 - len(lines)))
@@ -134,10 +141,14 @@ class BatchPane(Pane):
             lines.append(line)
         if shown_rows < B:
             lines[-1] = Text(f"… {B - shown_rows + 1} more rows (m: maximise)", style=DIM)
-        footer = self._footer(view, k, batch, bp, width, shape)
         room = height - len(lines)
-        cost, mask_line, both, final = footer
+        cost, mask_line, both, final, notes = footer
         if room == 1 and short:
+            at = max(line.cell_len for line in lines) + 3
+            if all(at + len(n) <= width for n in notes[:len(lines)]):
+                for line, note in zip(lines, notes):
+                    line.pad_right(at - line.cell_len)
+                    line.append(note, style=DIM)
             # one line left: the columns named under themselves when that fits
             state_word = f"mask {'on' if batch.masked else 'off'} (u)"
             under = Text(" " * name_w + f"  x_t, t=0..{T - 1}".ljust(inputs_w)
@@ -154,17 +165,28 @@ class BatchPane(Pane):
         sc = view.scenario
         cfg = sc.train
         real, padded = batch.real_steps, batch.padded_steps
-        e_real, e_padded = packing(sc.train_sequences, cfg.batch_size, cfg.sort)
+        e_real, e_file = packing(sc.train_sequences, cfg.batch_size, False)
         _, e_sorted = packing(sc.train_sequences, cfg.batch_size, True)
         n_batches = -(-len(sc.train_sequences) // max(cfg.batch_size, 1))
+        # the epoch's steps in the order it trains in, and in the other order (key s switches)
+        if cfg.sort:
+            e_padded, order, other = e_sorted, "sorted by length (s)", f"{e_file} in file order"
+        else:
+            e_padded, order, other = e_file, "in file order (s)", f"{e_sorted} sorted by length"
         cost = first_fitting([
             join(("this batch ", DIM), (f"{padded} steps for {real} real", "bold"),
-                 (f" · epoch {e_padded} for {e_real}", DIM),
-                 (f", {e_sorted} sorted by length", DIM)),
+                 (f" · epoch {e_padded} for {e_real} {order}, {other}", DIM)),
             join((f"{padded} steps for {real} real", "bold"),
-                 (f" · epoch {e_padded}/{e_real}, sorted {e_sorted}", DIM)),
+                 (f" · epoch {e_padded} for {e_real} {order}, {other}", DIM)),
+            join((f"{padded} steps for {real} real", "bold"),
+                 (f" · epoch {e_padded} for {e_real} {order}", DIM)),
+            join((f"{padded} steps for {real} real", "bold"),
+                 (f" · epoch {e_padded} for {e_real}", DIM)),
             join((f"{padded} steps for {real} real", "bold")),
         ], width)
+        # beside the rows when the pane has one line under them (80x24)
+        notes = [f"batch {k + 1}/{n_batches} (B)", f"epoch {e_padded} for {e_real} real",
+                 order, f"{other.split(' ', 1)[1]}: {other.split(' ', 1)[0]}"]
         if batch.masked:
             where = "final h at each row's last real step"
             short = "final h: last real step"
@@ -199,7 +221,7 @@ class BatchPane(Pane):
             pads = ", ".join(str(int(batch.T - n)) for n in batch.lengths)
             final = join(("final h read at t=", DIM), (str(batch.T - 1), WARN),
                          (f" in every row, after {pads} pads", DIM))
-        return [cost, mask_line, both, fit(final, width)]
+        return [cost, mask_line, both, fit(final, width), notes]
 
 
 def _cursor_row(line: Text, cells: list[tuple[str, str]], t: int, spaced: bool) -> None:

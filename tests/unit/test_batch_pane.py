@@ -7,10 +7,10 @@ import dataclasses
 
 import numpy as np
 import pytest
-from helpers import draw_pane, make_view, pane_text, settle, status
+from helpers import draw_pane, make_view, pane_text, settle, status, wait_until
 
 from engine import scenario as S
-from engine.batch import run_batch, training_batch
+from engine.batch import packing, run_batch, training_batch
 from rnntui.widgets.batch import PAD, BatchPane
 
 
@@ -129,6 +129,40 @@ async def test_keys_b_and_u_move_through_batches_and_switch_the_mask(app_factory
         await settle(pilot)
         assert screen.view.scenario.train.mask and screen.view.training is None
         assert "mask on (u)" in pane_text(pane) and "epoch 3/3" in status(app)
+
+
+@pytest.mark.warm_cache
+async def test_key_s_sorts_the_batches_by_length_and_keeps_each_training(app_factory, tmp_path):
+    """Key s: the epoch's batches sorted by length or in file order, the steps counted beside
+    the rows at 80x24; each setting trains once and then comes back at once."""
+    small = tmp_path / "small.toml"
+    small.write_text(SMALL_PADS, encoding="utf-8")
+    app = app_factory(str(small))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.main_screen
+        pane = screen.query_one("#batch")
+        sc = screen.view.scenario
+        real, in_order = packing(sc.train_sequences, 4, False)
+        _, by_length = packing(sc.train_sequences, 4, True)
+        assert in_order > by_length  # the point of sorting, in this scenario too
+        text = pane_text(pane)
+        assert "in file order (s)" in text and f"epoch {in_order} for {real} real" in text
+        assert f"sorted by length: {by_length}" in text
+        await pilot.press("s")
+        await wait_until(pilot, lambda: screen.view.training is None
+                         and screen.view.scenario.train.sort, "the sorted run trained")
+        text = pane_text(pane)
+        assert "sorted by length (s)" in text and f"epoch {by_length} for {real} real" in text
+        assert f"file order: {in_order}" in text
+        sorted_run = screen.view.history
+        await pilot.press("s")  # file order was trained: back at once
+        await settle(pilot)
+        assert not screen.view.scenario.train.sort and screen.view.training is None
+        await pilot.press("s")  # and the sorted run is kept
+        await settle(pilot)
+        assert screen.view.scenario.train.sort and screen.view.training is None
+        assert screen.view.history is sorted_run
 
 
 @pytest.mark.parametrize("mask", [True, False])
