@@ -53,7 +53,7 @@ class BatchPane(Pane):
               "0 at a masked pad · N steps for M real: what the "
               "rectangle runs against what packing would · s: batches sorted by length or "
               "in file order")
-    LEGEND_LINE = f"{PAD} pad · mask 1 real, 0 pad · {STEPPED} stepped · [t]"
+    LEGEND_LINE = f"{PAD} pad · mask 1 real, 0 pad · {STEPPED} the row you step · [ ] step t"
     TITLE = "Batch: padded rows, mask, h_t"
     SHORT_TITLE = "Batch"
     READS = ("scenario", "trace", "t", "example", "phase")
@@ -142,7 +142,7 @@ class BatchPane(Pane):
         if shown_rows < B:
             lines[-1] = Text(f"… {B - shown_rows + 1} more rows (m: maximise)", style=DIM)
         room = height - len(lines)
-        cost, mask_line, both, final, notes = footer
+        cost, mask_line, both, final, this, epoch, notes = footer
         if room == 1 and short:
             at = max(line.cell_len for line in lines) + 3
             if all(at + len(n) <= width for n in notes[:len(lines)]):
@@ -157,8 +157,8 @@ class BatchPane(Pane):
             under.append(f" · {batch.padded_steps} steps for {batch.real_steps} real", style="bold")
             if under.cell_len <= width and len(state_word) <= T + 2:
                 both = under
-        lines.extend([cost, mask_line, final] if room >= 3 else [cost, mask_line] if room == 2
-                     else [both])
+        lines.extend([this, epoch, mask_line, final] if room >= 4 else [cost, mask_line, final]
+                     if room == 3 else [cost, mask_line] if room == 2 else [both])
         return block(lines, width, height)
 
     def _footer(self, view, k: int, batch, bp, width: int, shape: str) -> list[Text]:
@@ -184,6 +184,16 @@ class BatchPane(Pane):
                  (f" · epoch {e_padded} for {e_real}", DIM)),
             join((f"{padded} steps for {real} real", "bold")),
         ], width)
+        epoch = first_fitting([
+            join(("epoch ", DIM), (f"{e_padded} steps for {e_real} real", "bold"),
+                 (f" {order}, {other}", DIM)),
+            join(("epoch ", DIM), (f"{e_padded} for {e_real} real", "bold"),
+                 (f" {order}, {other}", DIM)),
+            join(("epoch ", DIM), (f"{e_padded} for {e_real} real", "bold"), (f" {order}", DIM)),
+            join(("epoch ", DIM), (f"{e_padded} for {e_real} real", "bold")),
+        ], width)
+        this = join(("this batch ", DIM), (f"{padded} steps for {real} real", "bold"),
+                    (f" ({batch.B} rows × {batch.T} steps)", DIM))
         # beside the rows when the pane has one line under them (80x24)
         notes = [f"batch {k + 1}/{n_batches} (B)", f"epoch {e_padded} for {e_real} real",
                  order, f"{other.split(' ', 1)[1]}: {other.split(' ', 1)[0]}"]
@@ -221,7 +231,7 @@ class BatchPane(Pane):
             pads = ", ".join(str(int(batch.T - n)) for n in batch.lengths)
             final = join(("final h read at t=", DIM), (str(batch.T - 1), WARN),
                          (f" in every row, after {pads} pads", DIM))
-        return [cost, mask_line, both, fit(final, width), notes]
+        return [cost, mask_line, both, fit(final, width), fit(this, width), epoch, notes]
 
 
 def _cursor_row(line: Text, cells: list[tuple[str, str]], t: int, spaced: bool) -> None:

@@ -163,6 +163,12 @@ async def test_key_s_sorts_the_batches_by_length_and_keeps_each_training(app_fac
         await settle(pilot)
         assert screen.view.scenario.train.sort and screen.view.training is None
         assert screen.view.history is sorted_run
+        screen.maximize(pane)  # as the lesson's packing step does: all the room, every line
+        await settle(pilot)
+        text = pane_text(pane)
+        assert pane.size.height > 10, pane.size
+        assert f"epoch {by_length} steps for {real} real sorted by length (s), {in_order} in " \
+            "file order" in text
 
 
 @pytest.mark.parametrize("mask", [True, False])
