@@ -200,6 +200,8 @@ class OutputPane(Pane):
                 join(f"t={t} P(1)={fmt_abs(p1)} → ", (bit, "bold"), " target ", (tb, TARGET),
                      " ", verdict),
                 *short,
+                *(join(f"P(1)={p}→", (bit, "bold"), " ", (verdict[0][0], verdict[1]))
+                  for p in (fmt_abs(p1), fmt_abs(p1, 2))),
                 join("→", (bit, "bold"), " tgt ", (tb, TARGET), " ", (verdict[0][0], verdict[1])),
                 join("→", (bit, "bold"), " ", (verdict[0][0], verdict[1])),
             ], width)
