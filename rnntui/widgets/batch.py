@@ -214,14 +214,17 @@ class BatchPane(Pane):
                  (f" · batch {k + 1}/{n_batches} (B)", DIM)),
             join((f"mask {state} (u)", WARN if not batch.masked else "bold"), (f" · {short}", DIM)),
         ], width)
+        said = (f"mask {state} (u)", WARN if not batch.masked else "bold")
+        steps = (f" · {padded} steps for {real} real", "bold")
+        kind = (f" · {'sorted' if cfg.sort else 'file order'} (s)", DIM)
         both = first_fitting([
-            join((shape, "bold"), " · ", (f"mask {state} (u)", WARN if not batch.masked else "bold"),
-                 (f" · {short}", DIM), (f" · {padded} steps for {real} real", "bold"),
+            join((shape, "bold"), " · ", said, (f" · {short}", DIM), steps, kind,
                  (f" · batch {k + 1}/{n_batches} (B)", DIM)),
-            join((shape, "bold"), " · ", (f"mask {state} (u)", WARN if not batch.masked else "bold"),
-                 (f" · {padded} steps for {real} real", "bold")),
-            join((f"mask {state} (u)", WARN if not batch.masked else "bold"),
-                 (f" · {padded} steps for {real} real", "bold")),
+            join((shape, "bold"), " · ", said, steps, kind),
+            *([join((shape, "bold"), " · ", said, kind, (f" · {padded} for {real} real", "bold"))]
+              if cfg.sort else []),  # (file order is the default: said where there is room)
+            join((shape, "bold"), " · ", said, steps),
+            join(said, steps),
         ], width)
         last = ", ".join(str(int(x)) for x in batch.last())
         if batch.masked:

@@ -212,3 +212,16 @@ def test_the_cursor_and_the_rows_read_without_colour(size):
             assert mask == ("1" if t < len(rows[b]) else "0")
         if size == (76, 5):
             assert re.search(r"x_t, t=0\.\.\d+ +mask on \(u\) +h_t: \[4, 8\]", lines[-1])
+
+
+@pytest.mark.parametrize("size", [(56, 5), (76, 5), (76, 18), (116, 8)])
+def test_the_pane_says_when_the_batches_are_sorted(size):
+    """Key s sorts the batches by length: at every size the pane says so (60x20 included),
+    with the steps that this batch runs."""
+    sc = _pads()
+    sc = dataclasses.replace(sc, train=dataclasses.replace(sc.train, sort=True))
+    _, _, batch = training_batch(sc, 0)
+    text = draw_pane(make_view(sc), BatchPane, *size)
+    assert "sorted (s)" in text or "sorted by length (s)" in text, text
+    assert f"{batch.padded_steps} steps for {batch.real_steps} real" in text \
+        or f"{batch.padded_steps} for {batch.real_steps} real" in text
