@@ -47,9 +47,9 @@ class BatchPane(Pane):
             "file order.")
     LEGEND = ("#1, #2, …: the rows, the sequences of the training batch, ▸ the one you step · "
               f"{PAD} the pad token (the zero vector) · [ ]: the cursor's step t · yellow: a target the loss counts · mask: 1 a step the "
-              "network takes, 0 a pad it skips · h_t: [4, 8]: the state of 4 rows of 8 units "
-              "at the cursor, +█▒░ −●•· as in Hidden; dim: a row that ended (its last state, "
-              "carried), red: a state the pads made (mask off) · backward (b): dL/dh_t: [4, 8], "
+              "network takes, 0 a pad it skips · h_t: [B, H]: the state of the B rows, H units "
+              "each, at the cursor, +█▒░ −●•· as in Hidden; dim: a row that ended (its last state, "
+              "carried), red: a state the pads made (mask off) · backward (b): dL/dh_t: [B, H], "
               "0 at a masked pad · N steps for M real: what the "
               "rectangle runs against what packing would · s: batches sorted by length or "
               "in file order")

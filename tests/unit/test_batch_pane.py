@@ -225,3 +225,11 @@ def test_the_pane_says_when_the_batches_are_sorted(size):
     assert "sorted (s)" in text or "sorted by length (s)" in text, text
     assert f"{batch.padded_steps} steps for {batch.real_steps} real" in text \
         or f"{batch.padded_steps} for {batch.real_steps} real" in text
+
+
+def test_the_legend_names_no_one_scenarios_sizes():
+    """The legend (key k) is the same for every padded scenario: the block's shape is [B, H],
+    not the [4, 8] of pads (a scenario of 4 units would read a wrong number)."""
+    import re
+    assert re.search(r"\[\d+, \d+\]", BatchPane.LEGEND) is None
+    assert "h_t: [B, H]" in BatchPane.LEGEND
