@@ -104,11 +104,16 @@ sequences = 12
 """
 
 
+def _small_app(app_factory, tmp_path):
+    """The app on a small padded scenario, trained for a moment only: the keys are the point."""
+    small = tmp_path / "small.toml"
+    small.write_text(SMALL_PADS, encoding="utf-8")
+    return app_factory(str(small))
+
+
 @pytest.mark.warm_cache
 async def test_keys_b_and_u_move_through_batches_and_switch_the_mask(app_factory, tmp_path):
-    small = tmp_path / "small.toml"  # pads, trained for a moment only: the keys are the point
-    small.write_text(SMALL_PADS, encoding="utf-8")
-    app = app_factory(str(small))
+    app = _small_app(app_factory, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         screen = app.main_screen
@@ -135,9 +140,7 @@ async def test_keys_b_and_u_move_through_batches_and_switch_the_mask(app_factory
 async def test_key_s_sorts_the_batches_by_length_and_keeps_each_training(app_factory, tmp_path):
     """Key s: the epoch's batches sorted by length or in file order, the steps counted beside
     the rows at 80x24; each setting trains once and then comes back at once."""
-    small = tmp_path / "small.toml"
-    small.write_text(SMALL_PADS, encoding="utf-8")
-    app = app_factory(str(small))
+    app = _small_app(app_factory, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         screen = app.main_screen
