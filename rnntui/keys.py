@@ -88,6 +88,11 @@ BINDINGS: list[Binding] = [
                     "read after them. Each setting trains in the background (a setting "
                     "trained before comes back at once); the Output pane's held-out "
                     "accuracy shows what the mask is worth."),
+    Binding("s", "sort", "sort", id="sort", show=False,
+            tooltip="Padded batches: cut the epoch into batches sorted by length (like lengths "
+                    "together, few pads) or in the order of the file. The Batch pane counts "
+                    "the steps an epoch runs each way; each setting trains in the background "
+                    "(one trained before comes back at once)."),
     Binding("w", "generate", "write", id="generate", show=False,
             tooltip="Let the network write: sample tokens after a prime (the sequence up to "
                     "t) with a temperature (0 = always the most probable) and a seed; a "

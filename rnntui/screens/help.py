@@ -29,7 +29,8 @@ GLYPHS = [
     ("[tok]  ^  reverse", "the step you are at (t)"),
     ("▶ / ◀", "the forward pass (t goes up) / the backward pass (t goes down)"),
     ("◆", "the focused pane: m maximises it, Tab moves the focus"),
-    ("▸  ░", "Batch: the row of the sequence you step / a pad (the zero vector)"),
+    ("▸#1  _", "Batch: the row of the sequence you step (rows #1, #2, …) / a pad (the zero "
+              "vector)"),
     ("␣", "a space token; control characters are written as ␛, \\n, U+202E"),
     ("★  ◀ target", "the most probable output / the right answer"),
     ("+█▒░  −●•·", "a hidden unit's history: positive big to small, negative big to small"),

@@ -195,7 +195,7 @@ class MainScreen(QuitGuard, Screen):
         self._lessons_mounted = False
         self._wanted_epoch: int | None = None  # an epoch to show once training reaches it
         self._trained: dict[str, History] = {}  # each cell's training, kept while switching
-        self._by_mask: dict = {}  # (cell, mask) -> training, kept while the mask is switched
+        self._by_train: dict = {}  # (cell, mask, sort) -> training, kept while u or s switch
         self._at = at
         #: Called as hook(old, new) after each new View is shown (the classroom broadcasts).
         self.view_hooks: list = []
@@ -653,28 +653,50 @@ class MainScreen(QuitGuard, Screen):
         setting's training is kept, so coming back to one is instant."""
         if not self._padded():
             return
+        masked = not self._view.scenario.train.mask
+        kept = self._switch_train(mask=masked)
+        what = ("on: a pad step counts for nothing" if masked
+                else "off: the pads go in, and each answer is read after them")
+        self.notify(f"Mask {what}" + ("" if kept or self._view.training is None
+                                      else "; training with it now…"),
+                    markup=False, timeout=5)
+
+    def action_sort(self) -> None:
+        """Key s: the same scenario with its batches sorted by length or in file order."""
+        from engine.batch import packing
+        if not self._padded():
+            return
+        sc = self._view.scenario
+        ordered = not sc.train.sort
+        real, steps = packing(sc.train_sequences, sc.train.batch_size, ordered)
+        kept = self._switch_train(sort=ordered)
+        what = "sorted by length" if ordered else "in file order"
+        self.notify(f"Batches {what}: an epoch runs {steps} steps for {real} real"
+                    + ("" if kept or self._view.training is None else "; training that way now…"),
+                    markup=False, timeout=5)
+
+    def _switch_train(self, **change) -> bool:
+        """The same scenario with ``change`` made to its [train] table, keeping where you
+        are: the training of each setting is kept, and one trained before comes back at once
+        (True); else the new setting trains."""
         view = self._view
         sc = view.scenario
-        masked = not sc.train.mask
         if view.training is None:
-            self._by_mask[(view.cell, sc.train.mask)] = view.history
-        new_sc = dataclasses.replace(sc, train=dataclasses.replace(sc.train, mask=masked))
+            self._by_train[(view.cell, sc.train.mask, sc.train.sort)] = view.history
+        train = dataclasses.replace(sc.train, **change)
+        new_sc = dataclasses.replace(sc, train=train)
         self._cancel_work()
         new = self._first_view(new_sc, view.source).with_knob(view.knob).with_phase(view.phase)
         if view.example is not None:
             new = new.with_example(view.example)
         new = new.at(view.t)
-        kept = self._by_mask.get((view.cell, masked))
+        kept = self._by_train.get((view.cell, train.mask, train.sort))
         if kept is not None:
             self.view = new.with_training(None).with_history(kept)
         else:
             self.view = new
             self._start_scenario_work()
-        what = ("on: a pad step counts for nothing" if masked
-                else "off: the pads go in, and each answer is read after them")
-        self.notify(f"Mask {what}" + ("" if kept is not None or self._view.training is None
-                                      else "; training with it now…"),
-                    markup=False, timeout=5)
+        return kept is not None
 
     def action_generate(self) -> None:
         """Key w: the generation dialog over the weights on screen (engine/generate.py)."""

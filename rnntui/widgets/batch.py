@@ -15,7 +15,7 @@ from .base import Pane
 from .hidden import glyph_rows
 
 #: The pad token on screen (the input is the zero vector there).
-PAD = "░"
+PAD = "_"
 #: The mask: a step the network counts (1) and one it is told to skip (0).
 REAL, SKIP = "1", "0"
 #: Marks the row that is the sequence stepped through in the other panes.
@@ -29,26 +29,31 @@ class BatchPane(Pane):
     ID = "batch"
     PLACE = "top"
     HELP = ("Only in scenarios with pad = true under [train] (it then takes the Sequence "
-            "pane's place): the training batch that holds the sequence you step (▸ marks "
-            "its row; B goes to the next batch). Left, each row's inputs padded on the right "
-            f"to the longest with the pad token {PAD} (the zero vector); the cursor's column "
-            "moves on every row at once, and a target the loss counts is yellow. Then the "
+            "pane's place): the training batch that holds the sequence you step (#1, #2, … "
+            "number the rows, ▸ marks yours; B goes to the next batch). Left, each row's "
+            f"inputs padded on the right to the longest with the pad token {PAD} (the zero "
+            "vector); the cursor's column, in [brackets], moves on every row at once, and a "
+            "target the loss counts is yellow. Then the "
             "mask: 1 at a real step, 0 at a pad, which the network skips: no loss there and "
             "the row's final state is its last real one (an ended row shows its h_t dim, "
             "carried). Without the mask (key u) every step reads 1: the pads go in, the "
             "state runs on through them (red h_t) and each answer is read after the pads. "
             "h_t: [B, H] is the block of every row's state at the cursor (+ as █▒░, - as "
             "●•·). In the backward pass (b) the block is dL/dh_t: exactly 0 at a masked pad, "
-            "and without the mask the gradient runs back through the pads (red). Below: the steps the rectangle runs against the real ones (what packing "
-            "saves) and the same with the epoch sorted by length.")
-    LEGEND = ("rows: the sequences of the training batch, ▸ the one you step · ░ the pad token "
-              "(the zero vector) · yellow: a target the loss counts · mask: 1 a step the "
-              "network takes, 0 a pad it skips · h_t: [4, 8]: the state of 4 rows of 8 units "
-              "at the cursor, +█▒░ −●•· as in Hidden; dim: a row that ended (its last state, "
-              "carried), red: a state the pads made (mask off) · backward (b): dL/dh_t: [4, 8], "
+            "and without the mask the gradient runs back through the pads (red). Below (or beside the rows): the steps "
+            "the rectangle runs against the real ones (what packing saves), for this batch "
+            "and for the epoch, in the order it trains in and in the other: key s cuts the "
+            "epoch into batches sorted by length (like lengths together, fewer pads) or in "
+            "file order.")
+    LEGEND = ("#1, #2, …: the rows, the sequences of the training batch, ▸ the one you step · "
+              f"{PAD} the pad token (the zero vector) · [ ]: the cursor's step t · yellow: a target the loss counts · mask: 1 a step the "
+              "network takes, 0 a pad it skips · h_t: [B, H]: the state of the B rows, H units "
+              "each, at the cursor, +█▒░ −●•· as in Hidden; dim: a row that ended (its last state, "
+              "carried), red: a state the pads made (mask off) · backward (b): dL/dh_t: [B, H], "
               "0 at a masked pad · N steps for M real: what the "
-              "rectangle runs against what packing would")
-    LEGEND_LINE = f"{PAD} pad · mask 1 real, 0 pad · {STEPPED} stepped"
+              "rectangle runs against what packing would · s: batches sorted by length or "
+              "in file order")
+    LEGEND_LINE = f"{PAD} pad · mask 1 real, 0 pad · {STEPPED} the row you step · [ ] step t"
     TITLE = "Batch: padded rows, mask, h_t"
     SHORT_TITLE = "Batch"
     READS = ("scenario", "trace", "t", "example", "phase")
@@ -85,16 +90,21 @@ class BatchPane(Pane):
         counted = batch.M
         labels = [s.labels for s in batch.sequences]
         cw = max(1, min(3, max((len(token(x)) for row in labels for x in row), default=1)))
-        gap = " " if width >= 2 + 3 + T * (cw + 1) + 2 + T + 2 + H + 8 else ""
-        name_w = len(str(B)) + 1
+        name_w = len(f"{STEPPED}#{B}")
+        # the row: name, the inputs, the mask, h_t, its length; the cursor's column in [brackets]
+        rest = 1 + T + 2 + 1 + H + len(f" len {T}")
+        short = height < B + 3  # no header line: the block's shape goes into the footer
+        footer = self._footer(view, k, batch, bp, width, shape)
+        notes = footer[-1][:B] if short else []
+        beside = 3 + max(map(len, notes)) if notes else 0  # notes beside the rows (80x24)
+        spaced = name_w + T * (cw + 1) + 2 + rest
+        gap = " " if width >= spaced + beside or not notes and width >= spaced else ""
+        inputs_w = 1 + T * (cw + 1) + 1 if gap else 1 + T * cw + 2
         lines: list[Text] = []
-        head = Text(" " * name_w + " ", no_wrap=True)
-        head.append(f"x_t, t=0..{T - 1}".ljust(T * (cw + len(gap)) + 1)[:T * (cw + len(gap)) + 1],
-                    style=DIM)
-        head.append("mask".ljust(T + 1)[:T + 1], style=DIM)
+        head = Text(" " * name_w, no_wrap=True)
+        head.append(f"{' ' * (1 + bool(gap))}x_t, t=0..{T - 1}".ljust(inputs_w)[:inputs_w], style=DIM)
+        head.append(" mask".ljust(T + 4)[:T + 4], style=DIM)
         head.append(shape, style="bold")
-        # short: no header line, the block's shape goes into the one footer line
-        short = height < B + 3
         if not short:
             lines.append(head)
         shown_rows = max(1, min(B, height - 1 - len(lines)))
@@ -104,21 +114,20 @@ class BatchPane(Pane):
         for b in range(shown_rows):
             line = Text(no_wrap=True)
             mark = STEPPED if rows[b] == example else " "
-            line.append(f"{mark}{b + 1}".rjust(name_w) + " ")
+            line.append(f"{mark}#{b + 1}".ljust(name_w), style="bold" if mark != " " else DIM)
+            cells = []
             for s in range(T):
                 cell = (token(labels[b][s])[:cw] if real[s, b] else PAD).ljust(cw)
                 style = TARGET if counted[s, b] else ("" if real[s, b] else DIM)
                 if not real[s, b] and counted[s, b]:
                     style = f"{TARGET} bold"
-                if s == t:
-                    style = f"{style} {CURSOR}".strip()
-                line.append(cell, style=style)
-                line.append(gap)
+                cells.append((cell, style))
             line.append(" ")
-            for s in range(T):
-                told = real[s, b] or not batch.masked
-                style = ("" if told else DIM) + (f" {CURSOR}" if s == t else "")
-                line.append(REAL if told else SKIP, style=style.strip())
+            _cursor_row(line, cells, t, bool(gap))
+            line.append(" ")
+            told = [(REAL if real[s, b] or not batch.masked else SKIP,
+                     "" if real[s, b] or not batch.masked else DIM) for s in range(T)]
+            _cursor_row(line, told, t, False)
             line.append(" ")
             ended = t >= batch.lengths[b]
             if ended and back and batch.masked and not state[t, b].any():
@@ -132,28 +141,62 @@ class BatchPane(Pane):
             lines.append(line)
         if shown_rows < B:
             lines[-1] = Text(f"… {B - shown_rows + 1} more rows (m: maximise)", style=DIM)
-        footer = self._footer(view, k, batch, bp, width, shape)
         room = height - len(lines)
-        cost, mask_line, both, final = footer
-        lines.extend([cost, mask_line, final] if room >= 3 else [cost, mask_line] if room == 2
-                     else [both])
+        cost, mask_line, both, final, this, epoch, notes = footer
+        if room == 1 and short:
+            at = max(line.cell_len for line in lines) + 3
+            if all(at + len(n) <= width for n in notes[:len(lines)]):
+                for line, note in zip(lines, notes):
+                    line.pad_right(at - line.cell_len)
+                    line.append(note, style=DIM)
+            # one line left: the columns named under themselves when that fits
+            state_word = f"mask {'on' if batch.masked else 'off'} (u)"
+            under = Text(" " * name_w + f"  x_t, t=0..{T - 1}".ljust(inputs_w)
+                         + " " + state_word.ljust(T + 3), style=DIM, no_wrap=True)
+            under.append(shape, style="bold")
+            under.append(f" · {batch.padded_steps} steps for {batch.real_steps} real", style="bold")
+            if under.cell_len <= width and len(state_word) <= T + 2:
+                both = under
+        lines.extend([this, epoch, mask_line, final] if room >= 4 else [cost, mask_line, final]
+                     if room == 3 else [cost, mask_line] if room == 2 else [both])
         return block(lines, width, height)
 
     def _footer(self, view, k: int, batch, bp, width: int, shape: str) -> list[Text]:
         sc = view.scenario
         cfg = sc.train
         real, padded = batch.real_steps, batch.padded_steps
-        e_real, e_padded = packing(sc.train_sequences, cfg.batch_size, cfg.sort)
+        e_real, e_file = packing(sc.train_sequences, cfg.batch_size, False)
         _, e_sorted = packing(sc.train_sequences, cfg.batch_size, True)
         n_batches = -(-len(sc.train_sequences) // max(cfg.batch_size, 1))
+        # the epoch's steps in the order it trains in, and in the other order (key s switches)
+        if cfg.sort:
+            e_padded, order, other = e_sorted, "sorted by length (s)", f"{e_file} in file order"
+        else:
+            e_padded, order, other = e_file, "in file order (s)", f"{e_sorted} sorted by length"
         cost = first_fitting([
             join(("this batch ", DIM), (f"{padded} steps for {real} real", "bold"),
-                 (f" · epoch {e_padded} for {e_real}", DIM),
-                 (f", {e_sorted} sorted by length", DIM)),
+                 (f" · epoch {e_padded} for {e_real} {order}, {other}", DIM)),
             join((f"{padded} steps for {real} real", "bold"),
-                 (f" · epoch {e_padded}/{e_real}, sorted {e_sorted}", DIM)),
+                 (f" · epoch {e_padded} for {e_real} {order}, {other}", DIM)),
+            join((f"{padded} steps for {real} real", "bold"),
+                 (f" · epoch {e_padded} for {e_real} {order}", DIM)),
+            join((f"{padded} steps for {real} real", "bold"),
+                 (f" · epoch {e_padded} for {e_real}", DIM)),
             join((f"{padded} steps for {real} real", "bold")),
         ], width)
+        epoch = first_fitting([
+            join(("epoch ", DIM), (f"{e_padded} steps for {e_real} real", "bold"),
+                 (f" {order}, {other}", DIM)),
+            join(("epoch ", DIM), (f"{e_padded} for {e_real} real", "bold"),
+                 (f" {order}, {other}", DIM)),
+            join(("epoch ", DIM), (f"{e_padded} for {e_real} real", "bold"), (f" {order}", DIM)),
+            join(("epoch ", DIM), (f"{e_padded} for {e_real} real", "bold")),
+        ], width)
+        this = join(("this batch ", DIM), (f"{padded} steps for {real} real", "bold"),
+                    (f" ({batch.B} rows × {batch.T} steps)", DIM))
+        # beside the rows when the pane has one line under them (80x24)
+        notes = [f"batch {k + 1}/{n_batches} (B)", f"epoch {e_padded} for {e_real} real",
+                 order, f"{other.split(' ', 1)[1]}: {other.split(' ', 1)[0]}"]
         if batch.masked:
             where = "final h at each row's last real step"
             short = "final h: last real step"
@@ -171,14 +214,17 @@ class BatchPane(Pane):
                  (f" · batch {k + 1}/{n_batches} (B)", DIM)),
             join((f"mask {state} (u)", WARN if not batch.masked else "bold"), (f" · {short}", DIM)),
         ], width)
+        said = (f"mask {state} (u)", WARN if not batch.masked else "bold")
+        steps = (f" · {padded} steps for {real} real", "bold")
+        kind = (f" · {'sorted' if cfg.sort else 'file order'} (s)", DIM)
         both = first_fitting([
-            join((shape, "bold"), " · ", (f"mask {state} (u)", WARN if not batch.masked else "bold"),
-                 (f" · {short}", DIM), (f" · {padded} steps for {real} real", "bold"),
+            join((shape, "bold"), " · ", said, (f" · {short}", DIM), steps, kind,
                  (f" · batch {k + 1}/{n_batches} (B)", DIM)),
-            join((shape, "bold"), " · ", (f"mask {state} (u)", WARN if not batch.masked else "bold"),
-                 (f" · {padded} steps for {real} real", "bold")),
-            join((f"mask {state} (u)", WARN if not batch.masked else "bold"),
-                 (f" · {padded} steps for {real} real", "bold")),
+            join((shape, "bold"), " · ", said, steps, kind),
+            *([join((shape, "bold"), " · ", said, kind, (f" · {padded} for {real} real", "bold"))]
+              if cfg.sort else []),  # (file order is the default: said where there is room)
+            join((shape, "bold"), " · ", said, steps),
+            join(said, steps),
         ], width)
         last = ", ".join(str(int(x)) for x in batch.last())
         if batch.masked:
@@ -188,7 +234,25 @@ class BatchPane(Pane):
             pads = ", ".join(str(int(batch.T - n)) for n in batch.lengths)
             final = join(("final h read at t=", DIM), (str(batch.T - 1), WARN),
                          (f" in every row, after {pads} pads", DIM))
-        return [cost, mask_line, both, fit(final, width)]
+        return [cost, mask_line, both, fit(final, width), fit(this, width), epoch, notes]
+
+
+def _cursor_row(line: Text, cells: list[tuple[str, str]], t: int, spaced: bool) -> None:
+    """Append ``cells`` to ``line`` with the cursor's column ``t`` in [brackets] as well as in
+    the cursor's colour, so that it reads without colour too. Spaced, a space goes before each
+    cell and after the last, and the brackets take the two beside the cursor's cell; side by
+    side, the brackets add two cells."""
+    for s, (cell, style) in enumerate(cells):
+        if spaced:
+            line.append("[" if s == t else "]" if s == t + 1 else " ",
+                        style="bold" if s in (t, t + 1) else "")
+        elif s == t:
+            line.append("[", style="bold")
+        line.append(cell, style=f"{style} {CURSOR}".strip() if s == t else style)
+        if not spaced and s == t:
+            line.append("]", style="bold")
+    if spaced:
+        line.append("]" if t == len(cells) - 1 else " ", style="bold")
 
 
 PANE = BatchPane

@@ -35,8 +35,11 @@ def head_text(card, width: int) -> Text:
         if room >= 8 or tail == tails[-1]:
             break
     room = max(room, 1)
-    if len(title) > room:
-        title = title[: max(room - 1, 0)] + "…"
+    if len(title) > room and len(card.title) <= room:
+        title = card.title  # the step's title goes before a word of the lesson's is cut
+    elif len(title) > room:  # cut at a word: never part of one
+        cut = title[: max(room - 1, 0)]
+        title = (cut[: cut.rfind(" ")] if " " in cut else cut).rstrip(" ·:") + "…"
     text = Text.assemble(("▌", "bold"), (name, "bold"), (title, "bold"))
     gap = width - text.cell_len - len(right) - len(tail)
     text.append(" " * max(gap, 1))

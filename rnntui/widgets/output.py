@@ -192,19 +192,28 @@ class OutputPane(Pane):
             tb = token(s.target_label(t)) or "?"
             ok = bit == tb
             verdict = ("✓ correct", "bold green") if ok else ("✗ wrong", WARN)
+            short = [join(f"P(1)={p}→", (bit, "bold"), " tgt ", (tb, TARGET), " ",
+                          (verdict[0][0], verdict[1])) for p in (fmt_abs(p1), fmt_abs(p1, 2))]
             head = first_fitting([
                 join(f"t={t}  P(1) = {fmt_abs(p1)} → predicts ", (bit, "bold"), "  target ",
                      (tb, TARGET), "  ", verdict),
                 join(f"t={t} P(1)={fmt_abs(p1)} → ", (bit, "bold"), " target ", (tb, TARGET),
                      " ", verdict),
-                join(f"P(1)={fmt_abs(p1)}→", (bit, "bold"), " tgt ", (tb, TARGET), " ",
-                     (verdict[0][0], verdict[1])),
+                *short,
+                *(join(f"P(1)={p}→", (bit, "bold"), " ", (verdict[0][0], verdict[1]))
+                  for p in (fmt_abs(p1), fmt_abs(p1, 2))),
+                join("→", (bit, "bold"), " tgt ", (tb, TARGET), " ", (verdict[0][0], verdict[1])),
+                join("→", (bit, "bold"), " ", (verdict[0][0], verdict[1])),
             ], width)
         else:
+            # every rung whole: fewer digits, then no words, then the bit alone
             head = first_fitting([
                 join(f"t={t}  P(1) = {fmt_abs(p1)} → predicts ", (bit, "bold"),
                      ("  no target yet", DIM)),
-                join(f"P(1)={fmt_abs(p1)}→", (bit, "bold"), (" no target", DIM)),
+                *(join(f"P(1)={p}→", (bit, "bold"), (" no target", DIM))
+                  for p in (fmt_abs(p1), fmt_abs(p1, 2))),
+                *(join(f"P(1)={p}→", (bit, "bold")) for p in (fmt_abs(p1), fmt_abs(p1, 2))),
+                join("→", (bit, "bold")),
             ], width)
         lines: list[Text] = [head]
         if height >= 3 and width >= 12:

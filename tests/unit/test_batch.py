@@ -200,3 +200,12 @@ def test_pads_builtin_drops_without_the_mask():
         assert words in " ".join(sc.description.split())
     zeros = sum(s.targets[-1, 0] == 0 for s in sc.test_sequences)
     assert zeros == 130  # always answering 0 gets 65%
+
+
+def test_pads_description_counts_the_steps_both_ways():
+    sc = S.load("pads")
+    real, in_order = packing(sc.train_sequences, sc.train.batch_size, False)
+    _, by_length = packing(sc.train_sequences, sc.train.batch_size, True)
+    words = " ".join(sc.description.split())
+    assert f"runs {in_order} steps for {real} real ones" in words
+    assert f"sorted by length instead, like lengths together: {by_length} steps" in words

@@ -7,10 +7,10 @@ import dataclasses
 
 import numpy as np
 import pytest
-from helpers import draw_pane, make_view, pane_text, settle, status
+from helpers import draw_pane, make_view, pane_text, settle, status, wait_until
 
 from engine import scenario as S
-from engine.batch import run_batch, training_batch
+from engine.batch import packing, run_batch, training_batch
 from rnntui.widgets.batch import PAD, BatchPane
 
 
@@ -34,11 +34,11 @@ def test_the_pane_shows_the_padded_batch_its_mask_and_its_cost(mask):
     assert f"h_t: [{B}, {sc.model.hidden_size}]" in tall[0]
     for b, s in enumerate(rows):
         line = tall[1 + b]
-        bits = "".join(s.labels) + PAD * (T - len(s))
-        assert " ".join(bits) in line and f"len {len(s)}" in line
+        bits = "".join(s.labels) + PAD * (T - len(s))  # the cursor at t = T - 1: [last]
+        assert " ".join(bits[:-1]) + f"[{bits[-1]}]" in line and f"len {len(s)}" in line
         told = "1" * T if not mask else "1" * len(s) + "0" * (T - len(s))
-        assert f" {told} " in line
-    assert tall[1].startswith("▸1")  # the scenario's own sequence is the batch's first row
+        assert f" {told[:-1]}[{told[-1]}] " in line
+    assert tall[1].startswith("▸#1 ")  # the scenario's own sequence is the batch's first row
     assert f"this batch {T * B} steps for {sum(lengths)} real" in tall[5]
     if mask:
         ends = ", ".join(str(n - 1) for n in lengths)
@@ -50,8 +50,11 @@ def test_the_pane_shows_the_padded_batch_its_mask_and_its_cost(mask):
         assert f"mask off (u) · answers read at t={T - 1}, after the pads" in tall[6]
     # 80x24: no header; the shape and the counts share the one footer line
     small = draw_pane(view, BatchPane, 76, 5).splitlines()
-    assert small[-1].startswith(f"h_t: [{B}, {sc.model.hidden_size}] · mask ")
-    assert f"{T * B} steps for {sum(lengths)} real" in small[-1]
+    assert f"h_t: [{B}, {sc.model.hidden_size}] · {T * B} steps for {sum(lengths)} real" \
+        in small[-1] and f"mask {'on' if mask else 'off'} (u)" in small[-1]
+    narrow = draw_pane(view, BatchPane, 56, 5).splitlines()
+    assert narrow[-1].startswith(f"h_t: [{B}, {sc.model.hidden_size}] · mask ")
+    assert f"{T * B} steps for {sum(lengths)} real" in narrow[-1]
     for w, h in [(1, 1), (20, 4), (56, 5), (60, 20), (116, 8), (200, 3)]:
         draw_pane(view, BatchPane, w, h)
 
@@ -101,11 +104,16 @@ sequences = 12
 """
 
 
+def _small_app(app_factory, tmp_path):
+    """The app on a small padded scenario, trained for a moment only: the keys are the point."""
+    small = tmp_path / "small.toml"
+    small.write_text(SMALL_PADS, encoding="utf-8")
+    return app_factory(str(small))
+
+
 @pytest.mark.warm_cache
 async def test_keys_b_and_u_move_through_batches_and_switch_the_mask(app_factory, tmp_path):
-    small = tmp_path / "small.toml"  # pads, trained for a moment only: the keys are the point
-    small.write_text(SMALL_PADS, encoding="utf-8")
-    app = app_factory(str(small))
+    app = _small_app(app_factory, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         screen = app.main_screen
@@ -128,6 +136,44 @@ async def test_keys_b_and_u_move_through_batches_and_switch_the_mask(app_factory
         assert "mask on (u)" in pane_text(pane) and "epoch 3/3" in status(app)
 
 
+@pytest.mark.warm_cache
+async def test_key_s_sorts_the_batches_by_length_and_keeps_each_training(app_factory, tmp_path):
+    """Key s: the epoch's batches sorted by length or in file order, the steps counted beside
+    the rows at 80x24; each setting trains once and then comes back at once."""
+    app = _small_app(app_factory, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.main_screen
+        pane = screen.query_one("#batch")
+        sc = screen.view.scenario
+        real, in_order = packing(sc.train_sequences, 4, False)
+        _, by_length = packing(sc.train_sequences, 4, True)
+        assert in_order > by_length  # the point of sorting, in this scenario too
+        text = pane_text(pane)
+        assert "in file order (s)" in text and f"epoch {in_order} for {real} real" in text
+        assert f"sorted by length: {by_length}" in text
+        await pilot.press("s")
+        await wait_until(pilot, lambda: screen.view.training is None
+                         and screen.view.scenario.train.sort, "the sorted run trained")
+        text = pane_text(pane)
+        assert "sorted by length (s)" in text and f"epoch {by_length} for {real} real" in text
+        assert f"file order: {in_order}" in text
+        sorted_run = screen.view.history
+        await pilot.press("s")  # file order was trained: back at once
+        await settle(pilot)
+        assert not screen.view.scenario.train.sort and screen.view.training is None
+        await pilot.press("s")  # and the sorted run is kept
+        await settle(pilot)
+        assert screen.view.scenario.train.sort and screen.view.training is None
+        assert screen.view.history is sorted_run
+        screen.maximize(pane)  # as the lesson's packing step does: all the room, every line
+        await settle(pilot)
+        text = pane_text(pane)
+        assert pane.size.height > 10, pane.size
+        assert f"epoch {by_length} steps for {real} real sorted by length (s), {in_order} in " \
+            "file order" in text
+
+
 @pytest.mark.parametrize("mask", [True, False])
 def test_backward_the_block_is_the_gradient_zero_at_a_masked_pad(mask):
     """In the backward pass the block is dL/dh_t: nothing flows back from a masked pad (the
@@ -142,3 +188,51 @@ def test_backward_the_block_is_the_gradient_zero_at_a_masked_pad(mask):
         block = lines[1 + b].split(" len ")[0].rstrip().rsplit(" ", 1)[-1]
         ended = len(s) < T
         assert (block == "0") == (ended and mask), (b, lines[1 + b])
+
+
+@pytest.mark.parametrize("size", [(56, 5), (76, 5), (116, 8), (40, 5)])
+def test_the_cursor_and_the_rows_read_without_colour(size):
+    """In plain text (a screen reader, tmux capture-pane, no colour) the cursor's step t is in
+    [brackets] on every row, in the inputs and in the mask; each row is named #1, #2, …
+    (▸ on the stepped one), so its name never reads as one more input; the columns are named
+    at 80x24 too, where the pane has no header line."""
+    import re
+    sc = _pads()
+    rows = _first_batch(sc)
+    T = max(len(s) for s in rows)
+    w, h = size
+    for t in (0, 3, T - 1):
+        lines = draw_pane(make_view(sc, t=t), BatchPane, w, h).splitlines()
+        body = [line for line in lines if re.match(r"[▸ ]#\d", line)]
+        assert len(body) == len(rows), lines
+        for b, line in enumerate(body):
+            assert line.startswith(f"{'▸' if b == 0 else ' '}#{b + 1} "), line
+            inputs, mask = re.findall(r"\[(.)\]", line)[:2]
+            bits = "".join(rows[b].labels) + PAD * (T - len(rows[b]))
+            assert inputs == bits[t]
+            before = line[3:].split("[", 1)[0].replace(" ", "")
+            assert before == bits[:t], (t, line)
+            assert mask == ("1" if t < len(rows[b]) else "0")
+        if size == (76, 5):
+            assert re.search(r"x_t, t=0\.\.\d+ +mask on \(u\) +h_t: \[4, 8\]", lines[-1])
+
+
+@pytest.mark.parametrize("size", [(56, 5), (76, 5), (76, 18), (116, 8)])
+def test_the_pane_says_when_the_batches_are_sorted(size):
+    """Key s sorts the batches by length: at every size the pane says so (60x20 included),
+    with the steps that this batch runs."""
+    sc = _pads()
+    sc = dataclasses.replace(sc, train=dataclasses.replace(sc.train, sort=True))
+    _, _, batch = training_batch(sc, 0)
+    text = draw_pane(make_view(sc), BatchPane, *size)
+    assert "sorted (s)" in text or "sorted by length (s)" in text, text
+    assert f"{batch.padded_steps} steps for {batch.real_steps} real" in text \
+        or f"{batch.padded_steps} for {batch.real_steps} real" in text
+
+
+def test_the_legend_names_no_one_scenarios_sizes():
+    """The legend (key k) is the same for every padded scenario: the block's shape is [B, H],
+    not the [4, 8] of pads (a scenario of 4 units would read a wrong number)."""
+    import re
+    assert re.search(r"\[\d+, \d+\]", BatchPane.LEGEND) is None
+    assert "h_t: [B, H]" in BatchPane.LEGEND

@@ -331,6 +331,19 @@ def test_the_head_line_fits_and_keeps_the_step(width):
     assert "1-3 answer" in asking and ". next" in asking
 
 
+@pytest.mark.parametrize("width", [40, 60, 70, 80, 90])
+def test_the_head_line_never_cuts_a_word(width):
+    """At 80x24 lesson 11's head read 'Padding and maskin…': the step's title goes first, then
+    the lesson's title is cut at a word."""
+    from rnntui.widgets.lesson_strip import head_text
+    for asked in ({}, dict(prompt="Which?", choices=("a", "b", "c", "d"))):
+        c = card(title="Padding and masking", step_title="what padding costs", **asked)
+        head = head_text(c, width).plain
+        title = head.split(": ", 1)[1].split("  ")[0].rstrip(" …")
+        words = "Padding and masking · what padding costs".split()
+        assert title.split() == words[:len(title.split())], head
+
+
 def test_a_question_reveals_nothing_before_the_pick():
     from rnntui.widgets.lesson_strip import card_text
     asked = card_text(card(prompt="Which?", choices=("a", "b", "c"))).plain

@@ -453,3 +453,15 @@ def test_the_irnn_shows_in_the_cli_positions_panes_json_and_compare_mode(capsys)
     grads = draw_pane(view, GradientPane, 90, 14)
     # one square W_h = I: its eigenvalues, and at the start nothing vanishes
     assert "spectral radius ρ = 1.000" in grads and "steady" in grads
+
+
+@pytest.mark.parametrize("t", [3, 10])
+def test_the_bits_header_is_whole_at_every_width(t):
+    """The Output pane's first line for a bit (pads: no target at t=3, a target at t=10) drops
+    digits, then words, as the pane narrows: never a word cut into "…" (at 80x24 it read
+    "P(1)=2.480e-6→0 no …")."""
+    view = make_view("pads", t=t)
+    assert bool(view.trace.mask[view.t]) == (t == 10)
+    for width in range(8, 45):
+        head = draw_pane(view, OutputPane, width, 4).splitlines()[0].rstrip()
+        assert "…" not in head and "→" in head, (width, head)
