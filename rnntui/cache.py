@@ -6,12 +6,15 @@ the optimiser's state (so pressing t later continues exactly as after a fresh ru
 ``$XDG_CACHE_HOME/rnntui`` (else ``~/.cache/rnntui``) as two files named by its key:
 
 * ``KEY.npz``: the arrays (``numpy.savez``; read with ``allow_pickle=False``: no pickle, ever);
+  an encoder-decoder's (engine/seq2seq.py) as its encoder's (``w_enc__W_h``), its decoder's
+  (``w_dec__W_h``) and its own (``w_W_o``, the attention's ``w_v``);
 * ``KEY.json``: a small manifest (format, key, scenario name, cell, epochs, the sha256 of the
   npz). It is written last, so it is the entry's commit point: a crash mid-write leaves at most a
   temporary file or an npz without a manifest, and neither is an entry.
 
 The key is the sha256 of everything training reads (:func:`key_for`): the model settings
-(hidden size, cell, activation, output, init, seed, hand-written weights), the training settings,
+(hidden size, cell, activation, output, init, seed, hand-written weights, an encoder-decoder's
+attention), the training settings,
 the sizes, every training sequence's arrays (so a data file that changed, even one a scenario only
 names, makes a new key), the number of epochs, and the engine's version (the sha256 of its source
 files: changed training code never meets old weights).
@@ -175,8 +178,6 @@ def key_for(scenario, epochs: int | None = None) -> str | None:
     initial weights: a sha256 hex digest (see the module docstring); None when the scenario
     holds something this module cannot hash (it is then never cached)."""
     n = scenario.train.epochs if epochs is None else int(epochs)
-    if getattr(scenario.model, "attention", ""):  # an encoder-decoder: its weights are two
-        return None  # cells' and its own, which this module does not store (yet)
     h = hashlib.sha256()
     try:
         _feed(h, ["rnntui-train-cache", FORMAT, engine_version(), scenario.kind,

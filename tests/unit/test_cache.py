@@ -39,10 +39,10 @@ def _entry(sc, epochs=None) -> tuple[Path, Path]:
     return cache.cache_dir() / f"{key}.npz", cache.cache_dir() / f"{key}.json"
 
 
-def _rewrite(sc, change, *, fix_hash: bool = True) -> None:
+def _rewrite(sc, change, *, fix_hash: bool = True, epochs=None) -> None:
     """Change the arrays of ``sc``'s entry (``change(arrays)`` edits the dict) and write them
     back, with the manifest's hash made to match (so only the content checks can catch it)."""
-    npz, man = _entry(sc)
+    npz, man = _entry(sc, epochs)
     with np.load(npz, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
     change(arrays)
@@ -375,3 +375,39 @@ def test_a_cold_cli_screenshot_trains_in_a_child_and_draws_the_same(tmp_path, mo
     os.environ.pop(cache.NO_CACHE_ENV, None)
     cold, warm, none = ((tmp_path / f).read_text() for f in ("cold.svg", "warm.svg", "none.svg"))
     assert cold == warm == none
+
+
+@pytest.mark.parametrize("attention", ["additive", "none"])
+def test_an_encoder_decoder_run_is_cached_with_the_same_numbers(monkeypatch, attention):
+    """The encoder's, the decoder's and the attention's weights are stored and read back;
+    a second open is from the cache, number for number, and trains on as the fresh run."""
+    from engine.seq2seq import with_attention
+    sc = with_attention(load("reverse"), attention)
+    assert cache.key_for(sc, 2) is not None
+    assert cache.key_for(sc, 2) != cache.key_for(with_attention(sc, "dot"), 2)
+    fresh = cache.trained(sc, 2)  # cold: trains, stores
+    assert cache.has_entry(sc, 2)
+    import engine
+
+    def no_fit(*a, **k):
+        raise AssertionError("trained again although the cache has the run")
+
+    monkeypatch.setattr(engine, "fit", no_fit)
+    loaded = cache.trained(sc, 2)
+    assert loaded is not fresh
+    _same_history(loaded, fresh)
+    assert loaded.weights[-1].attention == attention
+    monkeypatch.undo()
+    _same_history(fit(sc, 1, history=loaded), fit(sc, 1, history=fresh))
+
+
+def test_an_encoder_decoder_entry_with_other_encoder_weights_is_refused():
+    sc = load("reverse")
+    cache.store(sc, fit(sc, 1), 1)
+
+    def tamper(arrays):
+        assert {"w_enc__W_h", "w_dec__W_h", "w_W_o", "w_v"} <= set(arrays)
+        arrays["w_enc__W_h"][0] += 1.0  # the starting encoder is not this scenario's
+
+    _rewrite(sc, tamper, epochs=1)
+    assert cache.load(sc, 1) is None
