@@ -513,11 +513,13 @@ def with_cell(scenario: Scenario, cell: str) -> Scenario:
     """
     new = get_cell(cell)
     base = scenario.model.origin or scenario.model
+    attention = scenario.model.attention  # (an encoder-decoder's switch is kept across cells)
     if cell == base.cell:
-        return dataclasses.replace(scenario, model=base)
+        return dataclasses.replace(scenario, model=base if attention == base.attention else
+                                   dataclasses.replace(base, attention=attention, origin=base))
     hand_made = bool(base.weights) or base.init == "sine"
     model = dataclasses.replace(
-        base, cell=cell, origin=base, weights_seeded=hand_made,
+        base, cell=cell, origin=base, weights_seeded=hand_made, attention=attention,
         weights=None if hand_made else base.weights,
         init="xavier" if hand_made else base.init,
         init_scale={k: None for k in base.init_scale} if hand_made else dict(base.init_scale),

@@ -509,10 +509,14 @@ def with_attention(scenario, attention: str):
     for a scenario that has no encoder-decoder or an unknown attention."""
     import dataclasses
     if not is_seq2seq(scenario):
-        raise ScenarioError(f"--attention applies to an encoder-decoder; the scenario "
+        raise ScenarioError(f"attention applies to an encoder-decoder; the scenario "
                             f"{scenario.name!r} is of kind {scenario.kind!r}")
     if attention not in ATTENTIONS:
         raise ScenarioError(f"unknown attention {attention!r}; choose one of "
                             f"{', '.join(ATTENTIONS)}")
-    return dataclasses.replace(scenario, model=dataclasses.replace(scenario.model,
-                                                                   attention=attention))
+    m = scenario.model
+    base = m.origin or m  # the file's own model: a position names the attention when it differs
+    if attention == base.attention and m.cell == base.cell:
+        return dataclasses.replace(scenario, model=base)
+    return dataclasses.replace(scenario, model=dataclasses.replace(m, attention=attention,
+                                                                   origin=base))

@@ -205,9 +205,9 @@ def make_app(scenario: str | os.PathLike | Scenario = "king", *,
     if at is not None and at.scenario != source:
         scenario = source = at.scenario
     sc = load_scenario(scenario)
-    if at is not None and at.cell is not None and at.cell != sc.model.cell:
-        from engine.scenario import with_cell
-        sc = with_cell(sc, at.cell)
+    if at is not None:
+        from .position import scenario_at
+        sc = scenario_at(sc, at)
     if at is not None:
         check_epoch(at, sc)  # an epoch past the limit or budget: refused, not trained
     return RnnApp(sc, source=source, at=at, **options)

@@ -442,13 +442,14 @@ def cmd_screenshot(name: str, output: str, size: str, press: str,
 
 
 def _with_cell(sc, pos):
-    """``sc`` with the cell ``pos`` names (None when it cannot have it)."""
-    if pos is None or pos.cell is None or pos.cell == sc.model.cell:
+    """``sc`` with the cell and attention ``pos`` names (None when it cannot have them)."""
+    if pos is None:
         return sc
-    from engine.scenario import with_cell
     from engine.types import ScenarioError
+
+    from .position import scenario_at
     try:
-        return with_cell(sc, pos.cell)
+        return scenario_at(sc, pos)
     except ScenarioError:
         return None
 

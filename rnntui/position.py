@@ -22,8 +22,8 @@ MAX_LENGTH = 16384
 #: The Gradients pane's two views: every loss at once, or the loss at one target step.
 GRAD_VIEWS = ("total", "loss")
 #: Keys in the order they are written.
-KEYS = ("scenario", "cell", "cells", "epoch", "t", "phase", "wh", "grads", "tau", "seq", "window",
-        "text", "gen", "temp", "seed", "from", "genepoch", "genwh", "prime")
+KEYS = ("scenario", "cell", "cells", "attention", "epoch", "t", "phase", "wh", "grads", "tau",
+        "seq", "window", "text", "gen", "temp", "seed", "from", "genepoch", "genwh", "prime")
 #: The keys that only mean something with gen=.
 GEN_KEYS = ("temp", "seed", "from", "genepoch", "genwh", "prime")
 #: The two parts of a text file's windows (window=val:N, window=train:N).
@@ -106,7 +106,8 @@ class Position:
     ``cell`` the recurrent cell (None: the scenario file's own); ``cells`` two cells compared
     side by side (compare mode), where ``epoch`` is the share of training in percent;
     ``window`` a window of a text file instead of the scenario's own sequence; ``gen`` a
-    sequence the network wrote or forecast (see :class:`Generation`)."""
+    sequence the network wrote or forecast (see :class:`Generation`); ``attention`` an
+    encoder-decoder's attention when it is not the scenario file's own (None: the file's)."""
 
     scenario: str
     epoch: int | None = None
@@ -121,6 +122,7 @@ class Position:
     cells: tuple[str, str] | None = None
     window: WindowRef | None = None
     gen: Generation | None = None
+    attention: str | None = None
 
     def __str__(self) -> str:
         parts = [f"scenario={_quote(self.scenario)}"]
@@ -128,6 +130,8 @@ class Position:
             parts.append(f"cell={self.cell}")
         if self.cells is not None:
             parts.append(f"cells={_quote(','.join(self.cells))}")
+        if self.attention is not None:
+            parts.append(f"attention={self.attention}")
         if self.epoch is not None:
             parts.append(f"epoch={self.epoch}")
         parts.append(f"t={self.t}")
@@ -172,6 +176,13 @@ class Position:
                 raise PositionError(f"cells={_show(raw)}: cells is two different cells of "
                                     f"{', '.join(CELLS)}, e.g. cells=\"{','.join(CELLS[:2])}\"")
             pos = replace(pos, cells=pair)  # type: ignore[arg-type]
+        if "attention" in values:
+            from engine.seq2seq import ATTENTIONS
+            attention = values.pop("attention")
+            if attention not in ATTENTIONS:
+                raise PositionError(f"attention={_show(attention)}: attention is "
+                                    f"{', '.join(ATTENTIONS[:-1])} or {ATTENTIONS[-1]}")
+            pos = replace(pos, attention=attention)
         if "epoch" in values:
             pos = replace(pos, epoch=_int("epoch", values.pop("epoch"), low=0))
         if "t" in values:
@@ -213,6 +224,18 @@ class Position:
         if not pos.scenario:
             raise PositionError("scenario= is empty")
         return pos
+
+
+def scenario_at(scenario, pos: Position):
+    """``scenario`` with the cell and the attention ``pos`` names (itself when it names
+    neither); ScenarioError (one line) when it cannot have them."""
+    if pos.cell is not None and pos.cell != scenario.model.cell:
+        from engine.scenario import with_cell
+        scenario = with_cell(scenario, pos.cell)
+    if pos.attention is not None and pos.attention != scenario.model.attention:
+        from engine.seq2seq import with_attention
+        scenario = with_attention(scenario, pos.attention)
+    return scenario
 
 
 def check_epoch(pos: Position, scenario) -> None:

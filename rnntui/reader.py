@@ -1090,9 +1090,8 @@ def run_reader(scenario: Scenario | None, *, source: str | None = None,
             first = lesson.steps[0]
             scenario, source = _scenario(first.scenario, first.cell), first.scenario
         if at is not None:
-            if at.cell is not None and at.cell != scenario.model.cell:
-                from engine.scenario import with_cell
-                scenario = with_cell(scenario, at.cell)
+            from .position import scenario_at
+            scenario = scenario_at(scenario, at)
             check_epoch(at, scenario)
             from .sequences import check_position
             check_position(scenario, at)  # (before training: a text it cannot read)

@@ -526,13 +526,13 @@ class _States:
         if sha not in self.scenarios:
             raise self.bad(n, "scenario: names no scenario the recording carried before it")
         info, sc = self.scenarios[sha]
-        if pos.cell is not None and pos.cell != sc.model.cell:
-            from engine.scenario import with_cell
-            from engine.types import ScenarioError
-            try:
-                sc = with_cell(sc, pos.cell)
-            except ScenarioError as err:
-                raise self.bad(n, f"position: {clip(str(err), 200)}") from None
+        from engine.types import ScenarioError
+
+        from .position import scenario_at
+        try:
+            sc = scenario_at(sc, pos)
+        except ScenarioError as err:
+            raise self.bad(n, f"position: {clip(str(err), 200)}") from None
         try:
             check_epoch(pos, sc)
         except PositionError as err:

@@ -280,6 +280,6 @@ def open_replay(path: str | os.PathLike, *, play: bool = True, cls=None):
     sha = first["scenario"]["sha256"]
     sc = rec.scenarios[sha]
     pos = Position.parse(first["position"])
-    if pos.cell is None or pos.cell == sc.model.cell:
+    if pos.cell in (None, sc.model.cell) and pos.attention in (None, sc.model.attention):
         role._applied, role._applied_sha = sc, sha
     return sc, pos, role

@@ -168,7 +168,8 @@ class View:
         """Where this View is, as a value that round-trips through a string."""
         gen = self.origin if isinstance(self.origin, Generation) else None
         window = self.origin if isinstance(self.origin, WindowRef) else None
-        return Position(scenario=self.source, cell=self.cell_override, epoch=self.epoch,
+        return Position(scenario=self.source, cell=self.cell_override,
+                        attention=self.attention_override, epoch=self.epoch,
                         t=self.t, phase=self.phase, knob=self.knob,
                         text=self.typed if gen is None else None,
                         grads=self.grads, target=self.target,
@@ -185,6 +186,13 @@ class View:
         """The cell when it is not the scenario file's own, else None."""
         origin = self.scenario.model.origin
         return self.cell if origin is not None and origin.cell != self.cell else None
+
+    @property
+    def attention_override(self) -> str | None:
+        """An encoder-decoder's attention when it is not the scenario file's own, else None."""
+        m = self.scenario.model
+        return m.attention if m.origin is not None and m.origin.attention != m.attention \
+            else None
 
     def label(self, t: int) -> str:
         return self.sequence.labels[t]

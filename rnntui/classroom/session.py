@@ -18,7 +18,7 @@ import socket
 from collections import OrderedDict
 from pathlib import Path
 
-from ..position import Position, PositionError, check_epoch
+from ..position import Position, PositionError, check_epoch, scenario_at
 from ..safe_text import visible
 from . import protocol as P
 from .follower import Follower
@@ -670,8 +670,7 @@ class FollowerRole:
         if scenario is None:
             return  # asked for it (or it cannot be opened here: said so)
         try:
-            check_epoch(pos, self._variant(scenario, state["scenario"]["sha256"],
-                                           pos.cell or scenario.model.cell))
+            check_epoch(pos, self._variant(scenario, state["scenario"]["sha256"], pos))
         except PositionError as err:
             self._problem(f"the presenter's position is refused here: {err}")
             return
@@ -699,38 +698,39 @@ class FollowerRole:
         self._check_weights()
 
     def _switch(self, base, sha: str, pos: Position) -> None:
-        """Open the presenter's scenario (and cell) unless this screen shows it already."""
-        from engine.scenario import with_cell
+        """Open the presenter's scenario (and cell, attention) unless this screen shows it
+        already."""
         from engine.types import ScenarioError
         screen = self.screen
         view = screen.view
         want_cell = pos.cell or base.model.cell
+        want = (want_cell, pos.attention or base.model.attention)
         if view.scenario is not self._applied and view.source == pos.scenario and \
-                view.cell == want_cell and self._same_builtin(view.source, sha):
+                _model_of(view) == want and self._same_builtin(view.source, sha):
             self._applied, self._applied_sha = view.scenario, sha  # open already (a lesson's)
         if view.scenario is self._applied and sha == self._applied_sha and \
-                view.cell == want_cell:
+                _model_of(view) == want:
             return
         sc = base
-        if want_cell != base.model.cell:
+        if want != (base.model.cell, base.model.attention):
             try:
-                sc = with_cell(base, want_cell)
+                sc = scenario_at(base, pos)
             except ScenarioError as err:
                 self._problem(f"the presenter's {want_cell.upper()} is not opened here: "
                               f"{err.message}")
         self._applied, self._applied_sha = sc, sha
         screen.use_scenario(sc, pos.scenario)
 
-    def _variant(self, base, sha: str, cell: str):
-        """``base`` with ``cell`` (itself when it has it, or cannot have it)."""
-        if cell == base.model.cell:
+    def _variant(self, base, sha: str, pos: Position):
+        """``base`` with the cell and attention of ``pos`` (itself when it has them, or cannot
+        have them)."""
+        key = (sha, pos.cell or base.model.cell, pos.attention or base.model.attention)
+        if key[1:] == (base.model.cell, base.model.attention):
             return base
-        key = (sha, cell)
         if key not in self._variants:
-            from engine.scenario import with_cell
             from engine.types import ScenarioError
             try:
-                self._variants[key] = with_cell(base, cell)
+                self._variants[key] = scenario_at(base, pos)
             except ScenarioError:
                 return base  # (_switch says why)
         return self._variants[key]
@@ -947,3 +947,8 @@ def check_bind(host: str) -> str | None:
         return None
     return (f"warning: listening on {host}, beyond this machine: anyone who can reach it and "
             f"has the join string can follow (the connection is not encrypted)")
+
+
+def _model_of(view) -> tuple[str, str]:
+    """The cell and attention a view's model has (what a presenter's position names)."""
+    return view.cell, view.scenario.model.attention

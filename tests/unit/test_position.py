@@ -73,7 +73,7 @@ def test_every_field_set_round_trips():
     survives the string (fields later issues add are caught by the loop)."""
     samples = {"epoch": 7, "t": 4, "phase": BACKWARD, "knob": 3, "text": "x, y = z",
                "grads": "loss", "target": 2, "example": 1, "cell": "lstm",
-               "cells": ("rnn", "lstm"), "window": WindowRef("train", 7),
+               "cells": ("rnn", "lstm"), "window": WindowRef("train", 7), "attention": "none",
                "gen": Generation(50, 0.8, 1, 'the "king", he')}
     for field in dataclasses.fields(Position):
         if field.name == "scenario":
@@ -123,6 +123,9 @@ def test_the_defaults_are_left_out():
     ('gen=5,prime="a",temp=0,seq=2', "seq= and gen= name 2 sequences"),
     ("gen=5,from=2,window=val:2", "window= and gen= name 2 sequences"),
     ("gen=5,from=2,genwh=+99", "genwh=+99"),
+    ("attention=bahdanau", "attention='bahdanau': attention is none, additive or dot"),
+    ('attention="none;rm -rf"', "attention='none;rm -rf'"),
+    ("attention=", "attention=''"),
 ])
 def test_bad_strings_are_one_line_errors_naming_the_bad_part(bad, names):
     with pytest.raises(PositionError) as caught:
@@ -189,3 +192,44 @@ def test_finding5_an_epoch_past_the_limit_or_the_train_budget_is_refused(monkeyp
     monkeypatch.setenv("RNNTUI_TRAIN_BUDGET", "1e6")
     with pytest.raises(PositionError, match=r"^epoch=50000: training 50000 epochs needs about"):
         check_epoch(Position.parse("scenario=king,epoch=50000"), king)
+
+
+def test_the_attention_switch_is_in_the_position_and_opens_again():
+    """A View whose encoder-decoder has its attention switched (A, --attention) writes
+    attention=; the string opens the same model again; the file's own attention is left out."""
+    from engine.seq2seq import with_attention
+    from rnntui.position import scenario_at
+    sc = load("reverse")
+    assert sc.model.attention == "additive"
+    assert make_view(sc).position.attention is None
+    off = with_attention(sc, "none")
+    pos = make_view(off, t=2).position
+    assert "attention=none" in str(pos)
+    again = scenario_at(load(pos.scenario), Position.parse(str(pos)))
+    assert again.model.attention == "none" and again.model.cell == sc.model.cell
+    # switching back gives the file's model; switching the cell keeps the attention
+    assert make_view(with_attention(off, "additive")).position.attention is None
+    from engine.scenario import with_cell
+    lstm = with_cell(off, "lstm")
+    assert lstm.model.attention == "none"
+    assert make_view(lstm).position == dataclasses.replace(pos, cell="lstm", t=0)
+    assert with_cell(lstm, sc.model.cell).model.attention == "none"
+
+
+def test_attention_on_a_scenario_without_an_encoder_decoder_is_one_line():
+    from engine.types import ScenarioError
+    from rnntui.position import scenario_at
+    with pytest.raises(ScenarioError) as caught:
+        scenario_at(load("king"), Position.parse("attention=none", scenario="king"))
+    assert "attention applies to an encoder-decoder" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_an_app_opened_at_attention_none_shows_the_model_without_it():
+    """--at, exports, recordings and lessons open through make_app: the position's attention
+    is the model's, and the first view writes it back."""
+    from rnntui.app import make_app
+    app = make_app("reverse", at="attention=none,t=2", train=False)
+    view = app._main.view
+    assert view.scenario.model.attention == "none"
+    assert view.position.attention == "none" and "attention=none" in str(view.position)
