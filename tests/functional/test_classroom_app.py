@@ -376,3 +376,25 @@ async def test_a_presented_lesson_is_a_sync_point_and_answers_come_back(monkeypa
         assert not idle.main_screen.lessons.active
         await ip.press("f")
         await until(lambda: at(idle, 3) and irole.attached, "the idle one following again")
+
+
+async def test_an_encoder_decoder_and_its_attention_switch_are_followed(monkeypatch):
+    """On reverse a follower shows the presenter's encoder or decoder step and the same
+    attention row; A (attention off) is followed: the follower shows the bottleneck too."""
+    async with classroom(monkeypatch) as room:
+        pres, pp, prole = await room.present("reverse")
+        f, fp, role = await room.follow()
+        await until(lambda: settled(pres) and room.same(f), "in step on reverse")
+        S = pres.view.sequence.source_len
+        await pp.press(*["right"] * (S + 2))  # the decoder's third step
+        await until(lambda: settled(pres) and room.same(f) and f.view.t == S + 2,
+                    "the follower at the decoder's step")
+        rows = pres.view.trace.attention_rows()
+        assert rows is not None and np.array_equal(f.view.trace.attention_rows(), rows)
+        await pp.press("A")
+        await until(lambda: pres.view.scenario.model.attention == "none" and settled(pres),
+                    "the presenter without attention")
+        await until(lambda: f.view.scenario.model.attention == "none" and room.same(f),
+                    "the follower without attention")
+        assert "attention=none" in str(f.view.position) and f.view.t == S + 2
+        assert f.view.trace.attention_rows() is None and role.attached
