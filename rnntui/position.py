@@ -178,29 +178,19 @@ class Position:
             pos = replace(pos, cells=pair)  # type: ignore[arg-type]
         if "attention" in values:
             from engine.seq2seq import ATTENTIONS
-            attention = values.pop("attention")
-            if attention not in ATTENTIONS:
-                raise PositionError(f"attention={_show(attention)}: attention is "
-                                    f"{', '.join(ATTENTIONS[:-1])} or {ATTENTIONS[-1]}")
-            pos = replace(pos, attention=attention)
+            pos = replace(pos, attention=_choice("attention", values.pop("attention"),
+                                                 ATTENTIONS))
         if "epoch" in values:
             pos = replace(pos, epoch=_int("epoch", values.pop("epoch"), low=0))
         if "t" in values:
             pos = replace(pos, t=_int("t", values.pop("t"), low=0))
         if "phase" in values:
-            phase = values.pop("phase")
-            if phase not in (FORWARD, BACKWARD):
-                raise PositionError(f"phase={_show(phase)}: phase is forward or backward")
-            pos = replace(pos, phase=phase)
+            pos = replace(pos, phase=_choice("phase", values.pop("phase"), (FORWARD, BACKWARD)))
         if "wh" in values:
             pos = replace(pos, knob=_int("wh", values.pop("wh"), low=-KNOB_LIMIT,
                                          high=KNOB_LIMIT))
         if "grads" in values:
-            grads = values.pop("grads")
-            if grads not in GRAD_VIEWS:
-                raise PositionError(f"grads={_show(grads)}: grads is "
-                                    f"{' or '.join(GRAD_VIEWS)}")
-            pos = replace(pos, grads=grads)
+            pos = replace(pos, grads=_choice("grads", values.pop("grads"), GRAD_VIEWS))
         if "tau" in values:
             pos = replace(pos, target=_int("tau", values.pop("tau"), low=0))
         if "seq" in values:
@@ -384,6 +374,14 @@ def _quoted(text: str, i: int, key: str) -> tuple[str, int]:
             out.append(c)
             i += 1
     raise PositionError(f"{key}=: the quoted value has no closing \"")
+
+
+def _choice(key: str, value: str, choices: tuple[str, ...]) -> str:
+    """``value`` when it is one of ``choices``, else the one-line error listing them."""
+    if value not in choices:
+        raise PositionError(f"{key}={_show(value)}: {key} is {', '.join(choices[:-1])} or "
+                            f"{choices[-1]}")
+    return value
 
 
 def _int(key: str, value: str, *, low: int | None = None, high: int | None = None) -> int:
