@@ -17,6 +17,18 @@ not told where each row ends treats them: the pad token goes in, the state runs 
 the pads, and the row's answer (the target of its last real step, when it has one) is asked
 after the pads, at the batch's last step T - 1, from the state there. That pad step's loss
 counts, and its gradient reaches the weights through every pad step before it.
+
+A bidirectional model (engine/cells/bidir.py) runs a forward and a backward direction. With
+the mask, the backward direction of row b starts at its last real step L_b - 1 and reads back
+to step 0, as ``pack_padded_sequence`` does, so both directions' states at real steps are the
+row's single run; the forward direction's final state is the one at L_b - 1, the backward
+one's the one at step 0 (the last it reads). Its pad steps are read after step 0 and belong
+to nothing; :func:`run_batch` shows them, as the forward's, as the direction's final state
+carried on. Without the mask the backward direction starts at the batch's last step T - 1 and
+reads the pads first: every one of a short row's backward states, real steps included, has
+been through T - L_b pad tokens (the forward direction meets the pads only after the real
+steps, as a one-way model does). Its final state, at step 0, is then taken after the pads,
+and the answer read at step T - 1 sees a backward state that has read only a pad.
 """
 
 from __future__ import annotations
@@ -26,10 +38,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .cells import get_cell, run
+from .cells.bidir import is_bidirectional, reverse_rows
 from .types import Sequence
 
 __all__ = ["Batch", "BatchPass", "batch_indices", "batch_sequences", "pad_batch", "packing",
-           "padded_batches", "run_batch", "stepped_row", "training_batch"]
+           "padded_batches", "padded_lengths", "run_batch", "stepped_row", "training_batch"]
 
 
 @dataclass
@@ -140,6 +153,14 @@ def padded_batches(sequences: list[Sequence], size: int, *, sort: bool = False,
     return out
 
 
+def padded_lengths(sequences: list[Sequence], size: int, *, sort: bool = False
+                   ) -> list[np.ndarray]:
+    """(B,) the real lengths of the rows of every batch of :func:`padded_batches` (what a
+    bidirectional model's backward direction needs to start at each row's last real step)."""
+    return [np.array([len(s) for s in part], dtype=np.int64)
+            for part in batch_sequences(sequences, size, sort)]
+
+
 def packing(sequences: list[Sequence], size: int, sort: bool = False) -> tuple[int, int]:
     """(real steps, padded steps) of an epoch's batches: what packing would run against what
     the padded rectangles run."""
@@ -157,7 +178,12 @@ class BatchPass:
     batch shows it: with the mask, a pad step carries the row's last real state (it changes
     nothing); without it, the state the pads made. ``final[name]`` (B, H) is each row's final
     state part (``"h"``, and ``"c"`` for a cell with one) read at ``batch.last()``.
-    ``losses`` (T, B) are the step losses that count (0 elsewhere), ``loss`` their mean."""
+    ``losses`` (T, B) are the step losses that count (0 elsewhere), ``loss`` their mean;
+    ``dh`` (T, B, H) dL/dh_t (None without the backward pass).
+
+    A bidirectional model's ``h`` and ``dh`` are (T, B, 2H), [h→_t ; h←_t] in reading order,
+    and ``final`` has the forward direction's parts as ``"h"``/``"c"`` and the backward one's
+    as ``"h_bwd"``/``"c_bwd"`` (read at step 0 of the row: see the module's text)."""
 
     batch: Batch
     p: object
@@ -166,24 +192,33 @@ class BatchPass:
     losses: np.ndarray
     loss: float
     grads: object
+    dh: np.ndarray | None = None
 
 
 def run_batch(params, batch: Batch, *, activation: str = "tanh", output: str = "softmax",
               backward: bool = True) -> BatchPass:
     """Run ``batch`` under ``params`` (any cell), forward and (unless ``backward`` is False)
     back: see the module's text for what the mask changes."""
+    both = is_bidirectional(params)
     p = run(params, batch.X, batch.Y, batch.M, activation=activation, output=output,
-            backward=backward)
+            backward=backward, lengths=batch.lengths if batch.masked else None)
     cell = get_cell(params.cell)
     rows = np.arange(batch.B)
     last = batch.last()
     final = {}
-    for name in cell.state:
-        arr = p.h if name == "h" else getattr(p, name)
-        final[name] = arr[last, rows].copy()
+    # each direction's final state: its pass's step ``last`` in its own reading order (the
+    # backward pass reads row b's step 0 at its step L_b - 1 with the mask, T - 1 without)
+    for suffix, one in ((("", p.fwd), ("_bwd", p.bwd)) if both else (("", p),)):
+        for name in cell.state:
+            final[name + suffix] = getattr(one, name)[last, rows].copy()
     h = p.h.copy()
     if batch.masked:
         pads = ~batch.real
-        h[pads] = np.broadcast_to(final["h"][None], h.shape)[pads]
+        carried = np.concatenate([final["h"], final["h_bwd"]], axis=-1) if both else final["h"]
+        h[pads] = np.broadcast_to(carried[None], h.shape)[pads]
+    dh = None
+    if backward:
+        dh = p.dh if not both else np.concatenate(
+            [p.fwd.dh, reverse_rows(p.bwd.dh, p.rev)], axis=-1)
     return BatchPass(batch, p, h, final, p.losses, float(p.loss),
-                     p.grads if backward else None)
+                     p.grads if backward else None, dh)

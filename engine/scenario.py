@@ -315,9 +315,6 @@ def _parse(text: str, source: str, files: bool | Mapping[str, bytes] = True) -> 
     ck.known_keys(model_t, ("model",), SECTIONS["model"], elsewhere=_misplaced("model"))
     model = _model(ck, model_t, kind)
     train = _train(ck, ck.table(doc, ("train",)))
-    if model.bidirectional and train.pad:  # (engine/batch.py runs one direction's rows)
-        ck.fail(("model", "bidirectional"), "cannot be combined with [train] pad = true yet: "
-                                            "padded batches run one direction")
     analysis_t = ck.table(doc, ("analysis",))
     ck.known_keys(analysis_t, ("analysis",), SECTIONS["analysis"],
                   elsewhere=_misplaced("analysis"))

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import numpy as np
 
 from . import budget
+from .batch import padded_lengths
 from .budget import MAX_SNAPSHOTS
 from .cells import run
 from .cells.rnn import Params
@@ -81,6 +82,10 @@ def fit(scenario: Scenario, epochs: int | None = None, *, history: History | Non
     n_params = sum(a.size for a in p0.arrays())
     cap = budget.snapshot_cap(n_params)
     data = training_batches(scenario.train_sequences, cfg)
+    # with the mask a bidirectional model's backward direction starts at each row's last real
+    # step (engine/batch.py); without it, at the padded end like any step
+    lengths = (padded_lengths(scenario.train_sequences, cfg.batch_size, sort=cfg.sort)
+               if cfg.pad and cfg.mask else [None] * len(data))
     eval_data = eval_batches(scenario)
     if history is None:
         every = budget.snapshot_spacing(n_epochs, n_params)
@@ -94,10 +99,10 @@ def fit(scenario: Scenario, epochs: int | None = None, *, history: History | Non
     poll = _Poll(should_stop)
 
     def passes(params):
-        for X, Y, M in data:
+        for (X, Y, M), L in zip(data, lengths):
             if poll():
                 raise Cancelled()
-            yield run(params, X, Y, M, activation=act, output=outf)
+            yield run(params, X, Y, M, activation=act, output=outf, lengths=L)
 
     def evaluate(params):
         return dataset_loss(params, scenario, prepared=eval_data, should_stop=poll), None

@@ -76,13 +76,15 @@ def compare_pair(name: str) -> tuple[str, str]:
 
 
 def run(params, inputs, targets=None, mask=None, *, activation: str = "tanh",
-        output: str = "softmax", h0=None, backward: bool = True):
+        output: str = "softmax", h0=None, backward: bool = True, lengths=None):
     """Forward (and unless ``backward`` is False, BPTT) for any cell's parameters: the cell's
     own ``run`` (for the vanilla cell, :func:`engine.model.run`), or both directions of a
-    bidirectional model (:func:`engine.cells.bidir.run`; it starts from zero states)."""
+    bidirectional model (:func:`engine.cells.bidir.run`; it starts from zero states, and its
+    backward direction starts at each row's ``lengths[b] - 1``, default T - 1). A one-way
+    run needs no lengths: right padding never reaches a real step's state."""
     if bidir.is_bidirectional(params):
         return bidir.run(cell_of(params), params, inputs, targets, mask, output=output,
-                         activation=activation, backward=backward)
+                         activation=activation, backward=backward, lengths=lengths)
     return cell_of(params).run(params, inputs, targets, mask, output=output,
                                activation=activation, state0=h0, backward=backward)
 

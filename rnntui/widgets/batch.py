@@ -84,7 +84,7 @@ class BatchPane(Pane):
         t = min(view.t, T - 1)
         H = bp.h.shape[-1]
         back = view.phase == BACKWARD
-        state = bp.p.dh if back else bp.h
+        state = bp.dh if back else bp.h
         shape = f"{'dL/dh_t' if back else 'h_t'}: [{B}, {H}]"
         real = batch.real
         counted = batch.M

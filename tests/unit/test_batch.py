@@ -73,7 +73,7 @@ def test_mask_on_is_each_sequence_run_alone(name):
     for ours, want in zip(bp.grads.arrays(), grad):
         assert np.abs(ours - want).max() <= 1e-12
     # nothing flows back from a pad step: dL/dh is exactly 0 there
-    assert not bp.p.dh[~pad_batch(seqs).real].any()
+    assert not bp.dh[~pad_batch(seqs).real].any()
 
 
 @pytest.mark.parametrize("masked", [True, False])
@@ -118,7 +118,7 @@ def test_mask_off_lets_the_pads_in(name):
         assert off.M[T - 1, b] and not off.M[n - 1, b]
         assert np.array_equal(off.Y[T - 1, b], seqs[b].targets[-1])
         # the row's last real step has lost its target: its gradient came through the pads
-        assert np.abs(bp.p.dh[n - 1, b]).max() > 0 and np.abs(bp.p.dh[n:, b]).min() > 0
+        assert np.abs(bp.dh[n - 1, b]).max() > 0 and np.abs(bp.dh[n:, b]).min() > 0
     # the pads go in as the zero vector either way
     assert not off.X[~off.real].any() and not on.X[~on.real].any()
 

@@ -153,10 +153,3 @@ def test_the_classroom_sends_both_directions_and_puts_them_back():
     other = _bi("gru", H=3, I=2, O=2, seed=9)
     back = with_weights(other, {n: a.copy() for n, a in sent})
     assert all(np.array_equal(a, b) for a, b in zip(back.arrays(), params.arrays()))
-
-
-def test_padded_batches_are_refused_for_now_in_one_line():
-    with pytest.raises(ScenarioError) as err:
-        loads('[scenario]\nname = "e"\nkind = "echo"\n[model]\nbidirectional = true\n'
-              '[train]\npad = true\n[data]\nlength = 6\nsequences = 4\n')
-    assert "\n" not in str(err.value) and ":5:" in str(err.value) and "pad = true" in str(err.value)

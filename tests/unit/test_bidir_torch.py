@@ -100,3 +100,39 @@ def test_bidirectional_matches_torch_packed(name, activation):
     close(lin.weight.grad.numpy(), p.grads.W_y)
     close(lin.bias.grad.numpy(), p.grads.b_y)
     print(f"{name}/{activation}: max |ours - torch| = {worst:.2e}")
+
+
+@pytest.mark.parametrize("name", ["rnn", "lstm", "gru"])
+def test_padded_batch_final_states_match_torch_packed(name):
+    """engine/batch.py's run_batch with the mask: the states at real steps and each
+    direction's final state (forward at the last real step, backward at step 0) are torch's
+    packed output and h_n (and c_n), to 1e-9."""
+    from engine.batch import pad_batch, run_batch
+    from engine.types import Sequence
+    cell = get_cell(name)
+    rng = np.random.default_rng(12)
+    params = init_for(ModelConfig(hidden_size=H, cell=name, init="normal", seed=4,
+                                  init_scale={k: 0.6 for k in cell.scale_names},
+                                  bidirectional=True), I, O)
+    seqs = [Sequence(rng.normal(size=(n, I)), np.eye(O)[rng.integers(0, O, size=n)],
+                     np.ones(n, dtype=bool), [""] * n, [None] * n) for n in LENGTHS]
+    batch = pad_batch(seqs)
+    bp = run_batch(params, batch)
+    kind = {"rnn": "RNN"}.get(name) or cell.torch[0]
+    net = getattr(torch.nn, kind)(I, H, bidirectional=True).double()
+    with torch.no_grad():
+        for suffix, part in (("l0", params.fwd), ("l0_reverse", params.bwd)):
+            for what, arr in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"),
+                                 _stacks(cell, part)):
+                getattr(net, f"{what}_{suffix}").copy_(_t(arr))
+    packed = torch.nn.utils.rnn.pack_padded_sequence(_t(batch.X), torch.tensor(LENGTHS))
+    out, last = net(packed)
+    out, _ = torch.nn.utils.rnn.pad_packed_sequence(out, total_length=T)
+    hn, cn = last if name == "lstm" else (last, None)
+    real = batch.real
+    assert np.abs(out.detach().numpy()[real] - bp.h[real]).max() <= 1e-9
+    assert np.abs(hn[0].detach().numpy() - bp.final["h"]).max() <= 1e-9
+    assert np.abs(hn[1].detach().numpy() - bp.final["h_bwd"]).max() <= 1e-9
+    if cn is not None:
+        assert np.abs(cn[0].detach().numpy() - bp.final["c"]).max() <= 1e-9
+        assert np.abs(cn[1].detach().numpy() - bp.final["c_bwd"]).max() <= 1e-9
