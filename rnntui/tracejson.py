@@ -131,12 +131,21 @@ def batch_to_json(scenario: Scenario, trace: Trace, example: int | None = None) 
     outside script to recompute every number from ``params`` (docs/trace-json.md, "Padded
     batches")."""
     from engine.batch import run_batch, stepped_row, training_batch
+    from engine.cells.bidir import is_bidirectional
     row = stepped_row(scenario, example)
     _, rows, batch = training_batch(scenario, row)
     with np.errstate(all="ignore"):
         bp = run_batch(trace.params, batch, activation=trace.activation, output=trace.output)
     T = batch.T
     told = batch.real | (not batch.masked)
+    H = bp.h.shape[-1]
+    both = {}
+    if is_bidirectional(trace.params):
+        H //= 2
+        both = {"bidirectional": True, "h_fwd": _arr(bp.h[..., :H].transpose(1, 0, 2)),
+                "h_bwd": _arr(bp.h[..., H:].transpose(1, 0, 2)),
+                "bwd_first_step": [int(n) - 1 if batch.masked else T - 1
+                                   for n in batch.lengths]}
     return {
         "rows": [int(i) for i in rows],
         "stepped": row,
@@ -156,6 +165,7 @@ def batch_to_json(scenario: Scenario, trace: Trace, example: int | None = None) 
         "grads": {k: _arr(v) for k, v in bp.grads.as_dict().items()},
         "real_steps": batch.real_steps,
         "padded_steps": batch.padded_steps,
+        **both,
     }
 
 

@@ -85,14 +85,17 @@ class BatchPane(Pane):
         H = bp.h.shape[-1]
         back = view.phase == BACKWARD
         state = bp.dh if back else bp.h
-        shape = f"{'dL/dh_t' if back else 'h_t'}: [{B}, {H}]"
+        # a bidirectional model: one block [h→ ; h←] of 2 x H_dir columns, split by a bar
+        split = H // 2 if "h_bwd" in bp.final else 0
+        name = "[h→;h←]_t" if split else "h_t"
+        shape = f"{f'dL/d{name}' if back else name}: [{B}, {H}]"
         real = batch.real
         counted = batch.M
         labels = [s.labels for s in batch.sequences]
         cw = max(1, min(3, max((len(token(x)) for row in labels for x in row), default=1)))
         name_w = len(f"{STEPPED}#{B}")
         # the row: name, the inputs, the mask, h_t, its length; the cursor's column in [brackets]
-        rest = 1 + T + 2 + 1 + H + len(f" len {T}")
+        rest = 1 + T + 2 + 1 + H + bool(split) + len(f" len {T}")
         short = height < B + 3  # no header line: the block's shape goes into the footer
         footer = self._footer(view, k, batch, bp, width, shape)
         notes = footer[-1][:B] if short else []
@@ -110,7 +113,12 @@ class BatchPane(Pane):
         shown_rows = max(1, min(B, height - 1 - len(lines)))
         with np.errstate(all="ignore"):
             scale = float(np.nanmax(np.abs(state[t]))) if state[t].size else 1.0
-        glyphs = glyph_rows(state[t].T, scale if np.isfinite(scale) and scale > 0 else 1.0)
+        scale = scale if np.isfinite(scale) and scale > 0 else 1.0
+        glyphs = glyph_rows(state[t].T, scale)
+        if split:  # the same scale for both halves, a bar between them
+            left, right = glyph_rows(state[t][:, :split].T, scale), \
+                glyph_rows(state[t][:, split:].T, scale)
+            glyphs = [a + [("│", DIM)] + b for a, b in zip(left, right)]
         for b in range(shown_rows):
             line = Text(no_wrap=True)
             mark = STEPPED if rows[b] == example else " "
@@ -131,7 +139,7 @@ class BatchPane(Pane):
             line.append(" ")
             ended = t >= batch.lengths[b]
             if ended and back and batch.masked and not state[t, b].any():
-                line.append("0".ljust(H), style=DIM)  # nothing flows back from a masked pad
+                line.append("0".ljust(H + bool(split)), style=DIM)  # nothing flows back from a masked pad
             else:
                 for text, style in glyphs[b]:
                     if ended:
@@ -227,7 +235,15 @@ class BatchPane(Pane):
             join(said, steps),
         ], width)
         last = ", ".join(str(int(x)) for x in batch.last())
-        if batch.masked:
+        if "h_bwd" in bp.final and batch.masked:
+            final = join(("final h→ read at t=", DIM), (last, "bold"),
+                         ("; h← at t=0 (h← starts at each row's last real step)", DIM))
+        elif "h_bwd" in bp.final:
+            pads = ", ".join(str(int(batch.T - n)) for n in batch.lengths)
+            final = join(("final h→ read at t=", DIM), (str(batch.T - 1), WARN),
+                         ("; h← at t=0; both after ", DIM), (pads, WARN),
+                         (" pads (h← reads them first)", DIM))
+        elif batch.masked:
             final = join(("final h read at t=", DIM), (last, "bold"),
                          (": each row's last real step, as if run alone", DIM))
         else:

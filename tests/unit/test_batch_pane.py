@@ -236,3 +236,31 @@ def test_the_legend_names_no_one_scenarios_sizes():
     import re
     assert re.search(r"\[\d+, \d+\]", BatchPane.LEGEND) is None
     assert "h_t: [B, H]" in BatchPane.LEGEND
+
+
+@pytest.mark.parametrize("mask", [True, False])
+def test_a_bidirectional_batch_shows_both_directions_side_by_side(mask):
+    """apple with pad = true: the block is [h→ ; h←] (2H columns, a bar between the halves),
+    its shape written out, and the final-state line says where each direction's is read."""
+    sc = S.load("apple")
+    sc = dataclasses.replace(sc, train=dataclasses.replace(sc.train, pad=True, mask=mask))
+    rows = _first_batch(sc)
+    lengths = [len(s) for s in rows]
+    T, B, H = max(lengths), len(rows), sc.model.hidden_size
+    view = make_view(sc, t=0)
+    tall = draw_pane(view, BatchPane, 116, 8).splitlines()
+    assert f"[h→;h←]_t: [{B}, {2 * H}]" in tall[0]
+    for b in range(B):
+        block = tall[1 + b].rsplit(" len ", 1)[0][-(2 * H + 1):]
+        assert block[H] == "│", tall[1 + b]
+    if mask:
+        ends = ", ".join(str(n - 1) for n in lengths)
+        assert f"final h→ read at t={ends}; h← at t=0 (h← starts at each row's last " \
+               "real step)" in tall[7]
+    else:
+        pads = ", ".join(str(T - n) for n in lengths)
+        assert f"final h→ read at t={T - 1}; h← at t=0; both after {pads} pads (h← reads " \
+               "them first)" in tall[7]
+    small = draw_pane(view, BatchPane, 76, 5).splitlines()  # 80x24: all of it still fits
+    assert small[-1].startswith(f"[h→;h←]_t: [{B}, {2 * H}] · mask {'on' if mask else 'off'}")
+    assert all("│" in line for line in small[:B])

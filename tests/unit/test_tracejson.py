@@ -295,3 +295,36 @@ def test_an_unpadded_trace_has_no_batch():
     sc = loads(scenario_text("echo", "sigmoid", "tanh"))
     _, tr, hist, _, _ = engine_objects(sc)
     assert "batch" not in trace_to_json(sc, tr, hist, 0, 0)
+
+
+@pytest.mark.parametrize("mask", [True, False])
+def test_a_bidirectional_padded_batch_json_recomputes_both_directions(mask):
+    """apple with pad = true: from the JSON alone, the forward direction as above and the
+    backward one from `bwd_first_step` (the last real step with the mask, T - 1 without: the
+    pads first) down to step 0, where its final state is read."""
+    import dataclasses
+    from engine import scenario as S
+    sc = S.load("apple")
+    sc = dataclasses.replace(sc, train=dataclasses.replace(sc.train, pad=True, mask=mask))
+    _, tr, hist, _, _ = engine_objects(sc)
+    data = json.loads(json.dumps(trace_to_json(sc, tr, hist, 0, 0)))
+    b = data["batch"]
+    P = {k: np.array(v) for k, v in data["params"].items()}
+    assert b["bidirectional"] is True and data["model"]["activation"] == "tanh"
+    T, H = b["T"], len(P["fwd.b"])
+    for r, n in enumerate(b["lengths"]):
+        x = np.array(b["x"][r])
+        first = n - 1 if mask else T - 1
+        assert b["bwd_first_step"][r] == first
+        hf, hb = np.zeros(H), np.zeros(H)
+        for t in range(first + 1):
+            hf = np.tanh(P["fwd.W_x"] @ x[t] + P["fwd.W_h"] @ hf + P["fwd.b"])
+            assert np.abs(np.array(b["h_fwd"][r][t]) - hf).max() <= 1e-12
+        assert np.abs(np.array(b["final"]["h"][r]) - hf).max() <= 1e-12
+        for t in range(first, -1, -1):
+            hb = np.tanh(P["bwd.W_x"] @ x[t] + P["bwd.W_h"] @ hb + P["bwd.b"])
+            assert np.abs(np.array(b["h_bwd"][r][t]) - hb).max() <= 1e-12
+            assert np.abs(np.array(b["h"][r][t]) - np.concatenate(
+                [b["h_fwd"][r][t], b["h_bwd"][r][t]])).max() == 0
+        assert np.abs(np.array(b["final"]["h_bwd"][r]) - hb).max() <= 1e-12
+    assert set(b["grads"]) == set(data["params"])
