@@ -24,6 +24,20 @@ from rnntui.view import FORWARD, View
 TEST_THEME = "ansi-dark"
 
 
+def assert_batch_is_its_rows(bp, singles, tol: float = 1e-12):
+    """A masked batch's loss and gradient (``bp`` from engine.batch.run_batch) are the single
+    runs' (``singles``, one pass per row with its own mask) weighted by their target counts,
+    and nothing flows back from a pad step (dL/dh exactly 0 there)."""
+    import numpy as np
+    counts = [int(s.mask.sum()) for s in bp.batch.sequences]
+    n = sum(counts)
+    assert abs(bp.loss - sum(one.loss * m for one, m in zip(singles, counts)) / n) <= tol
+    for k, ours in enumerate(bp.grads.arrays()):
+        want = sum(one.grads.arrays()[k] * (m / n) for one, m in zip(singles, counts))
+        assert np.abs(ours - want).max() <= tol
+    assert not bp.dh[~bp.batch.real].any()
+
+
 def central_differences(arr, loss, eps: float = 1e-6):
     """d loss() / d arr by central differences, one entry at a time (``arr`` is nudged in
     place and put back)."""
