@@ -60,6 +60,7 @@ GLYPHS = [
                 "the forget gates multiplied)"),
     ("₀  ₂  ²", "h₀, x₀: the first state and input / ‖W_h‖₂: the largest singular value / "
                 "squared"),
+    ("≥", "at least (the Attention pane's shades: █▓▒░ weight ≥ 7/8, 5/8, 3/8, 1/8)"),
     ("÷", "divided by (the lab's test loss ÷ baseline)"),
     ("×  −  –", "times (W_h ×2; 0.070× of its size) / minus / a range of steps (0–4)"),
     ("°", "degrees of turn per step"),
