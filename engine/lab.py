@@ -218,8 +218,9 @@ def loads_lab(text: str, source: str = "<lab>", *, check_runs: bool = True) -> L
     for value in values if check_runs else ():  # every run's scenario is valid, in budget
         try:
             from .scenario import loads
-            loads(scenario_text(lab.job(value, cells[0], seeds[0])), f"{source} at "
-                  f"{parameter} = {value}", files=False)
+            for attention in attentions or [None]:  # (attention adds weights)
+                loads(scenario_text(lab.job(value, cells[0], seeds[0], attention)),
+                      f"{source} at {parameter} = {value}", files=False)
         except ScenarioError as err:
             ck.fail(("sweep", "values"), f"{parameter} = {value}: {err.message}")
     return lab
