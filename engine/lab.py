@@ -38,7 +38,7 @@ SECTIONS = {
     "task": None,  # the task kind's [data] keys
     "sweep": ("parameter", "values"),
     "runs": ("cells", "seeds", "hidden_size", "epochs", "learning_rate", "batch_size", "clip",
-             "forget_bias"),
+             "forget_bias", "attentions", "epochs_per_value"),
 }
 
 
@@ -57,16 +57,54 @@ class Lab:
     seeds: tuple[int, ...]
     train: dict
     source: str = ""
+    #: an encoder-decoder lab's attentions ([runs].attentions); () for a lab of cells
+    attentions: tuple[str, ...] = ()
+    #: epochs a unit of the swept value ([runs].epochs_per_value): a run at value v trains
+    #: max(epochs, round(epochs_per_value * v)) epochs; None: ``epochs`` at every value
+    epochs_per_value: float | None = None
+
+    def lines(self) -> list[tuple[str, str | None]]:
+        """The chart's lines: (cell, attention) pairs, attention None for a lab of cells."""
+        return [(c, a) for c in self.cells for a in (self.attentions or (None,))]
+
+    def line_ids(self) -> list[str]:
+        """The chart's lines by name: the cell (``gru``), or in an encoder-decoder lab the
+        cell and the attention (``gru/none``, ``gru/additive``)."""
+        return [c if a is None else f"{c}/{a}" for c, a in self.lines()]
+
+    def line_of(self, run: dict) -> str:
+        """The name of the line a job or a record is on."""
+        return run["cell"] if not run.get("attention") else f'{run["cell"]}/{run["attention"]}'
+
+    def split_line(self, line: str) -> tuple[str, str | None]:
+        """(cell, attention or None) of a line's name."""
+        cell, _, attention = line.partition("/")
+        return cell, attention or None
+
+    def key(self, run: dict) -> tuple:
+        """A run's place in the lab: (value, its line's name, seed)."""
+        return run["value"], self.line_of(run), run["seed"]
 
     def jobs(self) -> list[dict]:
-        """One job a run, by value, then cell, then seed."""
-        return [self.job(v, c, s) for v in self.values for c in self.cells for s in self.seeds]
+        """One job a run, by value, then cell, then attention, then seed."""
+        return [self.job(v, c, s, a) for v in self.values for c, a in self.lines()
+                for s in self.seeds]
 
-    def job(self, value: int, cell: str, seed: int) -> dict:
-        """The job of one run: everything it depends on, as JSON values."""
-        return {"task": self.task, "parameter": self.parameter, "value": value,
-                "data": dict(self.fixed), "cell": cell, "seed": seed, "metric": self.metric,
-                "train": dict(self.train), "lab": self.name}
+    def epochs_at(self, value: int) -> int:
+        """The epochs a run at ``value`` trains."""
+        if self.epochs_per_value is None:
+            return self.train["epochs"]
+        return max(self.train["epochs"], round(self.epochs_per_value * value))
+
+    def job(self, value: int, cell: str, seed: int, attention: str | None = None) -> dict:
+        """The job of one run: everything it depends on, as JSON values (an encoder-decoder
+        lab's also its ``attention``: the lab's first when not given)."""
+        job = {"task": self.task, "parameter": self.parameter, "value": value,
+               "data": dict(self.fixed), "cell": cell, "seed": seed, "metric": self.metric,
+               "train": {**self.train, "epochs": self.epochs_at(value)}, "lab": self.name}
+        if self.attentions:
+            job["attention"] = attention or self.attentions[0]
+        return job
 
 
 def _builtin_files() -> dict[str, object]:
@@ -158,20 +196,31 @@ def loads_lab(text: str, source: str = "<lab>", *, check_runs: bool = True) -> L
         "clip": ck.number(runs, r + ("clip",), 5.0, lo=0, hi=1e6),
         "forget_bias": ck.number(runs, r + ("forget_bias",), 3.0, lo=-1e6, hi=1e6),
     }
+    attentions = _attentions(ck, runs, kind)
+    per_value = None
+    if "epochs_per_value" in runs:
+        per_value = ck.number(runs, r + ("epochs_per_value",), lo=0, hi=LIMITS["epochs"],
+                              lo_open=True)
+        most = max(train["epochs"], round(per_value * max(values)))
+        if most > LIMITS["epochs"]:
+            ck.fail(r + ("epochs_per_value",), f"{per_value!r} x {max(values)} = {most} epochs "
+                                               f"at the largest value; the most is "
+                                               f"{LIMITS['epochs']}")
     if metric == "error" and kind.chance({**fixed, parameter: values[0]}) is None:
         ck.fail(("lab", "metric"), f'a {task} task has no accuracy (a regression); use '
                                    f'"loss" or "share"')
-    n = len(values) * len(cells) * len(seeds)
+    n = len(values) * len(cells) * len(seeds) * max(1, len(attentions))
     if n > MAX_RUNS:
-        ck.fail(("sweep", "values"), f"values x cells x seeds = {n} runs; the most is "
-                                     f"{MAX_RUNS}")
+        ck.fail(("sweep", "values"), f"values x cells x seeds{' x attentions' * bool(attentions)}"
+                                     f" = {n} runs; the most is {MAX_RUNS}")
     lab = Lab(name, description, task, metric, dict(fixed), parameter, tuple(values),
-              tuple(cells), tuple(seeds), train, source)
+              tuple(cells), tuple(seeds), train, source, tuple(attentions), per_value)
     for value in values if check_runs else ():  # every run's scenario is valid, in budget
         try:
             from .scenario import loads
-            loads(scenario_text(lab.job(value, cells[0], seeds[0])), f"{source} at "
-                  f"{parameter} = {value}", files=False)
+            for attention in attentions or [None]:  # (attention adds weights)
+                loads(scenario_text(lab.job(value, cells[0], seeds[0], attention)),
+                      f"{source} at {parameter} = {value}", files=False)
         except ScenarioError as err:
             ck.fail(("sweep", "values"), f"{parameter} = {value}: {err.message}")
     return lab
@@ -189,6 +238,27 @@ def _int_list(ck: Checker, table: dict, path: tuple, lo: int, hi: int, most: int
     if len(set(out)) != len(out):
         ck.fail(path, "lists a number twice")
     return out
+
+
+def _attentions(ck: Checker, runs: dict, kind) -> list[str]:
+    """[runs].attentions: for an encoder-decoder task, a list of its attentions (default: both
+    "none" and "additive"); for any other task, not allowed."""
+    from .seq2seq import ATTENTIONS
+    path = ("runs", "attentions")
+    if not kind.seq2seq:
+        if "attentions" in runs:
+            ck.fail(path, f"applies to an encoder-decoder task only; a {kind.name} task runs "
+                          f"cells without attention")
+        return []
+    raw = runs.get("attentions", ["none", "additive"])
+    if not isinstance(raw, list) or not raw:
+        ck.fail(path, f'must be a list such as ["none", "additive"], got {describe(raw)}')
+    for i, v in enumerate(raw):
+        if v not in ATTENTIONS:
+            ck.fail(path + (i,), f"must be one of {', '.join(ATTENTIONS)}, got {describe(v)}")
+    if len(set(raw)) != len(raw):
+        ck.fail(path, "lists an attention twice")
+    return list(raw)
 
 
 def _cells(ck: Checker, runs: dict) -> list[str]:
@@ -216,10 +286,11 @@ def scenario_text(job: dict) -> str:
     t = job["train"]
     cell = get_cell(job["cell"])
     data = {**job["data"], job["parameter"]: job["value"], "seed": job["seed"]}
-    lines = ["[scenario]", f'name = "{job["lab"]} {job["parameter"]}={job["value"]} '
-                           f'cell={job["cell"]} seed={job["seed"]}"',
+    lines = ["[scenario]", f'name = "{position(job)[4:]}"',
              f'kind = "{job["task"]}"', "", "[model]", f'cell = "{job["cell"]}"',
              f'hidden_size = {t["hidden_size"]}', f'seed = {job["seed"]}']
+    if "attention" in job:
+        lines.append(f'attention = "{job["attention"]}"')
     if cell.has_forget_bias:
         lines.append(f'forget_bias = {float(t["forget_bias"])!r}')
     lines += ["", "[train]", f'epochs = {t["epochs"]}', 'optimizer = "adam"',
@@ -230,8 +301,10 @@ def scenario_text(job: dict) -> str:
 
 
 def position(job: dict) -> str:
-    """The string that names a run: the lab, the swept value, the cell and the seed."""
-    return f'lab={job["lab"]} {job["parameter"]}={job["value"]} cell={job["cell"]} ' \
+    """The string that names a run: the lab, the swept value, the cell (and attention) and
+    the seed."""
+    att = f' attention={job["attention"]}' if "attention" in job else ""
+    return f'lab={job["lab"]} {job["parameter"]}={job["value"]} cell={job["cell"]}{att} ' \
            f'seed={job["seed"]}'
 
 
@@ -250,6 +323,8 @@ def run_job(job: dict, trained=None) -> dict:
     if trained is not None:
         trained(sc, history)
     params = history.params_at(history.trained_epochs)
+    if kind.seq2seq:
+        return _record(job, sc, kind, history, start, *_measure_pairs(sc, params))
     loss_sum = 0.0
     targets = right = scored = 0
     with np.errstate(all="ignore"):
@@ -275,10 +350,23 @@ def run_job(job: dict, trained=None) -> dict:
                 right += int(np.count_nonzero(guess & keep))
                 scored += int(np.count_nonzero(keep))
     loss = loss_sum / targets if targets else float("nan")
+    return _record(job, sc, kind, history, start, loss, right / scored if scored else None)
+
+
+def _measure_pairs(sc, params) -> tuple[float, float]:
+    """An encoder-decoder's test loss (the mean decoder-step loss, teacher-forced) and its
+    whole-sequence accuracy (the share of test sources whose greedy decode is the target)."""
+    from .seq2seq import dataset_loss, sequence_accuracy
+    with np.errstate(all="ignore"):
+        return (dataset_loss(params, sc.test_sequences),
+                sequence_accuracy(params, sc.test_sequences, sc.vocab))
+
+
+def _record(job, sc, kind, history, start, loss, accuracy) -> dict:
+    """The record of a trained, measured run (docs/lab.md)."""
     data = sc.data if isinstance(sc.data, dict) else {}
     base_loss = kind.baseline(data)
     chance = kind.chance(data)
-    accuracy = right / scored if scored else None
     metric = job["metric"]
     if metric == "loss":
         value, baseline = loss, base_loss
@@ -286,11 +374,14 @@ def run_job(job: dict, trained=None) -> dict:
         value, baseline = loss / base_loss, 1.0
     else:
         value, baseline = 1.0 - accuracy, 1.0 - chance
-    return {"task": job["task"], "parameter": job["parameter"], "value": job["value"],
-            "cell": job["cell"], "seed": job["seed"], "metric": _finite(value),
-            "baseline": baseline, "loss": _finite(loss), "accuracy": accuracy,
-            "epochs": history.trained_epochs, "stopped": history.stopped,
-            "seconds": round(time.perf_counter() - start, 3), "position": position(job)}
+    record = {"task": job["task"], "parameter": job["parameter"], "value": job["value"],
+              "cell": job["cell"], "seed": job["seed"], "metric": _finite(value),
+              "baseline": baseline, "loss": _finite(loss), "accuracy": accuracy,
+              "epochs": history.trained_epochs, "stopped": history.stopped,
+              "seconds": round(time.perf_counter() - start, 3), "position": position(job)}
+    if "attention" in job:
+        record["attention"] = job["attention"]
+    return record
 
 
 def _finite(x: float) -> float | None:

@@ -28,6 +28,16 @@ BLAS_ENV = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "M
 #: A record's fields, in the order the CSV writes them (docs/lab.md).
 FIELDS = ("task", "parameter", "value", "cell", "seed", "metric", "baseline", "loss",
           "accuracy", "epochs", "stopped", "seconds", "position")
+#: An encoder-decoder lab's records (and CSV columns) also name the attention, after the cell.
+FIELDS_ATTENTION = FIELDS[:4] + ("attention",) + FIELDS[4:]
+
+
+def fields(lab_or_job) -> tuple[str, ...]:
+    """The fields of a record of ``lab_or_job`` (a Lab or a job)."""
+    has = bool(lab_or_job.get("attention")) if isinstance(lab_or_job, dict) \
+        else bool(lab_or_job.attentions)
+    return FIELDS_ATTENTION if has else FIELDS
+
 #: The version of the records' layout: a change makes older records misses.
 FORMAT = 1
 _MAX_RECORD = 64 * 1024
@@ -86,7 +96,7 @@ def cached(job: dict) -> dict | None:
     if not isinstance(doc, dict) or doc.get("key") != key or doc.get("job") != job:
         return None
     record = doc.get("record")
-    if not isinstance(record, dict) or set(record) != set(FIELDS):
+    if not isinstance(record, dict) or set(record) != set(fields(job)):
         return None
     try:
         os.utime(_folder() / f"{key}.json")  # recently used: pruned last
@@ -287,9 +297,9 @@ def run_lab(lab, *, workers: int | None = None, scheduler: str | None = None,
 
 
 def in_order(lab, records: dict) -> list[dict]:
-    """The finished runs of ``records`` ((value, cell, seed) -> record) in the lab's order."""
-    return [records[k] for k in ((j["value"], j["cell"], j["seed"]) for j in lab.jobs())
-            if k in records]
+    """The finished runs of ``records`` (``lab.key(record)``: (value, line, seed) -> record)
+    in the lab's order."""
+    return [records[k] for k in (lab.key(j) for j in lab.jobs()) if k in records]
 
 
 def _openable(lab, records: list[dict]) -> list[dict]:
@@ -304,6 +314,7 @@ def document(lab, records: list[dict]) -> dict:
     from engine.lab import METRICS
     return {"lab": lab.name, "task": lab.task, "parameter": lab.parameter,
             "values": list(lab.values), "cells": list(lab.cells), "seeds": list(lab.seeds),
+            **({"attentions": list(lab.attentions)} if lab.attentions else {}),
             "metric": lab.metric, "metric_means": METRICS[lab.metric],
             "train": dict(lab.train), "data": dict(lab.fixed),
             "runs": _openable(lab, records)}
@@ -312,23 +323,29 @@ def document(lab, records: list[dict]) -> dict:
 def csv_text(records: list[dict], lab=None) -> str:
     """One CSV row a record (with ``lab``: each position the name that opens the run)."""
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\n")
+    names = fields(lab) if lab is not None else \
+        FIELDS_ATTENTION if any("attention" in r for r in records) else FIELDS
+    w = csv.DictWriter(buf, fieldnames=names, lineterminator="\n")
     w.writeheader()
     for r in records if lab is None else _openable(lab, records):
-        w.writerow({k: "" if r[k] is None else r[k] for k in FIELDS})
+        w.writerow({k: "" if r.get(k) is None else r[k] for k in names})
     return buf.getvalue()
 
 
 def table(lab, records: list[dict]) -> str:
-    """The median metric over seeds, one row a value and one column a cell, with the baseline."""
-    head = f"{lab.parameter:>8}  " + "  ".join(f"{c:>8}" for c in lab.cells) + "  baseline"
+    """The median metric over seeds, one row a value and one column a line (a cell, or a
+    cell/attention pair), with the baseline."""
+    names = lab.line_ids()
+    width = max(8, *(len(n) for n in names))
+    head = f"{lab.parameter:>8}  " + "  ".join(f"{n:>{width}}" for n in names) + "  baseline"
     lines = [f"{lab.name}: median {lab.metric} over seeds {list(lab.seeds)}", head]
     for v in lab.values:
         row = [r for r in records if r["value"] == v]
         cells = []
-        for c in lab.cells:
-            got = [r["metric"] for r in row if r["cell"] == c and r["metric"] is not None]
-            cells.append(f"{statistics.median(got):8.3f}" if got else f"{'—':>8}")
+        for c, a in lab.lines():
+            got = [r["metric"] for r in row if r["cell"] == c and r.get("attention") == a
+                   and r["metric"] is not None]
+            cells.append(f"{statistics.median(got):{width}.3f}" if got else f"{'—':>{width}}")
         lines.append(f"{v:>8}  " + "  ".join(cells) + f"  {row[0]['baseline']:8.4f}")
     return "\n".join(lines)
 
@@ -351,16 +368,21 @@ def _one_run(lab, spec: str, fail) -> dict | None:
         fail(f"--scenario: {lab.parameter} and seed are whole numbers, got {spec!r}")
         return None
     cell = parts.pop("cell", lab.cells[0])
+    attention = parts.pop("attention", None) if lab.attentions else None
     parts.pop("lab", None)
     if parts:
         fail(f"--scenario: unknown {', '.join(sorted(parts))} (give {lab.parameter}=, cell=, "
-             f"seed=)")
+             f"{'attention=, ' * bool(lab.attentions)}seed=)")
         return None
     from engine.cells import CELLS
     if cell not in CELLS:
         fail(f"--scenario: cell must be one of {', '.join(CELLS)}, got {cell!r}")
         return None
-    return lab.job(value, cell, seed)
+    if attention is not None and attention not in lab.attentions:
+        fail(f"--scenario: attention must be one of {', '.join(lab.attentions)}, got "
+             f"{attention!r}")
+        return None
+    return lab.job(value, cell, seed, attention)
 
 
 def cmd_lab(args, out, fail, open_screen=None) -> int:

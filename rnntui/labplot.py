@@ -1,7 +1,8 @@
 """The lab screen's chart: the metric against the swept parameter, as lines of Rich Text.
 
-One column group a swept value; in it one column a cell. A cell's letter (R, L, G, I: the
-first letter of its title) stands at the median over its finished seeds, a bar ``│`` spans
+One column group a swept value; in it one column a line: a cell, or in an encoder-decoder lab a
+(cell, attention) pair (lab.line_ids()). A cell's letter (R, L, G, I: the first letter of its
+title; N, A, D for no, additive and dot attention) stands at the median over its finished seeds, a bar ``│`` spans
 its seeds from the lowest to the highest, dots ``·`` join its medians from value to value, the
 dashed row ``╌`` is the memoryless baseline, ``◆`` (reversed) the selected run and ``↑`` a
 value above the top of the chart. Pure functions of the lab and its records: tested without
@@ -30,16 +31,35 @@ def letter(cell: str) -> str:
     return get_cell(cell).title[0]
 
 
-def colour(lab, cell: str) -> str:
-    return COLOURS[lab.cells.index(cell) % len(COLOURS)]
+#: An encoder-decoder line's letter, by its attention.
+ATTENTION_LETTERS = {"none": "N", "additive": "A", "dot": "D"}
+
+
+def mark(lab, line: str) -> str:
+    """The letter a line's medians are drawn with."""
+    cell, attention = lab.split_line(line)
+    return letter(cell) if attention is None else ATTENTION_LETTERS[attention]
+
+
+def title(lab, line: str) -> str:
+    """A line in words: ``GRU``, ``GRU, no attention``, ``GRU, additive attention``."""
+    cell, attention = lab.split_line(line)
+    name = get_cell(cell).title
+    if attention is None:
+        return name
+    return f"{name}, no attention" if attention == "none" else f"{name}, {attention} attention"
+
+
+def colour(lab, line: str) -> str:
+    return COLOURS[lab.line_ids().index(line) % len(COLOURS)]
 
 
 def summary(lab, records: dict) -> dict:
-    """(value, cell) -> (median, lowest, highest, seeds finished) over the finished seeds whose
-    metric is a number; ``records`` maps (value, cell, seed) to a record."""
+    """(value, line) -> (median, lowest, highest, seeds finished) over the finished seeds whose
+    metric is a number; ``records`` maps (value, line, seed) (``lab.key``) to a record."""
     out = {}
     for v in lab.values:
-        for c in lab.cells:
+        for c in lab.line_ids():
             got = [records[(v, c, s)]["metric"] for s in lab.seeds if (v, c, s) in records]
             got = [g for g in got if g is not None and math.isfinite(g)]
             if got:
@@ -83,20 +103,21 @@ def chart(lab, records: dict, width: int, height: int,
         if 0 <= r < rows and x0 <= x < x1 and (over or grid[r][x] == " "):
             grid[r][x], style[r][x] = ch, st
 
-    nc, nv = len(lab.cells), len(lab.values)
+    lines_ = lab.line_ids()
+    nc, nv = len(lines_), len(lab.values)
     group = 2 * nc - 1
     span = x1 - x0 - group - 1
     centres = [x0 + 1 + group // 2 + (round(i * span / (nv - 1)) if nv > 1 else span // 2)
                for i in range(nv)]
 
     def column(i: int, c: str) -> int:
-        return centres[i] - (nc - 1) + 2 * lab.cells.index(c)
+        return centres[i] - (nc - 1) + 2 * lines_.index(c)
 
     if base is not None:  # the baseline first: everything else stands over it
         rb = row_of(base)
         for x in range(x0, x1):
             put(rb, x, BASELINE, "dim")
-    for c in lab.cells:  # the dots joining each cell's medians
+    for c in lines_:  # the dots joining each cell's medians
         pts = [(column(i, c), row_of(stats[(v, c)][0])) for i, v in enumerate(lab.values)
                if (v, c) in stats]
         for (xa, ra), (xb, rb_) in zip(pts, pts[1:]):
@@ -104,20 +125,20 @@ def chart(lab, records: dict, width: int, height: int,
                 r = round(ra + (rb_ - ra) * (x - xa) / (xb - xa))
                 put(r, x, JOIN, colour(lab, c), over=grid[r][x] == BASELINE)
     for i, v in enumerate(lab.values):
-        for c in lab.cells:
+        for c in lines_:
             if (v, c) not in stats:
                 continue
             med, lo, hi, _ = stats[(v, c)]
             x, col = column(i, c), colour(lab, c)
             for r in range(row_of(min(hi, top)), row_of(lo) + 1):
                 put(r, x, SPREAD, col)
-            put(row_of(min(med, top)), x, ABOVE if med > top else letter(c), f"bold {col}")
+            put(row_of(min(med, top)), x, ABOVE if med > top else mark(lab, c), f"bold {col}")
             if hi > top and med <= top:
                 put(0, x, ABOVE, col)
     if selected is not None and selected in records:
         v, c, s = selected
         m = records[selected]["metric"]
-        if v in lab.values and c in lab.cells and m is not None and math.isfinite(m):
+        if v in lab.values and c in lines_ and m is not None and math.isfinite(m):
             put(row_of(min(m, top)), column(lab.values.index(v), c), SELECTED,
                 f"reverse bold {colour(lab, c)}")
 
@@ -153,9 +174,9 @@ def chart(lab, records: dict, width: int, height: int,
 def legend(lab, width: int, above: bool = False) -> list[Text]:
     """What every glyph of the chart means, in as few lines of ``width`` as it takes."""
     parts: list[Text] = []
-    for c in lab.cells:
-        parts.append(Text.assemble((letter(c), f"bold {colour(lab, c)}"),
-                                   f" {get_cell(c).title}"))
+    for c in lab.line_ids():
+        parts.append(Text.assemble((mark(lab, c), f"bold {colour(lab, c)}"),
+                                   f" {title(lab, c)}"))
     words = [("median of the seeds", ""), (f"{SPREAD} their range", ""),
              (f"{JOIN} joins medians", ""), (f"{BASELINE} baseline", "dim"),
              (f"{SELECTED} selected run", "")]

@@ -48,9 +48,11 @@ def _quote(value: str) -> str:
 
 
 def run_name(lab, job: dict) -> str:
-    """The name of the run ``job`` of ``lab``: ``lab=REF PARAMETER=VALUE cell=CELL seed=SEED``."""
+    """The name of the run ``job`` of ``lab``: ``lab=REF PARAMETER=VALUE cell=CELL seed=SEED``
+    (an encoder-decoder lab's with ``attention=ATTENTION`` after the cell)."""
+    att = f" attention={job['attention']}" if job.get("attention") else ""
     return (f"{PREFIX}{_quote(lab_ref(lab))} {job['parameter']}={job['value']} "
-            f"cell={job['cell']} seed={job['seed']}")
+            f"cell={job['cell']}{att} seed={job['seed']}")
 
 
 def _fail(name: str, problem: str) -> ScenarioError:
@@ -112,14 +114,15 @@ def parse(name: str):
         lab = load_lab(ref, check_runs=False)
     except ScenarioError as err:
         raise _fail(name, str(err)) from None
-    want = (lab.parameter, "cell", "seed")
+    want = (lab.parameter, "cell") + ("attention",) * bool(lab.attentions) + ("seed",)
+    has = ", ".join(f"{k}=" for k in want)
     missing = [k for k in want if k not in values]
     extra = [k for k in values if k not in want]
     if extra:
         raise _fail(name, f"{extra[0]}= is not part of a run of lab {lab.name!r} "
-                          f"(it has {lab.parameter}=, cell=, seed=)")
+                          f"(it has {has})")
     if missing:
-        raise _fail(name, f"names no {missing[0]}= (a run has {lab.parameter}=, cell=, seed=)")
+        raise _fail(name, f"names no {missing[0]}= (a run has {has})")
     got = {}
     for key, allowed in ((lab.parameter, lab.values), ("seed", lab.seeds)):
         raw = values[key]
@@ -130,7 +133,11 @@ def parse(name: str):
     if values["cell"] not in lab.cells:
         raise _fail(name, f"cell={values['cell'][:20]!r} is not one of the lab's cells "
                           f"({', '.join(lab.cells)})")
-    return lab, lab.job(got[lab.parameter], values["cell"], got["seed"])
+    attention = values.get("attention")
+    if lab.attentions and attention not in lab.attentions:
+        raise _fail(name, f"attention={attention[:20]!r} is not one of the lab's attentions "
+                          f"({', '.join(lab.attentions)})")
+    return lab, lab.job(got[lab.parameter], values["cell"], got["seed"], attention)
 
 
 def run_text(name: str) -> str:

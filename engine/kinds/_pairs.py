@@ -4,6 +4,7 @@ decoder's), their kind class and the ``[data]`` builder of the symbol tasks."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -36,6 +37,25 @@ class Pairs(Text):
 
     def generation(self, scenario):
         return ""
+
+    # The memory lab (docs/lab.md), for the symbol tasks whose every target token is one of
+    # the source's, each symbol equally likely (reverse, repeat): the memoryless predictor
+    # knows the step (the target has the source's length, then </s>) but not the source.
+
+    def baseline(self, data):
+        """Each of the L target tokens costs ln K, the certain </s> nothing: L ln K / (L + 1)
+        a decoder step (the loss the lab reports is the mean over the L + 1 steps)."""
+        if not self.lab_task:
+            return None
+        L, K = data.get("length", 6), data.get("symbols", 8)
+        return L * math.log(K) / (L + 1)
+
+    def chance(self, data):
+        """Whole-sequence accuracy (the lab's, engine.seq2seq.sequence_accuracy): all L
+        tokens guessed right, (1/K)^L."""
+        if not self.lab_task:
+            return None
+        return float(data.get("symbols", 8)) ** -data.get("length", 6)
 
     def source_words(self, scenario) -> list[str]:
         """The tokens a source may hold, in vocabulary order."""

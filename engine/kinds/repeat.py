@@ -15,4 +15,4 @@ def build(ck, data, precheck):
 
 
 KIND = Pairs(name="repeat", keys=SYMBOL_KEYS, build=build, default_output="softmax", advice=ADVICE,
-             task=repeat)
+             lab_task=True, task=repeat)

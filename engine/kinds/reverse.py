@@ -16,4 +16,4 @@ def build(ck, data, precheck):
 
 
 KIND = Pairs(name="reverse", keys=SYMBOL_KEYS, build=build, default_output="softmax", advice=ADVICE,
-             task=reverse)
+             lab_task=True, task=reverse)

@@ -1,6 +1,6 @@
 """The lab screen (``rnntui lab NAME``): a sweep running in the background, drawn as it fills in.
 
-The metric against the swept parameter, one line a cell with its seeds' range and the baseline
+The metric against the swept parameter, one line a cell (or cell and attention) with its seeds' range and the baseline
 (rnntui.labplot draws it), progress and an estimate of the time left. The arrow keys and ``s``
 select a run; Enter opens it on the main screen (the same scenario, data and weights: from the
 training cache when the lab's worker kept them, else trained again), where every pane works on
@@ -22,7 +22,6 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from engine.cells import get_cell
 
 from .. import labplot
 from ..safe_text import visible
@@ -44,7 +43,7 @@ def duration(seconds: float) -> str:
 def run_words(lab, records: dict, key: tuple) -> str:
     """The selected run in words: its place, the median of its cell there, its own metric."""
     v, c, s = key
-    head = f"{lab.parameter} {v} · {get_cell(c).title}"
+    head = f"{lab.parameter} {v} · {labplot.title(lab, c)}"
     stats = labplot.summary(lab, records).get((v, c))
     if stats is not None:
         head += f": median {stats[0]:.3g} of {stats[3]} seed{'s' if stats[3] > 1 else ''}"
@@ -93,10 +92,10 @@ class LabScreen(QuitGuard, Screen):
         self.lab = lab
         self.sweep = sweep
         self.worker_count = workers
-        #: (value, cell, seed) -> the run's record, as they finish.
+        #: (value, line, seed) (``lab.key``) -> the run's record, as they finish.
         self.records: dict[tuple, dict] = {}
-        self.total = len(lab.values) * len(lab.cells) * len(lab.seeds)
-        self.selected = (lab.values[-1], lab.cells[0], lab.seeds[0])
+        self.total = len(lab.values) * len(lab.line_ids()) * len(lab.seeds)
+        self.selected = (lab.values[-1], lab.line_ids()[0], lab.seeds[0])
         self.error: str | None = None
         self.ended = False
         self._started: float | None = None
@@ -147,7 +146,7 @@ class LabScreen(QuitGuard, Screen):
             self.sweep.stop()
 
     def _landed(self, record: dict, cached: bool) -> None:
-        self.records[(record["value"], record["cell"], record["seed"])] = record
+        self.records[self.lab.key(record)] = record
         if not cached:
             self._fresh += 1
         self.redraw()
@@ -227,9 +226,10 @@ class LabScreen(QuitGuard, Screen):
         lab = self.lab
         v, c, s = self.selected
         vi = min(len(lab.values) - 1, max(0, lab.values.index(v) + dv))
-        ci = min(len(lab.cells) - 1, max(0, lab.cells.index(c) + dc))
+        lines = lab.line_ids()
+        ci = min(len(lines) - 1, max(0, lines.index(c) + dc))
         si = (lab.seeds.index(s) + ds) % len(lab.seeds)
-        self.selected = (lab.values[vi], lab.cells[ci], lab.seeds[si])
+        self.selected = (lab.values[vi], lines[ci], lab.seeds[si])
         self.redraw()
 
     def action_open_run(self) -> None:
@@ -239,7 +239,9 @@ class LabScreen(QuitGuard, Screen):
             self.notify(f"This run ({lab_words(self.lab, v, c, s)}) has not finished yet.",
                         markup=False, timeout=4)
             return
-        self.app.open_lab_run(self.lab, self.lab.job(v, c, s))  # type: ignore[attr-defined]
+        cell, attention = self.lab.split_line(c)
+        self.app.open_lab_run(self.lab,  # type: ignore[attr-defined]
+                              self.lab.job(v, cell, s, attention))
 
     def action_describe(self) -> None:
         text = " ".join(self.lab.description.split()) or "This lab has no description."
@@ -279,5 +281,5 @@ class LabScreen(QuitGuard, Screen):
                             f"{self.total} runs)."), title="Exported", markup=False, timeout=6)
 
 
-def lab_words(lab, value, cell, seed) -> str:
-    return f"{lab.parameter} {value}, {get_cell(cell).title}, seed {seed}"
+def lab_words(lab, value, line, seed) -> str:
+    return f"{lab.parameter} {value}, {labplot.title(lab, line)}, seed {seed}"
