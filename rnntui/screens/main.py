@@ -918,10 +918,10 @@ class MainScreen(QuitGuard, Screen):
         sc = self._view.scenario
         from engine.kinds import get_kind, typing_kinds
         if not get_kind(sc.kind).takes_text and not is_seq2seq(sc):
-            self.notify(f"Typing your own input works for {typing_kinds()} and encoder-decoder "
-                        f"scenarios; "
-                        f"'{visible(sc.name)}' is a "
-                        f"{sc.kind} scenario.", severity="warning", markup=False)
+            kinds = typing_kinds().replace(" and ", ", ")
+            self.notify(f"Typing your own input works for {kinds} and encoder-decoder "
+                        f"scenarios; '{visible(sc.name)}' is a {sc.kind} scenario.",
+                        severity="warning", markup=False)
             return
         self.app.push_screen(TextInputScreen(sc, cursor_blink=self.app.cursor_blink),
                              self._typed)

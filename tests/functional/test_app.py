@@ -439,7 +439,9 @@ async def test_typed_input_is_refused_for_other_kinds(app_factory):
     async with app.run_test(size=(100, 32)) as pilot:
         await press_and_settle(pilot, ["i"])
         assert app.screen is app.main_screen
-        assert any("text scenarios" in str(n.message) for n in app._notifications)
+        said = [str(n.message) for n in app._notifications]
+        assert any("works for text, tagging and encoder-decoder scenarios; 'sine' is a series "
+                   "scenario" in m for m in said), said
 
 
 async def test_a_pane_maximises_and_restores(app_factory):
@@ -477,9 +479,10 @@ async def test_too_small_message_comes_and_goes(app_factory):
         await pilot.resize_terminal(80, 24)
         await settle(pilot)
         assert app.screen is app.main_screen
-        # (the Batch pane shows only for padded batches, in the Sequence pane's place)
+        # (the Batch pane shows only for padded batches, in the Sequence pane's place, and the
+        # Attention pane only for encoder-decoders)
         shown = [p for p in app.main_screen.panes if p.display]
-        assert [p.id for p in app.main_screen.panes if not p.display] == ["batch"]
+        assert [p.id for p in app.main_screen.panes if not p.display] == ["batch", "attention"]
         assert all(p.outer_size.width > 10 and p.outer_size.height >= 3 for p in shown)
 
 

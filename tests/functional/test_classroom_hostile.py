@@ -518,9 +518,15 @@ async def test_finding7_weights_past_the_queue_cap_are_still_delivered(monkeypat
     monkeypatch.setattr(presenter_mod, "QUEUE_FRAMES", 2)
     monkeypatch.setattr(presenter_mod, "QUEUE_BYTES", 1 << 20)
     token = new_token()
-    params = type("Params", (), {})()
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Params:  # (weights are named by their fields, as every cell's are)
+        W_x: np.ndarray
+        W_h: np.ndarray
+
     rng = np.random.default_rng(0)
-    params.W_x, params.W_h = rng.standard_normal((7, 3)), rng.standard_normal((640, 614))
+    params = Params(rng.standard_normal((7, 3)), rng.standard_normal((640, 614)))
     digest = P.weights_digest(P.weight_arrays(params))
     pres = Presenter(token, host=HOST, port=0,
                      weights=lambda e, d: params if d == digest else None)
