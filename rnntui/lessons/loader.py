@@ -23,6 +23,7 @@ from engine.scenario import _TOML_AT, builtin_names
 from engine.cells import CELLS
 from engine.types import ScenarioError
 
+from ..labrun import is_run
 from ..position import BACKWARD, FORWARD, GRAD_VIEWS, KNOB_LIMIT
 from .conditions import ConditionError
 from .conditions import parse as parse_condition
@@ -271,8 +272,9 @@ class _Scenarios:
                 self._kept.move_to_end(key)
                 return got[0]
         from engine.scenario import with_cell
-        from engine.scenario import load
-        sc = load(source)
+
+        from ..labrun import load_any  # a built-in, a file, or a lab run's name
+        sc = load_any(source)
         if cell is not None and cell != sc.model.cell:
             sc = with_cell(sc, cell)
         self._keep(key, sc)
@@ -309,6 +311,8 @@ def _scenario_ref(ck: _Checker, table: dict, path: tuple, folder: Path | None) -
     value = ck.string(table, path, max_len=1000, allow_empty=False)
     if value in builtin_names():
         return value
+    if is_run(value):
+        return _lab_run_ref(ck, path, value, folder)
     if folder is None:
         ck.fail(path, f"{quote(value)} is not a built-in scenario; a lesson sent by a presenter "
                       f"may name only built-in ones ({', '.join(builtin_names())})")
@@ -321,6 +325,20 @@ def _scenario_ref(ck: _Checker, table: dict, path: tuple, folder: Path | None) -
     if not resolved.is_absolute():
         resolved = folder / resolved
     return os.path.normpath(str(resolved))
+
+
+def _lab_run_ref(ck: _Checker, path: tuple, value: str, folder: Path | None) -> str:
+    """A lab run's name (rnntui.labrun), read strictly: its lab, value, cell and seed must be
+    the lab's. A lesson sent by a presenter may name a built-in lab's runs only."""
+    from ..labrun import lab_ref, parse
+    try:
+        lab, _ = parse(value)
+    except ScenarioError as err:
+        ck.fail(path, str(err))
+    if folder is None and lab_ref(lab) != lab.name:
+        ck.fail(path, f"{quote(value)} names a lab file; a lesson sent by a presenter may name "
+                      f"runs of built-in labs only")
+    return value
 
 
 def _step(ck: _Checker, t: dict, i: int, prev: dict, folder: Path | None, tally: "_Tally"):
@@ -340,6 +358,9 @@ def _step(ck: _Checker, t: dict, i: int, prev: dict, folder: Path | None, tally:
         ck.fail(p + ("scenario",), "the first step needs a scenario (here or in [lesson])",
                 at=p)
     if "cell" in t:
+        if is_run(state["scenario"]):
+            ck.fail(p + ("cell",), "a lab run's cell is part of its name (cell=...): name the "
+                                   "run of the other cell as the step's scenario")
         state["cell"] = ck.choice(t, p + ("cell",), CELLS)
     try:
         sc = _scenario(state["scenario"], state["cell"])

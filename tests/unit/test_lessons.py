@@ -147,6 +147,40 @@ def test_a_scenario_path_is_relative_to_the_lesson_file(tmp_path):
     assert lesson.steps[0].scenario == str(tmp_path / "sc" / "mine.toml")
 
 
+def test_a_step_may_open_a_lab_run_by_its_name():
+    run = "lab=memory length=20 cell=rnn seed=0"
+    lesson = loads_lesson(GOOD.replace('scenario = "cat"', f'scenario = "{run}"')
+                          .replace("{p_target:.3f}", "{t}"), "mine.toml")
+    step = lesson.steps[0]
+    assert step.scenario == run and step.cell is None
+    assert step.position.scenario == run
+    from rnntui.lessons.loader import _scenario
+    sc = _scenario(step.scenario, None)
+    assert sc.source == run and sc.model.cell == "rnn" and len(sc.sequence) == 20
+    assert step.epoch == sc.train.epochs  # "trained": the lab run's own budget
+    # the presenter's lessons name built-in labs' runs too
+    assert loads_lesson(GOOD.replace('scenario = "cat"', f'scenario = "{run}"')
+                        .replace("{p_target:.3f}", "{t}"), "presenter:x", sent=True)
+
+
+def test_a_lab_run_a_step_names_is_read_strictly():
+    def bad(run, extra=""):
+        text = GOOD.replace('scenario = "cat"', f'scenario = "{run}"{extra}') \
+                   .replace("{p_target:.3f}", "{t}")
+        with pytest.raises(LessonError) as e:
+            loads_lesson(text, "mine.toml")
+        return str(e.value)
+    msg = bad("lab=memory length=30 cell=rnn seed=0")
+    assert msg.startswith("mine.toml:6: [lesson].scenario:") and "length='30'" in msg \
+        and "5, 10, 20" in msg
+    assert "no built-in lab or file named 'memroy'" in bad("lab=memroy length=20 cell=rnn "
+                                                           "seed=0")
+    assert "names no seed=" in bad("lab=memory length=20 cell=rnn")
+    msg = bad("lab=memory length=20 cell=rnn seed=0", "\n[[step]]\ncell = \"lstm\"\n"
+              "narration = \"x\"")
+    assert "part of its name" in msg and "[[step]].cell (step 1)" in msg
+
+
 def test_lesson_files_are_bytes_checked(tmp_path):
     from rnntui.lessons import load_lesson
     f = tmp_path / "x.toml"
