@@ -938,6 +938,8 @@ class Reader:
         self._need_lesson()
         step = self.lesson.steps[self.index]
         q = step.question
+        if step.lab is not None:
+            raise CommandError(_lab_step_refusal(self.lesson, self.index))
         if q is None:
             raise CommandError("This step asks no question.")
         if len(args) != 1 or not _is_int(args[0]) or not 1 <= int(args[0]) <= len(q.choices):
@@ -958,6 +960,9 @@ class Reader:
         step = self.lesson.steps[index]
         self.runs[index] = run = _StepRun(picked=self.runs.get(index, _StepRun()).picked)
         self.progress.record(self.lesson.name, step=index)
+        if step.lab is not None:
+            self._read_step()
+            return
         view = self.view
         if view.source != step.scenario or view.cell != own_cell(step):
             sc = _scenario(step.scenario, step.cell)
@@ -979,6 +984,9 @@ class Reader:
     def _read_step(self) -> None:
         from .lessons.schema import PANES
         lesson, step = self.lesson, self.lesson.steps[self.index]
+        if step.lab is not None:
+            self.say(_lab_step_refusal(lesson, self.index))
+            return
         run = self.runs.setdefault(self.index, _StepRun())
         title = f": {step.title}" if step.title else ""
         stop = "" if title[-1:] in (".", "?", "!") else "."
@@ -1043,6 +1051,15 @@ PANE_READS = {"where": status_sentences, "input": sequence_sentences,
 
 #: What only the screen knows (a maximised or focused pane, compare mode): none in reader mode.
 _EXTRA = {"maximized": "", "focused": "", "compared": False}
+
+
+def _lab_step_refusal(lesson, index: int) -> str:
+    """The one line a step on the lab screen gets in reader mode, which does not draw the lab."""
+    step = lesson.steps[index]
+    nxt = "finish" if index + 1 == len(lesson) else "go on"
+    return (f"Lesson step {index + 1} of {len(lesson)} is on the lab screen, which reader mode "
+            f"does not draw: rnntui lab {visible(step.lab)} --table prints its numbers. Type "
+            f"next step to {nxt}.")
 
 
 def _is_int(text: str) -> bool:

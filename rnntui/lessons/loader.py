@@ -27,7 +27,7 @@ from ..labrun import is_run
 from ..position import BACKWARD, FORWARD, GRAD_VIEWS, KNOB_LIMIT
 from .conditions import ConditionError
 from .conditions import parse as parse_condition
-from .quantities import QUANTITIES, applies, names_and_kinds
+from .quantities import LAB_FIELDS, QUANTITIES, applies, names_and_kinds
 from .schema import PANES, Lesson, Question, Step, Task
 from .text import PlaceholderError, placeholders
 
@@ -39,7 +39,8 @@ MAX_BYTES = 256 * 1024
 MAX_STEPS = 50
 LESSON_KEYS = ("title", "summary", "minutes", "scenario")
 STATE_KEYS = ("scenario", "cell", "epoch", "t", "phase", "knob", "grads", "tau", "text")
-STEP_KEYS = ("title",) + STATE_KEYS + ("point", "maximize", "narration", "task", "question")
+STEP_KEYS = ("title",) + STATE_KEYS + ("point", "maximize", "narration", "task", "question",
+                                       "lab", "select")
 TASK_KEYS = ("do", "condition", "then", "keys")
 QUESTION_KEYS = ("prompt", "choices", "answer", "why")
 SECTIONS = ("lesson", "step")
@@ -306,19 +307,25 @@ _scenario = _Scenarios()
 
 
 def _scenario_ref(ck: _Checker, table: dict, path: tuple, folder: Path | None) -> str:
-    """A built-in's name, or the normalised path of a scenario file relative to ``folder``
-    (None: a lesson sent over the network, which names built-ins only)."""
+    """A built-in's name, a lab run's name, or the normalised path of a scenario file relative
+    to ``folder`` (None: a lesson sent over the network, which names built-ins only)."""
     value = ck.string(table, path, max_len=1000, allow_empty=False)
-    if value in builtin_names():
-        return value
     if is_run(value):
         return _lab_run_ref(ck, path, value, folder)
+    return _file_ref(ck, path, value, folder, "scenario", builtin_names())
+
+
+def _file_ref(ck: _Checker, path: tuple, value: str, folder: Path | None, what: str,
+              names) -> str:
+    """``value`` as one of the built-in ``names`` (of scenarios or labs), or the normalised
+    path of a file relative to ``folder`` (None: a presenter's lesson: built-ins only)."""
+    if value in names:
+        return value
     if folder is None:
-        ck.fail(path, f"{quote(value)} is not a built-in scenario; a lesson sent by a presenter "
-                      f"may name only built-in ones ({', '.join(builtin_names())})")
+        ck.fail(path, f"{quote(value)} is not a built-in {what}; a lesson sent by a presenter "
+                      f"may name only built-in ones ({', '.join(names)})")
     if "/" not in value and os.sep not in value and not value.lower().endswith(".toml"):
-        names = builtin_names()
-        ck.fail(path, f"no built-in scenario {quote(value)}{suggest(value, names)} (built-ins: "
+        ck.fail(path, f"no built-in {what} {quote(value)}{suggest(value, names)} (built-ins: "
                       f"{', '.join(names)}; a file is a path ending in .toml, relative to "
                       f"the lesson file)")
     resolved = Path(value).expanduser()
@@ -348,6 +355,8 @@ def _step(ck: _Checker, t: dict, i: int, prev: dict, folder: Path | None, tally:
         **{k: f"'{k}' belongs under [step.question]" for k in QUESTION_KEYS if k != "keys"},
         "minutes": "'minutes' belongs under [lesson]", "summary": "'summary' belongs under "
                                                                  "[lesson]"})
+    if "lab" in t or "select" in t:
+        return _lab_step(ck, t, i, prev, folder), prev
     state = dict(prev)
     if "scenario" in t:
         new = _scenario_ref(ck, t, p + ("scenario",), folder)
@@ -431,6 +440,73 @@ def _step(ck: _Checker, t: dict, i: int, prev: dict, folder: Path | None, tally:
     return step, state
 
 
+#: What a step on the lab screen may not say: it shows the lab, not a position of a run.
+_NOT_ON_A_LAB_STEP = STATE_KEYS + ("point", "maximize", "task")
+
+
+def _lab_step(ck: _Checker, t: dict, i: int, prev: dict, folder: Path | None) -> Step:
+    """A step on the lab screen (``lab = "memory"``): narration and maybe a question, whose
+    numbers are the lab's medians ({median_rnn}); the point of ``select``'s cell (default: the
+    lab's first) at the longest swept value is selected."""
+    p = ("step", i)
+    if "lab" not in t:
+        ck.fail(p + ("select",), "selects a cell on the lab screen: the step needs lab = "
+                                 "\"NAME\" too", at=p + ("select",))
+    for key in _NOT_ON_A_LAB_STEP:
+        if key in t:
+            ck.fail(p + (key,), f"a step on the lab screen (lab = ...) has no {key}: it shows "
+                                f"the lab's curves; give {key} to a step on the main screen")
+    if prev["scenario"] is None:
+        ck.fail(p + ("lab",), "a lesson that starts on the lab names in [lesson] the scenario "
+                              "its later steps open (scenario = \"...\", a lab run's name "
+                              "works)", at=p)
+    ref = _lab_ref(ck, t, p + ("lab",), folder)
+    from engine.lab import load_lab
+    try:
+        lab = load_lab(ref, check_runs=False)
+    except ScenarioError as err:
+        ck.fail(p + ("lab",), f"the lab does not open: {err}")
+    select = ck.choice(t, p + ("select",), tuple(lab.cells), lab.cells[0])
+    title = _line_text(ck, t, p + ("title",), 60, None)
+    narration = _words(ck, t, p + ("narration",))
+    question = _question(ck, t, p, None, None) if "question" in t else None
+    texts = {("narration",): t.get("narration", "")}
+    if question is not None:
+        qt = t["question"]
+        texts.update({("question", "prompt"): qt.get("prompt", ""),
+                      ("question", "why"): qt.get("why", "")})
+        texts.update({("question", "choices", j): c for j, c in enumerate(qt["choices"])})
+    lab_names = {f"median_{cell}" for cell in lab.cells}
+    for where, text in texts.items():
+        for name in narration_names(text):
+            if name not in lab_names:
+                known = ", ".join("{" + n + "}" for n in sorted(lab_names))
+                what = f"{{{name}}} is a number of the main screen" if name not in LAB_FIELDS \
+                    else f"lab {quote(lab.name)} runs no {name.removeprefix('median_')} cell"
+                ck.fail(p + where, f"{what}; a step on the lab screen quotes the lab's medians "
+                                   f"only ({known})")
+    return Step(index=i, title=title, scenario=prev["scenario"], cell=prev["cell"],
+                epoch=_epoch_of(prev), t=prev["t"], phase=prev["phase"], knob=prev["knob"],
+                grads=prev["grads"], tau=prev["tau"], text=prev["text"], point=None,
+                maximize=False, narration=narration, question=question, line=ck.line(p),
+                lab=ref, select=select)
+
+
+def _epoch_of(state: dict) -> int:
+    epoch = state["epoch"]
+    if isinstance(epoch, int):
+        return epoch
+    sc = _scenario(state["scenario"], state["cell"])
+    return sc.train.epochs if epoch == "trained" else 0
+
+
+def _lab_ref(ck: _Checker, t: dict, path: tuple, folder: Path | None) -> str:
+    """A built-in lab's name, or the normalised path of a lab file relative to ``folder``."""
+    from engine.lab import builtin_labs
+    value = ck.string(t, path, max_len=1000, allow_empty=False)
+    return _file_ref(ck, path, value, folder, "lab", builtin_labs())
+
+
 class _Tally:
     """The memory a lesson's scenarios need together: each one's data (its sequences, kept
     while the lesson is open) added up, and the largest one's work on top (a trace, training,
@@ -472,6 +548,9 @@ def narration_names(text) -> list[str]:
 
 def _applies(ck: _Checker, names, path: tuple, kind: str, cell: str) -> None:
     for name in names:
+        if name in LAB_FIELDS:
+            ck.fail(path, f"{{{name}}} is a number of the lab screen: a step with lab = "
+                          f"\"NAME\" quotes it")
         q = QUANTITIES.get(name)
         why = applies(q, kind, cell) if q is not None else None
         if why:
@@ -522,7 +601,8 @@ def _question(ck: _Checker, t: dict, p: tuple, kind: str, cell: str) -> Question
     prompt = _words(ck, qt, path + ("prompt",), 600)
     why = _words(ck, qt, path + ("why",), 1200)
     for key in ("prompt", "why"):
-        _applies(ck, narration_names(qt.get(key, "")), path + (key,), kind, cell)
+        if kind is not None:  # (None: a lab step's, checked by _lab_step)
+            _applies(ck, narration_names(qt.get(key, "")), path + (key,), kind, cell)
     raw = qt.get("choices", MISSING)
     if raw is MISSING:
         ck.fail(path + ("choices",), "missing (this key is required)", at=path)

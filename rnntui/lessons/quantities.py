@@ -25,7 +25,7 @@ from engine.kinds import KINDS, get_kind
 
 from .conditions import NUMBER, TEXT, TRUTH
 
-__all__ = ["QUANTITIES", "FIELDS", "Quantity", "Facts", "QuantityStore", "TOO_COSTLY",
+__all__ = ["QUANTITIES", "FIELDS", "LAB_FIELDS", "Quantity", "Facts", "QuantityStore", "TOO_COSTLY",
            "names_and_kinds", "fmt_value", "norms_done", "compute_values"]
 
 #: A quantity whose work is at most this many operations (engine.budget's units: ~1 ms) is
@@ -468,6 +468,14 @@ FIELDS: dict[str, tuple[str, str]] = {
     "focused": (TEXT, "the id of the focused pane"),
     "compared": (TRUTH, "compare mode (C) was opened during this step"),
 }
+
+
+#: The numbers of a step on the lab screen (and only of one): name -> (kind, what it is).
+LAB_FIELDS: dict[str, tuple[str, str]] = {
+    f"median_{cell}": (NUMBER, f"on a lab step: the median over the seeds of the {cell} cell's "
+                               f"metric at the lab's longest swept value (the lab screen "
+                               f"writes it to 3 significant digits: {{median_{cell}:.3g}})")
+    for cell in CELLS}
 
 
 def _field(view, name: str, extra: dict):

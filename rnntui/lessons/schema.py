@@ -55,6 +55,11 @@ class Step:
     question: Question | None = None
     #: The line of its ``[[step]]`` header in the lesson file.
     line: int | None = None
+    #: A step on the lab screen: the lab (a built-in lab's name or a resolved lab file path),
+    #: whose sweep runs while the step shows; None: a step on the main screen.
+    lab: str | None = None
+    #: On a lab step, the cell whose point is selected (at the lab's longest swept value).
+    select: str | None = None
 
     @property
     def position(self) -> Position:

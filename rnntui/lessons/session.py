@@ -89,7 +89,7 @@ def own_cell(step: Step) -> str:
 def quotes_numbers(step: Step) -> bool:
     """Whether any of a step's words quote a number (a number placeholder or a decimal)."""
     from .conditions import NUMBER
-    from .quantities import FIELDS, QUANTITIES
+    from .quantities import FIELDS, LAB_FIELDS, QUANTITIES
     from .text import placeholders
     from .truth import decimals
     texts = [step.narration]
@@ -99,7 +99,8 @@ def quotes_numbers(step: Step) -> bool:
         texts += [step.question.prompt, step.question.why or "", *step.question.choices]
     for text in texts:
         for name, _ in placeholders(text):
-            kind = QUANTITIES[name].kind if name in QUANTITIES else FIELDS[name][0]
+            kind = QUANTITIES[name].kind if name in QUANTITIES else \
+                {**FIELDS, **LAB_FIELDS}[name][0]
             if (kind == NUMBER or name in ("h", "h_prev", "units")) and \
                     name not in ("t", "tau", "T", "epoch", "trained", "knob"):
                 return True
@@ -141,8 +142,9 @@ class LessonSession:
     """The lesson open on ``screen`` (a MainScreen), if any."""
 
     def __init__(self, screen, progress: Progress | None = None, *, list_screen=None,
-                 compare_screen=None) -> None:
+                 compare_screen=None, lab_screen=None) -> None:
         self.screen = screen
+        self._lab_screen_class = lab_screen
         #: The screen classes it opens or recognises, handed in by the main screen, so this
         #: package never imports rnntui.screens (which imports it).
         self._list_screen = list_screen
@@ -283,9 +285,86 @@ class LessonSession:
         run.compared = False
         self.progress.record_lesson(self.lesson, step=index)
         self._unpoint()
+        if self.step.lab is not None:
+            self._go_lab(self.step)
+            return
+        self._off_the_lab()
         self._apply(self.step)
         self._show()
         self._queue_nudge()
+
+    # -- a step on the lab screen --------------------------------------------------------------
+    def _app_lab(self):
+        """The app's lab screen, if it has one (rnntui lab NAME, or a lesson's lab step)."""
+        try:
+            return getattr(self.screen.app, "lab", None)
+        except Exception:  # noqa: BLE001 - no app (a screen alone): no lab
+            return None
+
+    def lab_screen(self):
+        """The app's lab screen when it shows the current step's lab (else None)."""
+        step = self.step
+        lab = self._app_lab()
+        if step is None or step.lab is None or lab is None:
+            return None
+        return lab if _names_lab(lab.lab, step.lab) else None
+
+    def _go_lab(self, step: Step) -> None:
+        """Open the step's lab on the lab screen (its sweep starts, or goes on) and arrive at
+        once: a question can be answered while the runs train; the step's numbers are filled
+        in when the runs they need are in."""
+        app = self.screen.app
+        screen = self.lab_screen()
+        if screen is None:
+            from engine.lab import load_lab
+            try:
+                lab = load_lab(step.lab)
+            except ScenarioError as err:
+                self.screen.notify(f"This step's lab does not open: {visible(str(err))}",
+                                   markup=False, severity="error", timeout=8)
+                return
+            old = getattr(app, "lab", None)
+            if old is not None:  # another lab's screen: its sweep stops, its runs are kept
+                if old in app.screen_stack:
+                    while app.screen is not self.screen and len(app.screen_stack) > 1:
+                        app.pop_screen()
+                old.stop()
+                app.uninstall_screen("lab")
+                app.lab = None
+            screen = self._lab_screen_class(lab, make_sweep(lab))
+        if self._on_lab not in screen.hooks:
+            screen.hooks.append(self._on_lab)
+        if app.screen is not screen:
+            app.open_lab(screen)
+        screen.select(screen.lab.values[-1], step.select or screen.lab.cells[0])
+        self.run.arrived = True
+        self._fill_lab_words()
+        self._show()
+
+    def _off_the_lab(self) -> None:
+        """A step on the main screen: the lab screen, if on top, goes back under it."""
+        lab = self._app_lab()
+        if lab is not None and self.screen.app.screen is lab:
+            self.screen.app.pop_screen()
+
+    def _lab_facts(self):
+        screen = self.lab_screen()
+        return _LabFacts(screen.lab, screen.records) if screen is not None else _LabFacts(
+            None, {})
+
+    def _fill_lab_words(self) -> None:
+        run, step = self.run, self.step
+        facts = self._lab_facts()
+        run.words = fill_step(step, facts)
+        run.words_pending = any(facts.pending(name) for name in self._word_names())
+
+    def _on_lab(self, record) -> None:
+        """A run of the lab landed: fill in the numbers that waited for it."""
+        step = self.step
+        if self.active and step is not None and step.lab is not None and self.run.arrived \
+                and self.run.words_pending:
+            self._fill_lab_words()
+            self._show()
 
     def answer(self, choice: int) -> None:
         """1-4: pick an answer of the step's question (the reveal follows)."""
@@ -328,7 +407,7 @@ class LessonSession:
         """Bring the screen to the step's epoch once its training allows, then arrive."""
         self._nudge_queued = False
         step, screen = self.step, self.screen
-        if step is None or not self.active or self.run.arrived:
+        if step is None or not self.active or self.run.arrived or step.lab is not None:
             return
         view = screen.view
         try:
@@ -395,7 +474,7 @@ class LessonSession:
         """Fill again the words, and "then", that wait for a value (from the worker, or the
         trace's norms, now in)."""
         run, step = self.run, self.step
-        if step is None or not run.arrived:
+        if step is None or not run.arrived or step.lab is not None:
             return
         changed = False
         if run.words_pending:
@@ -427,7 +506,7 @@ class LessonSession:
     # -- what the screen tells us --------------------------------------------------------------
     def on_view(self, view) -> None:
         """Every new View of the screen (from its one update place)."""
-        if not self.active or self.lesson is None:
+        if not self.active or self.lesson is None or self.step.lab is not None:
             return
         if not self.run.arrived:
             self._queue_nudge()
@@ -600,17 +679,60 @@ class LessonSession:
             room=self.room() if self.room is not None else None)
 
     def _show(self) -> None:
-        strip = getattr(self.screen, "lesson_strip", None)
-        if strip is not None:
-            strip.show(self.card())
+        self.redraw()
         for hook in self.hooks:
             hook()
 
     def redraw(self) -> None:
-        """Draw the strip again (the classroom's line changed)."""
+        """Draw the strip again (the classroom's line changed): under the panes for a step on
+        the main screen, under the chart for a step on the lab screen."""
+        card = self.card()
+        on_lab = self.step is not None and self.step.lab is not None
         strip = getattr(self.screen, "lesson_strip", None)
         if strip is not None:
-            strip.show(self.card())
+            strip.show(None if on_lab else card)
+        lab = self._app_lab()
+        strip = getattr(lab, "lesson_strip", None)
+        if strip is not None:
+            strip.show(card if on_lab and lab is self.lab_screen() else None)
+
+
+def make_sweep(lab):
+    """The sweep a lab step starts (the tests put a stand-in here)."""
+    from ..lab import Sweep
+    return Sweep(lab)
+
+
+def _names_lab(lab, ref: str) -> bool:
+    """Whether ``ref`` (a step's ``lab``: a built-in's name or a resolved path) names ``lab``."""
+    from ..labrun import lab_ref
+    return ref in (lab_ref(lab), lab.source)
+
+
+class _LabFacts:
+    """A lab step's numbers: {median_CELL}, the median over the seeds of the cell's metric at
+    the lab's longest swept value, as the lab screen computes it (rnntui.labplot.summary);
+    pending until every seed's run there is in."""
+
+    def __init__(self, lab, records: dict) -> None:
+        self.lab, self.records = lab, records
+
+    def _key(self, name: str):
+        return (self.lab.values[-1], name.removeprefix("median_"))
+
+    def __call__(self, name: str):
+        from .. import labplot
+        if self.lab is None or self.pending(name):
+            return None
+        stats = labplot.summary(self.lab, self.records).get(self._key(name))
+        return None if stats is None else stats[0]  # (None: every seed diverged: n/a)
+
+    def pending(self, name: str) -> bool:
+        """Some seed's run at the longest value is not in yet."""
+        if self.lab is None:
+            return False
+        key = self._key(name)
+        return any((*key, seed) not in self.records for seed in self.lab.seeds)
 
 
 def _pending(facts: Facts, names) -> bool:

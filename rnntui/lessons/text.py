@@ -6,7 +6,7 @@ import re
 import string
 
 from ..safe_text import clip
-from .quantities import FIELDS, QUANTITIES, fmt_value
+from .quantities import FIELDS, LAB_FIELDS, QUANTITIES, fmt_value
 
 __all__ = ["PlaceholderError", "placeholders", "fill"]
 
@@ -39,10 +39,10 @@ def placeholders(text: str) -> list[tuple[str, str]]:
         if conv is not None or not name.isidentifier():
             raise PlaceholderError(f"{{{name}{'!' + conv if conv else ''}}} is not a "
                                    f"placeholder: write {{name}} or {{name:.3f}}")
-        if name not in QUANTITIES and name not in FIELDS:
+        if name not in QUANTITIES and name not in FIELDS and name not in LAB_FIELDS:
             from engine._scenario_checks import suggest
             raise PlaceholderError(f"unknown placeholder {{{name}}}"
-                                   f"{suggest(name, list(QUANTITIES) + list(FIELDS))} "
+                                   f"{suggest(name, [*QUANTITIES, *FIELDS, *LAB_FIELDS])} "
                                    f"(docs/lessons.md lists the quantities)")
         spec = spec or ""
         if not _SPEC.fullmatch(spec):

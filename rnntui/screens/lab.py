@@ -24,7 +24,9 @@ from textual.widgets import Footer, Static
 
 
 from .. import labplot
+from ..keys import BINDINGS as KEYS
 from ..safe_text import visible
+from ..widgets.lesson_strip import LessonStrip
 from .guard import QuitGuard
 
 #: What each metric measures, in a few words (lower is better for all).
@@ -32,6 +34,9 @@ METRIC_WORDS = {"share": "test loss ÷ baseline", "loss": "test loss",
                 "error": "share of answers wrong"}
 
 _MOVE = Binding.Group("select", compact=True)
+#: The lesson keys (. , 1-4 L), the main screen's own bindings.
+LESSON_BINDINGS = [b for b in KEYS if b.id == "lessons" or (b.id or "").startswith(
+    ("lesson-next", "lesson-back", "lesson-answer-"))]
 
 
 def duration(seconds: float) -> str:
@@ -68,14 +73,19 @@ class LabScreen(QuitGuard, Screen):
     LabScreen #lab-legend { height: auto; color: $text-muted; }
     """
 
+    #: The arrows select runs even while a lesson's strip (which scrolls) has the focus.
     BINDINGS = [
-        Binding("left,h", "select(-1, 0, 0)", "value", group=_MOVE, id="lab-left",
+        Binding("left,h", "select(-1, 0, 0)", "value", group=_MOVE, priority=True,
+                id="lab-left",
                 tooltip="The previous swept value."),
-        Binding("right,l", "select(1, 0, 0)", "value", group=_MOVE, id="lab-right",
+        Binding("right,l", "select(1, 0, 0)", "value", group=_MOVE, priority=True,
+                id="lab-right",
                 tooltip="The next swept value."),
-        Binding("up,k", "select(0, -1, 0)", "cell", group=_MOVE, id="lab-up",
+        Binding("up,k", "select(0, -1, 0)", "cell", group=_MOVE, priority=True,
+                id="lab-up",
                 tooltip="The previous cell."),
-        Binding("down,j", "select(0, 1, 0)", "cell", group=_MOVE, id="lab-down",
+        Binding("down,j", "select(0, 1, 0)", "cell", group=_MOVE, priority=True,
+                id="lab-down",
                 tooltip="The next cell."),
         Binding("s", "select(0, 0, 1)", "seed", id="lab-seed", tooltip="The next seed."),
         Binding("enter", "open_run", "open", id="lab-open",
@@ -85,6 +95,8 @@ class LabScreen(QuitGuard, Screen):
         Binding("d", "describe", "about", id="lab-about", tooltip="The lab's description."),
         Binding("q", "app.quit", "quit", id="lab-quit",
                 tooltip="Quit: the sweep stops at once; finished runs stay cached."),
+        # a lesson's step on this screen (rnntui.lessons.session): the main screen's keys
+        *LESSON_BINDINGS,
     ]
 
     def __init__(self, lab, sweep, *, workers: int | None = None) -> None:
@@ -111,10 +123,13 @@ class LabScreen(QuitGuard, Screen):
         yield Static(id="lab-chart")
         yield Static(id="lab-info")
         yield Static(id="lab-legend")
+        self.lesson_strip = LessonStrip(id="lesson-strip")
+        yield self.lesson_strip
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.redraw()
+        self._lesson_strip()
         if self._thread is None:
             self._started = time.monotonic()
             self._thread = threading.Thread(target=self._run, name="lab-sweep", daemon=True)
@@ -126,6 +141,13 @@ class LabScreen(QuitGuard, Screen):
 
     def on_screen_resume(self) -> None:
         self.redraw()
+        self._lesson_strip()
+
+    def _lesson_strip(self) -> None:
+        """Draw the lesson's strip here when its step is on this screen."""
+        main = getattr(self.app, "main_screen", None)
+        if main is not None:
+            self.lessons.redraw()
 
     # -- the sweep ---------------------------------------------------------------------------
     def _run(self) -> None:
@@ -220,6 +242,26 @@ class LabScreen(QuitGuard, Screen):
             return
         lines = labplot.chart(self.lab, self.records, w, h, self.selected)
         chart.update(Text("\n").join(lines))
+
+    # -- a lesson's step on this screen -----------------------------------------------------
+    @property
+    def lessons(self):
+        """The lessons' session (the main screen's): a step may be on this screen."""
+        return self.app.main_screen.lessons  # type: ignore[attr-defined]
+
+    def action_lessons(self) -> None:
+        self.lessons.toggle()
+
+    def action_lesson_step(self, direction: int) -> None:
+        self.lessons.move(direction)
+
+    def action_lesson_answer(self, choice: int) -> None:
+        self.lessons.answer(choice)
+
+    def select(self, value, cell: str, seed=None) -> None:
+        """Select the run at ``value`` of ``cell`` (its first seed unless ``seed``)."""
+        self.selected = (value, cell, self.lab.seeds[0] if seed is None else seed)
+        self.redraw()
 
     # -- keys --------------------------------------------------------------------------------
     def action_select(self, dv: int, dc: int, ds: int) -> None:

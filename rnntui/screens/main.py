@@ -235,9 +235,10 @@ class MainScreen(QuitGuard, Screen):
         if self._lessons is None:
             from ..lessons.session import LessonSession
             from .compare import CompareScreen
+            from .lab import LabScreen
             from .lessons import LessonListScreen
             self._lessons = LessonSession(self, list_screen=LessonListScreen,
-                                          compare_screen=CompareScreen)
+                                          compare_screen=CompareScreen, lab_screen=LabScreen)
             if self._lessons_mounted:
                 self._lessons.mounted()
         return self._lessons

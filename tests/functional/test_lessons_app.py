@@ -9,7 +9,7 @@ words are filled from the engine. Progress goes to a temporary data folder.
 from __future__ import annotations
 
 import pytest
-from helpers import pane_text, quiet_app, settle, wait_until
+from helpers import StandIn, lab_text, pane_text, quiet_app, settle, wait_until
 
 from rnntui.lessons import builtin_lessons
 from rnntui.lessons.quantities import Facts
@@ -34,6 +34,8 @@ def shown(key: str) -> str:
 @pytest.fixture(autouse=True)
 def _data_home(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    # a step on the lab screen: its runs from a stand-in, no worker processes
+    monkeypatch.setattr("rnntui.lessons.session.make_sweep", lambda lab: StandIn(lab))
 
 
 def lesson_app(lesson, size=(80, 24)):
@@ -49,7 +51,9 @@ SIZES = ((80, 24), (60, 20))
 
 def screen_of(app) -> str:
     """What the panes above the strip show now: the maximised pane alone, else every pane with
-    room on screen, each with its title."""
+    room on screen, each with its title (on the lab screen: its status, head and run)."""
+    if app.lab is not None and app.screen is app.lab:
+        return lab_text(app)
     screen = app.main_screen
     shown = [screen.maximized] if screen.maximized is not None else [
         p for p in screen.panes if p.region.area > 0]
@@ -69,9 +73,10 @@ def text_figures(step, facts) -> tuple[str, ...]:
 def task_in_view(app) -> list[str]:
     """What of a task to do or a question to answer is not in view in the strip: its
     ``☐ Task:`` line, its prompt and every choice, whole, above the key footer."""
-    strip = app.main_screen.lesson_strip
+    screen = app.screen if app.screen is app.lab else app.main_screen
+    strip = screen.lesson_strip
     card = strip.card
-    pinned = app.main_screen.query_one("#lesson-pinned")
+    pinned = screen.query_one("#lesson-pinned")
     wants = []
     if card.do is not None and not card.done:
         wants = ["☐ Task: " + card.do.split()[0]]
@@ -120,24 +125,31 @@ async def test_walk_every_step_with_the_keys_it_names(lesson):
     untrue: list[str] = []  # every number of the words that the screen does not show
     async with app.run_test(size=(80, 24)) as pilot:
         session = app.main_screen.lessons
-        strip = app.main_screen.lesson_strip
         for i, step in enumerate(lesson.steps):
             await arrive(pilot, session, i)
+            if step.lab is not None:  # the strip under the lab's chart, once its runs are in
+                await wait_until(pilot, lambda: app.screen is app.lab and len(app.lab.records)
+                                 == app.lab.total, f"step {i + 1}: the lab's runs")
+                await settle(pilot)
+            strip = (app.lab if step.lab is not None else app.main_screen).lesson_strip
             card = strip.card
             where = f"{lesson.name} step {i + 1}"
-            figures = text_figures(step, Facts(app.view, session._extra()))
+            figures = () if step.lab else text_figures(step, Facts(app.view, session._extra()))
             words = "\n".join([card.narration, card.do or "", card.prompt or "",
                                *card.choices, session.run.words.get("why") or ""])
             untrue += await numbers_on_screen(pilot, app, where, words, figures)
             assert card is not None and card.index == i and card.count == len(lesson)
             assert "…" not in card.narration and "n/a" not in card.narration, card.narration
-            view = app.view
-            assert view.t == step.t and view.phase == step.phase and view.knob == step.knob
-            assert view.cell == (step.cell or view.scenario.model.origin.cell
-                                 if view.scenario.model.origin else view.cell)
-            if step.point:
-                pane = app.main_screen.query_one(f"#{step.point}")
-                assert pane.has_class("-pointed") and "look here" in str(pane.border_subtitle)
+            if step.lab is not None:
+                assert app.screen is app.lab and app.main_screen.lesson_strip.card is None
+            else:  # the main screen at the step's state
+                view = app.view
+                assert view.t == step.t and view.phase == step.phase and view.knob == step.knob
+                assert view.cell == (step.cell or view.scenario.model.origin.cell
+                                     if view.scenario.model.origin else view.cell)
+                if step.point:
+                    pane = app.main_screen.query_one(f"#{step.point}")
+                    assert pane.has_class("-pointed") and "look here" in str(pane.border_subtitle)
             if step.task is not None:
                 task = step.task
                 assert task.keys, f"step {i + 1}: a task lists its keys"

@@ -65,3 +65,24 @@ def test_the_lab_screen(snap_compare, size):
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=SIZES[size], run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=list(SIZES))
+def test_a_lesson_step_on_the_lab_screen(snap_compare, size, monkeypatch, tmp_path):
+    """Lesson 10's second step: the strip under the memory lab's chart (the stand-in's runs:
+    the shares measured by `rnntui lab memory`)."""
+    from helpers import StandIn, quiet_app
+
+    from rnntui.lessons import find_lesson
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setattr("rnntui.lessons.session.make_sweep", lambda lab: StandIn(lab))
+    lesson = find_lesson("10")
+    app = quiet_app(lesson.steps[3].scenario, draw_ahead=False, train=False)
+    app.main_screen.lessons.open(lesson, 1)
+
+    async def run_before(pilot) -> None:
+        await wait_until(pilot, lambda: app.lab is not None and app.screen is app.lab
+                         and len(app.lab.records) == 12, "the runs land")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=run_before)

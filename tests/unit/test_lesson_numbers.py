@@ -20,6 +20,7 @@ from helpers import trained_run
 
 from engine import initial_params, load, with_cell
 from engine.scenario import encode_text
+from rnntui.labrun import load_any
 from rnntui.lessons import builtin_lessons
 from rnntui.lessons.quantities import Facts
 from rnntui.lessons.session import fill_step, step_view
@@ -31,7 +32,7 @@ STEPS = [(lesson, step) for lesson in builtin_lessons() for step in lesson.steps
 
 @lru_cache(maxsize=None)
 def scenario(source: str, cell: str | None):
-    sc = load(source)
+    sc = load_any(source)  # (a lab run's name too: rnntui.labrun)
     return with_cell(sc, cell) if cell and cell != sc.model.cell else sc
 
 
@@ -325,6 +326,8 @@ def step_texts(step):
 @pytest.mark.parametrize("lesson,step", STEPS,
                          ids=[f"{lesson.name}-{step.index + 1}" for lesson, step in STEPS])
 def test_every_quoted_number_is_the_engines(lesson, step):
+    if step.lab is not None:
+        return check_lab_step(lesson, step)
     sc, p, hist = weights(step)
     from engine import History
     from engine.train import dataset_loss
@@ -353,6 +356,27 @@ def test_every_quoted_number_is_the_engines(lesson, step):
     hand_words = fill_step(step, Mine())
     assert engine_words == hand_words
     assert fits_at_80x24(lesson, step, engine_words)
+
+
+def check_lab_step(lesson, step):
+    """A step on the lab screen: its medians are the medians of the seeds' metrics at the
+    lab's longest value (from made-up records: the lab's own runs are tested in test_lab*),
+    pending until every seed's run there is in."""
+    from engine.lab import load_lab
+    from rnntui.lessons.session import _LabFacts
+    lab = load_lab(step.lab)
+    metric = {(v, c, s): 0.01 * (i + 1) ** 1.5 for i, (v, c, s) in enumerate(
+        (v, c, s) for v in lab.values for c in lab.cells for s in lab.seeds)}
+    records = {k: {"metric": m, "baseline": 1.0} for k, m in metric.items()}
+    names = {n for text in step_texts(step) for n, _ in placeholders(text)}
+    facts = _LabFacts(lab, records)
+    for name in names:
+        cell = name.removeprefix("median_")
+        want = float(np.median([metric[(lab.values[-1], cell, s)] for s in lab.seeds]))
+        assert facts(name) == pytest.approx(want, rel=1e-12) and not facts.pending(name)
+        fewer = {k: r for k, r in records.items() if k != (lab.values[-1], cell, lab.seeds[-1])}
+        assert _LabFacts(lab, fewer).pending(name) and _LabFacts(lab, fewer)(name) is None
+    assert fits_at_80x24(lesson, step, fill_step(step, facts))
 
 
 def fits_at_80x24(lesson, step, words) -> bool:

@@ -244,3 +244,16 @@ def test_a_lesson_of_ones_own_with_one_step_is_introduced_in_plain_english(tmp_p
                           str(tmp_path / "mine.toml"))
     _, lines = session([], lesson=lesson, tmp_path=tmp_path, train=False)
     assert lines[0] == "Lesson: Mine. 1 step. Type help for the commands."
+
+
+def test_a_step_on_the_lab_screen_is_refused_in_one_line(tmp_path):
+    lesson = find_lesson("10")
+    assert lesson.steps[0].lab == "memory"
+    reader, lines = session(["lesson", "answer 2", "next step"], lesson=lesson,
+                            tmp_path=tmp_path, train=False)
+    check_plain(lines)
+    refusal = ("Lesson step 1 of 5 is on the lab screen, which reader mode does not draw: "
+               "rnntui lab memory --table prints its numbers. Type next step to go on.")
+    assert lines.count(refusal) == 3  # at the start, for 'lesson', and for 'answer 2'
+    assert not any(line.startswith("Question") for line in lines)
+    assert reader.index == 1 and "Lesson step 2 of 5 is on the lab screen" in lines[-1]
