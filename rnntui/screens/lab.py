@@ -28,6 +28,7 @@ from ..keys import BINDINGS as KEYS
 from ..safe_text import visible
 from ..widgets.lesson_strip import LessonStrip
 from .guard import QuitGuard
+from .lessons import LessonKeys
 
 #: What each metric measures, in a few words (lower is better for all).
 METRIC_WORDS = {"share": "test loss ÷ baseline", "loss": "test loss",
@@ -60,7 +61,7 @@ def run_words(lab, records: dict, key: tuple) -> str:
             f"· Enter opens it")
 
 
-class LabScreen(QuitGuard, Screen):
+class LabScreen(LessonKeys, QuitGuard, Screen):
     """One lab's sweep. ``sweep`` runs it (rnntui.lab.Sweep, or anything with ``run(done)`` and
     ``stop()``); ``workers`` is what the status line says runs it."""
 
@@ -248,15 +249,6 @@ class LabScreen(QuitGuard, Screen):
     def lessons(self):
         """The lessons' session (the main screen's): a step may be on this screen."""
         return self.app.main_screen.lessons  # type: ignore[attr-defined]
-
-    def action_lessons(self) -> None:
-        self.lessons.toggle()
-
-    def action_lesson_step(self, direction: int) -> None:
-        self.lessons.move(direction)
-
-    def action_lesson_answer(self, choice: int) -> None:
-        self.lessons.answer(choice)
 
     def select(self, value, cell: str, seed=None) -> None:
         """Select the run at ``value`` of ``cell`` (its first seed unless ``seed``)."""

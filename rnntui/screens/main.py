@@ -33,6 +33,7 @@ from ..widgets.base import Pane
 from ..widgets.sequence import SequencePane
 from ..widgets.step import StepPane
 from ..widgets.lesson_strip import LessonStrip
+from .lessons import LessonKeys
 from ..safe_text import visible
 from ..training import cached, open_epochs, untrained, with_first_loss
 from ..served import in_browser
@@ -166,7 +167,7 @@ class KeyFooter(Footer):
                 keys[name].display = False
 
 
-class MainScreen(QuitGuard, Screen):
+class MainScreen(LessonKeys, QuitGuard, Screen):
     """The panes: the sequence across the top, a grid of six below, the key hints at the bottom.
 
     Options: ``source`` (how the scenario was named), ``train`` (train on open when the scenario
@@ -961,16 +962,7 @@ class MainScreen(QuitGuard, Screen):
         self.notify(visible(f"Sent {names} to your browser as downloads{note}"),
                     title="Exported", markup=False, timeout=6)
 
-    # -- lessons (rnntui.lessons.session does the work) ------------------------------------
-    def action_lessons(self) -> None:
-        self.lessons.toggle()
-
-    def action_lesson_step(self, direction: int) -> None:
-        self.lessons.move(direction)
-
-    def action_lesson_answer(self, choice: int) -> None:
-        self.lessons.answer(choice)
-
+    # -- lessons (rnntui.lessons.session does the work; the keys: LessonKeys) ---------------
     def on_lesson_quantities(self, _msg) -> None:
         if self._lessons is not None:
             self._lessons.computed()  # (the lesson's worker computed what a step waited for)
