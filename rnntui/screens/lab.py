@@ -28,7 +28,7 @@ from ..keys import BINDINGS as KEYS
 from ..safe_text import visible
 from ..widgets.lesson_strip import LessonStrip
 from .guard import QuitGuard
-from .lessons import LessonKeys
+from .lesson_keys import LessonKeys
 
 #: What each metric measures, in a few words (lower is better for all).
 METRIC_WORDS = {"share": "test loss ÷ baseline", "loss": "test loss",

@@ -116,17 +116,3 @@ class LessonListScreen(Dialog, ModalScreen):
 
     def action_cancel(self) -> None:
         self.close_once(None)
-
-
-class LessonKeys:
-    """The lesson keys' actions (. , 1-4 L: rnntui.keys) for a screen whose ``lessons`` is the
-    lesson session: the main screen, and the lab screen for a step on it."""
-
-    def action_lessons(self) -> None:
-        self.lessons.toggle()
-
-    def action_lesson_step(self, direction: int) -> None:
-        self.lessons.move(direction)
-
-    def action_lesson_answer(self, choice: int) -> None:
-        self.lessons.answer(choice)

@@ -33,7 +33,7 @@ from ..widgets.base import Pane
 from ..widgets.sequence import SequencePane
 from ..widgets.step import StepPane
 from ..widgets.lesson_strip import LessonStrip
-from .lessons import LessonKeys
+from .lesson_keys import LessonKeys
 from ..safe_text import visible
 from ..training import cached, open_epochs, untrained, with_first_loss
 from ..served import in_browser
