@@ -14,26 +14,13 @@ from engine.lab import loads_lab, run_job, scenario_text
 from engine.kinds import KINDS, get_kind
 from engine.types import ScenarioError
 from rnntui import lab as runner
+from test_lab import TINY
 
-#: A lab task's run, small: 24 sequences in batches of 8 (3 updates an epoch), 2 epochs.
-LAB = """[lab]
-name = "tiny"
-task = "adding"
-
-[task]
-sequences = 24
-
-[sweep]
-parameter = "length"
-values = [6]
-
-[runs]
-cells = ["lstm", "gru"]
-seeds = [3]
-hidden_size = 4
-epochs = 2
-batch_size = 8
-"""
+#: A lab task's run, small (test_lab's): 24 sequences in batches of 8 (3 updates an epoch),
+#: 2 epochs, at length 6.
+LAB = TINY.replace("values = [4, 6]", "values = [6]").replace('cells = ["rnn", "gru"]',
+                                                             'cells = ["lstm", "gru"]')
+assert "values = [6]" in LAB and '"lstm"' in LAB
 
 
 def _scenario(fresh: bool):
@@ -128,3 +115,15 @@ def test_every_kind_that_draws_trains_fresh_on_its_own_shapes(kind):
     for seq in drawn:
         assert seq.inputs.shape[1] == sc.input_size and seq.targets.shape[1] == sc.output_size
     assert train_mod.fit(sc).trained_epochs == 1
+
+
+def test_a_lab_of_a_task_without_a_generator_refuses_fresh(tmp_path):
+    from engine.lab import _builtin_files, load_lab
+    path = tmp_path / "lab.toml"
+    text = _builtin_files()["bottleneck"].read_text(encoding="utf-8") + "fresh = true\n"
+    path.write_text(text)
+    with pytest.raises(ScenarioError) as err:
+        load_lab(str(path))
+    line = text.count("\n")  # the last line
+    assert str(err.value) == (f"{path}:{line}: [runs].fresh: a reverse task has no generator "
+                              f"to draw fresh sequences from"), str(err.value)
