@@ -38,7 +38,7 @@ SECTIONS = {
     "task": None,  # the task kind's [data] keys
     "sweep": ("parameter", "values"),
     "runs": ("cells", "seeds", "hidden_size", "epochs", "learning_rate", "batch_size", "clip",
-             "forget_bias", "attentions", "epochs_per_value"),
+             "forget_bias", "attentions", "epochs_per_value", "fresh"),
 }
 
 
@@ -196,6 +196,11 @@ def loads_lab(text: str, source: str = "<lab>", *, check_runs: bool = True) -> L
         "clip": ck.number(runs, r + ("clip",), 5.0, lo=0, hi=1e6),
         "forget_bias": ck.number(runs, r + ("forget_bias",), 3.0, lo=-1e6, hi=1e6),
     }
+    if ck.boolean(runs, r + ("fresh",), False):  # (only when on: a job without it is as before)
+        if not kind.draws():
+            ck.fail(r + ("fresh",), f"a {task} task has no generator to draw fresh sequences "
+                                    f"from")
+        train["fresh"] = True
     attentions = _attentions(ck, runs, kind)
     per_value = None
     if "epochs_per_value" in runs:
@@ -295,7 +300,10 @@ def scenario_text(job: dict) -> str:
         lines.append(f'forget_bias = {float(t["forget_bias"])!r}')
     lines += ["", "[train]", f'epochs = {t["epochs"]}', 'optimizer = "adam"',
               f'learning_rate = {float(t["learning_rate"])!r}', f'clip = {float(t["clip"])!r}',
-              f'batch_size = {t["batch_size"]}', "", "[data]"]
+              f'batch_size = {t["batch_size"]}']
+    if t.get("fresh"):
+        lines.append("fresh = true")
+    lines += ["", "[data]"]
     lines += [f"{k} = {v}" for k, v in data.items()]
     return "\n".join(lines) + "\n"
 

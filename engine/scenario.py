@@ -45,7 +45,8 @@ SECTIONS = {
     "model": ("hidden_size", "activation", "output", "init", "init_scale", "seed", "weights",
               "cell", "forget_bias", "attention",
               "bidirectional"),
-    "train": ("epochs", "learning_rate", "optimizer", "clip", "batch_size", "pad", "mask", "sort"),
+    "train": ("epochs", "learning_rate", "optimizer", "clip", "batch_size", "pad", "mask", "sort",
+              "fresh"),
     "analysis": ("retention_steps",),
     "data": data_keys(),
 }
@@ -315,6 +316,10 @@ def _parse(text: str, source: str, files: bool | Mapping[str, bytes] = True) -> 
     ck.known_keys(model_t, ("model",), SECTIONS["model"], elsewhere=_misplaced("model"))
     model = _model(ck, model_t, kind)
     train = _train(ck, ck.table(doc, ("train",)))
+    if train.fresh and not get_kind(kind).draws():
+        drawing = ", ".join(k for k in KINDS if get_kind(k).draws())
+        ck.fail(("train", "fresh"), f"a {kind} scenario has no generator to draw fresh "
+                                    f"sequences from (the kinds that have one: {drawing})")
     analysis_t = ck.table(doc, ("analysis",))
     ck.known_keys(analysis_t, ("analysis",), SECTIONS["analysis"],
                   elsewhere=_misplaced("analysis"))
@@ -465,6 +470,7 @@ def _train(ck: Checker, t: dict) -> TrainConfig:
         pad=ck.boolean(t, s + ("pad",), False),
         mask=ck.boolean(t, s + ("mask",), True),
         sort=ck.boolean(t, s + ("sort",), False),
+        fresh=ck.boolean(t, s + ("fresh",), False),
     )
 
 

@@ -50,6 +50,31 @@ def dataset_loss(params: Params, scenario: Scenario, sequences: list[Sequence] |
     return total / max(count, 1)
 
 
+def _with_lengths(sequences: list[Sequence], cfg: TrainConfig) -> list:
+    """The (X, Y, M) batches of one epoch over ``sequences``, each with its rows' lengths."""
+    data = training_batches(sequences, cfg)
+    # with the mask a bidirectional model's backward direction starts at each row's last real
+    # step (engine/batch.py); without it, at the padded end like any step
+    lengths = (padded_lengths(sequences, cfg.batch_size, sort=cfg.sort)
+               if cfg.pad and cfg.mask else [None] * len(data))
+    return list(zip(data, lengths))
+
+
+def fresh_batches(scenario: Scenario, cfg: TrainConfig, epoch: int) -> list:
+    """The batches of epoch ``epoch`` under ``[train] fresh``: as many updates as the fixed
+    training set has batches of ``cfg.batch_size``, each a batch of that size drawn anew from
+    the kind's generator with a generator seeded by the data's seed, ``epoch`` and the batch's
+    index (the same numbers in every process: a run is reproducible bit for bit)."""
+    from .kinds import get_kind
+    kind, data = get_kind(scenario.kind), scenario.data
+    n, size = len(scenario.train_sequences), max(cfg.batch_size, 1)
+    out = []
+    for index, start in enumerate(range(0, n, size)):
+        rng = np.random.default_rng([int(data.get("seed", 0)), epoch, index])
+        out += _with_lengths(kind.draw(data, rng, min(size, n - start)), cfg)
+    return out
+
+
 def fit(scenario: Scenario, epochs: int | None = None, *, history: History | None = None,
         config: TrainConfig | None = None,
         progress: Callable[[int, float], bool | None] | None = None,
@@ -81,11 +106,7 @@ def fit(scenario: Scenario, epochs: int | None = None, *, history: History | Non
     p0 = initial_params(scenario) if history is None else history.weights[0]
     n_params = sum(a.size for a in p0.arrays())
     cap = budget.snapshot_cap(n_params)
-    data = training_batches(scenario.train_sequences, cfg)
-    # with the mask a bidirectional model's backward direction starts at each row's last real
-    # step (engine/batch.py); without it, at the padded end like any step
-    lengths = (padded_lengths(scenario.train_sequences, cfg.batch_size, sort=cfg.sort)
-               if cfg.pad and cfg.mask else [None] * len(data))
+    fixed = _with_lengths(scenario.train_sequences, cfg)
     eval_data = eval_batches(scenario)
     if history is None:
         every = budget.snapshot_spacing(n_epochs, n_params)
@@ -99,7 +120,9 @@ def fit(scenario: Scenario, epochs: int | None = None, *, history: History | Non
     poll = _Poll(should_stop)
 
     def passes(params):
-        for (X, Y, M), L in zip(data, lengths):
+        epoch = len(history.losses)  # the epoch under way (history holds those before it)
+        data = fresh_batches(scenario, cfg, epoch) if cfg.fresh else fixed
+        for (X, Y, M), L in data:
             if poll():
                 raise Cancelled()
             yield run(params, X, Y, M, activation=act, output=outf, lengths=L)

@@ -105,6 +105,10 @@ class TrainConfig:
     mask: bool = True
     #: with ``pad``: batch the sequences sorted by length (fewer pads) instead of in order
     sort: bool = False
+    #: draw a new batch from the kind's generator for every update (seeded by the data's seed,
+    #: the epoch and the batch), instead of cycling over ``train_sequences``; an epoch is as
+    #: many updates as the fixed set has batches (docs/scenarios.md)
+    fresh: bool = False
 
 
 @dataclass

@@ -70,6 +70,9 @@ class Adding(Kind):
     def baseline(self, data):
         return BASELINE
 
+    def draw(self, data, rng, count):
+        return _draw(rng, count, data["length"])
+
     def exact_input(self, scenario, sequence, t):
         return [float(x) for x in sequence.inputs[t]]
 

@@ -73,6 +73,9 @@ class Agreement(Text):
     def baseline(self, data):
         return math.log(2.0)
 
+    def draw(self, data, rng, count):
+        return _draw(rng, count, data["gap"])
+
     def chance(self, data):
         return 0.5
 

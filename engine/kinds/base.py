@@ -66,6 +66,16 @@ class Kind:
         """The steps whose guesses the accuracy counts: the steps with a target."""
         return sequence.mask
 
+    def draw(self, data: dict, rng: np.random.Generator, count: int) -> list:
+        """``count`` new training sequences for the resolved ``[data]`` values ``data``, drawn
+        with ``rng`` (``[train] fresh``, docs/scenarios.md); only a kind whose data comes from
+        a generator has this."""
+        raise NotImplementedError(f"a {self.name} scenario has no generator")
+
+    def draws(self) -> bool:
+        """Whether :meth:`draw` draws (``[train] fresh`` applies to this kind)."""
+        return type(self).draw is not Kind.draw
+
     def generation(self, scenario) -> str:
         """What ``scenario`` (of this kind) can generate: ``generates``, or "" when this one
         cannot (a forecast needs one input a step, the value it feeds back)."""

@@ -78,6 +78,9 @@ class Copy(Text):
     def chance(self, data):
         return 1.0 / len(ALPHABET)
 
+    def draw(self, data, rng, count):
+        return _draw(rng, count, data["symbols"], data["gap"])
+
     def scored(self, sequence):
         """The last K steps, where the symbols are recalled (a blank is easy to guess)."""
         k = sum(1 for t in sequence.target_labels if t not in (BLANK, None))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from .._scenario_data import ECHO_KEYS, build_echo
+from .._scenario_data import ECHO_KEYS, build_echo, echo_sequence
 from .base import Kind
 
 
@@ -36,6 +36,10 @@ class Echo(Kind):
 
     def chance(self, data):
         return 0.5
+
+    def draw(self, data, rng, count):
+        return [echo_sequence(row, data["delay"])
+                for row in rng.integers(0, 2, size=(count, data["length"]))]
 
 
 KIND = Echo(

@@ -57,7 +57,14 @@ def build(ck: Checker, data: dict, precheck) -> dict:
                      "seed": seed}}
 
 
-KIND = Echo(
+class Majority(Echo):
+    """Bits as echo reads them, of random lengths."""
+
+    def draw(self, data, rng, count):
+        return _draw(rng, count, data["shortest"], data["longest"])
+
+
+KIND = Majority(
     name="majority", keys=KEYS, build=build, default_output="sigmoid",
     advice={"": {"trace": "a smaller [data].longest",
                  "train": "fewer [data].sequences or a smaller [data].longest",
