@@ -163,6 +163,24 @@ def test_a_step_may_open_a_lab_run_by_its_name():
                         .replace("{p_target:.3f}", "{t}"), "presenter:x", sent=True)
 
 
+def test_a_step_switches_an_encoder_decoders_attention_and_keeps_it_until_told():
+    steps = ('\n[[step]]\nattention = "none"\nnarration = "a"\n[[step]]\nnarration = "b"\n'
+             '[[step]]\nattention = "dot"\nnarration = "c"\n[[step]]\nscenario = "cat"\n'
+             'narration = "d"\n')
+    lesson = loads_lesson('[lesson]\ntitle = "A"\nsummary = "B"\nminutes = 1\n'
+                          'scenario = "reverse"\n' + steps, "mine.toml")
+    assert [s.attention for s in lesson.steps] == ["none", "none", "dot", None]
+    assert lesson.steps[0].position.attention == "none"
+    from rnntui.lessons.loader import _scenario
+    assert _scenario("reverse", None, "none").model.attention == "none"
+    assert _scenario("reverse", None).model.attention == "additive"  # (kept apart)
+    msg = bad(GOOD.replace('scenario = "cat"', 'scenario = "reverse"\n[[step]]\n'
+                           'attention = "dots"\nnarration = "x"'))
+    assert '[[step]].attention (step 1): must be one of "none"' in msg, msg
+    msg = bad(GOOD.replace("t = 1\n", 'attention = "none"\n'))
+    assert msg.startswith("mine.toml:9: [[step]].attention (step 1): only an encoder-decoder"), msg
+
+
 def test_a_lab_run_a_step_names_is_read_strictly():
     def bad(run, extra=""):
         text = GOOD.replace('scenario = "cat"', f'scenario = "{run}"{extra}') \
