@@ -422,3 +422,21 @@ def test_check_counts_one_step_in_the_singular(tmp_path):
                    '[[step]]\ntitle = "only"\nnarration = "hi"\n')
     assert check_file(str(one)) == (f"{one}: ok (lesson 'One', 1 step, 0 with a task or "
                                     f"question)", None)
+
+
+def test_a_step_with_its_own_attention_is_elsewhere_from_a_view_with_another():
+    from types import SimpleNamespace
+
+    from rnntui.lessons.session import elsewhere
+    lesson = loads_lesson('[lesson]\ntitle = "A"\nsummary = "B"\nminutes = 1\nscenario = '
+                          '"reverse"\n[[step]]\nattention = "none"\nnarration = "a"\n'
+                          '[[step]]\nattention = "additive"\nnarration = "b"\n', "mine.toml")
+    off, on = lesson.steps
+
+    def view(attention):
+        model = SimpleNamespace(attention=attention)
+        return SimpleNamespace(source="reverse", cell="gru",
+                               scenario=SimpleNamespace(model=model))
+    assert elsewhere(view("additive"), off) and elsewhere(view("none"), on)
+    assert not elsewhere(view("none"), off) and not elsewhere(view("additive"), on)
+    assert elsewhere(SimpleNamespace(source="reverse", cell="lstm", scenario=None), on)
