@@ -955,7 +955,7 @@ class Reader:
     def go(self, index: int) -> None:
         """Open lesson step ``index``: its scenario, cell, epoch and position, then read it."""
         from .lessons.loader import _scenario
-        from .lessons.session import own_cell, step_view
+        from .lessons.session import elsewhere, step_view
         self.index = index
         step = self.lesson.steps[index]
         self.runs[index] = run = _StepRun(picked=self.runs.get(index, _StepRun()).picked)
@@ -964,8 +964,8 @@ class Reader:
             self._read_step()
             return
         view = self.view
-        if view.source != step.scenario or view.cell != own_cell(step):
-            sc = _scenario(step.scenario, step.cell)
+        if elsewhere(view, step):
+            sc = _scenario(step.scenario, step.cell, step.attention)
             self._trained = {}  # (as the app: the scenario's own training, then on to the step's)
             view = self.view = self._open(sc, step.scenario)
         if step.epoch > view.trained_epochs:

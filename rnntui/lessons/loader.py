@@ -38,7 +38,8 @@ MAX_BYTES = 256 * 1024
 #: At most this many steps in a lesson.
 MAX_STEPS = 50
 LESSON_KEYS = ("title", "summary", "minutes", "scenario")
-STATE_KEYS = ("scenario", "cell", "epoch", "t", "phase", "knob", "grads", "tau", "text")
+STATE_KEYS = ("scenario", "cell", "attention", "epoch", "t", "phase", "knob", "grads", "tau",
+              "text")
 STEP_KEYS = ("title",) + STATE_KEYS + ("point", "maximize", "narration", "task", "question",
                                        "lab", "select")
 TASK_KEYS = ("do", "condition", "then", "keys")
@@ -203,7 +204,7 @@ def _lesson(ck: _Checker, doc: dict, folder: Path | None, name: str, number) -> 
         ck.fail(("step",), f"must be [[step]] tables, got {describe(raw)}")
     if not 1 <= len(raw) <= MAX_STEPS:
         ck.fail(("step",), f"a lesson has 1 to {MAX_STEPS} steps, this one {len(raw)}")
-    state = {"scenario": None, "cell": None, "epoch": "trained", "t": 0, "phase": FORWARD,
+    state = {"scenario": None, "cell": None, "attention": None, "epoch": "trained", "t": 0, "phase": FORWARD,
              "knob": 0, "grads": "total", "tau": None, "text": None}
     if "scenario" in head:
         state["scenario"] = _scenario_ref(ck, head, ("lesson", "scenario"), folder)
@@ -265,8 +266,8 @@ class _Scenarios:
         self._kept: OrderedDict[tuple, tuple[object, float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def __call__(self, source: str, cell: str | None):
-        key = (source, cell)
+    def __call__(self, source: str, cell: str | None, attention: str | None = None):
+        key = (source, cell, attention)
         with self._lock:
             got = self._kept.get(key)
             if got is not None:
@@ -278,6 +279,9 @@ class _Scenarios:
         sc = load_any(source)
         if cell is not None and cell != sc.model.cell:
             sc = with_cell(sc, cell)
+        if attention is not None and attention != sc.model.attention:
+            from engine.seq2seq import with_attention
+            sc = with_attention(sc, attention)
         self._keep(key, sc)
         return sc
 
@@ -361,7 +365,7 @@ def _step(ck: _Checker, t: dict, i: int, prev: dict, folder: Path | None, tally:
     if "scenario" in t:
         new = _scenario_ref(ck, t, p + ("scenario",), folder)
         if new != prev["scenario"]:  # another scenario: its own defaults, not the last one's
-            state.update(scenario=new, cell=None, epoch="trained", t=0, phase=FORWARD, knob=0,
+            state.update(scenario=new, cell=None, attention=None, epoch="trained", t=0, phase=FORWARD, knob=0,
                          grads="total", tau=None, text=None)
     if state["scenario"] is None:
         ck.fail(p + ("scenario",), "the first step needs a scenario (here or in [lesson])",
@@ -371,8 +375,18 @@ def _step(ck: _Checker, t: dict, i: int, prev: dict, folder: Path | None, tally:
             ck.fail(p + ("cell",), "a lab run's cell is part of its name (cell=...): name the "
                                    "run of the other cell as the step's scenario")
         state["cell"] = ck.choice(t, p + ("cell",), CELLS)
+    if "attention" in t:
+        from engine.seq2seq import ATTENTIONS, is_seq2seq
+        state["attention"] = ck.choice(t, p + ("attention",), ATTENTIONS)
+        try:
+            s2s = is_seq2seq(_scenario(state["scenario"], state["cell"]))
+        except ScenarioError:
+            s2s = True  # (said below)
+        if not s2s:
+            ck.fail(p + ("attention",), "only an encoder-decoder scenario (reverse, translate) "
+                                        "has attention to switch")
     try:
-        sc = _scenario(state["scenario"], state["cell"])
+        sc = _scenario(state["scenario"], state["cell"], state["attention"])
     except ScenarioError as err:
         key = p + ("scenario",) if "cell" not in t else p + ("cell",)
         ck.fail(key, f"the scenario does not open: {err}", at=key if key[-1] in t else p)
@@ -433,7 +447,8 @@ def _step(ck: _Checker, t: dict, i: int, prev: dict, folder: Path | None, tally:
     if task is not None and question is not None:
         ck.fail(p + ("question",), "a step has a task or a question, not both: split it into "
                                    "two steps")
-    step = Step(index=i, title=title, scenario=state["scenario"], cell=state["cell"], epoch=epoch,
+    step = Step(index=i, title=title, scenario=state["scenario"], cell=state["cell"],
+                attention=state["attention"], epoch=epoch,
                 t=state["t"], phase=state["phase"], knob=state["knob"], grads=state["grads"],
                 tau=state["tau"], text=state["text"], point=point, maximize=maximize,
                 narration=narration, task=task, question=question, line=ck.line(p))
@@ -486,7 +501,7 @@ def _lab_step(ck: _Checker, t: dict, i: int, prev: dict, folder: Path | None) ->
                 ck.fail(p + where, f"{what}; a step on the lab screen quotes the lab's medians "
                                    f"only ({known})")
     return Step(index=i, title=title, scenario=prev["scenario"], cell=prev["cell"],
-                epoch=_epoch_of(prev), t=prev["t"], phase=prev["phase"], knob=prev["knob"],
+                attention=prev["attention"], epoch=_epoch_of(prev), t=prev["t"], phase=prev["phase"], knob=prev["knob"],
                 grads=prev["grads"], tau=prev["tau"], text=prev["text"], point=None,
                 maximize=False, narration=narration, question=question, line=ck.line(p),
                 lab=ref, select=select)
@@ -496,7 +511,7 @@ def _epoch_of(state: dict) -> int:
     epoch = state["epoch"]
     if isinstance(epoch, int):
         return epoch
-    sc = _scenario(state["scenario"], state["cell"])
+    sc = _scenario(state["scenario"], state["cell"], state["attention"])
     return sc.train.epochs if epoch == "trained" else 0
 
 

@@ -457,6 +457,8 @@ FIELDS: dict[str, tuple[str, str]] = {
     "t": (NUMBER, "the time step, from 0"),
     "T": (NUMBER, "the number of steps of the sequence"),
     "phase": (TEXT, '"forward" or "backward"'),
+    "attention": (TEXT, 'an encoder-decoder\'s attention: "additive", "dot" or "none" ("" '
+                        'without a decoder)'),
     "knob": (NUMBER, "the W_h knob in clicks (+ and -)"),
     "grads": (TEXT, 'the Gradients pane\'s view: "total" or "loss"'),
     "tau": (NUMBER, "the target step τ of the per-loss view"),
@@ -485,6 +487,7 @@ def _field(view, name: str, extra: dict):
         "scenario": lambda: view.scenario.name, "cell": lambda: view.cell,
         "epoch": lambda: view.epoch, "trained": lambda: view.trained_epochs,
         "t": lambda: view.t, "T": lambda: view.T, "phase": lambda: view.phase,
+        "attention": lambda: view.scenario.model.attention or "",
         "knob": lambda: view.knob, "grads": lambda: view.grads, "tau": lambda: view.tau,
         "pinned": lambda: view.target is not None, "typed": lambda: view.typed or "",
         "training": lambda: view.training is not None, "playing": lambda: view.playing,

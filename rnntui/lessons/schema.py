@@ -60,11 +60,14 @@ class Step:
     lab: str | None = None
     #: On a lab step, the cell whose point is selected (at the lab's longest swept value).
     select: str | None = None
+    #: An encoder-decoder's attention when not the scenario's own ("none", "additive", "dot").
+    attention: str | None = None
 
     @property
     def position(self) -> Position:
         """The state the step opens on."""
-        return Position(scenario=self.scenario, cell=self.cell, epoch=self.epoch, t=self.t,
+        return Position(scenario=self.scenario, cell=self.cell, attention=self.attention,
+                        epoch=self.epoch, t=self.t,
                         phase=self.phase, knob=self.knob, text=self.text, grads=self.grads,
                         target=self.tau)
 

@@ -86,6 +86,12 @@ def own_cell(step: Step) -> str:
     return step.cell or _scenario(step.scenario, None).model.cell
 
 
+def elsewhere(view, step: Step) -> bool:
+    """Whether ``view`` shows another scenario, cell or attention than ``step`` opens on."""
+    return view.source != step.scenario or view.cell != own_cell(step) or (
+        step.attention is not None and view.scenario.model.attention != step.attention)
+
+
 def quotes_numbers(step: Step) -> bool:
     """Whether any of a step's words quote a number (a number placeholder or a decimal)."""
     from .conditions import NUMBER
@@ -390,8 +396,9 @@ class LessonSession:
             screen.minimize()
         self._maximized_by_us = False
         try:
-            if view.source != step.scenario or view.cell != own_cell(step):
-                screen.use_scenario(_scenario(step.scenario, step.cell), step.scenario)
+            if elsewhere(view, step):
+                screen.use_scenario(_scenario(step.scenario, step.cell, step.attention),
+                                    step.scenario)
         except ScenarioError as err:  # (its file changed or went since the lesson was read)
             screen.notify(f"This step's scenario does not open: {visible(str(err))}",
                           markup=False, severity="error", timeout=8)
@@ -411,7 +418,7 @@ class LessonSession:
             return
         view = screen.view
         try:
-            if view.source != step.scenario or view.cell != own_cell(step):
+            if elsewhere(view, step):
                 return
         except ScenarioError:
             return  # (said when the step was applied)

@@ -147,6 +147,8 @@ async def test_walk_every_step_with_the_keys_it_names(lesson):
                 assert view.t == step.t and view.phase == step.phase and view.knob == step.knob
                 assert view.cell == (step.cell or view.scenario.model.origin.cell
                                      if view.scenario.model.origin else view.cell)
+                if step.attention is not None:
+                    assert view.scenario.model.attention == step.attention, i
                 if step.point:
                     pane = app.main_screen.query_one(f"#{step.point}")
                     assert pane.has_class("-pointed") and "look here" in str(pane.border_subtitle)

@@ -163,6 +163,24 @@ def test_a_step_may_open_a_lab_run_by_its_name():
                         .replace("{p_target:.3f}", "{t}"), "presenter:x", sent=True)
 
 
+def test_a_step_switches_an_encoder_decoders_attention_and_keeps_it_until_told():
+    steps = ('\n[[step]]\nattention = "none"\nnarration = "a"\n[[step]]\nnarration = "b"\n'
+             '[[step]]\nattention = "dot"\nnarration = "c"\n[[step]]\nscenario = "cat"\n'
+             'narration = "d"\n')
+    lesson = loads_lesson('[lesson]\ntitle = "A"\nsummary = "B"\nminutes = 1\n'
+                          'scenario = "reverse"\n' + steps, "mine.toml")
+    assert [s.attention for s in lesson.steps] == ["none", "none", "dot", None]
+    assert lesson.steps[0].position.attention == "none"
+    from rnntui.lessons.loader import _scenario
+    assert _scenario("reverse", None, "none").model.attention == "none"
+    assert _scenario("reverse", None).model.attention == "additive"  # (kept apart)
+    msg = bad(GOOD.replace('scenario = "cat"', 'scenario = "reverse"\n[[step]]\n'
+                           'attention = "dots"\nnarration = "x"'))
+    assert '[[step]].attention (step 1): must be one of "none"' in msg, msg
+    msg = bad(GOOD.replace("t = 1\n", 'attention = "none"\n'))
+    assert msg.startswith("mine.toml:9: [[step]].attention (step 1): only an encoder-decoder"), msg
+
+
 def test_a_lab_run_a_step_names_is_read_strictly():
     def bad(run, extra=""):
         text = GOOD.replace('scenario = "cat"', f'scenario = "{run}"{extra}') \
@@ -404,3 +422,21 @@ def test_check_counts_one_step_in_the_singular(tmp_path):
                    '[[step]]\ntitle = "only"\nnarration = "hi"\n')
     assert check_file(str(one)) == (f"{one}: ok (lesson 'One', 1 step, 0 with a task or "
                                     f"question)", None)
+
+
+def test_a_step_with_its_own_attention_is_elsewhere_from_a_view_with_another():
+    from types import SimpleNamespace
+
+    from rnntui.lessons.session import elsewhere
+    lesson = loads_lesson('[lesson]\ntitle = "A"\nsummary = "B"\nminutes = 1\nscenario = '
+                          '"reverse"\n[[step]]\nattention = "none"\nnarration = "a"\n'
+                          '[[step]]\nattention = "additive"\nnarration = "b"\n', "mine.toml")
+    off, on = lesson.steps
+
+    def view(attention):
+        model = SimpleNamespace(attention=attention)
+        return SimpleNamespace(source="reverse", cell="gru",
+                               scenario=SimpleNamespace(model=model))
+    assert elsewhere(view("additive"), off) and elsewhere(view("none"), on)
+    assert not elsewhere(view("none"), off) and not elsewhere(view("additive"), on)
+    assert elsewhere(SimpleNamespace(source="reverse", cell="lstm", scenario=None), on)
