@@ -634,6 +634,7 @@ def test_run_app_reports_a_bad_scenario_with_exit_code_2(capsys, tmp_path):
 async def test_compare_on_an_encoder_decoder_is_attention_and_none(app_factory):
     """C on reverse: the same model with additive attention and without, side by side, each
     column titled, one cursor moving both (trained once, then from the training cache)."""
+    from engine.cells import get_cell
     from rnntui.screens.compare import CompareScreen
     app = app_factory("reverse", at="t=6")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -649,7 +650,8 @@ async def test_compare_on_an_encoder_decoder_is_attention_and_none(app_factory):
         S = screen.views[0].trace.S
         # reversing: output 1 looks most at source S - 2
         assert f"(source {S - 2})" in " ".join(pane_text(left).split())
-        size = screen.views[1].scenario.model.hidden_size
+        sc = screen.views[1].scenario
+        size = get_cell(sc.model.cell).state_size(sc.model.hidden_size)
         text = " ".join(pane_text(right).split())
         assert f"{size} numbers for all {S} source tokens" in text
         assert "Decoder step 1 writes" in text
