@@ -5,6 +5,10 @@ vanilla RNN's on the left, say, and the LSTM's on the right. Every key moves bot
 step, the pass, the knob, the target step τ and the epoch (as a share of each one's training,
 since the cells may train for different numbers of epochs). The two Gradients panes show the
 per-loss view on one log scale, so their bars can be compared by height.
+
+On an encoder-decoder the two columns are one model with attention and without it: each has
+its own Sequence pane (the same source, its target and greedy decode), its Attention pane (the
+heatmap, or the one vector the decoder starts from) and its Training loss.
 """
 
 from __future__ import annotations
@@ -22,12 +26,17 @@ from textual.widgets import Footer, Static
 from engine import History, Scenario
 from engine.cells import get_cell
 from engine.scenario import with_cell
+from engine.seq2seq import is_seq2seq
+
+#: A compared encoder-decoder's columns: its attention, and the column's title.
+ATTENTION_COLUMNS = (("additive", "additive attention"), ("none", "no attention"))
 
 from ..jobs import Jobs, LossReady, TraceReady, TrainDone, TrainProgress
 from ..safe_text import visible
-from ..training import untrained, with_first_loss
+from ..training import cached, untrained, with_first_loss
 from ..view import BACKWARD, View
 from ..widgets import GradientPane, LossPane, OutputPane, SequencePane
+from ..widgets.attention import AttentionPane
 from ..widgets.gradients import scale
 from .guard import QuitGuard
 from .status import join_parts
@@ -63,18 +72,20 @@ BINDINGS = [
 ]
 
 
-def compare_status(views: list[View], share: int, width: int) -> Text:
-    """One line: the scenario, both cells with their epochs and losses, t, pass, τ; the
-    losses, then the epochs' totals go first when the line is short."""
+def compare_status(views: list[View], share: int, width: int,
+                   titles: list[str] | None = None) -> Text:
+    """One line: the scenario, both cells (or ``titles``) with their epochs and losses, t,
+    pass, τ; the losses, then the epochs' totals go first when the line is short."""
     a = views[0]
+    titles = titles or [get_cell(v.cell).title for v in views]
     for level in range(3):
         parts = [(visible(a.scenario.name), "bold")]
-        for v in views:
+        for v, title in zip(views, titles):
             loss = v.trace.loss if v.trace is not None else math.nan
             L = f" L={loss:.4g}" if math.isfinite(loss) and level == 0 else ""
             busy = f" training {v.training.epoch}/{v.training.last}" if v.training else ""
             epochs = f"epoch {v.epoch}/{v.trained_epochs}" if level < 2 else f"e{v.epoch}"
-            parts.append((f"{get_cell(v.cell).title} {epochs}{L}{busy}",
+            parts.append((f"{title} {epochs}{L}{busy}",
                           "reverse" if busy else ""))
         parts.append((f"t={a.t} (0–{a.T - 1})", "bold"))
         parts.append((f"{a.phase} {'←' if a.phase == BACKWARD else '→'}", "bold"))
@@ -99,23 +110,44 @@ class CompareScreen(QuitGuard, Screen):
     CompareScreen #cmp-grid { grid-size: 2 3; grid-rows: 1fr 1fr 1fr; height: 1fr; }
     CompareScreen.-short #cmp-grid { grid-size: 2 2; grid-rows: 1fr 1fr; }
     CompareScreen.-short .cmp-loss { display: none; }
+    CompareScreen.-s2s #cmp-sequence { display: none; }
+    CompareScreen.-s2s .cmp-sequence { height: 5; }
+    CompareScreen.-s2s #cmp-grid { grid-size: 2 3; grid-rows: 5 1fr 1fr; }
+    CompareScreen.-s2s.-short #cmp-grid { grid-size: 2 2; grid-rows: 5 1fr; }
     """
 
     def __init__(self, scenario: Scenario, cells: tuple[str, str], *, source: str,
                  trained: dict[str, History] | None = None, at: View | None = None,
                  share: int = 100) -> None:
         """``trained``: histories already trained, by cell (the main screen's); ``at``: the
-        View whose cursor, pass, knob and sequence both columns start from."""
+        View whose cursor, pass, knob and sequence both columns start from. On an
+        encoder-decoder the columns are its cell with additive attention and without
+        (``cells``: that cell twice), their histories kept as ``"cell:attention"``."""
         super().__init__(id="compare")
         self.cells = cells
+        self.s2s = is_seq2seq(scenario)
         self.share = max(0, min(int(share), 100))
         self.jobs = [Jobs(self, name=f"cmp{i}-") for i in range(2)]
         self._views: list[View] = []
+        self.keys: list[str] = []
+        self.titles: list[str] = []
         trained = trained or {}
-        for cell in cells:
-            sc = with_cell(scenario, cell)
-            hist = trained.get(cell) or untrained(sc, exact=False)
-            v = View.open(sc, hist, source=source, loss_pending=cell not in trained)
+        for i, cell in enumerate(cells):
+            if self.s2s:
+                from engine.seq2seq import with_attention
+                attention, title = ATTENTION_COLUMNS[i]
+                sc = with_attention(with_cell(scenario, cell), attention)
+                key = f"{cell}:{attention}"
+                if key not in trained:  # trained once, then from the training cache
+                    hist = cached(sc, sc.train.epochs)
+                    if hist is not None:
+                        trained = {**trained, key: hist}
+            else:
+                sc, key, title = with_cell(scenario, cell), cell, get_cell(cell).title
+            self.keys.append(key)
+            self.titles.append(title)
+            hist = trained.get(key) or untrained(sc, exact=False)
+            v = View.open(sc, hist, source=source, loss_pending=key not in trained)
             if at is not None:
                 v = v.with_knob(at.knob).with_phase(at.phase).with_grads("loss")
                 if at.typed is not None or at.origin is not None:
@@ -142,7 +174,7 @@ class CompareScreen(QuitGuard, Screen):
             return
         self.query_one("#cmp-sequence", SequencePane).show(views[0])
         grads = list(self.query(GradientPane))
-        if all(v.trace is not None for v in views):
+        if grads and all(v.trace is not None for v in views):
             charts = [g.charts(v) for g, v in zip(grads, views)]
             shared = tuple(scale(np.concatenate([c[n].values for c in charts]))
                            for n in range(2))
@@ -151,8 +183,14 @@ class CompareScreen(QuitGuard, Screen):
         for i, v in enumerate(views):
             for pane in self.query(f".cmp-{i}").results():
                 pane.show(v)  # type: ignore[attr-defined]
+            if self.s2s:  # each column's loss on its Sequence pane (the status line is short)
+                seq = self.query_one(f"#cmp-sequence-{i}", SequencePane)
+                loss = v.trace.loss if v.trace is not None else math.nan
+                seq.title_prefix = self.titles[i] + (f" · L={loss:.4g}" if math.isfinite(loss)
+                                                     else "")
+                seq._update_title()
         status = self.query_one("#cmp-status", Static)
-        status.update(compare_status(views, self.share, self.size.width or 120))
+        status.update(compare_status(views, self.share, self.size.width or 120, self.titles))
 
     def _at_share(self, v: View) -> View:
         """``v`` at the epoch that is ``share`` percent of its training."""
@@ -167,12 +205,15 @@ class CompareScreen(QuitGuard, Screen):
     def compose(self) -> ComposeResult:
         yield Static(id="cmp-status")
         yield SequencePane(id="cmp-sequence")
+        if self.s2s:
+            self.add_class("-s2s")
+        panes = ((("sequence", SequencePane), ("attention", AttentionPane)) if self.s2s else
+                 (("output", OutputPane), ("grads", GradientPane)))
         with Grid(id="cmp-grid"):
-            for kind, cls in (("output", OutputPane), ("grads", GradientPane),
-                              ("loss", LossPane)):
-                for i, cell in enumerate(self.cells):
+            for kind, cls in (*panes, ("loss", LossPane)):
+                for i, title in enumerate(self.titles):
                     pane = cls(id=f"cmp-{kind}-{i}", classes=f"cmp-{i} cmp-{kind}")
-                    pane.title_prefix = get_cell(cell).title
+                    pane.title_prefix = title
                     if isinstance(pane, LossPane):
                         # Two curves redrawn as either column trains: plotext's one global
                         # figure is slow (and its tick rows came out differently here
@@ -237,8 +278,9 @@ class CompareScreen(QuitGuard, Screen):
         self.show(views)
 
     def trained(self) -> dict[str, History]:
-        """The histories trained here, by cell (the main screen keeps them)."""
-        return {v.cell: v.history for v in self._views
+        """The histories trained here, by cell, or ``"cell:attention"`` on an
+        encoder-decoder (the main screen keeps them)."""
+        return {k: v.history for k, v in zip(self.keys, self._views)
                 if v.training is None and v.trained_epochs > 0}
 
     # -- actions -------------------------------------------------------------------------------
@@ -276,6 +318,8 @@ class CompareScreen(QuitGuard, Screen):
         """The compare mode's position: the main one with ``cells=`` and the share."""
         from dataclasses import replace
         v = self._views[0]
+        if self.s2s:  # (a position names two different cells only: the left column's)
+            return str(v.position)
         return str(replace(v.position, cell=None, cells=self.cells, epoch=self.share))
 
     def action_leave(self) -> None:

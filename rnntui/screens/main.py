@@ -826,15 +826,15 @@ class MainScreen(LessonKeys, QuitGuard, Screen):
         registry says: the LSTM beside the others, the vanilla RNN beside the LSTM), starting
         where you are."""
         view = self._view
-        if is_seq2seq(view.scenario):
-            self.notify("Compare mode shows two single cells; on an encoder-decoder press A "
-                        "to switch its attention off and on.", markup=False, timeout=6)
-            return
-        if cells is None:
+        s2s = is_seq2seq(view.scenario)
+        if s2s:  # one cell with attention and without (rnntui.screens.compare)
+            cells = (view.cell, view.cell)
+        elif cells is None:
             cells = compare_pair(view.cell)
         trained = dict(self._trained)
         if view.training is None and view.trained_epochs > 0:
-            trained[view.cell] = view.history
+            key = f"{view.cell}:{view.scenario.model.attention}" if s2s else view.cell
+            trained[key] = view.history
         from engine.scenario import with_cell
         from engine.types import ScenarioError
 

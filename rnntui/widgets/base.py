@@ -113,7 +113,7 @@ class Pane(Widget, can_focus=True):
         for title in (self.TITLE, self.SHORT_TITLE or self.TITLE):
             if len(mark + title) <= width - 4:
                 return mark + title
-        return mark.strip()
+        return mark.rstrip(" ·")
 
     def _update_title(self) -> None:
         self.border_title = self.title_for(self.size.width, self._has_focus)

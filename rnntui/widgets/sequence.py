@@ -143,7 +143,8 @@ class SequencePane(Pane):
         if getattr(tr, "seq2seq", False) and tr.sequence is seq:
             got = [token(x) for x in tr.decoded.tokens] + (["</s>"] if tr.decoded.ended else [])
             off = tr.departs()
-            tail = "  = the target" if off is None else f"  departs at output {off}"
+            tail = ("  = the target" if off is None else f"  departs at output {off}"
+                    if width >= 56 else f"  departs at {off}")  # (a compare column is narrow)
             lines.append(row("greedy", got, None, off, tail))
         else:
             lines.append(Text("greedy  …", style=DIM))

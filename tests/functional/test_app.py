@@ -629,3 +629,33 @@ def test_run_app_reports_a_bad_scenario_with_exit_code_2(capsys, tmp_path):
     bad.write_text("[model]\nhidden_size = 0\n")
     assert main([str(bad)]) == 2
     assert "bad.toml" in capsys.readouterr().err
+
+
+async def test_compare_on_an_encoder_decoder_is_attention_and_none(app_factory):
+    """C on reverse: the same model with additive attention and without, side by side, each
+    column titled, one cursor moving both (trained once, then from the training cache)."""
+    from engine.cells import get_cell
+    from rnntui.screens.compare import CompareScreen
+    app = app_factory("reverse", at="t=6")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press_and_settle(pilot, ["C"])
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        await press_and_settle(pilot, ["right"])
+        assert [v.t for v in screen.views] == [7, 7]  # decoder step 1 in both
+        assert [v.scenario.model.attention for v in screen.views] == ["additive", "none"]
+        left, right = (screen.query_one(f"#cmp-attention-{i}") for i in range(2))
+        assert left.border_title.startswith("additive attention · ")
+        assert right.border_title.startswith("no attention · ")
+        S = screen.views[0].trace.S
+        # reversing: output 1 looks most at source S - 2
+        assert f"(source {S - 2})" in " ".join(pane_text(left).split())
+        sc = screen.views[1].scenario
+        size = get_cell(sc.model.cell).state_size(sc.model.hidden_size)
+        text = " ".join(pane_text(right).split())
+        assert f"{size} numbers for all {S} source tokens" in text
+        assert "Decoder step 1 writes" in text
+        cell = screen.views[0].cell
+        await press_and_settle(pilot, ["escape"])  # both runs kept for A on the main screen
+        assert app.screen is app.main_screen and set(app.main_screen._trained) >= {
+            f"{cell}:additive", f"{cell}:none"}

@@ -49,6 +49,12 @@ class TestCompare:
         app = quiet_app("long", at='cells="rnn,lstm",epoch=100,t=9')
         assert snap_compare(app, terminal_size=SIZES[size], run_before=keys())
 
+    @pytest.mark.parametrize("size", SIZES, ids=list(SIZES))
+    def test_compare_attention(self, snap_compare, size):
+        """reverse with additive attention and without, at decoder step 1."""
+        app = quiet_app("reverse", at="t=7")
+        assert snap_compare(app, terminal_size=SIZES[size], run_before=keys("C"))
+
 
 class TestPerLoss:
     """The loss at one target step followed back (v), on long's verb."""

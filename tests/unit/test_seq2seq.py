@@ -220,6 +220,9 @@ def test_sequence_pane_marks_where_greedy_departs():
     assert f"departs at output {off}" in text
     assert [w.strip("[]") for w in text.splitlines()[0].split()[1:]] == tr.sequence.source
     assert "<s>" not in tr.decoded.tokens  # never a word to write
+    # a compare column (38 cells inside): the step it departs at is still written whole
+    narrow = draw_pane(view, pane_class("sequence"), 38, 3).splitlines()[2]
+    assert narrow.rstrip().endswith(f"departs at {off}")
 
 
 def test_the_gradient_views_sentences_are_whole_or_left_out():

@@ -489,3 +489,9 @@ def test_item17_loss_on_screen_is_the_traces_not_the_curves(trained):
         assert fmt_abs(tr.loss) in on_screen
         assert fmt_abs(tr.loss) != curve
     assert "8.00" in draw_pane(v, LossPane, 36, 14)  # says which knob it is for
+
+
+def test_a_prefixed_title_with_no_room_for_the_pane_name_ends_without_a_separator():
+    p = PANES[0]()
+    p.title_prefix = "no attention · L=0.9675"
+    assert p.title_for(len(p.title_prefix) + 6, False) == p.title_prefix
