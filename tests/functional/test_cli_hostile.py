@@ -148,12 +148,7 @@ def test_a_signal_restores_the_terminal_and_exits_128_plus_n(tmp_path, sig):
         for code in RESTORE_CODES:
             assert code in tail, (code, tail[-300:])
     finally:
-        try:
-            os.kill(pid, signal.SIGKILL)  # only the process this test started
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
-        os.close(fd)
+        _end(pid, fd)
 
 
 def test_the_app_ends_when_its_terminal_hangs_up():
@@ -188,10 +183,15 @@ def test_the_app_ends_when_its_terminal_hangs_up():
             time.sleep(0.1)
         pytest.fail("the app was still running 30 s after its terminal hung up")
     finally:
-        try:
-            os.kill(pid, signal.SIGKILL)  # only the process this test started
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
-        if fd is not None:
-            os.close(fd)
+        _end(pid, fd)
+
+
+def _end(pid: int, fd: int | None) -> None:
+    """Kill the one process a test started on a pty (if it still runs) and close its pty."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
+    if fd is not None:
+        os.close(fd)
