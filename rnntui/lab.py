@@ -268,7 +268,11 @@ class Sweep:
             n, mp_context=multiprocessing.get_context("spawn"))
         futures: dict = {}
         try:
-            futures = {pool.submit(_work, jobs[i]): i for i in todo}
+            # the costliest runs first (longest-processing-time order), so that no worker is
+            # left with a long run at the end while the other waits; results do not depend
+            # on the order (each run is a pure job)
+            order = sorted(todo, key=lambda i: _cost(jobs[i]), reverse=True)
+            futures = {pool.submit(_work, jobs[i]): i for i in order}
             for future in as_completed(futures):
                 if self.stopped:
                     break
@@ -280,6 +284,13 @@ class Sweep:
                 for f in futures:
                     f.cancel()
                 pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _cost(job: dict) -> float:
+    """A run's rough cost, to order the work: the swept value (a length, gap or delay: the
+    steps a sequence has grow with it) times the epochs times the cell's blocks."""
+    from engine.cells import get_cell
+    return float(job["value"]) * job["train"]["epochs"] * get_cell(job["cell"]).blocks
 
 
 def run_lab(lab, *, workers: int | None = None, scheduler: str | None = None,
