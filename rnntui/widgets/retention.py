@@ -73,11 +73,12 @@ class RetentionPane(Pane):
         tr = view.trace
         r = np.asarray(tr.retention, dtype=np.float64)
         K = len(r)
+        h = "h→" if tr.back is not None else "h"  # (both ways: the forward direction's)
         header = first_fitting([
-            join(("cos(h₀, h after j blank inputs)", "bold"), (f", j = 1 to {K}", DIM)),
-            join(("cos(h₀, h after j blank inputs)", "bold")),
-            join(("cos(h₀, h after j blanks)", "bold")),
-            join(("cos(h₀, h_j)", "bold")),
+            join((f"cos({h}₀, {h} after j blank inputs)", "bold"), (f", j = 1 to {K}", DIM)),
+            join((f"cos({h}₀, {h} after j blank inputs)", "bold")),
+            join((f"cos({h}₀, {h} after j blanks)", "bold")),
+            join((f"cos({h}₀, {h}_j)", "bold")),
         ], width)
         if K == 0:
             return block([header, Text("no blank steps set", style=DIM)], width, height)

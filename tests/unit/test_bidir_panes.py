@@ -64,6 +64,12 @@ def test_the_gradients_pane_says_it_follows_the_forward_direction(apple):
     draw_pane(apple.with_grads("loss"), GradientPane, 60, 14)  # the per-loss view draws too
 
 
+def test_the_retention_pane_says_it_follows_the_forward_direction(apple):
+    from rnntui.widgets import pane_class
+    text = draw_pane(apple, pane_class("retention"), 40, 12)
+    assert text.splitlines()[0].startswith("cos(h→₀, h→"), text
+
+
 def test_typed_sentences_tag_apple_by_the_words_after_it(apple):
     sc = load("apple")
     params = apple.history.params_at(apple.history.last_epoch)
