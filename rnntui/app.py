@@ -34,7 +34,7 @@ class RnnApp(App):
 
     CSS_PATH = "app.tcss"
     TITLE = "rnntui"
-    ALLOW_IN_MAXIMIZED_VIEW = "Footer, #status"
+    ALLOW_IN_MAXIMIZED_VIEW = "KeyBar, #status"
     #: Ctrl+C quits, as it stops a program in a terminal: from the main screen and from every
     #: dialog, a box one types in too (Textual's own default only says how to quit, and inside
     #: a text box Ctrl+C copies, so it did nothing there). q quits at any moment anyway. In a

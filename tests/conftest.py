@@ -58,6 +58,22 @@ def pytest_runtest_protocol(item, nextitem):
         f.write(json.dumps(row) + "\n")
 
 
+def pytest_configure(config):
+    """Byte-compile the project once, before the workers start, as ``pip install`` does for an
+    installed package. The editable install does not, and where PYTHONDONTWRITEBYTECODE=1 is
+    set (this sandbox sets it) every child process the tests start (the CLI, the classroom, the
+    budget probes) compiled every module it imports from source again: ~0.15 s of CPU each.
+    The files go to the packages' __pycache__ folders, which git ignores; a changed source is
+    compiled again (Python checks each file's time stamp)."""
+    if hasattr(config, "workerinput"):
+        return
+    import compileall
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    for package in ("engine", "rnntui"):
+        compileall.compile_dir(root / package, quiet=1)
+
+
 def pytest_terminal_summary(terminalreporter, config):
     if not CPU_LOG or hasattr(config, "workerinput") or not os.path.exists(CPU_LOG):
         return

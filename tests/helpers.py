@@ -262,7 +262,10 @@ async def settle(pilot, rounds: int = SETTLE_ROUNDS) -> None:
         if busy(app) is None:
             await pilot.pause(POLL)  # what the last answer posted
             if busy(app) is None:
-                await pilot.wait_for_scheduled_animations()
+                animator = app.animator  # (waiting for no animation costs two ~20 ms idle
+                if animator._animations or animator._scheduled:  # waits: only for some)
+                    await pilot.wait_for_scheduled_animations()
+                app.screen._on_timer_update()  # (the screen's pending repaint, as pause() does)
                 await pilot._wait_for_screen()
                 return
     raise AssertionError(f"the app never settled: {busy(app)}")

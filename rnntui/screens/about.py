@@ -7,12 +7,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from engine.types import Scenario
 
 from ..safe_text import visible
 from .guard import Dialog
+from .keybar import KeyBar
 
 
 def describe(scenario: Scenario) -> Text:
@@ -46,7 +47,7 @@ class AboutScreen(Dialog, ModalScreen[None]):
             box.border_subtitle = "Esc or d closes"
             with VerticalScroll(id="about-body"):
                 yield Static(describe(self.scenario), id="about-text")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyBar()
 
     def action_close(self) -> None:
         self.close_once(None)

@@ -21,7 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from engine import History, Scenario
 from engine.cells import get_cell
@@ -40,6 +40,7 @@ from ..widgets.attention import AttentionPane
 from ..widgets.gradients import scale
 from .guard import QuitGuard
 from .status import join_parts
+from .keybar import KeyBar
 
 _G = Binding.Group("step", compact=True)
 BINDINGS = [
@@ -220,7 +221,7 @@ class CompareScreen(QuitGuard, Screen):
                         # depending on which pane drew last); the braille line is neither.
                         pane.quick = True
                     yield pane
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.show(self._views)

@@ -21,7 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from engine.analysis import Cancelled
@@ -31,6 +31,7 @@ from ..position import Generation
 from ..safe_text import visible
 from ..sequences import generated
 from .guard import Dialog
+from .keybar import KeyBar
 
 #: What the boxes start with.
 DEFAULT_LENGTH = {"text": 200, "series": 60}
@@ -130,7 +131,7 @@ class GenerateScreen(Dialog, ModalScreen[Written | None]):
                     yield Input(self._prime_shown, id="gen-prime",
                                 max_length=max(MAX_PRIME, len(self._prime_shown)))
             yield Static("", id="gen-error")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         for field in self.query(Input).results(Input):

@@ -9,10 +9,11 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.keys import format_key
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ..widgets import PANES, pane_class
 from .guard import Dialog
+from .keybar import KeyBar
 
 
 def pane_help() -> list[tuple[str, str]]:
@@ -122,7 +123,7 @@ class HelpScreen(Dialog, ModalScreen[None]):
                 yield Static(self._panes(), id="help-panes")
                 yield Static(self._glyphs(), id="help-glyphs")
                 yield Static(Text(ABOUT), id="help-about")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyBar()
 
     def _keys(self) -> Table:
         table = Table(box=None, show_header=True, header_style="bold", expand=True,

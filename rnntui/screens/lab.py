@@ -20,7 +20,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 
 from .. import labplot
@@ -29,6 +29,7 @@ from ..safe_text import visible
 from ..widgets.lesson_strip import LessonStrip
 from .guard import QuitGuard
 from .lesson_keys import LessonKeys
+from .keybar import KeyBar
 
 #: What each metric measures, in a few words (lower is better for all).
 METRIC_WORDS = {"share": "test loss ÷ baseline", "loss": "test loss",
@@ -126,7 +127,7 @@ class LabScreen(LessonKeys, QuitGuard, Screen):
         yield Static(id="lab-legend")
         self.lesson_strip = LessonStrip(id="lesson-strip")
         yield self.lesson_strip
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.redraw()

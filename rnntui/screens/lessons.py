@@ -10,12 +10,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..safe_text import visible
 from ..served import files_refused
 from .guard import Dialog
+from .keybar import KeyBar
 
 
 def lesson_label(lesson, mark: str, note: str = "") -> Table:
@@ -55,7 +56,7 @@ class LessonListScreen(Dialog, ModalScreen):
             yield Static("Or the path of a lesson file (.toml):", classes="label")
             yield Input(placeholder="path/to/lesson.toml", id="lessons-path", max_length=4096)
             yield Static("", id="lessons-error")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyBar()
 
     def _options(self) -> list[Option]:
         from ..lessons import LessonError, builtin_lessons

@@ -15,10 +15,8 @@ import math
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Grid
-from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
-from textual.widgets._footer import FooterKey
+from textual.widgets import Static
 
 from engine import History, Scenario
 from engine.cells import compare_pair, cycle_after, get_cell
@@ -38,8 +36,13 @@ from ..safe_text import visible
 from ..training import cached, open_epochs, untrained, with_first_loss
 from ..served import in_browser
 from .guard import QuitGuard
+from .keybar import KeyBar
 from .status import join_parts
 from .too_small import check_size
+
+#: The keys the key bar leaves out, in this order, when it is too narrow for all of them: so
+#: '? help' and 'q quit' (at the end) always show (help lists every key).
+KEYS_DROPPED_FIRST = ("o", "c", "t", "b", "space")
 
 #: Steps per second while playing.
 PLAY_RATE = 4.0
@@ -116,57 +119,6 @@ class StatusLine(Static):
             self.show(self._view)
 
 
-class KeyFooter(Footer):
-    """Textual's Footer, with its keys in the first frame and recomposed only when they change.
-
-    Textual composes the keys a few refreshes after the first frame (~50 ms later), and then
-    recomposes the footer (removing and mounting ~20 key widgets, ~13 ms here) every time the
-    bindings may have changed: three times during start-up and on every focus change, while
-    this screen's keys never change.
-    """
-
-    class Ready(Message):
-        """The keys are in place for the first time: the next refresh is the first full frame."""
-
-    _shown: tuple | None = None
-
-    async def on_mount(self) -> None:
-        self.bindings_changed(self.screen)  # the keys are known from the start: ready now
-        await self.recompose()
-
-    async def recompose(self) -> None:
-        shown = tuple((binding.key, binding.description, enabled, tooltip)
-                      for _, binding, enabled, tooltip in self.screen.active_bindings.values()
-                      if binding.show)
-        if shown != self._shown:
-            first = self._shown is None
-            await super().recompose()
-            self._shown = shown if self.children else None  # (empty until bindings are ready)
-            if first and self._shown is not None:
-                self.post_message(self.Ready())
-            self.call_after_refresh(self._fit)
-
-    #: The keys left out, in this order, when the footer is too narrow for all of them: so
-    #: '? help' and 'q quit' (at the end) always show (help lists every key).
-    DROP_FIRST = ("o", "c", "t", "b", "space")
-
-    def on_resize(self) -> None:
-        for key in self.query(FooterKey):
-            key.display = True  # (measured again at the new width)
-        self.call_after_refresh(self._fit)
-
-    def _fit(self) -> None:
-        keys = {k.key: k for k in self.query(FooterKey) if k.parent is self}
-        width = self.size.width
-        for name in self.DROP_FIRST:
-            shown = [c for c in self.children if c.display]
-            used = sum(c.outer_size.width for c in shown) + len(shown) - 1  # (1-cell gutters)
-            if used <= width or not width:
-                return
-            if name in keys:
-                keys[name].display = False
-
-
 class MainScreen(LessonKeys, QuitGuard, Screen):
     """The panes: the sequence across the top, a grid of six below, the key hints at the bottom.
 
@@ -179,7 +131,7 @@ class MainScreen(LessonKeys, QuitGuard, Screen):
     #: Tall terminals give the sequence pane room for its header and summary lines too.
     VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
     #: A maximised pane keeps the lesson strip under it (the lesson may be what maximised it).
-    ALLOW_IN_MAXIMIZED_VIEW = "Footer, #status, #lesson-strip"
+    ALLOW_IN_MAXIMIZED_VIEW = "KeyBar, #status, #lesson-strip"
 
     def __init__(self, scenario: Scenario, *, source: str | None = None, train: bool = True,
                  at: Position | None = None, play_rate: float = PLAY_RATE,
@@ -324,7 +276,7 @@ class MainScreen(LessonKeys, QuitGuard, Screen):
                     yield cls(id=cls.ID)
         self.lesson_strip = LessonStrip(id="lesson-strip")
         yield self.lesson_strip
-        yield KeyFooter(compact=True, show_command_palette=False)
+        yield KeyBar(drop_first=KEYS_DROPPED_FIRST)
 
     def on_mount(self) -> None:
         self._play_timer = self.set_interval(1 / self.play_rate, self._tick, pause=True)
@@ -345,7 +297,7 @@ class MainScreen(LessonKeys, QuitGuard, Screen):
         # interpreter with the UI): when the key hints are in place, or after a second at most.
         self.set_timer(FIRST_FRAME_WAIT, self._after_first_frame)
 
-    def on_key_footer_ready(self) -> None:
+    def on_key_bar_ready(self) -> None:
         self.call_after_refresh(self._after_first_frame)
 
     def on_resize(self, event) -> None:

@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from engine.types import Scenario, ScenarioError
@@ -23,6 +23,7 @@ from engine.types import Scenario, ScenarioError
 from ..safe_text import visible
 from ..served import files_refused
 from .guard import Dialog
+from .keybar import KeyBar
 
 
 @dataclass
@@ -62,7 +63,7 @@ class PickerScreen(Dialog, ModalScreen[Opened | None]):
             yield Static("Or the path of a scenario file (.toml):", classes="label")
             yield Input(placeholder="path/to/scenario.toml", id="picker-path", max_length=4096)
             yield Static("", id="picker-error")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyBar()
 
     def _options(self) -> list[Option]:
         try:

@@ -9,12 +9,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from engine.types import Scenario, ScenarioError, Sequence
 
 from ..safe_text import visible
 from .guard import Dialog
+from .keybar import KeyBar
 
 #: The longest text accepted (the box stops taking characters there).
 MAX_TEXT = 2000
@@ -76,7 +77,7 @@ class TextInputScreen(Dialog, ModalScreen[Typed | None]):
             yield Input(placeholder=f"a text of known {unit}", id="input-text",
                         max_length=MAX_TEXT)
             yield Static("", id="input-error")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         field = self.query_one(Input)
