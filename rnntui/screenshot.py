@@ -60,7 +60,10 @@ async def settle(pilot: Pilot) -> None:
     animator = app.animator  # (waiting for none costs two idle waits, ~60 ms)
     if getattr(animator, "_animations", True) or getattr(animator, "_scheduled", True):
         await pilot.wait_for_scheduled_animations()
-    await pilot.pause()
+    # the screen's pending update, and what it posted (pause() with no delay would also wait
+    # for an idle CPU: 20 ms at least, with nothing left to wait for)
+    await pilot.pause(0)
+    await pilot.pause(0)
 
 
 async def press_and_settle(pilot: Pilot, keys: Iterable[str]) -> None:

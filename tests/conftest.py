@@ -10,7 +10,7 @@ import os
 
 # One BLAS thread per test process, set before NumPy is first imported (helpers imports it). On
 # this 2-core machine OpenBLAS's own threads fight the app's worker thread, the other test
-# process (pytest -n 2) and anything else running: a 1000x64 SVD took 0.2-0.9 s instead of 6 ms.
+# processes (pytest -n 3) and anything else running: a 1000x64 SVD took 0.2-0.9 s instead of 6 ms.
 # The numbers do not depend on it; an explicit setting in the environment wins.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 # The training cache (rnntui/cache.py) never touches the real ~/.cache from a test: the whole
