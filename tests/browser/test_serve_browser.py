@@ -78,19 +78,24 @@ class Served:
     printed (with its token), ``base`` the same without the token."""
 
     def __init__(self, *args: str) -> None:
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}/"
-        env = dict(os.environ, TEXTUAL_ANIMATIONS="none")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "rnntui.cli", "serve", *args, "--port", str(self.port)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)
-        self.url = self.proc.stdout.readline().decode().strip()  # printed once listening
-        if not self.url.startswith(self.base + "?token="):
-            self.close()
-            raise AssertionError(f"rnntui serve printed {self.url!r}: "
-                                 f"{self.proc.stderr.read().decode()}")
+        for _ in range(3):  # (a new port when another process took this one first)
+            self.port = _free_port()
+            self.base = f"http://127.0.0.1:{self.port}/"
+            env = dict(os.environ, TEXTUAL_ANIMATIONS="none")
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "rnntui.cli", "serve", *args, "--port", str(self.port)],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)
+            self.url = self.proc.stdout.readline().decode().strip()  # printed once listening
+            if self.url.startswith(self.base + "?token="):
+                return
+            self.close(keep_stderr=True)  # (ended, or ended now: its stderr is whole)
+            err = self.proc.stderr.read().decode()
+            self.proc.stderr.close()
+            if "cannot listen" not in err:
+                break
+        raise AssertionError(f"rnntui serve printed {self.url!r}: {err}")
 
-    def close(self) -> None:
+    def close(self, keep_stderr: bool = False) -> None:
         import signal
         try:
             os.killpg(self.proc.pid, signal.SIGTERM)
@@ -102,7 +107,8 @@ class Served:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(20)
         self.proc.stdout.close()
-        self.proc.stderr.close()
+        if not keep_stderr:
+            self.proc.stderr.close()
 
 
 class Forwarder:
@@ -272,13 +278,6 @@ def test_serve_follow_in_chromium(tmp_path):
     from playwright.sync_api import sync_playwright
 
     from rnntui.classroom.join import new_token
-    token, port = new_token(), _free_port()
-    pid, fd = pty.fork()
-    if pid == 0:  # the presenter, on a terminal of its own
-        env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TEXTUAL")}
-        env.update(TERM="xterm-256color")
-        os.execvpe(sys.executable, [sys.executable, "-m", "rnntui.cli", "present", "king",
-                                    "--port", str(port), "--token", token], env)
     seen = bytearray()
 
     def presenter_says(text: str) -> bool:
@@ -288,9 +287,36 @@ def test_serve_follow_in_chromium(tmp_path):
             except OSError:
                 break
         return text.encode() in ESCAPES.sub(b"", bytes(seen))
+
+    def presenter_up() -> str | None:
+        """'up' once it presents; 'taken' if its port was taken between _free_port and its
+        bind (another worker's server); 'ended' if it ended otherwise; None meanwhile."""
+        if presenter_says("presenting"):
+            return "up"
+        if presenter_says("cannot listen"):
+            return "taken"
+        return "ended" if os.waitpid(pid, os.WNOHANG)[0] else None
+
     served = None
+    pid = fd = None
     try:
-        wait_for(lambda: presenter_says("presenting"), "the presenter")
+        for _ in range(3):  # (a new port when another process took this one first)
+            token, port = new_token(), _free_port()
+            seen.clear()
+            pid, fd = pty.fork()
+            if pid == 0:  # the presenter, on a terminal of its own
+                env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TEXTUAL")}
+                env.update(TERM="xterm-256color")
+                os.execvpe(sys.executable, [sys.executable, "-m", "rnntui.cli", "present",
+                                            "king", "--port", str(port), "--token", token], env)
+            state = wait_for(presenter_up, "the presenter")
+            if state == "up":
+                break
+            assert state == "taken", f"the presenter ended: {bytes(seen)[-2000:]!r}"
+            os.waitpid(pid, 0)
+            os.close(fd)
+            pid = fd = None
+        assert pid is not None, "three ports in a row were taken"
         served = Served("--follow", f"127.0.0.1:{port}/{token}")
         with sync_playwright() as pw:
             view = Page(pw, served.url, tmp_path / "profile")
@@ -307,9 +333,10 @@ def test_serve_follow_in_chromium(tmp_path):
     finally:
         if served is not None:
             served.close()
-        try:
-            os.kill(pid, signal.SIGKILL)  # only the process this test started
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
-        os.close(fd)
+        if pid is not None:
+            try:
+                os.kill(pid, signal.SIGKILL)  # only the process this test started
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+            os.close(fd)
