@@ -32,6 +32,7 @@ import numpy as np
 
 from .cells import get_cell
 from .cells.numerics import softmax
+from .kinds import is_seq2seq  # noqa: F401  (its home is the kinds registry)
 from .pairs import END, START, Pair, make_pair
 from .types import ScenarioError
 
@@ -384,12 +385,6 @@ def sequence_accuracy(params: S2SParams, pairs: list[Pair], vocab: list[str]) ->
 
 # ---------------------------------------------------------------------------------------------
 # Training a scenario of pairs
-
-
-def is_seq2seq(scenario) -> bool:
-    """True when ``scenario``'s kind is one of source -> target pairs."""
-    from .kinds import get_kind
-    return get_kind(scenario.kind).seq2seq
 
 
 def initial(scenario) -> S2SParams:

@@ -30,7 +30,7 @@ KINDS = (
 )
 
 __all__ = ["KINDS", "Kind", "check_data_keys", "data_keys", "generation", "get_kind",
-           "typing_kinds"]
+           "is_seq2seq", "typing_kinds"]
 
 _KINDS: dict[str, Kind] = {}
 
@@ -38,6 +38,12 @@ _KINDS: dict[str, Kind] = {}
 def get_kind(name: str) -> Kind:
     """The kind called ``name`` (one of :data:`KINDS`); ScenarioError for any other name."""
     return member(__name__, KINDS, _KINDS, name, "kind", "KIND")
+
+
+def is_seq2seq(scenario) -> bool:
+    """True when ``scenario``'s kind is one of source -> target pairs (here, not in
+    engine.seq2seq, so that asking does not load the encoder-decoder: the app asks at start)."""
+    return get_kind(scenario.kind).seq2seq
 
 
 def generation(scenario) -> str:

@@ -25,8 +25,8 @@ from textual.widgets import Static
 
 from engine import History, Scenario
 from engine.cells import get_cell
+from engine.kinds import is_seq2seq
 from engine.scenario import with_cell
-from engine.seq2seq import is_seq2seq
 
 #: A compared encoder-decoder's columns: its attention, and the column's title.
 ATTENTION_COLUMNS = (("additive", "additive attention"), ("none", "no attention"))

@@ -20,7 +20,7 @@ from textual.widgets import Static
 
 from engine import History, Scenario
 from engine.cells import compare_pair, cycle_after, get_cell
-from engine.seq2seq import is_seq2seq
+from engine.kinds import is_seq2seq
 
 from ..jobs import Jobs, LossReady, TraceReady, TrainDone, TrainProgress
 from ..keys import BINDINGS

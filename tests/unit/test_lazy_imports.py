@@ -26,7 +26,9 @@ def test_the_app_starts_without_the_lesson_modules_and_the_dialogs():
     loaded = _loaded("from rnntui.app import make_app")
     assert "rnntui.screens.main" in loaded  # (the probe did load the app)
     for module in ("rnntui.lessons", "rnntui.lessons.session", "rnntui.screens.compare",
-                   "rnntui.screens.help", "rnntui.screens.picker", "rnntui.screens.lessons"):
+                   "rnntui.screens.help", "rnntui.screens.picker", "rnntui.screens.lessons",
+                   "engine.seq2seq", "engine.pairs"):  # (asking whether a scenario is one
+                                                        # is the kinds registry's)
         assert module not in loaded
 
 
