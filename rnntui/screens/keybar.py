@@ -86,8 +86,6 @@ class KeyBar(Widget, can_focus=False):
         dock: bottom;
         height: 1;
         width: 1fr;
-        text-wrap: nowrap;
-        text-overflow: clip;
         color: $footer-foreground;
         background: $footer-background;
         & > .key-bar--key {
