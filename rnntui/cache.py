@@ -385,10 +385,11 @@ def _paths(key: str, folder: Path | None = None) -> tuple[Path, Path]:
     return folder / f"{key}.npz", folder / f"{key}.json"
 
 
-def load(scenario, epochs: int | None = None):
+def load(scenario, epochs: int | None = None, folder: Path | None = None):
     """The cached History of ``scenario`` trained ``epochs`` (default: its own) from its
     initial weights, or None (no entry, the cache off, or an entry that does not check out:
-    it is then deleted, so the next store rebuilds it)."""
+    it is then deleted, so the next store rebuilds it). ``folder``: another cache folder
+    than :func:`cache_dir` (the tests share one run's training between processes)."""
     if not enabled():
         return None
     n = scenario.train.epochs if epochs is None else int(epochs)
@@ -397,7 +398,7 @@ def load(scenario, epochs: int | None = None):
     key = key_for(scenario, n)
     if key is None:
         return None
-    npz_path, man_path = _paths(key)
+    npz_path, man_path = _paths(key, folder)
     if not man_path.exists():
         return None  # no entry (an npz alone is a write that never finished: pruned later)
     history = None
@@ -427,9 +428,10 @@ def load(scenario, epochs: int | None = None):
     return history
 
 
-def store(scenario, history, epochs: int | None = None) -> bool:
+def store(scenario, history, epochs: int | None = None, folder: Path | None = None) -> bool:
     """Write ``history`` (``scenario`` trained ``epochs`` from its initial weights) to the
-    cache; True when it was written. Never raises for a disk problem."""
+    cache (or to ``folder``, as :func:`load`); True when it was written. Never raises for a
+    disk problem."""
     if not enabled():
         return False
     n = scenario.train.epochs if epochs is None else int(epochs)
@@ -442,7 +444,7 @@ def store(scenario, history, epochs: int | None = None) -> bool:
     key = key_for(scenario, n)
     if key is None:
         return False
-    folder = cache_dir()
+    folder = folder or cache_dir()
     npz_path, man_path = _paths(key, folder)
     buf = io.BytesIO()
     np.savez(buf, **arrays)

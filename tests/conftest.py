@@ -25,6 +25,11 @@ import tempfile  # noqa: E402
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="rnntui-test-cache-")
 atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], ignore_errors=True)
 os.environ.pop("RNNTUI_NO_CACHE", None)
+# Runs that helpers.trained_run trains, shared by the whole run: made by the first process (the
+# xdist controller, or the only one), inherited by the workers it starts.
+if not os.environ.get("RNNTUI_TEST_RUNS"):
+    os.environ["RNNTUI_TEST_RUNS"] = tempfile.mkdtemp(prefix="rnntui-test-runs-")
+    atexit.register(shutil.rmtree, os.environ["RNNTUI_TEST_RUNS"], ignore_errors=True)
 
 import pytest  # noqa: E402
 from helpers import quiet_app, trained_run  # noqa: E402

@@ -16,6 +16,7 @@ from rich.console import Console
 from engine import History, Scenario, fit, initial_params
 from engine.scenario import load
 from engine.train import dataset_loss
+from rnntui import cache as _cache
 from rnntui.jobs import compute_trace
 from rnntui.screenshot import busy as _product_busy
 from rnntui.view import FORWARD, View
@@ -81,12 +82,21 @@ def untrained_history(scenario: Scenario) -> History:
 #: Runs trained by :func:`trained_run`, by training-cache key.
 _RUNS: dict[str, History | None] = {}
 
+#: A folder the whole test run shares (tests/conftest.py makes it in the first process, before
+#: the xdist workers start, and they inherit it): a run one worker trained is read there by
+#: the others, in the training cache's own format (rnntui/cache.py), instead of being trained
+#: again in each of them.
+SHARED_RUNS_ENV = "RNNTUI_TEST_RUNS"
+#: The cache's own reading and writing, taken before any test replaces them (a ``warm_cache``
+#: test's load calls trained_run; a test of a failing disk replaces store).
+_CACHE_LOAD, _CACHE_STORE = _cache.load, _cache.store
+
 
 def trained_run(scenario: Scenario, epochs: int | None = None) -> History | None:
     """``scenario`` trained ``epochs`` (default: its own) from its initial weights by ``fit``,
-    once per test process for every test that asks (keyed as the training cache keys runs:
-    rnntui.cache.key_for). Read only: fit copies a history it continues. None when training
-    raises (or the scenario cannot be keyed: then it is trained each time)."""
+    once per test run for every test that asks (keyed as the training cache keys runs:
+    rnntui.cache.key_for; see SHARED_RUNS_ENV). Read only: fit copies a history it continues.
+    None when training raises (or the scenario cannot be keyed: then it is trained each time)."""
     from rnntui.cache import key_for
     n = scenario.train.epochs if epochs is None else int(epochs)
     key = key_for(scenario, n)
@@ -94,10 +104,33 @@ def trained_run(scenario: Scenario, epochs: int | None = None) -> History | None
         return fit(scenario, n)
     if key not in _RUNS:
         try:
-            _RUNS[key] = fit(scenario, n)
+            _RUNS[key] = _shared_run(scenario, n, key)
         except Exception:  # noqa: BLE001 - the caller trains it again and meets the error
             _RUNS[key] = None
     return _RUNS[key]
+
+
+def _shared_run(scenario: Scenario, n: int, key: str) -> History:
+    """``fit(scenario, n)``, or the same run as another test process trained it and wrote it to
+    the shared folder (bit for bit: the cache's round trip is exact, test_cache.py). A lock per
+    run: a second process asking while the first trains waits for it rather than training too."""
+    import fcntl
+    import os
+    from pathlib import Path
+
+    folder = os.environ.get(SHARED_RUNS_ENV, "")
+    if not folder or not _cache.enabled():
+        return fit(scenario, n)
+    with open(Path(folder) / f"{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        history = _CACHE_LOAD(scenario, n, folder=Path(folder))
+        if history is None:
+            history = fit(scenario, n)
+            try:  # (refuses a run stopped early: it is not shared, each process trains it)
+                _CACHE_STORE(scenario, history, n, folder=Path(folder))
+            except Exception:  # noqa: BLE001 - e.g. a test's bad RNNTUI_CACHE_MAX: not shared
+                pass
+    return history
 
 
 @lru_cache(maxsize=None)
