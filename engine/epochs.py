@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import budget
-from .batch import padded_batches
 from .cells import init_for
 from .cells.rnn import Params
 from .types import Cancelled, Scenario, Sequence, TrainConfig
@@ -78,8 +77,9 @@ def initial_params(scenario: Scenario) -> Params:
     ``scenario.model.weights_seeded`` tells when these are seeded instead of the file's own
     (the file's weights were for another cell, see ``engine.with_cell``).
     """
-    from . import seq2seq
-    if seq2seq.is_seq2seq(scenario):
+    from .kinds import is_seq2seq
+    if is_seq2seq(scenario):
+        from . import seq2seq
         return seq2seq.initial(scenario)
     return init_for(scenario.model, scenario.input_size, scenario.output_size)
 
@@ -104,6 +104,7 @@ def training_batches(sequences: list[Sequence], cfg: TrainConfig):
     ``cfg.pad`` padded batches of ``cfg.batch_size`` (engine/batch.py, the mask and the sort
     as ``cfg`` says)."""
     if cfg.pad:
+        from .batch import padded_batches
         return padded_batches(sequences, cfg.batch_size, sort=cfg.sort, masked=cfg.mask)
     return batches(sequences, cfg.batch_size)
 

@@ -248,7 +248,7 @@ def _int_list(ck: Checker, table: dict, path: tuple, lo: int, hi: int, most: int
 def _attentions(ck: Checker, runs: dict, kind) -> list[str]:
     """[runs].attentions: for an encoder-decoder task, a list of its attentions (default: both
     "none" and "additive"); for any other task, not allowed."""
-    from .seq2seq import ATTENTIONS
+    from .types import ATTENTIONS
     path = ("runs", "attentions")
     if not kind.seq2seq:
         if "attentions" in runs:

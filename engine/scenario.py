@@ -30,9 +30,8 @@ from ._scenario_checks import (LIMITS, MISSING, VALUE_BOUND, Checker, describe, 
 from ._scenario_data import display_token, tokenize
 from .cells import CELLS, DEFAULT, cells_where, get_cell, weight_shapes
 from .files import FileReadError, read_regular
-from .seq2seq import ATTENTIONS
 from .kinds import KINDS, check_data_keys, data_keys, get_kind, typing_kinds
-from .types import (ACTIVATIONS, INITS, OPTIMIZERS, OUTPUTS, ModelConfig, Scenario,
+from .types import (ACTIVATIONS, ATTENTIONS, INITS, OPTIMIZERS, OUTPUTS, ModelConfig, Scenario,
                     ScenarioError, Sequence, TrainConfig)
 
 __all__ = ["DEFAULT_SCENARIO", "LIMITS", "builtin_descriptions", "builtin_names",

@@ -34,11 +34,10 @@ from .cells import get_cell
 from .cells.numerics import softmax
 from .kinds import is_seq2seq  # noqa: F401  (its home is the kinds registry)
 from .pairs import END, START, Pair, make_pair
-from .types import ScenarioError
+from .types import ATTENTIONS, ScenarioError
 
 __all__ = ["ATTENTIONS", "END", "START", "Pair", "S2SParams", "S2STrace", "make_pair"]
 
-ATTENTIONS = ("none", "additive", "dot")
 #: What a screen says about how the model is run.
 TEACHER_FORCING = "teacher forcing (the decoder reads the target, as in training)"
 GREEDY = "greedy (the decoder reads its own best guess)"

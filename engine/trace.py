@@ -9,7 +9,7 @@ import numpy as np
 
 from . import analysis
 from .budget import COMPACT_CELLS
-from .cells import DEFAULT, bidir, cell_of, get_cell
+from .cells import DEFAULT, cell_of, get_cell
 from .cells.base import GatedParams
 from .cells.numerics import row_norms
 from .cells.rnn import Params, run
@@ -143,7 +143,7 @@ def run_trace(params: Params, sequence: Sequence, *, activation: str = "tanh",
     :func:`with_backward` too: the forward quantities around t are there first.
     """
     cell = cell_of(params)
-    if bidir.is_bidirectional(params):
+    if getattr(params, "bidirectional", False):  # (bidir.is_bidirectional)
         return _bidirectional_trace(cell, params, sequence, activation=activation,
                                     output=output, retention_steps=retention_steps,
                                     should_stop=should_stop)
@@ -153,12 +153,11 @@ def run_trace(params: Params, sequence: Sequence, *, activation: str = "tanh",
         tr.jacobians_done = bool(jacobians)
         return tr
     activation = cell.activation_for(activation)
-    from .tbptt import carried_state  # a text file's window starts from the carried state
     T = len(sequence)
     first = sequence.inputs[0] if T else np.zeros(params.input_size)
     if compact is None:
         compact = T * params.hidden_size >= COMPACT_CELLS
-    h0 = carried_state(params, sequence, activation, output)
+    h0 = _carried_state(params, sequence, activation, output)
     if compact and T:
         tr = _compact_trace(params, sequence, h0, activation, output, retention_steps, first,
                             backward=backward or jacobians)
@@ -321,9 +320,8 @@ def _gated_trace(params: GatedParams, sequence: Sequence, *, output: str = "soft
     ``spectral_radius`` is nan: a non-square matrix has no eigenvalues.
     """
     cell = get_cell(params.cell)
-    from .tbptt import carried_state  # a text file's window starts from the carried state
     p = cell.run(params, sequence.inputs, sequence.targets, sequence.mask, output=output,
-                 state0=carried_state(params, sequence, activation, output))
+                 state0=_carried_state(params, sequence, activation, output))
     return _gated_from_pass(cell, params, p, sequence, output, retention_steps, jacobians,
                             should_stop, activation)
 
@@ -387,12 +385,22 @@ def _reading_order(tr: Trace, sequence: Sequence) -> Trace:
     return dataclasses.replace(tr, sequence=sequence, **flip)
 
 
+
+def _carried_state(params, sequence: Sequence, activation: str, output: str):
+    """The state a window of a text file starts from (engine.tbptt.carried_state), None for
+    any other sequence (without loading the corpus modules for it)."""
+    if getattr(sequence, "stream", None) is None:
+        return None
+    from .tbptt import carried_state
+    return carried_state(params, sequence, activation, output)
+
 def _bidirectional_trace(cell, params, sequence: Sequence, *, activation: str, output: str,
                          retention_steps: int, should_stop) -> Trace:
     """Both directions of a bidirectional model over one sequence (see ``Trace.back``): each
     direction's pass, with the gradients the model's read-out sends into it, made into the
     cell's Trace exactly as a one-way pass is; the backward one over the sequence reversed,
     then put in reading order. The Jacobian norms are always computed."""
+    from .cells import bidir
     activation = cell.activation_for(activation)
     p = bidir.run(cell, params, sequence.inputs, sequence.targets, sequence.mask,
                   output=output, activation=activation)

@@ -9,19 +9,25 @@ from collections.abc import Callable
 import numpy as np
 
 from . import budget
-from .batch import padded_lengths
 from .budget import MAX_SNAPSHOTS
 from .cells import run
 from .cells.rnn import Params
-from .corpus import corpus_of as _corpus_of
 from .epochs import (NON_FINITE, POLL_SECONDS, History, _keep, _Optimizer, _Poll, batches,
                      eval_batches, initial_params, run_epochs, training_batches)
-from .tbptt import fit_tbptt, stream_loss
 from .types import Cancelled, Scenario, Sequence, TrainConfig
 
 __all__ = ["MAX_SNAPSHOTS", "NON_FINITE", "POLL_SECONDS", "History", "batches", "dataset_loss",
            "eval_batches", "fit", "initial_params", "run_epochs"]
 _SHARED = (_keep, _Optimizer, _Poll)  # re-exported for callers of the old names
+
+
+def _corpus_of(scenario: Scenario):
+    """engine.corpus.corpus_of, loading that module only for a scenario read from a text file
+    (most scenarios are not: the app starts without it)."""
+    if getattr(scenario, "data", {}).get("corpus") is None:
+        return None
+    from .corpus import corpus_of
+    return corpus_of(scenario)
 
 
 def dataset_loss(params: Params, scenario: Scenario, sequences: list[Sequence] | None = None,
@@ -31,11 +37,13 @@ def dataset_loss(params: Params, scenario: Scenario, sequences: list[Sequence] |
     ``should_stop()`` is asked between batches (every ~50 ms); when it says True this raises
     :class:`engine.analysis.Cancelled`.
     """
-    from . import seq2seq
-    if seq2seq.is_seq2seq(scenario):
+    from .kinds import is_seq2seq
+    if is_seq2seq(scenario):
+        from . import seq2seq
         return seq2seq.dataset_loss(params, scenario.train_sequences if sequences is None
                                     else sequences)
     if sequences is None and prepared is None and _corpus_of(scenario) is not None:
+        from .tbptt import stream_loss
         return stream_loss(params, scenario, "train", should_stop=should_stop)
     poll = _Poll(should_stop)
     total, count = 0.0, 0
@@ -55,6 +63,8 @@ def _with_lengths(sequences: list[Sequence], cfg: TrainConfig) -> list:
     data = training_batches(sequences, cfg)
     # with the mask a bidirectional model's backward direction starts at each row's last real
     # step (engine/batch.py); without it, at the padded end like any step
+    if cfg.pad and cfg.mask:
+        from .batch import padded_lengths
     lengths = (padded_lengths(sequences, cfg.batch_size, sort=cfg.sort)
                if cfg.pad and cfg.mask else [None] * len(data))
     return list(zip(data, lengths))
@@ -93,12 +103,13 @@ def fit(scenario: Scenario, epochs: int | None = None, *, history: History | Non
     are kept and they fit the snapshot budget (:mod:`engine.budget`); a continued run that
     would go over keeps every other one (``History.every`` doubles).
     """
-    from . import seq2seq
-    if seq2seq.is_seq2seq(scenario):  # source -> target pairs: an encoder-decoder
+    from .kinds import is_seq2seq
+    if is_seq2seq(scenario):  # source -> target pairs: an encoder-decoder
         from .seq2seq_train import fit as fit_pairs
         return fit_pairs(scenario, epochs, history=history, config=config,
                          progress=progress, should_stop=should_stop)
     if _corpus_of(scenario) is not None:  # a text file: truncated BPTT over its windows
+        from .tbptt import fit_tbptt
         return fit_tbptt(scenario, epochs, history=history, config=config, progress=progress,
                          should_stop=should_stop)
     cfg = config or scenario.train

@@ -61,6 +61,12 @@ class Sequence:
         return int(self.inputs.shape[0])
 
 
+#: An encoder-decoder's attentions (engine/seq2seq.py): none, Bahdanau's additive score, Luong's
+#: dot score. Here, not in engine.seq2seq, so that reading a scenario file does not load the
+#: encoder-decoder.
+ATTENTIONS = ("none", "additive", "dot")
+
+
 @dataclass
 class ModelConfig:
     """What ``[model]`` says. ``init_scale`` maps each matrix name to its scale (None = default)."""
@@ -79,7 +85,7 @@ class ModelConfig:
     bidirectional: bool = False
     #: the LSTM's initial forget-gate bias (unused by the other cells)
     forget_bias: float = 1.0
-    #: an encoder-decoder's attention (engine.seq2seq.ATTENTIONS); "" for every other model
+    #: an encoder-decoder's attention (one of ATTENTIONS); "" for every other model
     attention: str = ""
     #: True when the file's hand-chosen weights (``[model.weights]`` or the ``sine`` pattern)
     #: belong to another cell, so this cell starts from seeded xavier weights instead (set by

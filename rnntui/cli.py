@@ -105,7 +105,7 @@ def _main_parser() -> _Parser:
 
 
 def _attention_option(p: argparse.ArgumentParser) -> None:
-    from engine.seq2seq import ATTENTIONS
+    from engine.types import ATTENTIONS
     p.add_argument("--attention", choices=ATTENTIONS, default=None,
                    help="an encoder-decoder scenario (reverse, translate): its attention "
                         "(none shows the bottleneck)")

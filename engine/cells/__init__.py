@@ -20,7 +20,6 @@ import numpy as np
 
 from .._registry import member
 from ..types import ModelConfig, ScenarioError
-from . import bidir
 from .base import Cell, GatedParams, GatedPass
 
 #: The registry: one line per cell, the name of its module in this folder (which defines CELL).
@@ -82,7 +81,8 @@ def run(params, inputs, targets=None, mask=None, *, activation: str = "tanh",
     bidirectional model (:func:`engine.cells.bidir.run`; it starts from zero states, and its
     backward direction starts at each row's ``lengths[b] - 1``, default T - 1). A one-way
     run needs no lengths: right padding never reaches a real step's state."""
-    if bidir.is_bidirectional(params):
+    if getattr(params, "bidirectional", False):  # (bidir.is_bidirectional, without loading it)
+        from . import bidir
         return bidir.run(cell_of(params), params, inputs, targets, mask, output=output,
                          activation=activation, backward=backward, lengths=lengths)
     return cell_of(params).run(params, inputs, targets, mask, output=output,
@@ -92,7 +92,11 @@ def run(params, inputs, targets=None, mask=None, *, activation: str = "tanh",
 def init_for(model: ModelConfig, inputs: int, outputs: int):
     """The seeded initial parameters ``model`` describes, for its cell (both directions'
     when it is bidirectional)."""
-    init = bidir.init if model.bidirectional else (lambda cell, *a, **k: cell.init(*a, **k))
+    if model.bidirectional:
+        from .bidir import init
+    else:
+        def init(cell, *args, **kw):
+            return cell.init(*args, **kw)
     return init(get_cell(model.cell), model.hidden_size, inputs, outputs, init=model.init,
                 scales=model.init_scale, seed=model.seed, weights=model.weights,
                 forget_bias=model.forget_bias)

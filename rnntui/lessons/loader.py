@@ -376,7 +376,8 @@ def _step(ck: _Checker, t: dict, i: int, prev: dict, folder: Path | None, tally:
                                    "run of the other cell as the step's scenario")
         state["cell"] = ck.choice(t, p + ("cell",), CELLS)
     if "attention" in t:
-        from engine.seq2seq import ATTENTIONS, is_seq2seq
+        from engine.kinds import is_seq2seq
+        from engine.types import ATTENTIONS
         state["attention"] = ck.choice(t, p + ("attention",), ATTENTIONS)
         try:
             s2s = is_seq2seq(_scenario(state["scenario"], state["cell"]))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 from rich.text import Text
 
-from engine.batch import packing, run_batch, stepped_row, training_batch
 from rnntui.view import BACKWARD
 
 from ._draw import (CURSOR, DIM, TARGET, WARN, block, first_fitting, fit, fmt, join, serial,
@@ -63,6 +62,7 @@ class BatchPane(Pane):
     def _run(self, view, example):
         """The batch holding ``example`` and its pass under the weights on screen (kept for
         the weights, batch and mask drawn last)."""
+        from engine.batch import run_batch, training_batch  # (only a padded scenario's)
         tr, sc = view.trace, view.scenario
         key = (serial(tr), serial(sc), example)
         if self._run_of is None or self._run_of[0] != key:
@@ -78,6 +78,7 @@ class BatchPane(Pane):
         if not cfg.pad or not sc.train_sequences:
             return block([Text("One length per batch here: pad = true under [train] makes "
                                "padded batches.", style=DIM)], width, height)
+        from engine.batch import stepped_row
         example = stepped_row(sc, view.example)
         k, rows, batch, bp = self._run(view, example)
         T, B = batch.T, batch.B
@@ -172,6 +173,7 @@ class BatchPane(Pane):
     def _footer(self, view, k: int, batch, bp, width: int, shape: str) -> list[Text]:
         sc = view.scenario
         cfg = sc.train
+        from engine.batch import packing
         real, padded = batch.real_steps, batch.padded_steps
         e_real, e_file = packing(sc.train_sequences, cfg.batch_size, False)
         _, e_sorted = packing(sc.train_sequences, cfg.batch_size, True)

@@ -32,6 +32,24 @@ def test_the_app_starts_without_the_lesson_modules_and_the_dialogs():
         assert module not in loaded
 
 
+
+def test_a_plain_scenario_opens_trains_and_traces_without_the_other_models():
+    """Opening king, every pane's module, training it and tracing it load neither the
+    encoder-decoder, the padded batches, the bidirectional cell nor truncated BPTT (a scenario
+    file names its attention: the names are in engine.types)."""
+    loaded = _loaded("from rnntui.app import make_app\n"
+                     "from rnntui.widgets import PANES, pane_class\n"
+                     "from engine import fit, load, run_trace\n"
+                     "make_app('king')\n"
+                     "panes = [pane_class(p) for p in PANES]\n"
+                     "sc = load('king')\n"
+                     "h = fit(sc, 2)\n"
+                     "run_trace(h.weights[-1], sc.sequence)")
+    assert {"engine.trace", "engine.train", "rnntui.widgets.batch"} <= loaded
+    for module in ("engine.seq2seq", "engine.seq2seq_train", "engine.batch",
+                   "engine.cells.bidir", "engine.tbptt"):
+        assert module not in loaded, module
+
 @pytest.mark.parametrize("package", ["engine", "rnntui.widgets", "rnntui.screens"])
 def test_every_name_of_a_front_door_is_there(package):
     import importlib
