@@ -161,10 +161,13 @@ class Checker:
 
     def known_keys(self, table: dict, path: tuple, allowed, *, elsewhere: dict | None = None,
                    what: str = "key", whats: str = "keys") -> None:
-        """Reject keys of ``table`` not in ``allowed``; ``elsewhere`` maps key -> where it belongs."""
+        """Reject keys of ``table`` not in ``allowed``; ``elsewhere`` maps key -> where it belongs
+        (or is a function that returns that map, called only for a key not allowed)."""
         for key in table:
             if key in allowed:
                 continue
+            if callable(elsewhere):
+                elsewhere = elsewhere()
             here = path + (key,)
             if elsewhere and key in elsewhere:
                 self.fail(here, f"not a {what} here; {elsewhere[key]}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import dataclasses
+import functools
 import importlib.resources
 import os
 import re
@@ -39,7 +40,8 @@ __all__ = ["DEFAULT_SCENARIO", "LIMITS", "builtin_descriptions", "builtin_names"
 
 DEFAULT_SCENARIO = "king"
 
-SECTIONS = {
+#: The keys of each section but [data] (see :func:`sections`).
+_KEYS = {
     "scenario": ("name", "kind", "description"),
     "model": ("hidden_size", "activation", "output", "init", "init_scale", "seed", "weights",
               "cell", "forget_bias", "attention",
@@ -47,9 +49,29 @@ SECTIONS = {
     "train": ("epochs", "learning_rate", "optimizer", "clip", "batch_size", "pad", "mask", "sort",
               "fresh"),
     "analysis": ("retention_steps",),
-    "data": data_keys(),
 }
-_OWNER = {key: section for section, keys in reversed(SECTIONS.items()) for key in keys}
+#: The sections of a scenario file, in order.
+SECTION_NAMES = (*_KEYS, "data")
+
+
+@functools.cache
+def sections() -> dict[str, tuple[str, ...]]:
+    """Each section's keys, [data]'s being every data kind's. Only a file with a key out of
+    place needs them all: that loads every kind's module (engine.kinds), which reading a
+    good file does not (its own kind's is enough)."""
+    return {**_KEYS, "data": data_keys()}
+
+
+@functools.cache
+def _owners() -> dict[str, str]:
+    """key -> the section it belongs to (the first that has it)."""
+    return {key: section for section, keys in reversed(sections().items()) for key in keys}
+
+
+def __getattr__(name: str):
+    if name == "SECTIONS":  # (the old name: every section's keys)
+        return sections()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 INIT_SCALE_MAX = 100.0
 LEARNING_RATE_MAX = 10.0
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -304,7 +326,7 @@ def _parse(text: str, source: str, files: bool | Mapping[str, bytes] = True) -> 
         ck.carried = dict(files)
     _check_sections(ck, doc)
     head = ck.table(doc, ("scenario",), required=True)
-    ck.known_keys(head, ("scenario",), SECTIONS["scenario"], elsewhere=_misplaced("scenario"))
+    ck.known_keys(head, ("scenario",), _KEYS["scenario"], elsewhere=_misplaced("scenario"))
     name = ck.string(head, ("scenario", "name"), max_len=80, allow_empty=False)
     if not name.isprintable():
         ck.fail(("scenario", "name"), "must be one line of printable text")
@@ -312,7 +334,7 @@ def _parse(text: str, source: str, files: bool | Mapping[str, bytes] = True) -> 
     description = ck.string(head, ("scenario", "description"), "", max_len=20_000)
 
     model_t = ck.table(doc, ("model",))
-    ck.known_keys(model_t, ("model",), SECTIONS["model"], elsewhere=_misplaced("model"))
+    ck.known_keys(model_t, ("model",), _KEYS["model"], elsewhere=_misplaced("model"))
     model = _model(ck, model_t, kind)
     train = _train(ck, ck.table(doc, ("train",)))
     if train.fresh and not get_kind(kind).draws():
@@ -320,7 +342,7 @@ def _parse(text: str, source: str, files: bool | Mapping[str, bytes] = True) -> 
         ck.fail(("train", "fresh"), f"a {kind} scenario has no generator to draw fresh "
                                     f"sequences from (the kinds that have one: {drawing})")
     analysis_t = ck.table(doc, ("analysis",))
-    ck.known_keys(analysis_t, ("analysis",), SECTIONS["analysis"],
+    ck.known_keys(analysis_t, ("analysis",), _KEYS["analysis"],
                   elsewhere=_misplaced("analysis"))
     retention = ck.integer(analysis_t, ("analysis", "retention_steps"), 15, lo=1,
                            hi=LIMITS["retention_steps"])
@@ -369,22 +391,23 @@ def _parse(text: str, source: str, files: bool | Mapping[str, bytes] = True) -> 
 
 def _check_sections(ck: Checker, doc: dict) -> None:
     for key, value in doc.items():
-        if key in SECTIONS:
+        if key in SECTION_NAMES:
             continue
         if not isinstance(value, dict):
-            owner = next((s for s, keys in SECTIONS.items() if key in keys), None)
+            owner = next((s for s, keys in sections().items() if key in keys), None)
             hint = f"; it belongs under [{owner}]" if owner else ""
             raise ScenarioError(f"'{show(key)}' is written before any [section] header{hint}",
                                 path=ck.source, line=ck.line((key,)))
-        raise ScenarioError(f"unknown section [{show(key)}]{suggest(key, SECTIONS)} (sections: "
-                            f"{', '.join(f'[{s}]' for s in SECTIONS)})",
+        raise ScenarioError(f"unknown section [{show(key)}]{suggest(key, SECTION_NAMES)} "
+                            f"(sections: {', '.join(f'[{s}]' for s in SECTION_NAMES)})",
                             path=ck.source, line=ck.line((key,)))
 
 
-def _misplaced(section: str) -> dict[str, str]:
-    """key -> "it belongs under [other]" for the keys of every other section."""
-    return {key: f"'{key}' belongs under [{owner}]" for key, owner in _OWNER.items()
-            if owner != section}
+def _misplaced(section: str):
+    """What says where a key of another section belongs: called (by Checker.known_keys) only
+    for a key that is not ``section``'s, it maps key -> "it belongs under [other]"."""
+    return lambda: {key: f"'{key}' belongs under [{owner}]" for key, owner in _owners().items()
+                    if owner != section}
 
 
 def _model(ck: Checker, t: dict, kind: str) -> ModelConfig:
@@ -452,7 +475,7 @@ def _model(ck: Checker, t: dict, kind: str) -> ModelConfig:
 
 def _train(ck: Checker, t: dict) -> TrainConfig:
     s = ("train",)
-    ck.known_keys(t, s, SECTIONS["train"], elsewhere=_misplaced("train"))
+    ck.known_keys(t, s, _KEYS["train"], elsewhere=_misplaced("train"))
     clip = ck.number(t, s + ("clip",), 5.0, lo=0, hi=VALUE_BOUND)
     if not t.get("pad", False):
         for key in ("mask", "sort"):

@@ -62,14 +62,20 @@ def data_keys() -> tuple[str, ...]:
     return tuple(dict.fromkeys(k for name in KINDS for k in get_kind(name).keys))
 
 
-def check_data_keys(ck, data: dict, kind: str, misplaced: dict[str, str]) -> None:
+def check_data_keys(ck, data: dict, kind: str, misplaced) -> None:
     """Reject unknown keys in ``[data]``, naming the kind or the section a misplaced key
-    belongs to (``ck`` is the scenario's Checker)."""
-    elsewhere = dict(misplaced)
+    belongs to (``ck`` is the scenario's Checker; ``misplaced``, key -> the section it belongs
+    to, or a function that returns that map). The other kinds' modules are loaded only for a
+    key that is not this kind's."""
     mine = get_kind(kind).keys
-    for other in KINDS:
-        for key in get_kind(other).keys:
-            if other != kind and key not in mine:
-                elsewhere.setdefault(key, f"'{key}' is a key for kind = \"{other}\", and this "
+
+    def elsewhere() -> dict[str, str]:
+        where = dict(misplaced() if callable(misplaced) else misplaced)
+        for other in KINDS:
+            for key in get_kind(other).keys:
+                if other != kind and key not in mine:
+                    where.setdefault(key, f"'{key}' is a key for kind = \"{other}\", and this "
                                           f"scenario's kind is \"{kind}\"")
+        return where
+
     ck.known_keys(data, ("data",), mine, elsewhere=elsewhere)

@@ -35,8 +35,8 @@ def test_the_app_starts_without_the_lesson_modules_and_the_dialogs():
 
 def test_a_plain_scenario_opens_trains_and_traces_without_the_other_models():
     """Opening king, every pane's module, training it and tracing it load neither the
-    encoder-decoder, the padded batches, the bidirectional cell nor truncated BPTT (a scenario
-    file names its attention: the names are in engine.types)."""
+    encoder-decoder, the padded batches, the bidirectional cell, truncated BPTT nor the other
+    data kinds (a scenario file names its attention: the names are in engine.types)."""
     loaded = _loaded("from rnntui.app import make_app\n"
                      "from rnntui.widgets import PANES, pane_class\n"
                      "from engine import fit, load, run_trace\n"
@@ -47,8 +47,11 @@ def test_a_plain_scenario_opens_trains_and_traces_without_the_other_models():
                      "run_trace(h.weights[-1], sc.sequence)")
     assert {"engine.trace", "engine.train", "rnntui.widgets.batch"} <= loaded
     for module in ("engine.seq2seq", "engine.seq2seq_train", "engine.batch",
-                   "engine.cells.bidir", "engine.tbptt"):
+                   "engine.cells.bidir", "engine.tbptt",
+                   # the other data kinds: only a key out of place needs them all
+                   "engine.kinds.series", "engine.kinds.translate", "engine.pairs"):
         assert module not in loaded, module
+    assert "engine.kinds.text" in loaded
 
 @pytest.mark.parametrize("package", ["engine", "rnntui.widgets", "rnntui.screens"])
 def test_every_name_of_a_front_door_is_there(package):
