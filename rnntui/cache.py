@@ -39,6 +39,7 @@ a hit touches its entry). ``RNNTUI_NO_CACHE=1`` (the ``--no-cache`` flag) turns 
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hashlib
 import io
 import json
@@ -591,6 +592,7 @@ def train_in_child(scenario, epochs: int | None = None) -> TrainingChild | None:
         return None
     if pid == 0:  # the child: train, store, leave at once (no cleanup of the parent's state)
         code = 1
+        gc.enable()  # (the parent may be starting with it off: rnntui.cli.main)
         try:
             code = 0 if store(scenario, fit(scenario, n), n) else 1
         except BaseException:  # noqa: BLE001 - the parent trains itself then

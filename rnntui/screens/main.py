@@ -309,6 +309,7 @@ class MainScreen(LessonKeys, QuitGuard, Screen):
             return
         self._started = True
         gc.freeze()  # the screen, its widgets and styles are long-lived too
+        gc.enable()  # (rnntui.cli.main starts the app with it off)
         self._start_scenario_work()
 
     def _start_scenario_work(self) -> None:
