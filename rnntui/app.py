@@ -147,6 +147,43 @@ class RnnApp(App):
         if self._main.is_mounted:  # before that, the main screen checks once it is up
             check_size(self, event.size)
 
+    def export_screenshot(self, *, title: str | None = None, simplify: bool = False) -> str:
+        """Textual's SVG of the screen, the same bytes, ~15 ms sooner for a full screen (a
+        third of the export): Rich names the picture's CSS classes after a checksum of the
+        repr of every segment (Console.export_svg with no unique_id), and the repr of a Style
+        is slow; here each distinct style's is taken once, for the same checksum.
+        tests/unit/test_export_svg.py compares the two."""
+        import io
+        import zlib
+
+        from rich.console import Console
+        from rich.segment import Segment
+
+        assert self._driver is not None, "App must be running"
+        width, height = self.size
+        console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
+                          color_system="truecolor", record=True, legacy_windows=False,
+                          safe_box=False)
+        console.print(self.screen._compositor.render_update(
+            full=True, screen_stack=self._background_screens, simplify=simplify))
+        title = title or self.title
+        with console._record_buffer_lock:
+            segments = list(Segment.filter_control(console._record_buffer))
+        styles: dict = {}
+        parts = []
+        for text, style, control in segments:  # repr(Segment), with each style's repr once
+            if style is not None and style not in styles:
+                styles[style] = repr(style)
+            if control is not None:
+                parts.append(f"Segment({text!r}, {styles.get(style, 'None')}, {control!r})")
+            elif style is not None:
+                parts.append(f"Segment({text!r}, {styles[style]})")
+            else:
+                parts.append(f"Segment({text!r})")
+        checksum = zlib.adler32("".join(parts).encode("utf-8", "ignore")
+                                + title.encode("utf-8", "ignore"))
+        return console.export_svg(title=title, unique_id=f"terminal-{checksum}")
+
     def push_screen(self, screen, *args, **kwargs):
         """Push ``screen``; while the size notice shows it goes under the notice (compare mode
         opened by --at at start-up, a presenter's step in a follower), which stays on top."""
