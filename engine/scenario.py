@@ -72,6 +72,8 @@ def __getattr__(name: str):
     if name == "SECTIONS":  # (the old name: every section's keys)
         return sections()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 INIT_SCALE_MAX = 100.0
 LEARNING_RATE_MAX = 10.0
 _UTF8_BOM = b"\xef\xbb\xbf"

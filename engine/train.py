@@ -63,11 +63,10 @@ def _with_lengths(sequences: list[Sequence], cfg: TrainConfig) -> list:
     data = training_batches(sequences, cfg)
     # with the mask a bidirectional model's backward direction starts at each row's last real
     # step (engine/batch.py); without it, at the padded end like any step
-    if cfg.pad and cfg.mask:
-        from .batch import padded_lengths
-    lengths = (padded_lengths(sequences, cfg.batch_size, sort=cfg.sort)
-               if cfg.pad and cfg.mask else [None] * len(data))
-    return list(zip(data, lengths))
+    if not (cfg.pad and cfg.mask):
+        return [(batch, None) for batch in data]
+    from .batch import padded_lengths
+    return list(zip(data, padded_lengths(sequences, cfg.batch_size, sort=cfg.sort)))
 
 
 def fresh_batches(scenario: Scenario, cfg: TrainConfig, epoch: int) -> list:

@@ -74,8 +74,8 @@ def check_data_keys(ck, data: dict, kind: str, misplaced) -> None:
         for other in KINDS:
             for key in get_kind(other).keys:
                 if other != kind and key not in mine:
-                    where.setdefault(key, f"'{key}' is a key for kind = \"{other}\", and this "
-                                          f"scenario's kind is \"{kind}\"")
+                    where.setdefault(key, f"'{key}' is a key for kind = \"{other}\", and "
+                                          f"this scenario's kind is \"{kind}\"")
         return where
 
     ck.known_keys(data, ("data",), mine, elsewhere=elsewhere)
