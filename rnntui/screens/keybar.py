@@ -21,8 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import groupby
 
-from rich.style import Style
+from rich.cells import cell_len
 from rich.segment import Segment
+from rich.style import Style
 from textual import events
 from textual.message import Message
 from textual.strip import Strip
@@ -43,7 +44,8 @@ class Item:
 
     @property
     def width(self) -> int:
-        words = len(self.text) + (1 + len(self.description) if self.description else 0)
+        words = cell_len(self.text) + (1 + cell_len(self.description) if self.description
+                                       else 0)
         return self.before + words + self.after
 
 
