@@ -45,25 +45,30 @@ def busy(app) -> str | None:
     return None
 
 
-async def settle(pilot: Pilot) -> None:
+async def settle(pilot: Pilot, *, poll: float = POLL, rounds: int = MAX_SETTLE_ROUNDS,
+                 strict: bool = False) -> None:
     """Wait until the app is done (see :func:`busy`) and the screen has handled every message.
 
     Unlike ``app.workers.wait_for_complete()`` this never raises for a worker that a later key
-    cancelled, and it sees a worker that is pending as well as one that is running."""
+    cancelled, and it sees a worker that is pending as well as one that is running; unlike
+    ``pilot.pause()`` it does not wait for an idle CPU (a training thread keeps it busy). After
+    ``rounds`` looks ``poll`` seconds apart it goes on as things are, or with ``strict`` (the
+    tests: tests/helpers.py) raises AssertionError saying what the app is still doing."""
     app = pilot.app
-    for _ in range(MAX_SETTLE_ROUNDS):
-        await pilot.pause(POLL)
+    for _ in range(rounds):
+        await pilot.pause(poll)
         if busy(app) is None:
-            await pilot.pause(POLL)  # what the last answer posted
+            await pilot.pause(poll)  # what the last answer posted
             if busy(app) is None:
                 break
-    animator = app.animator  # (waiting for none costs two idle waits, ~60 ms)
+    else:
+        if strict:
+            raise AssertionError(f"the app never settled: {busy(app)}")
+    animator = app.animator  # (waiting for no animation costs two ~20 ms idle waits)
     if getattr(animator, "_animations", True) or getattr(animator, "_scheduled", True):
         await pilot.wait_for_scheduled_animations()
-    # the screen's pending update, and what it posted (pause() with no delay would also wait
-    # for an idle CPU: 20 ms at least, with nothing left to wait for)
-    await pilot.pause(0)
-    await pilot.pause(0)
+    app.screen._on_timer_update()  # the screen's pending repaint (as pause() does), and
+    await pilot._wait_for_screen()  # every message it posted
 
 
 async def press_and_settle(pilot: Pilot, keys: Iterable[str]) -> None:

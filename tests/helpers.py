@@ -19,6 +19,7 @@ from engine.train import dataset_loss
 from rnntui import cache as _cache
 from rnntui.jobs import compute_trace
 from rnntui.screenshot import busy as _product_busy
+from rnntui.screenshot import settle as _product_settle
 from rnntui.view import FORWARD, View
 
 #: Snapshots and Pilot tests use this theme whatever the app's default becomes.
@@ -284,25 +285,9 @@ busy = _product_busy
 
 
 async def settle(pilot, rounds: int = SETTLE_ROUNDS) -> None:
-    """Wait until the app is done (see :func:`busy`) and its screen has handled every message.
-
-    Unlike ``app.workers.wait_for_complete()`` this never raises for a worker that a later key
-    cancelled, and unlike ``pilot.pause()`` it does not wait for the CPU to go idle (a training
-    thread keeps it busy: that costs a second a call). Raises AssertionError if the app is
-    still busy after ``rounds`` rounds."""
-    app = pilot.app
-    for _ in range(rounds):
-        await pilot.pause(POLL)
-        if busy(app) is None:
-            await pilot.pause(POLL)  # what the last answer posted
-            if busy(app) is None:
-                animator = app.animator  # (waiting for no animation costs two ~20 ms idle
-                if animator._animations or animator._scheduled:  # waits: only for some)
-                    await pilot.wait_for_scheduled_animations()
-                app.screen._on_timer_update()  # (the screen's pending repaint, as pause() does)
-                await pilot._wait_for_screen()
-                return
-    raise AssertionError(f"the app never settled: {busy(app)}")
+    """rnntui.screenshot.settle, polling every POLL, raising AssertionError if the app is still
+    busy after ``rounds`` rounds."""
+    await _product_settle(pilot, poll=POLL, rounds=rounds, strict=True)
 
 
 async def press_and_settle(pilot, keys) -> None:
