@@ -433,6 +433,7 @@ def cmd_screenshot(name: str, output: str, size: str, press: str,
     child = _train_in_child(sc, pos)  # (before the UI is loaded: a fork with no threads yet)
     from .screenshot import render_svg
     if child is not None:
+        _import_the_app()  # on this core, while the child trains on the other
         child.wait()  # its run is in the cache now: the app opens trained from it
     from engine.types import ScenarioError
     try:
@@ -440,6 +441,15 @@ def cmd_screenshot(name: str, output: str, size: str, press: str,
     except ScenarioError as err:  # a position the scenario cannot have (window=, gen=, text=)
         return _fail(f"--at: {err}")
     return _write_output(output, svg)
+
+
+def _import_the_app() -> None:
+    """Import the app's modules and every pane's (what opening it imports first), so that a
+    cold start does it while its training child runs rather than after."""
+    from .app import make_app  # noqa: F401
+    from .widgets import PANES, pane_class
+    for pane_id in PANES:
+        pane_class(pane_id)
 
 
 def _with_cell(sc, pos):
