@@ -58,7 +58,9 @@ def pytest_runtest_protocol(item, nextitem):
     yield
     after = cpu()
     row = {"test": item.nodeid, "cpu": round(after[0] - before[0], 3),
-           "children": round(after[1] - before[1], 3), "wall": round(after[2] - before[2], 3)}
+           "children": round(after[1] - before[1], 3), "wall": round(after[2] - before[2], 3),
+           # (when it ended and where: how busy the workers were over the run, its tail)
+           "end": round(time.time(), 3), "worker": os.environ.get("PYTEST_XDIST_WORKER", "")}
     with open(CPU_LOG, "a", encoding="utf-8") as f:
         f.write(json.dumps(row) + "\n")
 
