@@ -116,7 +116,7 @@ class HelpScreen(Dialog, ModalScreen[None]):
                     yield Static(Text.assemble(("Students join with", "bold"), "\n",
                                                Text(self.join, no_wrap=True)), id="help-join")
                 if self.position:
-                    yield Static(Text.assemble(("You are at  ", "bold"), self.position,
+                    yield Static(Text.assemble(("You are at ", "bold"), self.position,
                                                ("\n(rnntui SCENARIO --at '…' opens here)",
                                                 "dim")), id="help-position")
                 yield Static(self._keys(), id="help-keys")
