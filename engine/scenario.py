@@ -556,6 +556,28 @@ def with_cell(scenario: Scenario, cell: str) -> Scenario:
     return out
 
 
+def with_batching(scenario: Scenario, *, mask: bool | None = None,
+                  sort: bool | None = None) -> Scenario:
+    """The same scenario with its padded batches' mask and sorting switched (None: as they
+    are); ``train.origin`` keeps the file's own [train], so a position names only what differs
+    from the file. Raises ScenarioError for a scenario without padded batches (pad = false),
+    where neither means anything."""
+    train = scenario.train
+    change = {k: v for k, v in (("mask", mask), ("sort", sort)) if v is not None}
+    if not change or all(getattr(train, k) == v for k, v in change.items()):
+        return scenario
+    if not train.pad:
+        named = " and ".join(f"{k}=" for k in change)
+        raise ScenarioError(f"{scenario.name}: {named} {'is' if len(change) == 1 else 'are'} "
+                            f"for padded batches, and this scenario has none (pad = true under "
+                            f"[train] makes them)")
+    base = train.origin or train
+    new = dataclasses.replace(train, **change)
+    same = all(getattr(new, k) == getattr(base, k) for k in ("mask", "sort"))
+    return dataclasses.replace(scenario, train=base if same else
+                               dataclasses.replace(new, origin=base))
+
+
 def weights_note(scenario: Scenario) -> str | None:
     """One line for the screen when the weights are not the file's own, else None."""
     m = scenario.model

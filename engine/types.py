@@ -115,6 +115,9 @@ class TrainConfig:
     #: the epoch and the batch), instead of cycling over ``train_sequences``; an epoch is as
     #: many updates as the fixed set has batches (docs/scenarios.md)
     fresh: bool = False
+    #: [train] as the file wrote it, kept by ``engine.scenario.with_batching`` when the mask or
+    #: the sorting is switched (keys u and s, a position's mask= and sort=); None: this is it
+    origin: "TrainConfig | None" = None
 
 
 @dataclass

@@ -22,8 +22,11 @@ MAX_LENGTH = 16384
 #: The Gradients pane's two views: every loss at once, or the loss at one target step.
 GRAD_VIEWS = ("total", "loss")
 #: Keys in the order they are written.
-KEYS = ("scenario", "cell", "cells", "attention", "epoch", "t", "phase", "wh", "grads", "tau",
-        "seq", "window", "text", "gen", "temp", "seed", "from", "genepoch", "genwh", "prime")
+KEYS = ("scenario", "cell", "cells", "attention", "mask", "sort", "epoch", "t", "phase", "wh",
+        "grads", "tau", "seq", "window", "text", "gen", "temp", "seed", "from", "genepoch",
+        "genwh", "prime")
+#: How mask= and sort= write a padded batch's switch.
+SWITCH = {True: "on", False: "off"}
 #: The keys that only mean something with gen=.
 GEN_KEYS = ("temp", "seed", "from", "genepoch", "genwh", "prime")
 #: The two parts of a text file's windows (window=val:N, window=train:N).
@@ -107,7 +110,9 @@ class Position:
     side by side (compare mode), where ``epoch`` is the share of training in percent;
     ``window`` a window of a text file instead of the scenario's own sequence; ``gen`` a
     sequence the network wrote or forecast (see :class:`Generation`); ``attention`` an
-    encoder-decoder's attention when it is not the scenario file's own (None: the file's)."""
+    encoder-decoder's attention when it is not the scenario file's own (None: the file's);
+    ``mask`` and ``sort`` a padded scenario's mask and batch sorting when they are not the
+    file's own (keys u and s; None: the file's)."""
 
     scenario: str
     epoch: int | None = None
@@ -123,6 +128,8 @@ class Position:
     window: WindowRef | None = None
     gen: Generation | None = None
     attention: str | None = None
+    mask: bool | None = None
+    sort: bool | None = None
 
     def __str__(self) -> str:
         parts = [f"scenario={_quote(self.scenario)}"]
@@ -132,6 +139,9 @@ class Position:
             parts.append(f"cells={_quote(','.join(self.cells))}")
         if self.attention is not None:
             parts.append(f"attention={self.attention}")
+        for key in ("mask", "sort"):
+            if getattr(self, key) is not None:
+                parts.append(f"{key}={SWITCH[getattr(self, key)]}")
         if self.epoch is not None:
             parts.append(f"epoch={self.epoch}")
         parts.append(f"t={self.t}")
@@ -180,6 +190,10 @@ class Position:
             from engine.seq2seq import ATTENTIONS
             pos = replace(pos, attention=_choice("attention", values.pop("attention"),
                                                  ATTENTIONS))
+        for key in ("mask", "sort"):
+            if key in values:
+                on = _choice(key, values.pop(key), tuple(SWITCH.values())) == SWITCH[True]
+                pos = replace(pos, **{key: on})
         if "epoch" in values:
             pos = replace(pos, epoch=_int("epoch", values.pop("epoch"), low=0))
         if "t" in values:
@@ -217,8 +231,11 @@ class Position:
 
 
 def scenario_at(scenario, pos: Position):
-    """``scenario`` with the cell and the attention ``pos`` names (itself when it names
-    neither); ScenarioError (one line) when it cannot have them."""
+    """``scenario`` with the cell, the attention, the mask and the sorting ``pos`` names
+    (itself when it names none); ScenarioError (one line) when it cannot have them."""
+    if pos.mask is not None or pos.sort is not None:
+        from engine.scenario import with_batching
+        scenario = with_batching(scenario, mask=pos.mask, sort=pos.sort)
     if pos.cell is not None and pos.cell != scenario.model.cell:
         from engine.scenario import with_cell
         scenario = with_cell(scenario, pos.cell)

@@ -169,7 +169,8 @@ class View:
         gen = self.origin if isinstance(self.origin, Generation) else None
         window = self.origin if isinstance(self.origin, WindowRef) else None
         return Position(scenario=self.source, cell=self.cell_override,
-                        attention=self.attention_override, epoch=self.epoch,
+                        attention=self.attention_override, mask=self.batching_override("mask"),
+                        sort=self.batching_override("sort"), epoch=self.epoch,
                         t=self.t, phase=self.phase, knob=self.knob,
                         text=self.typed if gen is None else None,
                         grads=self.grads, target=self.target,
@@ -192,6 +193,14 @@ class View:
         """An encoder-decoder's attention when it is not the scenario file's own, else None."""
         m = self.scenario.model
         return m.attention if m.origin is not None and m.origin.attention != m.attention \
+            else None
+
+    def batching_override(self, key: str) -> bool | None:
+        """A padded scenario's ``mask`` or ``sort`` when it is not the file's own (keys u and
+        s switch them), else None."""
+        train = self.scenario.train
+        value = getattr(train, key)
+        return value if train.origin is not None and getattr(train.origin, key) != value \
             else None
 
     def label(self, t: int) -> str:

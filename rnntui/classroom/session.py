@@ -704,28 +704,30 @@ class FollowerRole:
         screen = self.screen
         view = screen.view
         want_cell = pos.cell or base.model.cell
-        want = (want_cell, pos.attention or base.model.attention)
+        want = _setting_at(base, pos)
         if view.scenario is not self._applied and view.source == pos.scenario and \
-                _model_of(view) == want and self._same_builtin(view.source, sha):
+                _setting_of(view.scenario) == want and self._same_builtin(view.source, sha):
             self._applied, self._applied_sha = view.scenario, sha  # open already (a lesson's)
         if view.scenario is self._applied and sha == self._applied_sha and \
-                _model_of(view) == want:
+                _setting_of(view.scenario) == want:
             return
         sc = base
-        if want != (base.model.cell, base.model.attention):
+        if want != _setting_of(base):
             try:
                 sc = scenario_at(base, pos)
             except ScenarioError as err:
-                self._problem(f"the presenter's {want_cell.upper()} is not opened here: "
-                              f"{err.message}")
+                named = ",".join(str(Position(scenario="-", cell=pos.cell, attention=pos.attention,
+                                              mask=pos.mask, sort=pos.sort)).split(",")[1:-1])
+                self._problem(f"the presenter's {want_cell.upper() if pos.cell else named} is "
+                              f"not opened here: {err.message}")
         self._applied, self._applied_sha = sc, sha
         screen.use_scenario(sc, pos.scenario)
 
     def _variant(self, base, sha: str, pos: Position):
-        """``base`` with the cell and attention of ``pos`` (itself when it has them, or cannot
-        have them)."""
-        key = (sha, pos.cell or base.model.cell, pos.attention or base.model.attention)
-        if key[1:] == (base.model.cell, base.model.attention):
+        """``base`` with the cell, attention, mask and sorting of ``pos`` (itself when it has
+        them, or cannot have them)."""
+        key = (sha, *_setting_at(base, pos))
+        if key[1:] == _setting_of(base):
             return base
         if key not in self._variants:
             from engine.types import ScenarioError
@@ -949,6 +951,15 @@ def check_bind(host: str) -> str | None:
             f"has the join string can follow (the connection is not encrypted)")
 
 
-def _model_of(view) -> tuple[str, str]:
-    """The cell and attention a view's model has (what a presenter's position names)."""
-    return view.cell, view.scenario.model.attention
+def _setting_of(scenario) -> tuple:
+    """What a presenter's position may switch in a scenario: its cell, its attention, and its
+    padded batches' mask and sorting."""
+    return (scenario.model.cell, scenario.model.attention, scenario.train.mask,
+            scenario.train.sort)
+
+
+def _setting_at(base, pos: Position) -> tuple:
+    """The setting of ``base`` as ``pos`` switches it (:func:`_setting_of`)."""
+    cell, attention, mask, sort = _setting_of(base)
+    return (pos.cell or cell, pos.attention or attention,
+            mask if pos.mask is None else pos.mask, sort if pos.sort is None else pos.sort)

@@ -8,7 +8,6 @@ drawing the neighbouring steps ahead.
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import math
 
@@ -634,12 +633,13 @@ class MainScreen(LessonKeys, QuitGuard, Screen):
         """The same scenario with ``change`` made to its [train] table, keeping where you
         are: the training of each setting is kept, and one trained before comes back at once
         (True); else the new setting trains."""
+        from engine.scenario import with_batching
         view = self._view
         sc = view.scenario
         if view.training is None:
             self._by_train[(view.cell, sc.train.mask, sc.train.sort)] = view.history
-        train = dataclasses.replace(sc.train, **change)
-        new_sc = dataclasses.replace(sc, train=train)
+        new_sc = with_batching(sc, **change)  # (the file's own [train] kept: positions say so)
+        train = new_sc.train
         self._cancel_work()
         new = self._first_view(new_sc, view.source).with_knob(view.knob).with_phase(view.phase)
         if view.example is not None:

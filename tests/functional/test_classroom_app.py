@@ -398,3 +398,23 @@ async def test_an_encoder_decoder_and_its_attention_switch_are_followed(monkeypa
                     "the follower without attention")
         assert "attention=none" in str(f.view.position) and f.view.t == S + 2
         assert f.view.trace.attention_rows() is None and role.attached
+
+
+async def test_a_mask_and_sort_switch_is_followed(monkeypatch):
+    """Keys u and s on a padded scenario: the follower trains and shows the same setting (the
+    position names it: mask=off,sort=on), not the presenter's weights under its own mask."""
+    async with classroom(monkeypatch) as room:
+        pres, pp, prole = await room.present("pads")
+        f, fp, role = await room.follow()
+        await until(lambda: settled(pres) and room.same(f), "in step")
+        assert f.view.scenario.train.mask and not f.view.scenario.train.sort
+        for key, want in (("u", "mask=off"), ("s", "sort=on")):
+            await pp.press(key)
+            await until(lambda: want in str(pres.view.position) and settled(pres),
+                        f"the presenter's {want}")
+            await until(lambda: room.same(f), f"the follower's {want}")
+        train = f.view.scenario.train
+        assert (train.mask, train.sort) == (False, True) and role.attached
+        t = pres.view.t
+        assert np.array_equal(f.view.trace.h[t], pres.view.trace.h[t])
+        assert f.view.trace.loss == pres.view.trace.loss

@@ -74,7 +74,7 @@ def test_every_field_set_round_trips():
     samples = {"epoch": 7, "t": 4, "phase": BACKWARD, "knob": 3, "text": "x, y = z",
                "grads": "loss", "target": 2, "example": 1, "cell": "lstm",
                "cells": ("rnn", "lstm"), "window": WindowRef("train", 7), "attention": "none",
-               "gen": Generation(50, 0.8, 1, 'the "king", he')}
+               "gen": Generation(50, 0.8, 1, 'the "king", he'), "mask": False, "sort": True}
     for field in dataclasses.fields(Position):
         if field.name == "scenario":
             continue
