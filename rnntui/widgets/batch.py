@@ -43,7 +43,8 @@ class BatchPane(Pane):
             "the rectangle runs against the real ones (what packing saves), for this batch "
             "and for the epoch, in the order it trains in and in the other: key s cuts the "
             "epoch into batches sorted by length (like lengths together, fewer pads) or in "
-            "file order.")
+            "file order. With fresh = true under [train], training draws new sequences for "
+            "every update: the rows here are the fixed set's, and the pane says so.")
     LEGEND = ("#1, #2, …: the rows, the sequences of the training batch, ▸ the one you step · "
               f"{PAD} the pad token (the zero vector) · [ ]: the cursor's step t · yellow: a target the loss counts · mask: 1 a step the "
               "network takes, 0 a pad it skips · h_t: [B, H]: the state of the B rows, H units "
@@ -207,6 +208,25 @@ class BatchPane(Pane):
         # beside the rows when the pane has one line under them (80x24)
         notes = [f"batch {k + 1}/{n_batches} (B)", f"epoch {e_padded} for {e_real} real",
                  order, f"{other.split(' ', 1)[1]}: {other.split(' ', 1)[0]}"]
+        if cfg.fresh:  # training draws new sequences for every update: the rows here are the
+            # fixed set's, and an epoch's steps are not these batches' (nothing says otherwise)
+            cost = first_fitting([
+                join(("this batch ", DIM), (f"{padded} steps for {real} real", "bold"),
+                     (" · the fixed set's; training draws fresh batches", DIM)),
+                join((f"{padded} steps for {real} real", "bold"),
+                     (" · training draws fresh batches", DIM)),
+                join((f"{padded} steps for {real} real", "bold"), (" · fixed set", DIM)),
+                join((f"{padded} steps for {real} real", "bold")),
+            ], width)
+            epoch = first_fitting([
+                join(("epoch ", DIM), ("fresh batches", "bold"),
+                     (f": {n_batches} updates, each on newly drawn sequences; these rows are "
+                      "the fixed set's", DIM)),
+                join(("epoch ", DIM), ("fresh batches", "bold"), (" drawn for each update", DIM)),
+                join(("epoch ", DIM), ("fresh batches", "bold")),
+            ], width)
+            notes = [f"batch {k + 1}/{n_batches} (B)", "of the fixed set:", "training draws",
+                     "fresh batches"]
         if batch.masked:
             where = "final h at each row's last real step"
             short = "final h: last real step"
@@ -236,6 +256,11 @@ class BatchPane(Pane):
             join((shape, "bold"), " · ", said, steps),
             join(said, steps),
         ], width)
+        if cfg.fresh:  # (at 60x20 this line is all there is under the rows)
+            both = first_fitting([join(both, (" · the fixed set's rows", DIM)),
+                                  join((shape, "bold"), " · ", said,
+                                       (" · the fixed set's rows", DIM)),
+                                  join(said, (" · fixed set", DIM)), both], width)
         last = ", ".join(str(int(x)) for x in batch.last())
         if "h_bwd" in bp.final and batch.masked:
             final = join(("final h→ read at t=", DIM), (last, "bold"),

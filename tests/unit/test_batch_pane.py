@@ -264,3 +264,22 @@ def test_a_bidirectional_batch_shows_both_directions_side_by_side(mask):
     small = draw_pane(view, BatchPane, 76, 5).splitlines()  # 80x24: all of it still fits
     assert small[-1].startswith(f"[h→;h←]_t: [{B}, {2 * H}] · mask {'on' if mask else 'off'}")
     assert all("│" in line for line in small[:B])
+
+
+def test_with_fresh_batches_the_rows_are_said_to_be_the_fixed_sets():
+    """fresh = true: training draws new sequences for every update, so the rows the pane shows
+    (the fixed set's) are not what trained, and an epoch's steps are not their packing's."""
+    sc = S.load("pads")
+    fresh = dataclasses.replace(sc, train=dataclasses.replace(sc.train, fresh=True))
+    n = -(-len(sc.train_sequences) // sc.train.batch_size)
+    for size in [(116, 9), (116, 8), (76, 5), (56, 5)]:  # roomy, 120x40, 80x24, 60x20
+        plain = draw_pane(make_view(sc), BatchPane, *size)
+        text = draw_pane(make_view(fresh), BatchPane, *size)
+        assert "fixed set" not in plain and "fresh" not in plain, (size, plain)
+        assert "fixed set" in text, (size, text)
+        if size[1] >= 8:  # (said in words where there are lines for it)
+            assert "fresh batches" in text and "draw" in text, (size, text)
+        e_real, e_padded = packing(sc.train_sequences, sc.train.batch_size, False)
+        assert f"{e_padded} for {e_real}" not in text  # (the fixed set's epoch: not what trains)
+    tall = draw_pane(make_view(fresh), BatchPane, 116, 9)
+    assert f"epoch fresh batches: {n} updates, each on newly drawn sequences" in tall
