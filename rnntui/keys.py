@@ -68,7 +68,8 @@ BINDINGS: list[Binding] = [
     Binding("C", "compare", "compare", id="compare", show=False,
             tooltip="Compare mode: this cell and the LSTM (or the RNN and the LSTM) side by "
                     "side on the same data, moved by one cursor; on an encoder-decoder, the "
-                    "model with additive attention and without. Esc or C comes back."),
+                    "model with its attention (additive when it has none) and without. Esc or C "
+                    "comes back."),
     Binding("o", "open", "open", id="open",
             tooltip="Open another scenario: a built-in one or a .toml file."),
     Binding("n", "example(1)", "next sequence", id="example-next", show=False,

@@ -28,8 +28,11 @@ from engine.cells import get_cell
 from engine.kinds import is_seq2seq
 from engine.scenario import with_cell
 
-#: A compared encoder-decoder's columns: its attention, and the column's title.
-ATTENTION_COLUMNS = (("additive", "additive attention"), ("none", "no attention"))
+def attention_columns(attention: str) -> tuple[tuple[str, str], tuple[str, str]]:
+    """A compared encoder-decoder's two columns, (attention, title) each: the attention on
+    screen (additive when it is none) and none."""
+    left = attention if attention != "none" else "additive"
+    return (left, f"{left} attention"), ("none", "no attention")
 
 from ..jobs import Jobs, LossReady, TraceReady, TrainDone, TrainProgress
 from ..safe_text import visible
@@ -122,8 +125,9 @@ class CompareScreen(QuitGuard, Screen):
                  share: int = 100) -> None:
         """``trained``: histories already trained, by cell (the main screen's); ``at``: the
         View whose cursor, pass, knob and sequence both columns start from. On an
-        encoder-decoder the columns are its cell with additive attention and without
-        (``cells``: that cell twice), their histories kept as ``"cell:attention"``."""
+        encoder-decoder the columns are its cell with its attention (additive when it has
+        none) and without (``cells``: that cell twice), their histories kept as
+        ``"cell:attention"``."""
         super().__init__(id="compare")
         self.cells = cells
         self.s2s = is_seq2seq(scenario)
@@ -136,7 +140,7 @@ class CompareScreen(QuitGuard, Screen):
         for i, cell in enumerate(cells):
             if self.s2s:
                 from engine.seq2seq import with_attention
-                attention, title = ATTENTION_COLUMNS[i]
+                attention, title = attention_columns(scenario.model.attention)[i]
                 sc = with_attention(with_cell(scenario, cell), attention)
                 key = f"{cell}:{attention}"
                 if key not in trained:  # trained once, then from the training cache

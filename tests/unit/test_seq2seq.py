@@ -238,3 +238,16 @@ def test_the_gradient_views_sentences_are_whole_or_left_out():
         assert ("(source" in text) == (sentence in text), (height, text)
         if height >= 7:
             assert sentence in text, (height, text)
+
+
+@pytest.mark.parametrize("on_screen, left", [("dot", "dot"), ("additive", "additive"),
+                                             ("none", "additive")])
+def test_compare_mode_puts_the_attention_on_screen_beside_none(on_screen, left):
+    """C on an encoder-decoder: the left column is the attention the screen shows (dot stays
+    dot), the right one none; from the bottleneck (none) the left is additive."""
+    from rnntui.screens.compare import CompareScreen
+    sc = m.with_attention(load("reverse"), on_screen)
+    screen = CompareScreen(sc, (sc.model.cell, sc.model.cell), source="reverse")
+    assert [v.scenario.model.attention for v in screen.views] == [left, "none"]
+    assert screen.titles == [f"{left} attention", "no attention"]
+    assert screen.keys == [f"{sc.model.cell}:{left}", f"{sc.model.cell}:none"]
