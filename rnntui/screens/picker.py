@@ -34,6 +34,11 @@ class Opened:
     source: str
 
 
+#: Lines of the highlighted scenario's description under the list, and on a screen of fewer
+#: than SHORT rows (60x20), where the list would otherwise show one scenario at a time.
+ABOUT_LINES, ABOUT_LINES_SHORT, SHORT = 6, 2, 24
+
+
 class PickerScreen(Dialog, ModalScreen[Opened | None]):
     """Choose a built-in scenario or type the path of a .toml file; returns :class:`Opened`."""
 
@@ -52,6 +57,7 @@ class PickerScreen(Dialog, ModalScreen[Opened | None]):
         self.current = current
         self.cursor_blink = cursor_blink
         self.loading: str | None = None
+        self._about_text = ""  # the highlighted built-in's description, as shown under the list
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker-box", classes="dialog") as box:
@@ -76,9 +82,10 @@ class PickerScreen(Dialog, ModalScreen[Opened | None]):
         width = max((len(n) for n, _ in items), default=0)
         options = []
         for name, desc in items:
-            label = Text.assemble((f"{name:<{width}}", "bold"), "  ", desc)
-            if name == self.current:
-                label.append("  (open)", style="dim")
+            label = Text.assemble((f"{name:<{width}}", "bold"), "  ")
+            if name == self.current:  # (before the description: a long one is cut at the end)
+                label.append("(open) ", style="dim")
+            label.append(desc)
             options.append(Option(label, id=name))
         return options
 
@@ -94,8 +101,29 @@ class PickerScreen(Dialog, ModalScreen[Opened | None]):
         """The highlighted built-in's whole description under the list."""
         text = self._about.get(str(event.option.id), "")
         paras = [" ".join(p.split()) for p in text.split("\n\n")[1:]]  # (line 1 is listed)
+        self._about_text = "\n".join(paras)
+        self._show_about()
+
+    def on_resize(self) -> None:
+        self._show_about()
+
+    def _show_about(self) -> None:
+        """The description in as many lines as the screen gives it, the last one ending in "…"
+        when it goes on (a cut line never just stops)."""
+        lines = ABOUT_LINES_SHORT if self.app.size.height < SHORT else ABOUT_LINES
         for about in self.query("#picker-about").results(Static):
-            about.update(Text("\n".join(paras), style="dim"))
+            about.styles.max_height = lines
+            width = about.content_size.width
+            text = Text(self._about_text, style="dim")
+            if width > 1:
+                wrapped = text.wrap(self.app.console, width)
+                if len(wrapped) > lines:
+                    last = wrapped[lines - 1]
+                    last.rstrip()
+                    last.truncate(width - 1)
+                    last.append("…")
+                    text = Text("\n", style="dim").join(wrapped[:lines])
+            about.update(text)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

@@ -377,6 +377,27 @@ async def test_picker_opens_a_builtin_and_closes(app_factory):
         assert "echo" in status(app)
 
 
+@pytest.mark.parametrize("size, about_lines", [((60, 20), 2), ((80, 24), 6)])
+async def test_the_picker_lists_one_line_per_scenario_and_cuts_words_with_an_ellipsis(
+        app_factory, size, about_lines):
+    """At 60x20 the list once showed one scenario (its description wrapped over the rows) and
+    the description under it stopped mid-sentence: now several, one line each."""
+    app = app_factory("king", train=False)
+    async with app.run_test(size=size) as pilot:
+        await press_and_settle(pilot, ["o"])
+        options = app.screen.query_one(OptionList)
+        rows = [options.render_line(y).text.rstrip() for y in range(options.size.height)]
+        names = [options.get_option_at_index(i).id for i in range(options.option_count)]
+        assert [row.split()[0] for row in rows] == names[:len(rows)] and len(rows) >= 4, rows
+        assert rows[0].split()[1] == "(open)"  # (the scenario open, named before a long text)
+        about = app.screen.query_one("#picker-about")
+        shown = [line.rstrip() for line in static_text(about).splitlines()]
+        assert len(shown) <= about_lines and about.size.height == len(shown)
+        whole = " ".join(app.screen._about_text.split())
+        assert " ".join(shown) == whole or shown[-1].endswith("…"), shown
+        assert shown[-1].rstrip("…") and whole.startswith(" ".join(shown).rstrip("…"))
+
+
 async def test_picker_opens_a_file_by_path(app_factory, tmp_path):
     from importlib.resources import files
     text = (files("engine.scenarios") / "cat.toml").read_text()
