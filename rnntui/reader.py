@@ -27,6 +27,7 @@ import numpy as np
 
 from engine import History, Scenario
 from engine.cells import CELLS, cycle_after, get_cell
+from engine.kinds import is_seq2seq
 from engine.types import ScenarioError
 
 from .position import KNOB_LIMIT, Position, PositionError, check_epoch
@@ -331,6 +332,40 @@ def retention_sentences(view: View) -> list[str]:
             f"{turn}: {word}."]
 
 
+def batch_sentences(view: View) -> list[str]:
+    """The Batch pane: the padded batch holding the sequence stepped through, its mask, the rows
+    ended at t, and the steps it and an epoch run against the real ones."""
+    sc, cfg = view.scenario, view.scenario.train
+    if not cfg.pad or not sc.train_sequences:
+        return ["Batch: this scenario trains one length per batch; pad = true under [train] "
+                "makes padded batches."]
+    from engine.batch import packing, stepped_row, training_batch
+    k, _, batch = training_batch(sc, stepped_row(sc, view.example))
+    n = -(-len(sc.train_sequences) // max(cfg.batch_size, 1))
+    lengths = ", ".join(str(int(x)) for x in batch.lengths)
+    which = " of the fixed set (training draws fresh batches for every update)" if cfg.fresh \
+        else ""
+    out = [f"Batch {k + 1} of {n}{which}: {batch.B} sequences of lengths {lengths}, padded to "
+           f"{batch.T} steps: {batch.padded_steps} steps for {batch.real_steps} real."]
+    if batch.masked:
+        last = ", ".join(str(int(x)) for x in batch.last())
+        out.append(f"Mask on: a pad step counts for nothing, and each row's answer is read at "
+                   f"its last real step, t = {last}.")
+    else:
+        out.append(f"Mask off: the pads go in, and every row's answer is read at t = "
+                   f"{batch.T - 1}, after the pads.")
+    t = min(view.t, batch.T - 1)
+    ended = [str(b + 1) for b, length in enumerate(batch.lengths) if t >= length]
+    if ended:
+        rows = f"rows {', '.join(ended)} have" if len(ended) > 1 else f"row {ended[0]} has"
+        out.append(f"At step {t}, {rows} ended.")
+    if not cfg.fresh:
+        real, padded = packing(sc.train_sequences, cfg.batch_size, cfg.sort)
+        order = "sorted by length" if cfg.sort else "in file order"
+        out.append(f"An epoch runs {padded} steps for {real} real, its batches {order}.")
+    return out
+
+
 def loss_sentences(view: View) -> list[str]:
     """The Training loss pane: the epoch, the loss there, where it started and its lowest, the
     validation loss, and the loss of the sequence stepped through."""
@@ -398,9 +433,12 @@ HELP = [
     "The knob: wh up (or wh +1, or +) and wh down (or wh -1, or -) scale W_h up or down (four "
     "clicks double or halve it); wh 0 (or 0) puts it back; wh N sets it to N clicks.",
     "cell (c) switches to the next cell; cell NAME picks one of CELLS.",
+    "Padded batches (pads): mask (u) switches the mask on or off, sort (s) sorts the batches "
+    "by length or puts them back in file order; each setting trains once.",
     "Gradients: grads (v) switches between every loss and the loss at one target step tau; pin "
     "(x) pins tau at the cursor, or lets it follow again.",
-    "Reading: where, input, output, hidden, gradients, retention and loss read one pane; why "
+    "Reading: where, input, output, hidden, gradients, retention, loss and batch read one "
+    "pane; why "
     "says why the gradient vanishes or explodes; describe reads everything; about reads the "
     "scenario's description; type TEXT steps through your own text (text scenarios).",
     "Lessons: next step (.), previous step (,), answer N (or the digit N), lesson reads the "
@@ -424,7 +462,8 @@ ALIASES = {
     "where": "where", "status": "where", "input": "input", "sequence": "input",
     "output": "output", "prediction": "output", "hidden": "hidden", "state": "hidden",
     "gradients": "gradients", "gradient": "gradients", "retention": "retention",
-    "loss": "loss", "type": "type", "i": "type", "step": "step",
+    "loss": "loss", "type": "type", "i": "type", "step": "step", "batch": "batch",
+    "mask": "mask", "u": "mask", "sort": "sort", "s": "sort",
     "help": "help", "?": "help", "quit": "quit", "q": "quit", "exit": "quit",
     "lesson": "lesson", ".": "lesson_next", ",": "lesson_back", "answer": "answer",
     "1": "answer", "2": "answer", "3": "answer", "4": "answer",
@@ -436,7 +475,8 @@ KEY_WORDS = {"right": "next", "l": "next", "left": "back", "h": "back", "b": "pa
              "end": "last", "home": "first", "plus": "wh up", "equals_sign": "wh up",
              "minus": "wh down", "0": "wh 0", "c": "cell", ">": "epoch last",
              "greater_than_sign": "epoch last", "<": "epoch first", "less_than_sign":
-             "epoch first", "[": "earlier", "]": "later", "d": "about", "r": "reset"}
+             "epoch first", "[": "earlier", "]": "later", "d": "about", "r": "reset",
+             "u": "mask", "s": "sort"}
 
 
 #: Keys whose task needs the app's screen: compare mode, maximising a pane.
@@ -841,6 +881,33 @@ class Reader:
         self.view = self._traced(new.at(view.t).with_target(view.target))
         self._weights_changed()
 
+    def _cmd_mask(self, args):
+        self._no_args(args, "mask")
+        self._switch_batching(mask=not self.view.scenario.train.mask)
+
+    def _cmd_sort(self, args):
+        self._no_args(args, "sort")
+        self._switch_batching(sort=not self.view.scenario.train.sort)
+
+    def _switch_batching(self, **change) -> None:
+        """Keys u and s: the same scenario with its mask or batch order switched, at the same
+        step; a setting trained before comes from the training cache."""
+        from engine.scenario import with_batching
+        view = self.view
+        try:
+            sc = with_batching(view.scenario, **change)
+        except ScenarioError:
+            raise CommandError("This scenario trains one length per batch: mask and sort "
+                               "switch padded batches (try the built-in pads).") from None
+        cfg = sc.train
+        self.say(f"Mask {'on' if cfg.mask else 'off'}." if "mask" in change else
+                 f"Batches {'sorted by length' if cfg.sort else 'in file order'}.")
+        new = self._open(sc, view.source).with_knob(view.knob).with_phase(view.phase)
+        if view.example is not None:
+            new = new.with_example(view.example)
+        self.view = self._traced(new.at(view.t).with_grads(view.grads).with_target(view.target))
+        self._weights_changed()
+
     def _cmd_grads(self, args):
         self._no_args(args, "grads")
         view = self.view
@@ -878,7 +945,8 @@ class Reader:
     def _cmd_describe(self, args):
         self._no_args(args, "describe")
         v = self.view
-        self.say(*status_sentences(v), *sequence_sentences(v), *output_sentences(v),
+        self.say(*status_sentences(v), *sequence_sentences(v),
+                 *(batch_sentences(v) if v.scenario.train.pad else ()), *output_sentences(v),
                  *hidden_sentences(v), *gradient_sentences(v), *retention_sentences(v),
                  *loss_sentences(v))
         if self.lesson is not None:
@@ -966,6 +1034,9 @@ class Reader:
         view = self.view
         if elsewhere(view, step):
             sc = _scenario(step.scenario, step.cell, step.attention)
+            if is_seq2seq(sc):
+                self.say(_seq2seq_refusal(sc, step.scenario, self.lesson, index))
+                return
             self._trained = {}  # (as the app: the scenario's own training, then on to the step's)
             view = self.view = self._open(sc, step.scenario)
         if step.epoch > view.trained_epochs:
@@ -1021,7 +1092,8 @@ class Reader:
                 "hidden": lambda: hidden_sentences(v), "output": lambda: output_sentences(v),
                 "gradients": lambda: gradient_sentences(v),
                 "retention": lambda: retention_sentences(v),
-                "loss": lambda: loss_sentences(v)}[pane]()
+                "loss": lambda: loss_sentences(v), "batch": lambda: batch_sentences(v),
+                }.get(pane, lambda: [f"(the {pane} pane needs the screen)"])()
 
     def _after(self) -> None:
         """After every command in a lesson: is the step's task done now?"""
@@ -1047,10 +1119,27 @@ class Reader:
 PANE_READS = {"where": status_sentences, "input": sequence_sentences,
               "output": output_sentences, "hidden": hidden_sentences,
               "gradients": gradient_sentences, "retention": retention_sentences,
-              "loss": loss_sentences}
+              "loss": loss_sentences, "batch": batch_sentences}
 
 #: What only the screen knows (a maximised or focused pane, compare mode): none in reader mode.
 _EXTRA = {"maximized": "", "focused": "", "compared": False}
+
+
+def _seq2seq_refusal(scenario: Scenario, source: str, lesson=None,
+                     index: int | None = None) -> str:
+    """The one line an encoder-decoder gets in reader mode, which does not read one yet: a
+    whole lesson about one, one step of a lesson, or the scenario itself."""
+    name = visible(source)
+    what = (f"{name} is an encoder-decoder, which reader mode does not read yet: its source, "
+            f"decoder and attention are drawn only on the screen")
+    if lesson is None:
+        return f"{what}. rnntui trace {name} prints its numbers."
+    if index is None:
+        return (f"lesson {lesson.name}: {what}. rnntui learn {lesson.name} opens the lesson on "
+                f"the screen; rnntui trace {name} prints its numbers.")
+    nxt = "finish" if index + 1 == len(lesson) else "go on"
+    return (f"Lesson step {index + 1} of {len(lesson)} opens {what}. rnntui trace {name} prints "
+            f"its numbers. Type next step to {nxt}.")
 
 
 def _lab_step_refusal(lesson, index: int) -> str:
@@ -1106,6 +1195,8 @@ def run_reader(scenario: Scenario | None, *, source: str | None = None,
             from .lessons.loader import _scenario
             first = lesson.steps[0]
             scenario, source = _scenario(first.scenario, first.cell), first.scenario
+        if is_seq2seq(scenario):
+            return fail(_seq2seq_refusal(scenario, source or scenario.name, lesson))
         if at is not None:
             from .position import scenario_at
             scenario = scenario_at(scenario, at)

@@ -235,6 +235,9 @@ class ReaderScreen:
         #: The View a lesson step opened at (what a move is said from after it is read).
         self.lesson_opened: View | None = None
         self._later: list = []
+        #: The encoder-decoder the presenter opened, which reader mode does not read (None:
+        #: none); their positions are not applied meanwhile.
+        self._unread: str | None = None
 
     # -- the View ------------------------------------------------------------------------------
     @property
@@ -252,6 +255,8 @@ class ReaderScreen:
         """The presenter's position: its epoch trained to first (in the foreground, as reader
         mode trains), then its sequence, knob, pass, t and gradient view."""
         r = self.reader
+        if self._unread is not None:
+            return  # the presenter is on an encoder-decoder, which reader mode does not read
         if pos.epoch is not None and pos.epoch > r.view.trained_epochs:
             r._train_to(pos.epoch)
         view = view_at(r.view, pos, warn=r.say_data)
@@ -260,7 +265,18 @@ class ReaderScreen:
         r.view = r._traced(view)
 
     def use_scenario(self, scenario, source=None) -> None:
+        from engine.kinds import is_seq2seq
+
+        from .safe_text import visible
         r = self.reader
+        if is_seq2seq(scenario):  # said once; the class is followed again on another scenario
+            if self._unread != (source or scenario.name):
+                self._unread = source or scenario.name
+                r.say(f"The presenter opened {visible(self._unread)}, an encoder-decoder, "
+                      f"which reader mode does not read yet; this app stays on "
+                      f"{visible(r.view.source)} until they open another scenario.")
+            return
+        self._unread = None
         r._trained = {}
         r.view = r._open(scenario, source or scenario.name)
 

@@ -168,3 +168,23 @@ def test_replay_reader_steps_the_recording_and_explores(tmp_path):
         f"The presenter scaled W h by 1.41 (2 clicks), and is at step 2, forward, reading "
         f"'{sc.sequence.labels[2]}': the model predicts '{sc.vocab[p2]}' with probability "
         f"{spoken(fmt_abs(tr2.out[2][p2]))}.", "The end of the recording.", "Bye."]
+
+
+async def test_follow_reader_says_once_that_an_encoder_decoder_is_not_read():
+    """The presenter opens reverse: one sentence (it ended in a traceback), nothing said for its
+    moves, and the class is followed again when the presenter opens another scenario."""
+    app = quiet_app("king")
+    async with presenting(app) as (pilot, role):
+        async with follower_reader(role.join) as (lines, type_, frole):
+            await until(lambda: any("The presenter shows king" in s for s in lines), "joined")
+            n = len(lines)
+            app.main_screen.use_scenario(load("reverse"), "reverse")
+            await until(lambda: "encoder-decoder" in said_since(lines, n), "the refusal")
+            await pilot.press("right", "right")
+            await until(lambda: "t=2" in frole.latest["position"], "the presenter's moves")
+            assert lines[n:] == [
+                "The presenter opened reverse, an encoder-decoder, which reader mode does not "
+                "read yet; this app stays on king until they open another scenario."]
+            app.main_screen.use_scenario(load("sine"), "sine")
+            await until(lambda: "The presenter shows sine" in said_since(lines, n), "sine")
+    check_plain(lines)

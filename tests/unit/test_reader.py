@@ -257,3 +257,83 @@ def test_a_step_on_the_lab_screen_is_refused_in_one_line(tmp_path):
     assert lines.count(refusal) == 3  # at the start, for 'lesson', and for 'answer 2'
     assert not any(line.startswith("Question") for line in lines)
     assert reader.index == 1 and "Lesson step 2 of 5 is on the lab screen" in lines[-1]
+
+
+@pytest.mark.warm_cache
+@pytest.mark.parametrize("name", [lesson.name for lesson in __import__(
+    "rnntui.lessons", fromlist=["builtin_lessons"]).builtin_lessons()])
+def test_every_built_in_lesson_reads_to_its_end_or_is_refused_in_one_line(tmp_path,
+                                                                         monkeypatch, name):
+    """learn NAME --reader, each step read and its pane said: lessons 11 (the Batch pane) and
+    13 (an encoder-decoder) ended in a traceback. An encoder-decoder is refused in one line."""
+    from engine.kinds import is_seq2seq
+    from rnntui.lessons.loader import _scenario
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    lesson = find_lesson(name)
+    lines, failed = [], []
+    script = b"lesson\n" + b"describe\nnext step\n" * len(lesson) + b"quit\n"
+    code = run_reader(None, lesson=lesson, stdin=io.BytesIO(script), out=lines.append,
+                      fail=lambda message: failed.append(message) or 2)
+    first = lesson.steps[0]
+    if is_seq2seq(_scenario(first.scenario, first.cell)):
+        assert code == 2 and not lines and failed == [
+            f"lesson {name}: {first.scenario} is an encoder-decoder, which reader mode does not "
+            f"read yet: its source, decoder and attention are drawn only on the screen. rnntui "
+            f"learn {name} opens the lesson on the screen; rnntui trace {first.scenario} prints "
+            f"its numbers."]
+        return
+    assert code == 0 and not failed
+    check_plain(lines)
+    assert any(line.startswith(f"Lesson finished: {lesson.title}") for line in lines), lines[-5:]
+    for i, step in enumerate(lesson.steps):
+        if step.point and step.lab is None:
+            said = lines.index(f"The {step.point} pane says:")
+            assert not lines[said + 1].startswith("(the "), lines[said + 1]  # (read, not refused)
+
+
+def test_the_batch_pane_is_read_with_its_numbers(tmp_path):
+    """batch: the padded batch the sequence is in, its cost, its mask, the rows ended at the
+    cursor, and the epoch's steps, each computed here from the sequences' lengths."""
+    sc = load("pads")
+    B = sc.train.batch_size
+    lengths = [len(s) for s in sc.train_sequences[:B]]  # (the stepped sequence is the first)
+    T = max(lengths)
+    epoch = sum(max(len(s) for s in sc.train_sequences[i:i + B]) * len(sc.train_sequences[i:i + B])
+                for i in range(0, len(sc.train_sequences), B))
+    real = sum(len(s) for s in sc.train_sequences)
+    n = -(-len(sc.train_sequences) // B)
+    reader, lines = session(["last", "batch"], "pads", train=False, tmp_path=tmp_path)
+    said = lines[lines.index(f"Batch 1 of {n}: {B} sequences of lengths "
+                             f"{', '.join(map(str, lengths))}, padded to {T} steps: {T * B} "
+                             f"steps for {sum(lengths)} real."):]
+    assert said[1] == (f"Mask on: a pad step counts for nothing, and each row's answer is read "
+                       f"at its last real step, t = {', '.join(str(n - 1) for n in lengths)}.")
+    ended = [str(b + 1) for b, n in enumerate(lengths) if T - 1 >= n]
+    assert said[2] == f"At step {T - 1}, rows {', '.join(ended)} have ended."
+    assert said[3] == f"An epoch runs {epoch} steps for {real} real, its batches in file order."
+    check_plain(lines)
+
+
+def test_mask_and_sort_do_what_u_and_s_do(tmp_path):
+    from rnntui.reader import _reader_keys
+    assert _reader_keys(["u"]) == " In reader mode, type: mask."
+    reader, lines = session(["step 3", "mask"], "pads", train=False, tmp_path=tmp_path)
+    assert "Mask off." in lines and not reader.view.scenario.train.mask
+    assert reader.view.t == 3 and "mask=off" in str(reader.view.position)
+    reader.handle("sort")
+    assert "Batches sorted by length." in lines and reader.view.scenario.train.sort
+    reader.handle("mask")
+    assert str(reader.view.position).startswith("scenario=pads,sort=on,")
+    _, lines = session(["mask"], "king", train=False, tmp_path=tmp_path)
+    assert lines[-1] == ("This scenario trains one length per batch: mask and sort switch "
+                         "padded batches (try the built-in pads).")
+
+
+def test_an_encoder_decoder_is_refused_in_one_line():
+    failed = []
+    code = run_reader(load("reverse"), stdin=io.BytesIO(b"describe\nquit\n"), out=print,
+                      fail=lambda message: failed.append(message) or 2)
+    assert code == 2 and failed == [
+        "reverse is an encoder-decoder, which reader mode does not read yet: its source, "
+        "decoder and attention are drawn only on the screen. rnntui trace reverse prints its "
+        "numbers."]
