@@ -34,9 +34,10 @@ class Opened:
     source: str
 
 
-#: Lines of the highlighted scenario's description under the list, and on a screen of fewer
-#: than SHORT rows (60x20), where the list would otherwise show one scenario at a time.
-ABOUT_LINES, ABOUT_LINES_SHORT, SHORT = 6, 2, 24
+#: Lines of the highlighted scenario's description under the list, by the screen's rows: below
+#: 24 (60x20) two, where the list would otherwise show one scenario at a time; from 32 (100x32,
+#: 120x40) room for every built-in's whole description.
+ABOUT_LINES = ((24, 2), (32, 6), (10 ** 9, 12))
 
 
 class PickerScreen(Dialog, ModalScreen[Opened | None]):
@@ -110,7 +111,7 @@ class PickerScreen(Dialog, ModalScreen[Opened | None]):
     def _show_about(self) -> None:
         """The description in as many lines as the screen gives it, the last one ending in "…"
         when it goes on (a cut line never just stops)."""
-        lines = ABOUT_LINES_SHORT if self.app.size.height < SHORT else ABOUT_LINES
+        lines = next(n for below, n in ABOUT_LINES if self.app.size.height < below)
         for about in self.query("#picker-about").results(Static):
             about.styles.max_height = lines
             width = about.content_size.width

@@ -377,7 +377,7 @@ async def test_picker_opens_a_builtin_and_closes(app_factory):
         assert "echo" in status(app)
 
 
-@pytest.mark.parametrize("size, about_lines", [((60, 20), 2), ((80, 24), 6)])
+@pytest.mark.parametrize("size, about_lines", [((60, 20), 2), ((80, 24), 6), ((120, 40), 12)])
 async def test_the_picker_lists_one_line_per_scenario_and_cuts_words_with_an_ellipsis(
         app_factory, size, about_lines):
     """At 60x20 the list once showed one scenario (its description wrapped over the rows) and
@@ -387,6 +387,7 @@ async def test_the_picker_lists_one_line_per_scenario_and_cuts_words_with_an_ell
         await press_and_settle(pilot, ["o"])
         options = app.screen.query_one(OptionList)
         rows = [options.render_line(y).text.rstrip() for y in range(options.size.height)]
+        rows = [row for row in rows if row]  # (a tall list has room to spare)
         names = [options.get_option_at_index(i).id for i in range(options.option_count)]
         assert [row.split()[0] for row in rows] == names[:len(rows)] and len(rows) >= 4, rows
         assert rows[0].split()[1] == "(open)"  # (the scenario open, named before a long text)
@@ -396,6 +397,12 @@ async def test_the_picker_lists_one_line_per_scenario_and_cuts_words_with_an_ell
         whole = " ".join(app.screen._about_text.split())
         assert " ".join(shown) == whole or shown[-1].endswith("…"), shown
         assert shown[-1].rstrip("…") and whole.startswith(" ".join(shown).rstrip("…"))
+        if size == (120, 40):  # room for each built-in's whole description
+            for i in range(options.option_count):
+                options.highlighted = i
+                await settle(pilot)
+                shown = " ".join(static_text(about).split())
+                assert shown == " ".join(app.screen._about_text.split()) and shown, i
 
 
 async def test_picker_opens_a_file_by_path(app_factory, tmp_path):
