@@ -63,8 +63,15 @@ def move_sentence(old: View | None, new: View, who: str = "The presenter",
     if old is None or old.scenario.name != new.scenario.name or old.source != new.source:
         parts.append(f"shows {new.scenario.name}, a {new.scenario.kind} scenario, with the "
                      f"{_cell_name(new.cell)} cell")
-    elif old.cell != new.cell:
-        parts.append(f"switched to the {_cell_name(new.cell)} cell")
+    else:
+        if old.cell != new.cell:
+            parts.append(f"switched to the {_cell_name(new.cell)} cell")
+        was, now = old.scenario.train, new.scenario.train
+        if was.mask != now.mask:  # (keys u and s: a padded scenario's own settings)
+            parts.append(f"switched the mask {'on' if now.mask else 'off'}")
+        if was.sort != now.sort:
+            parts.append("sorted the batches by length" if now.sort else
+                         "put the batches back in file order")
     if old is None or old.epoch != new.epoch or old.history is not new.history:
         losses = new.history.losses
         loss = f" (a training loss of {_abs(float(losses[new.epoch]))})" \

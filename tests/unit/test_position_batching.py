@@ -83,3 +83,18 @@ async def test_the_screen_after_u_and_s_is_the_screen_at_its_position():
         await settle(pilot)
         assert str(opened.view.position) == at
         assert opened.export_screenshot() == by_keys
+
+
+def test_a_replay_or_a_reader_follower_hears_the_switch():
+    """What reader mode says for a presenter's (or a recording's) u and s."""
+    from rnntui.reader_class import move_sentence
+    sc = load("pads")
+    old = View.open(sc, untrained_history(sc))
+    off = with_batching(sc, mask=False)
+    new = View.open(off, untrained_history(off))
+    assert move_sentence(old, new).startswith("The presenter switched the mask off, at epoch 0")
+    both = with_batching(off, sort=True)
+    sorted_ = View.open(both, untrained_history(both))
+    assert move_sentence(new, sorted_).startswith("The presenter sorted the batches by length, ")
+    assert move_sentence(sorted_, old).startswith(
+        "The presenter switched the mask on, put the batches back in file order, ")
