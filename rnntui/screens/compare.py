@@ -79,10 +79,11 @@ BINDINGS = [
 def compare_status(views: list[View], share: int, width: int,
                    titles: list[str] | None = None) -> Text:
     """One line: the scenario, both cells (or ``titles``) with their epochs and losses, t,
-    pass, τ; the losses, then the epochs' totals go first when the line is short."""
+    pass, τ; the losses, then the epochs' totals, then t's range go first when the line is
+    short, and what still does not fit ends in "…" (never a dangling separator)."""
     a = views[0]
     titles = titles or [get_cell(v.cell).title for v in views]
-    for level in range(3):
+    for level in range(4):
         parts = [(visible(a.scenario.name), "bold")]
         for v, title in zip(views, titles):
             loss = v.trace.loss if v.trace is not None else math.nan
@@ -91,7 +92,7 @@ def compare_status(views: list[View], share: int, width: int,
             epochs = f"epoch {v.epoch}/{v.trained_epochs}" if level < 2 else f"e{v.epoch}"
             parts.append((f"{title} {epochs}{L}{busy}",
                           "reverse" if busy else ""))
-        parts.append((f"t={a.t} (0–{a.T - 1})", "bold"))
+        parts.append((f"t={a.t} (0–{a.T - 1})" if level < 3 else f"t={a.t}", "bold"))
         parts.append((f"{a.phase} {'←' if a.phase == BACKWARD else '→'}", "bold"))
         if a.grads == "loss":
             parts.append((f"τ={a.tau}", ""))
@@ -100,6 +101,10 @@ def compare_status(views: list[View], share: int, width: int,
         text = join_parts(parts)
         if text.cell_len <= width:
             break
+    else:
+        text.truncate(width - 1, overflow="crop")
+        text.rstrip()
+        text.append("…", style="dim")
     return text
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import warnings
 from decimal import Decimal
 
@@ -465,3 +466,22 @@ def test_the_bits_header_is_whole_at_every_width(t):
     for width in range(8, 45):
         head = draw_pane(view, OutputPane, width, 4).splitlines()[0].rstrip()
         assert "…" not in head and "→" in head, (width, head)
+
+
+@pytest.mark.parametrize("width", range(20, 90, 3))
+def test_compare_modes_status_line_fits_and_ends_whole_or_in_an_ellipsis(width):
+    """At 60 columns, while a column trained, the line was cut after a dangling separator."""
+    from engine.scenario import with_cell
+    from rnntui.screens.compare import compare_status
+    from rnntui.view import Training
+    left = make_view("sine", t=5).with_grads("loss")
+    lstm = with_cell(left.scenario, "lstm")
+    right = make_view(lstm, t=5).with_grads("loss").with_training(Training(23, 100, ()))
+    text = compare_status([left, right], 100, width).plain
+    assert cell_len(text) <= width, text
+    assert not text.rstrip().endswith("·"), text
+    whole = compare_status([left, right], 100, 500).plain
+    assert text == whole or text.endswith("…") or "training 23/100" in text, (text, whole)
+    if width >= 60:  # (the 60x20 minimum: both cells, their epochs and t, whole)
+        assert re.search(r"RNN (e0|epoch 0/0)", text) and "t=5" in text, text
+        assert re.search(r"LSTM (e0|epoch 0/0) training 23/100", text), text
