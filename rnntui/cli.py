@@ -54,7 +54,12 @@ def _load(name: str):
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but --help and --version go through OUT, so a failed write (a full disk) is
-    reported and fails the command (argparse itself ignores it)."""
+    reported and fails the command (argparse itself ignores it); and an option is spelled
+    whole: `rnntui trace king --at t=3` was read as --attention ("invalid choice: 't=3'")."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def _print_message(self, message, file=None):
         if not message:
