@@ -479,8 +479,9 @@ KEY_WORDS = {"right": "next", "l": "next", "left": "back", "h": "back", "b": "pa
              "u": "mask", "s": "sort"}
 
 
-#: Keys whose task needs the app's screen: compare mode, maximising a pane.
-SCREEN_KEYS = {"C", "escape", "m"}
+#: Keys whose task needs the app's screen: compare mode, maximising a pane, an
+#: encoder-decoder's attention (A), stepping to the next padded batch (B).
+SCREEN_KEYS = {"C", "escape", "m", "A", "B"}
 
 
 def _reader_keys(keys) -> str:
@@ -523,6 +524,8 @@ class Reader:
         self.lesson = lesson
         self.index = 0
         self.runs: dict[int, _StepRun] = {}
+        #: Lesson steps not opened here (an encoder-decoder's), by index: the line said for them.
+        self._refused: dict[int, str] = {}
         self._progress = progress
         # (an epoch past the scenario's own is trained to on open, as the app does for --at)
         self.view = self._open(scenario, source or scenario.name, epoch)
@@ -1008,6 +1011,8 @@ class Reader:
         q = step.question
         if step.lab is not None:
             raise CommandError(_lab_step_refusal(self.lesson, self.index))
+        if self.index in self._refused:
+            raise CommandError(self._refused[self.index])
         if q is None:
             raise CommandError("This step asks no question.")
         if len(args) != 1 or not _is_int(args[0]) or not 1 <= int(args[0]) <= len(q.choices):
@@ -1034,8 +1039,9 @@ class Reader:
         view = self.view
         if elsewhere(view, step):
             sc = _scenario(step.scenario, step.cell, step.attention)
-            if is_seq2seq(sc):
-                self.say(_seq2seq_refusal(sc, step.scenario, self.lesson, index))
+            if is_seq2seq(sc):  # (said again for lesson and answer, as a lab step is)
+                self._refused[index] = _seq2seq_refusal(sc, step.scenario, self.lesson, index)
+                self.say(self._refused[index])
                 return
             self._trained = {}  # (as the app: the scenario's own training, then on to the step's)
             view = self.view = self._open(sc, step.scenario)
@@ -1057,6 +1063,9 @@ class Reader:
         lesson, step = self.lesson, self.lesson.steps[self.index]
         if step.lab is not None:
             self.say(_lab_step_refusal(lesson, self.index))
+            return
+        if self.index in self._refused:
+            self.say(self._refused[self.index])
             return
         run = self.runs.setdefault(self.index, _StepRun())
         title = f": {step.title}" if step.title else ""
@@ -1130,16 +1139,17 @@ def _seq2seq_refusal(scenario: Scenario, source: str, lesson=None,
     """The one line an encoder-decoder gets in reader mode, which does not read one yet: a
     whole lesson about one, one step of a lesson, or the scenario itself."""
     name = visible(source)
-    what = (f"{name} is an encoder-decoder, which reader mode does not read yet: its source, "
-            f"decoder and attention are drawn only on the screen")
+    why = ("which reader mode does not read yet: its source, decoder and attention are drawn "
+           "only on the screen")
     if lesson is None:
-        return f"{what}. rnntui trace {name} prints its numbers."
+        return f"{name} is an encoder-decoder, {why}. rnntui trace {name} prints its numbers."
     if index is None:
-        return (f"lesson {lesson.name}: {what}. rnntui learn {lesson.name} opens the lesson on "
-                f"the screen; rnntui trace {name} prints its numbers.")
+        return (f"lesson {lesson.name}: {name} is an encoder-decoder, {why}. rnntui learn "
+                f"{lesson.name} opens the lesson on the screen; rnntui trace {name} prints its "
+                f"numbers.")
     nxt = "finish" if index + 1 == len(lesson) else "go on"
-    return (f"Lesson step {index + 1} of {len(lesson)} opens {what}. rnntui trace {name} prints "
-            f"its numbers. Type next step to {nxt}.")
+    return (f"Lesson step {index + 1} of {len(lesson)} opens {name}, an encoder-decoder, {why}. "
+            f"rnntui trace {name} prints its numbers. Type next step to {nxt}.")
 
 
 def _lab_step_refusal(lesson, index: int) -> str:

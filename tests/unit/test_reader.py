@@ -337,3 +337,25 @@ def test_an_encoder_decoder_is_refused_in_one_line():
         "reverse is an encoder-decoder, which reader mode does not read yet: its source, "
         "decoder and attention are drawn only on the screen. rnntui trace reverse prints its "
         "numbers."]
+
+
+def test_a_lesson_step_on_an_encoder_decoder_is_refused_like_a_lab_step(tmp_path):
+    """A teacher's lesson that goes from king to reverse: that step is one line, again for
+    lesson and answer, and the lesson goes on after it."""
+    from rnntui.lessons import loads_lesson
+    lesson = loads_lesson(
+        '[lesson]\ntitle = "Mixed"\nsummary = "s"\nminutes = 1\nscenario = "king"\n'
+        '[[step]]\ntitle = "one"\nnarration = "king first"\n'
+        '[[step]]\ntitle = "two"\nscenario = "reverse"\nnarration = "the bottleneck"\n'
+        '[step.question]\nprompt = "Which?"\nchoices = ["a", "b"]\nanswer = 1\nwhy = "w"\n'
+        '[[step]]\ntitle = "three"\nscenario = "king"\nnarration = "king again"\n',
+        str(tmp_path / "mixed.toml"))
+    reader, lines = session(["next step", "lesson", "answer 1", "next step"], lesson=lesson,
+                            tmp_path=tmp_path, train=False)
+    refusal = ("Lesson step 2 of 3 opens reverse, an encoder-decoder, which reader mode does "
+               "not read yet: its source, decoder and attention are drawn only on the screen. "
+               "rnntui trace reverse prints its numbers. Type next step to go on.")
+    assert lines.count(refusal) == 3, lines
+    assert not any("the bottleneck" in line or line.startswith("Question") for line in lines)
+    assert "king again" in lines and reader.view.scenario.name == "king"
+    check_plain(lines)
