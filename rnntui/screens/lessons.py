@@ -19,18 +19,32 @@ from .guard import Dialog
 from .keybar import KeyBar
 
 
-def lesson_label(lesson, mark: str, note: str = "") -> Table:
-    """``    ✓  1. The recurrence  (5 min, 5 steps)`` with the summary under the title."""
-    title = Text.assemble((f"{lesson.number or '·'}. ", "bold"), (visible(lesson.title), "bold"),
-                          (f"  ({lesson.minutes} min, {len(lesson)} steps)", "dim"))
+#: Below this many rows (60x20) each lesson is one line, and the highlighted one's summary
+#: is under the list in at most SUMMARY_LINES lines: with the summaries in the list, two
+#: lessons of thirteen showed at a time.
+SHORT, SUMMARY_LINES = 24, 2
+
+
+def lesson_label(lesson, mark: str, note: str = "", *, summary: bool = True) -> Table | Text:
+    """``    ✓  1. The recurrence  (5 min, 5 steps)`` with the summary under the title (without
+    ``summary``: the one line, cut with … by the list)."""
+    title = Text.assemble((f"{lesson.number or '·'}. ", "bold"), (visible(lesson.title), "bold"))
+    if summary:  # (else the length goes with the summary under the list)
+        title.append(f"  {lesson_length(lesson)}", "dim")
     if note:
         title.append(f"  {note}", "reverse")
+    if not summary:
+        return Text.assemble((mark.rjust(5), "bold"), " ", title)
     grid = Table.grid(padding=(0, 1))
     grid.add_column(width=5, justify="right", no_wrap=True)
     grid.add_column(ratio=1)
     grid.add_row(Text(mark, style="bold"), title)
     grid.add_row("", Text(visible(lesson.summary), style="dim"))
     return grid
+
+
+def lesson_length(lesson) -> str:
+    return f"({lesson.minutes} min, {len(lesson)} steps)"
 
 
 class LessonListScreen(Dialog, ModalScreen):
@@ -53,6 +67,7 @@ class LessonListScreen(Dialog, ModalScreen):
             yield Static("Marks: ✓ finished   3/7 steps reached   · not started",
                          classes="label")
             yield OptionList(*self._options(), id="lessons-list", compact=True)
+            yield Static("", id="lessons-about")  # (the summary, on a short screen)
             yield Static("Or the path of a lesson file (.toml):", classes="label")
             yield Input(placeholder="path/to/lesson.toml", id="lessons-path", max_length=4096)
             yield Static("", id="lessons-error")
@@ -65,18 +80,52 @@ class LessonListScreen(Dialog, ModalScreen):
         except LessonError as err:  # a broken install: the path box still works
             self._broken = str(err)
             lessons = ()
-        options = []
+        self._short = self._is_short()
         for lesson in lessons:
             self._lessons[lesson.name] = lesson
-            note = f"resume at step {self.resume_step + 1}" if lesson.name == self.resume \
-                and self.resume_step is not None else ""
-            options.append(Option(lesson_label(lesson, self.progress.mark(lesson.name,
-                                                                           len(lesson)), note),
-                                  id=lesson.name))
-        return options
+        return [Option(self._label(lesson), id=lesson.name) for lesson in lessons]
+
+    def _is_short(self) -> bool:
+        return self.app.size.height < SHORT
+
+    def _label(self, lesson):
+        note = f"resume at step {self.resume_step + 1}" if lesson.name == self.resume \
+            and self.resume_step is not None else ""
+        return lesson_label(lesson, self.progress.mark(lesson.name, len(lesson)), note,
+                            summary=not self._short)
+
+    def on_resize(self) -> None:
+        """One line a lesson below SHORT rows, the summary under each above (on a change)."""
+        options = self.query_one(OptionList)
+        if self._is_short() != self._short:
+            self._short = self._is_short()
+            for i in range(options.option_count):
+                lesson = self._lessons[str(options.get_option_at_index(i).id)]
+                options.replace_option_prompt_at_index(i, self._label(lesson))
+        options.set_class(self._short, "-short")
+        self._show_summary()
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self._show_summary()
+
+    def _show_summary(self) -> None:
+        """On a short screen, the highlighted lesson's summary under the list."""
+        from ..widgets._draw import fit_lines
+        about = self.query_one("#lessons-about", Static)
+        about.display = self._short
+        options = self.query_one(OptionList)
+        i = options.highlighted
+        if not self._short or i is None:
+            return
+        lesson = self._lessons[str(options.get_option_at_index(i).id)]
+        text = Text(f"{lesson_length(lesson)} {visible(lesson.summary)}", style="dim")
+        width = about.content_size.width or max(self.app.size.width - 10, 10)
+        about.update(fit_lines(text, self.app.console, width, SUMMARY_LINES))
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
+        options.set_class(self._short, "-short")
+        self.query_one("#lessons-about", Static).display = self._short
         want = self.resume
         if want is None:  # no lesson open: the first one not finished yet
             want = next((name for name in self._lessons

@@ -111,20 +111,13 @@ class PickerScreen(Dialog, ModalScreen[Opened | None]):
     def _show_about(self) -> None:
         """The description in as many lines as the screen gives it, the last one ending in "…"
         when it goes on (a cut line never just stops)."""
+        from ..widgets._draw import fit_lines
         lines = next(n for below, n in ABOUT_LINES if self.app.size.height < below)
         for about in self.query("#picker-about").results(Static):
             about.styles.max_height = lines
-            width = about.content_size.width
             text = Text(self._about_text, style="dim")
-            if width > 1:
-                wrapped = text.wrap(self.app.console, width)
-                if len(wrapped) > lines:
-                    last = wrapped[lines - 1]
-                    last.rstrip()
-                    last.truncate(width - 1)
-                    last.append("…")
-                    text = Text("\n", style="dim").join(wrapped[:lines])
-            about.update(text)
+            width = about.content_size.width
+            about.update(fit_lines(text, self.app.console, width, lines) if width > 1 else text)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

@@ -340,6 +340,19 @@ def fit(text: Text | str, width: int) -> Text:
     return out
 
 
+def fit_lines(text: Text, console, width: int, lines: int) -> Text:
+    """``text`` wrapped to ``width`` in at most ``lines`` lines; when it goes on, the last line
+    is cut as :func:`fit` cuts one (at a space, then `` …``): a paragraph in a box too short
+    for it never just stops, and no word is shown in part."""
+    if width < 2 or lines < 1:
+        return Text("")
+    wrapped = text.wrap(console, width)
+    if len(wrapped) <= lines:
+        return text
+    last = Text(" ", style=text.style).join([wrapped[lines - 1], wrapped[lines]])
+    return Text("\n", style=text.style).join([*wrapped[:lines - 1], fit(last, width)])
+
+
 def pad(text: Text | str, width: int) -> Text:
     t = fit(text, width)
     if t.cell_len < width:

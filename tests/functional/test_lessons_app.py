@@ -9,7 +9,8 @@ words are filled from the engine. Progress goes to a temporary data folder.
 from __future__ import annotations
 
 import pytest
-from helpers import StandIn, lab_text, pane_text, quiet_app, settle, wait_until
+from helpers import (StandIn, lab_text, pane_text, quiet_app, settle, static_text,
+                     wait_until)
 
 from rnntui.lessons import builtin_lessons
 from rnntui.lessons.quantities import Facts
@@ -242,6 +243,35 @@ async def test_a_lesson_picked_from_the_list_opens_its_scenario():
         await settle(pilot)
         assert session.run.picked == 2 and "✓ Right." in str(
             app.main_screen.query_one("#lesson-body").render())
+
+
+async def test_at_60x20_the_list_is_one_line_a_lesson_and_the_summary_follows_the_cursor():
+    """With each summary under its title, 60x20 showed two lessons of thirteen; now one line
+    each, and the highlighted one's length and summary under the list. Back at 80x24, the
+    summaries are in the list again."""
+    from textual.widgets import OptionList
+    app = quiet_app("king", train=False)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await settle(pilot)
+        await pilot.press("L")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "LessonListScreen",
+                         "the list opened")
+        await settle(pilot)
+        options = app.screen.query_one(OptionList)
+        rows = [options.render_line(y).text.strip() for y in range(options.size.height)]
+        assert len(rows) >= 4 and [row.split(" ", 2)[1] for row in rows] == [
+            f"{n}." for n in range(1, len(rows) + 1)], rows
+        about = app.screen.query_one("#lessons-about")
+        for i in (0, 2):
+            options.highlighted = i
+            await settle(pilot)
+            lesson = LESSONS[i]
+            said = " ".join(static_text(about).split())
+            whole = f"({lesson.minutes} min, {len(lesson)} steps) {' '.join(lesson.summary.split())}"
+            assert said == whole or (said.endswith(" …") and whole.startswith(said[:-2])), said
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot)
+        assert not about.display and options.get_option_at_index(0).prompt.row_count == 2
 
 
 async def test_the_lesson_keys_say_so_when_no_lesson_is_open():
