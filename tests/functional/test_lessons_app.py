@@ -118,6 +118,13 @@ async def arrive(pilot, session, index: int) -> None:
     await settle(pilot)
 
 
+async def open_list(pilot) -> None:
+    """Key L, and wait for the lesson list."""
+    await pilot.press("L")
+    await wait_until(pilot, lambda: type(pilot.app.screen).__name__ == "LessonListScreen",
+                     "the list opened")
+
+
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.name)
 async def test_walk_every_step_with_the_keys_it_names(lesson):
     app = lesson_app(lesson)
@@ -209,9 +216,7 @@ async def test_leaving_keeps_the_state_and_coming_back_resumes():
         await pilot.press("full_stop")  # the lesson's keys rest while it is left
         await settle(pilot)
         assert session.index == 1 and app.view.t == 3
-        await pilot.press("L")  # the list, with the left lesson highlighted
-        await wait_until(pilot, lambda: type(app.screen).__name__ == "LessonListScreen",
-                         "the list opened")
+        await open_list(pilot)  # the list, with the left lesson highlighted
         await pilot.press("enter")
         await arrive(pilot, session, 1)  # resumed at the same step, its state again
         assert session.active and strip.card.index == 1 and app.view.t == lesson.steps[1].t
@@ -232,9 +237,7 @@ async def test_a_lesson_picked_from_the_list_opens_its_scenario():
     app = quiet_app("king", draw_ahead=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        await pilot.press("L")
-        await wait_until(pilot, lambda: type(app.screen).__name__ == "LessonListScreen",
-                         "the list opened")
+        await open_list(pilot)
         await pilot.press("down", "enter")  # lesson 2, on cat
         session = app.main_screen.lessons
         await arrive(pilot, session, 0)
@@ -253,9 +256,7 @@ async def test_at_60x20_the_list_is_one_line_a_lesson_and_the_summary_follows_th
     app = quiet_app("king", train=False)
     async with app.run_test(size=(60, 20)) as pilot:
         await settle(pilot)
-        await pilot.press("L")
-        await wait_until(pilot, lambda: type(app.screen).__name__ == "LessonListScreen",
-                         "the list opened")
+        await open_list(pilot)
         await settle(pilot)
         options = app.screen.query_one(OptionList)
         rows = [options.render_line(y).text.strip() for y in range(options.size.height)]
@@ -410,9 +411,7 @@ async def test_the_list_highlights_the_first_lesson_not_finished():
     app = quiet_app("cat", draw_ahead=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        await pilot.press("L")
-        await wait_until(pilot, lambda: type(app.screen).__name__ == "LessonListScreen",
-                         "the list opened")
+        await open_list(pilot)
         options = app.screen.query_one(OptionList)
         await wait_until(pilot, lambda: options.highlighted is not None, "a lesson highlighted")
         assert options.get_option_at_index(options.highlighted).id == LESSONS[1].name
