@@ -126,3 +126,11 @@ def test_screenshot_writes_svg_and_never_overwrites(tmp_path, capsys):
     assert "already exists" in capsys.readouterr().err
     assert out.read_text() == svg  # the first file is intact
     assert main(["screenshot", "cat", "-o", str(tmp_path / "x.svg"), "--size", "big"]) == 2
+
+
+@pytest.mark.parametrize("argv, unknown", [(["trace", "king", "--at", "t=3"], "--at t=3"),
+                                           (["trace", "king", "--ep", "2"], "--ep 2")])
+def test_an_option_is_spelled_whole(argv, unknown, capsys):
+    """`trace --at t=3` was read as --attention ("invalid choice: 't=3'"), a prefix of it."""
+    assert main(argv) == 2
+    assert f"unrecognized arguments: {unknown}" in capsys.readouterr().err
