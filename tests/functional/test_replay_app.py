@@ -96,8 +96,19 @@ async def test_replay_plays_at_its_pace_and_space_pauses(tmp_path):
         await settle(pilot)
         await press_and_settle(pilot, ["asterisk", "asterisk", "slash"])
         assert role.speed == 2 and "×2" in status(app)
-        await pilot.press("space")  # (asked at once: a short recording at x2 may end within
-        assert role.playing  # the time a settle takes)
+        # what space did, seen as it did it: a short recording at x2 can play to its end
+        # before the press returns on a busy machine, so role.playing afterwards is a race
+        # (it failed so in a CI run)
+        toggled = []
+        replay = role.replay
+
+        def spy(what, arg=0):
+            replay(what, arg)
+            toggled.append((what, role.playing))
+        role.replay = spy
+        await pilot.press("space")
+        await wait_until(pilot, lambda: toggled, "space reached the replay")
+        assert toggled[0] == ("pause", True)
         last = len(role.recording.events) - 1
         await wait_until(pilot, lambda: role.index == last, "the replay reaches its end")
         await wait_until(pilot, lambda: not role.playing, "the replay stops at its end")
