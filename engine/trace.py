@@ -10,7 +10,7 @@ import numpy as np
 from . import analysis
 from .budget import COMPACT_CELLS
 from .cells import DEFAULT, cell_of, get_cell
-from .cells.base import GatedParams
+from .cells.base import GatedParams, is_bidirectional
 from .cells.numerics import row_norms
 from .cells.rnn import Params, run
 from .types import Sequence
@@ -143,7 +143,7 @@ def run_trace(params: Params, sequence: Sequence, *, activation: str = "tanh",
     :func:`with_backward` too: the forward quantities around t are there first.
     """
     cell = cell_of(params)
-    if getattr(params, "bidirectional", False):  # (bidir.is_bidirectional)
+    if is_bidirectional(params):
         return _bidirectional_trace(cell, params, sequence, activation=activation,
                                     output=output, retention_steps=retention_steps,
                                     should_stop=should_stop)
@@ -385,7 +385,6 @@ def _reading_order(tr: Trace, sequence: Sequence) -> Trace:
     return dataclasses.replace(tr, sequence=sequence, **flip)
 
 
-
 def _carried_state(params, sequence: Sequence, activation: str, output: str):
     """The state a window of a text file starts from (engine.tbptt.carried_state), None for
     any other sequence (without loading the corpus modules for it)."""
@@ -393,6 +392,7 @@ def _carried_state(params, sequence: Sequence, activation: str, output: str):
         return None
     from .tbptt import carried_state
     return carried_state(params, sequence, activation, output)
+
 
 def _bidirectional_trace(cell, params, sequence: Sequence, *, activation: str, output: str,
                          retention_steps: int, should_stop) -> Trace:

@@ -20,7 +20,7 @@ import numpy as np
 
 from .._registry import member
 from ..types import ModelConfig, ScenarioError
-from .base import Cell, GatedParams, GatedPass
+from .base import Cell, GatedParams, GatedPass, is_bidirectional
 
 #: The registry: one line per cell, the name of its module in this folder (which defines CELL).
 #: This is the order of ``--cell`` choices; the ``c`` key cycles, in this order, through the
@@ -81,7 +81,7 @@ def run(params, inputs, targets=None, mask=None, *, activation: str = "tanh",
     bidirectional model (:func:`engine.cells.bidir.run`; it starts from zero states, and its
     backward direction starts at each row's ``lengths[b] - 1``, default T - 1). A one-way
     run needs no lengths: right padding never reaches a real step's state."""
-    if getattr(params, "bidirectional", False):  # (bidir.is_bidirectional, without loading it)
+    if is_bidirectional(params):
         from . import bidir
         return bidir.run(cell_of(params), params, inputs, targets, mask, output=output,
                          activation=activation, backward=backward, lengths=lengths)

@@ -162,6 +162,12 @@ class Cell:
 # Parameters
 
 
+def is_bidirectional(params) -> bool:
+    """Whether ``params`` are a bidirectional model's (engine.cells.bidir): asked here, where
+    every caller has it, so that a one-way run never loads that module to find out."""
+    return bool(getattr(params, "bidirectional", False))
+
+
 def weight_names(params, prefix: str = "") -> list[str]:
     """The names of the weight arrays of ``params`` (a dataclass), in field order, which is
     the order of ``params.arrays()``: ``W_x``, ``W_h``, ...; a part that is itself a dataclass

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import Weights, output_backward, prepare
+from .base import Weights, is_bidirectional, output_backward, prepare  # noqa: F401
 from .numerics import read_out_and_loss
 
 #: the two directions, in the order their states are concatenated
@@ -90,10 +90,6 @@ class BiParams(Weights):
         """Both directions' recurrent matrices times ``factor`` (the W_h knob)."""
         return BiParams(self.fwd.with_wh_scale(factor), self.bwd.with_wh_scale(factor),
                         self.W_y.copy(), self.b_y.copy())
-
-
-def is_bidirectional(params) -> bool:
-    return bool(getattr(params, "bidirectional", False))
 
 
 def init(cell, hidden: int, inputs: int, outputs: int, **kw) -> BiParams:
