@@ -32,7 +32,7 @@ from engine.types import ScenarioError
 
 from .position import KNOB_LIMIT, Position, PositionError, check_epoch
 from .safe_text import clip, visible
-from .view import BACKWARD, FORWARD, View
+from .view import BACKWARD, FORWARD, View, carried
 
 __all__ = ["Reader", "run_reader", "say", "spoken_number", "MAX_LINE"]
 
@@ -876,12 +876,7 @@ class Reader:
             self.say_data(f"({note})")
         new = self._open(sc, view.source) if kept is None else \
             View.open(sc, kept, source=view.source).with_history(kept)
-        new = (new.with_knob(view.knob).with_phase(view.phase).with_grads(view.grads))
-        if view.typed is not None:
-            new = new.with_sequence(view.sequence, view.typed)
-        elif view.example is not None:
-            new = new.with_example(view.example)
-        self.view = self._traced(new.at(view.t).with_target(view.target))
+        self.view = self._traced(carried(new, view))
         self._weights_changed()
 
     def _cmd_mask(self, args):
@@ -905,10 +900,7 @@ class Reader:
         cfg = sc.train
         self.say(f"Mask {'on' if cfg.mask else 'off'}." if "mask" in change else
                  f"Batches {'sorted by length' if cfg.sort else 'in file order'}.")
-        new = self._open(sc, view.source).with_knob(view.knob).with_phase(view.phase)
-        if view.example is not None:
-            new = new.with_example(view.example)
-        self.view = self._traced(new.at(view.t).with_grads(view.grads).with_target(view.target))
+        self.view = self._traced(carried(self._open(sc, view.source), view))
         self._weights_changed()
 
     def _cmd_grads(self, args):

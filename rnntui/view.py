@@ -399,3 +399,19 @@ def view_at(view: View, pos: Position, *, warn=None) -> View:
         view = view.with_example(None)  # a position naming no sequence: the scenario's own
     return (view.with_knob(pos.knob).with_phase(pos.phase).at(pos.t)
             .with_grads(pos.grads).with_target(pos.target))
+
+
+def carried(new: View, old: View) -> View:
+    """``new`` (the first View of ``old``'s scenario with another cell, mask or batch order)
+    where ``old`` is: the same knob, pass and gradient view, the same typed text, training
+    sequence or text window, then t and the pinned target step. The one place a switch of the
+    model keeps where you are (keys c, u and s; the reader's cell, mask and sort)."""
+    new = new.with_knob(old.knob).with_phase(old.phase).with_grads(old.grads)
+    if old.typed is not None:
+        new = new.with_sequence(old.sequence, old.typed)
+    elif old.example is not None:
+        new = new.with_example(old.example)
+    elif isinstance(old.origin, WindowRef):
+        from .sequences import with_window
+        new = with_window(new, old.origin)
+    return new.at(old.t).with_target(old.target)

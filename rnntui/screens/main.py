@@ -23,8 +23,8 @@ from engine.kinds import is_seq2seq
 
 from ..jobs import Jobs, LossReady, TraceReady, TrainDone, TrainProgress
 from ..keys import BINDINGS
-from ..position import Position, WindowRef
-from ..view import BACKWARD, Training, View, view_at
+from ..position import Position
+from ..view import BACKWARD, Training, View, carried, view_at
 from ..widgets import PANES, pane_class
 from ..widgets.base import Pane
 from ..widgets.sequence import SequencePane
@@ -641,10 +641,7 @@ class MainScreen(LessonKeys, QuitGuard, Screen):
         new_sc = with_batching(sc, **change)  # (the file's own [train] kept: positions say so)
         train = new_sc.train
         self._cancel_work()
-        new = self._first_view(new_sc, view.source).with_knob(view.knob).with_phase(view.phase)
-        if view.example is not None:
-            new = new.with_example(view.example)
-        new = new.at(view.t)
+        new = carried(self._first_view(new_sc, view.source), view)
         kept = self._by_train.get((view.cell, train.mask, train.sort))
         if kept is not None:
             self.view = new.with_training(None).with_history(kept)
@@ -725,16 +722,7 @@ class MainScreen(LessonKeys, QuitGuard, Screen):
                         title="Over budget", severity="warning", markup=False, timeout=10)
             return
         self._cancel_work()
-        new = self._first_view(sc, view.source)
-        new = (new.with_knob(view.knob).with_phase(view.phase).with_grads(view.grads))
-        if view.typed is not None:
-            new = new.with_sequence(view.sequence, view.typed)
-        elif view.example is not None:
-            new = new.with_example(view.example)
-        elif isinstance(view.origin, WindowRef):
-            from ..sequences import with_window
-            new = with_window(new, view.origin)
-        new = new.at(view.t).with_target(view.target)
+        new = carried(self._first_view(sc, view.source), view)
         kept = self._trained.get(nxt)
         if kept is not None:
             self.view = new.with_training(None).with_history(kept)

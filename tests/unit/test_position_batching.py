@@ -74,9 +74,10 @@ async def test_the_screen_after_u_and_s_is_the_screen_at_its_position():
     app = quiet_app("pads")
     async with app.run_test(size=(100, 32)) as pilot:
         await settle(pilot)
-        await press_and_settle(pilot, ["right", "u", "s", "right"])
+        await press_and_settle(pilot, ["right", "v", "u", "s", "right"])
         at = str(app.view.position)
         assert "mask=off,sort=on" in at
+        assert app.view.grads == "loss"  # (u and s once dropped the per-loss view: views.carried)
         by_keys = app.export_screenshot()
     opened = quiet_app("pads", at=at)
     async with opened.run_test(size=(100, 32)) as pilot:
