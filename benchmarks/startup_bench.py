@@ -1,5 +1,6 @@
 """Start-up: ``rnntui screenshot king`` warm (training cache filled) and cold (empty cache) against
-a bare Textual app that imports numpy and plotext and saves a headless screenshot the same way.
+a bare Textual app that imports numpy and plotext, composes a Header, a Static and a Footer
+(issue 18's reference) and saves a headless screenshot the same way.
 
 Each case is a fresh process; its time runs from just before the process is started to the
 moment the SVG file is written (the file's modification time, on the same clock), so
@@ -23,8 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, median, thread_env  # noqa: E402
 
 SECTION = "startup"
-#: Targets of issue 12 (ratios to the bare app).
-WARM_TARGET, COLD_TARGET = 1.3, 2.0
+#: Targets of issue 18 (ratios to the bare app; 1.3x warm is its floor). Issue 12 asked for 1.3
+#: and 2.0 against a bare app without the Header, which issue 18's reference composes.
+WARM_TARGET, COLD_TARGET = 1.15, 1.6
 SIZE = (100, 32)  # rnntui screenshot's default --size
 
 #: The reference: the same headless run and SVG export, with nothing of rnntui in it.
@@ -33,13 +35,14 @@ import asyncio, sys
 import numpy  # noqa: F401
 import plotext  # noqa: F401
 from textual.app import App
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Header, Static
 
 
 class Bare(App):
     BINDINGS = [("q", "quit", "quit")]
 
     def compose(self):
+        yield Header()
         yield Static("bare")
         yield Footer()
 

@@ -15,8 +15,8 @@ tomllib's own.
 from __future__ import annotations
 
 import json
+import os
 import re
-import secrets
 import tomllib
 
 __all__ = ["loads"]
@@ -59,7 +59,7 @@ def loads(text: str) -> dict:
     """The same dict as ``tomllib.loads(text)``, and the same exceptions."""
     if len(text) < MIN_ARRAY_CHARS or "[" not in text:
         return tomllib.loads(text)
-    tag = "rnntui-" + secrets.token_hex(8)
+    tag = "rnntui-" + os.urandom(8).hex()  # (secrets.token_hex, without its import)
     if tag in text:
         return tomllib.loads(text)
     found: dict[str, list] = {}

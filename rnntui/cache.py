@@ -44,7 +44,6 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -466,6 +465,7 @@ def store(scenario, history, epochs: int | None = None, folder: Path | None = No
 def _write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to a temporary file beside ``path``, flush it to disk, then move it into
     place in one step (:func:`os.replace`): readers see the old file or the new, never part."""
+    import tempfile  # (only when writing: not on a warm start)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:

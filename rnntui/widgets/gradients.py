@@ -10,7 +10,6 @@ from rich.text import Text
 
 from engine import knob_scale
 from engine.cells import get_cell
-from engine.influence import reach
 from engine.trace import one_way
 
 from ._draw import (DIM, POS, TARGET, WARN, block, first_fitting, fmt_abs, fmt_pow10, join,
@@ -129,6 +128,7 @@ class GradientPane(Pane):
 
     def _reach(self, tr, tau: int):
         if self._reach_of is None or self._reach_of[0] is not tr or self._reach_of[1] != tau:
+            from engine.influence import reach  # (the per-loss view only: not at start-up)
             self._reach_of = (tr, tau, reach(one_way(tr), tau, max(0, tau - REACH_STEPS)))
         return self._reach_of[2]
 
