@@ -16,6 +16,11 @@ class QuitGuard:
         return super().check_action(action, parameters)  # type: ignore[misc]
 
 
+#: Below this many rows (60x20) the picker and the lesson list show one line per item, with
+#: the highlighted item's text under the list.
+SHORT_ROWS = 24
+
+
 class Dialog(QuitGuard):
     """A modal mixin: closing tolerates a second Enter or Esc queued before the first one took
     effect."""
@@ -23,3 +28,15 @@ class Dialog(QuitGuard):
     def close_once(self, result=None) -> None:
         if self.is_current:  # type: ignore[attr-defined]  # a queued key must not pop the screen below
             self.dismiss(result)  # type: ignore[attr-defined]
+
+    @staticmethod
+    def fit_options(options, labels: list) -> None:
+        """Give each option of ``options`` (an OptionList of one-line items) its label from
+        ``labels`` (Rich Texts), cut at a space with `` …`` where it is wider than the list
+        (Textual's own ellipsis cuts mid-word: "Only the wo…")."""
+        from ..widgets._draw import fit
+        width = options.scrollable_content_region.width
+        if width < 2:
+            return  # (not laid out yet: the next resize fits them)
+        for i, label in enumerate(labels):
+            options.replace_option_prompt_at_index(i, fit(label.copy(), width))

@@ -15,19 +15,22 @@ from textual.widgets.option_list import Option
 
 from ..safe_text import visible
 from ..served import files_refused
-from .guard import Dialog
+from .guard import SHORT_ROWS, Dialog
 from .keybar import KeyBar
 
 
-#: Below this many rows (60x20) each lesson is one line, and the highlighted one's summary
-#: is under the list in at most SUMMARY_LINES lines: with the summaries in the list, two
-#: lessons of thirteen showed at a time.
-SHORT, SUMMARY_LINES = 24, 2
+#: Below SHORT rows (60x20) each lesson is one line, and the highlighted one's summary is
+#: under the list in at most SUMMARY_LINES lines: with the summaries in the list, two lessons
+#: of thirteen showed at a time.
+SHORT, SUMMARY_LINES = SHORT_ROWS, 2
+#: The legend of the marks, and its narrow form (the list at 60x20 is 50 cells wide).
+MARKS = "Marks: ✓ finished   3/7 steps reached   · not started"
+MARKS_NARROW = "Marks: ✓ finished  3/7 steps  · not started"
 
 
 def lesson_label(lesson, mark: str, note: str = "", *, summary: bool = True) -> Table | Text:
     """``    ✓  1. The recurrence  (5 min, 5 steps)`` with the summary under the title (without
-    ``summary``: the one line, cut with … by the list)."""
+    ``summary``: the one line, cut at a space to the list's width by the screen)."""
     title = Text.assemble((f"{lesson.number or '·'}. ", "bold"), (visible(lesson.title), "bold"))
     if summary:  # (else the length goes with the summary under the list)
         title.append(f"  {lesson_length(lesson)}", "dim")
@@ -64,8 +67,7 @@ class LessonListScreen(Dialog, ModalScreen):
         with Vertical(id="lessons-box", classes="dialog") as box:
             box.border_title = "Lessons"
             box.border_subtitle = "Enter opens · Tab moves · Esc closes"
-            yield Static("Marks: ✓ finished   3/7 steps reached   · not started",
-                         classes="label")
+            yield Static(MARKS, classes="label", id="lessons-marks")
             yield OptionList(*self._options(), id="lessons-list", compact=True)
             yield Static("", id="lessons-about")  # (the summary, on a short screen)
             yield Static("Or the path of a lesson file (.toml):", classes="label")
@@ -95,15 +97,21 @@ class LessonListScreen(Dialog, ModalScreen):
                             summary=not self._short)
 
     def on_resize(self) -> None:
-        """One line a lesson below SHORT rows, the summary under each above (on a change)."""
+        """One line a lesson below SHORT rows, each cut at a space to the list's width; the
+        summary under each above (again on a change)."""
         options = self.query_one(OptionList)
-        if self._is_short() != self._short:
-            self._short = self._is_short()
-            for i in range(options.option_count):
-                lesson = self._lessons[str(options.get_option_at_index(i).id)]
-                options.replace_option_prompt_at_index(i, self._label(lesson))
+        was, self._short = self._short, self._is_short()
+        labels = [self._label(lesson) for lesson in self._lessons.values()]
+        if self._short:
+            self.fit_options(options, labels)
+        elif was:
+            for i, label in enumerate(labels):
+                options.replace_option_prompt_at_index(i, label)
         options.set_class(self._short, "-short")
         self._show_summary()
+        marks = self.query_one("#lessons-marks", Static)
+        width = marks.content_size.width or max(self.app.size.width - 10, 10)
+        marks.update(MARKS if len(MARKS) <= width else MARKS_NARROW)
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         self._show_summary()

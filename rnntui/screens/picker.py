@@ -22,7 +22,7 @@ from engine.types import Scenario, ScenarioError
 
 from ..safe_text import visible
 from ..served import files_refused
-from .guard import Dialog
+from .guard import SHORT_ROWS, Dialog
 from .keybar import KeyBar
 
 
@@ -35,9 +35,9 @@ class Opened:
 
 
 #: Lines of the highlighted scenario's description under the list, by the screen's rows: below
-#: 24 (60x20) two, where the list would otherwise show one scenario at a time; from 32 (100x32,
+#: SHORT_ROWS (24: 60x20) two, where the list would otherwise show one scenario at a time; from 32 (100x32,
 #: 120x40) room for every built-in's whole description.
-ABOUT_LINES = ((24, 2), (32, 6), (10 ** 9, 12))
+ABOUT_LINES = ((SHORT_ROWS, 2), (32, 6), (10 ** 9, 12))
 
 
 class PickerScreen(Dialog, ModalScreen[Opened | None]):
@@ -82,11 +82,13 @@ class PickerScreen(Dialog, ModalScreen[Opened | None]):
             self._about = {}
         width = max((len(n) for n, _ in items), default=0)
         options = []
+        self._labels = []  # (each whole: fit to the list's width on every resize)
         for name, desc in items:
-            label = Text.assemble((f"{name:<{width}}", "bold"), "  ")
+            label = Text.assemble((f"{name:<{width}}", "bold"), "  ", no_wrap=True)
             if name == self.current:  # (before the description: a long one is cut at the end)
                 label.append("(open) ", style="dim")
             label.append(desc)
+            self._labels.append(label)
             options.append(Option(label, id=name))
         return options
 
@@ -106,6 +108,7 @@ class PickerScreen(Dialog, ModalScreen[Opened | None]):
         self._show_about()
 
     def on_resize(self) -> None:
+        self.fit_options(self.query_one(OptionList), self._labels)
         self._show_about()
 
     def _show_about(self) -> None:

@@ -391,6 +391,9 @@ async def test_the_picker_lists_one_line_per_scenario_and_cuts_words_with_an_ell
         names = [options.get_option_at_index(i).id for i in range(options.option_count)]
         assert [row.split()[0] for row in rows] == names[:len(rows)] and len(rows) >= 4, rows
         assert rows[0].split()[1] == "(open)"  # (the scenario open, named before a long text)
+        # each line whole, or cut at a space before " …": no word shown in part ("the wo…")
+        for row, whole in zip(rows, (label.plain for label in app.screen._labels)):
+            assert row == whole or (row.endswith(" …") and (whole + " ").startswith(row[:-1])), row
         about = app.screen.query_one("#picker-about")
         shown = [line.rstrip() for line in static_text(about).splitlines()]
         assert len(shown) <= about_lines and about.size.height == len(shown)

@@ -262,6 +262,11 @@ async def test_at_60x20_the_list_is_one_line_a_lesson_and_the_summary_follows_th
         rows = [options.render_line(y).text.strip() for y in range(options.size.height)]
         assert len(rows) >= 4 and [row.split(" ", 2)[1] for row in rows] == [
             f"{n}." for n in range(1, len(rows) + 1)], rows
+        for row, lesson in zip(rows, LESSONS):  # whole, or cut at a space before " …"
+            whole = f"{lesson.number}. {lesson.title}"
+            title = row.split(" ", 1)[1]
+            assert title == whole or (title.endswith(" …") and (whole + " ").startswith(
+                title[:-1])), row
         about = app.screen.query_one("#lessons-about")
         for i in (0, 2):
             options.highlighted = i
@@ -270,9 +275,14 @@ async def test_at_60x20_the_list_is_one_line_a_lesson_and_the_summary_follows_th
             said = " ".join(static_text(about).split())
             whole = f"({lesson.minutes} min, {len(lesson)} steps) {' '.join(lesson.summary.split())}"
             assert said == whole or (said.endswith(" …") and whole.startswith(said[:-2])), said
+        marks = app.screen.query_one("#lessons-marks")
+        # the legend of the marks fits its one line (it wrapped at 60x20) and says what they are
+        assert marks.size.height == 1 and static_text(marks).strip() == \
+            "Marks: ✓ finished  3/7 steps  · not started"
         await pilot.resize_terminal(80, 24)
         await settle(pilot)
         assert not about.display and options.get_option_at_index(0).prompt.row_count == 2
+        assert marks.size.height == 1 and "3/7 steps reached" in static_text(marks)
 
 
 async def test_the_lesson_keys_say_so_when_no_lesson_is_open():
