@@ -186,7 +186,8 @@ def _command_parser(cmd: str) -> _Parser:
     elif cmd == "trace":
         p.description = ("Train as the scenario says (or --epochs N) and print the per-step "
                          "table for its sequence, the spectral numbers and the retention curve.")
-        p.add_argument("scenario", metavar="SCENARIO")
+        p.add_argument("scenario", metavar="SCENARIO", nargs="?", default=None,
+                       help="a built-in name or a .toml path (optional when --at names it)")
         p.add_argument("--epochs", type=int, default=None, metavar="N",
                        help="train N epochs instead of the scenario's number (0: untrained)")
         p.add_argument("--json", action="store_true",
@@ -197,6 +198,10 @@ def _command_parser(cmd: str) -> _Parser:
         p.add_argument("--target-step", type=int, default=None, metavar="TAU",
                        help="add the per-loss view for step TAU: the gradient of the loss at "
                             "TAU at every earlier state, and each input's influence on it")
+        p.add_argument("--at", default=None, metavar="POSITION",
+                       help="the trace at a position, as the app shows it there (its epoch, "
+                            "cell, knob, sequence...; docs/position.md); with --json, what "
+                            "key e saves there")
     elif cmd == "compare":
         p.description = ("Open the app in compare mode: two cells trained on the same data, "
                          "side by side, moved by one cursor.")
@@ -268,8 +273,18 @@ def cmd_check(files: list[str]) -> int:
     return EXIT_BAD_INPUT if bad else EXIT_OK
 
 
-def cmd_trace(name: str, epochs: int | None, as_json: bool, cell: str | None = None,
-              target_step: int | None = None, attention: str | None = None) -> int:
+def cmd_trace(name: str | None, epochs: int | None, as_json: bool, cell: str | None = None,
+              target_step: int | None = None, attention: str | None = None,
+              at: str | None = None) -> int:
+    if at is not None:
+        given = [flag for flag, value in (("--epochs", epochs), ("--cell", cell),
+                                          ("--attention", attention)) if value is not None]
+        if given:
+            return _fail(f"{' and '.join(given)} with --at: give {'it' if len(given) == 1 else 'them'} "
+                         f"in the position (e.g. --at 'epoch=50,cell=lstm'; docs/position.md)")
+        return _trace_at(name, at, as_json, target_step)
+    if name is None:
+        return _fail("trace needs a SCENARIO: a built-in name (rnntui list) or a .toml path")
     from engine.scenario import LIMITS
     if epochs is not None and not 0 <= epochs <= LIMITS["epochs"]:
         return _fail(f"--epochs must be from 0 to {LIMITS['epochs']} (the limit of a "
@@ -316,6 +331,65 @@ def cmd_trace(name: str, epochs: int | None, as_json: bool, cell: str | None = N
         from .fit import columns
         from .tracetable import format_trace
         OUT.print(format_trace(sc, trace, history, epoch, 0, width=columns()))
+    if history.stopped:
+        print(f"note: {visible(history.stopped)}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _trace_at(name: str | None, at: str, as_json: bool, target_step: int | None) -> int:
+    """``rnntui trace --at POSITION``: the trace the app shows at that position (its epoch,
+    cell, attention, mask and sort, knob and sequence), as the table or the JSON that key e
+    saves there."""
+    from engine.types import ScenarioError
+
+    from .position import PositionError, check_epoch, scenario_at
+    from .sequences import check_position
+    pos, err = _position(at, name)
+    if err:
+        return _fail(err)
+    if pos.cells is not None:
+        return _fail("--at: cells= is compare mode, two cells at once: trace one of them "
+                     "with cell=...")
+    sc, err = _load(pos.scenario)
+    if err:
+        return _fail(err)
+    try:
+        sc = scenario_at(sc, pos)
+        check_position(sc, pos)
+        check_epoch(pos, sc)
+    except PositionError as err:
+        return _fail(f"--at: {err}")
+    except ScenarioError as err:
+        return _fail(f"--at: {err.message}")
+    from .training import open_epochs, untrained
+    n = open_epochs(sc, True, pos.epoch)
+    if n > 0:
+        from .cache import trained
+        history = trained(sc, n)  # (the cache's run when it has it: what the app opens)
+    else:
+        history = untrained(sc)
+    from .jobs import compute_trace
+    from .view import View, at_position
+    try:
+        view = at_position(View.open(sc, history, source=pos.scenario).with_history(history),
+                           pos)
+    except ScenarioError as err:
+        return _fail(f"--at: {err.message}")
+    view = view.with_trace(*compute_trace(view))
+    if target_step is not None and not 0 <= target_step < view.T:
+        return _fail(f"--target-step must be a step of the sequence, 0 to {view.T - 1}")
+    if as_json:
+        from .tracejson import reach_to_json, view_to_json
+        data = view_to_json(view)
+        if target_step is not None:
+            data["target_step"] = reach_to_json(view.trace, target_step)
+        OUT.print(json.dumps(data, indent=1, allow_nan=False))
+    else:
+        from .fit import columns
+        from .tracetable import format_trace
+        OUT.print(f"at {visible(str(view.position))}")
+        OUT.print(format_trace(view.scenario, view.trace, view.history, view.epoch, view.knob,
+                               width=columns()))
     if history.stopped:
         print(f"note: {visible(history.stopped)}", file=sys.stderr)
     return EXIT_OK
@@ -512,7 +586,7 @@ def _main(argv: list[str] | None = None) -> int:
                 return cmd_replay(args.file, args.asciicast, args.size, args.reader)
             if cmd == "trace":
                 return cmd_trace(args.scenario, args.epochs, args.json, args.cell,
-                                 args.target_step, args.attention)
+                                 args.target_step, args.attention, args.at)
             if cmd == "compare":
                 return cmd_compare(args.scenario, args.cells, args.at)
             if cmd == "generate":

@@ -159,10 +159,8 @@ def export_files(view, svg: str) -> tuple[str, dict[str, str], str]:
     files: dict[str, str] = {".svg": svg}
     note = ""
     try:
-        from .tracejson import trace_to_json
-        data = trace_to_json(view.scenario, view.trace, view.history, view.epoch, view.knob,
-                             view.example)
-        data["position"] = str(view.position)
+        from .tracejson import view_to_json
+        data = view_to_json(view)
         files[".json"] = json.dumps(data, indent=1, allow_nan=False) + "\n"
     except Exception as err:  # never lose the picture because of the numbers
         note = f" (no JSON: {err})"

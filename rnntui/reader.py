@@ -32,7 +32,7 @@ from engine.types import ScenarioError
 
 from .position import KNOB_LIMIT, Position, PositionError, check_epoch
 from .safe_text import clip, visible
-from .view import BACKWARD, FORWARD, View, carried
+from .view import BACKWARD, FORWARD, View, at_position, carried
 
 __all__ = ["Reader", "run_reader", "say", "spoken_number", "MAX_LINE"]
 
@@ -616,24 +616,15 @@ class Reader:
         self.view = self._traced(view.with_history(history, epoch=epoch))
 
     def go_to(self, pos: Position) -> None:
-        """Move to ``pos`` (the --at option): its epoch (trained up to it), text or training
-        sequence, knob, pass, step, gradient view and tau."""
-        view = self.view
-        if pos.window is not None or pos.gen is not None or pos.cells is not None:
-            self.say("Reader mode opens text windows, generated sequences and compare mode not "
-                     "yet: the scenario's own sequence is read instead.")
-        if pos.text is not None:
-            from engine.scenario import encode_text
-            view = view.with_sequence(encode_text(view.scenario, pos.text), pos.text)
-        elif pos.example is not None:
-            view = view.with_example(pos.example)
-        self.view = (view.with_knob(pos.knob).with_phase(pos.phase).at(pos.t)
-                     .with_grads(pos.grads).with_target(pos.target))
-        if pos.epoch is not None:
-            if pos.epoch > self.view.trained_epochs:
-                self._train_to(pos.epoch)
-            self.view = self.view.with_epoch(pos.epoch)
-        self.view = self._traced(self.view)
+        """Move to ``pos`` (the --at option): its epoch (trained up to it), sequence (typed text,
+        a training sequence, a text file's window or a generated sequence), knob, pass, step,
+        gradient view and tau (rnntui.view.at_position)."""
+        if pos.cells is not None:
+            self.say("Reader mode does not open compare mode yet: the "
+                     f"{_cell_name(self.view.cell)} alone is read instead.")
+        if pos.epoch is not None and pos.epoch > self.view.trained_epochs:
+            self._train_to(pos.epoch)
+        self.view = self._traced(at_position(self.view, pos))
 
     # -- the loop ------------------------------------------------------------------------------
     def start(self) -> None:

@@ -282,6 +282,16 @@ def _exact(v):
     return _num(v) if isinstance(v, float) else v
 
 
+def view_to_json(view) -> dict:
+    """The JSON of what ``view`` (an rnntui.view.View with its trace) shows: :func:`trace_to_json`
+    of its scenario, trace, weights and sequence, with ``position``, the string that opens it
+    again (``--at``). What the app's ``e`` saves and ``rnntui trace --at --json`` prints."""
+    data = trace_to_json(view.scenario, view.trace, view.history, view.epoch, view.knob,
+                         view.example)
+    data["position"] = str(view.position)
+    return data
+
+
 def reach_to_json(trace: Trace, tau: int) -> dict:
     """The per-loss view for target step ``tau`` (engine.influence.reach): for each step t up
     to tau, ||dL_tau/dh_t|| (the whole state for a gated cell) and ||dy_tau[k]/dx_t|| (the

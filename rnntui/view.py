@@ -401,6 +401,25 @@ def view_at(view: View, pos: Position, *, warn=None) -> View:
             .with_grads(pos.grads).with_target(pos.target))
 
 
+def at_position(view: View, pos: Position, should_stop=None) -> View:
+    """``view`` at ``pos`` at once, with no screen: where :func:`view_at` puts it, at the
+    position's epoch (which ``view``'s history must have trained to), and, for a generated
+    sequence, that sequence made again there with those weights, its cursor at the position's
+    t. What ``rnntui trace --at`` and reader mode show; the app does the same in steps (the
+    epoch once training on open reaches it, the generation in a worker). ScenarioError for a
+    window or a generation the scenario cannot have; compare mode (``cells=``) is the
+    caller's."""
+    view = view_at(view, pos)
+    if pos.epoch is not None:
+        view = view.with_epoch(pos.epoch)
+    if pos.gen is not None:
+        from .sequences import with_generated
+        made = with_generated(view, pos.gen, should_stop)[0]
+        view = (view.with_sequence(made.sequence, made.typed, made.origin).at(pos.t)
+                .with_phase(pos.phase).with_grads(pos.grads).with_target(pos.target))
+    return view
+
+
 def carried(new: View, old: View) -> View:
     """``new`` (the first View of ``old``'s scenario with another cell, mask or batch order)
     where ``old`` is: the same knob, pass and gradient view, the same typed text, training

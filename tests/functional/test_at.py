@@ -95,3 +95,44 @@ def test_finding5_an_epoch_past_the_limit_is_refused_not_trained(command, tmp_pa
                                    "epochs a scenario may train"), done.stderr
     assert done.stdout == ""
     assert not (tmp_path / "x.svg").exists()
+
+
+@pytest.mark.parametrize("at", [
+    'scenario=king,epoch=50,t=2,phase=backward,wh=+2,text="the dog sits on"',
+    "scenario=king,cell=gru,epoch=100,seq=1,wh=-3",
+    'scenario=king,epoch=200,gen=5,temp=0,seed=0,prime="the king"',
+    "scenario=rhymes,window=train:2,t=5",
+])
+async def test_trace_at_prints_what_the_app_saves_there(at, capsys):
+    """``rnntui trace --at P --json`` is, number for number, the JSON key e saves in the app
+    opened at P (the same trace, weights, sequence and position), and the table says where."""
+    import json
+
+    from rnntui.cli import main
+    from rnntui.export import export_files
+    app = quiet_app(Position.parse(at).scenario, at=at, draw_ahead=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        saved = json.loads(export_files(app.view, "")[1][".json"])
+    assert main(["trace", "--at", at, "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == saved
+    assert Position.parse(saved["position"]) == app.view.position
+    assert main(["trace", "--at", at]) == 0
+    table = capsys.readouterr().out
+    assert table.startswith(f"at {saved['position']}\n") and "loss L = " in table
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--at", 'cells="rnn,lstm"'], "--at: cells= is compare mode"),
+    (["--at", "epoch=5", "--epochs", "3"], "--epochs with --at: give it in the position"),
+    (["--at", "epoch=5", "--cell", "gru", "--epochs", "3"],
+     "--epochs and --cell with --at: give them in the position"),
+    (["--at", "window=val:2"], "--at: window=val:2: 'king' is not a text read from a file"),
+    (["--at", "epoch=999999999"], "--at: epoch=999999999: past the limit"),
+])
+def test_trace_at_refuses_in_one_line(args, said, capsys):
+    from rnntui.cli import main
+    assert main(["trace", "king", *args]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and out.err.startswith(f"rnntui: {said}") and out.err.count("\n") == 1

@@ -359,3 +359,29 @@ def test_a_lesson_step_on_an_encoder_decoder_is_refused_like_a_lab_step(tmp_path
     assert not any("the bottleneck" in line or line.startswith("Question") for line in lines)
     assert "king again" in lines and reader.view.scenario.name == "king"
     check_plain(lines)
+
+
+@pytest.mark.parametrize("at", ['scenario=king,epoch=0,gen=4,temp=0,prime="the king"',
+                                "scenario=rhymes,epoch=0,window=train:2,t=3"])
+def test_a_position_with_a_generated_sequence_or_a_window_is_read_as_the_app_opens_it(
+        at, tmp_path):
+    """They were refused ("not yet: the scenario's own sequence is read instead"): now the
+    reader is where the app is at the same position (rnntui.view.at_position)."""
+    from rnntui.position import Position
+    from rnntui.view import View, at_position
+    pos = Position.parse(at)
+    lines: list[str] = []
+    reader = Reader(load(pos.scenario), out=lines.append, progress=Progress(tmp_path / "p.json"),
+                    train=False)
+    first = reader.view
+    reader.go_to(pos)
+    assert not any("not yet" in line for line in lines), lines
+    want = at_position(View.open(first.scenario, first.history).with_history(first.history), pos)
+    assert reader.view.position == want.position and reader.view.T == want.T
+    assert reader.view.sequence is not first.sequence and reader.view.trace is not None
+    if pos.window is not None:  # training window 2 is the second training sequence
+        assert np.array_equal(reader.view.sequence.inputs,
+                              first.scenario.train_sequences[1].inputs)
+    else:  # the prime, then the four tokens written after it
+        assert reader.view.typed.startswith("the king ") and reader.view.T == 2 + 4
+    check_plain(lines)
