@@ -467,7 +467,22 @@ class MainScreen(LessonKeys, QuitGuard, Screen):
         view = self._view
         if msg.history is not view.history or not view.loss_pending:
             return  # training replaced the history meanwhile
-        self.view = view.with_history(with_first_loss(msg.history, msg.loss), epoch=view.epoch)
+        view = view.with_history(with_first_loss(msg.history, msg.loss), epoch=view.epoch)
+        if view.training is not None:  # (training on open started before this loss was in)
+            view = view.with_training(self._first_loss_in(view.training, view))
+        self.view = view
+
+    @staticmethod
+    def _first_loss_in(training: Training, view: View) -> Training:
+        """``training`` with the initial weights' loss, once it is known, where the run began
+        without it (training on open starts while it is computed; the run's curve then starts
+        with NaN, and an encoder-decoder's slow first epoch read "loss nan: the loss is not
+        finite here")."""
+        known = view.history.losses
+        losses = training.losses
+        if losses and math.isnan(losses[0]) and len(known) == 1 and math.isfinite(known[0]):
+            return Training(training.epoch, training.last, (known[0], *losses[1:]))
+        return training
 
     # -- training ------------------------------------------------------------------------------
     @property
@@ -479,7 +494,8 @@ class MainScreen(LessonKeys, QuitGuard, Screen):
 
     def on_train_progress(self, msg: TrainProgress) -> None:
         if msg.run == self.jobs.run and self._view.training is not None:
-            self.view = self._view.with_training(Training(msg.epoch, msg.last, msg.losses))
+            self.view = self._view.with_training(self._first_loss_in(
+                Training(msg.epoch, msg.last, msg.losses), self._view))
 
     def on_train_done(self, msg: TrainDone) -> None:
         view = self._view

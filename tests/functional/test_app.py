@@ -690,3 +690,29 @@ async def test_compare_on_an_encoder_decoder_is_attention_and_none(app_factory):
         await press_and_settle(pilot, ["escape"])  # both runs kept for A on the main screen
         assert app.screen is app.main_screen and set(app.main_screen._trained) >= {
             f"{cell}:additive", f"{cell}:none"}
+
+
+@pytest.mark.cold_cache
+async def test_training_on_open_shows_the_first_loss_once_known_not_nan(app_factory,
+                                                                        monkeypatch):
+    """Training on open starts while the initial weights' loss is computed: its curve began
+    with NaN, and an encoder-decoder's slow first epoch read "loss nan" and "the loss is not
+    finite here". Here the run never gets past epoch 0 (its worker is not started)."""
+    from rnntui.jobs import Jobs
+    from rnntui.view import Training
+
+    def train(self, view, epochs=None):  # the run's state at its start, and nothing more
+        return Training(view.trained_epochs, epochs or view.scenario.train.epochs,
+                        tuple(view.history.losses))
+    monkeypatch.setattr(Jobs, "train", train)
+    app = app_factory("translate")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.view.training is not None
+                         and not app.view.loss_pending, "the initial loss computed")
+        await pilot.pause()
+        first = app.view.history.losses[0]
+        assert np.isfinite(first) and app.view.training.losses == (first,)
+        text = pane_text(app.main_screen.query_one("#loss"))
+        assert "nan" not in text and "not finite" not in text, text
+        from rnntui.widgets._draw import fmt_abs
+        assert f"loss {fmt_abs(first)}" in text, text  # (3.905: the pane's own form)
