@@ -8,11 +8,15 @@ import numpy as np
 from engine.seq2seq import GREEDY, TEACHER_FORCING
 
 from .safe_text import visible
+from .texttable import table as texttable
+from .texttable import wrapped
 
 
 def table(sc, tr, epoch: int = 0, width: int | None = None) -> str:
     """The encoder-decoder's trace as lines of text: source, target, decode, then one row
-    per decoder step with its attention."""
+    per decoder step with its attention over each source token. Within ``width`` columns the
+    text is wrapped at spaces and a wider table printed in parts of whole columns (each led by
+    the step and its input): no number or token is cut."""
     from engine.cells import get_cell
     the = get_cell(tr.cell)
     att = tr.attention
@@ -26,22 +30,18 @@ def table(sc, tr, epoch: int = 0, width: int | None = None) -> str:
              "decoded: " + " ".join(visible(x) for x in tr.decoded.tokens)
              + ("" if tr.departs() is None else f"   (departs at output {tr.departs()})"),
              ""]
-    head = f"{'i':>3} {'input':>7} {'target':>7} {'guess':>7} {'p':>5} {'loss':>6}"
-    if tr.weights is not None:
-        head += " │" + "".join(f"{visible(x)[:4]:>5}" for x in tr.sequence.source)
-    if tr.weights is not None:
-        lines.append(" " * 39 + "│ attention over the source")
-    lines.append(head)
+    source = [visible(x) for x in tr.sequence.source] if tr.weights is not None else []
+    if source:
+        lines.append("the columns after loss: the attention over each source token")
+    rows = [("i", "input", "target", "guess", "p", "loss", *source)]
     for i in range(tr.n):
         t = tr.S + i
         guess = int(np.argmax(tr.out[i]))
-        row = (f"{i:>3} {visible(tr.sequence.labels[t])[:7]:>7} "
-               f"{visible(tr.sequence.target_labels[t])[:7]:>7} "
-               f"{visible(tr.vocab[guess])[:7]:>7} {tr.out[i][guess]:>5.3f} "
-               f"{tr.step_loss[i]:>6.4f}")
-        if tr.weights is not None:
-            row += " │" + "".join(f"{w:>5.2f}" for w in tr.weights[i])
-        lines.append(row)
-    if width:
-        lines = [line[:width] for line in lines]
+        rows.append((str(i), visible(tr.sequence.labels[t]),
+                     visible(tr.sequence.target_labels[t]), visible(tr.vocab[guess]),
+                     f"{tr.out[i][guess]:.3f}", f"{tr.step_loss[i]:.4f}",
+                     *(f"{w:.2f}" for w in (tr.weights[i] if source else ()))))
+    if width is not None:
+        lines = wrapped(lines, width)
+    lines += texttable(rows, set(range(len(rows[0]))), width)
     return "\n".join(lines)

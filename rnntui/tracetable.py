@@ -12,8 +12,9 @@ from engine.cells import get_cell
 from engine.predict import knob_scale, prediction
 from engine.scenario import display_token
 
-from .fit import wrap
 from .safe_text import visible
+from .texttable import table as _table
+from .texttable import wrapped as _wrapped
 
 #: Hidden vectors longer than this are shown as their first entries and their norm.
 FULL_H = 4
@@ -153,46 +154,6 @@ def format_trace(scenario: Scenario, trace: Trace, history: History | None = Non
     if width is not None:  # the text around the table wrapped, the table as it is
         lines = _wrapped(lines[:at], width) + table + _wrapped(lines[at + len(table):], width)
     return "\n".join(lines)
-
-
-def _wrapped(lines: list[str], width: int) -> list[str]:
-    return [part for line in lines for part in
-            (wrap(line, width, indent="  ") if len(line) > width else [line])]
-
-
-#: The columns every part of a split table repeats: t and the input.
-KEY_COLUMNS = 2
-GAP = "  "
-
-
-def _table(rows: list[tuple[str, ...]], right: set[int], width: int | None) -> list[str]:
-    """``rows`` (the first is the header) as aligned columns, ``right`` ones right-aligned;
-    wider than ``width``: in parts of whole columns that fit, each led by the key columns."""
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    whole = len(GAP.join("-" * w for w in widths))
-    parts: list[list[int]] = [list(range(len(widths)))]
-    if width is not None and whole > width:
-        keys = list(range(KEY_COLUMNS))
-        parts = [keys[:]]
-        for i in range(KEY_COLUMNS, len(widths)):
-            if len(parts[-1]) > KEY_COLUMNS and \
-                    sum(widths[j] + len(GAP) for j in parts[-1]) + widths[i] > width:
-                parts.append(keys[:])
-            parts[-1].append(i)
-    lines: list[str] = []
-    for part in parts:
-        if lines:
-            lines.append("")
-        for k, r in enumerate(rows):
-            cells = [r[i].rjust(widths[i]) if i in right else r[i].ljust(widths[i])
-                     for i in part]
-            lines.append(GAP.join(cells).rstrip())
-            if k == 0:
-                lines.append(GAP.join("-" * widths[i] for i in part))
-    if len(parts) > 1:
-        lines.append(f"(in {len(parts)} parts to fit {width} columns; COLUMNS={whole} prints "
-                     f"the table in one)")
-    return lines
 
 
 def _why_power_fails(W: np.ndarray) -> str:

@@ -124,3 +124,23 @@ def test_an_untrained_trace_without_width_is_one_table():
     sc = load("echo")
     tr = trace_for(sc, initial_params(sc))
     assert len(_parts(format_trace(sc, tr))) == 1
+
+
+@pytest.mark.parametrize("name", ["translate", "reverse"])
+def test_an_encoder_decoder_trace_loses_nothing_to_the_width(name):
+    """Its lines were cut at the width: at 80 columns the heading lost its loss ("trained 10
+    epoch"), and a longer source's attention columns would have lost numbers. Now the text
+    wraps and the table comes in parts, each led by the step and its input."""
+    from engine import initial_params
+    from rnntui.s2s_trace import table
+    sc = load(name)
+    tr = trace_for(sc, initial_params(sc))
+    whole = table(sc, tr, 0)
+    for width in (80, 40):
+        narrow = table(sc, tr, 0, width)
+        assert max(map(len, narrow.splitlines())) <= width
+        words = narrow.split()
+        if "parts to fit" in narrow:  # (and the note saying so)
+            words = narrow.split("\n(in ")[0].split()
+        assert set(words) == set(whole.split()), width
+        assert f"L = {tr.loss:.4f}" in " ".join(narrow.split())
