@@ -32,17 +32,18 @@ class OutputPane(Pane):
     #: What the pane shows, in the help screen's words.
     HELP = ("The prediction at step t: the probability of each token, ★ on the most "
             "probable and ◀ target on the right answer; or the predicted value beside the "
-            "true one; or P(1), the predicted and target bits (✓ right, ✗ wrong) and the "
-            "accuracy on held-out sequences.")
+            "true one; or P(1) (┊ marks 0.5, where the guess turns from 0 to 1), the predicted "
+            "and target bits (✓ right, ✗ wrong) and the accuracy on held-out sequences.")
     TITLE = "Output"
     LEGEND = ('★ the most probable word, ◀ the target, bars: probabilities · tgt: the target · '
-              'series: ⣿ the prediction, • the truth · echo: P(1), the probability of a 1')
+              'series: ⣿ the prediction, • the truth · echo: P(1), the probability of a 1, '
+              '┊ at 0.5 (above it the guess is 1) · ✓ right, ✗ wrong')
     READS = ("trace", "t", "scenario", "sequence")
 
     def legend_line(self, view) -> str:
         return {"softmax": "★ most probable · ◀ target",
                 "identity": "ŷ: the prediction at t",
-                }.get(view.trace.output, "P(1): the probability of a 1")
+                }.get(view.trace.output, "P(1): the probability of a 1 · ┊ 0.5")
 
     def draw(self, view, width: int, height: int):
         out = view.trace.output
