@@ -109,9 +109,11 @@ class HiddenPane(Pane):
         states one above the other: h→ (read from the start) and h← (read from the end)."""
         if view.trace.bidirectional:
             top = max((height + 1) // 2, 1)
-            up = self._bars(Facing(view, view.trace), width, top, name="h→")
+            # one value column for both, so that their bars' axes line up
+            vw = max(len(fmt(x)) for tr in (view.trace, view.trace.back) for x in tr.h[view.t])
+            up = self._bars(Facing(view, view.trace), width, top, name="h→", vw=vw)
             down = self._bars(Facing(view, view.trace.back), width, height - top, name="h←",
-                              ahead=True) if height > top else None
+                              ahead=True, vw=vw) if height > top else None
             lines = _padded(up, width, top) + (_padded(down, width, height - top) if down
                                                else [])
             return block(lines, width, height)
@@ -151,9 +153,11 @@ class HiddenPane(Pane):
         out.append(Text("● = h_t; the dots are the states before it", style=DIM))
         return out
 
-    def _bars(self, view, width: int, height: int, name: str = "h", ahead: bool = False):
+    def _bars(self, view, width: int, height: int, name: str = "h", ahead: bool = False,
+              vw: int = 0):
         """``name``: what the state is called; ``ahead``: the history strip runs from t to the
-        end (a backward direction's, which reads the sequence from its end)."""
+        end (a backward direction's, which reads the sequence from its end); ``vw``: the
+        value column at least this wide (the two directions' share one)."""
         s = view
         tr = s.trace
         t = s.t
@@ -184,7 +188,7 @@ class HiddenPane(Pane):
 
         nw = len(str(H - 1)) + 1
         values = [fmt(h[u]) for u in units]
-        vw = max((len(v) for v in values), default=7)
+        vw = max(max((len(v) for v in values), default=7), vw)
         rest = width - nw - 1 - vw - 1
         if rest >= 20:
             bar_total = min(rest // 2, 31)

@@ -3,6 +3,7 @@ direction reading each row from its last real step, the loader's refusal where a
 later input, the cache, and the built-in `apple` (a one-way cell at chance, both ways right)."""
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -153,3 +154,17 @@ def test_the_classroom_sends_both_directions_and_puts_them_back():
     other = _bi("gru", H=3, I=2, O=2, seed=9)
     back = with_weights(other, {n: a.copy() for n, a in sent})
     assert all(np.array_equal(a, b) for a, b in zip(back.arrays(), params.arrays()))
+
+
+@pytest.mark.parametrize("size", [(25, 14), (40, 20), (60, 30)])
+def test_the_two_directions_bars_share_one_axis(size):
+    """The h← rows' axis stood a column left of the h→ rows' when their widest values differed
+    in length (+0.01727 above, +0.9828 below)."""
+    from helpers import draw_pane, make_view
+
+    from rnntui.widgets.hidden import HiddenPane
+    view = make_view("apple", train=True)
+    for t in range(view.T):
+        text = draw_pane(view.at(t), HiddenPane, *size)
+        rows = [line for line in text.splitlines() if re.match(r"\s*h\d+ ", line)]
+        assert len(rows) >= 4 and len({row.index("│") for row in rows}) == 1, (t, text)
