@@ -146,6 +146,10 @@ def can_generate(scenario, gen: Generation) -> None:
                             f"scenario; a forecast needs a series of one value a step")
 
 
+#: At most this many characters of written text in the line saying what was written.
+SHOWN_CHARS = 160
+
+
 def generated(view, gen: Generation, should_stop=None):
     """(the sequence, its text or None, the step to put the cursor on, one line saying what
     was done) for ``gen`` made with ``view``'s scenario and weights (see generation_params);
@@ -164,8 +168,11 @@ def generated(view, gen: Generation, should_stop=None):
         how = "greedy" if temp == 0 else f"temperature {temp:g}, seed {gen.seed}"
         sep = "" if (sc.unit or "word") == "char" else " "
         shown = sep.join(g.generated).replace("\n", "⏎")
+        if len(shown) > SHOWN_CHARS:  # cut at a space, never inside a word, and said so
+            cut = shown.rfind(" ", 0, SHOWN_CHARS - 1)
+            shown = shown[:cut if cut > 0 else SHOWN_CHARS - 2].rstrip() + " …"
         return (sequence, g.text, g.prime - 1,
-                f"Wrote {gen.length} tokens ({how}): {shown[:160]}")
+                f"Wrote {gen.length} tokens ({how}): {shown}")
     from engine.csvdata import normalization_of
     from engine.generate import forecast_sequence
     norm = normalization_of(sc)

@@ -170,3 +170,14 @@ def test_a_generation_that_cannot_be_made_says_why():
         with_generated(view, Generation(5, 0.0, 0, "a", epoch=99))
     with pytest.raises(ScenarioError, match="text is written by text scenarios"):
         with_generated(make_view("weather"), Generation(5, 0.0, 0, "a"))
+
+
+def test_the_line_saying_what_was_written_cuts_at_a_space_and_says_so():
+    """It was the first 160 characters, cut inside a word ("... on throne m")."""
+    from rnntui.sequences import SHOWN_CHARS
+    view = make_view("king", train=True)
+    v, message = with_generated(view, Generation(200, 0.8, 9, "the king"))
+    shown = message.split("): ", 1)[1]
+    written = " ".join(v.sequence.tokens[len(["the", "king"]):]).replace("\n", "⏎")
+    assert len(written) > SHOWN_CHARS and len(shown) <= SHOWN_CHARS
+    assert shown.endswith(" …") and (written + " ").startswith(shown[:-1])
