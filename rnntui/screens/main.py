@@ -714,6 +714,7 @@ class MainScreen(LessonKeys, QuitGuard, Screen):
         if self.is_training:
             self._cancel_work()
         self.view = self._view.with_history(untrained(self._view.scenario), epoch=0)
+        self.app.clear_notifications()  # (the question "Press r again..." is answered)
         self.notify("Back to the initial weights (epoch 0).")
 
     def action_knob(self, clicks: int) -> None:

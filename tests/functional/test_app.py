@@ -205,6 +205,9 @@ async def test_reset_goes_back_to_the_initial_weights(app_factory):
         assert any("Press r again" in str(n.message) for n in app._notifications)
         await press_and_settle(pilot, ["r"])
         assert s.epoch == 0 and s.trained_epochs == 0
+        # the question is answered: not left up beside the answer
+        said = [str(n.message) for n in app._notifications]
+        assert said == ["Back to the initial weights (epoch 0)."], said
         assert params_equal(s.trace.params, initial_params(s.scenario))
 
 
