@@ -487,6 +487,12 @@ def _write_output(output: str, text: str, note: str = "") -> int:
 
 def cmd_screenshot(name: str, output: str, size: str, press: str,
                    at: str | None = None) -> int:
+    stem, suffix = os.path.splitext(output)
+    if suffix and suffix.lower() != ".svg":  # (out.png got an SVG under a PNG's name)
+        return _fail(f"{visible(output)}: a screenshot is an SVG file; name it .svg, e.g. "
+                     f"{visible(stem + '.svg')}")
+    if os.path.lexists(output):  # said before a second of rendering, not after it
+        return _fail(f"{visible(output)}: already exists; choose another name")
     got = _size(size)
     if got is None:
         return _size_error(size)

@@ -126,6 +126,12 @@ def test_screenshot_writes_svg_and_never_overwrites(tmp_path, capsys):
     assert "already exists" in capsys.readouterr().err
     assert out.read_text() == svg  # the first file is intact
     assert main(["screenshot", "cat", "-o", str(tmp_path / "x.svg"), "--size", "big"]) == 2
+    capsys.readouterr()
+    # a name that says another format is refused at once, nothing written
+    assert main(["screenshot", "cat", "-o", str(tmp_path / "shot.png")]) == 2
+    assert capsys.readouterr().err.endswith("a screenshot is an SVG file; name it .svg, e.g. "
+                                            f"{tmp_path / 'shot.svg'}\n")
+    assert not (tmp_path / "shot.png").exists()
 
 
 @pytest.mark.parametrize("argv, unknown", [(["trace", "king", "--att", "none"], "--att none"),
