@@ -16,6 +16,7 @@ import io
 import json
 import os
 import statistics
+import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
@@ -184,6 +185,29 @@ def _work(job: dict) -> dict:
     return run_job(job, _keep_weights)
 
 
+def _start_tracker() -> None:
+    """Start multiprocessing's resource tracker, which every spawned worker needs, with a
+    standard error it can pass on. Inside the app (a lesson opens the lab) sys.stderr is
+    Textual's stand-in, whose file descriptor is -1: the tracker did not start, and the lab
+    said "the lab's runs stopped: bad value(s) in fds_to_keep". It gets /dev/null then (the
+    terminal is the app's)."""
+    from multiprocessing import resource_tracker
+    saved = sys.stderr
+    try:
+        real = saved is not None and saved.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        real = False
+    try:
+        with open(os.devnull, "w", encoding="utf-8") as null:
+            if not real:
+                sys.stderr = null
+            resource_tracker.ensure_running()
+    except (OSError, ValueError):
+        pass  # (the pool then says what is wrong)
+    finally:
+        sys.stderr = saved
+
+
 class Sweep:
     """A lab's runs, run in the background of whoever calls :meth:`run`; :meth:`stop` (from
     any thread) ends it at once: the runs not finished are dropped and the worker processes
@@ -196,12 +220,8 @@ class Sweep:
         self.stopped = False
         self._pool = None
         self._client = None
-        if scheduler is None:  # started now, while sys.stderr is the terminal's: under the lab
-            try:                # screen (Textual's stand-in stderr) starting it fails
-                from multiprocessing import resource_tracker
-                resource_tracker.ensure_running()
-            except (OSError, ValueError):
-                pass
+        if scheduler is None:
+            _start_tracker()
 
     def stop(self) -> None:
         self.stopped = True

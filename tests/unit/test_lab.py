@@ -216,3 +216,28 @@ def test_the_delayed_echo_is_a_lab_task_counting_bits_right():
         total += int(np.count_nonzero(seq.mask))
     assert record["accuracy"] == right / total and total == 100 * 8
     assert record["metric"] == pytest.approx(1 - right / total)
+
+
+def test_workers_start_under_the_apps_stand_in_stderr():
+    """Inside the app (a lesson opens the lab) sys.stderr is Textual's stand-in, whose file
+    descriptor is -1: the resource tracker every spawned worker needs did not start, and the
+    lesson's lab said "the lab's runs stopped: bad value(s) in fds_to_keep". In a fresh
+    process, as the app is: the tracker starts and a spawned worker answers."""
+    import subprocess
+    import sys
+    code = """if True:
+        import io, multiprocessing, sys
+        from concurrent.futures import ProcessPoolExecutor
+
+        class StandIn(io.StringIO):  # as Textual's capture of print: no file of its own
+            def fileno(self):
+                return -1
+        sys.stderr = StandIn()
+        from rnntui.lab import _start_tracker
+        _start_tracker()
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            print(pool.submit(abs, -3).result())
+    """
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0 and done.stdout == "3\n", done.stderr[-2000:]
