@@ -407,8 +407,8 @@ def _step(ck: _Checker, t: dict, i: int, prev: dict, folder: Path | None, tally:
             ck.fail(p + ("epoch",), f"epoch {epoch}: {err.message}",
                     at=p + ("epoch",) if "epoch" in t else p)
     tally.add(ck, p, "scenario" in t, state["scenario"], sc, epoch)
-    if "text" in t:
-        state["text"] = ck.string(t, p + ("text",), max_len=500, allow_empty=False)
+    if "text" in t:  # ("": back to the scenario's own sequence)
+        state["text"] = ck.string(t, p + ("text",), max_len=500, allow_empty=True) or None
         state["t"], state["tau"] = 0, None
     sequence = sc.sequence
     if state["text"] is not None:
