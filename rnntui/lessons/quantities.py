@@ -424,7 +424,7 @@ _FORM_OF = {
     "h_norm": "abs", "h_unit0": "signed", "a_unit0": "signed", "repeat_distance": "abs",
     "spectral_norm": "abs", "spectral_radius": "abs", "jacobian": "abs",
     "min_jacobian": "abs", "max_jacobian": "abs", "grad_h": "abs", "wh_scale": "abs",
-    "predicted": "abs", "truth": "abs", "error": "abs", "carry": "share",
+    "predicted": "output", "truth": "output", "error": "abs", "carry": "share",
     "accuracy": "percent",
 }
 QUANTITIES.update({name: dataclasses.replace(QUANTITIES[name], form=form)
@@ -432,8 +432,15 @@ QUANTITIES.update({name: dataclasses.replace(QUANTITIES[name], form=form)
 
 #: The forms: ``abs`` 4 significant digits (0.9991, 4.443e-4), ``signed`` the same with a sign
 #: (+0.2352), ``share`` a ratio to 2 significant digits (0.0078, 1.2e-5), as a verdict writes it
-#: before its ×, ``percent`` a share as the Output pane's held-out line writes it (35.9%, 100%).
-FORMS = ("abs", "signed", "share", "percent")
+#: before its ×, ``percent`` a share as the Output pane's held-out line writes it (35.9%, 100%),
+#: ``output`` as the Output pane writes the value: signed for a series (ŷ +0.8937, truth
+#: +0.8632), as ``abs`` for a probability or a bit (P(1)=0.2462).
+FORMS = ("abs", "signed", "share", "percent", "output")
+
+
+def output_form(view) -> str:
+    """The form (FORMS) of an ``output`` quantity at ``view``: see FORMS."""
+    return "signed" if view is not None and view.scenario.model.output == "identity" else "abs"
 
 
 def _formed(value: float, form: str) -> str:

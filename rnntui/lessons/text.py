@@ -6,7 +6,7 @@ import re
 import string
 
 from ..safe_text import clip
-from .quantities import FIELDS, LAB_FIELDS, QUANTITIES, fmt_value
+from .quantities import FIELDS, LAB_FIELDS, QUANTITIES, fmt_value, output_form
 
 __all__ = ["PlaceholderError", "placeholders", "fill"]
 
@@ -70,7 +70,10 @@ def fill(text: str, facts) -> str:
                 piece = "…"
             else:
                 q = QUANTITIES.get(name)  # (no spec: as the pane showing it writes it)
-                piece = fmt_value(value, spec or "", q.form if q is not None else None)
+                form = q.form if q is not None else None
+                if form == "output":
+                    form = output_form(getattr(facts, "view", None))
+                piece = fmt_value(value, spec or "", form)
                 if isinstance(value, str) or len(piece) > MAX_VALUE:
                     piece = clip(piece, MAX_VALUE)
             out.append(piece)

@@ -348,6 +348,7 @@ def test_every_quoted_number_is_the_engines(lesson, step):
 
     class Mine:  # the same texts filled from the values computed here
         ready = True
+        view = facts.view  # (how a value is written: signed for a series, as its pane does)
 
         def __call__(self, name):
             return mine.get(name, facts(name))
@@ -457,3 +458,17 @@ def test_a_backward_step_that_says_gradients_flow_back_shows_some():
         assert all(np.abs(g).max() > 0 for g in grads), where
         seen += 1
     assert seen >= 3
+
+
+def test_a_series_value_is_quoted_with_its_sign_as_the_output_pane_writes_it():
+    """Lesson 7 said "the wave's next value is 0.8632" beside the pane's "truth +0.8632"."""
+    from helpers import make_view
+
+    from rnntui.lessons.text import fill
+    from rnntui.widgets._draw import fmt, fmt_abs
+    sine = make_view("sine", t=20)
+    assert fill("{predicted} {truth}", Facts(sine)) == \
+        f"{fmt(sine.trace.out[20][0])} {fmt(sine.sequence.targets[20][0])}"
+    assert fill("{truth}", Facts(sine)).startswith(("+", "-"))
+    echo = make_view("echo", t=5)  # P(1) and a bit: no sign, as the pane writes them
+    assert fill("{predicted}", Facts(echo)) == fmt_abs(echo.trace.out[5][0])
