@@ -341,6 +341,7 @@ class GradientPane(Pane):
             join(f"the loss at τ={tau}, followed back to t={first}: {x}× its size at τ: ",
                  (word, style)),
             join(f"τ={tau}→t={first}: {x}× ", (word, style)),
+            join(f"τ={tau}: {x}× ", (word, style)),  # (τ named where a lesson quotes it)
             join(f"{x}× ", (word, style)),
             join((word, style)),
         ], width)
