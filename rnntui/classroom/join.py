@@ -47,8 +47,13 @@ def token_check(token: str) -> str:
 
 
 def new_token() -> str:
-    """A fresh random token (from :mod:`secrets`)."""
-    return secrets.token_urlsafe(TOKEN_BYTES)
+    """A fresh random token (from :mod:`secrets`), never starting with '-': one in 64 did, and
+    ``rnntui present --token -AbC...`` then read it as an option ("argument --token: expected
+    one argument"; a browser test failed on it)."""
+    while True:
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        if not token.startswith("-"):
+            return token
 
 
 def check_token(token: str) -> str:

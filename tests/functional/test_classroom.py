@@ -501,3 +501,12 @@ def test_state_json_is_small():
     frame = P.encode({"type": "state", "seq": 12, **body(3)})
     assert len(frame) < 400
     assert json.loads(frame[5:])["position"] == "scenario=king,t=3"
+
+
+def test_a_new_token_never_reads_as_an_option():
+    """One token in 64 began with '-', and `rnntui present --token -AbC...` then stopped at
+    "argument --token: expected one argument" (a browser test failed on it)."""
+    from rnntui.classroom.join import TOKEN_RE, new_token
+    tokens = [new_token() for _ in range(2000)]  # (old: 1 - (63/64)^2000: one is sure to)
+    assert not [t for t in tokens if t.startswith("-")]
+    assert all(TOKEN_RE.fullmatch(t) for t in tokens) and len(set(tokens)) == len(tokens)
