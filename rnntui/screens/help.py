@@ -70,7 +70,8 @@ GLYPHS = [
     ("⏎", "a newline token in a text"),
     ("x₀: 2.4×", "Retention: what the first input x₀ changed, left after the blanks"),
     ("4/12  (12)", "4 of the 12 hidden units shown / a vector of 12 entries"),
-    ("tgt  ep  tr", "target / epoch / training (short forms in narrow panes)"),
+    ("tgt  ep  tr  e10", "target / epoch / training (short forms in narrow panes) / epoch "
+                         "10 (compare mode's status line, when it is short of room)"),
     ("s  ∂Lτ/∂s", "s: a gated cell's whole state (h and the cell state c of an LSTM); the "
                   "loss at τ followed back to it"),
 ]
