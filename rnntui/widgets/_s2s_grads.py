@@ -14,9 +14,10 @@ LEGEND_LINE = f"log bars: {DECADES} decades below the largest"
 
 
 def draw_s2s(tr, t: int, width: int, height: int):
-    src = [token(x) for x in tr.sequence.source]
     S = tr.S
-    lw = min(max(len(x) for x in src), 8)
+    # each row named by its step j and its token ('2' may come twice: j tells them apart)
+    src = [f"{j:>{len(str(S - 1))}} '{token(x)[:8]}'" for j, x in enumerate(tr.sequence.source)]
+    lw = max(len(x) for x in src)
     bar = max(width - lw - 14, 4)
     lines: list[Text] = []
     if t < S:
@@ -61,7 +62,7 @@ def draw_s2s(tr, t: int, width: int, height: int):
     for j in range(first, min(S, first + room)):
         frac = log_fraction(rows[j], top / 10 ** DECADES, top) if top > 0 else 0.0
         style = CURSOR if j == marked else (TARGET if j == needed else "")
-        line = join((f"{src[j][:lw]:>{lw}}", style), " ", plain_bar(frac, bar).ljust(bar), " ",
+        line = join((f"{src[j]:<{lw}}", style), " ", plain_bar(frac, bar).ljust(bar), " ",
                     fmt(rows[j], 2, signed=False))
         lines.append(line)
     for note_lines in said:
