@@ -158,6 +158,7 @@ class LessonStrip(Vertical):
         """Draw ``card`` (None hides the strip)."""
         old, self._card = self._card, card
         self.set_class(card is not None, "-shown")
+        self.screen.set_class(card is not None, "-lesson")  # (notices go to the top: app.tcss)
         if card is None:
             return
         if not self._built:
