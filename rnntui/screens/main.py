@@ -538,7 +538,21 @@ class MainScreen(LessonKeys, QuitGuard, Screen):
 
     # -- actions -------------------------------------------------------------------------------
     def action_step(self, direction: int) -> None:
-        self.view = self._view.moved(direction)
+        view = self._view
+        if direction > 0 and view.at_end and not view.playing:
+            # → at the end of a pass did nothing, silently (after b at t = 0 it looked broken)
+            if self._end_said is not view:
+                self._end_said = view
+                where = f"The {'forward' if view.phase != BACKWARD else 'backward'} pass ends " \
+                        f"at t={view.t}"
+                then = "b runs it backward from here" if view.phase != BACKWARD else \
+                    "← walks back, b returns to the forward pass"
+                self.notify(f"{where}: {then}.", markup=False, timeout=4)
+            return
+        self.view = view.moved(direction)
+
+    #: The View whose end of pass a → last said (once, not at every key repeat).
+    _end_said: View | None = None
 
     def action_to_start(self) -> None:
         self.view = self._view.to_start()

@@ -719,3 +719,20 @@ async def test_training_on_open_shows_the_first_loss_once_known_not_nan(app_fact
         assert "nan" not in text and "not finite" not in text, text
         from rnntui.widgets._draw import fmt_abs
         assert f"loss {fmt_abs(first)}" in text, text  # (3.905: the pane's own form)
+
+
+async def test_right_at_the_end_of_a_pass_says_so_once(app_factory):
+    """→ at the end of the backward pass (after b at t = 0) did nothing and said nothing."""
+    app = app_factory("king", train=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press_and_settle(pilot, ["b", "right"])
+        assert app.view.phase == BACKWARD and app.view.t == 0
+        said = [str(n.message) for n in app._notifications]
+        assert said == ["The backward pass ends at t=0: ← walks back, b returns to the "
+                        "forward pass."], said
+        await press_and_settle(pilot, ["right"])  # (a key repeat: not said again)
+        assert len(app._notifications) == 1
+        await press_and_settle(pilot, ["b", "end", "right"])
+        assert app.view.phase == FORWARD and app.view.t == app.view.T - 1
+        assert str(list(app._notifications)[-1].message) == \
+            f"The forward pass ends at t={app.view.T - 1}: b runs it backward from here."
