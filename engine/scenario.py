@@ -366,7 +366,17 @@ def _parse(text: str, source: str, files: bool | Mapping[str, bytes] = True) -> 
                                   model.cell, data_source,
                                   2 if model.bidirectional else 1), path=source)
 
-    built = get_kind(kind).build(ck, data_t, precheck)
+    try:
+        built = get_kind(kind).build(ck, data_t, precheck)
+    except ScenarioError as err:
+        # a data file's own error (bad.csv:3: ...) says which scenario file read it, so that
+        # `rnntui check a.toml b.toml` names the file to open
+        if err.path is not None and err.path != source and "[data]" not in err.message:
+            key = next((k for k in ("csv", "file") if k in data_t), None)
+            if key is not None:
+                err.message += f" (the [data].{key} of {source})"
+                err.args = (str(err),)
+        raise
 
     if model.output == "softmax" and built["output_size"] < 2:
         if kind == "text":

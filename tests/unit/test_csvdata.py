@@ -208,7 +208,9 @@ def test_check_command_exits_2_naming_the_line(tmp_path, capsys):
     toml = scenario_in(tmp_path, "v\n1\n2\nx\n4\n5\n")
     assert main(["check", str(toml)]) == 2
     err = capsys.readouterr().err
-    assert err.strip() == f"{tmp_path / 'd.csv'}:4: column 'v' (0): 'x' is not a number"
+    # (and which scenario file read it: `check a.toml b.toml` said only d.csv)
+    assert err.strip() == (f"{tmp_path / 'd.csv'}:4: column 'v' (0): 'x' is not a number "
+                           f"(the [data].csv of {toml})")
 
 
 def test_a_header_may_end_in_empty_cells(tmp_path):
