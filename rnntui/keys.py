@@ -110,7 +110,8 @@ BINDINGS: list[Binding] = [
     Binding("k", "legend", "legend", id="legend", show=False,
             tooltip="What the signs of the focused pane mean (its legend), for a moment."),
     Binding("m", "maximize", "max", id="maximize", show=False,
-            tooltip="Maximise the focused pane, or restore it (Esc also restores)."),
+            tooltip="Maximise the focused pane (the Step pane while the one-line Sequence "
+                    "pane or none is focused), or restore it (Esc also restores)."),
     Binding("f", "follow", "follow", id="follow", show=False,
             tooltip="Classroom: follow the presenter again, jumping to where the presenter "
                     "is (a navigation key stops following; in a presented lesson your own "
