@@ -101,10 +101,14 @@ def compare_status(views: list[View], share: int, width: int,
         text = join_parts(parts)
         if text.cell_len <= width:
             break
-    else:
-        text.truncate(width - 1, overflow="crop")
-        text.rstrip()
-        text.append("…", style="dim")
+    else:  # whole parts while they fit, then " …" ("· forwa…" cut a word)
+        while len(parts) > 1 and join_parts(parts).cell_len + 2 > width:
+            parts.pop()
+        text = join_parts(parts)
+        if text.cell_len + 2 > width:
+            text.truncate(max(width - 2, 0), overflow="crop")
+            text.rstrip()
+        text.append(" …", style="dim")
     return text
 
 

@@ -482,6 +482,10 @@ def test_compare_modes_status_line_fits_and_ends_whole_or_in_an_ellipsis(width):
     assert not text.rstrip().endswith("·"), text
     whole = compare_status([left, right], 100, 500).plain
     assert text == whole or text.endswith("…") or "training 23/100" in text, (text, whole)
+    if text.endswith("…"):  # cut between whole parts, never inside one ("· forwa…")
+        assert text.endswith(" …") and re.search(
+            r"(sine|e\d+|epoch \d+/\d+( L=\S+)?|training \d+/\d+|t=\d+( \(0–\d+\))?|[→←]|"
+            r"τ=\d+) …$", text), text
     if width >= 60:  # (the 60x20 minimum: both cells, their epochs and t, whole)
         assert re.search(r"RNN (e0|epoch 0/0)", text) and "t=5" in text, text
         assert re.search(r"LSTM (e0|epoch 0/0) training 23/100", text), text
