@@ -213,11 +213,19 @@ class Pane(Widget, can_focus=True):
         if not (legend and height >= LEGEND_ROOM[1] and width >= len(legend)):
             return self.draw(seen, width, height)
         picture = self.draw(seen, width, height - 1)
+        sign = self.legend_sign(seen)
+        if sign and sign not in picture.plain:  # (a legend for a sign the picture lacks: none)
+            return picture
         picture = picture.copy()
         picture.rstrip()
         lines = picture.split("\n", allow_blank=True)[: height - 1]
         lines += [Text("")] * (height - 1 - len(lines))
         return Text("\n").join([*lines, Text(legend, style="dim italic")])
+
+    def legend_sign(self, view: "View") -> str:
+        """The sign the legend line explains: the line is left out of a picture without it
+        (the maximised Step pane writes whole vectors, no ‖v‖). "": always shown."""
+        return ""
 
     def legend_line(self, view: "View") -> str:
         """The legend line for ``view`` (a pane whose signs depend on the scenario says so

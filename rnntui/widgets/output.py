@@ -40,6 +40,9 @@ class OutputPane(Pane):
               '┊ at 0.5 (above it the guess is 1) · ✓ right, ✗ wrong')
     READS = ("trace", "t", "scenario", "sequence")
 
+    def legend_sign(self, view) -> str:
+        return {"softmax": "★", "identity": "ŷ"}.get(view.trace.output, "P(1)")
+
     def legend_line(self, view) -> str:
         return {"softmax": "★ most probable · ◀ target",
                 "identity": "ŷ: the prediction at t",

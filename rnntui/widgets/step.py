@@ -74,6 +74,9 @@ class StepPane(Pane):
               '· maximise (m) for the numbers unit by unit')
     READS = ("trace", "t", "phase", "scenario", "sequence")
 
+    def legend_sign(self, view) -> str:
+        return "‖"
+
     def legend_line(self, view) -> str:
         size = view.trace.h.shape[1]
         return f"‖v‖ ({size}): length of {size} entries"
