@@ -124,6 +124,9 @@ class RetentionPane(Pane):
             join(cos, f"  what the first input changed: {share}× left{turn}: ", (word, style)),
             join(cos, f"  x₀'s change: {share}× left{short_turn} ", (word, style)),
             join(cos, f"  x₀: {share}× ", (word, style)),
+            # (on blank inputs: beside the Gradients pane's verdict on the sentence itself,
+            # "kept" next to "vanishing" read as a contradiction)
+            join(f"x₀ on blanks: {share}× ", (word, style)),
             join(f"x₀: {share}× left ", (word, style)),
             # (narrow: x₀'s change, so it never reads as the Gradients pane's verdict on the
             # sentence's own gradient, which measures something else)
