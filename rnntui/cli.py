@@ -280,8 +280,9 @@ def cmd_trace(name: str | None, epochs: int | None, as_json: bool, cell: str | N
         given = [flag for flag, value in (("--epochs", epochs), ("--cell", cell),
                                           ("--attention", attention)) if value is not None]
         if given:
-            return _fail(f"{' and '.join(given)} with --at: give {'it' if len(given) == 1 else 'them'} "
-                         f"in the position (e.g. --at 'epoch=50,cell=lstm'; docs/position.md)")
+            them = "it" if len(given) == 1 else "them"
+            return _fail(f"{' and '.join(given)} with --at: give {them} in the position (e.g. "
+                         f"--at 'epoch=50,cell=lstm'; docs/position.md)")
         return _trace_at(name, at, as_json, target_step)
     if name is None:
         return _fail("trace needs a SCENARIO: a built-in name (rnntui list) or a .toml path")
