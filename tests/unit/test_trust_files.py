@@ -231,7 +231,7 @@ def test_a_fifo_as_a_data_file_is_named_plainly(tmp_path, key, kind):
         loads(f'[scenario]\nname = "p"\nkind = "{kind}"\n[data]\n{key} = "pipe"\n',
               source=str(tmp_path / "s.toml"))
     assert str(info.value) == f"{tmp_path / 'pipe'}: is not a regular file (a pipe, device " \
-                              f"or socket)"
+                              f"or socket) (the [data].{key} of {tmp_path / 's.toml'})"
 
 
 def test_a_spread_too_small_to_divide_by_is_not_called_constant():
