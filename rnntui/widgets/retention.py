@@ -57,6 +57,9 @@ class RetentionPane(Pane):
               'the first input changed in the state, left after the blanks (kept, fading, '
               'forgotten) · x₀ changes nothing: the first input moves nothing')
     LEGEND_LINE = "x₀: first input's change, left"
+
+    def legend_sign(self, view) -> str:
+        return "x₀"  # ("first input changes nothing": no x₀ verdict to explain)
     READS = ("trace",)
 
     _effect_of: tuple | None = None
