@@ -131,17 +131,23 @@ class Position:
     mask: bool | None = None
     sort: bool | None = None
 
-    def __str__(self) -> str:
-        parts = [f"scenario={_quote(self.scenario)}"]
-        if self.cell is not None:
-            parts.append(f"cell={self.cell}")
-        if self.cells is not None:
-            parts.append(f"cells={_quote(','.join(self.cells))}")
+    def setting(self) -> str:
+        """The model settings it names, as it writes them: ``cell=lstm,mask=off`` ("" when
+        it names none: the file's own)."""
+        parts = [f"cell={self.cell}"] if self.cell is not None else []
         if self.attention is not None:
             parts.append(f"attention={self.attention}")
         for key in ("mask", "sort"):
             if getattr(self, key) is not None:
                 parts.append(f"{key}={SWITCH[getattr(self, key)]}")
+        return ",".join(parts)
+
+    def __str__(self) -> str:
+        parts = [f"scenario={_quote(self.scenario)}"]
+        if self.cells is not None:
+            parts.append(f"cells={_quote(','.join(self.cells))}")
+        if self.setting():
+            parts.append(self.setting())
         if self.epoch is not None:
             parts.append(f"epoch={self.epoch}")
         parts.append(f"t={self.t}")

@@ -1076,16 +1076,14 @@ class Reader:
         self.say(f"Type next step to {nxt}.")
 
     def _pane(self, pane: str) -> list[str]:
+        """What a pane (by its id) shows, read as the command naming it reads it (PANE_READS);
+        the Step pane is the step's input, then its output or its gradient."""
         v = self.view
-        return {"sequence": lambda: sequence_sentences(v),
-                "step": lambda: sequence_sentences(v) + (
-                    output_sentences(v) if v.phase == FORWARD
-                    else gradient_sentences(v, verdict=False)),
-                "hidden": lambda: hidden_sentences(v), "output": lambda: output_sentences(v),
-                "gradients": lambda: gradient_sentences(v),
-                "retention": lambda: retention_sentences(v),
-                "loss": lambda: loss_sentences(v), "batch": lambda: batch_sentences(v),
-                }.get(pane, lambda: [f"(the {pane} pane needs the screen)"])()
+        if pane == "step":
+            return sequence_sentences(v) + (output_sentences(v) if v.phase == FORWARD
+                                            else gradient_sentences(v, verdict=False))
+        read = PANE_READS.get("input" if pane == "sequence" else pane)
+        return read(v) if read is not None else [f"(the {pane} pane needs the screen)"]
 
     def _after(self) -> None:
         """After every command in a lesson: is the step's task done now?"""

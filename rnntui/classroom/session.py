@@ -716,10 +716,8 @@ class FollowerRole:
             try:
                 sc = scenario_at(base, pos)
             except ScenarioError as err:
-                named = ",".join(str(Position(scenario="-", cell=pos.cell, attention=pos.attention,
-                                              mask=pos.mask, sort=pos.sort)).split(",")[1:-1])
-                self._problem(f"the presenter's {want_cell.upper() if pos.cell else named} is "
-                              f"not opened here: {err.message}")
+                self._problem(f"the presenter's {want_cell.upper() if pos.cell else pos.setting()} "
+                              f"is not opened here: {err.message}")
         self._applied, self._applied_sha = sc, sha
         screen.use_scenario(sc, pos.scenario)
 

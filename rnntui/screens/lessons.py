@@ -19,10 +19,10 @@ from .guard import SHORT_ROWS, Dialog
 from .keybar import KeyBar
 
 
-#: Below SHORT rows (60x20) each lesson is one line, and the highlighted one's summary is
-#: under the list in at most SUMMARY_LINES lines: with the summaries in the list, two lessons
-#: of thirteen showed at a time.
-SHORT, SUMMARY_LINES = SHORT_ROWS, 2
+#: Below SHORT_ROWS rows (60x20) each lesson is one line, and the highlighted one's summary
+#: is under the list in at most SUMMARY_LINES lines: with the summaries in the list, two
+#: lessons of thirteen showed at a time.
+SUMMARY_LINES = 2
 #: The legend of the marks, and its narrow form (the list at 60x20 is 50 cells wide).
 MARKS = "Marks: ✓ finished   3/7 steps reached   · not started"
 MARKS_NARROW = "Marks: ✓ finished  3/7 steps  · not started"
@@ -88,7 +88,7 @@ class LessonListScreen(Dialog, ModalScreen):
         return [Option(self._label(lesson), id=lesson.name) for lesson in lessons]
 
     def _is_short(self) -> bool:
-        return self.app.size.height < SHORT
+        return self.app.size.height < SHORT_ROWS
 
     def _label(self, lesson):
         note = f"resume at step {self.resume_step + 1}" if lesson.name == self.resume \
@@ -97,7 +97,7 @@ class LessonListScreen(Dialog, ModalScreen):
                             summary=not self._short)
 
     def on_resize(self) -> None:
-        """One line a lesson below SHORT rows, each cut at a space to the list's width; the
+        """One line a lesson below SHORT_ROWS rows, each cut at a space to the list's width; the
         summary under each above (again on a change)."""
         options = self.query_one(OptionList)
         was, self._short = self._short, self._is_short()

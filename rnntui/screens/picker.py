@@ -34,9 +34,9 @@ class Opened:
     source: str
 
 
-#: Lines of the highlighted scenario's description under the list, by the screen's rows: below
-#: SHORT_ROWS (24: 60x20) two, where the list would otherwise show one scenario at a time; from 32 (100x32,
-#: 120x40) room for every built-in's whole description.
+#: Lines of the highlighted scenario's description under the list, by the screen's rows:
+#: below SHORT_ROWS (24: 60x20) two, where the list would otherwise show one scenario at a
+#: time; from 32 (100x32, 120x40) room for every built-in's whole description.
 ABOUT_LINES = ((SHORT_ROWS, 2), (32, 6), (10 ** 9, 12))
 
 
