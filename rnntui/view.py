@@ -414,10 +414,15 @@ def at_position(view: View, pos: Position, should_stop=None) -> View:
         view = view.with_epoch(pos.epoch)
     if pos.gen is not None:
         from .sequences import with_generated
-        made = with_generated(view, pos.gen, should_stop)[0]
-        view = (view.with_sequence(made.sequence, made.typed, made.origin).at(pos.t)
-                .with_phase(pos.phase).with_grads(pos.grads).with_target(pos.target))
+        view = with_made(view, with_generated(view, pos.gen, should_stop)[0], pos)
     return view
+
+
+def with_made(view: View, made: View, pos: Position) -> View:
+    """``view`` stepping through the sequence ``made`` holds (one ``pos`` names with gen=,
+    made again), at ``pos``'s t, pass, gradient view and target step."""
+    return (view.with_sequence(made.sequence, made.typed, made.origin).at(pos.t)
+            .with_phase(pos.phase).with_grads(pos.grads).with_target(pos.target))
 
 
 def carried(new: View, old: View) -> View:

@@ -28,12 +28,6 @@ from engine.cells import get_cell
 from engine.kinds import is_seq2seq
 from engine.scenario import with_cell
 
-def attention_columns(attention: str) -> tuple[tuple[str, str], tuple[str, str]]:
-    """A compared encoder-decoder's two columns, (attention, title) each: the attention on
-    screen (additive when it is none) and none."""
-    left = attention if attention != "none" else "additive"
-    return (left, f"{left} attention"), ("none", "no attention")
-
 from ..jobs import Jobs, LossReady, TraceReady, TrainDone, TrainProgress
 from ..safe_text import visible
 from ..training import cached, untrained, with_first_loss
@@ -44,6 +38,14 @@ from ..widgets.gradients import scale
 from .guard import QuitGuard
 from .status import join_parts
 from .keybar import KeyBar
+
+
+def attention_columns(attention: str) -> tuple[tuple[str, str], tuple[str, str]]:
+    """A compared encoder-decoder's two columns, (attention, title) each: the attention on
+    screen (additive when it is none) and none."""
+    left = attention if attention != "none" else "additive"
+    return (left, f"{left} attention"), ("none", "no attention")
+
 
 _G = Binding.Group("step", compact=True)
 BINDINGS = [

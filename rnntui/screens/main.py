@@ -24,7 +24,7 @@ from engine.kinds import is_seq2seq
 from ..jobs import Jobs, LossReady, TraceReady, TrainDone, TrainProgress
 from ..keys import BINDINGS
 from ..position import Position
-from ..view import BACKWARD, Training, View, carried, view_at
+from ..view import BACKWARD, Training, View, carried, view_at, with_made
 from ..widgets import PANES, pane_class
 from ..widgets.base import Pane
 from ..widgets.sequence import SequencePane
@@ -394,8 +394,7 @@ class MainScreen(LessonKeys, QuitGuard, Screen):
         if view.history is not base.history or view.sequence is not base.sequence or \
                 (view.epoch, view.knob) != (base.epoch, base.knob):
             return  # moved on meanwhile: the position asked for is gone
-        self.view = (view.with_sequence(made.sequence, made.typed, made.origin).at(pos.t)
-                     .with_phase(pos.phase).with_grads(pos.grads).with_target(pos.target))
+        self.view = with_made(view, made, pos)
 
     def apply_position(self, pos: Position) -> None:
         """Show ``pos`` within this scenario (a presenter's, on a follower), training on in the
